@@ -1,0 +1,100 @@
+"""campaign_sdk: WhatsApp/SMS campaigns through Twilio's Content API, analysable in Jupyter.
+
+>>> import campaign_sdk as cs
+>>> client = cs.CampaignClient("sqlite:///:memory:")
+>>> content = cs.TwilioTextContext(body="Hi {{lead_name}}, your order {{order_id}} is confirmed!")
+>>> campaign = client.create_campaign("Orders", content=content)
+>>> campaign.variables
+['lead_name', 'order_id']
+"""
+
+from __future__ import annotations
+
+from campaign_sdk._campaign import Campaign
+from campaign_sdk._enums import (
+    ApprovalState,
+    CampaignStatus,
+    CampaignType,
+    LeadStatus,
+    MessageStatus,
+)
+from campaign_sdk._exceptions import (
+    CampaignError,
+    CampaignNotFoundError,
+    CampaignStateError,
+    DuplicateCampaignError,
+    GatewayError,
+    Issue,
+    LeadValidationError,
+    TemplateValidationError,
+    UnknownContentTypeError,
+)
+from campaign_sdk.client import CampaignClient
+from campaign_sdk.leads import LeadLoadReport
+from campaign_sdk.schemas import (
+    CampaignLeadSchema,
+    CampaignLeadUser,
+    CampaignSchema,
+    CopyCodeAction,
+    PhoneAction,
+    QuickReplyAction,
+    TwilioAction,
+    TwilioCallToActionContext,
+    TwilioCardContext,
+    TwilioMediaContext,
+    TwilioQuickReplyContext,
+    TwilioTextContext,
+    UrlAction,
+    VoiceCallAction,
+    compile_variables,
+    find_and_validate_variables,
+    get_variable_supported_fields,
+    lint_whatsapp,
+    parse_content_context,
+    render_preview,
+)
+from campaign_sdk.templates import default_templates, get_default_template
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApprovalState",
+    "Campaign",
+    "CampaignClient",
+    "CampaignError",
+    "CampaignLeadSchema",
+    "CampaignLeadUser",
+    "CampaignNotFoundError",
+    "CampaignSchema",
+    "CampaignStateError",
+    "CampaignStatus",
+    "CampaignType",
+    "CopyCodeAction",
+    "DuplicateCampaignError",
+    "GatewayError",
+    "Issue",
+    "LeadLoadReport",
+    "LeadStatus",
+    "LeadValidationError",
+    "MessageStatus",
+    "PhoneAction",
+    "QuickReplyAction",
+    "TemplateValidationError",
+    "TwilioAction",
+    "TwilioCallToActionContext",
+    "TwilioCardContext",
+    "TwilioMediaContext",
+    "TwilioQuickReplyContext",
+    "TwilioTextContext",
+    "UnknownContentTypeError",
+    "UrlAction",
+    "VoiceCallAction",
+    "compile_variables",
+    "default_templates",
+    "find_and_validate_variables",
+    "get_variable_supported_fields",
+    "get_default_template",
+    "lint_whatsapp",
+    "parse_content_context",
+    "render_preview",
+]

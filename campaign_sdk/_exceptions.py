@@ -1,0 +1,97 @@
+"""Exceptions raised by campaign_sdk.
+
+Every error the SDK raises derives from :class:`CampaignError`, and also from the builtin it
+resembles, so callers can catch either::
+
+    CampaignError
+    ├── TemplateValidationError (ValueError)      a content template breaks a Twilio / WhatsApp rule
+    │   └── UnknownContentTypeError               content_type is not one the SDK supports
+    ├── LeadValidationError (ValueError)          lead input is unusable (rows, columns, phone numbers)
+    ├── CampaignNotFoundError (LookupError)       no campaign with that id or name
+    ├── DuplicateCampaignError (ValueError)       a campaign with that name already exists
+    ├── CampaignStateError (RuntimeError)         the operation is not allowed in the campaign's state
+    └── GatewayError (RuntimeError)               the messaging gateway (Twilio, sandbox) failed
+
+Messages name the campaign / row / field / rule involved and say what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CampaignError(Exception):
+    """Root of every exception raised by campaign_sdk."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found while validating a template or a row.
+
+    ``field`` is a path such as ``"body"`` or ``"actions[1].url"``; ``rule`` is a stable code
+    (e.g. ``"max_length"``, ``"wa_variable_at_start"``) that tests and UIs can rely on.
+    """
+
+    field: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} [{self.rule}]"
+
+
+class TemplateValidationError(CampaignError, ValueError):
+    """A content template breaks one or more rules; ``.issues`` lists every one of them."""
+
+    def __init__(self, issues: Sequence[Issue], *, content_type: str | None = None) -> None:
+        self.issues: list[Issue] = list(issues)
+        self.content_type = content_type
+        where = f" {content_type}" if content_type else ""
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        super().__init__(
+            f"The{where} template has {len(self.issues)} problem(s):\n{lines}\n"
+            "Fix the fields listed above and validate again."
+        )
+
+    @property
+    def rules(self) -> list[str]:
+        """The rule codes of every issue, in order."""
+        return [issue.rule for issue in self.issues]
+
+
+class UnknownContentTypeError(TemplateValidationError):
+    """The content type is not one the SDK supports."""
+
+    def __init__(self, content_type: str, supported: Sequence[str]) -> None:
+        issue = Issue(
+            "content_type",
+            "unknown_content_type",
+            f"unknown content type {content_type!r}; supported: {', '.join(supported)}",
+        )
+        super().__init__([issue], content_type=None)
+
+
+class LeadValidationError(CampaignError, ValueError):
+    """Lead input cannot be used as given."""
+
+
+class CampaignNotFoundError(CampaignError, LookupError):
+    """No campaign matches the id or name asked for."""
+
+
+class DuplicateCampaignError(CampaignError, ValueError):
+    """A campaign with the same name already exists."""
+
+
+class CampaignStateError(CampaignError, RuntimeError):
+    """The operation is not allowed in the campaign's current state."""
+
+
+class GatewayError(CampaignError, RuntimeError):
+    """The messaging gateway failed; ``code`` is Twilio's error code when there is one."""
+
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status

@@ -1,0 +1,8 @@
+"""Loading leads from DataFrames, CSV / Parquet files and CampaignLeadUser lists."""
+
+from __future__ import annotations
+
+from campaign_sdk.leads._load import LeadInput, load_leads, read_input, template_variables
+from campaign_sdk.leads._report import LeadLoadReport
+
+__all__ = ["LeadInput", "LeadLoadReport", "load_leads", "read_input", "template_variables"]

@@ -1,0 +1,210 @@
+"""Tables. Every timestamp is stored and returned as timezone-aware UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from campaign_sdk._enums import ApprovalState, CampaignStatus, CampaignType, MessageStatus
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """A datetime stored as UTC; naive input is taken as UTC, output is always aware UTC.
+
+    SQLite has no time zones, so without this a value would come back naive on one engine and
+    aware on the other.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _enum(enum: type[StrEnum], name: str) -> sa.Enum:
+    return sa.Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class InboundKind(StrEnum):
+    """What an inbound message means for the campaign funnel."""
+
+    REPLY = "reply"
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: sa.JSON()}
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    campaign_type: Mapped[CampaignType] = mapped_column(_enum(CampaignType, "campaign_type"))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus, "campaign_status"), default=CampaignStatus.UNSUBMITTED
+    )
+    approval_state: Mapped[ApprovalState] = mapped_column(
+        _enum(ApprovalState, "approval_state"), default=ApprovalState.UNSUBMITTED
+    )
+    rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
+    enabled: Mapped[dt.datetime | None]
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    content: Mapped[dict[str, Any]]
+    template_key: Mapped[str | None] = mapped_column(sa.String(80))
+    content_sid: Mapped[str | None] = mapped_column(sa.String(34), unique=True)
+    approval_name: Mapped[str | None] = mapped_column(sa.String(512))
+    approval_category: Mapped[str | None] = mapped_column(sa.String(20))
+    submitted_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    leads: Mapped[list[CampaignLead]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.id} {self.name!r} {self.status}>"
+
+
+class ConversationUser(Base):
+    """One person, identified by an E.164 number; opt-out state is per user, across campaigns."""
+
+    __tablename__ = "conversation_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    opted_out_at: Mapped[dt.datetime | None]
+    opt_out_keyword: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ConversationUser {self.id} {self.phone_number}>"
+
+
+class CampaignLead(Base):
+    """A user enrolled in a campaign, with the custom variables used to fill its template."""
+
+    __tablename__ = "campaign_leads"
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "user_id", name="uq_campaign_leads_campaign_user"),
+        sa.Index("ix_campaign_leads_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_users.id", ondelete="RESTRICT"))
+    custom_variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    removed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="leads")
+    user: Mapped[ConversationUser] = relationship()
+
+
+class OutboundMessage(Base):
+    """A campaign message to one lead. ``sid`` is Twilio's, unique; statuses only move forward."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        sa.Index("ix_outbound_campaign_lead", "campaign_id", "lead_id"),
+        sa.Index("ix_outbound_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str | None] = mapped_column(sa.String(34), unique=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign_leads.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_users.id", ondelete="RESTRICT"))
+    to_number: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus, "message_status"))
+    error_code: Mapped[int | None]
+    content_variables: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+    read_at: Mapped[dt.datetime | None]
+    failed_at: Mapped[dt.datetime | None]
+
+
+class InboundMessage(Base):
+    """A message from a user to the business; ``kind`` says whether it is a reply or a keyword."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (sa.Index("ix_inbound_user_received", "user_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_users.id", ondelete="RESTRICT"))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    button_payload: Mapped[str | None] = mapped_column(sa.String(200))
+    kind: Mapped[InboundKind] = mapped_column(_enum(InboundKind, "inbound_kind"))
+    received_at: Mapped[dt.datetime]
+
+
+class Conversion(Base):
+    """A business outcome (order, sign-up) for a user; idempotent by ``external_id``."""
+
+    __tablename__ = "conversions"
+    __table_args__ = (sa.Index("ix_conversions_user_occurred", "user_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_users.id", ondelete="RESTRICT"))
+    occurred_at: Mapped[dt.datetime]
+    value: Mapped[float | None]
+
+
+class SyncState(Base):
+    """Cursors for resumable jobs (e.g. the last time statuses were pulled from Twilio)."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

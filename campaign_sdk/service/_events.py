@@ -1,0 +1,247 @@
+"""Recording what happens to messages: status callbacks, inbound replies, conversions.
+
+Every recorder is idempotent: feeding the same events twice, or in another order, leaves the store
+exactly as feeding them once in order would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaign_sdk._phone import normalize_phone
+from campaign_sdk.models import (
+    ConversationUser,
+    Conversion,
+    InboundKind,
+    InboundMessage,
+    MessageStatus,
+    OutboundMessage,
+    utcnow,
+)
+
+OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+
+_STATUS_TIME_COLUMN = {
+    MessageStatus.SENT: "sent_at",
+    MessageStatus.DELIVERED: "delivered_at",
+    MessageStatus.READ: "read_at",
+    MessageStatus.FAILED: "failed_at",
+    MessageStatus.UNDELIVERED: "failed_at",
+}
+
+
+@dataclass
+class RecordResult:
+    """What a recorder did: ``applied`` changed the store, ``ignored`` were duplicates or stale,
+    ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons."""
+
+    applied: int = 0
+    ignored: int = 0
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RecordResult applied={self.applied} ignored={self.ignored} "
+            f"unmatched={len(self.unmatched)}>"
+        )
+
+
+def classify_inbound(body: str | None) -> InboundKind:
+    """STOP-family keywords opt out, START-family opt in, HELP / INFO ask for help; anything
+    else is a reply. Like Twilio, a keyword counts only as the whole message (case-insensitive,
+    surrounding spaces and trailing punctuation ignored)."""
+    word = (body or "").strip().rstrip(".!").strip().upper()
+    if word in OPT_OUT_KEYWORDS:
+        return InboundKind.OPT_OUT
+    if word in OPT_IN_KEYWORDS:
+        return InboundKind.OPT_IN
+    if word in HELP_KEYWORDS:
+        return InboundKind.HELP
+    return InboundKind.REPLY
+
+
+def ensure_users(session: Session, phones: Iterable[str]) -> dict[str, int]:
+    """Map E.164 numbers to conversation user ids, creating the users that do not exist yet."""
+    wanted = sorted(set(phones))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            sa.select(ConversationUser.phone_number, ConversationUser.id).where(
+                ConversationUser.phone_number.in_(chunk)
+            )
+        )
+        found.update({phone: user_id for phone, user_id in rows})
+    new = [{"phone_number": p, "created_at": utcnow()} for p in wanted if p not in found]
+    if new:
+        session.execute(sa.insert(ConversationUser), new)
+        return ensure_users(session, wanted)
+    return found
+
+
+def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> RecordResult:
+    """Apply message status events ``{sid, status, timestamp?, error_code?}``.
+
+    A status never moves a message backwards (``delivered`` after ``read`` stays ``read``), but
+    its timestamp is kept (``delivered_at`` is filled in even when ``read`` came first).
+    """
+    result = RecordResult()
+    events = list(events)
+    sids = sorted({str(e["sid"]) for e in events})
+    messages: dict[str, OutboundMessage] = {}
+    for start in range(0, len(sids), 500):
+        chunk = sids[start : start + 500]
+        for message in session.scalars(
+            sa.select(OutboundMessage).where(OutboundMessage.sid.in_(chunk))
+        ):
+            messages[message.sid or ""] = message
+    for event in events:
+        sid = str(event["sid"])
+        status = MessageStatus(str(event["status"]).lower())
+        at = _as_time(event.get("timestamp"))
+        message = messages.get(sid)
+        if message is None:
+            result.unmatched.append({"sid": sid, "status": status.value, "reason": "unknown_sid"})
+            continue
+        changed = _fill_status_time(message, status, at)
+        if status.rank > message.status.rank:
+            message.status = status
+            message.status_at = at
+            changed = True
+        if status.not_received and event.get("error_code") not in (None, "") and (
+            message.status is status and message.error_code is None
+        ):
+            message.error_code = int(event["error_code"])
+            changed = True
+        result.applied += changed
+        result.ignored += not changed
+    session.flush()
+    return result
+
+
+def _fill_status_time(message: OutboundMessage, status: MessageStatus, at: dt.datetime) -> bool:
+    column = _STATUS_TIME_COLUMN.get(status)
+    if column is None or getattr(message, column) is not None:
+        return False
+    setattr(message, column, at)
+    return True
+
+
+def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> RecordResult:
+    """Store inbound messages ``{sid, from, body, received_at?, button_payload?}`` (idempotent by
+    sid) and apply STOP / START keywords to the user's opt-out state.
+
+    Opt-out state follows the user's latest keyword by ``received_at``, so out-of-order delivery
+    of a STOP and a START ends in the right state.
+    """
+    result = RecordResult()
+    rows = [dict(e) for e in events]
+    for row in rows:
+        row["from"] = normalize_phone(row["from"])
+    users = ensure_users(session, (row["from"] for row in rows))
+    touched: set[int] = set()
+    for row in rows:
+        sid = str(row["sid"])
+        if session.scalar(sa.select(InboundMessage.id).where(InboundMessage.sid == sid)):
+            result.ignored += 1
+            continue
+        kind = classify_inbound(row.get("body"))
+        session.add(
+            InboundMessage(
+                sid=sid,
+                user_id=users[row["from"]],
+                body=row.get("body") or "",
+                button_payload=row.get("button_payload") or None,
+                kind=kind,
+                received_at=_as_time(row.get("received_at")),
+            )
+        )
+        result.applied += 1
+        if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
+            touched.add(users[row["from"]])
+    session.flush()
+    for user_id in touched:
+        _refresh_opt_out(session, user_id)
+    session.flush()
+    return result
+
+
+def _refresh_opt_out(session: Session, user_id: int) -> None:
+    latest = session.execute(
+        sa.select(InboundMessage.kind, InboundMessage.body, InboundMessage.received_at)
+        .where(
+            InboundMessage.user_id == user_id,
+            InboundMessage.kind.in_([InboundKind.OPT_OUT, InboundKind.OPT_IN]),
+        )
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(1)
+    ).one()
+    user = session.get_one(ConversationUser, user_id)
+    if latest.kind is InboundKind.OPT_OUT:
+        user.opted_out_at = latest.received_at
+        user.opt_out_keyword = latest.body.strip().upper()[:20]
+    else:
+        user.opted_out_at = None
+        user.opt_out_keyword = None
+
+
+def mark_opted_out(session: Session, user_id: int, *, reason: str, at: dt.datetime | None = None) -> None:
+    """Opt a user out without an inbound keyword (e.g. Twilio error 21610 on send)."""
+    user = session.get_one(ConversationUser, user_id)
+    if user.opted_out_at is None:
+        user.opted_out_at = at or utcnow()
+        user.opt_out_keyword = reason[:20]
+    session.flush()
+
+
+def record_conversions(session: Session, events: Iterable[Mapping[str, Any]]) -> RecordResult:
+    """Store conversions ``{external_id, phone_number, occurred_at?, value?}``, idempotent by
+    ``external_id`` (a repeated id is ignored, whatever its other fields)."""
+    result = RecordResult()
+    rows = [dict(e) for e in events]
+    for row in rows:
+        row["phone_number"] = normalize_phone(row["phone_number"])
+    users = ensure_users(session, (row["phone_number"] for row in rows))
+    seen: set[str] = set()
+    for row in rows:
+        external_id = str(row["external_id"])
+        exists = session.scalar(sa.select(Conversion.id).where(Conversion.external_id == external_id))
+        if exists or external_id in seen:
+            result.ignored += 1
+            continue
+        seen.add(external_id)
+        value = row.get("value")
+        session.add(
+            Conversion(
+                external_id=external_id,
+                user_id=users[row["phone_number"]],
+                occurred_at=_as_time(row.get("occurred_at")),
+                value=None if value is None or value != value else float(value),
+            )
+        )
+        result.applied += 1
+    session.flush()
+    return result
+
+
+def _as_time(value: Any) -> dt.datetime:
+    """Event times: None means now; strings are ISO 8601; naive values are UTC."""
+    if value is None or (isinstance(value, float) and value != value):
+        return utcnow()
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        raise ValueError(f"{value!r} is not a timestamp")
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
