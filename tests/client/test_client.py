@@ -1,0 +1,113 @@
+"""The CampaignClient / Campaign surface: DataFrames, DTOs, reprs, leads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import campaign_sdk as cs
+from campaign_sdk import CampaignClient, LeadStatus
+from tests.service.test_events import T0, add_sent_message
+
+
+def _statements(engine: sa.Engine):
+    seen: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def test_campaigns_frame_has_the_seed_fields(client: CampaignClient) -> None:
+    client.create_campaign("A", template="order_confirmation")
+    frame = client.campaigns()
+    assert list(frame["name"]) == ["A"]
+    for field in ("id", "name", "status", "enabled", "campaign_type", "total_leads", "messages_sent",
+                  "messages_replied", "reply_rate", "conversion_rate", "custom_variable_keys",
+                  "context_variables", "body"):
+        assert field in frame.columns
+    assert frame.loc[0, "body"].startswith("Hi {{lead_name}}")
+
+
+def test_schemas_for_many_campaigns_take_a_constant_number_of_queries(client: CampaignClient) -> None:
+    client.create_campaign("A", template="order_confirmation")
+    seen = _statements(client.engine)
+    client.schemas()
+    one = len(seen)
+    for name in "BCDEF":
+        client.create_campaign(name, template="welcome_offer")
+    seen.clear()
+    schemas = client.schemas()
+    assert len(schemas) == 6
+    assert len(seen) == one
+
+
+def test_schema_aggregates_and_nested_leads(client: CampaignClient) -> None:
+    campaign = client.create_campaign("A", template="order_confirmation")
+    sid = add_sent_message(client, campaign, "+14155552671")
+    add_sent_message(client, campaign, "+14155552672", status=cs.MessageStatus.FAILED)
+    campaign.add_leads(pd.DataFrame({"phone_number": ["+14155552673"], "lead_name": ["Bo"], "order_id": ["9"]}))
+    client.record_replies([{"sid": "IM1", "from": "+14155552671", "body": "thanks", "received_at": T0 + dt.timedelta(hours=1)}])
+    client.record_conversions([{"external_id": "o1", "phone_number": "+14155552671", "occurred_at": T0 + dt.timedelta(days=1)}])
+    schema = campaign.to_schema(include_leads=True)
+    assert (schema.total_leads, schema.messages_sent, schema.messages_replied) == (3, 1, 1)
+    assert schema.reply_rate == 100.0 and schema.conversion_rate == 100.0
+    assert schema.custom_variable_keys == ["lead_name", "order_id"]
+    statuses = {lead.phone_number: lead.status for lead in schema.leads}
+    assert statuses == {"+14155552671": LeadStatus.REPLIED, "+14155552672": LeadStatus.NOT_RECEIVED,
+                        "+14155552673": LeadStatus.PENDING}
+    assert {lead.message_sid for lead in schema.leads} >= {sid}
+
+
+def test_leads_frame_and_soft_removal(client: CampaignClient) -> None:
+    campaign = client.create_campaign("A", template="order_confirmation")
+    data = pd.DataFrame({"phone": ["(415) 555-2671", "+1 415 555 2672", "+44 20 7946 0958"],
+                         "lead_name": ["Ana", "Ben", None], "order_id": ["1", "2", "3"]})
+    report = campaign.add_leads(data, phone_column="phone", default_region="US")
+    assert report.inserted == 3
+    leads = campaign.leads
+    assert list(leads["phone_number"]) == ["+14155552671", "+14155552672", "+442079460958"]
+    assert leads.loc[2, "custom_variables"] == {"order_id": "3"}  # None is missing, never "None"
+    assert set(leads["status"]) == {LeadStatus.PENDING.value}
+    assert list(report.missing_variables["row"]) == [2]
+    assert campaign.remove_leads(["415.555.2671"], default_region="US") == 1
+    assert campaign.remove_leads(pd.DataFrame({"phone_number": ["+14155552671"]})) == 0
+    assert list(campaign.leads["phone_number"]) == ["+14155552672", "+442079460958"]
+    again = campaign.add_leads(data, phone_column="phone", default_region="US")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 1, 2)  # the removed lead is restored
+    with pytest.raises(cs.LeadValidationError, match="no 'phone_number' column"):
+        campaign.add_leads(data)
+
+
+def test_reprs_are_short_safe_and_never_leak_passwords(tmp_path) -> None:
+    client = CampaignClient(f"sqlite:///{tmp_path / 'x.db'}")
+    campaign = client.create_campaign("Promo <b>", template="welcome_offer")
+    assert repr(campaign) == f"<Campaign {campaign.id} 'Promo <b>' marketing unsubmitted paused>"
+    html = campaign._repr_html_()
+    assert "Promo &lt;b&gt;" in html and "Promo <b>" not in html
+    engine_url = sa.make_url("postgresql+psycopg://user:s3cret-token@127.0.0.1/db")
+    from campaign_sdk._store import safe_url
+
+    assert "s3cret" not in safe_url(sa.create_engine(engine_url))
+    assert "s3cret" not in repr(engine_url)
+    campaign.delete()
+    assert repr(campaign) == f"<Campaign {campaign.id}>"  # a repr never raises
+    assert "Campaign" in campaign._repr_html_()
+
+
+def test_metrics_wide_and_long(client: CampaignClient) -> None:
+    campaign = client.create_campaign("A", template="order_confirmation")
+    add_sent_message(client, campaign, "+14155552671")
+    add_sent_message(client, campaign, "+14155552672")
+    client.record_replies([{"sid": "IM1", "from": "+14155552671", "body": "ok", "received_at": T0 + dt.timedelta(days=8)}])
+    wide = campaign.metrics()
+    assert wide.loc[0, "messages_sent"] == 2
+    assert wide.loc[0, "messages_replied"] == 0  # outside the default 7-day reply window
+    assert campaign.metrics(reply_window="9d").loc[0, "reply_rate"] == 50.0
+    long = client.metrics(shape="long", reply_window="9d")
+    rate = long[long["metric"] == "reply_rate"].iloc[0]
+    assert (rate["numerator"], rate["denominator"]) == (1, 2)
+    assert 9.0 < rate["low"] < 10.0 and 90.0 < rate["high"] < 91.0
+    with pytest.raises(ValueError, match="'7 days'"):
+        client.metrics(reply_window="7 days")
