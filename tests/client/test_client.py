@@ -111,3 +111,32 @@ def test_metrics_wide_and_long(client: CampaignClient) -> None:
     assert 9.0 < rate["low"] < 10.0 and 90.0 < rate["high"] < 91.0
     with pytest.raises(ValueError, match="'7 days'"):
         client.metrics(reply_window="7 days")
+
+
+def test_add_leads_takes_campaign_lead_users(client: CampaignClient) -> None:
+    campaign = client.create_campaign("A", template="order_confirmation")
+    campaign.add_leads([cs.CampaignLeadUser(phone_number="whatsapp:+14155552671", custom_variables={"lead_name": "Ana", "order_id": 1})])
+    user_id = int(campaign.leads.loc[0, "conversation_user_id"])
+    other = client.create_campaign("B", template="order_confirmation")
+    report = other.add_leads([
+        cs.CampaignLeadUser(conversation_user_id=user_id, custom_variables={"lead_name": "Ana"}),
+        cs.CampaignLeadUser(conversation_user_id=99999),
+    ])
+    assert report.inserted == 1
+    assert report.rejected[["reason", "column"]].to_dict("records") == [
+        {"reason": "unknown_user", "column": "conversation_user_id"}
+    ]
+    assert other.leads.loc[0, "phone_number"] == "+14155552671"
+    assert other.leads.loc[0, "custom_variables"] == {"lead_name": "Ana"}
+
+
+def test_campaign_lead_user_needs_exactly_one_valid_identity() -> None:
+    assert cs.CampaignLeadUser(phone_number="0044 20 7946 0958").phone_number == "+442079460958"
+    with pytest.raises(ValueError, match="exactly one of"):
+        cs.CampaignLeadUser()
+    with pytest.raises(ValueError, match="exactly one of"):
+        cs.CampaignLeadUser(phone_number="+14155552671", conversation_user_id=3)
+    with pytest.raises(ValueError, match="invalid_phone"):
+        cs.CampaignLeadUser(phone_number="+1 000 555 0100")
+    lead = cs.CampaignLeadUser(phone_number="+14155552671", custom_variables={"a": None, "b": float("nan"), "c": " x ", "d": 5})
+    assert lead.custom_variables == {"c": "x", "d": "5"}
