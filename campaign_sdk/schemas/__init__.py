@@ -26,6 +26,7 @@ from campaign_sdk.schemas._content import (
     get_variable_supported_fields,
 )
 from campaign_sdk.schemas._lint import check_whatsapp, lint_whatsapp
+from campaign_sdk.schemas._limits import ACTION_FIELD_LIMITS, ACTION_TYPES, FIELD_LIMITS
 from campaign_sdk.schemas._payloads import CampaignLeadSchema, CampaignLeadUser, CampaignSchema
 from campaign_sdk.schemas._validate import (
     find_and_validate_variables,
@@ -35,6 +36,8 @@ from campaign_sdk.schemas._validate import (
 from campaign_sdk.schemas._variables import find_variables
 
 __all__ = [
+    "ACTION_FIELD_LIMITS",
+    "ACTION_TYPES",
     "CONTENT_TYPES",
     "CampaignLeadSchema",
     "CampaignLeadUser",
@@ -42,6 +45,7 @@ __all__ = [
     "CompiledTemplate",
     "ContentContext",
     "CopyCodeAction",
+    "FIELD_LIMITS",
     "PhoneAction",
     "QuickReplyAction",
     "TwilioAction",

@@ -1,0 +1,139 @@
+"""The studio's widgets and where each problem is shown (next to the field it belongs to)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from campaign_sdk._exceptions import Issue
+from campaign_sdk.schemas import CONTENT_TYPES
+from campaign_sdk.templates import default_templates
+from campaign_sdk.widgets._actions import ActionsEditor
+from campaign_sdk.widgets._draft import DraftCheck
+from campaign_sdk.widgets._fields import LABELS, FieldEditor
+from campaign_sdk.widgets._html import (
+    ERROR_COLOR,
+    WARNING_COLOR,
+    issues_html,
+    variables_html,
+)
+
+if TYPE_CHECKING:
+    from campaign_sdk.widgets._studio import TemplateStudio
+
+TYPE_LABELS = {
+    "twilio/text": "Text", "twilio/media": "Media", "twilio/card": "Card",
+    "twilio/call-to-action": "Call to action", "twilio/quick-reply": "Quick reply",
+}
+
+
+class StudioView:
+    """Builds the studio's widgets and routes values and issues between them and the studio."""
+
+    def __init__(self, studio: TemplateStudio) -> None:
+        self._quiet = False
+        start = [(f"Blank {TYPE_LABELS[t].lower()} ({t})", f"blank:{t}") for t in CONTENT_TYPES]
+        start += [(f"{t.title} ({t.content_type})", f"template:{t.key}") for t in default_templates()]
+        self.start = w.Dropdown(options=start, description="Start from", layout=w.Layout(width="390px"))
+        self.content_type = w.Dropdown(options=[(TYPE_LABELS[t], t) for t in CONTENT_TYPES], value=None,
+                                       description="Type", layout=w.Layout(width="260px"))
+        self.start.observe(lambda c: None if self._quiet else studio._start(c["new"]), names="value")
+        self.content_type.observe(lambda c: studio._retype(c["new"]), names="value")
+        self.fields = {name: FieldEditor(name, studio._changed) for name in LABELS}
+        self.actions = ActionsEditor(studio._changed)
+        self.general, self.status, self.saved = w.HTML(), w.HTML(), w.HTML()
+        self.general.add_class("cs-issues-template")
+        self.status.add_class("cs-status")
+        self.saved.add_class("cs-save-result")
+        self.editors = w.VBox(layout=w.Layout(width="56%", padding="0 14px 0 0"))
+        self.sample = w.Dropdown(description="Sample lead", style={"description_width": "initial"},
+                                 layout=w.Layout(width="330px"))
+        self.sample.observe(lambda _c: studio._changed(), names="value")
+        self.preview, self.variables = w.HTML(), w.HTML()
+        self.preview.add_class("cs-preview")
+        self.variables.add_class("cs-variables-box")
+        self.name = w.Text(placeholder="campaign name", description="Campaign", layout=w.Layout(width="330px"))
+        self.kind = w.Dropdown(options=["marketing", "service"], layout=w.Layout(width="120px"))
+        save = w.Button(description="Save", icon="save", button_style="primary", layout=w.Layout(width="100px"))
+        save.add_class("cs-save")
+        for widget, name in ((self.start, "start"), (self.content_type, "content-type"), (self.sample, "sample"),
+                             (self.name, "campaign-name"), (self.kind, "campaign-type")):
+            widget.add_class(f"cs-{name}")
+        save.on_click(lambda _b: studio._save_clicked())
+        self._save_row = w.HBox([self.name, self.kind, save])
+
+    def children(self) -> list[w.Widget]:
+        title = w.HTML("<h3 style='margin:4px 0'>Template Studio</h3>")
+        header = w.HBox([title, self.status], layout=w.Layout(justify_content="space-between",
+                                                              align_items="center"))
+        right = w.VBox(
+            [self.sample, self.preview, w.HTML("<b>Variables</b>"), self.variables],
+            layout=w.Layout(width="44%"),
+        )
+        body = w.HBox([self.editors, right], layout=w.Layout(align_items="flex-start"))
+        return [header, w.HBox([self.start, self.content_type]), body, self._save_row, self.saved]
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
+    def set_start(self, choice: str) -> None:
+        with self.quiet():
+            self.start.value = choice
+
+    def set_samples(self, samples: Sequence[Mapping[str, Any]]) -> None:
+        if not samples:
+            self.sample.options = [("none: variables shown as {{name}}", -1)]
+        else:
+            self.sample.options = [(_sample_label(i, s), i) for i, s in enumerate(samples)]
+        self.sample.value = self.sample.options[0][1]
+
+    def show_fields(self, shown: Mapping[str, bool]) -> None:
+        boxes = [self.actions.box if n == "actions" else self.fields[n].box for n in shown]
+        self.editors.children = [self.general, *boxes]
+
+    def show(self, check: DraftCheck, preview: str) -> None:
+        placed: set[int] = set()
+        for name, editor in self.fields.items():
+            errors, warnings = _take(check.errors, name, placed), _take(check.warnings, name, placed)
+            editor.show(check.counters.get(name), errors, warnings)
+        actions = _take(check.errors, "actions", placed), _take(check.warnings, "actions", placed)
+        self.actions.show(check.counters, *actions)
+        samples = _take(check.errors, "samples", placed), _take(check.warnings, "samples", placed)
+        rest = [i for i in check.errors if id(i) not in placed], [i for i in check.warnings if id(i) not in placed]
+        self.general.value = issues_html(*rest)
+        self.status.value = _status(check)
+        self.preview.value = preview
+        self.variables.value = issues_html(*samples) + variables_html(check.variables)
+
+
+def _take(issues: Sequence[Issue], name: str, placed: set[int]) -> list[Issue]:
+    """The issues about field ``name`` (``name``, ``name[i]...`` or ``name.x``), marked as placed."""
+    mine = [i for i in issues if i.field == name or i.field.startswith((f"{name}[", f"{name}."))]
+    placed.update(id(i) for i in mine)
+    return mine
+
+
+def _sample_label(index: int, sample: Mapping[str, Any]) -> str:
+    shown = ", ".join(f"{k}={v}" for k, v in list(sample.items())[:2])
+    return f"{index + 1}: {shown[:40] or '(no values)'}"
+
+
+def _status(check: DraftCheck) -> str:
+    if check.errors:
+        color, text = ERROR_COLOR, f"✖ {len(check.errors)} problem(s): fix them to save"
+    elif check.warnings:
+        color, text = WARNING_COLOR, f"⚠ valid for Twilio; {len(check.warnings)} WhatsApp warning(s)"
+    else:
+        color, text = "#1b7f3b", "✔ valid, and WhatsApp's lint finds nothing"
+    return (
+        f'<span style="color:{color};border:1px solid {color};border-radius:12px;padding:2px 10px;'
+        f'font-size:12.5px">{text}</span>'
+    )
