@@ -7,10 +7,12 @@ resembles, so callers can catch either::
     ├── TemplateValidationError (ValueError)      a content template breaks a Twilio / WhatsApp rule
     │   └── UnknownContentTypeError               content_type is not one the SDK supports
     ├── LeadValidationError (ValueError)          lead input is unusable (rows, columns, phone numbers)
+    ├── InvalidArgumentError (ValueError)         an option or argument cannot be used as given
     ├── CampaignNotFoundError (LookupError)       no campaign with that id or name
     ├── DuplicateCampaignError (ValueError)       a campaign with that name already exists
     ├── CampaignStateError (RuntimeError)         the operation is not allowed in the campaign's state
-    └── GatewayError (RuntimeError)               the messaging gateway (Twilio, sandbox) failed
+    ├── GatewayError (RuntimeError)               the messaging gateway (Twilio, sandbox) failed
+    └── AnalyticsError (ValueError)               a metrics option is not understood (window, group, shape)
 
 Messages name the campaign / row / field / rule involved and say what to do next.
 """
@@ -76,6 +78,10 @@ class LeadValidationError(CampaignError, ValueError):
     """Lead input cannot be used as given."""
 
 
+class InvalidArgumentError(CampaignError, ValueError):
+    """An option or argument cannot be used as given (the message says which and why)."""
+
+
 class CampaignNotFoundError(CampaignError, LookupError):
     """No campaign matches the id or name asked for."""
 
@@ -95,3 +101,7 @@ class GatewayError(CampaignError, RuntimeError):
         super().__init__(message)
         self.code = code
         self.status = status
+
+
+class AnalyticsError(CampaignError, ValueError):
+    """A metrics / analytics option cannot be used as given (window, group, period, shape)."""

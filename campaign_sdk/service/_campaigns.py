@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from campaign_sdk._exceptions import (
     CampaignNotFoundError,
+    InvalidArgumentError,
     CampaignStateError,
     DuplicateCampaignError,
 )
@@ -151,7 +152,7 @@ def submit_for_approval(
     _require_editable(campaign)
     category = category.upper()
     if category not in APPROVAL_CATEGORIES:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"approval category {category!r} is not one WhatsApp accepts: "
             f"{', '.join(APPROVAL_CATEGORIES)}"
         )
@@ -223,9 +224,9 @@ def _require_editable(campaign: Campaign) -> None:
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValueError("a campaign needs a non-empty name")
+        raise InvalidArgumentError("a campaign needs a non-empty name")
     if len(name) > 200:
-        raise ValueError(f"campaign names are at most 200 characters; this one has {len(name)}")
+        raise InvalidArgumentError(f"campaign names are at most 200 characters; this one has {len(name)}")
     return name
 
 
@@ -237,7 +238,7 @@ def _resolve_content(
 ) -> tuple[ContentContext, str | None]:
     given = sum(x is not None for x in (content, content_context, template))
     if given != 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             "give exactly one of content= (a content model), content_type= + content_context= "
             "(raw JSON), or template= (a default template key)"
         )
@@ -245,7 +246,7 @@ def _resolve_content(
         return get_default_template(template).context, template
     if content_context is not None:
         if content_type is None:
-            raise ValueError("content_context needs content_type, e.g. 'twilio/text'")
+            raise InvalidArgumentError("content_context needs content_type, e.g. 'twilio/text'")
         return parse_content_context(content_type, content_context), None
     assert content is not None
     return parse_content_context(content.content_type, content), None

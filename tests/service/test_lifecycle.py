@@ -141,3 +141,9 @@ def test_delete_refuses_a_campaign_with_history_unless_forced(client: CampaignCl
         campaign.delete()
     campaign.delete(force=True)
     assert client.campaigns().empty
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 201])
+def test_bad_names_are_campaign_errors(client: CampaignClient, name: str) -> None:
+    with pytest.raises(cs.InvalidArgumentError, match="name"):
+        client.create_campaign(name, content=GOOD)
