@@ -19,6 +19,7 @@ from campaign_sdk._enums import (
     MessageStatus,
 )
 from campaign_sdk._exceptions import (
+    AnalyticsError,
     CampaignError,
     CampaignNotFoundError,
     CampaignStateError,
@@ -31,6 +32,7 @@ from campaign_sdk._exceptions import (
     UnknownContentTypeError,
 )
 from campaign_sdk.client import CampaignClient
+from campaign_sdk.gateways import SandboxGateway, TwilioGateway
 from campaign_sdk.leads import LeadLoadReport
 from campaign_sdk.schemas import (
     CampaignLeadSchema,
@@ -54,11 +56,13 @@ from campaign_sdk.schemas import (
     parse_content_context,
     render_preview,
 )
+from campaign_sdk.sending import Preflight, SendReport, SyncReport
 from campaign_sdk.templates import default_templates, get_default_template
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnalyticsError",
     "ApprovalState",
     "Campaign",
     "CampaignClient",
@@ -80,11 +84,16 @@ __all__ = [
     "LeadValidationError",
     "MessageStatus",
     "PhoneAction",
+    "Preflight",
     "QuickReplyAction",
+    "SandboxGateway",
+    "SendReport",
+    "SyncReport",
     "TemplateValidationError",
     "TwilioAction",
     "TwilioCallToActionContext",
     "TwilioCardContext",
+    "TwilioGateway",
     "TwilioMediaContext",
     "TwilioQuickReplyContext",
     "TwilioTextContext",
@@ -94,8 +103,8 @@ __all__ = [
     "compile_variables",
     "default_templates",
     "find_and_validate_variables",
-    "get_variable_supported_fields",
     "get_default_template",
+    "get_variable_supported_fields",
     "lint_whatsapp",
     "parse_content_context",
     "render_preview",

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from campaign_sdk import analytics, service
-from campaign_sdk._exceptions import LeadValidationError
-from campaign_sdk._phone import PhoneNumberError, normalize_phone
-from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_variables
+from campaign_sdk import analytics, sending, service
+from campaign_sdk._exceptions import CampaignStateError, LeadValidationError
+from campaign_sdk.gateways import SentMessage
+from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, normalize_phones, template_variables
 from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.schemas import CampaignLeadSchema, CampaignSchema, ContentContext, preview_text
@@ -82,18 +82,32 @@ class Campaign:
         default_region: str | None = None,
         variables: Sequence[str] | None = None,
         strict: bool = False,
+        progress: bool | None = None,
+        chunk_size: int = 200_000,
     ) -> LeadLoadReport:
         """Add leads from a DataFrame, a CSV / Parquet path or ``CampaignLeadUser`` items.
 
-        Every other column (or the ``variables`` subset) becomes a custom variable. All rows are
-        validated; bad rows are reported in ``report.rejected``, never silently dropped. The load
-        is atomic: on any exception nothing is stored. Re-running a load changes nothing.
+        Phone numbers are normalised to E.164 with libphonenumber's verdicts (``+`` / ``00``
+        international input; national input for ``default_region``; ``whatsapp:`` prefixes).
+        Rows with a ``user_id_column`` value name an existing conversation user instead. Every
+        other column (or the ``variables`` subset) becomes a custom variable (strings; empty,
+        NaN and None are missing, and in a CSV pandas' NA markers such as ``NA`` / ``nan`` too).
+        Bad rows are reported in ``report.rejected`` with a reason, never silently dropped;
+        ``strict=True`` also rejects rows lacking a template variable.
+        Duplicates collapse (the last row wins); people who opted out are skipped.
+
+        The load is atomic (an exception or Ctrl-C stores nothing), re-running it changes
+        nothing, and a large file is read in chunks of ``chunk_size`` rows. ``progress``
+        shows a progress bar (None: only for large inputs; False: never).
+
+        >>> report = campaign.add_leads("leads.csv", default_region="US")  # doctest: +SKIP
+        >>> report.inserted, report.rejected.head()                       # doctest: +SKIP
         """
         with self._client.transaction() as session:
             return load_leads(
                 session, service.get_campaign(session, self.id), data, phone_column=phone_column,
                 user_id_column=user_id_column, default_region=default_region,
-                variables=variables, strict=strict,
+                variables=variables, strict=strict, progress=progress, chunk_size=chunk_size,
             )
 
     def remove_leads(
@@ -110,12 +124,17 @@ class Campaign:
             if phone_column not in phone_numbers.columns:
                 raise LeadValidationError(f"the DataFrame has no {phone_column!r} column")
             phone_numbers = phone_numbers[phone_column].tolist()
-        phones = []
-        for raw in phone_numbers or ():
-            try:
-                phones.append(normalize_phone(raw, default_region))
-            except PhoneNumberError as exc:
-                raise LeadValidationError(f"cannot remove {raw!r}: {exc}") from None
+        raw = list(phone_numbers or ())
+        verdicts = normalize_phones(raw, default_region)
+        bad = [i for i, reason in enumerate(verdicts.reason.tolist()) if reason]
+        if bad:
+            messages = verdicts.messages([raw[i] for i in bad[:10]], bad[:10])
+            shown = "\n".join(f"  - item {i}: {m}" for i, m in zip(bad, messages))
+            raise LeadValidationError(
+                f"cannot remove leads: {len(bad)} of {len(raw)} phone numbers are unusable "
+                f"(nothing was removed):\n{shown}\nFix or drop them (or pass default_region for national numbers)."
+            )
+        phones = [p for p in verdicts.e164.to_pylist() if p is not None]
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             return service.remove_leads(session, row, phone_numbers=phones, user_ids=user_ids)
@@ -140,12 +159,34 @@ class Campaign:
             service.delete_campaign(session, service.get_campaign(session, self.id), force=force)
 
     def submit_for_approval(self, *, category: str = "MARKETING", samples: Mapping[str, str] | None = None) -> Campaign:
-        """Lint the template locally (refusing with every reason), then submit it for WhatsApp
-        approval through the client's gateway, if any. The campaign becomes pending."""
+        """Lint the template locally (refusing with every reason), then create the Content
+        resource and submit it for WhatsApp approval through the client's gateway. The campaign
+        becomes pending; follow it with :meth:`sync_approval`.
+
+        ``samples`` (example values, by variable name) default to the template's own, else to
+        the first lead that has every variable. If the gateway refuses, nothing is recorded.
+        """
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
-            service.submit_for_approval(session, row, category=category, samples=samples or self._samples(row))
+            chosen = sending.pick_samples(session, row, samples)
+            sending.submit(session, row, self._client.gateway, category=category, samples=chosen)
         return self
+
+    def sync_approval(self) -> ApprovalState:
+        """Ask the gateway for the template's WhatsApp status and record it (any of Twilio's
+        seven: unsubmitted, received, pending, approved, rejected with its reason, paused,
+        disabled). Rejected, paused or disabled templates stop the campaign. Returns the state.
+
+        >>> campaign.sync_approval()  # doctest: +SKIP
+        <ApprovalState.PENDING: 'pending'>
+        """
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+        result = sending.fetch(row, self._client.gateway)
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+            service.apply_approval_result(session, row, result.state, reason=result.reason)
+        return result.state
 
     def set_approval_status(self, state: ApprovalState | str, *, reason: str | None = None) -> Campaign:
         """Apply an approval outcome reported by WhatsApp (e.g. from a webhook or Twilio's
@@ -166,19 +207,87 @@ class Campaign:
             service.disable_campaign(session, service.get_campaign(session, self.id))
         return self
 
+    # -- sending --------------------------------------------------------------------------
+    def preflight(self, *, rate: float | None = None, sample: int = 3) -> sending.Preflight:
+        """What :meth:`send` would do now, without sending: leads to send, leads skipped and why
+        (opted out, already messaged, missing variables -> would fail 21656, invalid number,
+        removed), a rendered preview, approval and enabled state, and the estimated duration at
+        ``rate`` (default: the gateway's)."""
+        gateway = self._client.gateway
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+            return sending.preflight(
+                session, row, gateway, rate=rate or getattr(gateway, "default_rate", None), sample=sample
+            )
+
+    def send(
+        self,
+        *,
+        rate: float | None = None,
+        max_in_flight: int = 16,
+        dry_run: bool = False,
+        progress: bool = True,
+        retry: sending.RetryPolicy | None = None,
+    ) -> sending.SendReport:
+        """Send the template to every sendable lead, at most once each; returns a ``SendReport``.
+
+        Only an approved, enabled marketing campaign sends. ``rate`` caps messages per second
+        (default: the gateway's), ``max_in_flight`` caps concurrent requests. 429 / 20429, 5xx
+        and connection errors are retried with backoff (after checking Twilio's message list when
+        the request may have been processed); permanent errors (21211, 21610 -> opt-out, 63024,
+        ...) are recorded on the lead. Safe to call again after a crash, an interruption or
+        :meth:`disable`: it resumes and never sends a lead twice. ``dry_run=True`` only reports
+        what would be sent. ``progress=False`` hides the progress bar.
+        """
+        gateway = self._client.gateway
+        rate = rate or getattr(gateway, "default_rate", None)
+        if dry_run:
+            check = self.preflight(rate=rate)
+            return sending.SendReport(
+                campaign=check.campaign, campaign_id=self.id, simulated=check.simulated, dry_run=True,
+                to_send=check.to_send, skipped=check.skipped, remaining=check.to_send, rate=rate,
+                stopped=None if check.ready else "; ".join(check.problems),
+            )
+        if gateway is None:
+            raise CampaignStateError("the client has no gateway; pass gateway=TwilioGateway(...) to CampaignClient")
+        return sending.send_campaign(
+            self._client._sessions, gateway, self.id, rate=rate, max_in_flight=max_in_flight,
+            retry=retry, progress=progress,
+        )
+
+    def trigger(
+        self, lead_or_phone: int | str, variables: Mapping[str, Any] | None = None, *, key: str | None = None,
+        retry: sending.RetryPolicy | None = None,
+    ) -> SentMessage:
+        """Send one transactional message of this (enabled, approved) service campaign to a lead
+        (id) or a phone number (added as a lead if new), with ``variables`` on top of the lead's
+        own. ``key`` makes retries safe: the same key never sends twice. ``retry`` as in :meth:`send`.
+
+        >>> campaign.trigger("+14155552671", {"order_id": "A-7"}, key="order-A-7")  # doctest: +SKIP
+        SentMessage(sid='SM...', status='accepted', ...)
+        """
+        return sending.trigger(
+            self._client._sessions, self._client.gateway, self.id, lead_or_phone, variables, key=key, retry=retry
+        )
+
     # -- analytics ------------------------------------------------------------------------
     def metrics(self, **options: Any) -> pd.DataFrame:
-        """This campaign's row of :meth:`CampaignClient.metrics` (same options)."""
+        """This campaign's rows of :meth:`CampaignClient.metrics` (same options: ``by``,
+        ``reply_window``, ``attribution_window``, ``start``, ``end``, ``shape``)."""
         return self._client.metrics(campaigns=[self.id], **options)
+
+    def funnel(self, *, reply_window: str | dt.timedelta = "7d", attribution_window: str | dt.timedelta = "7d") -> pd.DataFrame:
+        """sent -> delivered -> read -> replied -> converted: leads at each step, the step rate
+        (with its 95% Wilson interval) and the rate of sent. Draw it with
+        ``campaign_sdk.analytics.funnel_chart(campaign.funnel())``."""
+        return analytics.funnel(
+            self._client.engine, campaign_ids=[self.id], reply_window=reply_window,
+            attribution_window=attribution_window,
+        )
 
     def to_schema(self, *, include_leads: bool = False) -> CampaignSchema:
         """The seed's ``CampaignSchema`` DTO for this campaign."""
         return self._client.schemas([self.id], include_leads=include_leads)[0]
-
-    def _samples(self, row: CampaignRow) -> dict[str, str]:
-        if row.template_key:
-            return dict(get_default_template(row.template_key).samples)
-        return {}
 
     # -- display --------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -213,6 +322,14 @@ class Campaign:
             return html.escape(repr(self))
 
 
+def _utc(value: Any) -> dt.datetime | None:
+    """The analytics layer's naive-UTC timestamps as aware UTC datetimes."""
+    if value is None or value is pd.NaT:
+        return None
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}%"
 
@@ -233,7 +350,7 @@ def schema_for(
                 id=int(f["lead_id"]), campaign_id=row.id, conversation_user_id=int(f["user_id"]),
                 phone_number=f["phone_number"], custom_variables=f["custom_variables"],
                 status=f["status"], error_code=f["error_code"], message_sid=f["message_sid"],
-                created_at=f["lead_created_at"],
+                created_at=_utc(f["lead_created_at"]),
             )
             for f in _lead_records(mine)
         ]

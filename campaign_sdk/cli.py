@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from campaign_sdk._exceptions import CampaignError
+from campaign_sdk._campaign import Campaign
+from campaign_sdk._exceptions import CampaignError, GatewayError
 from campaign_sdk.client import CampaignClient
+from campaign_sdk.gateways import SandboxGateway
+from campaign_sdk.sending._report import SIMULATED
 
 SAMPLE_LEADS = Path(__file__).resolve().parent.parent / "data" / "sample_leads.csv"
 
@@ -27,16 +31,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     load.add_argument("path")
     load.add_argument("--phone-column", default="phone_number")
     load.add_argument("--region", default=None, help="default region for national numbers, e.g. US")
+    load.add_argument("--user-id-column", default=None, help="column of existing conversation user ids")
+    load.add_argument("--strict", action="store_true", help="reject rows lacking a template variable")
+    load.add_argument("--rejected", default=None, help="write the rejected rows to this CSV file")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("metrics", help="print the metrics of every campaign")
+    serve = sub.add_parser("serve", help="run the HTTP service (needs campaign-sdk[server]); "
+                           "configured by CAMPAIGN_SDK_* / TWILIO_* environment variables")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL for more than 1)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
     try:
         with CampaignClient(args.db) as client:
             if args.command == "demo":
                 return _demo(client, args.leads)
             if args.command == "load-leads":
-                campaign = client.campaign(int(args.campaign) if args.campaign.isdigit() else args.campaign)
-                print(campaign.add_leads(args.path, phone_column=args.phone_column, default_region=args.region))
-                return 0
+                return _load_leads(client, args)
             _print_metrics(client)
             return 0
     except CampaignError as exc:
@@ -44,9 +58,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _load_leads(client: CampaignClient, args: argparse.Namespace) -> int:
+    campaign = client.campaign(int(args.campaign) if args.campaign.isdigit() else args.campaign)
+    report = campaign.add_leads(
+        args.path, phone_column=args.phone_column, user_id_column=args.user_id_column,
+        default_region=args.region, strict=args.strict, progress=False if args.quiet else None,
+    )
+    print(report)
+    if report.rejected_count:
+        reasons = report.rejected["reason"].value_counts()
+        print("rejected: " + ", ".join(f"{reason} {count:,}" for reason, count in reasons.items()))
+        if args.rejected:
+            report.rejected.to_csv(args.rejected, index=False)
+            print(f"rejected rows written to {args.rejected}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from campaign_sdk.server import ServerSettings, serve
+    except ImportError as exc:
+        print(f"error: the HTTP service needs its extra: pip install 'campaign-sdk[server]' ({exc})", file=sys.stderr)
+        return 1
+    try:
+        settings = ServerSettings.from_env()
+        if args.db:
+            settings = dataclasses.replace(settings, database_url=args.db)
+        serve(settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
+    except CampaignError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _demo(client: CampaignClient, leads: str) -> int:
+    gateway = client.gateway
     print(f"store: {client!r}")
-    name = "Demo: order confirmation"
+    print(f"gateway: {gateway!r}")
+    if not getattr(gateway, "simulated", False):
+        print("error: the demo runs only on the sandbox gateway (it never sends real messages)", file=sys.stderr)
+        return 1
+    name = "Demo: order confirmation (sandbox)"
     try:
         campaign = client.campaign(name)
         print(f"reusing {campaign!r}")
@@ -57,13 +109,46 @@ def _demo(client: CampaignClient, leads: str) -> int:
     print(report)
     if len(report.rejected):
         print(report.rejected[["row", "value", "reason"]].head(5).to_string(index=False))
-    if campaign.status == "unsubmitted":
-        campaign.submit_for_approval(category="UTILITY")
-        campaign.set_approval_status("approved")
+    if not _approve(campaign, gateway):
+        return 1
     campaign.enable()
     print(f"now {campaign!r}")
+    preflight = campaign.preflight()
+    print(preflight)
+    if len(preflight.preview):
+        print("preview:", preflight.preview["message"].iloc[0])
+    print(campaign.send())
+    print(SIMULATED)
+    for _ in range(3):  # let simulated customers read, reply, opt out and buy
+        gateway.advance(hours=8)
+        print(client.sync())
+    client.record_conversions(gateway.simulated_conversions())
     _print_metrics(client)
     return 0
+
+
+def _approve(campaign: Campaign, gateway: SandboxGateway) -> bool:
+    """Submit and sync until WhatsApp (simulated) decides; False if the template was rejected."""
+    if campaign.status == "unsubmitted":
+        campaign.submit_for_approval(category="UTILITY")
+        print(f"submitted for approval: {campaign.approval_state}")
+    waited = 0
+    while campaign.status == "pending" and waited < 72:
+        try:
+            state = campaign.sync_approval()
+        except GatewayError:  # submitted by an earlier run: this sandbox never saw the template
+            campaign.set_approval_status("approved")
+            print("approval from an earlier run is unknown to this sandbox: marked approved (simulated)")
+            break
+        if state in ("approved", "rejected"):
+            print(f"WhatsApp (simulated) decided after {waited} simulated hour(s): {state}")
+            break
+        gateway.advance(hours=1)
+        waited += 1
+    if campaign.status == "rejected":
+        print(f"rejected: {campaign.to_schema().rejection_reason}", file=sys.stderr)
+        return False
+    return True
 
 
 def _print_metrics(client: CampaignClient) -> None:

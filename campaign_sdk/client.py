@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -12,10 +11,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import analytics, service
+from campaign_sdk import analytics, sending, service
 from campaign_sdk._campaign import Campaign
 from campaign_sdk._exceptions import CampaignError
 from campaign_sdk._store import open_engine, safe_url
+from campaign_sdk.gateways import SandboxGateway
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignType
 from campaign_sdk.schemas import CampaignSchema, ContentContext
@@ -38,13 +38,14 @@ class CampaignClient:
 
     ``url`` is any SQLAlchemy URL (default ``sqlite:///campaigns.db`` in the working directory;
     ``postgresql+psycopg://...`` for PostgreSQL). The database is migrated to the latest schema
-    on open. ``gateway`` is the messaging gateway (Twilio or the sandbox).
+    on open. ``gateway`` is the messaging gateway: a ``TwilioGateway`` for real sends; by
+    default a ``SandboxGateway(seed=0)``, a simulator that sends nothing to anybody.
     """
 
     def __init__(self, url: str | sa.URL | None = None, *, gateway: Any = None, echo: bool = False) -> None:
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.gateway = gateway
+        self.gateway = gateway if gateway is not None else SandboxGateway(seed=0)
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -54,7 +55,8 @@ class CampaignClient:
             yield session
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (and the analytics mirror's)."""
+        analytics.close_mirror(self.engine)
         self.engine.dispose()
 
     def __enter__(self) -> CampaignClient:
@@ -101,13 +103,21 @@ class CampaignClient:
             if wanted is not None:
                 query = query.where(CampaignRow.id.in_(wanted))
             rows = list(session.scalars(query))
-            keys = _custom_variable_keys(session, [r.id for r in rows])
+        keys = self._custom_variable_keys()
         from campaign_sdk._campaign import schema_for
 
         return [
             schema_for(row, metrics.loc[row.id].to_dict(), keys.get(row.id, []), facts)
             for row in rows
         ]
+
+    def _custom_variable_keys(self) -> dict[int, list[str]]:
+        """The custom variable keys of each campaign's (not removed) leads, in one DuckDB pass."""
+        frame = self.sql(
+            "select campaign_id, list(distinct k order by k) as keys from leads, "
+            "unnest(json_keys(custom_variables::json)) as t(k) where removed_at is null group by 1"
+        ).df()
+        return {int(row.campaign_id): list(row.keys) for row in frame.itertuples()}
 
     def campaigns(self) -> pd.DataFrame:
         """All campaigns with the seed's fields, one row each (aggregates in one pass)."""
@@ -154,26 +164,84 @@ class CampaignClient:
         with self.transaction() as session:
             return service.record_conversions(session, rows)
 
+    # -- gateway sync ---------------------------------------------------------------------
+    def sync(self) -> sending.SyncReport:
+        """Pull message status updates and inbound replies from the gateway since the last sync
+        and record them (STOP-family replies opt users out). Idempotent and resumable: running
+        it twice, or again after an interruption, records nothing twice."""
+        return sending.sync(self._sessions, self.gateway)
+
+    def sync_approvals(self) -> pd.DataFrame:
+        """Refresh the WhatsApp approval status of every campaign submitted through the gateway.
+
+        One row per campaign: ``campaign_id``, ``campaign``, ``before``, ``after`` (Twilio's
+        status), ``status`` (the campaign's), ``rejection_reason`` and ``error`` (when the
+        gateway could not answer for that campaign; the others are still synced).
+        """
+        with self.transaction() as session:
+            rows = list(session.scalars(
+                sa.select(CampaignRow).where(CampaignRow.content_sid.is_not(None)).order_by(CampaignRow.id)
+            ))
+        records = []
+        for row in rows:
+            record = {"campaign_id": row.id, "campaign": row.name, "before": str(row.approval_state),
+                      "after": str(row.approval_state), "status": str(row.status),
+                      "rejection_reason": row.rejection_reason, "error": None}
+            try:
+                state = Campaign(self, row.id).sync_approval()
+                with self.transaction() as session:
+                    fresh = service.get_campaign(session, row.id)
+                record.update(after=str(state), status=str(fresh.status), rejection_reason=fresh.rejection_reason)
+            except CampaignError as exc:
+                record["error"] = str(exc)
+            records.append(record)
+        columns = ["campaign_id", "campaign", "before", "after", "status", "rejection_reason", "error"]
+        return pd.DataFrame(records, columns=columns)
+
     # -- metrics --------------------------------------------------------------------------
     def metrics(
         self,
         *,
         campaigns: Iterable[int | str] | None = None,
+        by: str | None = None,
         reply_window: str | dt.timedelta = "7d",
         attribution_window: str | dt.timedelta = "7d",
+        start: str | dt.datetime | None = None,
+        end: str | dt.datetime | None = None,
         shape: str = "wide",
     ) -> pd.DataFrame:
-        """Funnel counts and rates per campaign (definitions in the README), every rate with a
-        95% Wilson interval. ``shape="long"`` gives one row per campaign x metric."""
+        """Funnel counts and rates per campaign (x ``by``: "day", "week", "campaign_type" or a
+        custom variable such as "city"), definitions in the README. Every rate comes with its
+        numerator, denominator and 95% Wilson interval; ``shape="long"`` gives one row per
+        campaign x group x metric. ``start`` / ``end`` keep leads messaged in [start, end).
+
+        >>> client.metrics(by="week", reply_window="3d")        # doctest: +SKIP
+        >>> client.metrics(campaigns=["Black Friday"], shape="long")  # doctest: +SKIP
+        """
+        if shape not in ("wide", "long"):
+            raise analytics.AnalyticsError(f"shape must be 'wide' or 'long', not {shape!r}")
         ids = None if campaigns is None else [self.campaign(c).id for c in campaigns]
         wide = analytics.campaign_metrics(
-            self.engine, campaign_ids=ids, reply_window=reply_window, attribution_window=attribution_window
+            self.engine, campaign_ids=ids, by=by, reply_window=reply_window,
+            attribution_window=attribution_window, start=start, end=end,
         )
-        if shape == "wide":
-            return wide
-        if shape == "long":
-            return analytics.to_long(wide)
-        raise ValueError(f"shape must be 'wide' or 'long', not {shape!r}")
+        return wide if shape == "wide" else analytics.to_long(wide)
+
+    def reply_times(
+        self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = "7d"
+    ) -> pd.DataFrame:
+        """Time from message to first reply, one row per replied lead (same attribution as
+        :meth:`metrics`); ``analytics.reply_times_chart`` draws its histogram."""
+        ids = None if campaigns is None else [self.campaign(c).id for c in campaigns]
+        return analytics.reply_times(self.engine, campaign_ids=ids, reply_window=reply_window)
+
+    def sql(self, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
+        """A DuckDB relation over up-to-date views ``campaigns``, ``users``, ``leads``,
+        ``messages``, ``replies`` (all inbound, with ``kind``) and ``conversions``.
+
+        >>> client.sql("select kind, count(*) n from replies group by kind").df()  # doctest: +SKIP
+        """
+        return analytics.sql(self.engine, query, params)
 
 
 def _event_rows(events: pd.DataFrame | Sequence[Mapping[str, Any]], what: str) -> list[dict[str, Any]]:
@@ -187,24 +255,3 @@ def _event_rows(events: pd.DataFrame | Sequence[Mapping[str, Any]], what: str) -
     frame = frame.astype(object).where(frame.notna(), None)
     return frame.to_dict("records")
 
-
-def _custom_variable_keys(session: Session, ids: list[int]) -> dict[int, list[str]]:
-    from campaign_sdk.models import CampaignLead
-
-    keys: dict[int, set[str]] = {}
-    rows = session.execute(
-        sa.select(CampaignLead.campaign_id, CampaignLead.custom_variables).where(
-            CampaignLead.campaign_id.in_(ids), CampaignLead.removed_at.is_(None)
-        )
-    )
-    for campaign_id, variables in rows:
-        keys.setdefault(campaign_id, set()).update(variables or {})
-    return {k: sorted(v) for k, v in keys.items()}
-
-
-def _html_table(rows: Mapping[str, Any]) -> str:
-    cells = "".join(
-        f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in rows.items()
-    )
-    return f"<table>{cells}</table>"

@@ -38,3 +38,8 @@ def test_public_callables_are_documented() -> None:
         obj = getattr(cs, name)
         if callable(obj):
             assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
+
+
+def test_all_is_sorted_and_gateways_are_public() -> None:
+    assert cs.__all__ == sorted(cs.__all__)
+    assert {"TwilioGateway", "SandboxGateway", "SendReport", "Preflight"} <= set(cs.__all__)

@@ -1,108 +1,206 @@
 """The metric definitions, written down once (README "Metric definitions" mirrors this text).
 
-- A *touch* is a campaign message that reached the recipient side: status sent, delivered or read.
-  Its time is the message's ``created_at`` (when Twilio accepted it).
-- total_leads: leads not removed. Every other metric counts unique (not removed) leads.
-- messages_sent: leads whose latest campaign message is sent, delivered or read.
-  delivered: latest message delivered or read. read: latest message read.
-  not_received: latest message failed or undelivered (with its error code).
+- A *touch* is a campaign message that reached the recipient side: status sent, delivered or
+  read. Its time is the message's ``created_at`` (when Twilio accepted it). If one number got two
+  touches at the same instant, the later-created message (higher id) is the touch.
+- total_leads: leads not removed. Every other count is of unique leads, never of messages.
+- A lead's *message* is its latest campaign message (by ``created_at``, then id).
+  messages_sent: leads whose message is sent, delivered or read. delivered: message delivered
+  or read. read: message read. not_received: message failed or undelivered; ``top_errors``
+  lists the most frequent Twilio error codes among them. attempted: messages_sent plus
+  not_received (the messages whose fate is known).
 - Inbound messages are attributed *last touch*: to the most recent touch to that number at or
-  before the inbound's time, from any campaign, if it arrived within ``reply_window`` of that touch.
-  STOP-family keywords are opt-outs, START-family opt-ins, HELP/INFO help requests; only the rest
-  are replies. messages_replied: sent leads with at least one attributed reply.
-  opted_out: sent leads with an attributed opt-out keyword.
-- converted: sent leads with a conversion event attributed the same way (last touch) within
-  ``attribution_window`` after the touch.
-- reply_rate = messages_replied / messages_sent x 100; conversion_rate = converted /
-  messages_sent x 100; delivery_rate = delivered / messages_sent x 100; read_rate = read /
-  delivered x 100; opt_out_rate = opted_out / messages_sent x 100. A rate with a zero
-  denominator is missing (NaN), never 0.
+  before the inbound's time, from any campaign, if it arrived within ``reply_window`` (default
+  7 days) of that touch; otherwise to nothing. STOP-family keywords (STOP, STOPALL, UNSUBSCRIBE,
+  CANCEL, END, QUIT, REVOKE, OPTOUT) are opt-outs, START-family keywords (START, YES, UNSTOP)
+  opt-ins, HELP / INFO help requests; only the rest are replies. messages_replied: sent leads with at least one
+  attributed reply. opted_out: sent leads with an attributed opt-out keyword.
+- converted: sent leads with a conversion attributed the same way (last touch) within
+  ``attribution_window`` (default 7 days) after the touch. A lead converts at most once, however
+  many conversions it has.
+- reply_rate = messages_replied / messages_sent x 100 (the seed's definition); conversion_rate = converted /
+  messages_sent x 100; delivery_rate = delivered / attempted x 100; read_rate = read /
+  delivered x 100; opt_out_rate = opted_out / messages_sent x 100. Every rate comes with its
+  numerator, its denominator and a 95% Wilson score interval (``<rate>_low``,
+  ``<rate>_high``). A rate with a zero denominator is missing (NaN), never 0.
+- Groups (``by=``): ``"day"`` / ``"week"`` is the UTC day / ISO week (from Monday) of the
+  lead's message (leads never messaged have none); ``"campaign_type"`` is the campaign's type;
+  any other name is a custom variable of the lead (leads without it have none). ``start`` /
+  ``end`` keep only leads whose message was created in [start, end).
 """
 
 from __future__ import annotations
 
 SENT_STATUSES = ("sent", "delivered", "read")
+DELIVERED_STATUSES = ("delivered", "read")
 NOT_RECEIVED_STATUSES = ("failed", "undelivered")
+TIME_GROUPS = {"day": "day", "week": "week"}
+
+# count column -> SQL condition on the lead facts (f)
+COUNTS: dict[str, str] = {
+    "total_leads": "true",
+    "messages_sent": "f.is_sent",
+    "delivered": "f.is_delivered",
+    "read": "f.is_read",
+    "not_received": "f.is_not_received",
+    "attempted": "f.is_sent OR f.is_not_received",
+    "messages_replied": "f.is_replied",
+    "opted_out": "f.is_opted_out",
+    "converted": "f.is_converted",
+}
+
+# rate name -> (numerator column, denominator column)
+RATES: dict[str, tuple[str, str]] = {
+    "reply_rate": ("messages_replied", "messages_sent"),
+    "conversion_rate": ("converted", "messages_sent"),
+    "delivery_rate": ("delivered", "attempted"),
+    "read_rate": ("read", "delivered"),
+    "opt_out_rate": ("opted_out", "messages_sent"),
+}
+
+# funnel step -> count column (each step's rate is against the step before it)
+FUNNEL: dict[str, str] = {
+    "sent": "messages_sent",
+    "delivered": "delivered",
+    "read": "read",
+    "replied": "messages_replied",
+    "converted": "converted",
+}
 
 
 def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-# One row per (not removed) lead with the facts every metric is built from. Parameters:
-# $reply_window and $attribution_window are DuckDB INTERVALs.
-LEAD_FACTS_SQL = f"""
-WITH latest AS (
-    SELECT lead_id, status, error_code, sid, created_at
+def lead_facts_sql(*, campaigns: bool = False, period: bool = False) -> str:
+    """One row per (not removed) lead with the facts every metric is built from.
+
+    Views: leads, messages, replies, conversions (see ``_mirror``). Parameters: ``$reply_us``
+    and ``$attribution_us`` (windows in microseconds); with ``campaigns=True`` ``$campaign_ids``
+    (a list) restricts the leads, and with ``period=True`` ``$start`` / ``$end`` restrict the
+    leads' message times (NULL for an open end).
+    """
+    lead_filter = "AND list_contains($campaign_ids::BIGINT[], l.campaign_id)" if campaigns else ""
+    # last-touch attribution needs every touch to the measured people, from any campaign
+    user_filter = "AND user_id IN (SELECT user_id FROM scope)" if campaigns else ""
+    latest_filter = "AND lead_id IN (SELECT lead_id FROM scope)" if campaigns else ""
+    period_filter = (
+        "WHERE ($start::TIMESTAMP IS NULL OR lt.m.created_at >= $start::TIMESTAMP)"
+        " AND ($end::TIMESTAMP IS NULL OR lt.m.created_at < $end::TIMESTAMP)"
+        if period
+        else ""
+    )
+    message_join = "JOIN" if period else "LEFT JOIN"
+    return f"""
+WITH scope AS (
+    SELECT l.id AS lead_id, l.campaign_id, l.user_id, l.custom_variables, l.created_at
+    FROM leads l
+    WHERE l.removed_at IS NULL {lead_filter}
+),
+latest AS (
+    SELECT lead_id,
+           arg_max({{'status': status, 'error_code': error_code, 'sid': sid,
+                     'created_at': created_at}}, (created_at, id)) AS m
     FROM messages
-    QUALIFY row_number() OVER (PARTITION BY lead_id ORDER BY created_at DESC, id DESC) = 1
+    WHERE true {latest_filter}
+    GROUP BY lead_id
 ),
 touches AS (
-    SELECT id AS message_id, campaign_id, lead_id, user_id, created_at AS touched_at
-    FROM messages WHERE status IN {_in(SENT_STATUSES)}
+    SELECT id AS message_id, lead_id, user_id, created_at AS touched_at
+    FROM messages
+    WHERE status IN {_in(SENT_STATUSES)} {user_filter}
 ),
-inbound_attributed AS (
-    SELECT t.lead_id, i.kind, i.received_at, t.touched_at
-    FROM inbound i ASOF JOIN touches t
-      ON i.user_id = t.user_id AND i.received_at >= t.touched_at
-    WHERE i.received_at <= t.touched_at + $reply_window
+events AS (
+    SELECT id AS event_id, user_id, kind, received_at AS event_at FROM replies WHERE true {user_filter}
+    UNION ALL
+    SELECT id, user_id, 'conversion', occurred_at FROM conversions WHERE true {user_filter}
 ),
-per_lead_inbound AS (
+last_touch AS (
+    SELECT e.event_id, e.kind, e.user_id, e.event_at, t.touched_at
+    FROM events e
+    ASOF JOIN (SELECT user_id, touched_at FROM touches) t
+      ON e.user_id = t.user_id AND e.event_at >= t.touched_at
+    WHERE e.event_at <= t.touched_at + to_microseconds(
+        CASE WHEN e.kind = 'conversion' THEN $attribution_us::BIGINT ELSE $reply_us::BIGINT END)
+),
+attributed AS (
+    -- several touches at that same instant: the later-created message wins
+    SELECT a.event_id, a.kind, a.event_at, a.touched_at, arg_max(t.lead_id, t.message_id) AS lead_id
+    FROM last_touch a
+    JOIN touches t ON t.user_id = a.user_id AND t.touched_at = a.touched_at
+    GROUP BY a.event_id, a.kind, a.event_at, a.touched_at
+),
+per_lead AS (
     SELECT lead_id,
            bool_or(kind = 'reply') AS replied,
            bool_or(kind = 'opt_out') AS opted_out,
-           min(received_at) FILTER (WHERE kind = 'reply') AS first_reply_at,
-           min(touched_at) FILTER (WHERE kind = 'reply') AS replied_touch_at
-    FROM inbound_attributed GROUP BY lead_id
+           min(event_at) FILTER (WHERE kind = 'reply') AS first_reply_at,
+           arg_min(touched_at, (event_at, touched_at)) FILTER (WHERE kind = 'reply') AS replied_touch_at,
+           min(event_at) FILTER (WHERE kind = 'conversion') AS converted_at
+    FROM attributed
+    GROUP BY lead_id
 ),
-conversions_attributed AS (
-    SELECT t.lead_id, min(c.occurred_at) AS converted_at
-    FROM conversions c ASOF JOIN touches t
-      ON c.user_id = t.user_id AND c.occurred_at >= t.touched_at
-    WHERE c.occurred_at <= t.touched_at + $attribution_window
-    GROUP BY t.lead_id
+joined AS (
+    SELECT s.lead_id, s.campaign_id, s.user_id, s.custom_variables, s.created_at AS lead_created_at,
+           lt.m.status AS message_status, lt.m.error_code AS error_code, lt.m.sid AS message_sid,
+           lt.m.created_at AS sent_at,
+           r.replied, r.opted_out, r.first_reply_at, r.replied_touch_at, r.converted_at
+    FROM scope s
+    {message_join} latest lt ON lt.lead_id = s.lead_id
+    LEFT JOIN per_lead r ON r.lead_id = s.lead_id
+    {period_filter}
 )
-SELECT
-    l.id AS lead_id, l.campaign_id, l.user_id, u.phone_number, l.custom_variables,
-    l.created_at AS lead_created_at,
-    m.status AS message_status, m.error_code, m.sid AS message_sid, m.created_at AS sent_at,
-    coalesce(m.status IN {_in(SENT_STATUSES)}, false) AS is_sent,
-    coalesce(m.status IN ('delivered', 'read'), false) AS is_delivered,
-    coalesce(m.status = 'read', false) AS is_read,
-    coalesce(m.status IN {_in(NOT_RECEIVED_STATUSES)}, false) AS is_not_received,
-    coalesce(m.status IN {_in(SENT_STATUSES)} AND r.replied, false) AS is_replied,
-    coalesce(m.status IN {_in(SENT_STATUSES)} AND r.opted_out, false) AS is_opted_out,
-    coalesce(m.status IN {_in(SENT_STATUSES)} AND cv.converted_at IS NOT NULL, false) AS is_converted,
-    r.first_reply_at, cv.converted_at, u.opted_out_at AS user_opted_out_at
-FROM leads l
-JOIN users u ON u.id = l.user_id
-LEFT JOIN latest m ON m.lead_id = l.id
-LEFT JOIN per_lead_inbound r ON r.lead_id = l.id
-LEFT JOIN conversions_attributed cv ON cv.lead_id = l.id
-WHERE l.removed_at IS NULL
+SELECT j.* EXCLUDE (replied, opted_out, first_reply_at, replied_touch_at, converted_at),
+       coalesce(j.message_status IN {_in(SENT_STATUSES)}, false) AS is_sent,
+       coalesce(j.message_status IN {_in(DELIVERED_STATUSES)}, false) AS is_delivered,
+       coalesce(j.message_status = 'read', false) AS is_read,
+       coalesce(j.message_status IN {_in(NOT_RECEIVED_STATUSES)}, false) AS is_not_received,
+       coalesce(j.message_status IN {_in(SENT_STATUSES)} AND j.replied, false) AS is_replied,
+       coalesce(j.message_status IN {_in(SENT_STATUSES)} AND j.opted_out, false) AS is_opted_out,
+       coalesce(j.message_status IN {_in(SENT_STATUSES)} AND j.converted_at IS NOT NULL, false)
+           AS is_converted,
+       CASE WHEN j.message_status IN {_in(SENT_STATUSES)} THEN j.first_reply_at END AS first_reply_at,
+       CASE WHEN j.message_status IN {_in(SENT_STATUSES)} THEN j.replied_touch_at END AS replied_touch_at,
+       CASE WHEN j.message_status IN {_in(SENT_STATUSES)} THEN j.converted_at END AS converted_at
+FROM joined j
 """
 
-# Aggregate lead facts (a relation named lead_facts) per campaign.
-CAMPAIGN_COUNTS_SQL = """
-SELECT c.id AS campaign_id, c.name AS campaign,
-       count(f.lead_id) AS total_leads,
-       count(*) FILTER (WHERE f.is_sent) AS messages_sent,
-       count(*) FILTER (WHERE f.is_delivered) AS delivered,
-       count(*) FILTER (WHERE f.is_read) AS "read",
-       count(*) FILTER (WHERE f.is_not_received) AS not_received,
-       count(*) FILTER (WHERE f.is_replied) AS messages_replied,
-       count(*) FILTER (WHERE f.is_opted_out) AS opted_out,
-       count(*) FILTER (WHERE f.is_converted) AS converted
-FROM campaigns c LEFT JOIN lead_facts f ON f.campaign_id = c.id
-GROUP BY c.id, c.name
+
+def group_sql(by: str | None) -> str | None:
+    """The SQL expression of a group (over lead facts ``f`` and campaigns ``c``), None for none.
+    A custom variable's JSON path is the ``$group_path`` parameter."""
+    if by is None:
+        return None
+    if by in TIME_GROUPS:
+        return f"date_trunc('{TIME_GROUPS[by]}', f.sent_at)"
+    if by == "campaign_type":
+        return "c.campaign_type"
+    return "json_extract_string(f.custom_variables, $group_path::VARCHAR)"
+
+
+def counts_sql(facts_sql: str, by: str | None) -> str:
+    """Counts per campaign (x group) over the lead facts, plus ``errors`` (a map: error code ->
+    not-received leads). Without a group every selected campaign has a row, zeros included;
+    with one, only the groups that have leads."""
+    counts = ",\n       ".join(
+        f'count(*) FILTER (WHERE {condition}) AS "{name}"' for name, condition in COUNTS.items()
+    )
+    errors = "histogram(f.error_code) FILTER (WHERE f.is_not_received AND f.error_code IS NOT NULL) AS errors"
+    group = group_sql(by)
+    if group is None:
+        zeros = ", ".join(f'coalesce(k."{name}", 0) AS "{name}"' for name in COUNTS)
+        return f"""
+WITH f AS ({facts_sql}),
+k AS (SELECT f.campaign_id, {counts}, {errors} FROM f GROUP BY f.campaign_id)
+SELECT c.id AS campaign_id, c.name AS campaign, {zeros}, k.errors
+FROM campaigns c LEFT JOIN k ON k.campaign_id = c.id
+WHERE $campaign_ids::BIGINT[] IS NULL OR list_contains($campaign_ids::BIGINT[], c.id)
 ORDER BY c.id
 """
-
-# rate name -> (numerator column, denominator column)
-RATES: dict[str, tuple[str, str]] = {
-    "reply_rate": ("messages_replied", "messages_sent"),
-    "conversion_rate": ("converted", "messages_sent"),
-    "delivery_rate": ("delivered", "messages_sent"),
-    "read_rate": ("read", "delivered"),
-    "opt_out_rate": ("opted_out", "messages_sent"),
-}
+    return f"""
+WITH f AS ({facts_sql})
+SELECT f.campaign_id, c.name AS campaign, {group} AS grp, {counts}, {errors}
+FROM f JOIN campaigns c ON c.id = f.campaign_id
+GROUP BY ALL
+ORDER BY f.campaign_id, grp NULLS LAST
+"""

@@ -12,7 +12,7 @@ def wilson_interval(successes: pd.Series, trials: pd.Series, z: float = Z95) -> 
     """95% Wilson score interval for a proportion, in percent; NaN where ``trials`` is 0.
 
     >>> low, high = wilson_interval(pd.Series([5]), pd.Series([10]))
-    >>> round(low[0], 1), round(high[0], 1)
+    >>> round(float(low[0]), 1), round(float(high[0]), 1)
     (23.7, 76.3)
     """
     k = successes.astype("float64").to_numpy()

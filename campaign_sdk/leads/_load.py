@@ -1,51 +1,42 @@
-"""Turning user input (DataFrame, CSV / Parquet path, CampaignLeadUser list) into stored leads."""
+"""Turning user input (DataFrame, CSV / Parquet path, CampaignLeadUser list) into stored leads.
+
+The input is read in chunks; each chunk is validated column-wise (``_rows.prepare``) and its good
+rows are staged in the database; at the end a few set-based statements upsert them
+(``service._leads.LeadStage``). Memory holds one chunk plus the rejected rows, whatever the input
+size, and everything runs in the caller's transaction, so a load commits whole or not at all.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy.orm import Session
+from tqdm.auto import tqdm
 
 from campaign_sdk._exceptions import LeadValidationError
-from campaign_sdk._phone import PhoneNumberError, normalize_phone
-from campaign_sdk.leads._report import REJECTED_COLUMNS, LeadLoadReport
+from campaign_sdk._phone import check_region
+from campaign_sdk.leads._input import LeadInput, Source, open_source
+from campaign_sdk.leads._report import (
+    DUPLICATE_COLUMNS,
+    MISSING_COLUMNS,
+    OPTED_OUT_COLUMNS,
+    REJECTED_COLUMNS,
+    LeadLoadReport,
+    empty_rejections,
+)
+from campaign_sdk.leads._rows import Plan, prepare
 from campaign_sdk.models import Campaign
-from campaign_sdk.schemas import CampaignLeadUser, find_variables
-from campaign_sdk.schemas._payloads import clean_custom_variables
-from campaign_sdk.service import NormalizedLead, content_of, upsert_leads
+from campaign_sdk.schemas import find_variables
+from campaign_sdk.service import content_of
+from campaign_sdk.service._leads import LeadStage, StageResult
 
-LeadInput = pd.DataFrame | str | os.PathLike[str] | Sequence[CampaignLeadUser]
-
-
-def read_input(data: LeadInput) -> pd.DataFrame:
-    """The input as a DataFrame of strings (a CSV keeps leading zeros and '+')."""
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        if not path.exists():
-            raise LeadValidationError(f"lead file {str(path)!r} does not exist")
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=True)
-    rows = []
-    for item in data:
-        if not isinstance(item, CampaignLeadUser):
-            raise LeadValidationError(
-                f"add_leads takes a DataFrame, a CSV/Parquet path or CampaignLeadUser items; got {type(item).__name__}"
-            )
-        rows.append(
-            {
-                "phone_number": item.phone_number,
-                "conversation_user_id": item.conversation_user_id,
-                **item.custom_variables,
-            }
-        )
-    return pd.DataFrame(rows)
+CHUNK_SIZE = 200_000
+PROGRESS_ROWS = 50_000  # show a progress bar (when progress=None) from this many rows ...
+PROGRESS_BYTES = 4 << 20  # ... or a file this large
 
 
 def template_variables(campaign: Campaign) -> list[str]:
@@ -82,110 +73,111 @@ def load_leads(
     default_region: str | None = None,
     variables: Sequence[str] | None = None,
     strict: bool = False,
+    progress: bool | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> LeadLoadReport:
     """Validate every row, collapse duplicates (last row wins), and upsert the leads.
 
     Runs inside the caller's transaction: the caller commits, or rolls back on any error.
+    ``progress``: True / False forces the progress bar on / off; None shows it for large inputs.
     """
-    frame = read_input(data)
-    if isinstance(data, Sequence) and not isinstance(data, (str, pd.DataFrame)):
-        user_id_column = "conversation_user_id" if user_id_column is None else user_id_column
-    columns = _check_columns(frame, phone_column, user_id_column, variables)
-    needed = template_variables(campaign)
-    report = LeadLoadReport(campaign=campaign.name, total_rows=len(frame))
-    rejected: list[dict[str, Any]] = []
-    kept: dict[object, NormalizedLead] = {}
-    missing: list[dict[str, Any]] = []
-    cache: dict[str, str | PhoneNumberError] = {}
-    records = frame.to_dict("records")
-    for row_number, record in enumerate(records):
-        lead = _normalize_row(
-            row_number, record, phone_column, user_id_column, columns, default_region, cache, rejected
-        )
-        if lead is None:
-            continue
-        lacking = [v for v in needed if v not in lead.custom_variables]
-        if lacking and strict:
-            rejected.append(
-                _reject(row_number, ",".join(lacking), None, "missing_variables",
-                        f"the template needs {', '.join(lacking)}; a send would fail with Twilio error 21656")
-            )
-            continue
-        key = lead.phone_number or lead.conversation_user_id
-        if key in kept:
-            report.duplicates += 1
-        kept[key] = lead
-        if lacking:
-            missing.append({"row": row_number, "phone_number": lead.phone_number, "missing": lacking})
-    counts = upsert_leads(session, campaign, list(kept.values()))
-    for row in counts.unknown_user_rows or []:
-        rejected.append(
-            _reject(row if row is not None else -1, user_id_column or "conversation_user_id", None,
-                    "unknown_user", "no conversation user has this id; add the lead by phone number")
-        )
-    report.inserted, report.updated, report.unchanged = counts.inserted, counts.updated, counts.unchanged
-    report.skipped_opted_out = counts.skipped_opted_out
-    report.rejected = pd.DataFrame(rejected, columns=REJECTED_COLUMNS).sort_values("row", kind="stable").reset_index(drop=True)
-    kept_rows = {lead.row for lead in kept.values()}
-    report.missing_variables = pd.DataFrame(
-        [m for m in missing if m["row"] in kept_rows], columns=["row", "phone_number", "missing"]
-    )
-    return report
+    if chunk_size < 1:
+        raise LeadValidationError(f"chunk_size must be a positive number of rows, not {chunk_size!r}")
+    source = open_source(data)
+    if source.user_list and user_id_column is None:
+        user_id_column = "conversation_user_id"
+    plan = _plan(source, phone_column, user_id_column, variables, template_variables(campaign),
+                 check_region(default_region), strict)
+    wanted = [c for c in (plan.phone_column, plan.user_id_column) if c] + list(plan.variables)
+    stage = LeadStage(session, campaign)
+    rejected: list[pd.DataFrame] = []
+    total = 0
+    with _bar(source, progress, campaign.name) as bar:
+        for staged, bad in _prepared(source, list(dict.fromkeys(wanted)), chunk_size, plan):
+            total += staged.num_rows + len(bad)
+            stage.append(staged)
+            if len(bad):
+                rejected.append(bad)
+            bar.update(staged.num_rows + len(bad))
+        bar.set_postfix_str("storing")
+        done = stage.finish()
+    return _report(campaign.name, total, plan, rejected, done)
 
 
-def _check_columns(
-    frame: pd.DataFrame, phone_column: str, user_id_column: str | None, variables: Sequence[str] | None
-) -> list[str]:
+def _prepared(source: Source, columns: list[str], chunk_size: int, plan: Plan) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
+    """Each chunk of the input, validated: the rows to stage and the rejected rows."""
+    offset = 0
+    for chunk in source.chunks(columns, chunk_size):
+        staged, bad = prepare(chunk, offset, plan)
+        offset += staged.num_rows + len(bad)
+        yield staged, bad
+
+
+def _plan(
+    source: Source, phone_column: str, user_id_column: str | None, variables: Sequence[str] | None,
+    needed: list[str], region: str | None, strict: bool,
+) -> Plan:
     identity = [c for c in (phone_column, user_id_column) if c is not None]
-    present = [c for c in identity if c in frame.columns]
-    if not present:
+    if not any(c in source.columns for c in identity):
         raise LeadValidationError(
             f"the input has no {' or '.join(repr(c) for c in identity)} column; its columns are "
-            f"{list(frame.columns)}. Pass phone_column= (or user_id_column=) naming the right one"
+            f"{source.columns}. Pass phone_column= (or user_id_column=) naming the right one"
         )
     if variables is not None:
-        unknown = [v for v in variables if v not in frame.columns]
+        variables = [str(v) for v in variables]
+        unknown = [v for v in variables if v not in source.columns]
         if unknown:
-            raise LeadValidationError(f"variables {unknown} are not columns of the input {list(frame.columns)}")
-        return list(variables)
-    return [str(c) for c in frame.columns if c not in identity]
+            raise LeadValidationError(f"variables {unknown} are not columns of the input {source.columns}")
+        chosen = list(dict.fromkeys(variables))
+    else:
+        chosen = [c for c in source.columns if c not in identity]
+    if len(needed) > 62:
+        raise LeadValidationError(f"the template uses {len(needed)} variables; at most 62 are supported")
+    return Plan(
+        phone_column=phone_column if phone_column in source.columns else None,
+        user_id_column=user_id_column if user_id_column in source.columns else None,
+        variables=tuple(chosen), needed=tuple(needed), region=region, strict=strict,
+    )
 
 
-def _normalize_row(
-    row_number: int,
-    record: dict[str, Any],
-    phone_column: str,
-    user_id_column: str | None,
-    variable_columns: list[str],
-    default_region: str | None,
-    cache: dict[str, str | PhoneNumberError],
-    rejected: list[dict[str, Any]],
-) -> NormalizedLead | None:
-    variables = clean_custom_variables({c: record.get(c) for c in variable_columns})
-    user_id = record.get(user_id_column) if user_id_column else None
-    if user_id is not None and not (isinstance(user_id, float) and user_id != user_id) and str(user_id).strip():
-        try:
-            return NormalizedLead(None, variables, conversation_user_id=int(float(str(user_id))), row=row_number)
-        except ValueError:
-            rejected.append(_reject(row_number, user_id_column or "", user_id, "invalid_user_id",
-                                    "a conversation user id is a positive whole number"))
-            return None
-    raw = record.get(phone_column)
-    text = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw)
-    verdict = cache.get(text)
-    if verdict is None:
-        try:
-            verdict = normalize_phone(text, default_region)
-        except PhoneNumberError as exc:
-            verdict = exc
-        cache[text] = verdict
-    if isinstance(verdict, PhoneNumberError):
-        rejected.append(_reject(row_number, phone_column, raw, verdict.code, str(verdict)))
-        return None
-    return NormalizedLead(verdict, variables, row=row_number)
+def _bar(source: Source, progress: bool | None, name: str) -> Any:
+    show = progress if progress is not None else (
+        (source.rows or 0) >= PROGRESS_ROWS or source.size >= PROGRESS_BYTES
+    )
+    if not show:
+        return nullcontext(_Silent())
+    return tqdm(total=source.rows, unit=" rows", desc=f"Loading leads into {name}", leave=True)
 
 
-def _reject(row: int, column: str, value: Any, reason: str, message: str) -> dict[str, Any]:
-    if isinstance(value, float) and value != value:
-        value = None
-    return {"row": row, "column": column, "value": value, "reason": reason, "message": message}
+class _Silent:
+    def update(self, _n: int) -> None:
+        pass
+
+    def set_postfix_str(self, _text: str) -> None:
+        pass
+
+
+def _report(name: str, total: int, plan: Plan, rejected: list[pd.DataFrame], done: StageResult) -> LeadLoadReport:
+    report = LeadLoadReport(
+        campaign=name, total_rows=total, inserted=done.inserted, updated=done.updated,
+        unchanged=done.unchanged, duplicates=len(done.duplicates), skipped_opted_out=done.skipped_opted_out,
+    )
+    if done.unknown_users:
+        rows, ids = zip(*done.unknown_users)
+        rejected.append(pd.DataFrame({
+            "row": list(rows), "column": plan.user_id_column or "conversation_user_id",
+            "value": pd.Series([str(i) for i in ids], dtype=object), "reason": "unknown_user",
+            "message": "no conversation user has this id; add the lead by phone number instead",
+        }))
+    if rejected:
+        frame = pd.concat(rejected, ignore_index=True)[REJECTED_COLUMNS]
+        report.rejected = frame.sort_values("row", kind="stable").reset_index(drop=True)
+    else:
+        report.rejected = empty_rejections()
+    report.missing_variables = pd.DataFrame(
+        [(row, phone, [v for k, v in enumerate(plan.needed) if mask >> k & 1]) for row, phone, mask in done.missing],
+        columns=MISSING_COLUMNS,
+    )
+    report.duplicate_rows = pd.DataFrame(done.duplicates, columns=DUPLICATE_COLUMNS)
+    report.opted_out_rows = pd.DataFrame(done.opted_out, columns=OPTED_OUT_COLUMNS)
+    return report

@@ -8,19 +8,49 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 REJECTED_COLUMNS = ["row", "column", "value", "reason", "message"]
+MISSING_COLUMNS = ["row", "phone_number", "missing"]
+DUPLICATE_COLUMNS = ["row", "kept_row", "phone_number"]
+OPTED_OUT_COLUMNS = ["row", "phone_number"]
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
 
 
 def empty_rejections() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in REJECTED_COLUMNS})
+    return empty_frame(REJECTED_COLUMNS)
 
 
 @dataclass
 class LeadLoadReport:
     """What ``Campaign.add_leads`` did.
 
-    ``rejected`` has one row per rejected input row (row number in the input, 0-based; the
-    column; the offending value; a reason code; a message). ``missing_variables`` lists kept
-    rows that lack a variable the template needs (the send would fail with Twilio error 21656).
+    Every input row is counted exactly once: ``total_rows == inserted + updated + unchanged +
+    duplicates + skipped_opted_out + rejected_count``. Row numbers are 0-based positions in the
+    input (for a CSV: data lines, the header not counted).
+
+    - ``inserted``: new leads. ``updated``: leads whose custom variables changed, or that had been
+      removed and are restored. ``unchanged``: already there with the same variables.
+    - ``duplicates``: rows that name the same person as a later row (same E.164 number or user
+      id); the last row wins. ``duplicate_rows`` lists them with the row that was kept.
+    - ``skipped_opted_out``: people who opted out (STOP) are never enrolled; see ``opted_out_rows``.
+    - ``rejected``: one row per rejected input row: ``row``, ``column``, the offending ``value``,
+      a ``reason`` code and a ``message``. Reason codes:
+
+      ``missing_phone``      no phone number (empty, NaN, None) and no user id
+      ``no_region``          a national number but no ``default_region`` to read it with
+      ``unparseable_phone``  libphonenumber cannot read it as a phone number
+      ``invalid_phone``      libphonenumber parses it, but ``is_valid_number`` rejects it
+      ``phone_too_long``     valid for libphonenumber but over the 15 digits E.164 allows
+      ``invalid_user_id``    the user id is not a positive whole number
+      ``unknown_user``       no conversation user has that id
+      ``missing_variables``  (``strict=True`` only) the row lacks a variable the template needs
+
+    - ``missing_variables``: stored leads lacking a variable the template needs (``row``,
+      ``phone_number``, ``missing`` names); a send to them would fail with Twilio error 21656.
+
+    >>> report = campaign.add_leads("leads.csv", default_region="US")   # doctest: +SKIP
+    >>> report.rejected.groupby("reason").size()                        # doctest: +SKIP
     """
 
     campaign: str
@@ -31,9 +61,9 @@ class LeadLoadReport:
     duplicates: int = 0
     skipped_opted_out: int = 0
     rejected: pd.DataFrame = field(default_factory=empty_rejections)
-    missing_variables: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame({"row": [], "phone_number": [], "missing": []})
-    )
+    missing_variables: pd.DataFrame = field(default_factory=lambda: empty_frame(MISSING_COLUMNS))
+    duplicate_rows: pd.DataFrame = field(default_factory=lambda: empty_frame(DUPLICATE_COLUMNS))
+    opted_out_rows: pd.DataFrame = field(default_factory=lambda: empty_frame(OPTED_OUT_COLUMNS))
 
     @property
     def rejected_count(self) -> int:
@@ -67,10 +97,12 @@ class LeadLoadReport:
                 f"<table>{cells}</table>"
             )
             if self.rejected_count:
+                reasons = self.rejected["reason"].value_counts().to_dict()
+                summary = ", ".join(f"{html.escape(str(k))}: {v:,}" for k, v in reasons.items())
                 out += (
-                    f"<p>Rejected rows (first 10 of {self.rejected_count:,}):</p>"
+                    f"<p>Rejected rows by reason: {summary}. First 10 of {self.rejected_count:,}:</p>"
                     + self.rejected.head(10).to_html(index=False)
                 )
             return out + "</div>"
         except Exception:  # a repr must never raise in a notebook
-            return html.escape(repr(self))
+            return html.escape(f"<LeadLoadReport {self.campaign!r}>")

@@ -153,6 +153,7 @@ class OutboundMessage(Base):
     __table_args__ = (
         sa.Index("ix_outbound_campaign_lead", "campaign_id", "lead_id"),
         sa.Index("ix_outbound_user_created", "user_id", "created_at"),
+        sa.Index("ix_outbound_dedupe_key", "dedupe_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -170,6 +171,11 @@ class OutboundMessage(Base):
     delivered_at: Mapped[dt.datetime | None]
     read_at: Mapped[dt.datetime | None]
     failed_at: Mapped[dt.datetime | None]
+    # Send bookkeeping (migration 0003): the content sent, why Twilio refused it, and the key
+    # that allows at most one message per lead and campaign send.
+    content_sid: Mapped[str | None] = mapped_column(sa.String(34))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120))
 
 
 class InboundMessage(Base):

@@ -14,10 +14,17 @@ from campaign_sdk._phone import PhoneNumberError, normalize_phone
 
 def clean_custom_variables(values: Mapping[str, Any] | None) -> dict[str, str]:
     """Custom variable values as strings; None / NaN / empty strings are "missing" and dropped."""
+    if values is not None and not isinstance(values, Mapping):
+        raise ValueError(f"custom_variables must be a mapping of names to values, not {type(values).__name__}")
     out: dict[str, str] = {}
     for key, value in (values or {}).items():
         if value is None or (isinstance(value, float) and value != value):
             continue
+        if isinstance(value, (Mapping, list, tuple, set)):
+            raise ValueError(
+                f"custom variable {key!r} must be a single value (text or number), "
+                f"not a {type(value).__name__}"
+            )
         text = str(value).strip()
         if text:
             out[str(key)] = text

@@ -101,8 +101,13 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
     messages: dict[str, OutboundMessage] = {}
     for start in range(0, len(sids), 500):
         chunk = sids[start : start + 500]
+        # FOR UPDATE: two concurrent recorders must not both read "delivered" and then one of
+        # them write back an older status (PostgreSQL; SQLite serialises writers anyway)
         for message in session.scalars(
-            sa.select(OutboundMessage).where(OutboundMessage.sid.in_(chunk))
+            sa.select(OutboundMessage)
+            .where(OutboundMessage.sid.in_(chunk))
+            .order_by(OutboundMessage.id)
+            .with_for_update()
         ):
             messages[message.sid or ""] = message
     for event in events:

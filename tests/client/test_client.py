@@ -58,6 +58,8 @@ def test_schema_aggregates_and_nested_leads(client: CampaignClient) -> None:
     assert statuses == {"+14155552671": LeadStatus.REPLIED, "+14155552672": LeadStatus.NOT_RECEIVED,
                         "+14155552673": LeadStatus.PENDING}
     assert {lead.message_sid for lead in schema.leads} >= {sid}
+    assert all(lead.created_at.tzinfo is not None and lead.created_at.utcoffset() == dt.timedelta(0)
+               for lead in schema.leads)
 
 
 def test_leads_frame_and_soft_removal(client: CampaignClient) -> None:
@@ -138,5 +140,9 @@ def test_campaign_lead_user_needs_exactly_one_valid_identity() -> None:
         cs.CampaignLeadUser(phone_number="+14155552671", conversation_user_id=3)
     with pytest.raises(ValueError, match="invalid_phone"):
         cs.CampaignLeadUser(phone_number="+1 000 555 0100")
+    with pytest.raises(ValueError, match="must be a mapping"):
+        cs.CampaignLeadUser(phone_number="+14155552671", custom_variables=["a"])
+    with pytest.raises(ValueError, match="'tags' must be a single value"):
+        cs.CampaignLeadUser(phone_number="+14155552671", custom_variables={"tags": ["a", "b"]})
     lead = cs.CampaignLeadUser(phone_number="+14155552671", custom_variables={"a": None, "b": float("nan"), "c": " x ", "d": 5})
     assert lead.custom_variables == {"c": "x", "d": "5"}

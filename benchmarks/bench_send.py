@@ -1,0 +1,150 @@
+"""Send throughput and rate-limit accuracy against the local Twilio server (not part of the tests).
+
+    .venv/bin/python benchmarks/bench_send.py [--leads 10000] [--latency 0.005] [--db URL]
+
+The server runs in its own process (``python -m campaign_sdk.testing``) and answers every request
+after ``--latency`` seconds. Measured in one run, on the same server:
+
+1. baseline: a naive serial loop over twilio-python's ``client.messages.create`` (no bookkeeping);
+2. ``campaign.send()`` of ``--leads`` leads with the crash-safe bookkeeping (intent rows committed
+   before each request, SIDs recorded by the writer) on a SQLite file (or ``--db``), no rate limit;
+   the server's log is checked for exactly one message per lead;
+3. ``campaign.send(rate=50)`` of ``--rate-leads`` leads: the achieved rate must be within 5% of 50/s.
+
+Targets: (2) >= 400 messages/s; (3) within 5% of 50/s. Exit status 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+from twilio.rest import Client
+
+from campaign_sdk import CampaignClient
+from campaign_sdk.gateways import TwilioGateway
+from campaign_sdk.testing import LocalTwilioHttpClient
+
+SERVICE_SID = "MG" + "7" * 32
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], str, str, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "campaign_sdk.testing", "--latency", str(latency)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    _, url, account, token = process.stdout.readline().split()
+    return process, url, account, token
+
+
+def state(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_test/state") as response:
+        return json.load(response)
+
+
+def leads(count: int, start: int) -> pd.DataFrame:
+    areas = (415, 212, 646, 312, 206, 617)  # +1 AAA 555 NNNN: valid for libphonenumber
+    phones = [f"+1{areas[i // 10_000]}555{i % 10_000:04d}" for i in range(start, start + count)]
+    return pd.DataFrame({"phone_number": phones, "lead_name": "Ana", "order_id": [f"A-{i}" for i in range(count)]})
+
+
+def approved_campaign(client: CampaignClient, url: str, name: str, frame: pd.DataFrame):
+    campaign = client.create_campaign(name, template="order_confirmation")
+    report = campaign.add_leads(frame)
+    assert report.inserted == len(frame), report
+    campaign.submit_for_approval(category="UTILITY")
+    body = json.dumps({"content_sid": campaign._row().content_sid, "status": "approved"}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{url}/_test/approval", data=body, method="POST")).close()
+    campaign.sync_approval()  # WhatsApp approved it on the server's side
+    return campaign.enable()
+
+
+def naive_loop(twilio: Client, content_sid: str, count: int) -> float:
+    started = time.perf_counter()
+    for i in range(count):
+        twilio.messages.create(
+            to=f"whatsapp:+1999{i:07d}", messaging_service_sid=SERVICE_SID, content_sid=content_sid,
+            content_variables=json.dumps({"1": "Ana", "2": f"N-{i}"}),
+        )
+    return count / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leads", type=int, default=10_000)
+    parser.add_argument("--baseline", type=int, default=1_000, help="messages in the naive serial loop")
+    parser.add_argument("--rate-leads", type=int, default=500)
+    parser.add_argument("--latency", type=float, default=0.005)
+    parser.add_argument("--max-in-flight", type=int, default=16)
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+
+    server, url, account, token = start_server(args.latency)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
+            http = LocalTwilioHttpClient(url, pool_size=64)
+            twilio = Client(account, token, http_client=http)
+            gateway = TwilioGateway(twilio, messaging_service_sid=SERVICE_SID, rate=None)
+            with CampaignClient(db, gateway=gateway) as client:
+                campaign = approved_campaign(client, url, "Bench", leads(args.leads, 0))
+                content_sid = campaign._row().content_sid
+
+                baseline = naive_loop(twilio, content_sid, args.baseline)
+
+                report = campaign.send(max_in_flight=args.max_in_flight, progress=False)
+                sent = Counter(
+                    m["to"] for m in state(url)["messages"] if m["content_sid"] == content_sid
+                    and not m["to"].startswith("whatsapp:+1999")
+                )
+                exactly_once = len(sent) == args.leads and set(sent.values()) == {1}
+
+                limited = approved_campaign(client, url, "Bench rate 50", leads(args.rate_leads, args.leads))
+                limited_sid = limited._row().content_sid
+                limited_report = limited.send(rate=50, max_in_flight=args.max_in_flight, progress=False)
+                arrivals = sorted(
+                    r["at"] for r in state(url)["requests"]
+                    if r["method"] == "POST" and r["path"].endswith("/Messages.json")
+                    and (r["form"].get("ContentSid") or [""])[0] == limited_sid
+                )
+                arrival_rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+            http.close()
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=10)
+
+    throughput = report.sent / report.duration
+    results = {
+        "leads": args.leads, "latency_s": args.latency, "db": (args.db or "sqlite file").split("://")[0],
+        "baseline_naive_serial_msg_per_s": round(baseline, 1),
+        "send_msg_per_s": round(throughput, 1),
+        "ratio_vs_naive_serial": round(throughput / baseline, 2),
+        "send_duration_s": round(report.duration, 2),
+        "exactly_once": exactly_once,
+        "rate50_report_msg_per_s": round(limited_report.sent / limited_report.duration, 2),
+        "rate50_server_arrival_msg_per_s": round(arrival_rate, 2),
+    }
+    targets = {
+        ">= 400 msg/s": throughput >= 400,
+        "exactly once": exactly_once,
+        "rate=50 within 5% (server arrivals)": abs(arrival_rate - 50) <= 2.5,
+        "rate=50 within 5% (whole send() call)": abs(results["rate50_report_msg_per_s"] - 50) <= 2.5,
+    }
+    print(json.dumps(results, indent=2))
+    for target, ok in targets.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {target}")
+    return 0 if all(targets.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

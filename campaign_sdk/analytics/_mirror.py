@@ -1,0 +1,223 @@
+"""A DuckDB mirror of the store, one per engine, kept correct by incremental refresh.
+
+Before every query the mirror makes the tables it reads current:
+
+1. a change token says whether anything at all was committed since the last refresh
+   (SQLite: ``PRAGMA data_version`` on a connection the mirror keeps open; PostgreSQL: the
+   current snapshot). Unchanged: nothing to read, the query runs at once.
+2. otherwise each table's block fingerprints (``_store``) are compared with the mirror's own
+   and only the blocks that differ are read again, in one DuckDB transaction.
+
+The token is taken *before* the store is read, so a commit that races with a refresh is seen
+by the next call. A SQLite file store gets its mirror in a DuckDB file beside it
+(``<store>.analytics.duckdb``), so a new process starts from the last copy and re-reads only
+what changed; when that file cannot be used (read-only folder, another process holds it) the
+mirror lives in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+
+from campaign_sdk.analytics._store import BLOCK_BITS, TABLES, Source, Table, sqlite_path, sqlite_version_sql
+
+# a mirror file made with other tables or checksums is rebuilt, not trusted
+FORMAT = "campaign_sdk analytics mirror v1 " + hashlib.sha256(
+    repr([(t.name, t.ddl, sqlite_version_sql(t)) for t in TABLES.values()]).encode()
+).hexdigest()[:16]
+CACHE_SUFFIX = ".analytics.duckdb"
+# view name -> the SQL users see (every mirrored table, without the internal version column)
+VIEWS = {name: f"SELECT * EXCLUDE (_v) FROM mirror.{name}" for name in TABLES}
+
+
+class Mirror:
+    """The DuckDB copy of one store. Use :func:`mirror_for`; ``stats`` counts what refreshes
+    did (``checks``, ``skipped``, ``blocks_read``, ``rows_read``, ``full_reads``)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.source = Source(engine)
+        self.stats: Counter[str] = Counter()
+        self._lock = threading.RLock()
+        self._fresh: dict[str, object] = {}
+        store_path = sqlite_path(engine)
+        self.cache_path: str | None = None
+        self.con = self._open(store_path)
+        self._watch = _watch_connection(store_path)
+        self._finalizer = weakref.finalize(self, _close, self.con, self._watch, self.source)
+
+    # -- setup ----------------------------------------------------------------------------
+    def _open(self, store_path: str | None) -> duckdb.DuckDBPyConnection:
+        if store_path is not None:
+            path = store_path + CACHE_SUFFIX
+            for attempt in range(2):
+                try:
+                    con = duckdb.connect(path, config={"autoinstall_known_extensions": False})
+                except duckdb.Error as exc:
+                    if attempt == 0 and "lock" not in str(exc).lower() and os.path.exists(path):
+                        _remove(path)  # not a DuckDB file we can read (another version?): rebuild
+                        continue
+                    break  # held by another process, or not writable: use memory
+                if self._prepare(con, cached=True):
+                    self.cache_path = path
+                    return con
+                con.close()
+                _remove(path)
+        con = duckdb.connect(config={"autoinstall_known_extensions": False})
+        self._prepare(con, cached=False)
+        return con
+
+    def _prepare(self, con: duckdb.DuckDBPyConnection, *, cached: bool) -> bool:
+        """Create the mirror's tables and views; False if a cache file is of another format."""
+        con.execute("SET autoload_known_extensions = false")
+        con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would print into cells
+        con.execute("CREATE SCHEMA IF NOT EXISTS mirror")
+        con.execute("CREATE TABLE IF NOT EXISTS mirror.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        found = con.execute("SELECT value FROM mirror.meta WHERE key = 'format'").fetchone()
+        if cached and found is not None and found[0] != FORMAT:
+            return False
+        con.execute("INSERT OR REPLACE INTO mirror.meta VALUES ('format', ?)", [FORMAT])
+        for table in TABLES.values():
+            con.execute(f"CREATE TABLE IF NOT EXISTS mirror.{table.name} ({table.ddl})")
+        for name, sql in VIEWS.items():
+            con.execute(f"CREATE OR REPLACE VIEW main.{name} AS {sql}")
+        con.execute("CHECKPOINT")
+        return True
+
+    def close(self) -> None:
+        """Release the DuckDB file (if any) and the store connections."""
+        self._finalizer()
+
+    # -- freshness ------------------------------------------------------------------------
+    def _token(self) -> object | None:
+        if self._watch is not None:
+            return ("sqlite", self._watch.execute("PRAGMA data_version").fetchone()[0])
+        return self.source.change_token()
+
+    def refresh(self, names: Iterable[str] = tuple(TABLES)) -> None:
+        """Bring the mirrored tables ``names`` up to date with the store."""
+        with self._lock:
+            token = self._token()
+            stale = [TABLES[n] for n in names if token is None or self._fresh.get(n) != token]
+            if not stale:
+                self.stats["skipped"] += 1
+                return
+            self.stats["checks"] += 1
+            plans = [self._plan(table) for table in stale]
+            jobs = [(plan.table, r) for plan in plans for r in plan.reads]
+            chunks = self.source.fetch(jobs, rows=sum(plan.rows for plan in plans))
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                for plan in plans:
+                    self._apply(plan, [c for (table, _), c in zip(jobs, chunks) if table is plan.table])
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                self._fresh.clear()
+                raise
+            for table in stale:
+                self._fresh[table.name] = token
+
+    def _plan(self, table: Table) -> _Plan:
+        """What to delete and read again: the blocks whose fingerprints differ, or everything
+        (small tables, and an empty mirror, which needs no fingerprints)."""
+        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchone()[0]
+        if table.reload or empty:
+            rows, ranges = self.source.id_ranges(table)
+            return _Plan(table, None, ranges, rows)
+        store = self.source.fingerprints(table)
+        mine = {
+            b: (n, s, v)
+            for b, n, s, v in self.con.execute(
+                f"SELECT id >> {BLOCK_BITS}, count(*), sum(id)::BIGINT, sum(_v)::BIGINT "
+                f"FROM mirror.{table.name} GROUP BY 1"
+            ).fetchall()
+        }
+        changed = sorted(b for b in store.keys() | mine.keys() if store.get(b) != mine.get(b))
+        ranges = [(b << BLOCK_BITS, (b + 1) << BLOCK_BITS) for b in changed]
+        return _Plan(table, changed, ranges, sum(store[b][0] for b in changed if b in store))
+
+    def _apply(self, plan: _Plan, chunks: list[pa.Table]) -> None:
+        name = plan.table.name
+        if plan.blocks is None:
+            self.con.execute(f"DELETE FROM mirror.{name}")
+            self.stats["full_reads"] += 1
+        elif plan.blocks:
+            blocks = ", ".join(map(str, plan.blocks))
+            self.con.execute(f"DELETE FROM mirror.{name} WHERE id >> {BLOCK_BITS} IN ({blocks})")
+            self.stats["blocks_read"] += len(plan.blocks)
+        for chunk in chunks:
+            self.stats["rows_read"] += chunk.num_rows - (self.source.dialect == "sqlite")  # the sentinel
+            self.con.register("chunk", chunk)
+            try:
+                self.con.execute(f"INSERT INTO mirror.{name} {plan.table.duck_select()}")
+            finally:
+                self.con.unregister("chunk")
+
+    # -- use ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def reading(self, names: Iterable[str] = tuple(TABLES)) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The mirror's connection, refreshed for ``names`` and held for this thread."""
+        with self._lock:
+            self.refresh(names)
+            yield self.con
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """``blocks`` to delete (None: the whole table) and id ``reads`` ([lo, hi)) to load."""
+
+    table: Table
+    blocks: list[int] | None
+    reads: list[tuple[int, int] | None]
+    rows: int
+
+
+_MIRRORS: weakref.WeakKeyDictionary[sa.Engine, Mirror] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def mirror_for(engine: sa.Engine) -> Mirror:
+    """The engine's mirror, created on first use."""
+    with _REGISTRY_LOCK:
+        mirror = _MIRRORS.get(engine)
+        if mirror is None:
+            mirror = _MIRRORS[engine] = Mirror(engine)
+        return mirror
+
+
+def close_mirror(engine: sa.Engine) -> None:
+    """Close the engine's mirror, if it has one (``CampaignClient.close`` calls this)."""
+    with _REGISTRY_LOCK:
+        mirror = _MIRRORS.pop(engine, None)
+    if mirror is not None:
+        mirror.close()
+
+
+def _watch_connection(store_path: str | None) -> sqlite3.Connection | None:
+    if store_path is None:
+        return None
+    return sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, check_same_thread=False)
+
+
+def _close(con: duckdb.DuckDBPyConnection, watch: sqlite3.Connection | None, source: Source) -> None:
+    for close in (con.close, *((watch.close,) if watch else ()), source.close):
+        with contextlib.suppress(Exception):
+            close()
+
+
+def _remove(path: str) -> None:
+    for suffix in ("", ".wal"):
+        with contextlib.suppress(OSError):
+            os.remove(path + suffix)

@@ -1,0 +1,41 @@
+"""Gateways: the only code that talks to Twilio (or simulates it).
+
+>>> from campaign_sdk.gateways import SandboxGateway
+>>> SandboxGateway(seed=0).simulated
+True
+
+``TwilioGateway`` wraps a real ``twilio.rest.Client``; ``SandboxGateway`` is the embedded default
+and a deterministic simulator. Both satisfy the small :class:`Gateway` protocol.
+"""
+
+from __future__ import annotations
+
+from campaign_sdk.gateways._base import (
+    ApprovalResult,
+    ContentRequest,
+    Gateway,
+    MessageRecord,
+    SendRequest,
+    SentMessage,
+    address,
+    strip_channel,
+)
+from campaign_sdk.gateways._rules import ERRORS, SYNC_ERRORS
+from campaign_sdk.gateways._sandbox import REJECTION_MARKER, SandboxGateway
+from campaign_sdk.gateways._twilio import TwilioGateway
+
+__all__ = [
+    "ApprovalResult",
+    "ContentRequest",
+    "ERRORS",
+    "Gateway",
+    "MessageRecord",
+    "REJECTION_MARKER",
+    "SYNC_ERRORS",
+    "SandboxGateway",
+    "SendRequest",
+    "SentMessage",
+    "TwilioGateway",
+    "address",
+    "strip_channel",
+]

@@ -1,0 +1,118 @@
+"""The gateway interface: the few calls the SDK makes to Twilio (or to the sandbox).
+
+A gateway creates Content resources, submits and fetches WhatsApp approvals, sends one message,
+and lists messages (for reconciliation after a crash and for ``client.sync()``). Every failure is a
+:class:`~campaign_sdk.GatewayError` carrying Twilio's HTTP status and error code, so the sending
+layer decides what to retry without knowing which gateway it talks to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from campaign_sdk._enums import ApprovalState
+
+
+def address(phone: str, channel: str) -> str:
+    """``+E164`` as Twilio's address for ``channel`` (``whatsapp:+E164`` on WhatsApp)."""
+    bare = strip_channel(phone)
+    return bare if channel == "sms" else f"{channel}:{bare}"
+
+
+def strip_channel(value: str | None) -> str:
+    """``whatsapp:+14155552671`` -> ``+14155552671`` (unchanged when there is no prefix)."""
+    text = value or ""
+    return text.split(":", 1)[1] if ":" in text else text
+
+
+@dataclass(frozen=True)
+class ContentRequest:
+    """A Content resource to create: ``types`` is keyed by the slash form (``"twilio/text"``),
+    ``variables`` holds the numbered sample values (``{"1": "Ana"}``)."""
+
+    friendly_name: str
+    content_type: str
+    types: Mapping[str, Any]
+    variables: Mapping[str, str] = field(default_factory=dict)
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    """A WhatsApp approval status as Twilio reports it."""
+
+    state: ApprovalState
+    reason: str | None = None
+    name: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One message: ``to`` in E.164 (the gateway adds the channel prefix), numbered variables."""
+
+    to: str
+    content_sid: str
+    content_variables: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """Twilio's answer to a send: the message SID and its initial status."""
+
+    sid: str
+    status: str
+    to: str
+    date_created: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """A message as listed by Twilio (outbound or inbound). Phone numbers are bare E.164."""
+
+    sid: str
+    direction: str
+    to: str
+    from_: str
+    status: str
+    body: str | None = None
+    error_code: int | None = None
+    date_created: dt.datetime | None = None
+    date_sent: dt.datetime | None = None
+    date_updated: dt.datetime | None = None
+
+    @property
+    def inbound(self) -> bool:
+        return self.direction == "inbound"
+
+
+@runtime_checkable
+class Gateway(Protocol):
+    """What the SDK needs from a messaging gateway (see :class:`TwilioGateway`, :class:`SandboxGateway`).
+
+    ``simulated`` is True for a simulator, whose sends reach nobody; reports say so.
+    ``default_rate`` is the send rate (messages per second) used when ``send(rate=None)``; None
+    means no limit. ``key`` names the account for sync cursors (never a secret).
+    """
+
+    simulated: bool
+    default_rate: float | None
+    channel: str
+
+    @property
+    def key(self) -> str: ...
+
+    def create_content(self, request: ContentRequest) -> str: ...
+
+    def submit_approval(self, content_sid: str, *, name: str, category: str) -> ApprovalResult: ...
+
+    def fetch_approval(self, content_sid: str) -> ApprovalResult: ...
+
+    def send_message(self, request: SendRequest) -> SentMessage: ...
+
+    def list_messages(
+        self, *, to: str | None = None, since: dt.datetime | None = None, limit: int | None = None
+    ) -> Iterator[MessageRecord]: ...

@@ -1,0 +1,243 @@
+"""``TwilioGateway``: the SDK's calls, made with twilio-python's ``Client``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+
+from campaign_sdk._enums import ApprovalState
+from campaign_sdk._exceptions import GatewayError
+from campaign_sdk.gateways._base import (
+    ApprovalResult,
+    ContentRequest,
+    MessageRecord,
+    SendRequest,
+    SentMessage,
+    address,
+    strip_channel,
+)
+
+T = TypeVar("T")
+CHANNELS = ("whatsapp", "sms", "messenger", "rcs")
+ENV_VARS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID")
+
+
+class TwilioGateway:
+    """Talks to Twilio through a ``twilio.rest.Client`` (any ``http_client``, region or edge).
+
+    >>> from twilio.rest import Client
+    >>> gateway = TwilioGateway(Client("AC" + "0" * 32, "secret"), messaging_service_sid="MG" + "1" * 32)
+    >>> gateway
+    <TwilioGateway account=AC000000…0000 messaging_service=MG111111…1111 channel=whatsapp rate=80/s>
+
+    ``messaging_service_sid`` or ``from_`` names the sender; ``status_callback`` is passed on every
+    send; ``rate`` is the default send rate in messages per second (WhatsApp allows 80 per sender
+    by default). The auth token never appears in reprs, logs or errors.
+    """
+
+    simulated = False
+    page_size = 1000  # messages per list request (Twilio's maximum)
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        messaging_service_sid: str | None = None,
+        from_: str | None = None,
+        status_callback: str | None = None,
+        channel: str = "whatsapp",
+        rate: float | None = 80.0,
+    ) -> None:
+        if channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
+        if not messaging_service_sid and not from_:
+            raise ValueError(
+                "TwilioGateway needs a sender: messaging_service_sid='MG...' or from_='+1415...'"
+            )
+        self.client = client
+        self.messaging_service_sid = messaging_service_sid
+        self.from_ = address(from_, channel) if from_ else None
+        self.status_callback = status_callback
+        self.channel = channel
+        self.default_rate = rate
+        # twilio-python imports its API modules on first use; doing it now keeps that pause out
+        # of the first (rate-limited) sends, which would otherwise leave in a burst.
+        _ = client.messages, client.content
+
+    @classmethod
+    def from_env(cls, **options: Any) -> TwilioGateway:
+        """A gateway from TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_MESSAGING_SERVICE_SID
+        (the last one may be replaced by ``from_=``). ``options`` go to the constructor."""
+        from twilio.rest import Client
+
+        needed = ENV_VARS[:2] if options.get("from_") else ENV_VARS
+        missing = [name for name in needed if not os.environ.get(name)]
+        if missing:
+            raise GatewayError(
+                f"TwilioGateway.from_env() needs the environment variable(s) {', '.join(missing)}; "
+                "set them, or build TwilioGateway(twilio.rest.Client(...), ...) yourself"
+            )
+        client = Client(os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"])
+        options.setdefault("messaging_service_sid", os.environ.get("TWILIO_MESSAGING_SERVICE_SID"))
+        return cls(client, **options)
+
+    @property
+    def key(self) -> str:
+        return f"twilio:{self.client.account_sid}:{self.messaging_service_sid or self.from_}"
+
+    def __repr__(self) -> str:
+        sender = (
+            f"messaging_service={_short(self.messaging_service_sid)}"
+            if self.messaging_service_sid
+            else f"from={self.from_}"
+        )
+        rate = f"{self.default_rate:g}/s" if self.default_rate else "unlimited"
+        return (
+            f"<TwilioGateway account={_short(self.client.account_sid)} {sender} "
+            f"channel={self.channel} rate={rate}>"
+        )
+
+    # -- content and approval ---------------------------------------------------------------
+    def create_content(self, request: ContentRequest) -> str:
+        """Create a Content resource; returns its SID (``HX...``)."""
+        from twilio.rest.content.v1.content import ContentList
+
+        payload = ContentList.ContentCreateRequest(
+            {
+                "friendly_name": request.friendly_name,
+                "language": request.language,
+                "variables": dict(request.variables),
+                "types": dict(request.types),
+            }
+        )
+        content = _call("create the Content resource", lambda: self.client.content.v1.contents.create(payload))
+        return str(content.sid)
+
+    def submit_approval(self, content_sid: str, *, name: str, category: str) -> ApprovalResult:
+        """Submit ``content_sid`` for WhatsApp approval under ``name`` and ``category``."""
+        from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
+
+        body = ApprovalCreateList.ContentApprovalRequest({"name": name, "category": category})
+        created = _call(
+            f"submit {content_sid} for WhatsApp approval",
+            lambda: self.client.content.v1.contents(content_sid).approval_create.create(body),
+        )
+        return _approval(
+            {"status": created.status, "rejection_reason": created.rejection_reason,
+             "name": created.name, "category": created.category},
+            content_sid,
+        )
+
+    def fetch_approval(self, content_sid: str) -> ApprovalResult:
+        """The WhatsApp approval status of ``content_sid`` (``unsubmitted`` if never submitted)."""
+        fetched = _call(
+            f"fetch the approval status of {content_sid}",
+            lambda: self.client.content.v1.contents(content_sid).approval_fetch().fetch(),
+        )
+        return _approval(fetched.whatsapp or {}, content_sid)
+
+    # -- messages ---------------------------------------------------------------------------
+    def send_message(self, request: SendRequest) -> SentMessage:
+        """Send one template message: ``ContentSid`` + ``ContentVariables`` as a JSON *string*
+        (a dict would be mangled by twilio-python), never ``Body``."""
+        options: dict[str, Any] = {
+            "to": address(request.to, self.channel),
+            "content_sid": request.content_sid,
+            "content_variables": json.dumps(dict(request.content_variables), ensure_ascii=False),
+        }
+        if self.messaging_service_sid:
+            options["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            options["from_"] = self.from_
+        if self.status_callback:
+            options["status_callback"] = self.status_callback
+        message = _call(f"send to {request.to}", lambda: self.client.messages.create(**options))
+        return SentMessage(
+            sid=str(message.sid), status=str(message.status or "queued"), to=request.to,
+            date_created=message.date_created,
+        )
+
+    def list_messages(
+        self, *, to: str | None = None, since: dt.datetime | None = None, limit: int | None = None
+    ) -> Iterator[MessageRecord]:
+        """Messages of the account, newest first: ``to`` filters by recipient (E.164), ``since``
+        by Twilio's DateSent (>=)."""
+        options: dict[str, Any] = {"page_size": self.page_size if limit is None else min(limit, self.page_size)}
+        if to is not None:
+            options["to"] = address(to, self.channel)
+        if since is not None:
+            options["date_sent_after"] = since
+        if limit is not None:
+            options["limit"] = limit
+        stream = _call("list messages", lambda: self.client.messages.stream(**options))
+        while True:
+            message = _call("list messages", lambda: next(stream, None))
+            if message is None:
+                return
+            yield _record(message)
+
+
+def _call(action: str, fn: Callable[[], T]) -> T:
+    """Run a twilio-python call, turning every failure into a GatewayError with status and code."""
+    try:
+        return fn()
+    except TwilioRestException as exc:
+        raise GatewayError(_message(action, exc.status, exc.code, exc.msg), code=exc.code, status=exc.status) from None
+    except TwilioServiceException as exc:
+        detail = f"{exc.title}: {exc.detail}" if exc.detail else exc.title
+        raise GatewayError(_message(action, exc.status, exc.code, detail), code=exc.code, status=exc.status) from None
+    except TwilioException as exc:
+        # e.g. "Unable to fetch page" with the HTTP response as second argument.
+        response = exc.args[1] if len(exc.args) > 1 else None
+        status = getattr(response, "status_code", None)
+        code = _code_of(getattr(response, "text", None))
+        detail = str(exc.args[0]) if exc.args else ""
+        raise GatewayError(_message(action, status, code, detail), code=code, status=status) from None
+    except OSError as exc:  # requests' ConnectionError / Timeout derive from OSError
+        raise GatewayError(f"could not {action}: no answer from Twilio ({type(exc).__name__})") from None
+
+
+def _message(action: str, status: int | None, code: int | None, detail: str) -> str:
+    more = f" (see https://www.twilio.com/docs/errors/{code})" if code and code >= 10000 else ""
+    return f"Twilio refused to {action}: HTTP {status}, error {code}: {detail}{more}"
+
+
+def _code_of(text: str | None) -> int | None:
+    try:
+        code = json.loads(text or "").get("code")
+        return int(code) if code is not None else None
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def _approval(whatsapp: dict[str, Any], content_sid: str) -> ApprovalResult:
+    raw = str(whatsapp.get("status") or "unsubmitted").lower()
+    try:
+        state = ApprovalState(raw)
+    except ValueError:
+        raise GatewayError(
+            f"Twilio reports approval status {raw!r} for {content_sid}, which the SDK does not know; "
+            f"known: {', '.join(s.value for s in ApprovalState)}. Upgrade campaign_sdk"
+        ) from None
+    return ApprovalResult(
+        state=state, reason=whatsapp.get("rejection_reason") or None,
+        name=whatsapp.get("name"), category=whatsapp.get("category"),
+    )
+
+
+def _record(message: Any) -> MessageRecord:
+    return MessageRecord(
+        sid=str(message.sid), direction=str(message.direction or ""), to=strip_channel(message.to),
+        from_=strip_channel(message.from_), status=str(message.status or ""), body=message.body,
+        error_code=message.error_code, date_created=message.date_created,
+        date_sent=message.date_sent, date_updated=message.date_updated,
+    )
+
+
+def _short(sid: str | None) -> str:
+    return f"{sid[:8]}…{sid[-4:]}" if sid and len(sid) > 12 else str(sid)

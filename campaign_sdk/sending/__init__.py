@@ -1,0 +1,41 @@
+"""Sending campaigns: approval through a gateway, preflight, the crash-safe send loop, triggers, sync.
+
+Users reach all of this through ``Campaign`` (``submit_for_approval``, ``sync_approval``,
+``preflight``, ``send``, ``trigger``) and ``CampaignClient`` (``sync``, ``sync_approvals``).
+
+>>> from campaign_sdk.sending import RateLimiter, RetryPolicy
+>>> RetryPolicy().attempts
+6
+"""
+
+from __future__ import annotations
+
+from campaign_sdk.sending._approval import content_request, fetch, pick_samples, submit
+from campaign_sdk.sending._engine import CampaignSender, send_campaign
+from campaign_sdk.sending._limiter import RateLimiter
+from campaign_sdk.sending._policy import RECIPIENT_ERRORS, ErrorKind, RetryPolicy, classify
+from campaign_sdk.sending._preflight import blockers, preflight
+from campaign_sdk.sending._report import Preflight, SendReport
+from campaign_sdk.sending._sync import SyncReport, sync
+from campaign_sdk.sending._trigger import trigger
+
+__all__ = [
+    "CampaignSender",
+    "ErrorKind",
+    "Preflight",
+    "RECIPIENT_ERRORS",
+    "RateLimiter",
+    "RetryPolicy",
+    "SendReport",
+    "SyncReport",
+    "blockers",
+    "classify",
+    "content_request",
+    "fetch",
+    "pick_samples",
+    "preflight",
+    "send_campaign",
+    "submit",
+    "sync",
+    "trigger",
+]

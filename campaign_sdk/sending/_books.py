@@ -1,0 +1,161 @@
+"""The send's single database writer: every write of a send goes through one thread, in batches.
+
+Workers hand over outcomes without waiting; the dispatcher waits only for its intents to be
+committed (an intent must be durable before its request leaves). Each transaction carries every
+outcome queued so far, the lease heartbeat and any waiting job, so SQLite's single writer is
+never contended by the send itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from campaign_sdk import service
+from campaign_sdk.sending._lease import SendLease
+
+T = TypeVar("T")
+OutcomeKind = Literal["accepted", "rejected", "released", "unresolved"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one intent. ``released``: certainly not sent (the lead stays sendable);
+    ``unresolved``: maybe sent, left for the next send to reconcile."""
+
+    intent_id: int
+    user_id: int
+    kind: OutcomeKind
+    sid: str | None = None
+    status: str | None = None
+    code: int | None = None
+    message: str | None = None
+    at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+    reconciled: bool = False
+
+
+class Bookkeeper:
+    def __init__(
+        self, sessions: sessionmaker[Session], lease: SendLease | None = None, *,
+        interval: float = 0.05, heartbeat_every: float = 5.0, inline: bool = False,
+    ) -> None:
+        self._sessions = sessions
+        self._lease = lease
+        self._interval = interval
+        self._heartbeat_every = heartbeat_every
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="campaign-sdk-writer", daemon=True)
+        self.error: BaseException | None = None
+        self._last_beat = time.monotonic()
+        # Inline: everything runs in the caller's thread (for engines with one connection per
+        # thread, such as an in-memory SQLite database).
+        self._inline = inline
+        self._pending: list[Outcome] = []
+
+    def __enter__(self) -> Bookkeeper:
+        if not self._inline:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def put(self, outcome: Outcome) -> None:
+        """Queue an outcome (written with the next batch)."""
+        if self._inline:
+            self._pending.append(outcome)
+            if len(self._pending) >= 200:
+                self.flush()
+            return
+        self._queue.put(outcome)
+
+    def run(self, job: Callable[[Session], T]) -> T:
+        """Run ``job`` in the writer's next transaction and wait until it is committed."""
+        future: Future[T] = Future()
+        if self._inline:
+            pending, self._pending = self._pending, []
+            self._write([*pending, (job, future)], beat=self._lease is not None)
+        else:
+            self._queue.put((job, future))
+        return future.result()
+
+    def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        self.run(lambda session: None)
+
+    def close(self) -> None:
+        """Write everything queued and stop the writer (errors stay in :attr:`error`)."""
+        if self._inline:
+            if self._pending and self.error is None:
+                pending, self._pending = self._pending, []
+                self._write(pending, beat=False)
+        elif self._thread.is_alive():
+            self._closing.set()
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            items = self._collect()
+            closing = self._closing.is_set() and self._queue.empty()
+            beat = self._lease is not None and time.monotonic() - self._last_beat >= self._heartbeat_every
+            if items or beat:
+                self._write([i for i in items if i is not None], beat)
+            if closing:
+                return
+
+    def _collect(self) -> list[Any]:
+        try:
+            items = [self._queue.get(timeout=self._interval)]
+        except queue.Empty:
+            return []
+        while len(items) < 5000:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _write(self, items: list[Any], beat: bool) -> None:
+        outcomes = [i for i in items if isinstance(i, Outcome)]
+        jobs = [i for i in items if isinstance(i, tuple)]
+        results: list[Any] = []
+        try:
+            with self._sessions.begin() as session:
+                apply_outcomes(session, outcomes)
+                if beat and self._lease is not None:
+                    self._lease.heartbeat(session)
+                    self._last_beat = time.monotonic()
+                results = [job(session) for job, _ in jobs]
+        except BaseException as exc:  # the send must stop; the next send reconciles what is missing
+            self.error = self.error or exc
+            for _, future in jobs:
+                future.set_exception(exc)
+            return
+        for (_, future), result in zip(jobs, results, strict=True):
+            future.set_result(result)
+
+
+def apply_outcomes(session: Session, outcomes: list[Outcome]) -> None:
+    """Write outcomes: SIDs of accepted messages, errors of rejected ones, released intents deleted."""
+    service.record_accepted(
+        session,
+        [{"id": o.intent_id, "sid": o.sid, "status": o.status, "at": o.at, "created_at": o.created_at}
+         for o in outcomes if o.kind == "accepted"],
+    )
+    service.record_rejected(
+        session,
+        [{"id": o.intent_id, "user_id": o.user_id, "code": o.code, "message": o.message, "at": o.at}
+         for o in outcomes if o.kind == "rejected"],
+    )
+    service.release_intents(session, [o.intent_id for o in outcomes if o.kind == "released"])

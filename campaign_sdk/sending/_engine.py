@@ -1,0 +1,336 @@
+"""The send loop: reconcile, claim leads in chunks, send concurrently, record through one writer.
+
+Exactly-once, step by step:
+
+1. Take the campaign's send lease (one sender per campaign).
+2. Reconcile intents a killed send left without a SID: look each one up in Twilio's message list
+   (recipient, date) and record the SID found, or release the intent so the lead is sent again.
+3. For each chunk of unsent leads: commit intents (no SID yet), then send them with at most
+   ``max_in_flight`` requests in flight, paced by the rate limiter. Twilio's answers (SIDs or
+   permanent errors) are written in batches by the writer thread.
+4. A throttled request (429 / 20429) is retried; an ambiguous one (5xx, dropped connection) is
+   looked up in Twilio's list before each retry, so a request that was processed is not sent twice.
+
+A crash anywhere leaves at worst intents without SID, which step 2 settles on the next call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import SingletonThreadPool
+
+from campaign_sdk import service
+from campaign_sdk._exceptions import CampaignStateError, GatewayError
+from campaign_sdk.gateways import Gateway
+from campaign_sdk.models import Campaign, CampaignType
+from campaign_sdk.schemas import compile_variables
+from campaign_sdk.sending._books import Bookkeeper, Outcome
+from campaign_sdk.sending._delivery import Delivery, Job
+from campaign_sdk.sending._lease import SendLease
+from campaign_sdk.sending._limiter import RateLimiter
+from campaign_sdk.sending._policy import RetryPolicy
+from campaign_sdk.sending._preflight import SCAN_CHUNK, blockers
+from campaign_sdk.sending._report import SendReport
+
+CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
+
+
+class CampaignSender:
+    """One ``send()`` call. Use :func:`send_campaign`."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], gateway: Gateway, campaign_id: int, *,
+        rate: float | None, max_in_flight: int, retry: RetryPolicy, progress: bool,
+        chunk_size: int | None = None,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
+        self._sessions = sessions
+        self._gateway = gateway
+        self._campaign_id = campaign_id
+        self._inline = isinstance(sessions.kw["bind"].pool, SingletonThreadPool)
+        self._max_in_flight = 1 if self._inline else max_in_flight
+        self._chunk = chunk_size or max(50, min(500, 4 * self._max_in_flight))
+        self._limiter = RateLimiter(rate)
+        self._retry = retry
+        self._progress_enabled = progress
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._fatal: BaseException | None = None
+        self._undispatched: list[Job] = []
+        self.report: SendReport
+
+    # -- the call -----------------------------------------------------------------------------
+    def run(self) -> SendReport:
+        started = time.monotonic()
+        self._prepare()
+        lease = SendLease(self._sessions, self._campaign_id)
+        lease.acquire()
+        interrupted: BaseException | None = None
+        try:
+            with Bookkeeper(self._sessions, lease, inline=self._inline) as books, self._executor() as pool:
+                try:
+                    self._settle_leftovers(books, pool)
+                    self._census()
+                    with self._progress() as bar:
+                        try:
+                            self._dispatch(books, pool, bar)
+                        finally:
+                            pool.shutdown(wait=True)  # every answer is in before the bar closes
+                except KeyboardInterrupt as exc:
+                    interrupted = exc
+                    self._halt("interrupted")
+                    for job in self._undispatched:  # never requested: the leads stay sendable
+                        books.put(Outcome(job.intent_id, job.user_id, "released"))
+                finally:
+                    pool.shutdown(wait=True)
+                    books.close()
+            if books.error is not None:
+                self._fail(books.error)
+        finally:
+            lease.release()
+        self.report.remaining = self._remaining()
+        self.report.duration = time.monotonic() - started
+        if interrupted is not None:
+            raise interrupted
+        if self._fatal is not None:
+            raise _stopped_error(self._fatal, self.report)
+        return self.report
+
+    def _prepare(self) -> None:
+        with self._sessions() as session:
+            row = service.get_campaign(session, self._campaign_id)
+            problems = blockers(row, self._gateway, campaign_type=CampaignType.MARKETING)
+            if problems:
+                raise CampaignStateError(f"campaign {row.name!r} cannot send: " + "; ".join(problems))
+            self._content_sid = str(row.content_sid)
+            self._delivery = Delivery(
+                self._sessions, self._gateway, self._content_sid, limiter=self._limiter,
+                retry=self._retry, stop=self._stop, on_fatal=self._fail,
+            )
+            self._mapping = compile_variables(service.content_of(row)).mapping
+            self.report = SendReport(
+                campaign=row.name, campaign_id=row.id, simulated=bool(self._gateway.simulated),
+                rate=self._limiter.rate,
+            )
+
+    # -- step 2: intents left by an interrupted send ------------------------------------------
+    def _settle_leftovers(self, books: Bookkeeper, pool: Any) -> None:
+        with self._sessions() as session:
+            intents = service.open_intents(session, self._campaign_id)
+        jobs = [
+            Job(i.id, i.lead_id, i.user_id, i.to_number, dict(i.content_variables or {}), i.created_at)
+            for i in intents
+        ]
+        futures = [pool.submit(self._settle_one, job, books) for job in jobs]
+        wait(futures)
+        for future in futures:
+            future.result()
+        books.flush()  # released intents are gone before leads are claimed again
+
+    def _settle_one(self, job: Job, books: Bookkeeper) -> None:
+        outcome = self._delivery.settle(job)
+        if outcome.kind != "unresolved":
+            books.put(outcome)
+        if outcome.kind != "released":
+            self._count(outcome)
+
+    # -- step 3: claim, intend, send ----------------------------------------------------------
+    def _census(self) -> None:
+        required = list(self._mapping)
+        counts: Counter[str] = Counter()
+        to_send, after = 0, 0
+        with self._sessions() as session:
+            while batch := service.lead_candidates(session, self._campaign_id, after_id=after, limit=SCAN_CHUNK):
+                after = batch[-1].lead_id
+                for lead in batch:
+                    reason = service.skip_reason(lead, required)
+                    counts[reason or "send"] += 1
+        to_send = counts.pop("send", 0)
+        self.report.to_send = to_send
+        self.report.skipped = {r: counts[r] for r in service.SKIP_REASONS if counts[r]}
+
+    def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
+        in_flight = threading.BoundedSemaphore(self._max_in_flight)
+        after, last_check = 0, 0.0
+        required = list(self._mapping)
+        while not self._stopping(books):
+            last_check = self._check_enabled()
+            with self._sessions() as session:
+                batch = service.lead_candidates(
+                    session, self._campaign_id, after_id=after, limit=self._chunk, unsent_only=True
+                )
+            if not batch or self._stop.is_set():
+                return
+            after = batch[-1].lead_id
+            leads = [lead for lead in batch if service.skip_reason(lead, required) is None]
+            if not leads:
+                continue
+            try:
+                self._undispatched = self._intend(books, leads)
+            except Exception as exc:  # the intents could not be committed: send nothing more
+                self._fail(exc)
+                return
+            while self._undispatched:
+                while not in_flight.acquire(timeout=CHECK_EVERY):
+                    last_check = self._check_enabled()
+                if time.monotonic() - last_check > CHECK_EVERY:
+                    last_check = self._check_enabled()
+                if self._stopping(books):
+                    in_flight.release()
+                    for job in self._undispatched:  # never requested: the leads stay sendable
+                        books.put(Outcome(job.intent_id, job.user_id, "released"))
+                    self._undispatched = []
+                    return
+                pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
+
+    def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate]) -> list[Job]:
+        values = [
+            {number: str(lead.custom_variables[name]) for name, number in self._mapping.items()} for lead in leads
+        ]
+        intents = [
+            {"lead_id": lead.lead_id, "user_id": lead.user_id, "to_number": lead.phone_number,
+             "content_sid": self._content_sid, "content_variables": variables}
+            for lead, variables in zip(leads, values, strict=True)
+        ]
+
+        def write(session: Session) -> list[int]:
+            return service.create_intents(session, session.get_one(Campaign, self._campaign_id), intents)
+
+        ids = books.run(write)
+        now = dt.datetime.now(dt.UTC)
+        return [
+            Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now)
+            for intent_id, lead, variables in zip(ids, leads, values, strict=True)
+        ]
+
+    def _work(self, job: Job, books: Bookkeeper, in_flight: threading.BoundedSemaphore, bar: Any) -> None:
+        try:
+            outcome = self._delivery.deliver(job)
+        except BaseException as exc:  # a bug or an unexpected error: the request may have left
+            self._fail(exc)
+            outcome = Outcome(job.intent_id, job.user_id, "unresolved")
+        if outcome.kind != "unresolved":
+            books.put(outcome)
+        self._count(outcome)
+        with self._lock:
+            bar.update(1)
+        in_flight.release()
+
+    # -- state --------------------------------------------------------------------------------
+    def _count(self, outcome: Outcome) -> None:
+        with self._lock:
+            report = self.report
+            if outcome.kind == "accepted":
+                if outcome.reconciled:
+                    report.reconciled += 1
+                else:
+                    report.sent += 1
+            elif outcome.kind == "rejected":
+                code = int(outcome.code or 0)
+                report.failed[code] = report.failed.get(code, 0) + 1
+            elif outcome.kind == "unresolved":
+                report.unresolved += 1
+
+    def _check_enabled(self) -> float:
+        with self._sessions() as session:
+            enabled = session.scalar(sa.select(Campaign.enabled).where(Campaign.id == self._campaign_id))
+        if enabled is None:
+            self._halt("disabled")
+        return time.monotonic()
+
+    def _stopping(self, books: Bookkeeper) -> bool:
+        if books.error is not None:
+            self._fail(books.error)
+        return self._stop.is_set()
+
+    def _halt(self, reason: str) -> None:
+        with self._lock:
+            if self.report.stopped is None:
+                self.report.stopped = reason
+        self._stop.set()
+
+    def _fail(self, error: BaseException) -> None:
+        with self._lock:
+            self._fatal = self._fatal or error
+        self._halt(f"error: {error}"[:300])
+
+    def _remaining(self) -> int:
+        required = list(self._mapping)
+        remaining, after = 0, 0
+        with self._sessions() as session:
+            while batch := service.lead_candidates(
+                session, self._campaign_id, after_id=after, limit=SCAN_CHUNK, unsent_only=True
+            ):
+                after = batch[-1].lead_id
+                remaining += sum(service.skip_reason(lead, required) is None for lead in batch)
+        return remaining
+
+    @contextmanager
+    def _executor(self) -> Iterator[Any]:
+        if self._inline:
+            yield _InlineExecutor()
+            return
+        with ThreadPoolExecutor(self._max_in_flight, thread_name_prefix="campaign-sdk-send") as pool:
+            yield pool
+
+    @contextmanager
+    def _progress(self) -> Iterator[Any]:
+        from tqdm.auto import tqdm
+
+        label = f"{self.report.campaign}" + (" (SIMULATED)" if self.report.simulated else "")
+        bar = tqdm(total=self.report.to_send, desc=label, unit="msg", disable=not self._progress_enabled)
+        try:
+            yield bar
+        finally:
+            bar.close()
+
+
+class _InlineExecutor:
+    """Runs submitted work at once in the caller's thread (one-connection-per-thread engines)."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        return None
+
+
+def _stopped_error(error: BaseException, report: SendReport) -> GatewayError:
+    code = getattr(error, "code", None)
+    status = getattr(error, "status", None)
+    stopped = GatewayError(
+        f"the send of {report.campaign!r} stopped: {error}. {report.sent} message(s) were sent before it "
+        "stopped and are recorded; fix the cause and call send() again to resume (nothing is sent twice)",
+        code=code, status=status,
+    )
+    stopped.report = report  # type: ignore[attr-defined]
+    return stopped
+
+
+def send_campaign(
+    sessions: sessionmaker[Session], gateway: Gateway, campaign_id: int, *, rate: float | None = None,
+    max_in_flight: int = 16, retry: RetryPolicy | None = None, progress: bool = True,
+    chunk_size: int | None = None,
+) -> SendReport:
+    """Send a marketing campaign to every sendable lead; see :class:`CampaignSender`."""
+    sender = CampaignSender(
+        sessions, gateway, campaign_id, rate=rate, max_in_flight=max_in_flight,
+        retry=retry or RetryPolicy(), progress=progress, chunk_size=chunk_size,
+    )
+    return sender.run()

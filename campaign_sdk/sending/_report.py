@@ -1,0 +1,181 @@
+"""What a send did (``SendReport``) and what it would do (``Preflight``), with notebook reprs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from campaign_sdk.gateways import ERRORS
+
+SIMULATED = "SIMULATED (sandbox): nothing was really sent"
+_BANNER = (
+    "<div style='background:#fff3cd;color:#664d03;padding:2px 6px;font-weight:bold'>"
+    "SIMULATED: sandbox gateway, no real message was sent</div>"
+)
+
+
+@dataclass
+class SendReport:
+    """The outcome of ``campaign.send()``.
+
+    ``sent``: messages Twilio accepted in this call; ``reconciled``: messages an interrupted send
+    had already delivered to Twilio, found in its message list and not sent again; ``failed``:
+    leads refused by Twilio, by error code; ``skipped``: leads not messaged, by reason;
+    ``unresolved``: requests whose outcome is still unknown (the next send reconciles them);
+    ``remaining``: sendable leads not messaged (e.g. the campaign was disabled mid-send).
+    """
+
+    campaign: str
+    campaign_id: int
+    simulated: bool
+    dry_run: bool = False
+    to_send: int = 0
+    sent: int = 0
+    reconciled: int = 0
+    failed: dict[int, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    unresolved: int = 0
+    remaining: int = 0
+    stopped: str | None = None
+    rate: float | None = None
+    duration: float = 0.0
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def complete(self) -> bool:
+        """Every sendable lead has a settled message (nothing remaining, nothing unresolved)."""
+        return not self.dry_run and self.stopped is None and self.remaining == 0 and self.unresolved == 0
+
+    @property
+    def achieved_rate(self) -> float:
+        """Requests answered per second over the whole call."""
+        answered = self.sent + sum(self.failed.values())
+        return answered / self.duration if self.duration > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers as a dict (also the rows of the HTML view)."""
+        return {
+            "campaign": self.campaign,
+            "mode": "dry run" if self.dry_run else ("simulated" if self.simulated else "live"),
+            "sendable at start": self.to_send,
+            "sent": self.sent,
+            "reconciled (not resent)": self.reconciled,
+            "failed": sum(self.failed.values()),
+            "skipped": sum(self.skipped.values()),
+            "unresolved": self.unresolved,
+            "remaining": self.remaining,
+            "stopped": self.stopped or "no",
+            "duration": f"{self.duration:.2f} s",
+            "rate": f"{self.achieved_rate:.1f} msg/s" + (f" (limit {self.rate:g}/s)" if self.rate else ""),
+        }
+
+    def __repr__(self) -> str:
+        mode = " DRY RUN" if self.dry_run else (" SIMULATED" if self.simulated else "")
+        stopped = f" stopped={self.stopped!r}" if self.stopped else ""
+        return (
+            f"<SendReport {self.campaign!r}{mode} sent={self.sent} reconciled={self.reconciled} "
+            f"failed={sum(self.failed.values())} skipped={sum(self.skipped.values())} "
+            f"unresolved={self.unresolved} remaining={self.remaining}{stopped} "
+            f"in {self.duration:.2f} s ({self.achieved_rate:.1f} msg/s)>"
+        )
+
+    def _repr_html_(self) -> str:
+        try:
+            failed = {f"{code} {ERRORS.get(code, '')}".strip(): n for code, n in sorted(self.failed.items())}
+            return (
+                f"<div><strong>Send report: {html.escape(self.campaign)}</strong>"
+                f"{_BANNER if self.simulated else ''}{_table(self.summary())}"
+                f"{_section('failed by Twilio error code', failed)}{_section('skipped by reason', self.skipped)}</div>"
+            )
+        except Exception:  # a notebook repr must never raise
+            return html.escape(f"<SendReport {self.campaign!r}>")
+
+
+@dataclass
+class Preflight:
+    """What ``campaign.send()`` would do now, computed without sending anything.
+
+    ``problems`` lists why a send would be refused (not approved, paused, ...); ``skipped_leads``
+    has one row per lead that would not be messaged, with the reason; ``preview`` renders the
+    message for a few sendable leads; ``estimated_duration`` assumes the configured rate.
+    """
+
+    campaign: str
+    campaign_id: int
+    simulated: bool
+    campaign_type: str
+    status: str
+    approval_state: str
+    enabled: bool
+    content_sid: str | None
+    to_send: int
+    skipped: dict[str, int]
+    skipped_leads: pd.DataFrame
+    preview: pd.DataFrame
+    rate: float | None
+    estimated_duration: dt.timedelta | None
+    problems: list[str]
+
+    @property
+    def ready(self) -> bool:
+        """Whether ``send()`` would start now."""
+        return not self.problems
+
+    def __repr__(self) -> str:
+        state = "ready" if self.ready else f"blocked ({'; '.join(self.problems)})"
+        mode = " SIMULATED" if self.simulated else ""
+        return (
+            f"<Preflight {self.campaign!r}{mode} {state}: to_send={self.to_send} "
+            f"skipped={sum(self.skipped.values())} {_duration(self.estimated_duration)}>"
+        )
+
+    def _repr_html_(self) -> str:
+        try:
+            rows = {
+                "campaign": self.campaign, "type": self.campaign_type,
+                "approval": f"{self.status} (WhatsApp: {self.approval_state})",
+                "enabled": "yes" if self.enabled else "no (paused)", "would send": self.to_send,
+                "would skip": sum(self.skipped.values()),
+                "rate": f"{self.rate:g} msg/s" if self.rate else "unlimited",
+                "estimated duration": _duration(self.estimated_duration),
+                "ready": "yes" if self.ready else "no: " + "; ".join(self.problems),
+            }
+            preview = self.preview.head(5).to_html(index=False, escape=True) if len(self.preview) else ""
+            return (
+                f"<div><strong>Preflight: {html.escape(self.campaign)}</strong>"
+                f"{_BANNER if self.simulated else ''}{_table(rows)}"
+                f"{_section('skipped by reason', self.skipped)}{preview}</div>"
+            )
+        except Exception:  # a notebook repr must never raise
+            return html.escape(f"<Preflight {self.campaign!r}>")
+
+
+def _duration(value: dt.timedelta | None) -> str:
+    return "about " + _human(value.total_seconds()) if value is not None else "duration: as fast as the gateway answers"
+
+
+def _human(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _table(rows: Mapping[str, Any]) -> str:
+    cells = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in rows.items()
+    )
+    return f"<table>{cells}</table>"
+
+
+def _section(title: str, counts: Mapping[Any, int]) -> str:
+    if not counts:
+        return ""
+    return f"<div><em>{html.escape(title)}</em>{_table(dict(list(counts.items())[:20]))}</div>"

@@ -1,0 +1,132 @@
+"""``campaign.trigger()``: one transactional message of an enabled service campaign."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from campaign_sdk import service
+from campaign_sdk._exceptions import CampaignStateError, GatewayError, LeadValidationError
+from campaign_sdk._phone import PhoneNumberError, normalize_phone
+from campaign_sdk.gateways import Gateway, SentMessage
+from campaign_sdk.models import Campaign, CampaignLead, CampaignType, ConversationUser, OutboundMessage
+from campaign_sdk.schemas import compile_variables
+from campaign_sdk.schemas._payloads import clean_custom_variables
+from campaign_sdk.sending._books import Outcome, apply_outcomes
+from campaign_sdk.sending._delivery import Delivery, Job
+from campaign_sdk.sending._limiter import RateLimiter
+from campaign_sdk.sending._policy import RetryPolicy
+from campaign_sdk.sending._preflight import blockers
+
+
+def trigger(
+    sessions: sessionmaker[Session], gateway: Gateway | None, campaign_id: int, lead_or_phone: int | str,
+    variables: Mapping[str, Any] | None = None, *, key: str | None = None, retry: RetryPolicy | None = None,
+) -> SentMessage:
+    """Send the campaign's template to one lead (id) or phone number, now.
+
+    ``key`` makes the call idempotent: a second call with the same key returns the first message
+    (reconciling with Twilio if the first call's outcome was never recorded) instead of sending.
+    """
+    with sessions.begin() as session:
+        row = service.get_campaign(session, campaign_id)
+        problems = blockers(row, gateway, campaign_type=CampaignType.SERVICE)
+        if problems:
+            raise CampaignStateError(f"campaign {row.name!r} cannot trigger: " + "; ".join(problems))
+        lead = _lead(session, row, lead_or_phone, clean_custom_variables(variables))
+        values = {**(lead.custom_variables or {}), **clean_custom_variables(variables)}
+        numbered = compile_variables(service.content_of(row)).content_variables(values)
+        job, done, existed = _intent(session, row, lead, numbered, key)
+        content_sid = str(row.content_sid)
+    if done is not None:
+        return done
+    assert gateway is not None
+    fatal: list[BaseException] = []
+    delivery = Delivery(
+        sessions, gateway, content_sid, limiter=RateLimiter(None), retry=retry or RetryPolicy(),
+        stop=threading.Event(), on_fatal=fatal.append,
+    )
+    outcome = delivery.settle(job, tries=1) if existed else None
+    if outcome is None or outcome.kind == "released":
+        outcome = delivery.deliver(job)
+    with sessions.begin() as session:
+        apply_outcomes(session, [outcome])
+    return _result(outcome, job, fatal, key)
+
+
+def _lead(session: Session, row: Campaign, lead_or_phone: int | str, variables: dict[str, str]) -> CampaignLead:
+    if isinstance(lead_or_phone, int):
+        lead = session.get(CampaignLead, lead_or_phone)
+        if lead is None or lead.campaign_id != row.id:
+            raise LeadValidationError(f"campaign {row.name!r} has no lead with id {lead_or_phone}")
+    else:
+        try:
+            phone = normalize_phone(lead_or_phone)
+        except PhoneNumberError as exc:
+            raise LeadValidationError(f"cannot trigger to {lead_or_phone!r}: {exc}") from None
+        lead = _lead_by_phone(session, row, phone)
+        if lead is None:
+            counts = service.upsert_leads(session, row, [service.NormalizedLead(phone, variables)])
+            lead = _lead_by_phone(session, row, phone)
+            if counts.skipped_opted_out or lead is None:
+                raise CampaignStateError(f"{phone} opted out; opted-out users are never messaged")
+    if lead.removed_at is not None:
+        raise CampaignStateError(f"lead {lead.id} was removed from campaign {row.name!r}")
+    if session.get_one(ConversationUser, lead.user_id).opted_out_at is not None:
+        raise CampaignStateError(f"lead {lead.id} opted out; opted-out users are never messaged")
+    return lead
+
+
+def _lead_by_phone(session: Session, row: Campaign, phone: str) -> CampaignLead | None:
+    return session.scalar(
+        sa.select(CampaignLead)
+        .join(ConversationUser, ConversationUser.id == CampaignLead.user_id)
+        .where(CampaignLead.campaign_id == row.id, ConversationUser.phone_number == phone)
+    )
+
+
+def _intent(
+    session: Session, row: Campaign, lead: CampaignLead, numbered: dict[str, str], key: str | None,
+) -> tuple[Job, SentMessage | None, bool]:
+    phone = session.get_one(ConversationUser, lead.user_id).phone_number
+    dedupe = f"trigger:{row.id}:{key}" if key else None
+    existing = (
+        session.scalar(sa.select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe)) if dedupe else None
+    )
+    if existing is not None:
+        if existing.sid is not None:
+            done = SentMessage(existing.sid, str(existing.status), existing.to_number, existing.created_at)
+            return _job(existing, numbered), done, True
+        if existing.error_code is not None:
+            raise GatewayError(
+                f"the message with key {key!r} was refused by Twilio with error {existing.error_code}; "
+                "use another key to try again", code=existing.error_code,
+            )
+        return _job(existing, numbered), None, True
+    intent = {"lead_id": lead.id, "user_id": lead.user_id, "to_number": phone, "content_sid": row.content_sid,
+              "content_variables": numbered, "dedupe_key": dedupe}
+    [intent_id] = service.create_intents(session, row, [intent])
+    return _job(session.get_one(OutboundMessage, intent_id), numbered), None, False
+
+
+def _job(message: OutboundMessage, numbered: dict[str, str]) -> Job:
+    variables = dict(message.content_variables or numbered)
+    return Job(message.id, message.lead_id, message.user_id, message.to_number, variables, message.created_at)
+
+
+def _result(outcome: Outcome, job: Job, fatal: list[BaseException], key: str | None) -> SentMessage:
+    if outcome.kind == "accepted" and outcome.sid:
+        return SentMessage(outcome.sid, str(outcome.status), job.to, outcome.at)
+    if outcome.kind == "rejected":
+        raise GatewayError(
+            f"Twilio refused the message to {job.to} with error {outcome.code}: {outcome.message}",
+            code=outcome.code,
+        )
+    if fatal:
+        raise fatal[0]
+    again = f"call trigger again with key={key!r} to reconcile" if key else "pass key=... to make triggers retryable"
+    raise GatewayError(f"Twilio did not answer for {job.to}; the message may have been sent ({again})")

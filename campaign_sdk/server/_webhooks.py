@@ -1,0 +1,178 @@
+"""Twilio's webhooks: message status callbacks and inbound messages, signature-checked.
+
+Each request is verified with twilio-python's ``RequestValidator`` against the configured public
+URL (never the Host header), then recorded by the service's idempotent recorders in one short
+transaction and answered at once. Duplicates and out-of-order deliveries are harmless: a status
+never moves backwards and an inbound message is stored once per SID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from starlette.datastructures import ImmutableMultiDict
+from twilio.request_validator import get_signature_algorithm
+
+from campaign_sdk import service
+from campaign_sdk._enums import MessageStatus
+from campaign_sdk.server._errors import ERROR_RESPONSES
+from campaign_sdk.server._models import RecordOut
+
+log = logging.getLogger("campaign_sdk.server")
+router = APIRouter(tags=["twilio"])
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+_ATTEMPTS = 6
+_SID = {"type": "string", "minLength": 1, "maxLength": 64}
+_STATUS_FORM = {
+    "type": "object",
+    "required": ["MessageSid", "MessageStatus"],
+    "properties": {
+        "MessageSid": _SID,
+        "MessageStatus": {"type": "string", "enum": [s.value for s in MessageStatus]},
+        "ErrorCode": {"type": "string", "pattern": "^[0-9]{0,9}$"},
+        "AccountSid": {"type": "string"},
+    },
+    "additionalProperties": {"type": "string"},
+}
+_INBOUND_FORM = {
+    "type": "object",
+    "required": ["MessageSid", "From"],
+    "properties": {
+        "MessageSid": _SID,
+        "From": {"type": "string", "description": "whatsapp:+E164 or +E164"},
+        "Body": {"type": "string"},
+        "ButtonPayload": {"type": "string", "maxLength": 200},
+        "ButtonText": {"type": "string"},
+    },
+    "additionalProperties": {"type": "string"},
+}
+_SIGNED = {
+    "parameters": [{
+        "name": "X-Twilio-Signature", "in": "header", "required": False, "schema": {"type": "string"},
+        "description": "base64 HMAC-SHA1 of the public URL and the sorted form parameters",
+    }],
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: ERROR_RESPONSES[401] | {"description": "missing or wrong X-Twilio-Signature"},
+    422: ERROR_RESPONSES[422],
+    503: ERROR_RESPONSES[422] | {"description": "webhooks not configured"},
+}
+
+
+def _form(schema: dict[str, Any]) -> dict[str, Any]:
+    content = {"application/x-www-form-urlencoded": {"schema": schema}}
+    return _SIGNED | {"requestBody": {"required": True, "content": content}}
+
+
+@router.post("/twilio/status", openapi_extra=_form(_STATUS_FORM), responses=_RESPONSES)
+async def status_callback(request: Request) -> RecordOut:
+    """Twilio's message status callback: the status is recorded (never backwards) and answered."""
+    params = await verified_params(request)
+    sid = _required(params, "MessageSid", "SmsSid")
+    raw_status = _required(params, "MessageStatus", "SmsStatus")
+    try:
+        status = MessageStatus(raw_status.lower())
+    except ValueError:
+        raise ValueError(
+            f"MessageStatus {raw_status!r} is not a Twilio message status this service knows "
+            f"({', '.join(s.value for s in MessageStatus)}); nothing was recorded"
+        ) from None
+    error_code = params.get("ErrorCode") or None
+    if error_code is not None and not (error_code.isdigit() and len(error_code) <= 9):
+        raise ValueError(f"ErrorCode must be Twilio's numeric error code, not {error_code!r}")
+    event = {"sid": sid, "status": status.value, "error_code": error_code}
+    result = await run_in_threadpool(record, request.app, service.record_statuses, [event])
+    log.debug("status %s for %s: %r", status.value, sid, result)
+    return RecordOut(applied=result.applied, ignored=result.ignored, unmatched=result.unmatched)
+
+
+@router.post(
+    "/twilio/inbound", openapi_extra=_form(_INBOUND_FORM), response_class=Response,
+    responses=_RESPONSES | {200: {"content": {"application/xml": {"schema": {"type": "string"}}},
+                                  "description": "empty TwiML: no automatic reply"}},
+)
+async def inbound_message(request: Request) -> Response:
+    """An incoming message (a reply, a quick-reply button tap, STOP / START): stored once per
+    SID, keywords applied to the sender's opt-out state; answered with empty TwiML."""
+    params = await verified_params(request)
+    payload = params.get("ButtonPayload") or None
+    if payload is not None and len(payload) > 200:
+        raise ValueError(f"ButtonPayload has {len(payload)} characters; quick-reply ids have at most 200")
+    event = {
+        "sid": _required(params, "MessageSid", "SmsMessageSid"),
+        "from": _required(params, "From"),
+        "body": params.get("Body") or params.get("ButtonText") or "",
+        "button_payload": payload,
+    }
+    result = await run_in_threadpool(record, request.app, service.record_replies, [event])
+    log.debug("inbound %s: %r", event["sid"], result)
+    return Response(EMPTY_TWIML, media_type="application/xml")
+
+
+async def verified_params(request: Request) -> ImmutableMultiDict[str, str]:
+    """The form parameters of a request Twilio signed; 403 (changing nothing) otherwise."""
+    settings = request.app.state.settings
+    validator = request.app.state.validator
+    if validator is None or not settings.public_url:
+        raise HTTPException(503, "Twilio webhooks are not configured: set TWILIO_AUTH_TOKEN and "
+                                 "CAMPAIGN_SDK_PUBLIC_URL (the address Twilio calls)")
+    body = await request.body()
+    try:
+        params = ImmutableMultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise HTTPException(403, "the request is not a form Twilio signed") from None
+    signature = request.headers.get("x-twilio-signature")
+    algorithm = get_signature_algorithm(request.headers.get("x-twilio-webhooks-signature-settings"))
+    if not signature or not validator.validate(public_url(request), params, signature, algorithm):
+        log.warning("refused a webhook to %s: %s X-Twilio-Signature", request.url.path,
+                    "wrong" if signature else "no")
+        raise HTTPException(403, "missing or wrong X-Twilio-Signature; nothing was recorded")
+    return params
+
+
+def public_url(request: Request) -> str:
+    """The URL Twilio called: the configured public base URL + this route's path and query."""
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    base = request.app.state.settings.public_url.rstrip("/")
+    return f"{base}{path}" + (f"?{query}" if query else "")
+
+
+def record(app: Any, recorder: Callable[[Session, Sequence[Mapping[str, Any]]], Any],
+           events: Sequence[Mapping[str, Any]]) -> Any:
+    """Run ``recorder`` in its own short transaction, retrying races between concurrent
+    callbacks (a lost SQLite snapshot, a PostgreSQL serialization failure, two first
+    inserts of one SID); the recorders are idempotent, so a retry is always safe."""
+    lock = app.state.write_lock or contextlib.nullcontext()
+    for attempt in range(_ATTEMPTS):
+        try:
+            with lock, app.state.webhook_sessions.begin() as session:
+                return recorder(session, events)
+        except (OperationalError, IntegrityError):
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(0.005 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _required(params: Mapping[str, str], *names: str) -> str:
+    for name in names:
+        value = params.get(name)
+        if value:
+            if len(value) > 64 and name.endswith("Sid"):
+                raise ValueError(f"{name} has {len(value)} characters; a Twilio SID has at most 64")
+            return value
+    raise ValueError(f"the form has no {names[0]}; Twilio always sends it, so this is not a Twilio callback")

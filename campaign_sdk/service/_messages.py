@@ -1,0 +1,246 @@
+"""Outbound message bookkeeping: who may be sent to, send intents, and their outcomes.
+
+A send writes an *intent* (an outbound message with no SID yet, status ``queued``) and commits it
+before the request leaves, then records Twilio's answer: the SID, or the error that rejected the
+message. An intent without a SID after a crash may or may not have reached Twilio; the sending
+layer reconciles it against Twilio's message list before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaign_sdk.models import (
+    Campaign,
+    CampaignLead,
+    ConversationUser,
+    MessageStatus,
+    OutboundMessage,
+    utcnow,
+)
+from campaign_sdk.service._events import mark_opted_out
+
+# Errors that say the number itself cannot receive (a later send would fail the same way).
+INVALID_NUMBER_CODES = (21211, 21614, 63024)
+OPT_OUT_CODE = 21610
+SKIP_REASONS = (
+    "removed", "opted_out", "already_messaged", "failed_before", "unresolved",
+    "invalid_number", "missing_variables",
+)
+_SENT, _FAILED, _INTENT = 3, 2, 1
+
+
+@dataclass(frozen=True)
+class LeadCandidate:
+    """A lead with the facts that decide whether a campaign send may message it."""
+
+    lead_id: int
+    user_id: int
+    phone_number: str
+    custom_variables: dict[str, Any]
+    removed: bool
+    opted_out: bool
+    message_state: int | None
+    known_invalid: bool
+
+
+def dedupe_key(campaign_id: int, lead_id: int) -> str:
+    """The unique key of a campaign send's message to one lead (at most one per lead)."""
+    return f"send:{campaign_id}:{lead_id}"
+
+
+def skip_reason(lead: LeadCandidate, required: Sequence[str]) -> str | None:
+    """Why a campaign send must not message ``lead`` (one of :data:`SKIP_REASONS`), or None.
+
+    Opted-out users are never messaged; a lead gets at most one message per campaign; a number
+    Twilio called invalid is not tried again; a missing variable would fail with error 21656.
+    """
+    if lead.removed:
+        return "removed"
+    if lead.opted_out:
+        return "opted_out"
+    if lead.message_state == _SENT:
+        return "already_messaged"
+    if lead.message_state == _FAILED:
+        return "failed_before"
+    if lead.message_state == _INTENT:
+        return "unresolved"
+    if lead.known_invalid or not lead.phone_number.startswith("+"):
+        return "invalid_number"
+    values = lead.custom_variables or {}
+    if any(value is None or not str(value).strip() for value in (values.get(name) for name in required)):
+        return "missing_variables"
+    return None
+
+
+def lead_candidates(
+    session: Session, campaign_id: int, *, after_id: int = 0, limit: int | None = None,
+    unsent_only: bool = False,
+) -> list[LeadCandidate]:
+    """The campaign's leads (by id, after ``after_id``) with their send facts.
+
+    ``unsent_only`` keeps leads that are not removed, not opted out and have no message in this
+    campaign yet: the ones a send still has to look at.
+    """
+    state = (
+        sa.select(
+            sa.func.max(
+                sa.case(
+                    (OutboundMessage.sid.is_not(None), _SENT),
+                    (OutboundMessage.error_code.is_not(None), _FAILED),
+                    else_=_INTENT,
+                )
+            )
+        )
+        .where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == CampaignLead.id)
+        .scalar_subquery()
+    )
+    invalid = sa.exists().where(
+        OutboundMessage.user_id == CampaignLead.user_id,
+        OutboundMessage.error_code.in_(INVALID_NUMBER_CODES),
+    )
+    query = (
+        sa.select(
+            CampaignLead.id, CampaignLead.user_id, ConversationUser.phone_number,
+            CampaignLead.custom_variables, CampaignLead.removed_at.is_not(None),
+            ConversationUser.opted_out_at.is_not(None), state, invalid,
+        )
+        .join(ConversationUser, ConversationUser.id == CampaignLead.user_id)
+        .where(CampaignLead.campaign_id == campaign_id, CampaignLead.id > after_id)
+        .order_by(CampaignLead.id)
+    )
+    if unsent_only:
+        query = query.where(
+            CampaignLead.removed_at.is_(None),
+            ConversationUser.opted_out_at.is_(None),
+            ~sa.exists().where(
+                OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == CampaignLead.id
+            ),
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        LeadCandidate(int(r[0]), int(r[1]), r[2], r[3] or {}, bool(r[4]), bool(r[5]),
+                      None if r[6] is None else int(r[6]), bool(r[7]))
+        for r in session.execute(query)
+    ]
+
+
+def create_intents(session: Session, campaign: Campaign, intents: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert send intents ``{lead_id, user_id, to_number, content_sid, content_variables,
+    dedupe_key?}`` (no SID yet, status queued); returns their ids in the same order."""
+    if not intents:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "campaign_id": campaign.id, "lead_id": i["lead_id"], "user_id": i["user_id"],
+            "to_number": i["to_number"], "content_sid": i.get("content_sid"),
+            "content_variables": dict(i.get("content_variables") or {}),
+            "dedupe_key": i.get("dedupe_key", dedupe_key(campaign.id, i["lead_id"])),
+            "status": MessageStatus.QUEUED, "created_at": now, "status_at": now,
+        }
+        for i in intents
+    ]
+    statement = sa.insert(OutboundMessage).returning(OutboundMessage.id, sort_by_parameter_order=True)
+    return [int(row[0]) for row in session.execute(statement, rows)]
+
+
+def record_accepted(session: Session, accepted: Iterable[Mapping[str, Any]]) -> int:
+    """Record Twilio's SIDs for intents ``{id, sid, status, at?, created_at?}``; returns how many.
+
+    ``created_at`` is when Twilio accepted the message, on Twilio's clock (the time the metrics
+    attribute replies to); without it the intent's own time stays.
+    """
+    rows = []
+    for a in accepted:
+        row = {"id": a["id"], "sid": a["sid"], "status": _status(a.get("status")),
+               "status_at": a.get("at") or utcnow(), "error_code": None}
+        if a.get("created_at") is not None:
+            row["created_at"] = a["created_at"]
+        rows.append(row)
+    if rows:
+        session.execute(sa.update(OutboundMessage), rows)
+    return len(rows)
+
+
+def record_rejected(session: Session, rejected: Iterable[Mapping[str, Any]]) -> int:
+    """Record permanent errors for intents ``{id, user_id, code, message?, at?}``: the message
+    is failed with Twilio's code; error 21610 opts the user out (they replied STOP)."""
+    rows = list(rejected)
+    for row in rows:
+        at = row.get("at") or utcnow()
+        session.execute(
+            sa.update(OutboundMessage)
+            .where(OutboundMessage.id == row["id"])
+            .values(status=MessageStatus.FAILED, error_code=row["code"], failed_at=at, status_at=at,
+                    error_message=(row.get("message") or None))
+            .execution_options(synchronize_session=False)
+        )
+        if row["code"] == OPT_OUT_CODE:
+            mark_opted_out(session, row["user_id"], reason=f"error {OPT_OUT_CODE}", at=at)
+    return len(rows)
+
+
+def release_intents(session: Session, ids: Iterable[int]) -> int:
+    """Delete intents that certainly never reached Twilio (their leads become sendable again)."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    result = session.execute(
+        sa.delete(OutboundMessage)
+        .where(OutboundMessage.id.in_(wanted), OutboundMessage.sid.is_(None))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_intents(session: Session, campaign_id: int) -> list[OutboundMessage]:
+    """The campaign's intents with no SID and no error: their outcome is unknown."""
+    return list(
+        session.scalars(
+            sa.select(OutboundMessage)
+            .where(
+                OutboundMessage.campaign_id == campaign_id,
+                OutboundMessage.sid.is_(None),
+                OutboundMessage.error_code.is_(None),
+            )
+            .order_by(OutboundMessage.id)
+        )
+    )
+
+
+def known_sids(session: Session, sids: Iterable[str]) -> set[str]:
+    """The SIDs among ``sids`` already recorded on an outbound message."""
+    wanted = sorted(set(sids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(session.scalars(sa.select(OutboundMessage.sid).where(OutboundMessage.sid.in_(chunk))))
+    return found
+
+
+def oldest_unsettled(session: Session, *, since: dt.datetime) -> dt.datetime | None:
+    """When the oldest message created after ``since`` that may still change status was created
+    (anything not failed, undelivered, read or canceled), for status syncs."""
+    settled = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.READ, MessageStatus.CANCELED)
+    return session.scalar(
+        sa.select(sa.func.min(OutboundMessage.created_at)).where(
+            OutboundMessage.sid.is_not(None),
+            OutboundMessage.created_at >= since,
+            OutboundMessage.status.not_in(settled),
+        )
+    )
+
+
+def _status(value: Any) -> MessageStatus:
+    try:
+        return MessageStatus(str(value or "queued").lower())
+    except ValueError:
+        return MessageStatus.QUEUED

@@ -1,0 +1,71 @@
+"""Sending tests: the real twilio-python client over HTTP to a local Twilio server, on a SQLite
+file and on PostgreSQL (``store_url``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pandas as pd
+import pytest
+
+from campaign_sdk import Campaign, CampaignClient
+from campaign_sdk.gateways import TwilioGateway
+from campaign_sdk.sending import RetryPolicy
+from campaign_sdk.testing import TwilioTestServer
+
+SERVICE_SID = "MG" + "7" * 32
+FAST_RETRY = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, jitter=0.01)
+
+
+def numbers(count: int, *, start: int = 0) -> list[str]:
+    """Valid, distinct US numbers."""
+    return [f"+1415555{i:04d}" for i in range(start, start + count)]
+
+
+def leads_frame(count: int, *, start: int = 0) -> pd.DataFrame:
+    phones = numbers(count, start=start)
+    return pd.DataFrame(
+        {"phone_number": phones, "lead_name": [f"Lead{i}" for i in range(count)],
+         "order_id": [f"A-{p[-4:]}" for p in phones]}
+    )
+
+
+@pytest.fixture
+def twilio_server() -> Iterator[TwilioTestServer]:
+    with TwilioTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
+    return TwilioGateway(twilio_server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
+
+
+@pytest.fixture
+def sender(store_url: str, gateway: TwilioGateway) -> Iterator[CampaignClient]:
+    with CampaignClient(store_url, gateway=gateway) as client:
+        yield client
+
+
+def approve(campaign: Campaign, server: TwilioTestServer) -> Campaign:
+    """Submit through the gateway, let WhatsApp approve on the server, sync, enable."""
+    campaign.submit_for_approval(category="UTILITY")
+    server.set_approval(content_sid(campaign), "approved")
+    campaign.sync_approval()
+    return campaign.enable()
+
+
+def content_sid(campaign: Campaign) -> str:
+    return str(campaign._row().content_sid)
+
+
+@pytest.fixture
+def ready_campaign(sender: CampaignClient, twilio_server: TwilioTestServer) -> Callable[..., Campaign]:
+    """An approved, enabled order_confirmation campaign with ``count`` leads."""
+
+    def make(count: int = 20, *, name: str = "Orders", frame: pd.DataFrame | None = None) -> Campaign:
+        campaign = sender.create_campaign(name, template="order_confirmation")
+        campaign.add_leads(leads_frame(count) if frame is None else frame)
+        return approve(campaign, twilio_server)
+
+    return make

@@ -1,0 +1,163 @@
+"""Crash safety: a sending process is killed with SIGKILL at several points; the server's log
+must show every lead messaged exactly once after a final send() finishes the job."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from campaign_sdk import CampaignClient
+from campaign_sdk.gateways import TwilioGateway
+from campaign_sdk.models import OutboundMessage
+from campaign_sdk.testing import TwilioTestServer
+
+from . import _crash_sender
+from .conftest import SERVICE_SID, approve, leads_frame, numbers
+
+LEADS = 120
+
+
+class Child:
+    """A send running in another process (forked from a preloaded server, so it starts at once),
+    killed with SIGKILL on request."""
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["campaign_sdk", "twilio.rest", _crash_sender.__name__])
+
+    def __init__(self, store_url: str, server: TwilioTestServer, log: Path) -> None:
+        self.log = log
+        args = (store_url, server.url, server.account_sid, server.auth_token, "Crash", str(log))
+        self.process = self.context.Process(target=_crash_sender.run, args=args, daemon=True)
+        self.process.start()
+
+    def kill(self) -> None:
+        assert self.process.exitcode is None, f"the sender ended before it was killed:\n{self.log.read_text()}"
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.join(timeout=10)
+        assert self.process.exitcode == -signal.SIGKILL
+        self.process.close()
+
+
+def _sent(server: TwilioTestServer) -> Counter[str]:
+    return Counter(m["to"].removeprefix("whatsapp:") for m in server.sent())
+
+
+def _open_intents(client: CampaignClient) -> int:
+    query = sa.select(sa.func.count()).where(OutboundMessage.sid.is_(None), OutboundMessage.error_code.is_(None))
+    with client.engine.connect() as connection:
+        return int(connection.scalar(query) or 0)
+
+
+@contextmanager
+def _writes_blocked(engine: sa.Engine) -> Iterator[None]:
+    """Hold the database's write lock (readers go on) until the block ends."""
+    if engine.dialect.name == "sqlite":
+        connection = sqlite3.connect(str(engine.url.database), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.close()
+        return
+    with engine.connect() as locked:
+        locked.exec_driver_sql("LOCK TABLE outbound_messages IN SHARE MODE")
+        yield
+        locked.rollback()
+
+
+def _quiet_for(seconds: float):
+    """A predicate that holds once the server has sent nothing new for ``seconds``."""
+    seen = {"count": -1, "since": time.monotonic()}
+
+    def quiet(server: TwilioTestServer) -> bool:
+        count = len(server.sent())
+        if count != seen["count"]:
+            seen.update(count=count, since=time.monotonic())
+        return time.monotonic() - seen["since"] >= seconds
+
+    return quiet
+
+
+def _wait(server: TwilioTestServer, child: Child, predicate) -> None:
+    try:
+        server.wait_for(predicate, timeout=30)
+    except TimeoutError:
+        pytest.fail(f"the sender never reached the kill point:\n{child.log.read_text()}")
+
+
+def test_sigkill_at_every_stage_then_exactly_once(store_url: str, tmp_path: Path) -> None:
+    with TwilioTestServer(latency=0.002) as server:
+        gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
+        with CampaignClient(store_url, gateway=gateway) as client:
+            campaign = client.create_campaign("Crash", template="order_confirmation")
+            campaign.add_leads(leads_frame(LEADS))
+            approve(campaign, server)
+
+            # 1. Intents are committed, the first requests are held before Twilio processes them.
+            server.fail("hang", times=None)
+            child = Child(store_url, server, tmp_path / "1.log")
+            _wait(server, child, lambda s: s.hanging >= 1)
+            child.kill()
+            assert server.sent() == [] and _open_intents(client) > 0
+            server.clear_faults()
+            server.release()
+
+            # 2. Killed while reconciling those intents against Twilio's message list.
+            server.fail("hang", method="GET", times=None)
+            child = Child(store_url, server, tmp_path / "2.log")
+            _wait(server, child, lambda s: s.hanging >= 1)
+            child.kill()
+            assert server.sent() == []
+            server.clear_faults()
+            server.release()
+
+            # 3. Twilio processed the 30th message but its answer never came back.
+            server.fail("hang", processed=True, skip=29, times=1)
+            child = Child(store_url, server, tmp_path / "3.log")
+            _wait(server, child, lambda s: s.hanging >= 1)
+            child.kill()
+            assert len(server.sent()) >= 30 and max(_sent(server).values()) == 1
+            server.clear_faults()
+            server.release()
+
+            # 4. Killed in the middle of the stream.
+            server.fail("slow", delay=0.02, times=None)
+            child = Child(store_url, server, tmp_path / "4.log")
+            _wait(server, child, lambda s: len(s.sent()) >= 50)
+            child.kill()
+            assert max(_sent(server).values()) == 1
+            server.clear_faults()
+
+            # 5. Twilio answered, but the answers cannot be written (the database is locked).
+            before = len(server.sent())
+            server.fail("slow", delay=0.05, times=None)
+            child = Child(store_url, server, tmp_path / "5.log")
+            _wait(server, child, lambda s: len(s.sent()) > before)
+            with _writes_blocked(client.engine):
+                _wait(server, child, _quiet_for(0.3))
+                child.kill()
+            assert len(server.sent()) > before and max(_sent(server).values()) == 1
+            server.clear_faults()
+
+            # Finish the job in this process: answers nobody recorded are found, nothing is resent.
+            already = len(server.sent())
+            report = campaign.send(progress=False)
+            assert report.reconciled >= 1 and report.complete
+            assert report.sent == LEADS - already
+            assert _sent(server) == Counter(numbers(LEADS))
+            with client.engine.connect() as connection:
+                stored = connection.execute(sa.select(OutboundMessage.to_number, OutboundMessage.sid)).all()
+            assert sorted(stored) == sorted((m["to"].removeprefix("whatsapp:"), m["sid"]) for m in server.sent())
+            lookups = [r for r in server.requests if r.method == "GET" and r.query.get("To")]
+            assert lookups, "the killed sends' intents were reconciled against Twilio's list"

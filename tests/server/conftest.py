@@ -1,0 +1,133 @@
+"""A real uvicorn server on 127.0.0.1, on a SQLite file and on PostgreSQL.
+
+The server runs in a thread of the test process (so tests can also open the same store with a
+CampaignClient); requests go over real HTTP with httpx. Twilio webhooks are signed by hand,
+exactly as Twilio signs them (base64 HMAC-SHA1 over the URL and the sorted parameters).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from campaign_sdk import CampaignClient
+from campaign_sdk.server import ServerSettings, create_app
+
+PG_ENV = "CAMPAIGN_SDK_TEST_PG_URL"
+API_KEY = "test-key-7f3a9c1e2b"
+OTHER_KEY = "second-key-0d4e8b6a"
+AUTH_TOKEN = "test-auth-token-5b2c8e1f9a3d"
+PUBLIC_URL = "https://campaigns.example.test/sdk"
+
+
+class LiveServer:
+    """uvicorn serving ``app`` on a free 127.0.0.1 port, in a background thread."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(app, log_config=None, log_level="info", lifespan="on", timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the uvicorn test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+        self.sock.close()
+
+    @property
+    def client(self) -> CampaignClient:
+        return self.app.state.client
+
+
+def twilio_signature(url: str, params: Mapping[str, str], token: str = AUTH_TOKEN) -> str:
+    """Twilio's X-Twilio-Signature: base64(HMAC-SHA1(token, url + name1 + value1 + ...)), names sorted."""
+    payload = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+
+
+def settings_for(url: str, media_dir: Path, **overrides) -> ServerSettings:
+    values = dict(
+        database_url=url, public_url=PUBLIC_URL, api_keys=(API_KEY, OTHER_KEY), media_dir=media_dir,
+        twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH_TOKEN,
+    )
+    return ServerSettings(**(values | overrides))
+
+
+def pg_schema_url() -> Iterator[str]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def live_url(request, tmp_path_factory) -> Iterator[str]:
+    """A fresh store for the server tests: a SQLite file, then a PostgreSQL schema. Tests share it
+    (each makes its own campaigns, with unique names), so the suite starts few servers."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'campaigns.db'}"
+    else:
+        yield from pg_schema_url()
+
+
+@pytest.fixture(scope="session")
+def server(live_url, tmp_path_factory) -> Iterator[LiveServer]:
+    """The service on ``live_url`` (migrations applied on start), shared by the server tests."""
+    app = create_app(settings_for(live_url, tmp_path_factory.mktemp("media")))
+    with LiveServer(app) as live:
+        yield live
+
+
+@pytest.fixture
+def api(server) -> Iterator[httpx.Client]:
+    """An HTTP client with a valid API key."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def anon(server) -> Iterator[httpx.Client]:
+    """An HTTP client without credentials."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+def unique(prefix: str = "C") -> str:
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
