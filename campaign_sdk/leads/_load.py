@@ -30,7 +30,7 @@ from campaign_sdk.leads._report import (
 )
 from campaign_sdk.leads._rows import Plan, prepare
 from campaign_sdk.models import Campaign
-from campaign_sdk.schemas import find_variables
+from campaign_sdk.schemas import compile_variables
 from campaign_sdk.service import content_of
 from campaign_sdk.service._leads import LeadStage, StageResult
 
@@ -41,26 +41,8 @@ PROGRESS_BYTES = 4 << 20  # ... or a file this large
 
 def template_variables(campaign: Campaign) -> list[str]:
     """The variables the campaign's template needs from every lead."""
-    content = content_of(campaign)
-    texts: list[str] = []
-    for value in content.model_dump(mode="json").values():
-        texts.extend(_strings(value))
-    found: list[str] = []
-    for text in texts:
-        for key in find_variables(text):
-            if key not in found:
-                found.append(key)
-    return found
+    return list(compile_variables(content_of(campaign)).mapping)
 
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 def load_leads(
@@ -174,8 +156,10 @@ def _report(name: str, total: int, plan: Plan, rejected: list[pd.DataFrame], don
         report.rejected = frame.sort_values("row", kind="stable").reset_index(drop=True)
     else:
         report.rejected = empty_rejections()
+    unknown = {row for row, _ in done.unknown_users}  # rejected rows are not kept leads
     report.missing_variables = pd.DataFrame(
-        [(row, phone, [v for k, v in enumerate(plan.needed) if mask >> k & 1]) for row, phone, mask in done.missing],
+        [(row, phone, [v for k, v in enumerate(plan.needed) if mask >> k & 1])
+         for row, phone, mask in done.missing if row not in unknown],
         columns=MISSING_COLUMNS,
     )
     report.duplicate_rows = pd.DataFrame(done.duplicates, columns=DUPLICATE_COLUMNS)

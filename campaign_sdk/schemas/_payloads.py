@@ -12,6 +12,9 @@ from campaign_sdk._enums import ApprovalState, CampaignStatus, CampaignType, Lea
 from campaign_sdk._phone import PhoneNumberError, normalize_phone
 
 
+RESERVED_VARIABLES = frozenset({"phone_number", "conversation_user_id"})
+
+
 def clean_custom_variables(values: Mapping[str, Any] | None) -> dict[str, str]:
     """Custom variable values as strings; None / NaN / empty strings are "missing" and dropped."""
     if values is not None and not isinstance(values, Mapping):
@@ -57,7 +60,14 @@ class CampaignLeadUser(BaseModel):
     @field_validator("custom_variables", mode="before")
     @classmethod
     def _strings(cls, value: Any) -> dict[str, str]:
-        return clean_custom_variables(value)
+        variables = clean_custom_variables(value)
+        reserved = sorted(RESERVED_VARIABLES & variables.keys())
+        if reserved:
+            raise ValueError(
+                f"{', '.join(reserved)} name the lead itself and cannot be custom variables; "
+                "rename them (e.g. 'contact_phone')"
+            )
+        return variables
 
     @model_validator(mode="after")
     def _one_identity(self) -> CampaignLeadUser:

@@ -210,6 +210,8 @@ class LeadStage:
             campaign=self._campaign_id,
         )
         if by_id:  # a user named by number and by id: only the later row stays
+            schema = "" if self._pg else "temp."
+            self._sql(f"CREATE INDEX {schema}{WINNERS}_user ON {WINNERS} (user_id, row_no)")
             self._sql(
                 f"DELETE FROM {WINNERS} WHERE EXISTS (SELECT 1 FROM {WINNERS} w "
                 f"WHERE w.user_id = {WINNERS}.user_id AND w.row_no > {WINNERS}.row_no)"
@@ -237,7 +239,7 @@ class LeadStage:
                 f"SELECT s.row_no, s.user_id FROM {STAGE} s LEFT JOIN conversation_users u "
                 f"ON u.id = s.user_id WHERE s.phone IS NULL AND u.id IS NULL ORDER BY s.row_no"
             )
-        ]
+        ] if by_id else []
         duplicates = (
             f"SELECT s.row_no, w.row_no AS kept, w.phone FROM {WINNERS} w JOIN {STAGE} s ON s.phone = w.phone "
             f"WHERE {'' if by_id else 'w.n > 1 AND '}s.row_no <> w.row_no"

@@ -146,3 +146,15 @@ def test_campaign_lead_user_needs_exactly_one_valid_identity() -> None:
         cs.CampaignLeadUser(phone_number="+14155552671", custom_variables={"tags": ["a", "b"]})
     lead = cs.CampaignLeadUser(phone_number="+14155552671", custom_variables={"a": None, "b": float("nan"), "c": " x ", "d": 5})
     assert lead.custom_variables == {"c": "x", "d": "5"}
+
+
+def test_identity_names_cannot_be_custom_variables() -> None:
+    with pytest.raises(ValueError, match="phone_number name the lead itself"):
+        cs.CampaignLeadUser(phone_number="+14155552671", custom_variables={"phone_number": "+14155552672"})
+
+
+def test_rejected_unknown_users_are_not_reported_as_missing_variables(client: CampaignClient) -> None:
+    campaign = client.create_campaign("A", template="order_confirmation")
+    report = campaign.add_leads([cs.CampaignLeadUser(conversation_user_id=4242)])
+    assert list(report.rejected["reason"]) == ["unknown_user"]
+    assert report.missing_variables.empty
