@@ -100,6 +100,10 @@ issues(studio.errors + studio.warnings)'''),
 print(issues(studio.errors + studio.warnings).to_string() if studio.errors + studio.warnings else "no problems")
 print(studio.preview_text)'''),
     ("code", 'studio'),
+    ("md", "The studio's preview bubble on its own (a saved notebook keeps this picture even without the live widget):"),
+    ("code", """from IPython.display import HTML
+
+HTML(studio.preview_html)"""),
     ("md", "An over-long body is refused with Twilio's limit, and the counter says by how much:"),
     ("code", '''studio.value = {"body": "Hi {{lead_name}}, " + "so much to say " * 110}
 print(studio.counters["body"])
