@@ -89,6 +89,16 @@ def ensure_users(session: Session, phones: Iterable[str]) -> dict[str, int]:
     return found
 
 
+def _rows_and_users(
+    session: Session, events: Iterable[Mapping[str, Any]], phone_key: str
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The events as dicts with ``phone_key`` in E.164, and the user id of every number."""
+    rows = [dict(e) for e in events]
+    for row in rows:
+        row[phone_key] = normalize_phone(row[phone_key])
+    return rows, ensure_users(session, (row[phone_key] for row in rows))
+
+
 def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> RecordResult:
     """Apply message status events ``{sid, status, timestamp?, error_code?}``.
 
@@ -150,10 +160,7 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
     of a STOP and a START ends in the right state.
     """
     result = RecordResult()
-    rows = [dict(e) for e in events]
-    for row in rows:
-        row["from"] = normalize_phone(row["from"])
-    users = ensure_users(session, (row["from"] for row in rows))
+    rows, users = _rows_and_users(session, events, "from")
     touched: set[int] = set()
     for row in rows:
         sid = str(row["sid"])
@@ -213,10 +220,7 @@ def record_conversions(session: Session, events: Iterable[Mapping[str, Any]]) ->
     """Store conversions ``{external_id, phone_number, occurred_at?, value?}``, idempotent by
     ``external_id`` (a repeated id is ignored, whatever its other fields)."""
     result = RecordResult()
-    rows = [dict(e) for e in events]
-    for row in rows:
-        row["phone_number"] = normalize_phone(row["phone_number"])
-    users = ensure_users(session, (row["phone_number"] for row in rows))
+    rows, users = _rows_and_users(session, events, "phone_number")
     seen: set[str] = set()
     for row in rows:
         external_id = str(row["external_id"])
