@@ -16,8 +16,11 @@ import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import CampaignClient
+from campaign_sdk.gateways import TwilioGateway
+from campaign_sdk.testing import TwilioTestServer
 
 PG_ENV = "CAMPAIGN_SDK_TEST_PG_URL"
+SERVICE_SID = "MG" + "7" * 32
 
 
 def _pg_base_url() -> str:
@@ -59,3 +62,16 @@ def store_url(request) -> str:
 def client(store_url) -> Iterator[CampaignClient]:
     with CampaignClient(store_url) as client:
         yield client
+
+
+@pytest.fixture
+def twilio_server() -> Iterator[TwilioTestServer]:
+    """A local Twilio-compatible HTTP server on 127.0.0.1 that records every request."""
+    with TwilioTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
+    """A TwilioGateway whose real twilio-python client talks HTTP to ``twilio_server``."""
+    return TwilioGateway(twilio_server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)

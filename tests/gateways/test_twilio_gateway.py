@@ -12,7 +12,7 @@ from campaign_sdk import ApprovalState, GatewayError
 from campaign_sdk.gateways import ContentRequest, SendRequest, TwilioGateway
 from campaign_sdk.testing import TwilioTestServer
 
-from .conftest import SERVICE_SID
+from tests.conftest import SERVICE_SID
 
 TEXT = ContentRequest(
     friendly_name="order_update_1", content_type="twilio/text",

@@ -13,7 +13,6 @@ from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.sending import RetryPolicy
 from campaign_sdk.testing import TwilioTestServer
 
-SERVICE_SID = "MG" + "7" * 32
 FAST_RETRY = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, jitter=0.01)
 
 
@@ -28,17 +27,6 @@ def leads_frame(count: int, *, start: int = 0) -> pd.DataFrame:
         {"phone_number": phones, "lead_name": [f"Lead{i}" for i in range(count)],
          "order_id": [f"A-{p[-4:]}" for p in phones]}
     )
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with TwilioTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    return TwilioGateway(twilio_server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
 
 
 @pytest.fixture

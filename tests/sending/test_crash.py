@@ -22,7 +22,9 @@ from campaign_sdk.models import OutboundMessage
 from campaign_sdk.testing import TwilioTestServer
 
 from . import _crash_sender
-from .conftest import SERVICE_SID, approve, leads_frame, numbers
+from tests.conftest import SERVICE_SID
+
+from .conftest import approve, leads_frame, numbers
 
 LEADS = 120
 
