@@ -337,14 +337,14 @@ def _pct(value: float | None) -> str:
 def schema_for(
     row: CampaignRow, metrics: Mapping[str, Any], keys: list[str], facts: pd.DataFrame | None
 ) -> CampaignSchema:
-    """Assemble a CampaignSchema from precomputed pieces (no query)."""
+    """Assemble a CampaignSchema from precomputed pieces (no query); ``facts`` are this
+    campaign's lead facts, or None to leave ``leads`` out."""
     content = service.content_of(row)
     context_variables = (
         list(get_default_template(row.template_key).context_variables) if row.template_key else []
     )
     leads = None
     if facts is not None:
-        mine = facts[facts["campaign_id"] == row.id]
         leads = [
             CampaignLeadSchema(
                 id=int(f["lead_id"]), campaign_id=row.id, conversation_user_id=int(f["user_id"]),
@@ -352,7 +352,7 @@ def schema_for(
                 status=f["status"], error_code=f["error_code"], message_sid=f["message_sid"],
                 created_at=_utc(f["lead_created_at"]),
             )
-            for f in _lead_records(mine)
+            for f in _lead_records(facts)
         ]
     return CampaignSchema.from_model(
         row, metrics, custom_variable_keys=keys, context_variables=context_variables,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import analytics, sending, service
-from campaign_sdk._campaign import Campaign
+from campaign_sdk._campaign import Campaign, schema_for
 from campaign_sdk._exceptions import CampaignError
 from campaign_sdk._store import open_engine, safe_url
 from campaign_sdk.gateways import SandboxGateway
@@ -104,10 +104,13 @@ class CampaignClient:
                 query = query.where(CampaignRow.id.in_(wanted))
             rows = list(session.scalars(query))
         keys = self._custom_variable_keys()
-        from campaign_sdk._campaign import schema_for
-
+        # split the lead facts once, not once per campaign
+        by_campaign = {} if facts is None else dict(tuple(facts.groupby("campaign_id")))
         return [
-            schema_for(row, metrics.loc[row.id].to_dict(), keys.get(row.id, []), facts)
+            schema_for(
+                row, metrics.loc[row.id].to_dict(), keys.get(row.id, []),
+                None if facts is None else by_campaign.get(row.id, facts.iloc[0:0]),
+            )
             for row in rows
         ]
 

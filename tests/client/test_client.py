@@ -158,3 +158,14 @@ def test_rejected_unknown_users_are_not_reported_as_missing_variables(client: Ca
     report = campaign.add_leads([cs.CampaignLeadUser(conversation_user_id=4242)])
     assert list(report.rejected["reason"]) == ["unknown_user"]
     assert report.missing_variables.empty
+
+
+def test_nested_leads_belong_to_their_own_campaign(client: CampaignClient) -> None:
+    a = client.create_campaign("A", template="order_confirmation")
+    b = client.create_campaign("B", template="order_confirmation")
+    client.create_campaign("Empty", template="order_confirmation")
+    a.add_leads(pd.DataFrame({"phone_number": ["+14155552671", "+14155552672"]}))
+    b.add_leads(pd.DataFrame({"phone_number": ["+14155552673"]}))
+    phones = {s.name: sorted(lead.phone_number for lead in s.leads) for s in client.schemas(include_leads=True)}
+    assert phones == {"A": ["+14155552671", "+14155552672"], "B": ["+14155552673"], "Empty": []}
+    assert all(s.leads is None for s in client.schemas())
