@@ -1,10 +1,14 @@
 """Adding and removing a campaign's leads in bulk, inside the caller's transaction.
 
-A load streams validated rows into a temporary staging table (``executemany`` on SQLite, ``COPY``
-on PostgreSQL), then a few set-based statements do the rest: create the users that are new
-(``INSERT ... ON CONFLICT DO NOTHING``), map every row to its user, keep the last row per user,
-classify each winner against the campaign's leads and insert / update them. Nothing is committed
-here: the caller's transaction makes the whole load atomic.
+A load's validated rows are held in memory (Arrow) up to :data:`BUFFER_BYTES`. When they fit, the
+last row per phone number is found there (one integer sort) and only those rows are written to a
+temporary table, in phone order, so every later statement reads the users' index sequentially. A
+larger load (or one naming users by id) goes to a staging table as it comes, and the database
+finds the last rows instead (an index on SQLite). Writing is ``executemany`` on SQLite and
+``COPY`` on PostgreSQL; then a few set-based statements do the rest: create the users that are
+new (``INSERT ... ON CONFLICT DO NOTHING``), classify each winner against the campaign's leads and
+insert / update them. Nothing is committed here: the caller's transaction makes the whole load
+atomic.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,11 +35,14 @@ from campaign_sdk.models import (
     utcnow,
 )
 
-STAGE = "campaign_sdk_lead_stage"
-WINNERS = "campaign_sdk_lead_winners"
+STAGE = "campaign_sdk_lead_stage"  # rows as they came, when they do not fit in memory
+SORTED = "campaign_sdk_lead_sorted"  # the last row per phone, in phone order
+WINNERS = "campaign_sdk_lead_winners"  # per SORTED row: its user, its lead and what to do
 INSERT, UPDATE, UNCHANGED, OPTED_OUT = range(4)
 _STAGE_COLUMNS = ("row_no", "phone", "user_id", "variables", "missing")
 _COPY_BYTES = 8 << 20
+_E164 = r"^\+[1-9][0-9]{0,14}$"
+BUFFER_BYTES = 160 << 20  # validated rows deduplicated in memory up to this size (~1.5M short leads)
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ class StageResult:
 
 
 class LeadStage:
-    """A bulk upsert of one campaign's leads, staged in a temporary table.
+    """A bulk upsert of one campaign's leads, staged in temporary tables.
 
     Rows are ``(row_no, phone, user_id, variables, missing)``: an E.164 ``phone`` or an existing
     ``user_id`` (the other is null), ``variables`` as JSON object text, and ``missing``, an
@@ -86,9 +95,18 @@ class LeadStage:
     ...                        "variables": ['{"lead_name": "Ana"}'], "missing": [0]}))  # doctest: +SKIP
     >>> stage.finish().inserted                                             # doctest: +SKIP
     1
+
+    Rows are held in memory up to ``buffer_bytes`` (default :data:`BUFFER_BYTES`) and
+    deduplicated there; past that (or when
+    rows name user ids) they go to a staging table as they come and the database deduplicates
+    them. Either way the winners end up in one table, one row per phone in phone order, and
+    everything after that is the same.
     """
 
-    def __init__(self, session: Session, campaign: Campaign, *, now: dt.datetime | None = None) -> None:
+    def __init__(
+        self, session: Session, campaign: Campaign, *, now: dt.datetime | None = None,
+        buffer_bytes: int | None = None,
+    ) -> None:
         session.flush()  # the statements below must see what the caller's ORM work has pending
         self._session = session
         self._campaign_id = campaign.id
@@ -96,14 +114,19 @@ class LeadStage:
         self._connection = session.connection()
         self._pg = self._connection.dialect.name == "postgresql"
         self._temp = "pg_temp" if self._pg else "temp"
+        self._key = "phone" if self._pg else "rowid"  # how WINNERS rows point at SORTED rows
         self.rows = 0
+        self._by_id = 0  # rows naming a user id instead of a phone
+        self._buffer: list[pa.Table] = []
+        self._buffer_bytes = BUFFER_BYTES if buffer_bytes is None else buffer_bytes
+        self._spilled = False  # rows are in the STAGE table, deduplicated by the database
+        self._losers: list[tuple[int, int, str]] | None = None  # duplicates found in memory
         if self._pg:  # sorts and hashes of a big load in memory; SET LOCAL ends with the transaction
             self._sql("SET LOCAL work_mem = '256MB'")
-        for table in (STAGE, WINNERS):
-            self._sql(f"DROP TABLE IF EXISTS {self._temp}.{table}")
+        self._drop()
         self._sql(
-            f"CREATE TEMPORARY TABLE {STAGE} (row_no BIGINT NOT NULL, phone VARCHAR(16), "
-            f"user_id BIGINT, variables TEXT NOT NULL, missing BIGINT NOT NULL){self._on_commit}"
+            f"CREATE TEMPORARY TABLE {SORTED} (phone VARCHAR(16) NOT NULL, variables TEXT NOT NULL, "
+            f"row_no BIGINT NOT NULL, missing BIGINT NOT NULL, n BIGINT NOT NULL){self._on_commit}"
         )
 
     @property
@@ -116,32 +139,59 @@ class LeadStage:
             statement = statement.bindparams(sa.bindparam("now", type_=UTCDateTime()))
         return self._connection.execute(statement, params)
 
+    def _drop(self) -> None:
+        for table in (WINNERS, SORTED, STAGE):
+            self._sql(f"DROP TABLE IF EXISTS {self._temp}.{table}")
+
     def append(self, batch: pa.Table) -> None:
         """Stage rows (a table with the columns ``row_no, phone, user_id, variables, missing``)."""
         batch = batch.select(list(_STAGE_COLUMNS))
         if not batch.num_rows:
             return
         self.rows += batch.num_rows
+        self._by_id += batch.column("phone").null_count
+        if self._spilled:
+            self._write(STAGE, batch)
+            return
+        self._buffer.append(batch)
+        if self._by_id or sum(b.nbytes for b in self._buffer) > self._buffer_bytes:
+            self._spill()
+
+    def _spill(self) -> None:
+        """Move the buffered rows to the STAGE table; later rows go straight there."""
+        if not self._spilled:
+            self._sql(
+                f"CREATE TEMPORARY TABLE {STAGE} (row_no BIGINT NOT NULL, phone VARCHAR(16), "
+                f"user_id BIGINT, variables TEXT NOT NULL, missing BIGINT NOT NULL){self._on_commit}"
+            )
+            self._spilled = True
+        buffered, self._buffer = self._buffer, []
+        for batch in buffered:
+            self._write(STAGE, batch)
+
+    def _write(self, table: str, batch: pa.Table) -> None:
         dbapi = self._connection.connection.dbapi_connection
         assert dbapi is not None
+        columns = batch.column_names
         if self._pg:
-            self._copy(dbapi, batch)
+            self._copy(dbapi, table, batch)
             return
         cursor = dbapi.cursor()
         try:
-            cursor.executemany(
-                f"INSERT INTO temp.{STAGE} VALUES (?, ?, ?, ?, ?)",
-                list(zip(*(batch.column(c).to_pylist() for c in _STAGE_COLUMNS))),
-            )
+            for part in batch.to_batches(max_chunksize=100_000):
+                cursor.executemany(
+                    f"INSERT INTO temp.{table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    list(zip(*(part.column(c).to_pylist() for c in columns))),
+                )
         finally:
             cursor.close()
 
-    def _copy(self, dbapi: Any, batch: pa.Table) -> None:
+    def _copy(self, dbapi: Any, table: str, batch: pa.Table) -> None:
         buffer = io.BytesIO()
         pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False))
         data = buffer.getbuffer()
-        columns = ", ".join(_STAGE_COLUMNS)
-        with dbapi.cursor() as cursor, cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        columns = ", ".join(batch.column_names)
+        with dbapi.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
             for start in range(0, len(data), _COPY_BYTES):
                 copy.write(data[start : start + _COPY_BYTES])
 
@@ -149,79 +199,82 @@ class LeadStage:
         """Create new users, keep the last row per user and upsert the campaign's leads."""
         result = StageResult()
         if self.rows:
-            if not self._pg:  # SQLite: one sort, then every step below reads in phone order
-                self._sql(f"CREATE INDEX temp.{STAGE}_phone ON {STAGE} (phone, row_no, missing, variables)")
-            self._create_users()
-            by_id = self._sql(f"SELECT count(*) FROM {STAGE} WHERE phone IS NULL").scalar_one()
-            self._winners(by_id > 0)
+            self._sort()
+            self._winners()
             counts: dict[int, int] = {
                 int(a): int(n) for a, n in self._sql(f"SELECT action, count(*) FROM {WINNERS} GROUP BY action")
             }
             result.inserted, result.updated = counts.get(INSERT, 0), counts.get(UPDATE, 0)
             result.unchanged, result.skipped_opted_out = counts.get(UNCHANGED, 0), counts.get(OPTED_OUT, 0)
             self._apply()
-            self._report(result, by_id > 0)
-        for table in (WINNERS, STAGE):
-            self._sql(f"DROP TABLE IF EXISTS {self._temp}.{table}")
+            self._report(result)
+        self._drop()
         for instance in list(self._session.identity_map.values()):  # loaded rows may be stale now
             if isinstance(instance, (CampaignLead, ConversationUser)):
                 self._session.expire(instance)
         return result
 
-    def _create_users(self) -> None:
+    def _sort(self) -> None:
+        """Fill SORTED with the last row per phone, in phone order, and create the new users."""
+        if not self._spilled:
+            if all(pc.all(pc.match_substring_regex(b.column("phone"), _E164)).as_py() for b in self._buffer):
+                buffered, self._buffer = pa.concat_tables(self._buffer), []
+                winners, self._losers = last_per_phone(buffered)
+                del buffered  # memory: the buffer or its sorted copy, not both
+                self._write(SORTED, winners.select(["phone", "variables", "row_no", "missing", "n"]))
+                self._create_users(f"SELECT phone, :now FROM {SORTED} ORDER BY {self._key}")
+                return
+            self._spill()  # not E.164 text (a direct caller's input): let the database compare
+        if not self._pg:  # one sort, then the steps below read the stage in phone order
+            self._sql(f"CREATE INDEX temp.{STAGE}_phone ON {STAGE} (phone, row_no, missing, variables)")
+        self._create_users(f"SELECT DISTINCT phone, :now FROM {STAGE} WHERE phone IS NOT NULL ORDER BY phone")
+        rows = f"SELECT phone, row_no, variables, missing FROM {STAGE} WHERE phone IS NOT NULL"
+        if self._by_id:  # rows naming a user by id count as rows of that user's phone
+            rows += (
+                f" UNION ALL SELECT u.phone_number, s.row_no, s.variables, s.missing FROM {STAGE} s "
+                f"JOIN conversation_users u ON u.id = s.user_id WHERE s.phone IS NULL"
+            )
+        if self._pg:
+            last = (
+                f"SELECT DISTINCT ON (phone) phone, variables, row_no, missing, "
+                f"count(*) OVER (PARTITION BY phone) FROM ({rows}) AS r ORDER BY phone, row_no DESC"
+            )
+        else:  # SQLite returns the other columns of the max() row (its documented bare-column rule)
+            last = (
+                f"SELECT phone, variables, max(row_no), missing, count(*) FROM ({rows}) AS r "
+                f"GROUP BY phone ORDER BY phone"
+            )
+        self._sql(f"INSERT INTO {SORTED} (phone, variables, row_no, missing, n) {last}")
+
+    def _create_users(self, phones: str) -> None:
         self._sql(
-            f"INSERT INTO conversation_users (phone_number, created_at) "
-            f"SELECT DISTINCT phone, :now FROM {STAGE} WHERE phone IS NOT NULL ORDER BY phone "
+            f"INSERT INTO conversation_users (phone_number, created_at) {phones} "
             f"ON CONFLICT (phone_number) DO NOTHING",
             now=self._now,
         )
 
-    def _winners(self, by_id: bool) -> None:
-        """The last row of every user, its user and what to do with it (an ``action``)."""
+    def _winners(self) -> None:
+        """Every SORTED row's user, lead and what to do with it (an ``action``), in phone order."""
         if self._pg:
-            last_by_phone = (
-                f"SELECT DISTINCT ON (phone) phone, row_no, variables, missing, "
-                f"count(*) OVER (PARTITION BY phone) AS n FROM {STAGE} WHERE phone IS NOT NULL "
-                f"ORDER BY phone, row_no DESC"
-            )
-            differs = "CAST(l.custom_variables AS JSONB) IS DISTINCT FROM CAST(g.variables AS JSONB)"
-        else:  # SQLite returns the other columns of the max() row (its documented bare-column rule)
-            last_by_phone = (
-                f"SELECT phone, max(row_no) AS row_no, variables, missing, count(*) AS n "
-                f"FROM {STAGE} WHERE phone IS NOT NULL GROUP BY phone"
-            )
-            differs = "l.custom_variables IS NOT g.variables"
-        last_by_id = (
-            f"SELECT u.phone_number AS phone, s.row_no, s.variables, s.missing, 1 AS n FROM ("
-            f"SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY row_no DESC) AS k "
-            f"FROM {STAGE} WHERE phone IS NULL) s JOIN conversation_users u ON u.id = s.user_id WHERE s.k = 1"
-        )
-        source = (
-            f"SELECT * FROM ({last_by_phone}) AS p UNION ALL SELECT * FROM ({last_by_id}) AS i"
-            if by_id else last_by_phone
-        )
+            differs = "CAST(l.custom_variables AS JSONB) IS DISTINCT FROM CAST(s.variables AS JSONB)"
+        else:
+            differs = "l.custom_variables IS NOT s.variables"
         self._sql(
             f"CREATE TEMPORARY TABLE {WINNERS}{self._on_commit} AS "
-            f"SELECT g.row_no, u.id AS user_id, g.phone, g.variables, g.missing, g.n, l.id AS lead_id, "
+            f"SELECT s.{self._key} AS k, u.id AS user_id, l.id AS lead_id, "
             f"CASE WHEN u.opted_out_at IS NOT NULL THEN {OPTED_OUT} WHEN l.id IS NULL THEN {INSERT} "
             f"WHEN l.removed_at IS NOT NULL OR {differs} THEN {UPDATE} ELSE {UNCHANGED} END AS action "
-            f"FROM ({source}) g JOIN conversation_users u ON u.phone_number = g.phone "
+            f"FROM {SORTED} s JOIN conversation_users u ON u.phone_number = s.phone "
             f"LEFT JOIN campaign_leads l ON l.campaign_id = :campaign AND l.user_id = u.id",
             campaign=self._campaign_id,
         )
-        if by_id:  # a user named by number and by id: only the later row stays
-            schema = "" if self._pg else "temp."
-            self._sql(f"CREATE INDEX {schema}{WINNERS}_user ON {WINNERS} (user_id, row_no)")
-            self._sql(
-                f"DELETE FROM {WINNERS} WHERE EXISTS (SELECT 1 FROM {WINNERS} w "
-                f"WHERE w.user_id = {WINNERS}.user_id AND w.row_no > {WINNERS}.row_no)"
-            )
 
     def _apply(self) -> None:
-        variables = "CAST(w.variables AS JSON)" if self._pg else "w.variables"
+        variables = "CAST(s.variables AS JSON)" if self._pg else "s.variables"
+        joined = f"{WINNERS} w JOIN {SORTED} s ON s.{self._key} = w.k"
         self._sql(
             f"INSERT INTO campaign_leads (campaign_id, user_id, custom_variables, created_at, updated_at) "
-            f"SELECT :campaign, w.user_id, {variables}, :now, :now FROM {WINNERS} w "
+            f"SELECT :campaign, w.user_id, {variables}, :now, :now FROM {joined} "
             f"WHERE w.action = {INSERT} ORDER BY w.user_id "
             f"ON CONFLICT (campaign_id, user_id) DO UPDATE SET custom_variables = excluded.custom_variables, "
             f"removed_at = NULL, updated_at = excluded.updated_at",
@@ -229,40 +282,70 @@ class LeadStage:
         )
         self._sql(
             f"UPDATE campaign_leads SET custom_variables = {variables}, removed_at = NULL, updated_at = :now "
-            f"FROM {WINNERS} w WHERE campaign_leads.id = w.lead_id AND w.action = {UPDATE}",
+            f"FROM {joined} WHERE campaign_leads.id = w.lead_id AND w.action = {UPDATE}",
             now=self._now,
         )
 
-    def _report(self, result: StageResult, by_id: bool) -> None:
-        result.unknown_users = [
-            (int(r), int(u)) for r, u in self._sql(
-                f"SELECT s.row_no, s.user_id FROM {STAGE} s LEFT JOIN conversation_users u "
-                f"ON u.id = s.user_id WHERE s.phone IS NULL AND u.id IS NULL ORDER BY s.row_no"
+    def _report(self, result: StageResult) -> None:
+        if self._by_id:
+            result.unknown_users = [
+                (int(r), int(u)) for r, u in self._sql(
+                    f"SELECT s.row_no, s.user_id FROM {STAGE} s LEFT JOIN conversation_users u "
+                    f"ON u.id = s.user_id WHERE s.phone IS NULL AND u.id IS NULL ORDER BY s.row_no"
+                )
+            ]
+        if self._losers is not None:
+            result.duplicates = sorted(self._losers)
+        else:
+            duplicates = (
+                f"SELECT s.row_no, w.row_no AS kept, w.phone FROM {SORTED} w JOIN {STAGE} s ON s.phone = w.phone "
+                f"WHERE w.n > 1 AND s.row_no <> w.row_no"
             )
-        ] if by_id else []
-        duplicates = (
-            f"SELECT s.row_no, w.row_no AS kept, w.phone FROM {WINNERS} w JOIN {STAGE} s ON s.phone = w.phone "
-            f"WHERE {'' if by_id else 'w.n > 1 AND '}s.row_no <> w.row_no"
-        )
-        if by_id:
-            duplicates += (
-                f" UNION ALL SELECT s.row_no, w.row_no, w.phone FROM {WINNERS} w JOIN {STAGE} s "
-                f"ON s.user_id = w.user_id WHERE s.phone IS NULL AND s.row_no <> w.row_no"
-            )
-        result.duplicates = [
-            (int(r), int(k), p) for r, k, p in self._sql(f"SELECT * FROM ({duplicates}) AS d ORDER BY row_no")
-        ]
+            if self._by_id:
+                duplicates += (
+                    f" UNION ALL SELECT s.row_no, w.row_no, w.phone FROM {STAGE} s "
+                    f"JOIN conversation_users u ON u.id = s.user_id JOIN {SORTED} w ON w.phone = u.phone_number "
+                    f"WHERE s.phone IS NULL AND s.row_no <> w.row_no"
+                )
+            result.duplicates = [
+                (int(r), int(k), p) for r, k, p in self._sql(f"SELECT * FROM ({duplicates}) AS d ORDER BY row_no")
+            ]
+        joined = f"{SORTED} s JOIN {WINNERS} w ON w.k = s.{self._key}"
         result.opted_out = [
             (int(r), p) for r, p in self._sql(
-                f"SELECT row_no, phone FROM {WINNERS} WHERE action = {OPTED_OUT} ORDER BY row_no"
+                f"SELECT s.row_no, s.phone FROM {joined} WHERE w.action = {OPTED_OUT} ORDER BY s.row_no"
             )
         ]
         result.missing = [
             (int(r), p, int(m)) for r, p, m in self._sql(
-                f"SELECT row_no, phone, missing FROM {WINNERS} "
-                f"WHERE missing <> 0 AND action <> {OPTED_OUT} ORDER BY row_no"
+                f"SELECT s.row_no, s.phone, s.missing FROM {joined} "
+                f"WHERE s.missing <> 0 AND w.action <> {OPTED_OUT} ORDER BY s.row_no"
             )
         ]
+
+
+def last_per_phone(table: pa.Table) -> tuple[pa.Table, list[tuple[int, int, str]]]:
+    """The last row (highest ``row_no``) of every phone, in phone order, with ``n`` (its rows in
+    ``table``), and the other rows as ``(row, kept_row, phone)``. Phones are E.164 strings.
+
+    The sort is on integers: the digits padded on the right to 15, times 16, plus their count.
+    That is one-to-one on E.164 numbers and orders them exactly as their text sorts.
+    """
+    phones = table.column("phone").combine_chunks()
+    digits = pc.utf8_slice_codeunits(phones, 1)
+    length = np.asarray(pc.utf8_length(digits).to_numpy(zero_copy_only=False), dtype=np.int64)
+    value = np.asarray(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    keys = value * 10 ** (15 - length) * 16 + length
+    rows = np.asarray(table.column("row_no").to_numpy(), dtype=np.int64)
+    order = np.lexsort((-rows, keys))  # by phone, its latest row first
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = keys[order[1:]] != keys[order[:-1]]
+    group = np.cumsum(first) - 1
+    winners = table.take(pa.array(order[first])).append_column("n", pa.array(np.bincount(group), pa.int64()))
+    lost = order[~first]
+    kept = rows[order[first]][group[~first]]
+    losers = list(zip(rows[lost].tolist(), kept.tolist(), phones.take(pa.array(lost)).to_pylist()))
+    return winners, losers
 
 
 def upsert_leads(session: Session, campaign: Campaign, leads: Sequence[NormalizedLead]) -> UpsertCounts:

@@ -16,6 +16,15 @@ from campaign_sdk.models import CampaignLead, ConversationUser
 from campaign_sdk.service import _leads
 
 
+@pytest.fixture(autouse=True, params=["in memory", "staged"])
+def dedup_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs both ways a load finds its last rows: in memory (inputs that fit the
+    buffer) and in the staging table (larger inputs; a zero buffer sends every row there)."""
+    if request.param == "staged":
+        monkeypatch.setattr(_leads, "BUFFER_BYTES", 0)
+    return str(request.param)
+
+
 @pytest.fixture
 def campaign(client: CampaignClient) -> cs.Campaign:
     return client.create_campaign("Orders", template="order_confirmation")  # needs lead_name, order_id
@@ -269,6 +278,26 @@ def test_a_failure_while_reading_stores_nothing(client: CampaignClient, campaign
                          "lead_name": ["Ana", "Bo", Unprintable()], "order_id": ["1", "2", "3"]})
     with pytest.raises(Boom):
         campaign.add_leads(data, chunk_size=2)  # the first chunk is staged, the second fails
+    assert stored(client, campaign) == {}
+    assert user_count(client) == 0
+
+
+def test_a_failure_while_validating_stores_nothing(
+    client: CampaignClient, campaign: cs.Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campaign_sdk.leads import _load
+
+    prepare = _load.prepare
+
+    def fail_on_third_chunk(chunk: Any, offset: int, plan: Any) -> Any:
+        if offset >= 4:  # runs in a worker thread, after two chunks were validated and kept
+            raise Boom("validation failed")
+        return prepare(chunk, offset, plan)
+
+    monkeypatch.setattr(_load, "prepare", fail_on_third_chunk)
+    data = pd.DataFrame({"phone_number": [f"+1415555267{i}" for i in range(6)], "lead_name": "A", "order_id": "1"})
+    with pytest.raises(Boom, match="validation failed"):
+        campaign.add_leads(data, chunk_size=2)
     assert stored(client, campaign) == {}
     assert user_count(client) == 0
 
