@@ -97,10 +97,9 @@ class LeadStage:
     1
 
     Rows are held in memory up to ``buffer_bytes`` (default :data:`BUFFER_BYTES`) and
-    deduplicated there; past that (or when
-    rows name user ids) they go to a staging table as they come and the database deduplicates
-    them. Either way the winners end up in one table, one row per phone in phone order, and
-    everything after that is the same.
+    deduplicated there; past that, or when rows name user ids, they go to a staging table as
+    they come and the database deduplicates them. Either way the winners end up in one table,
+    one row per phone in phone order, and the statements after that are the same.
     """
 
     def __init__(
@@ -120,13 +119,14 @@ class LeadStage:
         self._buffer: list[pa.Table] = []
         self._buffer_bytes = BUFFER_BYTES if buffer_bytes is None else buffer_bytes
         self._spilled = False  # rows are in the STAGE table, deduplicated by the database
-        self._losers: list[tuple[int, int, str]] | None = None  # duplicates found in memory
+        self._kept: pa.Table | None = None  # in memory: the SORTED rows' row_no, phone and missing
+        self._losers: list[tuple[int, int, str]] = []  # in memory: (row, kept row, phone)
         if self._pg:  # sorts and hashes of a big load in memory; SET LOCAL ends with the transaction
             self._sql("SET LOCAL work_mem = '256MB'")
         self._drop()
         self._sql(
             f"CREATE TEMPORARY TABLE {SORTED} (phone VARCHAR(16) NOT NULL, variables TEXT NOT NULL, "
-            f"row_no BIGINT NOT NULL, missing BIGINT NOT NULL, n BIGINT NOT NULL){self._on_commit}"
+            f"row_no BIGINT, missing BIGINT, n BIGINT){self._on_commit}"  # the last three: staged path
         )
 
     @property
@@ -221,7 +221,8 @@ class LeadStage:
                 buffered, self._buffer = pa.concat_tables(self._buffer), []
                 winners, self._losers = last_per_phone(buffered)
                 del buffered  # memory: the buffer or its sorted copy, not both
-                self._write(SORTED, winners.select(["phone", "variables", "row_no", "missing", "n"]))
+                self._write(SORTED, winners.select(["phone", "variables"]))  # all the statements need
+                self._kept = winners.select(["row_no", "phone", "missing"])
                 self._create_users(f"SELECT phone, :now FROM {SORTED} ORDER BY {self._key}")
                 return
             self._spill()  # not E.164 text (a direct caller's input): let the database compare
@@ -294,23 +295,25 @@ class LeadStage:
                     f"ON u.id = s.user_id WHERE s.phone IS NULL AND u.id IS NULL ORDER BY s.row_no"
                 )
             ]
-        if self._losers is not None:
-            result.duplicates = sorted(self._losers)
-        else:
-            duplicates = (
-                f"SELECT s.row_no, w.row_no AS kept, w.phone FROM {SORTED} w JOIN {STAGE} s ON s.phone = w.phone "
-                f"WHERE w.n > 1 AND s.row_no <> w.row_no"
-            )
-            if self._by_id:
-                duplicates += (
-                    f" UNION ALL SELECT s.row_no, w.row_no, w.phone FROM {STAGE} s "
-                    f"JOIN conversation_users u ON u.id = s.user_id JOIN {SORTED} w ON w.phone = u.phone_number "
-                    f"WHERE s.phone IS NULL AND s.row_no <> w.row_no"
-                )
-            result.duplicates = [
-                (int(r), int(k), p) for r, k, p in self._sql(f"SELECT * FROM ({duplicates}) AS d ORDER BY row_no")
-            ]
         joined = f"{SORTED} s JOIN {WINNERS} w ON w.k = s.{self._key}"
+        if self._kept is not None:  # found in memory: only who opted out is in the database
+            opted = [p for (p,) in self._sql(f"SELECT s.phone FROM {joined} WHERE w.action = {OPTED_OUT}")]
+            result.duplicates = sorted(self._losers)
+            result.opted_out, result.missing = _kept_reports(self._kept, opted)
+            return
+        duplicates = (
+            f"SELECT s.row_no, w.row_no AS kept, w.phone FROM {SORTED} w JOIN {STAGE} s ON s.phone = w.phone "
+            f"WHERE w.n > 1 AND s.row_no <> w.row_no"
+        )
+        if self._by_id:
+            duplicates += (
+                f" UNION ALL SELECT s.row_no, w.row_no, w.phone FROM {STAGE} s "
+                f"JOIN conversation_users u ON u.id = s.user_id JOIN {SORTED} w ON w.phone = u.phone_number "
+                f"WHERE s.phone IS NULL AND s.row_no <> w.row_no"
+            )
+        result.duplicates = [
+            (int(r), int(k), p) for r, k, p in self._sql(f"SELECT * FROM ({duplicates}) AS d ORDER BY row_no")
+        ]
         result.opted_out = [
             (int(r), p) for r, p in self._sql(
                 f"SELECT s.row_no, s.phone FROM {joined} WHERE w.action = {OPTED_OUT} ORDER BY s.row_no"
@@ -324,13 +327,27 @@ class LeadStage:
         ]
 
 
+def _kept_reports(kept: pa.Table, opted_out: list[str]) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
+    """The opted-out rows and the stored rows lacking variables, from the kept rows in memory."""
+    rows = kept.column("row_no").to_numpy()
+    masks = kept.column("missing").to_numpy()
+    opted = np.asarray(pc.is_in(kept.column("phone"), pa.array(opted_out, pa.string())).to_numpy(zero_copy_only=False))
+    lacking = (masks != 0) & ~opted
+    phones = kept.column("phone")
+    out = sorted(zip(rows[opted].tolist(), phones.filter(pa.array(opted)).to_pylist()))
+    missing = sorted(zip(rows[lacking].tolist(), phones.filter(pa.array(lacking)).to_pylist(), masks[lacking].tolist()))
+    return out, missing
+
+
 def last_per_phone(table: pa.Table) -> tuple[pa.Table, list[tuple[int, int, str]]]:
     """The last row (highest ``row_no``) of every phone, in phone order, with ``n`` (its rows in
-    ``table``), and the other rows as ``(row, kept_row, phone)``. Phones are E.164 strings.
+    ``table``), and the other rows as ``(row, kept_row, phone)``. Phones are E.164 strings; the
+    result has the columns ``row_no, phone, variables, missing, n``.
 
     The sort is on integers: the digits padded on the right to 15, times 16, plus their count.
     That is one-to-one on E.164 numbers and orders them exactly as their text sorts.
     """
+    table = table.select(["row_no", "phone", "variables", "missing"]).combine_chunks()
     phones = table.column("phone").combine_chunks()
     digits = pc.utf8_slice_codeunits(phones, 1)
     length = np.asarray(pc.utf8_length(digits).to_numpy(zero_copy_only=False), dtype=np.int64)

@@ -177,11 +177,15 @@ def test_variables_subset_and_user_id_rows(client: CampaignClient, campaign: cs.
 
 def test_people_who_opted_out_are_skipped(client: CampaignClient, campaign: cs.Campaign) -> None:
     client.record_replies([{"sid": "SM1", "from": "+14155552671", "body": "STOP"}])
-    data = pd.DataFrame({"phone_number": ["+14155552671", "+14155552672"], "lead_name": ["A", "B"], "order_id": ["1", "2"]})
+    data = pd.DataFrame({"phone_number": ["+14155552671", "+14155552672", "+14155552673", "+14155552671"],
+                         "lead_name": [None, "B", None, None], "order_id": ["1", "2", "3", "4"]})
     report = campaign.add_leads(data)
-    assert counts(report) == (1, 0, 0, 0, 1, 0)
-    assert report.opted_out_rows.to_dict("records") == [{"row": 0, "phone_number": "+14155552671"}]
-    assert set(stored(client, campaign)) == {"+14155552672"}
+    assert counts(report) == (2, 0, 0, 1, 1, 0)
+    assert report.opted_out_rows.to_dict("records") == [{"row": 3, "phone_number": "+14155552671"}]
+    assert report.duplicate_rows["row"].tolist() == [0]
+    # lacking a variable is reported for the leads stored, not for the person skipped
+    assert report.missing_variables["row"].tolist() == [2]
+    assert set(stored(client, campaign)) == {"+14155552672", "+14155552673"}
 
 
 def test_csv_and_parquet_inputs_read_the_same(client: CampaignClient, tmp_path) -> None:
