@@ -329,20 +329,18 @@ class LeadStage:
 
 def _kept_reports(kept: pa.Table, opted_out: list[str]) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
     """The opted-out rows and the stored rows lacking variables, from the kept rows in memory."""
-    rows = kept.column("row_no").to_numpy()
-    masks = kept.column("missing").to_numpy()
-    opted = np.asarray(pc.is_in(kept.column("phone"), pa.array(opted_out, pa.string())).to_numpy(zero_copy_only=False))
+    rows, phones, masks = kept.column("row_no").to_numpy(), kept.column("phone"), kept.column("missing").to_numpy()
+    opted = np.asarray(pc.is_in(phones, pa.array(opted_out, pa.string())).to_numpy(zero_copy_only=False))
     lacking = (masks != 0) & ~opted
-    phones = kept.column("phone")
     out = sorted(zip(rows[opted].tolist(), phones.filter(pa.array(opted)).to_pylist()))
     missing = sorted(zip(rows[lacking].tolist(), phones.filter(pa.array(lacking)).to_pylist(), masks[lacking].tolist()))
     return out, missing
 
 
 def last_per_phone(table: pa.Table) -> tuple[pa.Table, list[tuple[int, int, str]]]:
-    """The last row (highest ``row_no``) of every phone, in phone order, with ``n`` (its rows in
-    ``table``), and the other rows as ``(row, kept_row, phone)``. Phones are E.164 strings; the
-    result has the columns ``row_no, phone, variables, missing, n``.
+    """The last row (highest ``row_no``) of every phone, in phone order, and the other rows as
+    ``(row, kept_row, phone)``. Phones are E.164 strings; the result has the columns
+    ``row_no, phone, variables, missing``.
 
     The sort is on integers: the digits padded on the right to 15, times 16, plus their count.
     That is one-to-one on E.164 numbers and orders them exactly as their text sorts.
@@ -358,7 +356,7 @@ def last_per_phone(table: pa.Table) -> tuple[pa.Table, list[tuple[int, int, str]
     first = np.ones(order.size, dtype=bool)
     first[1:] = keys[order[1:]] != keys[order[:-1]]
     group = np.cumsum(first) - 1
-    winners = table.take(pa.array(order[first])).append_column("n", pa.array(np.bincount(group), pa.int64()))
+    winners = table.take(pa.array(order[first]))
     lost = order[~first]
     kept = rows[order[first]][group[~first]]
     losers = list(zip(rows[lost].tolist(), kept.tolist(), phones.take(pa.array(lost)).to_pylist()))
