@@ -117,6 +117,7 @@ class LeadStage:
         self.rows = 0
         self._by_id = 0  # rows naming a user id instead of a phone
         self._buffer: list[pa.Table] = []
+        self._buffered_bytes = 0
         self._buffer_bytes = BUFFER_BYTES if buffer_bytes is None else buffer_bytes
         self._spilled = False  # rows are in the STAGE table, deduplicated by the database
         self._kept: pa.Table | None = None  # in memory: the SORTED rows' row_no, phone and missing
@@ -154,7 +155,8 @@ class LeadStage:
             self._write(STAGE, batch)
             return
         self._buffer.append(batch)
-        if self._by_id or sum(b.nbytes for b in self._buffer) > self._buffer_bytes:
+        self._buffered_bytes += batch.nbytes
+        if self._by_id or self._buffered_bytes > self._buffer_bytes:
             self._spill()
 
     def _spill(self) -> None:
@@ -165,7 +167,7 @@ class LeadStage:
                 f"user_id BIGINT, variables TEXT NOT NULL, missing BIGINT NOT NULL){self._on_commit}"
             )
             self._spilled = True
-        buffered, self._buffer = self._buffer, []
+        buffered, self._buffer, self._buffered_bytes = self._buffer, [], 0
         for batch in buffered:
             self._write(STAGE, batch)
 
