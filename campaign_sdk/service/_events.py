@@ -43,16 +43,18 @@ _STATUS_TIME_COLUMN = {
 @dataclass
 class RecordResult:
     """What a recorder did: ``applied`` changed the store, ``ignored`` were duplicates or stale,
-    ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons."""
+    ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons.
+    ``pending``: of the unmatched, how many the inbox keeps, to apply once their SID is recorded."""
 
     applied: int = 0
     ignored: int = 0
     unmatched: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0
 
     def __repr__(self) -> str:
         return (
             f"<RecordResult applied={self.applied} ignored={self.ignored} "
-            f"unmatched={len(self.unmatched)}>"
+            f"unmatched={len(self.unmatched)}" + (f" pending={self.pending}>" if self.pending else ">")
         )
 
 
