@@ -175,7 +175,9 @@ _LOCK = threading.Lock()
 
 
 def inbox_for(engine: sa.Engine) -> Inbox:
-    """The inbox of the store behind ``engine`` (opened, and on SQLite created, on first use)."""
+    """The inbox of the store behind ``engine`` (opened, and on SQLite created, on first use).
+    Its writes use the engine's default isolation, whatever options ``engine`` carries."""
+    engine = getattr(engine, "_proxied", engine)  # an engine with execution options
     with _LOCK:
         inbox = _INBOXES.get(engine)
         if inbox is None:
@@ -185,6 +187,7 @@ def inbox_for(engine: sa.Engine) -> Inbox:
 
 
 def close_inbox(engine: sa.Engine) -> None:
+    engine = getattr(engine, "_proxied", engine)
     with _LOCK:
         inbox = _INBOXES.pop(engine, None)
     if inbox is not None:

@@ -1,0 +1,164 @@
+"""The server's inbox worker: webhooks stored in batches, applied in batches, swept for the late.
+
+Two threads, so that a store that is busy (a long bulk write holds SQLite's write lock) never
+delays *storing* a webhook, only applying it:
+
+- the *keeper* stores every webhook that arrived since its last commit in one inbox
+  transaction (one ``fsync`` for all of them) and hands them on;
+- the *applier* applies them to the store in one transaction per batch, and every
+  ``sweep_every`` seconds applies pending events whose SID has been recorded since, logs the
+  ones pending longer than ``stale_after`` (with SID and age), and forgets applied events
+  older than ``keep``.
+
+A request waits for its event to be stored (or fails: the route answers 503 so Twilio retries),
+then at most ``apply_wait`` seconds for it to be applied, and is answered either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from campaign_sdk import service
+from campaign_sdk.inbox import apply_pending
+from campaign_sdk.inbox._apply import apply, result_of
+from campaign_sdk.inbox._store import KINDS, Stored, inbox_for
+
+log = logging.getLogger("campaign_sdk.inbox")
+_BATCH = 1000
+
+
+@dataclass
+class Ticket:
+    """One webhook on its way: ``stored`` resolves to the inbox row (or the reason it could not
+    be stored), ``applied`` to the recorder's answer (None: left pending, the store was busy)."""
+
+    kind: str
+    event: Mapping[str, Any]
+    stored: Future[Stored] = field(default_factory=Future)
+    applied: Future[service.RecordResult | None] = field(default_factory=Future)
+
+
+class InboxWorker:
+    """Stores and applies webhooks for one server process; :meth:`close` stops it."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, sweep_every: float = 5.0,
+                 stale_after: dt.timedelta = dt.timedelta(minutes=15), keep: dt.timedelta = dt.timedelta(days=7)) -> None:
+        self.sessions = sessions
+        self.inbox = inbox_for(sessions.kw["bind"])
+        self.sweep_every, self.stale_after, self.keep = sweep_every, stale_after, keep
+        self._incoming: queue.SimpleQueue[Ticket | None] = queue.SimpleQueue()
+        self._stored: queue.SimpleQueue[list[Ticket] | None] = queue.SimpleQueue()
+        self._closing = threading.Event()
+        self._threads = [threading.Thread(target=self._keep, name="campaign-sdk-inbox-keeper", daemon=True),
+                         threading.Thread(target=self._apply, name="campaign-sdk-inbox-applier", daemon=True)]
+        self._last_sweep = 0.0
+        self._last_prune = time.monotonic()
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, kind: str, event: Mapping[str, Any]) -> Ticket:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        ticket = Ticket(kind, event)
+        self._incoming.put(ticket)
+        return ticket
+
+    def close(self) -> None:
+        self._closing.set()
+        self._incoming.put(None)
+        for thread in self._threads:
+            thread.join(30)
+
+    # -- the keeper -------------------------------------------------------------------------
+    def _keep(self) -> None:
+        while True:
+            batch = _drain(self._incoming, timeout=None)
+            tickets = [t for t in batch if t is not None]
+            if tickets:
+                self._store(tickets)
+            if None in batch:
+                self._stored.put(None)
+                return
+
+    def _store(self, tickets: list[Ticket]) -> None:
+        try:
+            for kind in KINDS:
+                group = [t for t in tickets if t.kind == kind]
+                if group:
+                    for ticket, stored in zip(group, self.inbox.add(kind, [t.event for t in group], source="webhook"),
+                                              strict=True):
+                        ticket.stored.set_result(stored)
+        except Exception as exc:  # the route answers 503; Twilio retries
+            log.error("the webhook inbox could not be written: %s", type(exc).__name__)
+            for ticket in tickets:
+                if not ticket.stored.done():
+                    ticket.stored.set_exception(exc)
+                    ticket.applied.set_result(None)
+        self._stored.put([t for t in tickets if t.stored.exception() is None])
+
+    # -- the applier ------------------------------------------------------------------------
+    def _apply(self) -> None:
+        while True:
+            batch = _drain(self._stored, timeout=self.sweep_every)
+            tickets = [t for group in batch if group for t in group]
+            if tickets:
+                self._apply_tickets(tickets)
+            if time.monotonic() - self._last_sweep >= self.sweep_every:
+                self.sweep()
+            if None in batch:
+                return
+
+    def _apply_tickets(self, tickets: list[Ticket]) -> None:
+        stored = [t.stored.result() for t in tickets]
+        try:
+            outcomes = apply(self.sessions, self.inbox, stored)
+        except Exception as exc:  # stored, so not lost: the next sweep applies them
+            log.warning("applying %d webhook(s) failed (%s); they stay in the inbox", len(tickets), type(exc).__name__)
+            for ticket in tickets:
+                ticket.applied.set_result(None)
+            return
+        counted: set[int] = set()
+        for ticket, event in zip(tickets, stored, strict=True):
+            seen = {} if event.id in counted else outcomes  # a repeat within the batch: ignored
+            counted.add(event.id)
+            ticket.applied.set_result(result_of([event], seen))
+
+    def sweep(self) -> None:
+        """Apply what became applicable, report what waits too long, forget old applied events."""
+        self._last_sweep = time.monotonic()
+        try:
+            apply_pending(self.sessions)
+            stale = self.inbox.pending(older_than=self.stale_after, limit=20)
+            if stale:
+                now = dt.datetime.now(dt.UTC)
+                listed = ", ".join(f"{e.sid} ({e.kind}, {now - e.received_at} old)" for e in stale[:5])
+                log.warning("%s inbox event(s) pending for more than %s, oldest first: %s",
+                            "20+" if len(stale) == 20 else len(stale), self.stale_after, listed)
+            if time.monotonic() - self._last_prune > 3600:
+                self._last_prune = time.monotonic()
+                self.inbox.prune(keep=self.keep)
+        except Exception as exc:  # the store may be busy or gone for a while; try again later
+            log.warning("inbox sweep failed (%s); retrying in %.0f s", type(exc).__name__, self.sweep_every)
+
+
+def _drain(source: queue.SimpleQueue[Any], *, timeout: float | None) -> list[Any]:
+    try:
+        items = [source.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while len(items) < _BATCH:
+        try:
+            items.append(source.get_nowait())
+        except queue.Empty:
+            break
+    return items
