@@ -75,6 +75,8 @@ class Inbox:
         insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(_T)
         statement = insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_T.c.id, _T.c.dedupe_key)
         with self.engine.begin() as connection:
+            if self.engine.dialect.name == "postgresql":  # answer 503 rather than wait behind a lock
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             new = {key: id_ for id_, key in connection.execute(statement, rows)}
             old = {}
             missing = [r["dedupe_key"] for r in rows if r["dedupe_key"] not in new]
