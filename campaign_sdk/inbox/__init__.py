@@ -58,12 +58,7 @@ def record(sessions: sessionmaker[Session], kind: str, events: Sequence[Mapping[
     """Store ``events`` of ``kind`` ("status" or "reply") in the inbox, then apply them."""
     inbox = inbox_for(_engine(sessions))
     stored = inbox.add(kind, events, source=source)
-    totals = service.RecordResult()
-    outcomes = apply(sessions, inbox, stored, totals=totals)
-    if totals.applied or totals.ignored or totals.unmatched:  # applied in one call per kind
-        totals.ignored += len(stored) - len({s.id for s in stored if s.id in outcomes})
-        return totals
-    return result_of(stored, outcomes)
+    return result_of(stored, apply(sessions, inbox, stored))
 
 
 def apply_pending(sessions: sessionmaker[Session], *, sids: Iterable[str] | None = None) -> service.RecordResult:
@@ -107,7 +102,7 @@ def apply_for_sids(session: Session, sids: Iterable[str]) -> int:
     if not waiting:
         return 0
     session.flush()
-    outcomes = apply_each(session, waiting)
+    outcomes = apply_each(session, waiting)  # one by one: a refused event must not undo the caller's work
     marks = {i: (o.state, o.note) for i, o in outcomes.items()}
     if inbox.shared:
         inbox.mark(marks, connection=session.connection())

@@ -64,29 +64,28 @@ def apply_each(session: Session, events: Sequence[Stored]) -> dict[int, Outcome]
     return outcomes
 
 
-def _apply_batch(session: Session, events: Sequence[Stored], totals: service.RecordResult) -> dict[int, Outcome]:
+def apply_batch(session: Session, events: Sequence[Stored]) -> dict[int, Outcome]:
+    """Apply ``events`` with one recorder call per kind, in the caller's transaction (a
+    refused event raises ``ValueError``: the caller rolls back and goes one by one)."""
     outcomes: dict[int, Outcome] = {}
     for kind in KINDS:
         group = [e for e in events if e.kind == kind]
         if not group:
             continue
         result = RECORDERS[kind](session, [recorder_event(e) for e in group])
-        totals.applied += result.applied
-        totals.ignored += result.ignored
-        totals.unmatched.extend(result.unmatched)
-        unknown = {str(u["sid"]) for u in result.unmatched}
-        for e in group:
-            outcomes[e.id] = Outcome("pending", note=UNKNOWN_SID) if e.sid in unknown else Outcome("applied", True)
-    totals.pending = sum(o.state == "pending" for o in outcomes.values())
+        for stored, outcome in zip(group, result.outcomes, strict=True):
+            if outcome == "unmatched":
+                outcomes[stored.id] = Outcome("pending", note=UNKNOWN_SID)
+            else:
+                outcomes[stored.id] = Outcome("applied", changed=outcome == "applied")
     return outcomes
 
 
 def apply(sessions: sessionmaker[Session], inbox: Inbox, events: Sequence[Stored], *,
-          totals: service.RecordResult | None = None) -> dict[int, Outcome]:
+          each: bool = False) -> dict[int, Outcome]:
     """Apply ``events`` in one transaction of the store (retried on races between writers),
-    then record their states in the inbox. With ``totals``, each kind goes to its recorder in
-    one call (fast for big batches), whose counts are added to ``totals``; a refused event
-    then makes the batch go one by one (``totals`` untouched)."""
+    then record their states in the inbox. A refused event makes the batch go one by one
+    (``each``), so it cannot keep the others out."""
     todo = list({e.id: e for e in events if e.state != "applied"}.values())
     if not todo:
         return {}
@@ -95,18 +94,14 @@ def apply(sessions: sessionmaker[Session], inbox: Inbox, events: Sequence[Stored
         try:
             with sessions.begin() as session:
                 try:
-                    batch = service.RecordResult()
-                    outcomes = _apply_batch(session, todo, batch) if totals is not None else apply_each(session, todo)
+                    outcomes = apply_each(session, todo) if each else apply_batch(session, todo)
                 except ValueError as exc:
                     raise _Refused from exc  # rolls the batch back
                 if inbox.shared:  # the same database: the inbox changes commit with the store's
                     inbox.mark(_marks(outcomes), connection=session.connection())
-            if totals is not None:
-                totals.applied, totals.ignored = batch.applied, batch.ignored
-                totals.unmatched, totals.pending = batch.unmatched, batch.pending
             break
         except _Refused:
-            return apply(sessions, inbox, todo)
+            return apply(sessions, inbox, todo, each=True)
         except (OperationalError, IntegrityError):  # a lost race; the recorders are idempotent
             if attempt == _ATTEMPTS - 1:
                 raise

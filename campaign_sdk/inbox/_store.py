@@ -77,6 +77,8 @@ class Inbox:
         with self.engine.begin() as connection:
             if self.engine.dialect.name == "postgresql":  # answer 503 rather than wait behind a lock
                 connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            elif not self.shared:  # stored means on disk, power loss included
+                connection.exec_driver_sql("PRAGMA synchronous=FULL")
             new = {key: id_ for id_, key in connection.execute(statement, rows)}
             old = {}
             missing = [r["dedupe_key"] for r in rows if r["dedupe_key"] not in new]
@@ -133,6 +135,8 @@ class Inbox:
             connection.execute(statement, params)
             return
         with self.engine.begin() as own:
+            if not self.shared:  # a state lost to a power cut only means applying again (idempotent)
+                own.exec_driver_sql("PRAGMA synchronous=NORMAL")
             own.execute(statement, params)
 
     def states(self, ids: Iterable[int]) -> dict[int, str]:
@@ -209,6 +213,6 @@ def _open(engine: sa.Engine) -> Inbox:
 def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")  # stored means stored, power loss included
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=2000")
     cursor.close()

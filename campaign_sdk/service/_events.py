@@ -44,12 +44,14 @@ _STATUS_TIME_COLUMN = {
 class RecordResult:
     """What a recorder did: ``applied`` changed the store, ``ignored`` were duplicates or stale,
     ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons.
-    ``pending``: of the unmatched, how many the inbox keeps, to apply once their SID is recorded."""
+    ``pending``: of the unmatched, how many the inbox keeps, to apply once their SID is recorded.
+    ``outcomes``: per event, in order, "applied", "ignored" or "unmatched"."""
 
     applied: int = 0
     ignored: int = 0
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     pending: int = 0
+    outcomes: list[str] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -129,6 +131,7 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
         message = messages.get(sid)
         if message is None:
             result.unmatched.append({"sid": sid, "status": status.value, "reason": "unknown_sid"})
+            result.outcomes.append("unmatched")
             continue
         changed = _fill_status_time(message, status, at)
         if status.rank > message.status.rank:
@@ -142,6 +145,7 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
             changed = True
         result.applied += changed
         result.ignored += not changed
+        result.outcomes.append("applied" if changed else "ignored")
     session.flush()
     return result
 
@@ -168,6 +172,7 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
         sid = str(row["sid"])
         if session.scalar(sa.select(InboundMessage.id).where(InboundMessage.sid == sid)):
             result.ignored += 1
+            result.outcomes.append("ignored")
             continue
         kind = classify_inbound(row.get("body"))
         session.add(
@@ -181,6 +186,7 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
             )
         )
         result.applied += 1
+        result.outcomes.append("applied")
         if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
             touched.add(users[row["from"]])
     session.flush()
