@@ -82,10 +82,11 @@ def apply_batch(session: Session, events: Sequence[Stored]) -> dict[int, Outcome
 
 
 def apply(sessions: sessionmaker[Session], inbox: Inbox, events: Sequence[Stored], *,
-          each: bool = False) -> dict[int, Outcome]:
+          each: bool = False, mark: bool = True) -> dict[int, Outcome]:
     """Apply ``events`` in one transaction of the store (retried on races between writers),
-    then record their states in the inbox. A refused event makes the batch go one by one
-    (``each``), so it cannot keep the others out."""
+    then record their states in the inbox (``mark=False``: the caller does, later; an inbox
+    kept in the store itself is always marked in the same transaction). A refused event makes
+    the batch go one by one (``each``), so it cannot keep the others out."""
     todo = list({e.id: e for e in events if e.state != "applied"}.values())
     if not todo:
         return {}
@@ -98,16 +99,16 @@ def apply(sessions: sessionmaker[Session], inbox: Inbox, events: Sequence[Stored
                 except ValueError as exc:
                     raise _Refused from exc  # rolls the batch back
                 if inbox.shared:  # the same database: the inbox changes commit with the store's
-                    inbox.mark(_marks(outcomes), connection=session.connection())
+                    inbox.mark(marks(outcomes), connection=session.connection())
             break
         except _Refused:
-            return apply(sessions, inbox, todo, each=True)
+            return apply(sessions, inbox, todo, each=True, mark=mark)
         except (OperationalError, IntegrityError):  # a lost race; the recorders are idempotent
             if attempt == _ATTEMPTS - 1:
                 raise
             time.sleep(0.005 * 2**attempt)
-    if not inbox.shared:
-        inbox.mark(_marks(outcomes))
+    if mark and not inbox.shared:
+        inbox.mark(marks(outcomes))
     return outcomes
 
 
@@ -115,7 +116,7 @@ class _Refused(Exception):
     """A recorder refused an event of a batch applied in one call."""
 
 
-def _marks(outcomes: Mapping[int, Outcome]) -> dict[int, tuple[str, str | None]]:
+def marks(outcomes: Mapping[int, Outcome]) -> dict[int, tuple[str, str | None]]:
     return {id_: (o.state, o.note) for id_, o in outcomes.items()}
 
 

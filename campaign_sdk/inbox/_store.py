@@ -59,18 +59,21 @@ class Inbox:
         self.shared = shared  # the inbox is a table of the store itself
         self.path = None if shared else engine.url.database
 
-    def add(self, kind: str, events: Sequence[Mapping[str, Any]], *, source: str) -> list[Stored]:
-        """Store ``events`` (one transaction; identical events once) and return them in order."""
+    def add(self, kind: str, events: Sequence[Mapping[str, Any]], *, source: str,
+            marks: Mapping[int, tuple[str, str | None]] | None = None) -> list[Stored]:
+        """Store ``events`` (one transaction; identical events once) and return them in order;
+        ``marks`` (see :meth:`mark`) are written in the same transaction."""
         now = utcnow()
-        rows, seen = [], {}
+        rows, seen, keys = [], {}, []
         for event in events:
             clean = {k: _plain(v) for k, v in event.items()}
             key = dedupe_key(kind, clean)
+            keys.append(key)
             if key not in seen:
                 seen[key] = len(rows)
                 rows.append({"kind": kind, "source": source, "dedupe_key": key, "sid": str(clean.get("sid", "")),
                              "payload": clean, "state": "pending", "attempts": 0, "received_at": now})
-        if not rows:
+        if not rows and not marks:
             return []
         insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(_T)
         statement = insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_T.c.id, _T.c.dedupe_key)
@@ -79,6 +82,10 @@ class Inbox:
                 connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             elif not self.shared:  # stored means on disk, power loss included
                 connection.exec_driver_sql("PRAGMA synchronous=FULL")
+            if marks:
+                self.mark(marks, connection=connection)
+            if not rows:
+                return []
             new = {key: id_ for id_, key in connection.execute(statement, rows)}
             old = {}
             missing = [r["dedupe_key"] for r in rows if r["dedupe_key"] not in new]
@@ -94,11 +101,7 @@ class Inbox:
                 earlier = old[key]
                 stored.append(Stored(earlier.id, kind, earlier.sid, dict(earlier.payload), _aware(earlier.received_at),
                                      duplicate=True, state=earlier.state, note=earlier.note))
-        out = []
-        for event in events:  # in the caller's order, repeats included
-            clean = {k: _plain(v) for k, v in event.items()}
-            out.append(stored[seen[dedupe_key(kind, clean)]])
-        return out
+        return [stored[seen[key]] for key in keys]  # in the caller's order, repeats included
 
     @staticmethod
     def table() -> sa.Table:
@@ -126,18 +129,24 @@ class Inbox:
         if not outcomes:
             return
         now = utcnow()
-        params = [{"b_id": id_, "b_state": state, "b_note": note, "b_at": now if state == "applied" else None}
-                  for id_, (state, note) in outcomes.items()]
-        statement = (sa.update(_T).where(_T.c.id == sa.bindparam("b_id"), _T.c.state != "applied")
-                     .values(state=sa.bindparam("b_state"), note=sa.bindparam("b_note"),
-                             applied_at=sa.bindparam("b_at"), attempts=_T.c.attempts + 1))
+        groups: dict[tuple[str, str | None], list[int]] = {}
+        for id_, state_note in outcomes.items():
+            groups.setdefault(state_note, []).append(id_)
+        statements = [
+            sa.update(_T).where(_T.c.id.in_(ids[start:start + 500]), _T.c.state != "applied")
+            .values(state=state, note=note, applied_at=now if state == "applied" else None,
+                    attempts=_T.c.attempts + 1)
+            for (state, note), ids in groups.items() for start in range(0, len(ids), 500)
+        ]
         if connection is not None:
-            connection.execute(statement, params)
+            for statement in statements:
+                connection.execute(statement)
             return
         with self.engine.begin() as own:
             if not self.shared:  # a state lost to a power cut only means applying again (idempotent)
                 own.exec_driver_sql("PRAGMA synchronous=NORMAL")
-            own.execute(statement, params)
+            for statement in statements:
+                own.execute(statement)
 
     def states(self, ids: Iterable[int]) -> dict[int, str]:
         wanted = list(ids)

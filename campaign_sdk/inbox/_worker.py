@@ -4,7 +4,8 @@ Two threads, so that a store that is busy (a long bulk write holds SQLite's writ
 delays *storing* a webhook, only applying it:
 
 - the *keeper* stores every webhook that arrived since its last commit in one inbox
-  transaction (one ``fsync`` for all of them) and hands them on;
+  transaction (one ``fsync`` for all of them), together with the states of the events applied
+  meanwhile, and hands them on;
 - the *applier* applies them to the store in one transaction per batch, and every
   ``sweep_every`` seconds applies pending events whose SID has been recorded since, logs the
   ones pending longer than ``stale_after`` (with SID and age), and forgets applied events
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
 from campaign_sdk.inbox import apply_pending
-from campaign_sdk.inbox._apply import apply, result_of
+from campaign_sdk.inbox._apply import apply, marks, result_of
 from campaign_sdk.inbox._store import KINDS, Stored, inbox_for
 
 log = logging.getLogger("campaign_sdk.inbox")
@@ -56,7 +57,7 @@ class InboxWorker:
         self.sessions = sessions
         self.inbox = inbox_for(sessions.kw["bind"])
         self.sweep_every, self.stale_after, self.keep = sweep_every, stale_after, keep
-        self._incoming: queue.SimpleQueue[Ticket | None] = queue.SimpleQueue()
+        self._incoming: queue.SimpleQueue[Ticket | dict[int, tuple[str, str | None]] | None] = queue.SimpleQueue()
         self._stored: queue.SimpleQueue[list[Ticket] | None] = queue.SimpleQueue()
         self._closing = threading.Event()
         self._threads = [threading.Thread(target=self._keep, name="campaign-sdk-inbox-keeper", daemon=True),
@@ -74,32 +75,37 @@ class InboxWorker:
         return ticket
 
     def close(self) -> None:
+        """Apply what is stored, write the last states, stop (requests have stopped by then)."""
         self._closing.set()
+        self._stored.put(None)
+        self._threads[1].join(30)
         self._incoming.put(None)
-        for thread in self._threads:
-            thread.join(30)
+        self._threads[0].join(30)
 
     # -- the keeper -------------------------------------------------------------------------
     def _keep(self) -> None:
         while True:
             batch = _drain(self._incoming, timeout=None)
-            tickets = [t for t in batch if t is not None]
-            if tickets:
-                self._store(tickets)
+            tickets = [t for t in batch if isinstance(t, Ticket)]
+            marks = {k: v for item in batch if isinstance(item, dict) for k, v in item.items()}
+            if tickets or marks:
+                self._store(tickets, marks)
             if None in batch:
-                self._stored.put(None)
                 return
 
-    def _store(self, tickets: list[Ticket]) -> None:
+    def _store(self, tickets: list[Ticket], marks: dict[int, tuple[str, str | None]]) -> None:
         try:
             for kind in KINDS:
                 group = [t for t in tickets if t.kind == kind]
-                if group:
-                    for ticket, stored in zip(group, self.inbox.add(kind, [t.event for t in group], source="webhook"),
-                                              strict=True):
-                        ticket.stored.set_result(stored)
+                if group or marks:
+                    stored = self.inbox.add(kind, [t.event for t in group], source="webhook", marks=marks)
+                    marks = {}  # written with the first kind's rows
+                    for ticket, row in zip(group, stored, strict=True):
+                        ticket.stored.set_result(row)
         except Exception as exc:  # the route answers 503; Twilio retries
             log.error("the webhook inbox could not be written: %s", type(exc).__name__)
+            if marks:  # states only: the events are applied again later, harmlessly
+                self._incoming.put(marks)
             for ticket in tickets:
                 if not ticket.stored.done():
                     ticket.stored.set_exception(exc)
@@ -121,7 +127,10 @@ class InboxWorker:
     def _apply_tickets(self, tickets: list[Ticket]) -> None:
         stored = [t.stored.result() for t in tickets]
         try:
-            outcomes = apply(self.sessions, self.inbox, stored)
+            # the states go to the inbox with the keeper's next write: off the answer's path
+            outcomes = apply(self.sessions, self.inbox, stored, mark=False)
+            if outcomes and not self.inbox.shared:
+                self._incoming.put(marks(outcomes))
         except Exception as exc:  # stored, so not lost: the next sweep applies them
             log.warning("applying %d webhook(s) failed (%s); they stay in the inbox", len(tickets), type(exc).__name__)
             for ticket in tickets:
