@@ -12,7 +12,9 @@ delays *storing* a webhook, only applying it:
   older than ``keep``.
 
 A request waits for its event to be stored (or fails: the route answers 503 so Twilio retries),
-then at most ``apply_wait`` seconds for it to be applied, and is answered either way.
+then at most ``inbox_wait`` seconds for it to be applied, and is answered either way; when the
+applier has already been stuck for a quarter of that (the store's write lock is held by a
+long bulk write), it is answered at once.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class InboxWorker:
         self._threads = [threading.Thread(target=self._keep, name="campaign-sdk-inbox-keeper", daemon=True),
                          threading.Thread(target=self._apply, name="campaign-sdk-inbox-applier", daemon=True)]
         self._last_sweep = 0.0
+        self._busy_since: float | None = None
         self._last_prune = time.monotonic()
         for thread in self._threads:
             thread.start()
@@ -73,6 +76,11 @@ class InboxWorker:
         ticket = Ticket(kind, event)
         self._incoming.put(ticket)
         return ticket
+
+    def busy_for(self) -> float:
+        """For how many seconds the applier has been in its current store transaction (0: idle)."""
+        since = self._busy_since
+        return 0.0 if since is None else time.monotonic() - since
 
     def close(self) -> None:
         """Apply what is stored, write the last states, stop (requests have stopped by then)."""
@@ -117,10 +125,14 @@ class InboxWorker:
         while True:
             batch = _drain(self._stored, timeout=self.sweep_every)
             tickets = [t for group in batch if group for t in group]
-            if tickets:
-                self._apply_tickets(tickets)
-            if time.monotonic() - self._last_sweep >= self.sweep_every:
-                self.sweep()
+            self._busy_since = time.monotonic()
+            try:
+                if tickets:
+                    self._apply_tickets(tickets)
+                if time.monotonic() - self._last_sweep >= self.sweep_every:
+                    self.sweep()
+            finally:
+                self._busy_since = None
             if None in batch:
                 return
 

@@ -162,9 +162,11 @@ async def deliver(app: Any, kind: str, event: Mapping[str, Any]) -> service.Reco
     except Exception as exc:
         raise HTTPException(503, f"the webhook inbox cannot be written ({type(exc).__name__}); nothing was "
                                  "recorded, and Twilio retries the callback") from None
+    wait = app.state.settings.inbox_wait
+    if app.state.inbox.busy_for() > wait / 4:  # the store is held by a long write: do not wait for it
+        wait = 0.0
     try:
-        result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ticket.applied)),
-                                        app.state.settings.inbox_wait)
+        result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ticket.applied)), wait)
     except TimeoutError:
         result = None
     if result is None:  # stored, not applied yet (the store is busy): it will be

@@ -64,3 +64,33 @@ def test_forged_and_malformed_webhooks_store_nothing(anon, server) -> None:
     bad_status = post_signed(anon, "/twilio/status", status_params("SMh", "exploded"))
     assert (forged.status_code, bad_from.status_code, bad_status.status_code) == (403, 422, 422)
     assert (_inbox_rows(server.client), inbound_count(server.client)) == before
+
+
+def test_a_callback_while_the_store_is_locked_is_stored_answered_and_applied_later(sqlite_url, tmp_path) -> None:
+    """A bulk load holds SQLite's write lock for seconds; the webhook must not wait for it."""
+    import time
+
+    import httpx
+
+    from campaign_sdk.server import create_app
+
+    from .conftest import LiveServer, settings_for
+
+    app = create_app(settings_for(sqlite_url, tmp_path, inbox_wait=0.2))
+    with LiveServer(app) as live, httpx.Client(base_url=live.url) as http:
+        intents = seed_intents(live.client, 2, first_phone=7300)
+        record_sids(live.client, intents)
+        holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # what a long write does: nobody else can write
+        try:
+            answers = [post_signed(http, "/twilio/status", status_params(sid, "read")) for *_, sid in intents]
+            assert [a.status_code for a in answers] == [200, 200]
+            assert [a.json()["pending"] for a in answers] == [1, 1]  # stored, not applied yet
+            assert _inbox_rows(live.client) >= 2
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        deadline = time.monotonic() + 30
+        while {s[0] for s in message_state(live.client, [sid for *_, sid in intents]).values()} != {"read"}:
+            assert time.monotonic() < deadline, "the stored callbacks were never applied"
+            time.sleep(0.1)
