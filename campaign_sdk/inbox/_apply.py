@@ -82,7 +82,7 @@ def apply_batch(session: Session, events: Sequence[Stored]) -> dict[int, Outcome
 
 
 def apply(sessions: sessionmaker[Session], inbox: Inbox, events: Sequence[Stored], *,
-          each: bool = False, mark: bool = True) -> dict[int, Outcome]:
+          each: bool = False, mark: bool = True, attempts: int = _ATTEMPTS) -> dict[int, Outcome]:
     """Apply ``events`` in one transaction of the store (retried on races between writers),
     then record their states in the inbox (``mark=False``: the caller does, later; an inbox
     kept in the store itself is always marked in the same transaction). A refused event makes
@@ -91,7 +91,7 @@ def apply(sessions: sessionmaker[Session], inbox: Inbox, events: Sequence[Stored
     if not todo:
         return {}
     outcomes: dict[int, Outcome] = {}
-    for attempt in range(_ATTEMPTS):
+    for attempt in range(attempts):
         try:
             with sessions.begin() as session:
                 try:
@@ -102,9 +102,9 @@ def apply(sessions: sessionmaker[Session], inbox: Inbox, events: Sequence[Stored
                     inbox.mark(marks(outcomes), connection=session.connection())
             break
         except _Refused:
-            return apply(sessions, inbox, todo, each=True, mark=mark)
+            return apply(sessions, inbox, todo, each=True, mark=mark, attempts=attempts)
         except (OperationalError, IntegrityError):  # a lost race; the recorders are idempotent
-            if attempt == _ATTEMPTS - 1:
+            if attempt == attempts - 1:
                 raise
             time.sleep(0.005 * 2**attempt)
     if mark and not inbox.shared:

@@ -215,7 +215,10 @@ def _open(engine: sa.Engine) -> Inbox:
         return Inbox(engine, shared=True)
     own = sa.create_engine(f"sqlite:///{path}{INBOX_SUFFIX}")
     sa.event.listen(own, "connect", _pragmas)
-    _T.create(own, checkfirst=True)  # with its indexes
+    with own.begin() as connection:  # IF NOT EXISTS: several processes may open it at once
+        connection.execute(sa.schema.CreateTable(_T, if_not_exists=True))
+        for index in _T.indexes:
+            connection.execute(sa.schema.CreateIndex(index, if_not_exists=True))
     return Inbox(own, shared=False)
 
 

@@ -5,8 +5,9 @@ delays *storing* a webhook, only applying it:
 
 - the *keeper* stores every webhook that arrived since its last commit in one inbox
   transaction (one ``fsync`` for all of them), together with the states of the events applied
-  meanwhile, and hands them on;
-- the *applier* applies them to the store in one transaction per batch, and every
+  meanwhile, then applies them itself, giving up after 50 ms if a SQLite store's write lock
+  is held (by a long bulk write), in which case it hands them on;
+- the *applier* applies what was handed on (waiting for the store as long as it takes), and every
   ``sweep_every`` seconds applies pending events whose SID has been recorded since, logs the
   ones pending longer than ``stale_after`` (with SID and age), and forgets applied events
   older than ``keep``.
@@ -29,9 +30,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
+from campaign_sdk._store import _sqlite_pragmas
+from campaign_sdk.analytics._store import sqlite_path
 from campaign_sdk.inbox import apply_pending
 from campaign_sdk.inbox._apply import apply, marks, result_of
 from campaign_sdk.inbox._store import KINDS, Stored, inbox_for
@@ -58,6 +63,7 @@ class InboxWorker:
                  stale_after: dt.timedelta = dt.timedelta(minutes=15), keep: dt.timedelta = dt.timedelta(days=7)) -> None:
         self.sessions = sessions
         self.inbox = inbox_for(sessions.kw["bind"])
+        self.quick_sessions = _quick(sessions)
         self.sweep_every, self.stale_after, self.keep = sweep_every, stale_after, keep
         self._incoming: queue.SimpleQueue[Ticket | dict[int, tuple[str, str | None]] | None] = queue.SimpleQueue()
         self._stored: queue.SimpleQueue[list[Ticket] | None] = queue.SimpleQueue()
@@ -89,19 +95,29 @@ class InboxWorker:
         self._threads[1].join(30)
         self._incoming.put(None)
         self._threads[0].join(30)
+        if self.quick_sessions is not self.sessions:
+            self.quick_sessions.kw["bind"].dispose()
 
     # -- the keeper -------------------------------------------------------------------------
     def _keep(self) -> None:
+        marks: dict[int, tuple[str, str | None]] = {}
         while True:
-            batch = _drain(self._incoming, timeout=None)
+            # states of events applied here are written with the next insert, or after 0.5 s
+            batch = _drain(self._incoming, timeout=0.5 if marks else None)
             tickets = [t for t in batch if isinstance(t, Ticket)]
-            marks = {k: v for item in batch if isinstance(item, dict) for k, v in item.items()}
+            for item in batch:
+                if isinstance(item, dict):
+                    marks.update(item)
             if tickets or marks:
-                self._store(tickets, marks)
+                marks = self._store(tickets, marks)
             if None in batch:
+                if marks:
+                    self._store([], marks)
                 return
 
-    def _store(self, tickets: list[Ticket], marks: dict[int, tuple[str, str | None]]) -> None:
+    def _store(self, tickets: list[Ticket], marks: dict[int, tuple[str, str | None]]) -> dict[int, tuple[str, str | None]]:
+        """Store ``tickets`` (and write ``marks``), then try to apply them at once; returns the
+        states to write next time."""
         try:
             for kind in KINDS:
                 group = [t for t in tickets if t.kind == kind]
@@ -112,13 +128,20 @@ class InboxWorker:
                         ticket.stored.set_result(row)
         except Exception as exc:  # the route answers 503; Twilio retries
             log.error("the webhook inbox could not be written: %s", type(exc).__name__)
-            if marks:  # states only: the events are applied again later, harmlessly
-                self._incoming.put(marks)
             for ticket in tickets:
                 if not ticket.stored.done():
                     ticket.stored.set_exception(exc)
                     ticket.applied.set_result(None)
-        self._stored.put([t for t in tickets if t.stored.exception() is None])
+            return marks  # states only: written with the next insert
+        ok = [t for t in tickets if t.stored.exception() is None]
+        if not ok:
+            return {}
+        if self.busy_for() < 0.1:  # the applier is not stuck behind a long write: try here first
+            done = self._apply_tickets(ok, self.quick_sessions, quick=True)
+            if done is not None:
+                return done
+        self._stored.put(ok)
+        return {}
 
     # -- the applier ------------------------------------------------------------------------
     def _apply(self) -> None:
@@ -128,7 +151,9 @@ class InboxWorker:
             self._busy_since = time.monotonic()
             try:
                 if tickets:
-                    self._apply_tickets(tickets)
+                    done = self._apply_tickets(tickets, self.sessions, quick=False)
+                    if done:
+                        self._incoming.put(done)
                 if time.monotonic() - self._last_sweep >= self.sweep_every:
                     self.sweep()
             finally:
@@ -136,23 +161,32 @@ class InboxWorker:
             if None in batch:
                 return
 
-    def _apply_tickets(self, tickets: list[Ticket]) -> None:
+    def _apply_tickets(self, tickets: list[Ticket], sessions: sessionmaker[Session], *,
+                       quick: bool) -> dict[int, tuple[str, str | None]] | None:
+        """Apply and answer ``tickets``; returns the states for the inbox, or None (``quick``
+        only) when the store was busy and nothing was done."""
         stored = [t.stored.result() for t in tickets]
         try:
-            # the states go to the inbox with the keeper's next write: off the answer's path
-            outcomes = apply(self.sessions, self.inbox, stored, mark=False)
-            if outcomes and not self.inbox.shared:
-                self._incoming.put(marks(outcomes))
-        except Exception as exc:  # stored, so not lost: the next sweep applies them
-            log.warning("applying %d webhook(s) failed (%s); they stay in the inbox", len(tickets), type(exc).__name__)
-            for ticket in tickets:
-                ticket.applied.set_result(None)
-            return
+            outcomes = apply(sessions, self.inbox, stored, mark=False, attempts=1 if quick else 6)
+        except OperationalError:
+            if quick:
+                return None
+            return self._failed(tickets)
+        except Exception:  # stored, so not lost: the next sweep applies them
+            return self._failed(tickets)
         counted: set[int] = set()
         for ticket, event in zip(tickets, stored, strict=True):
             seen = {} if event.id in counted else outcomes  # a repeat within the batch: ignored
             counted.add(event.id)
             ticket.applied.set_result(result_of([event], seen))
+        return {} if self.inbox.shared else marks(outcomes)
+
+    def _failed(self, tickets: list[Ticket]) -> dict[int, tuple[str, str | None]]:
+        log.warning("applying %d webhook(s) failed; they stay in the inbox for the next sweep", len(tickets))
+        for ticket in tickets:
+            if not ticket.applied.done():
+                ticket.applied.set_result(None)
+        return {}
 
     def sweep(self) -> None:
         """Apply what became applicable, report what waits too long, forget old applied events."""
@@ -170,6 +204,24 @@ class InboxWorker:
                 self.inbox.prune(keep=self.keep)
         except Exception as exc:  # the store may be busy or gone for a while; try again later
             log.warning("inbox sweep failed (%s); retrying in %.0f s", type(exc).__name__, self.sweep_every)
+
+
+def _quick(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions that give up on a SQLite store's write lock after 50 ms (the keeper's own try;
+    a long write is left to the applier). Other stores: the same sessions."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite" or sqlite_path(engine) is None:
+        return sessions
+    quick = sa.create_engine(engine.url)
+    sa.event.listen(quick, "connect", _quick_pragmas)
+    return sessionmaker(quick, expire_on_commit=False)
+
+
+def _quick_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=50")
+    cursor.close()
 
 
 def _drain(source: queue.SimpleQueue[Any], *, timeout: float | None) -> list[Any]:

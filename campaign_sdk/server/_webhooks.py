@@ -156,19 +156,20 @@ def public_url(request: Request) -> str:
 
 async def deliver(app: Any, kind: str, event: Mapping[str, Any]) -> service.RecordResult:
     """Store ``event`` in the inbox (503 if it cannot be), then wait a little for it to be applied."""
-    ticket = app.state.inbox.submit(kind, event)
+    worker = app.state.inbox
+    ticket = worker.submit(kind, event)
+    wait = app.state.settings.inbox_wait
+    result = None
+    if worker.busy_for() <= wait / 4:  # else the store is held by a long write: do not wait for it
+        try:  # resolved once applied (or once storing failed, with None)
+            result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ticket.applied)), wait)
+        except TimeoutError:
+            pass
     try:
-        await asyncio.wrap_future(ticket.stored)
+        await asyncio.wrap_future(ticket.stored)  # answered only once stored
     except Exception as exc:
         raise HTTPException(503, f"the webhook inbox cannot be written ({type(exc).__name__}); nothing was "
                                  "recorded, and Twilio retries the callback") from None
-    wait = app.state.settings.inbox_wait
-    if app.state.inbox.busy_for() > wait / 4:  # the store is held by a long write: do not wait for it
-        wait = 0.0
-    try:
-        result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ticket.applied)), wait)
-    except TimeoutError:
-        result = None
     if result is None:  # stored, not applied yet (the store is busy): it will be
         return service.RecordResult(pending=1)
     return result
