@@ -23,7 +23,7 @@ from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import get_signature_algorithm
 
 from campaign_sdk import service
-from campaign_sdk._enums import MessageStatus
+from campaign_sdk.facts import statuses
 from campaign_sdk.server._errors import ERROR_RESPONSES
 from campaign_sdk.server._models import RecordOut
 
@@ -38,7 +38,9 @@ _STATUS_FORM = {
     "required": ["MessageSid", "MessageStatus"],
     "properties": {
         "MessageSid": _SID,
-        "MessageStatus": {"type": "string", "enum": [s.value for s in MessageStatus]},
+        # Any status: one this SDK does not know is stored verbatim, never refused (facts.statuses).
+        "MessageStatus": {"type": "string", "minLength": 1, "maxLength": 64,
+                          "examples": list(statuses.ORDER)},
         "ErrorCode": {"type": "string", "pattern": "^[0-9]{0,9}$"},
         "AccountSid": {"type": "string"},
     },
@@ -79,20 +81,15 @@ async def status_callback(request: Request) -> RecordOut:
     """Twilio's message status callback: the status is recorded (never backwards) and answered."""
     params = await verified_params(request)
     sid = _required(params, "MessageSid", "SmsSid")
-    raw_status = _required(params, "MessageStatus", "SmsStatus")
-    try:
-        status = MessageStatus(raw_status.lower())
-    except ValueError:
-        raise ValueError(
-            f"MessageStatus {raw_status!r} is not a Twilio message status this service knows "
-            f"({', '.join(s.value for s in MessageStatus)}); nothing was recorded"
-        ) from None
+    status = _required(params, "MessageStatus", "SmsStatus").strip().lower()
+    if not status:
+        raise ValueError("MessageStatus is blank; Twilio always sends the message's status")
     error_code = params.get("ErrorCode") or None
     if error_code is not None and not (error_code.isdigit() and len(error_code) <= 9):
         raise ValueError(f"ErrorCode must be Twilio's numeric error code, not {error_code!r}")
-    event = {"sid": sid, "status": status.value, "error_code": error_code}
+    event = {"sid": sid, "status": status, "error_code": error_code}
     result = await run_in_threadpool(record, request.app, service.record_statuses, [event])
-    log.debug("status %s for %s: %r", status.value, sid, result)
+    log.debug("status %s for %s: %r", status, sid, result)
     return RecordOut(applied=result.applied, ignored=result.ignored, unmatched=result.unmatched)
 
 
