@@ -106,3 +106,4 @@ def _merge(total: service.RecordResult, part: service.RecordResult) -> None:
     total.applied += part.applied
     total.ignored += part.ignored
     total.unmatched.extend(part.unmatched)
+    total.unknown.extend(part.unknown)
