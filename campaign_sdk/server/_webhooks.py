@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -33,14 +34,15 @@ router = APIRouter(tags=["twilio"])
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _ATTEMPTS = 6
 _SID = {"type": "string", "minLength": 1, "maxLength": 64}
+_STATUS_NAME = re.compile(rf"^[A-Za-z_]{{1,{statuses.MAX_LENGTH}}}$")  # Twilio's are lowercase words joined by _
 _STATUS_FORM = {
     "type": "object",
     "required": ["MessageSid", "MessageStatus"],
     "properties": {
         "MessageSid": _SID,
-        # Any status: one this SDK does not know is stored verbatim, never refused (facts.statuses).
-        "MessageStatus": {"type": "string", "minLength": 1, "maxLength": 64,
-                          "examples": list(statuses.ORDER)},
+        # Any status *name*: one this SDK does not know is stored verbatim, never refused
+        # (campaign_sdk.facts.statuses lists the 13 it knows).
+        "MessageStatus": {"type": "string", "pattern": _STATUS_NAME.pattern, "examples": list(statuses.ORDER)},
         "ErrorCode": {"type": "string", "pattern": "^[0-9]{0,9}$"},
         "AccountSid": {"type": "string"},
     },
@@ -81,9 +83,12 @@ async def status_callback(request: Request) -> RecordOut:
     """Twilio's message status callback: the status is recorded (never backwards) and answered."""
     params = await verified_params(request)
     sid = _required(params, "MessageSid", "SmsSid")
-    status = _required(params, "MessageStatus", "SmsStatus").strip().lower()
-    if not status:
-        raise ValueError("MessageStatus is blank; Twilio always sends the message's status")
+    status = _required(params, "MessageStatus", "SmsStatus")
+    if not _STATUS_NAME.fullmatch(status):
+        raise ValueError(
+            f"MessageStatus must be a status name (letters and _, at most {statuses.MAX_LENGTH}), not {status[:80]!r}"
+        )
+    status = status.lower()
     error_code = params.get("ErrorCode") or None
     if error_code is not None and not (error_code.isdigit() and len(error_code) <= 9):
         raise ValueError(f"ErrorCode must be Twilio's numeric error code, not {error_code!r}")
