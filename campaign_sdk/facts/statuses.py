@@ -11,8 +11,8 @@ whose rank is lower than the stored one is stale and never moves the message bac
 callbacks asynchronously and does not guarantee their order, so a late "sent" after "delivered"
 is normal.
 
->>> [name for name in ORDER][:4]
-['scheduled', 'accepted', 'queued', 'receiving']
+>>> ORDER[:5]  # equal ranks keep the spec's order
+('scheduled', 'queued', 'receiving', 'accepted', 'sending')
 >>> RANK["queued"] > RANK["scheduled"], RANK["delivered"] > RANK["failed"], is_known("delivered_to_moon")
 (True, True, False)
 """

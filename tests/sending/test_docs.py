@@ -8,6 +8,11 @@ import importlib
 import pytest
 
 MODULES = [
+    "campaign_sdk._enums",
+    "campaign_sdk._exceptions",
+    "campaign_sdk.facts.errors",
+    "campaign_sdk.facts.numbers",
+    "campaign_sdk.facts.statuses",
     "campaign_sdk.gateways",
     "campaign_sdk.gateways._twilio",
     "campaign_sdk.gateways._sandbox",
