@@ -46,8 +46,9 @@ DOCUMENTED: dict[str, int] = {
     "campaign_sdk.testing": BOTH,
     "campaign_sdk.testing._server": BOTH,
     # phones
-    "campaign_sdk._phone": doctest.ELLIPSIS,
-    "campaign_sdk.leads._phones": doctest.ELLIPSIS,
+    "campaign_sdk.phones": doctest.ELLIPSIS,
+    "campaign_sdk.phones._bulk": doctest.ELLIPSIS,
+    "campaign_sdk.phones._scalar": doctest.ELLIPSIS,
     # schemas and templates
     "campaign_sdk.schemas._actions": BOTH,
     "campaign_sdk.schemas._compile": BOTH,

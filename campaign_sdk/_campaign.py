@@ -12,9 +12,10 @@ import pandas as pd
 from campaign_sdk import analytics, sending, service
 from campaign_sdk._exceptions import CampaignStateError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
-from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, normalize_phones, template_variables
+from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_variables
 from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
 from campaign_sdk.models import Campaign as CampaignRow
+from campaign_sdk.phones import normalize_phones
 from campaign_sdk.schemas import CampaignLeadSchema, CampaignSchema, ContentContext, preview_text
 from campaign_sdk.templates import get_default_template
 

@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from campaign_sdk._exceptions import LeadValidationError
-from campaign_sdk.leads._phones import as_text
+from campaign_sdk.phones import as_text
 from campaign_sdk.schemas import CampaignLeadUser
 
 LeadInput: TypeAlias = pd.DataFrame | str | os.PathLike[str] | Sequence[CampaignLeadUser]

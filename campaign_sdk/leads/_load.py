@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
 from campaign_sdk._exceptions import LeadValidationError
-from campaign_sdk._phone import check_region
+from campaign_sdk.phones import check_region
 from campaign_sdk.leads._input import LeadInput, Source, open_source
 from campaign_sdk.leads._report import (
     DUPLICATE_COLUMNS,

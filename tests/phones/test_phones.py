@@ -12,13 +12,13 @@ from phonenumbers import phonenumberutil as pnu
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from campaign_sdk import LeadValidationError
-from campaign_sdk._phone import (
+from campaign_sdk.phones import (
     E164_MAX_DIGITS,
     PhoneNumberError,
     normalize_phone,
+    normalize_phones,
     phone_text,
 )
-from campaign_sdk.leads import normalize_phones
 
 Verdict = tuple[str | None, str | None, int | None]
 
