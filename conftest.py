@@ -31,6 +31,7 @@ NONE = 0
 DOCUMENTED: dict[str, int] = {
     "campaign_sdk": NONE,
     "campaign_sdk.client": NONE,
+    "campaign_sdk.leads._dialect": NONE,
     # analytics
     "campaign_sdk.analytics": doctest.NORMALIZE_WHITESPACE,
     "campaign_sdk.analytics._metrics": doctest.NORMALIZE_WHITESPACE,

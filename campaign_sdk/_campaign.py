@@ -85,8 +85,9 @@ class Campaign:
         strict: bool = False,
         progress: bool | None = None,
         chunk_size: int = 200_000,
+        encoding: str | None = None,
     ) -> LeadLoadReport:
-        """Add leads from a DataFrame, a CSV / Parquet path or ``CampaignLeadUser`` items.
+        """Add leads from a DataFrame, a CSV / Parquet / ``.xlsx`` path or ``CampaignLeadUser`` items.
 
         Phone numbers are normalised to E.164 with libphonenumber's verdicts (``+`` / ``00``
         international input; national input for ``default_region``; ``whatsapp:`` prefixes).
@@ -99,7 +100,9 @@ class Campaign:
 
         The load is atomic (an exception or Ctrl-C stores nothing), re-running it changes
         nothing, and a large file is read in chunks of ``chunk_size`` rows. ``progress``
-        shows a progress bar (None: only for large inputs; False: never).
+        shows a progress bar (None: only for large inputs; False: never). A CSV's delimiter
+        (``,`` ``;`` tab ``|``), UTF-8 BOM and header line are detected and reported in
+        ``report.input_format``; ``encoding`` reads a CSV that is not UTF-8 (e.g. ``"cp1252"``).
 
         >>> report = campaign.add_leads("leads.csv", default_region="US")  # doctest: +SKIP
         >>> report.inserted, report.rejected.head()                       # doctest: +SKIP
@@ -109,6 +112,7 @@ class Campaign:
                 session, service.get_campaign(session, self.id), data, phone_column=phone_column,
                 user_id_column=user_id_column, default_region=default_region,
                 variables=variables, strict=strict, progress=progress, chunk_size=chunk_size,
+                encoding=encoding,
             )
 
     def remove_leads(

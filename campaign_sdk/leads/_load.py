@@ -62,15 +62,17 @@ def load_leads(
     strict: bool = False,
     progress: bool | None = None,
     chunk_size: int = CHUNK_SIZE,
+    encoding: str | None = None,
 ) -> LeadLoadReport:
     """Validate every row, collapse duplicates (last row wins), and upsert the leads.
 
     Runs inside the caller's transaction: the caller commits, or rolls back on any error.
     ``progress``: True / False forces the progress bar on / off; None shows it for large inputs.
+    ``encoding``: a CSV file's text encoding (UTF-8 with or without BOM when not given).
     """
     if chunk_size < 1:
         raise LeadValidationError(f"chunk_size must be a positive number of rows, not {chunk_size!r}")
-    source = open_source(data)
+    source = open_source(data, encoding=encoding)
     if source.user_list and user_id_column is None:
         user_id_column = "conversation_user_id"
     plan = _plan(source, phone_column, user_id_column, variables, template_variables(campaign),
@@ -88,7 +90,9 @@ def load_leads(
             bar.update(staged.num_rows + len(bad))
         bar.set_postfix_str("storing")
         done = stage.finish()
-    return _report(campaign.name, total, plan, rejected, done)
+    report = _report(campaign.name, total, plan, rejected, done)
+    report.input_format = source.input_format
+    return report
 
 
 def _prepared(source: Source, columns: list[str], chunk_size: int, plan: Plan) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
@@ -122,6 +126,7 @@ def _plan(
         raise LeadValidationError(
             f"the input has no {' or '.join(repr(c) for c in identity)} column; its columns are "
             f"{source.columns}. Pass phone_column= (or user_id_column=) naming the right one"
+            + (f" (read as {source.input_format})" if source.input_format.kind == "csv" else "")
         )
     if variables is not None:
         variables = [str(v) for v in variables]
