@@ -31,6 +31,8 @@
 
 from __future__ import annotations
 
+# The default reply_window and attribution_window ("default 7 days" above), for every caller.
+DEFAULT_WINDOW = "7d"
 SENT_STATUSES = ("sent", "delivered", "read")
 DELIVERED_STATUSES = ("delivered", "read")
 NOT_RECEIVED_STATUSES = ("failed", "undelivered")

@@ -23,7 +23,7 @@ def empty_rejections() -> pd.DataFrame:
     return empty_frame(REJECTED_COLUMNS)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LeadLoadReport:
     """What ``Campaign.add_leads`` did.
 
