@@ -281,7 +281,10 @@ class Campaign:
         ``reply_window``, ``attribution_window``, ``start``, ``end``, ``shape``)."""
         return self._client.metrics(campaigns=[self.id], **options)
 
-    def funnel(self, *, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW, attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW) -> pd.DataFrame:
+    def funnel(
+        self, *, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+    ) -> pd.DataFrame:
         """sent -> delivered -> read -> replied -> converted: leads at each step, the step rate
         (with its 95% Wilson interval) and the rate of sent. Draw it with
         ``campaign_sdk.analytics.funnel_chart(campaign.funnel())``."""

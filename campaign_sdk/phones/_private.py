@@ -56,9 +56,9 @@ def check_internals() -> InternalsCheck:
         if getattr(pnu, name, None) != value:
             return InternalsCheck(False, f"phonenumbers.phonenumberutil.{name} is {getattr(pnu, name, None)!r}, "
                                          f"expected {value}")
-    us = PhoneMetadata.metadata_for_region("US", None)
-    gb = PhoneMetadata.metadata_for_region("GB", None)
-    ar = PhoneMetadata.metadata_for_region("AR", None)  # a region whose national prefix rewrites digits
+    us, gb, ar = (PhoneMetadata.metadata_for_region(r, None) for r in ("US", "GB", "AR"))  # AR rewrites digits
+    if us is None or gb is None or ar is None:
+        return InternalsCheck(False, "phonenumbers has no metadata for US, GB or AR")
     checks = (
         ("_test_number_length('2015550123', US)", lambda: length_result("2015550123", us),
          pnu.ValidationResult.IS_POSSIBLE),
