@@ -13,14 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import analytics, sending, service
-from campaign_sdk._campaign import Campaign, schema_for
+from campaign_sdk._campaign import Campaign
 from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
 from campaign_sdk.gateways import SandboxGateway
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignType
 from campaign_sdk.schemas import CampaignSchema, ContentContext
-from campaign_sdk.templates import default_templates
+from campaign_sdk.schemas._dto import campaign_schema
+from campaign_sdk.templates import default_templates, get_default_template
 
 _EVENT_COLUMNS = {
     "record_statuses": ("sid", "status"),
@@ -108,9 +109,11 @@ class CampaignClient:
         # split the lead facts once, not once per campaign
         by_campaign = {} if facts is None else dict(tuple(facts.groupby("campaign_id")))
         return [
-            schema_for(
+            campaign_schema(
                 row, metrics.loc[row.id].to_dict(), keys.get(row.id, []),
                 None if facts is None else by_campaign.get(row.id, facts.iloc[0:0]),
+                content=service.content_of(row),
+                context_variables=get_default_template(row.template_key).context_variables if row.template_key else (),
             )
             for row in rows
         ]
@@ -214,8 +217,8 @@ class CampaignClient:
         *,
         campaigns: Iterable[int | str] | None = None,
         by: str | None = None,
-        reply_window: str | dt.timedelta = "7d",
-        attribution_window: str | dt.timedelta = "7d",
+        reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
         start: str | dt.datetime | None = None,
         end: str | dt.datetime | None = None,
         shape: str = "wide",
@@ -238,7 +241,7 @@ class CampaignClient:
         return wide if shape == "wide" else analytics.to_long(wide)
 
     def reply_times(
-        self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = "7d"
+        self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW
     ) -> pd.DataFrame:
         """Time from message to first reply, one row per replied lead (same attribution as
         :meth:`metrics`); ``analytics.reply_times_chart`` draws its histogram."""

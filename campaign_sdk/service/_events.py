@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaign_sdk._phone import normalize_phone
 from campaign_sdk.facts import errors, statuses
+from campaign_sdk.phones import normalize_phone
 from campaign_sdk.models import (
     ConversationUser,
     Conversion,
