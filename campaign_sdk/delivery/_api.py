@@ -9,10 +9,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from campaign_sdk.delivery._frame import DeliveryPlan
-from campaign_sdk.delivery._plan import MIRROR_TABLES, PlanSpec, build_plan
+from campaign_sdk.delivery._plan import MIRROR_TABLES, build_plan
+from campaign_sdk.delivery._spec import PlanSpec
 from campaign_sdk.delivery._policy import DeliveryPolicy
 from campaign_sdk.delivery._prices import PriceInput, price_table
-from campaign_sdk.delivery._render import message_sql
+from campaign_sdk.delivery._render import template_of
 from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
 from campaign_sdk.gateways._pricing import gateway_prices
 
@@ -47,12 +48,13 @@ def plan_campaign(
             return table, "the prices= table"
         return gateway_prices(gateway, countries, channel)
 
+    literals, keys = template_of(content)
     tier = messaging_tier or policy.messaging_tier or getattr(gateway, "messaging_tier", None)
     approved = row.approval_state.can_send if row.approval_state is not None else False
     spec = PlanSpec(
         campaign_id=row.id, category=category,
         price_category=(row.approval_category or category).lower(), channel=channel,
-        message_sql=message_sql(content, "cv"), required=required, policy=policy, schedule=when,
+        literals=literals, keys=keys, required=required, policy=policy, schedule=when,
         now=moment, expires_at=expires_at, messaging_tier=tier,
         freeform=channel == "whatsapp" and category == "service" and not approved,
         twilio_scheduling=twilio_can_schedule(gateway), prices=lookup,

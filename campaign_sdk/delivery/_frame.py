@@ -45,7 +45,8 @@ class DeliveryPlan(pd.DataFrame):
         frame = pd.DataFrame(self)
         hours = pd.to_datetime(frame["local_send_time"]).dt.hour.astype("Int64")
         frame = frame.assign(
-            local_hour=hours,
+            local_hour=hours, action=frame["action"].astype(object), reason=frame["reason"].astype(object),
+            country=frame["country"].astype(object),
             unpriced=frame["cost"].isna() & frame["action"].isin(["send", "defer"]),
             currency=frame["currency"].astype(object),
         )

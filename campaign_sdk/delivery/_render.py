@@ -1,15 +1,19 @@
-"""The rendered message of every lead as one DuckDB expression (no Python loop over leads).
+"""Every lead's rendered message and its SMS size as DuckDB expressions (no Python loop over leads).
 
 The template's plain-text preview (``schemas.preview_text`` with placeholders kept) is cut at its
-``{{key}}`` placeholders; each becomes the lead's value from its ``custom_variables`` JSON, or
-``[missing: key]`` when the value is absent or blank, exactly as ``preview_text(..., missing="mark")``
-renders one lead.
+``{{key}}`` placeholders. Each becomes the lead's value, or ``[missing: key]`` when the value is
+absent or blank, exactly as ``preview_text(..., missing="mark")`` renders one lead. The SMS size
+is summed from the literal parts (counted once, here) and each value (counted in SQL), so no
+regular expression ever runs over whole messages.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from campaign_sdk.delivery._segments import char_class, gsm_tables, sms_segments
+from campaign_sdk.facts.delivery import CONCAT_SEGMENT_SIZE, GSM7, SEGMENT_SIZE, UCS2
 from campaign_sdk.schemas import ContentContext, preview_text
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_]{1,16})\}\}")
@@ -19,24 +23,78 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def message_sql(content: ContentContext, column: str) -> str:
-    """A DuckDB expression rendering ``content`` with the JSON text column ``column``'s values.
+def template_of(content: ContentContext) -> tuple[list[str], list[str]]:
+    """(literal parts, keys) of the preview text: ``literals[i]`` precedes ``keys[i]``; one
+    literal more than keys.
 
     >>> from campaign_sdk.schemas import TwilioTextContext
-    >>> message_sql(TwilioTextContext(body="Hi {{name}}!"), "cv")  # doctest: +NORMALIZE_WHITESPACE
-    "concat('Hi ', CASE WHEN trim(coalesce(json_extract_string(cv, '$.\\"name\\"'), '')) = ''
-    THEN '[missing: name]' ELSE json_extract_string(cv, '$.\\"name\\"') END, '!')"
+    >>> template_of(TwilioTextContext(body="Hi {{name}}, see {{name}}!"))
+    (['Hi ', ', see ', '!'], ['name', 'name'])
     """
-    template = preview_text(content, {}, missing="keep")
-    parts: list[str] = []
-    last = 0
-    for match in _PLACEHOLDER.finditer(template):
-        parts.append(_literal(template[last:match.start()]))
-        key = match.group(1)
-        value = f"json_extract_string({column}, '$.\"{key}\"')"
-        parts.append(
-            f"CASE WHEN trim(coalesce({value}, '')) = '' THEN {_literal(f'[missing: {key}]')} ELSE {value} END"
-        )
+    text = preview_text(content, {}, missing="keep")
+    literals, keys, last = [], [], 0
+    for match in _PLACEHOLDER.finditer(text):
+        literals.append(text[last:match.start()])
+        keys.append(match.group(1))
         last = match.end()
-    parts.append(_literal(template[last:]))
+    literals.append(text[last:])
+    return literals, keys
+
+
+def value_sql(key: str, slot: str) -> str:
+    """The value shown for ``key`` given its raw value expression ``slot``."""
+    return f"CASE WHEN trim(coalesce({slot}, '')) = '' THEN {_literal(f'[missing: {key}]')} ELSE {slot} END"
+
+
+def message_sql(literals: Sequence[str], values: Sequence[str]) -> str:
+    """``concat`` of the literals with the value expressions between them."""
+    parts = [_literal(literals[0])]
+    for value, literal in zip(values, literals[1:]):
+        parts += [value, _literal(literal)]
     return "concat(" + ", ".join(parts) + ")"
+
+
+def _count(v: str, cls: str) -> str:
+    """How many characters of class ``cls`` the value ``v`` holds (the regular expression runs
+    only on values that hold one: most hold none)."""
+    return (f"CASE WHEN regexp_matches({v}, '{cls}') "
+            f"THEN length({v}) - length(regexp_replace({v}, '{cls}', '', 'g')) ELSE 0 END")
+
+
+def features_sql(v: str, i: int) -> str:
+    """Select-list SQL for the SMS features of value column ``v``: ``g{i}`` (all GSM-7),
+    ``e{i}`` (GSM extension characters), ``a{i}`` (characters beyond the BMP), ``n{i}`` (length)."""
+    basic, extension = gsm_tables()
+    not_gsm = "[^" + char_class(basic + extension)[1:]
+    astral = "[\\x{10000}-\\x{10ffff}]"
+    return (f"NOT regexp_matches({v}, '{not_gsm}') AS g{i}, {_count(v, char_class(extension))} AS e{i}, "
+            f"CASE WHEN strlen({v}) = length({v}) THEN 0 ELSE {_count(v, astral)} END AS a{i}, length({v}) AS n{i}")
+
+
+def size_sql(literals: Sequence[str], slots: Sequence[int]) -> tuple[str, str, str]:
+    """SQL for the message's ``is_gsm``, ``units`` (septets or UTF-16 units) and ``doubles``
+    (characters taking two units), from the literals and the features (:func:`features_sql`)
+    of the value columns numbered ``slots`` (one per placeholder, repeats included)."""
+    joined = "".join(literals)
+    literal = sms_segments(joined)
+    lit_gsm = literal.encoding == GSM7
+    lit_astral = sum(ord(c) > 0xFFFF for c in joined)
+    lit_ext = literal.units - len(joined) if lit_gsm else 0
+    gsm = " AND ".join([f"g{i}" for i in slots] or ["true"])
+    is_gsm = f"({gsm})" if lit_gsm else "false"
+    lengths = " + ".join([f"n{i}" for i in slots] + [str(len(joined))])
+    ext_sum = " + ".join([f"e{i}" for i in slots] + [str(lit_ext)])
+    astral_sum = " + ".join([f"a{i}" for i in slots] + [str(lit_astral)])
+    doubles = f"(CASE WHEN {is_gsm} THEN {ext_sum} ELSE {astral_sum} END)"
+    return is_gsm, f"({lengths} + {doubles})", doubles
+
+
+def segments_sql(is_gsm: str, units: str, doubles: str) -> tuple[str, str, str]:
+    """SQL for the encoding, the segment count and ``exact`` (False where a two-unit character
+    might straddle a segment boundary: recount those few with ``sms_segments``)."""
+    single = f"CASE WHEN {is_gsm} THEN {SEGMENT_SIZE[GSM7]} ELSE {SEGMENT_SIZE[UCS2]} END"
+    concat = f"CASE WHEN {is_gsm} THEN {CONCAT_SEGMENT_SIZE[GSM7]} ELSE {CONCAT_SEGMENT_SIZE[UCS2]} END"
+    segments = f"CASE WHEN {units} <= {single} THEN 1 ELSE CAST(ceil({units} / {concat}) AS INTEGER) END"
+    upper = f"CASE WHEN {units} <= {single} THEN 1 ELSE CAST(ceil({units} / ({concat} - 1)) AS INTEGER) END"
+    encoding = f"CASE WHEN {is_gsm} THEN '{GSM7}' ELSE '{UCS2}' END"
+    return encoding, segments, f"({doubles} = 0 OR {segments} = {upper})"

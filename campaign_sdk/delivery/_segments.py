@@ -3,8 +3,8 @@
 The GSM 03.38 tables come from the ``gsm0338`` codec: a basic character is one septet, an
 extension character (``| ^ € { } [ ] ~ \\`` and form feed) two. UCS-2 counts UTF-16 code units,
 so an emoji outside the Basic Multilingual Plane takes two. A segment never splits an escape or
-a surrogate pair. :func:`sms_segments` counts one text; :func:`segment_sql` is the same count as
-DuckDB SQL over a column (exact, with the rare texts where the split matters recounted here).
+a surrogate pair. :func:`sms_segments` counts one text; the plan computes the same count as
+DuckDB SQL (``_render``; exact, with the rare texts where the split matters recounted here).
 
 >>> sms_segments("x" * 160), sms_segments("x" * 161)
 (Segments(encoding='GSM-7', units=160, segments=1), Segments(encoding='GSM-7', units=161, segments=2))
@@ -75,31 +75,6 @@ def sms_segments(text: str) -> Segments:
     return Segments(encoding, units, _pack(sizes, CONCAT_SEGMENT_SIZE[encoding]))
 
 
-def _char_class(chars: str) -> str:
+def char_class(chars: str) -> str:
+    """A regular-expression class of exactly ``chars`` (RE2 ``\\x{..}`` escapes)."""
     return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
-
-
-def segment_sql(column: str) -> tuple[str, str]:
-    """DuckDB SQL for the segments of the text ``column``, in two steps: first the select-list
-    ``n_chars, is_gsm, doubles`` over ``column``, then ``encoding, units, segments, exact`` over
-    those (``exact`` is false where a double-unit character might straddle a segment boundary:
-    recount those few texts with :func:`sms_segments`)."""
-    basic, extension = gsm_tables()
-    not_gsm = "[^" + _char_class(basic + extension)[1:]
-    first = (
-        f"length({column}) AS n_chars, NOT regexp_matches({column}, '{not_gsm}') AS is_gsm, "
-        f"CASE WHEN regexp_matches({column}, '{not_gsm}') "
-        f"THEN length({column}) - length(regexp_replace({column}, '[\\x{{10000}}-\\x{{10ffff}}]', '', 'g')) "
-        f"ELSE length({column}) - length(regexp_replace({column}, '{_char_class(extension)}', '', 'g')) END AS doubles"
-    )
-    g1, g2, u1, u2 = SEGMENT_SIZE[GSM7], CONCAT_SEGMENT_SIZE[GSM7], SEGMENT_SIZE[UCS2], CONCAT_SEGMENT_SIZE[UCS2]
-    units = "(n_chars + doubles)"
-    single = f"CASE WHEN is_gsm THEN {g1} ELSE {u1} END"
-    concat = f"CASE WHEN is_gsm THEN {g2} ELSE {u2} END"
-    lower = f"CASE WHEN {units} <= {single} THEN 1 ELSE CAST(ceil({units} / {concat}) AS INTEGER) END"
-    upper = f"CASE WHEN {units} <= {single} THEN 1 ELSE CAST(ceil({units} / ({concat} - 1)) AS INTEGER) END"
-    second = (
-        f"CASE WHEN is_gsm THEN '{GSM7}' ELSE '{UCS2}' END AS encoding, {units} AS units, "
-        f"{lower} AS segments, doubles = 0 OR {lower} = {upper} AS exact"
-    )
-    return first, second

@@ -14,7 +14,6 @@ datetime.datetime(2026, 7, 1, 13, 0, tzinfo=datetime.timezone.utc)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -122,7 +121,8 @@ def local_target(zones: tuple[str, ...], hhmm: str, after: dt.datetime) -> dt.da
     raise AssertionError("unreachable: a local time recurs every day")  # pragma: no cover
 
 
-def earliest_local(zones: Sequence[str], moment: dt.datetime) -> tuple[str, dt.datetime]:
+@lru_cache(maxsize=65536)
+def earliest_local(zones: tuple[str, ...], moment: dt.datetime) -> tuple[str, dt.datetime]:
     """The zone where ``moment`` is earliest on the wall clock, and that wall-clock time (naive):
     the recipient for whom the message is "most early" is the one shown."""
     best: tuple[str, dt.datetime] | None = None
