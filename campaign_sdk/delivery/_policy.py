@@ -124,8 +124,17 @@ class FrequencyCap(BaseModel):
 
     @field_validator("per", mode="before")
     @classmethod
-    def _per(cls, value: Any) -> dt.timedelta:
+    def _per(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip()[:1].upper() == "P":
+            return value  # ISO 8601 (as stored): pydantic parses it
         return parse_window(value)
+
+    @field_validator("per")
+    @classmethod
+    def _positive(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise ValueError(f"a cap's window must be positive, got {value}")
+        return value
 
 
 class DeliveryPolicy(BaseModel):

@@ -35,6 +35,7 @@ def price_table(data: PriceInput) -> pd.DataFrame:
     if "category" not in frame.columns:
         frame["category"] = ANY
     frame = frame[PRICE_COLUMNS].reset_index(drop=True)
+    given = frame.astype(object)  # the values as written, for the messages
     frame["country"] = frame["country"].astype("string").str.strip().str.upper()
     frame["channel"] = frame["channel"].astype("string").str.strip().str.lower()
     frame["category"] = frame["category"].astype("string").fillna(ANY).str.strip().str.lower().replace("", ANY)
@@ -43,13 +44,13 @@ def price_table(data: PriceInput) -> pd.DataFrame:
     problems = []
     for i, row in frame.iterrows():
         if row["country"] not in phonenumbers.SUPPORTED_REGIONS:
-            problems.append(f"row {i}: country {row['country']!r} is not an ISO region such as 'US'")
+            problems.append(f"row {i}: country {given.at[i, 'country']!r} is not an ISO region such as 'US'")
         if pd.isna(row["channel"]) or not row["channel"]:
             problems.append(f"row {i}: no channel (sms, whatsapp, ...)")
         if pd.isna(price[i]) or price[i] < 0:
-            problems.append(f"row {i}: price {row['price']!r} is not a number >= 0")
+            problems.append(f"row {i}: price {given.at[i, 'price']!r} is not a number >= 0")
         if pd.isna(row["currency"]) or len(str(row["currency"])) != 3:
-            problems.append(f"row {i}: currency {row['currency']!r} is not an ISO 4217 code such as 'USD'")
+            problems.append(f"row {i}: currency {given.at[i, 'currency']!r} is not an ISO 4217 code such as 'USD'")
     duplicated = frame.duplicated(["country", "channel", "category"], keep=False)
     problems += [f"row {i}: a second price for {tuple(frame.loc[i, ['country', 'channel', 'category']])}"
                  for i in frame.index[duplicated]]
