@@ -39,11 +39,9 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
     paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in slots) + "]"
     missing = " OR ".join(f"trim(coalesce(vals[{slots.index(k) + 1}], '')) = ''" for k in spec.required) or "false"
     values = "".join(f", {value_sql(k, f'vals[{i + 1}]')} AS v{i}" for i, k in enumerate(slots[:-1]))
-    features = "".join(f", {features_sql(f'v{i}', i)}" for i in range(len(slots) - 1))
     codes = ", ".join(map(str, INVALID_NUMBER_CODES))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_base AS
-        SELECT *{features} FROM (
         SELECT lead_id, user_id, phone, vals[{len(slots)}] AS tz_override{values},
                coalesce(store_reason, CASE WHEN {missing} THEN 'missing_variables' END) AS store_reason
         FROM (
@@ -62,7 +60,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
                        FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
             LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_code IN ({codes})) bad
                    ON bad.user_id = l.user_id
-            WHERE l.campaign_id = $c))
+            WHERE l.campaign_id = $c)
     """, {"c": spec.campaign_id})
 
 
@@ -107,7 +105,8 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
     con.register("_plan_kidx", pd.DataFrame({"zkey": keys["zkey"], "kidx": range(len(keys))}))
     slots = _slots(spec)
     numbers = [slots.index(k) for k in spec.keys]
-    is_gsm, units, doubles = size_sql(spec.literals, numbers)
+    joined_values = "concat(" + ", ".join([f"v{i}" for i in numbers] + ["''"]) + ")"
+    is_gsm, units, doubles = size_sql(spec.literals)
     encoding, segments, exact = segments_sql("is_gsm", "units", "doubles")
     per_segment = "segments" if spec.channel == "sms" else "1"
     skip = f"coalesce(r.reason IN {SKIPS}, false)"
@@ -118,11 +117,12 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
             FROM plan_rows r JOIN plan_base b ON b.lead_id = r.lead_id
             LEFT JOIN _plan_kidx k ON k.zkey = r.zkey
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at AND NOT {skip}),
+        featured AS (SELECT *, {features_sql("vv")} FROM (SELECT *, {joined_values} AS vv FROM joined)),
         sized AS (
             SELECT lead_id, phone, reason, send_at, kidx, lidx, skipped,
                    CASE WHEN reason = 'invalid_timezone' THEN tz_override END AS bad_timezone,
                    {message_sql(spec.literals, [f"v{i}" for i in numbers])} AS message,
-                   {is_gsm} AS is_gsm, {units} AS units, {doubles} AS doubles FROM joined)
+                   {is_gsm} AS is_gsm, {units} AS units, {doubles} AS doubles FROM featured)
         SELECT lead_id, phone AS phone_number, kidx, lidx, reason,
                CASE WHEN skipped THEN 'skip' WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action,
                CASE WHEN skipped THEN NULL ELSE send_at END AS send_at,

@@ -61,32 +61,32 @@ def _count(v: str, cls: str) -> str:
             f"THEN length({v}) - length(regexp_replace({v}, '{cls}', '', 'g')) ELSE 0 END")
 
 
-def features_sql(v: str, i: int) -> str:
-    """Select-list SQL for the SMS features of value column ``v``: ``g{i}`` (all GSM-7),
-    ``e{i}`` (GSM extension characters), ``a{i}`` (characters beyond the BMP), ``n{i}`` (length)."""
+def features_sql(v: str) -> str:
+    """Select-list SQL for the SMS features of the text column ``v`` (all of a lead's values,
+    joined): ``vg`` (all GSM-7), ``ve`` (GSM extension characters), ``va`` (characters beyond the
+    BMP), ``vn`` (length). ASCII text skips the expensive checks."""
     basic, extension = gsm_tables()
     not_gsm = "[^" + char_class(basic + extension)[1:]
+    ascii_not_gsm = char_class("".join(chr(c) for c in range(128) if chr(c) not in basic + extension))
     astral = "[\\x{10000}-\\x{10ffff}]"
-    return (f"NOT regexp_matches({v}, '{not_gsm}') AS g{i}, {_count(v, char_class(extension))} AS e{i}, "
-            f"CASE WHEN strlen({v}) = length({v}) THEN 0 ELSE {_count(v, astral)} END AS a{i}, length({v}) AS n{i}")
+    ascii = f"strlen({v}) = length({v})"
+    return (f"CASE WHEN {ascii} THEN NOT regexp_matches({v}, '{ascii_not_gsm}') "
+            f"ELSE NOT regexp_matches({v}, '{not_gsm}') END AS vg, {_count(v, char_class(extension))} AS ve, "
+            f"CASE WHEN {ascii} THEN 0 ELSE {_count(v, astral)} END AS va, length({v}) AS vn")
 
 
-def size_sql(literals: Sequence[str], slots: Sequence[int]) -> tuple[str, str, str]:
+def size_sql(literals: Sequence[str]) -> tuple[str, str, str]:
     """SQL for the message's ``is_gsm``, ``units`` (septets or UTF-16 units) and ``doubles``
-    (characters taking two units), from the literals and the features (:func:`features_sql`)
-    of the value columns numbered ``slots`` (one per placeholder, repeats included)."""
+    (characters taking two units), from the literals and the features of the lead's joined
+    values (:func:`features_sql`)."""
     joined = "".join(literals)
     literal = sms_segments(joined)
     lit_gsm = literal.encoding == GSM7
     lit_astral = sum(ord(c) > 0xFFFF for c in joined)
     lit_ext = literal.units - len(joined) if lit_gsm else 0
-    gsm = " AND ".join([f"g{i}" for i in slots] or ["true"])
-    is_gsm = f"({gsm})" if lit_gsm else "false"
-    lengths = " + ".join([f"n{i}" for i in slots] + [str(len(joined))])
-    ext_sum = " + ".join([f"e{i}" for i in slots] + [str(lit_ext)])
-    astral_sum = " + ".join([f"a{i}" for i in slots] + [str(lit_astral)])
-    doubles = f"(CASE WHEN {is_gsm} THEN {ext_sum} ELSE {astral_sum} END)"
-    return is_gsm, f"({lengths} + {doubles})", doubles
+    is_gsm = "vg" if lit_gsm else "false"
+    doubles = f"(CASE WHEN {is_gsm} THEN ve + {lit_ext} ELSE va + {lit_astral} END)"
+    return is_gsm, f"(vn + {len(joined)} + {doubles})", doubles
 
 
 def segments_sql(is_gsm: str, units: str, doubles: str) -> tuple[str, str, str]:

@@ -53,10 +53,10 @@ def _sql_segments(texts: list[str], split: int) -> list[tuple[str, int, int, boo
     out = []
     for (head, tail), value in zip(literals, rows["v0"]):
         con.register("one", pd.DataFrame({"v0": [value]}))
-        is_gsm, units, doubles = size_sql([head, tail], [0])
+        is_gsm, units, doubles = size_sql([head, tail])
         encoding, segments, exact = segments_sql("is_gsm", "units", "doubles")
         query = (f"SELECT {encoding}, units, {segments}, {exact} FROM (SELECT *, {is_gsm} AS is_gsm, "
-                 f"{units} AS units, {doubles} AS doubles FROM (SELECT *, {features_sql('v0', 0)} FROM one))")
+                 f"{units} AS units, {doubles} AS doubles FROM (SELECT *, {features_sql('v0')} FROM one))")
         out.append(con.execute(query).fetchone())
     return out
 
