@@ -238,3 +238,20 @@ def test_plan_over_twilio_prices_from_the_pricing_api_and_schedules_with_twilio(
 def test_an_empty_campaign_plans_nothing(client: CampaignClient) -> None:
     plan = client.create_campaign("Empty", content=TwilioTextContext(body=BODY)).plan(now=NOW)
     assert plan.empty and plan.summary().empty
+
+
+def test_a_dst_day_in_new_york(client: CampaignClient) -> None:
+    campaign = make(client, [lead(NY)])
+    # 06:00 UTC on 8 March 2026 is 01:00 EST; at 02:00 clocks go to EDT: 09:00 EDT is 13:00 UTC
+    row = by_phone(campaign.plan(now=dt.datetime(2026, 3, 8, 6, 0, tzinfo=UTC)))[NY]
+    assert row["send_at"] == pd.Timestamp("2026-03-08 13:00", tz="UTC")
+    assert row["local_send_time"] == pd.Timestamp("2026-03-08 09:00")
+
+
+def test_an_ambiguous_number_is_flagged_and_shown_where_it_is_earliest(client: CampaignClient) -> None:
+    campaign = make(client, [lead("+61412345678")])  # an Australian mobile: every Australian zone
+    row = by_phone(campaign.plan(now=NOW))["+61412345678"]
+    assert row["ambiguous"] and "Australia/Perth" in row["zones"] and row["country"] == "AU"
+    # 09:00 where the clock is latest to reach it (Cocos, UTC+6:30) is 02:30 UTC: then 09:00 there
+    assert row["zone"] == "Indian/Cocos" and row["local_send_time"] == pd.Timestamp("2026-07-01 09:00")
+    assert row["send_at"] == pd.Timestamp("2026-07-01 02:30", tz="UTC")
