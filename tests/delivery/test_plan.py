@@ -255,3 +255,10 @@ def test_an_ambiguous_number_is_flagged_and_shown_where_it_is_earliest(client: C
     # 09:00 where the clock is latest to reach it (Cocos, UTC+6:30) is 02:30 UTC: then 09:00 there
     assert row["zone"] == "Indian/Cocos" and row["local_send_time"] == pd.Timestamp("2026-07-01 09:00")
     assert row["send_at"] == pd.Timestamp("2026-07-01 02:30", tz="UTC")
+
+
+def test_a_category_price_wins_over_the_any_category_price(client: CampaignClient) -> None:
+    campaign = make(client, [lead(LA)])
+    prices = [{"country": "US", "channel": "whatsapp", "category": "*", "price": 0.5, "currency": "USD"},
+              {"country": "US", "channel": "whatsapp", "category": "marketing", "price": 0.025, "currency": "USD"}]
+    assert by_phone(campaign.plan(now=NOW, prices=prices))[LA]["cost"] == pytest.approx(0.025)
