@@ -11,16 +11,16 @@ from campaign_sdk import _exceptions
 EXPORTED = [
     "AnalyticsError", "ApprovalState", "Campaign", "CampaignClient", "CampaignError",
     "CampaignLeadSchema", "CampaignLeadUser", "CampaignNotFoundError", "CampaignSchema",
-    "CampaignStateError", "CampaignStatus", "CampaignType", "CopyCodeAction", "DuplicateCampaignError",
+    "CampaignStateError", "CampaignStatus", "CampaignType", "CopyCodeAction", "DeliveryPlan",
+    "DeliveryPolicy", "DeliveryPolicyError", "DuplicateCampaignError", "FrequencyCap",
     "GatewayError", "InvalidArgumentError", "Issue", "LeadLoadReport", "LeadStatus",
     "LeadValidationError", "MessageStatus", "PhoneAction", "Preflight", "QuickReplyAction",
-    "SandboxGateway", "SendReport", "SyncReport", "TemplateValidationError", "TwilioAction",
-    "TwilioCallToActionContext", "TwilioCardContext", "TwilioGateway", "TwilioMediaContext",
-    "TwilioQuickReplyContext", "TwilioTextContext", "UnknownContentTypeError", "UnknownStatusWarning",
-    "UrlAction",
-    "VoiceCallAction", "compile_variables", "default_templates", "find_and_validate_variables",
-    "get_default_template", "get_variable_supported_fields", "lint_whatsapp", "parse_content_context",
-    "render_preview",
+    "SandboxGateway", "SendReport", "SendWindow", "SyncReport", "TemplateValidationError",
+    "TwilioAction", "TwilioCallToActionContext", "TwilioCardContext", "TwilioGateway",
+    "TwilioMediaContext", "TwilioQuickReplyContext", "TwilioTextContext", "UnknownContentTypeError",
+    "UnknownStatusWarning", "UrlAction", "VoiceCallAction", "compile_variables",
+    "default_templates", "find_and_validate_variables", "get_default_template",
+    "get_variable_supported_fields", "lint_whatsapp", "parse_content_context", "render_preview",
 ]
 
 
