@@ -75,7 +75,7 @@ def _group(by: str | None) -> str | None:
         return None
     if not isinstance(by, str) or not by.strip():
         raise AnalyticsError(
-            f"by={by!r} is not a group; use 'day', 'week', 'campaign_type' or a custom variable name"
+            f"by={by!r} is not a group; use 'day', 'week', 'campaign_type', 'variant' or a custom variable name"
         )
     if by in _RESERVED:
         raise AnalyticsError(f"by={by!r} is the name of a metrics column; rename that custom variable")

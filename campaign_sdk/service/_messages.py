@@ -30,7 +30,7 @@ from campaign_sdk.service._events import mark_opted_out
 INVALID_NUMBER_CODES = (21211, 21614, 63024)
 OPT_OUT_CODE = 21610
 SKIP_REASONS = (
-    "removed", "opted_out", "already_messaged", "failed_before", "unresolved",
+    "removed", "holdout", "global_holdout", "awaiting_winner", "opted_out", "already_messaged", "failed_before", "unresolved",
     "invalid_number", "missing_variables",
 )
 _SENT, _FAILED, _INTENT = 3, 2, 1
@@ -48,6 +48,7 @@ class LeadCandidate:
     opted_out: bool
     message_state: int | None
     known_invalid: bool
+    variant: str | None = None  # the experiment arm (campaign_sdk.experiments decides what it gets)
 
 
 def dedupe_key(campaign_id: int, lead_id: int) -> str:
@@ -109,7 +110,7 @@ def lead_candidates(
         sa.select(
             CampaignLead.id, CampaignLead.user_id, ConversationUser.phone_number,
             CampaignLead.custom_variables, CampaignLead.removed_at.is_not(None),
-            ConversationUser.opted_out_at.is_not(None), state, invalid,
+            ConversationUser.opted_out_at.is_not(None), state, invalid, CampaignLead.variant,
         )
         .join(ConversationUser, ConversationUser.id == CampaignLead.user_id)
         .where(CampaignLead.campaign_id == campaign_id, CampaignLead.id > after_id)
@@ -127,7 +128,7 @@ def lead_candidates(
         query = query.limit(limit)
     return [
         LeadCandidate(int(r[0]), int(r[1]), r[2], r[3] or {}, bool(r[4]), bool(r[5]),
-                      None if r[6] is None else int(r[6]), bool(r[7]))
+                      None if r[6] is None else int(r[6]), bool(r[7]), r[8])
         for r in session.execute(query)
     ]
 
