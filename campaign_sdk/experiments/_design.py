@@ -80,6 +80,11 @@ def set_experiment(
             "holdout now would break the experiment (leads already sent would change arm). Start a new "
             "experiment on a new campaign: client.create_campaign(...) then campaign.set_experiment(...)"
         )
+    if campaign.campaign_type is CampaignType.SERVICE:
+        raise CampaignStateError(
+            f"campaign {campaign.name!r} is a service campaign: its messages are triggered one by one "
+            "(campaign.trigger) and are never held out or split. Run experiments on marketing campaigns"
+        )
     if campaign.status not in (CampaignStatus.UNSUBMITTED, CampaignStatus.REJECTED):
         raise CampaignStateError(
             f"campaign {campaign.name!r} is {campaign.status}: its content was submitted to WhatsApp, so "

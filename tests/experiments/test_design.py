@@ -125,3 +125,33 @@ def test_plan_experiment_matches_the_textbook_and_corrects_for_more_arms() -> No
     three = cs.plan_experiment(0.05, 0.01, arms=3)
     assert three.adjusted_alpha == 0.025 and three.per_arm > two.per_arm and "Bonferroni" in repr(three)
     assert cs.plan_experiment(0.05, 0.02).per_arm < two.per_arm < cs.plan_experiment(0.05, 0.01, power=0.9).per_arm
+
+
+def test_service_campaigns_are_never_split_or_held_out(memory: CampaignClient) -> None:
+    campaign = memory.create_campaign("Receipts", content=A, campaign_type="service")
+    with pytest.raises(CampaignStateError, match="service campaign"):
+        campaign.set_experiment({"A": A, "B": B}, holdout=0.1)
+
+
+def test_a_campaign_without_experiment_has_no_lift_and_says_how(memory: CampaignClient) -> None:
+    campaign = memory.create_campaign("Plain", content=A)
+    with pytest.raises(CampaignStateError, match="set_experiment"):
+        campaign.lift()
+    with pytest.raises(CampaignStateError, match="set_experiment"):
+        campaign.send_winner()
+    assert memory.lift().empty and "campaign" in memory.lift().columns
+    assert campaign.variants.empty
+
+
+def test_the_html_repr_shows_variants_and_holdout(memory: CampaignClient) -> None:
+    campaign = memory.create_campaign("Shown", content=A)
+    assert "<td>none</td>" in campaign._repr_html_()
+    campaign.set_experiment({"A": A, "B": B}, weights={"A": 0.7, "B": 0.3}, holdout=0.1, test_fraction=0.2)
+    html = campaign._repr_html_()
+    assert "A 70% / B 30%, holdout 10%, test phase 20%, winner: not yet" in html
+    campaign.add_leads(leads_frame(50))
+    frame = campaign.variants.set_index("variant")
+    assert list(frame.index) == ["A", "B", "holdout", "rest"]
+    assert frame["assigned"].sum() == 50
+    assert frame.loc["A", "planned_share"] == pytest.approx(0.9 * 0.2 * 0.7)
+    assert set(campaign.leads["variant"]) <= {"A", "B", "holdout", "rest"}

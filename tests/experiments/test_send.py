@@ -137,6 +137,11 @@ def test_lift_finds_the_true_holdout_effect_through_the_sandbox(store_url: str) 
         control = lift[(lift.role == "control") & (lift.metric == "conversion_rate")].iloc[0]
         assert control.arm == "holdout" and control.n == int((campaign.leads.variant == "holdout").sum())
         assert not lift.srm.any()
+        by_variant = campaign.metrics(by="variant").set_index("variant")
+        assert row.rate == pytest.approx(by_variant.loc["treatment", "conversion_rate"])  # same rate as metrics
+        assert row.n == by_variant.loc["treatment", "messages_sent"]
+        figure = cs.lift_chart(lift)
+        assert figure.axes[0].get_yticklabels()[0].get_text() == "treatment (fixed)"
         assert list(client.lift().columns) == list(lift.columns)
         html = campaign._repr_html_()
         assert "treatment 100%, holdout 30%" in html
