@@ -11,7 +11,7 @@ import pandas as pd
 
 from campaign_sdk import analytics, experiments, sending, service
 from campaign_sdk._experiment_api import ExperimentMixin
-from campaign_sdk._exceptions import CampaignStateError, LeadValidationError
+from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
 from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, normalize_phones, template_variables
 from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
@@ -153,7 +153,13 @@ class Campaign(ExperimentMixin):
         """Rename (``name=``) or, while unsubmitted or rejected, change ``content=`` /
         ``content_type=`` + ``content_context=`` / ``campaign_type=``."""
         with self._client.transaction() as session:
-            service.update_campaign(session, service.get_campaign(session, self.id), **changes)
+            row = service.get_campaign(session, self.id)
+            if row.variants and {"content", "content_context"} & set(changes):
+                raise InvalidArgumentError(
+                    f"campaign {row.name!r} sends its variants' contents; change them with "
+                    "campaign.set_experiment({...}) instead of update(content=...)"
+                )
+            service.update_campaign(session, row, **changes)
         return self
 
     def delete(self, *, force: bool = False) -> None:

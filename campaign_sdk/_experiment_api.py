@@ -116,7 +116,10 @@ class ExperimentMixin:
         their CI, and the sample-ratio-mismatch check (``srm_p``, ``srm`` flags p < 0.001).
 
         ``test="fixed"`` rows are valid for one look at a sample size fixed in advance;
-        ``test="sequential"`` rows (always-valid mSPRT) stay valid however often you look.
+        ``test="sequential"`` rows (always-valid mSPRT) stay valid however often you look. Each
+        call counts as a look: ``looks`` says how many there were and ``use`` marks the rows of
+        the test valid for that (fixed only at the first look once the plan's sample is
+        reached, else sequential); ``frame.attrs["advice"]`` says it in words.
         Conversions are compared with the holdout (else the first variant); replies with the
         first variant (a control cannot reply). Definitions: README, "Metric definitions".
 
@@ -126,10 +129,11 @@ class ExperimentMixin:
             row = service.get_campaign(session, self.id)
             design = _require_design(row)
             name = row.name
+            looks = experiments.record_look(session, self.id, design)
         counts = experiments.arm_counts(self._client.engine, self.id, reply_window=reply_window,
                                         attribution_window=attribution_window)
         return experiments.lift_table(design, counts, campaign_id=self.id, campaign=name, alpha=alpha, tau=tau,
-                                      metrics=metrics)
+                                      metrics=metrics, looks=looks)
 
     def send_winner(
         self, metric: str = "conversion_rate", *, test: str = "sequential", alpha: float = 0.05,

@@ -15,6 +15,7 @@ EXPECTED = {
     "UnknownContentTypeError", "UrlAction", "VoiceCallAction", "compile_variables",
     "default_templates", "find_and_validate_variables", "get_default_template",
     "get_variable_supported_fields", "lint_whatsapp", "parse_content_context", "render_preview",
+    "ExperimentPlan", "lift_chart", "plan_experiment",
 }
 
 

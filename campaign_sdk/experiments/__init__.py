@@ -15,7 +15,16 @@ sample-ratio-mismatch check. ``plan_experiment`` sizes an experiment.
 
 from __future__ import annotations
 
-from campaign_sdk.experiments._assign import GLOBAL_HOLDOUT, HOLDOUT, RESERVED, REST, arm_of, assign, planned_shares, unit
+from campaign_sdk.experiments._assign import (
+    GLOBAL_HOLDOUT,
+    HOLDOUT,
+    RESERVED,
+    REST,
+    arm_of,
+    assign,
+    planned_shares,
+    unit,
+)
 from campaign_sdk.experiments._design import (
     MAX_VARIANTS,
     MIN_VARIANTS,
@@ -32,7 +41,16 @@ from campaign_sdk.experiments._design import (
 from campaign_sdk.experiments._lift import TESTS, fixed_sample, holm, lift_rows, srm_check
 from campaign_sdk.experiments._plan import ExperimentPlan, plan_experiment
 from campaign_sdk.experiments._plots import lift_chart
-from campaign_sdk.experiments._report import METRICS, SRM_ALPHA, ArmCounts, arm_counts, lift_table, no_winner_message, pick_winner
+from campaign_sdk.experiments._report import (
+    METRICS,
+    SRM_ALPHA,
+    ArmCounts,
+    arm_counts,
+    lift_table,
+    no_winner_message,
+    pick_winner,
+    record_look,
+)
 from campaign_sdk.experiments._sequential import msprt
 from campaign_sdk.experiments._variants import (
     Arm,
@@ -80,6 +98,7 @@ __all__ = [
     "plan_experiment",
     "plan_problems",
     "planned_shares",
+    "record_look",
     "send_arms",
     "set_experiment",
     "set_global_holdout",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError
 from campaign_sdk.analytics import mirror_for, parse_window
@@ -16,6 +17,7 @@ from campaign_sdk.experiments._assign import GLOBAL_HOLDOUT, HOLDOUT, REST, plan
 from campaign_sdk.experiments._design import Design
 from campaign_sdk.experiments._lift import COLUMNS, TESTS, fixed_sample, holm, lift_rows, srm_check
 from campaign_sdk.experiments._sequential import msprt
+from campaign_sdk.models import SyncState
 
 METRICS = {"conversion_rate": "conversions", "reply_rate": "replies"}
 SRM_ALPHA = 0.001  # a sample-ratio mismatch this unlikely by chance means a broken assignment
@@ -51,6 +53,26 @@ def arm_counts(
     return ArmCounts(frame.set_index("arm")[["assigned", "n", "conversions", "replies"]].astype("int64"))
 
 
+def record_look(session: Session, campaign_id: int, design: Design) -> int:
+    """Count one more look at this experiment's results; returns how many there were so far.
+
+    Stored in ``sync_state`` per campaign and experiment seed, so a new experiment starts at 0."""
+    key = f"lift_looks:{campaign_id}:{design.seed}"[:100]
+    row = session.get(SyncState, key)
+    looks = (int(row.value) if row is not None else 0) + 1
+    session.merge(SyncState(key=key, value=str(looks)))
+    return looks
+
+
+def _use(table: pd.DataFrame, design: Design, looks: int | None) -> pd.Series:
+    """Which test's rows are valid for how the results were looked at: the fixed-sample ones only
+    at the first look, once every compared arm has the planned sample; else the sequential ones."""
+    planned = design.planned_per_arm
+    reached = planned is not None and bool((table["n"] >= planned).all())
+    fixed_ok = looks == 1 and reached
+    return table["test"] == ("fixed" if fixed_ok else "sequential")
+
+
 def _control(design: Design, counts: ArmCounts) -> str | None:
     if design.holdout:
         return HOLDOUT
@@ -61,10 +83,12 @@ def _control(design: Design, counts: ArmCounts) -> str | None:
 
 def lift_table(
     design: Design, counts: ArmCounts, *, campaign_id: int, campaign: str, alpha: float = 0.05,
-    tau: float | None = None, metrics: tuple[str, ...] = tuple(METRICS),
+    tau: float | None = None, metrics: tuple[str, ...] = tuple(METRICS), looks: int | None = None,
 ) -> pd.DataFrame:
     """The tidy lift table: one row per metric x test x arm (see ``_lift.COLUMNS``), plus the
-    sample-ratio-mismatch p-value ``srm_p`` and flag ``srm`` (p < 0.001)."""
+    sample-ratio-mismatch p-value ``srm_p`` and flag ``srm`` (p < 0.001), ``looks`` (how many
+    times the results were looked at, this one included) and ``use`` (True on the rows of the
+    test that is valid for that: see :func:`_use`)."""
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise InvalidArgumentError(f"lift metrics are {list(METRICS)}; {unknown} are not")
@@ -90,7 +114,14 @@ def lift_table(
     out["planned_share"] = [shares.get(a, np.nan) for a in out["arm"]]
     out["srm_p"] = srm_p
     out["srm"] = bool(srm_p < SRM_ALPHA)
+    out["looks"] = looks
+    out["use"] = _use(out, design, looks) if len(out) else pd.Series(dtype=bool)
     out.attrs["tests"] = dict(TESTS)
+    out.attrs["advice"] = (
+        f"looked at {looks} time(s): " + ("the fixed-sample rows are valid (first look, planned sample reached)"
+                                          if len(out) and out.loc[out["use"], "test"].eq("fixed").all()
+                                          else "read the sequential rows (valid however often you look)")
+    )
     return out
 
 

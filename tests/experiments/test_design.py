@@ -155,3 +155,12 @@ def test_the_html_repr_shows_variants_and_holdout(memory: CampaignClient) -> Non
     assert frame["assigned"].sum() == 50
     assert frame.loc["A", "planned_share"] == pytest.approx(0.9 * 0.2 * 0.7)
     assert set(campaign.leads["variant"]) <= {"A", "B", "holdout", "rest"}
+
+
+def test_update_content_of_an_experiment_points_to_set_experiment(memory: CampaignClient) -> None:
+    campaign = memory.create_campaign("Upd", content=A)
+    campaign.set_experiment({"A": A, "B": B})
+    with pytest.raises(InvalidArgumentError, match="set_experiment"):
+        campaign.update(content=C)
+    campaign.update(name="Renamed")
+    assert campaign.name == "Renamed"

@@ -125,13 +125,19 @@ def test_lift_finds_the_true_holdout_effect_through_the_sandbox(store_url: str) 
                                 baseline_conversion_rate=0.03)
     with CampaignClient(store_url, gateway=sandbox) as client:
         campaign = client.create_campaign("Holdout", content=A)
-        campaign.set_experiment(holdout=0.3, seed="lift")
+        campaign.set_experiment(holdout=0.3, seed="lift", plan=cs.plan_experiment(0.03, 0.12))
         campaign.add_leads(leads_frame(1000))
         approve_in_sandbox(campaign, sandbox).send(progress=False)
         sandbox.advance(days=4)
         client.sync()
         client.record_conversions(sandbox.simulated_conversions(population=campaign.leads.phone_number))
         lift = campaign.lift()
+        # the first look with the plan's sample reached: the fixed-sample rows are the valid ones
+        assert lift["looks"].eq(1).all() and lift.loc[lift["use"], "test"].eq("fixed").all()
+        assert "fixed-sample rows are valid" in lift.attrs["advice"]
+        again = campaign.lift()
+        assert again["looks"].eq(2).all() and again.loc[again["use"], "test"].eq("sequential").all()
+        assert "read the sequential rows" in again.attrs["advice"]
         row = lift[(lift.metric == "conversion_rate") & (lift.test == "fixed") & (lift.arm == "treatment")].iloc[0]
         assert row.abs_lift_low <= 12 <= row.abs_lift_high and row.significant
         control = lift[(lift.role == "control") & (lift.metric == "conversion_rate")].iloc[0]
