@@ -290,13 +290,16 @@ class Campaign(ExperimentMixin):
         ``reply_window``, ``attribution_window``, ``start``, ``end``, ``shape``)."""
         return self._client.metrics(campaigns=[self.id], **options)
 
-    def funnel(self, *, reply_window: str | dt.timedelta = "7d", attribution_window: str | dt.timedelta = "7d") -> pd.DataFrame:
-        """sent -> delivered -> read -> replied -> converted: leads at each step, the step rate
+    def funnel(
+        self, *, reply_window: str | dt.timedelta = "7d", attribution_window: str | dt.timedelta = "7d",
+        by: str | None = None,
+    ) -> pd.DataFrame:
+        """sent -> delivered -> read -> replied -> converted (per ``by`` group, e.g. "variant"): leads at each step, the step rate
         (with its 95% Wilson interval) and the rate of sent. Draw it with
         ``campaign_sdk.analytics.funnel_chart(campaign.funnel())``."""
         return analytics.funnel(
             self._client.engine, campaign_ids=[self.id], reply_window=reply_window,
-            attribution_window=attribution_window,
+            attribution_window=attribution_window, by=by,
         )
 
     def to_schema(self, *, include_leads: bool = False) -> CampaignSchema:

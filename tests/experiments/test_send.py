@@ -146,6 +146,10 @@ def test_lift_finds_the_true_holdout_effect_through_the_sandbox(store_url: str) 
         by_variant = campaign.metrics(by="variant").set_index("variant")
         assert row.rate == pytest.approx(by_variant.loc["treatment", "conversion_rate"])  # same rate as metrics
         assert row.n == by_variant.loc["treatment", "messages_sent"]
+        funnel = campaign.funnel(by="variant").set_index(["variant", "step"])
+        assert funnel.loc[("holdout", "sent"), "leads"] == 0  # the holdout got nothing
+        assert funnel.loc[("treatment", "converted"), "leads"] == by_variant.loc["treatment", "converted"]
+        assert set(client.reply_times()["variant"]) == {"treatment"}
         figure = cs.lift_chart(lift)
         assert figure.axes[0].get_yticklabels()[0].get_text() == "treatment (fixed)"
         assert list(client.lift().columns) == list(lift.columns)
