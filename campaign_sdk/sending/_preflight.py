@@ -64,7 +64,7 @@ def preflight(
                 content = arms.get(lead.variant, arms[None]).content
                 text = preview_text(content, lead.custom_variables, missing="mark") if content else ""
                 preview.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "message": text,
-                                "variant": lead.variant})
+                                **({"variant": lead.variant} if row.experiment_seed else {})})
     estimate = dt.timedelta(seconds=to_send / rate) if rate else None
     return Preflight(
         campaign=row.name, campaign_id=row.id, simulated=bool(getattr(gateway, "simulated", False)),
@@ -72,7 +72,8 @@ def preflight(
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
         skipped={reason: counts[reason] for reason in service.SKIP_REASONS if counts[reason]},
         skipped_leads=pd.DataFrame(skipped, columns=["lead_id", "phone_number", "reason"]),
-        preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message", "variant"]),
+        preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message",
+                                               *(["variant"] if row.experiment_seed else [])]),
         rate=rate, estimated_duration=estimate,
         problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING) + experiments.arm_problems(row)
         + experiments.plan_problems(session, row),
