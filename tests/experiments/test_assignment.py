@@ -98,3 +98,23 @@ def test_a_global_holdout_must_be_a_fraction(fraction: float) -> None:
 
     with CampaignClient("sqlite:///:memory:") as client, pytest.raises(InvalidArgumentError, match="between 0 and 1"):
         client.set_global_holdout(fraction)
+
+
+def test_the_sample_ratio_check_flags_a_broken_assignment_in_the_store(store_url: str) -> None:
+    import sqlalchemy as sa
+
+    with CampaignClient(store_url) as client:
+        campaign = client.create_campaign("SRM", content=A)
+        campaign.set_experiment({"A": A, "B": B}, holdout=0.2, seed="srm")
+        campaign.add_leads(leads_frame(3000))
+        healthy = campaign.lift()
+        assert healthy["srm_p"].iloc[0] > 0.001 and not healthy["srm"].any()
+        assigned = healthy.drop_duplicates("arm").set_index("arm")["assigned"]
+        assert assigned.sum() == 3000
+        with client.engine.begin() as connection:  # a bug moves 10% of B's leads to A
+            ids = [r[0] for r in connection.execute(sa.text(
+                "SELECT id FROM campaign_leads WHERE variant = 'B' ORDER BY id"))][: int(assigned["B"] * 0.1)]
+            connection.execute(sa.text("UPDATE campaign_leads SET variant = 'A' WHERE id = :id"),
+                               [{"id": i} for i in ids])
+        broken = campaign.lift()
+        assert broken["srm"].all() and broken["srm_p"].iloc[0] < 0.001
