@@ -346,6 +346,11 @@ lift[lift["metric"] == "conversion_rate"][
     ["test", "arm", "role", "n", "events", "rate", "abs_lift", "abs_lift_low", "abs_lift_high",
      "rel_lift", "rel_lift_low", "rel_lift_high", "p_holm", "significant", "incremental"]
 ]'''),
+    ("md", """Every `lift()` call counts as a look. `looks` says how many there were and `use` marks the
+rows valid for that: the fixed-sample ones only at a first look once the plan's sample is reached;
+after daily peeking, the sequential ones."""),
+    ("code", '''print(lift.attrs["advice"])
+lift[lift["use"] & (lift["metric"] == "conversion_rate")][["test", "arm", "abs_lift", "abs_lift_low", "abs_lift_high", "p_holm", "looks"]]'''),
     ("code", '''lift.drop_duplicates("arm")[["arm", "assigned", "planned_share", "srm_p", "srm"]]'''),
     ("md", "Replies: a holdout cannot reply (it got no message), so reply lift compares B with A."),
     ("code", '''lift[(lift["metric"] == "reply_rate") & (lift["role"] == "treatment")][
