@@ -30,6 +30,7 @@ from campaign_sdk._exceptions import (
     LeadValidationError,
     TemplateValidationError,
     UnknownContentTypeError,
+    UnknownStatusWarning,
 )
 from campaign_sdk.client import CampaignClient
 from campaign_sdk.gateways import SandboxGateway, TwilioGateway
@@ -100,6 +101,7 @@ __all__ = [
     "TwilioQuickReplyContext",
     "TwilioTextContext",
     "UnknownContentTypeError",
+    "UnknownStatusWarning",
     "UrlAction",
     "VoiceCallAction",
     "compile_variables",

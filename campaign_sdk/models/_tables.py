@@ -226,6 +226,11 @@ class OutboundMessage(Base):
     content_sid: Mapped[str | None] = mapped_column(sa.String(34))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120))
+    # Migration 0004: the gateway-neutral kind of the error (``facts.errors.ErrorKind``), which
+    # is what the SDK decides by, and a status this SDK does not know, kept verbatim (``status``
+    # keeps the latest known one, so the order and the metrics stay right).
+    error_kind: Mapped[str | None] = mapped_column(sa.String(20))
+    unknown_status: Mapped[str | None] = mapped_column(sa.String(40))
 
 
 class InboundMessage(Base):
