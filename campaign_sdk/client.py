@@ -12,15 +12,17 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import analytics, inbox, sending, service
-from campaign_sdk._campaign import Campaign, schema_for
-from campaign_sdk._exceptions import CampaignError
+from campaign_sdk import analytics, experiments, inbox, sending, service
+from campaign_sdk._campaign import Campaign
+from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
+from campaign_sdk.delivery import DeliveryPolicy
 from campaign_sdk.gateways import SandboxGateway
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignType
 from campaign_sdk.schemas import CampaignSchema, ContentContext
-from campaign_sdk.templates import default_templates
+from campaign_sdk.schemas._dto import campaign_schema
+from campaign_sdk.templates import default_templates, get_default_template
 
 _EVENT_COLUMNS = {
     "record_statuses": ("sid", "status"),
@@ -47,6 +49,8 @@ class CampaignClient:
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.gateway = gateway if gateway is not None else SandboxGateway(seed=0)
+        # the delivery policy of campaigns that set none (campaign.set_delivery); None: the default
+        self.delivery_policy: DeliveryPolicy | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -109,9 +113,11 @@ class CampaignClient:
         # split the lead facts once, not once per campaign
         by_campaign = {} if facts is None else dict(tuple(facts.groupby("campaign_id")))
         return [
-            schema_for(
+            campaign_schema(
                 row, metrics.loc[row.id].to_dict(), keys.get(row.id, []),
                 None if facts is None else by_campaign.get(row.id, facts.iloc[0:0]),
+                content=service.content_of(row),
+                context_variables=get_default_template(row.template_key).context_variables if row.template_key else (),
             )
             for row in rows
         ]
@@ -150,11 +156,14 @@ class CampaignClient:
     # -- events ---------------------------------------------------------------------------
     def record_statuses(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Apply message status events: columns ``sid``, ``status``, optional ``timestamp`` and
-        ``error_code``. Idempotent; a status never moves a message backwards. The rows go
-        through the inbox, as webhooks do: a status for a SID not recorded yet is kept
-        (``pending``) and applied when a send or ``sync()`` records the SID."""
+        ``error_code``. Idempotent; a status never moves a message backwards. A status the SDK
+        does not know is stored verbatim (``unknown_status``) with an :class:`UnknownStatusWarning`.
+        The rows go through the inbox, as webhooks do: a status for a SID not recorded yet is
+        kept (``pending``) and applied when a send or ``sync()`` records the SID."""
         rows = _event_rows(events, "record_statuses")
-        return _warn_refused(inbox.record(self._sessions, "status", rows, source="record_statuses"), "record_statuses")
+        result = inbox.record(self._sessions, "status", rows, source="record_statuses")
+        _warn_unknown(result)
+        return _warn_refused(result, "record_statuses")
 
     def record_replies(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Store inbound messages: columns ``sid``, ``from``, ``body``, optional ``received_at``
@@ -184,8 +193,11 @@ class CampaignClient:
     def sync(self) -> sending.SyncReport:
         """Pull message status updates and inbound replies from the gateway since the last sync
         and record them (STOP-family replies opt users out). Idempotent and resumable: running
-        it twice, or again after an interruption, records nothing twice."""
-        return sending.sync(self._sessions, self.gateway)
+        it twice, or again after an interruption, records nothing twice. Statuses the SDK does not
+        know are stored verbatim with an :class:`UnknownStatusWarning`, never dropped."""
+        report = sending.sync(self._sessions, self.gateway)
+        _warn_unknown(report.statuses)
+        return report
 
     def sync_approvals(self) -> pd.DataFrame:
         """Refresh the WhatsApp approval status of every campaign submitted through the gateway.
@@ -220,8 +232,8 @@ class CampaignClient:
         *,
         campaigns: Iterable[int | str] | None = None,
         by: str | None = None,
-        reply_window: str | dt.timedelta = "7d",
-        attribution_window: str | dt.timedelta = "7d",
+        reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
         start: str | dt.datetime | None = None,
         end: str | dt.datetime | None = None,
         shape: str = "wide",
@@ -243,8 +255,41 @@ class CampaignClient:
         )
         return wide if shape == "wide" else analytics.to_long(wide)
 
+    def lift(self, *, campaigns: Iterable[int | str] | None = None, **options: Any) -> pd.DataFrame:
+        """:meth:`Campaign.lift` of every experiment campaign (or those named), in one frame.
+
+        >>> client.lift(campaigns=["Spring test"], alpha=0.01)  # doctest: +SKIP
+        """
+        if campaigns is None:
+            with self.transaction() as session:
+                ids = list(session.scalars(
+                    sa.select(CampaignRow.id).where(CampaignRow.experiment_seed.is_not(None)).order_by(CampaignRow.id)
+                ))
+        else:
+            ids = [self.campaign(c).id for c in campaigns]
+        frames = [Campaign(self, i).lift(**options) for i in ids]
+        if not frames:
+            return experiments.lift_table(
+                experiments.Design("", {"treatment": 1.0}, None, None, None, None),
+                experiments.ArmCounts.empty(), campaign_id=0, campaign="",
+            ).iloc[0:0]
+        return pd.concat(frames, ignore_index=True)
+
+    def set_global_holdout(
+        self, fraction: float, *, seed: str | None = None, start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        """Keep a stable ``fraction`` of users (by phone number and ``seed``) out of every
+        marketing campaign from ``start`` (default now) until ``end`` (default open): leads
+        assigned meanwhile become ``global_holdout`` and are never sent. Service campaigns are
+        never held out. Returns the holdout's id, seed, fraction and period."""
+        with self.transaction() as session:
+            row = experiments.set_global_holdout(session, fraction, seed=seed, start=start, end=end)
+            return {"id": row.id, "seed": row.seed, "fraction": row.fraction, "start": row.starts_at,
+                    "end": row.ends_at}
+
     def reply_times(
-        self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = "7d"
+        self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW
     ) -> pd.DataFrame:
         """Time from message to first reply, one row per replied lead (same attribution as
         :meth:`metrics`); ``analytics.reply_times_chart`` draws its histogram."""
@@ -298,3 +343,15 @@ def _event_rows(events: pd.DataFrame | Sequence[Mapping[str, Any]], what: str) -
     frame = frame.astype(object).where(frame.notna(), None)
     return frame.to_dict("records")
 
+
+def _warn_unknown(result: service.RecordResult) -> None:
+    if result.unknown:
+        shown = sorted({u["status"] for u in result.unknown})
+        warnings.warn(
+            UnknownStatusWarning(
+                f"{len(result.unknown)} status update(s) carry a status this SDK does not know "
+                f"({', '.join(map(repr, shown[:5]))}); they are stored verbatim in unknown_status and each "
+                "message keeps its latest known status. Upgrade campaign_sdk if Twilio added a status"
+            ),
+            stacklevel=3,
+        )

@@ -7,7 +7,7 @@ a mirrored table, except the ones :data:`EXCLUDED` names with the reason. A colu
 model reaches the mirror (and ``client.sql``) by itself.
 
 Every mirrored row carries a version ``_v`` kept *by the database*: on SQLite the
-``row_version`` column that triggers stamp on every UPDATE (migration 0004; deletes are logged
+``row_version`` column that triggers stamp on every UPDATE (migration 0007; deletes are logged
 in ``row_deletions``), on PostgreSQL the row's ``xmin``. SQLite stores are refreshed from those
 alone (ids above the last seen, versions above the last seen, deletions after the last seen);
 PostgreSQL compares block fingerprints ``(count, sum(id), sum(_v))`` over ``id >> BLOCK_BITS``.
@@ -70,6 +70,8 @@ NOT_MIRRORED = {
     "sync_state": "cursors of resumable jobs",
     "inbox_events": "the webhook inbox (events are mirrored once applied to their tables)",
     "row_deletions": _BOOKKEEPING,
+    "campaign_variants": "experiment arms, read by campaign.variants and lift()",
+    "global_holdouts": "the users kept out of marketing campaigns, read by the experiments package",
 }
 
 

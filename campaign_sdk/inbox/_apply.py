@@ -37,6 +37,7 @@ class Outcome:
     state: str
     changed: bool = False
     note: str | None = None
+    unknown: str | None = None  # a status the SDK does not know, stored verbatim by the recorder
 
 
 def recorder_event(stored: Stored) -> dict[str, Any]:
@@ -60,8 +61,14 @@ def apply_each(session: Session, events: Sequence[Stored]) -> dict[int, Outcome]
         if result.unmatched:
             outcomes[stored.id] = Outcome("pending", note=UNKNOWN_SID)
         else:
-            outcomes[stored.id] = Outcome("applied", changed=result.applied > 0)
+            outcomes[stored.id] = Outcome("applied", changed=result.applied > 0, unknown=_unknown(result, stored))
     return outcomes
+
+
+def _unknown(result: service.RecordResult, stored: Stored) -> str | None:
+    raw = str(stored.event.get("status") or "").strip().lower()
+    unknown = getattr(result, "unknown", [])
+    return raw if any(u.get("sid") == stored.sid and u.get("status") == raw for u in unknown) else None
 
 
 def apply_batch(session: Session, events: Sequence[Stored]) -> dict[int, Outcome]:
@@ -77,7 +84,8 @@ def apply_batch(session: Session, events: Sequence[Stored]) -> dict[int, Outcome
             if outcome == "unmatched":
                 outcomes[stored.id] = Outcome("pending", note=UNKNOWN_SID)
             else:
-                outcomes[stored.id] = Outcome("applied", changed=outcome == "applied")
+                outcomes[stored.id] = Outcome("applied", changed=outcome == "applied",
+                                              unknown=_unknown(result, stored) if result.unknown else None)
     return outcomes
 
 
@@ -134,6 +142,8 @@ def result_of(events: Sequence[Stored], outcomes: Mapping[int, Outcome]) -> serv
         if outcome.state == "applied":
             result.applied += outcome.changed
             result.ignored += not outcome.changed
+            if outcome.unknown is not None:
+                result.unknown.append({"sid": stored.sid, "status": outcome.unknown})
         elif outcome.state == "pending":
             result.pending += 1
             result.unmatched.append(_unmatched(stored, UNKNOWN_SID))

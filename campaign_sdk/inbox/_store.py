@@ -3,7 +3,7 @@
 A SQLite file store gets its inbox in a database of its own beside it (``<store>.inbox``, WAL,
 ``synchronous=FULL``): a long write on the store (a million-lead load holds its write lock for
 seconds) cannot block a webhook from being stored. Any other store (PostgreSQL, an in-memory
-SQLite database) keeps it in its ``inbox_events`` table (migration 0004), written in a short
+SQLite database) keeps it in its ``inbox_events`` table (migration 0007), written in a short
 transaction of its own.
 """
 

@@ -1,7 +1,7 @@
 """webhook inbox, and row versions the database maintains for the analytics mirror
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 
 On SQLite, triggers keep ``row_version`` current: an UPDATE (by any program, raw SQL included)
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
