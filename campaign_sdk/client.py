@@ -297,7 +297,8 @@ class CampaignClient:
         return analytics.reply_times(self.engine, campaign_ids=ids, reply_window=reply_window)
 
     def export(
-        self, path: str | Any, *, reply_window: str | dt.timedelta = "7d", attribution_window: str | dt.timedelta = "7d"
+        self, path: str | Any, *, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
     ) -> analytics.ExportReport:
         """Write the event tables (``message_events``, ``replies``, ``conversions``) under
         ``path`` as Parquet, partitioned by campaign and day, for a warehouse or a DuckDB /
