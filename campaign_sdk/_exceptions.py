@@ -15,7 +15,6 @@ resembles, so callers can catch either::
     └── AnalyticsError (ValueError)               a metrics option is not understood (window, group, shape)
 
 Messages name the campaign / row / field / rule involved and say what to do next.
-:class:`UnknownStatusWarning` (a ``UserWarning``) says a status was stored without being understood.
 """
 
 from __future__ import annotations
@@ -128,7 +127,3 @@ class GatewayError(CampaignError, RuntimeError):
 
 class AnalyticsError(CampaignError, ValueError):
     """A metrics / analytics option cannot be used as given (window, group, period, shape)."""
-
-
-class UnknownStatusWarning(UserWarning):
-    """Twilio reported a message status this SDK does not know; it was stored verbatim."""

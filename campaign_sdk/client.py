@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import analytics, sending, service
 from campaign_sdk._campaign import Campaign, schema_for
-from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
+from campaign_sdk._exceptions import CampaignError
 from campaign_sdk._store import open_engine, safe_url
 from campaign_sdk.gateways import SandboxGateway
 from campaign_sdk.models import Campaign as CampaignRow
@@ -150,7 +150,7 @@ class CampaignClient:
     def record_statuses(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Apply message status events: columns ``sid``, ``status``, optional ``timestamp`` and
         ``error_code``. Idempotent; a status never moves a message backwards. A status the SDK
-        does not know is stored verbatim (``unknown_status``) with an :class:`UnknownStatusWarning`."""
+        does not know is stored verbatim (``unknown_status``) with a ``service.UnknownStatusWarning``."""
         rows = _event_rows(events, "record_statuses")
         with self.transaction() as session:
             result = service.record_statuses(session, rows)
@@ -176,7 +176,7 @@ class CampaignClient:
         """Pull message status updates and inbound replies from the gateway since the last sync
         and record them (STOP-family replies opt users out). Idempotent and resumable: running
         it twice, or again after an interruption, records nothing twice. Statuses the SDK does not
-        know are stored verbatim with an :class:`UnknownStatusWarning`, never dropped."""
+        know are stored verbatim with a ``service.UnknownStatusWarning``, never dropped."""
         report = sending.sync(self._sessions, self.gateway)
         _warn_unknown(report.statuses)
         return report
@@ -270,7 +270,7 @@ def _warn_unknown(result: service.RecordResult) -> None:
     if result.unknown:
         shown = sorted({u["status"] for u in result.unknown})
         warnings.warn(
-            UnknownStatusWarning(
+            service.UnknownStatusWarning(
                 f"{len(result.unknown)} status update(s) carry a status this SDK does not know "
                 f"({', '.join(map(repr, shown[:5]))}); they are stored verbatim in unknown_status and each "
                 "message keeps its latest known status. Upgrade campaign_sdk if Twilio added a status"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaign_sdk._enums import ApprovalState
+from campaign_sdk._enums import MessageStatus as S
 from campaign_sdk._exceptions import GatewayError
 from campaign_sdk.gateways._base import (
     ApprovalResult,
@@ -244,21 +245,21 @@ class SandboxGateway:
             message = self._simulate(_Message(sid, to, now, body, []), rng)
             self._messages[sid] = message
             self._by_to.setdefault(to, []).append(message)
-        return SentMessage(sid=sid, status="accepted", to=to, date_created=now)
+        return SentMessage(sid=sid, status=S.ACCEPTED, to=to, date_created=now)
 
     def _simulate(self, message: _Message, rng: random.Random) -> _Message:
         sent = dt.timedelta(seconds=rng.uniform(1, 3))
-        message.timeline = [(dt.timedelta(), "accepted", None), (sent, "sent", None)]
+        message.timeline = [(dt.timedelta(), S.ACCEPTED, None), (sent, S.SENT, None)]
         if rng.random() >= self.delivery_rate:
             codes, weights = zip(*sorted(self.failure_codes.items()), strict=True)
             code = rng.choices(codes, weights)[0]
-            status = "undelivered" if code in errors.CARRIER_CODES else "failed"
+            status = S.UNDELIVERED if code in errors.CARRIER_CODES else S.FAILED
             message.timeline.append((sent + dt.timedelta(seconds=rng.uniform(1, 8)), status, code))
             return message
         delivered = sent + dt.timedelta(seconds=rng.uniform(1, 5))
-        message.timeline.append((delivered, "delivered", None))
+        message.timeline.append((delivered, S.DELIVERED, None))
         if rng.random() < self.read_rate:
-            message.timeline.append((delivered + dt.timedelta(seconds=rng.uniform(30, 7200)), "read", None))
+            message.timeline.append((delivered + dt.timedelta(seconds=rng.uniform(30, 7200)), S.READ, None))
         draw = rng.random()
         at = delivered + dt.timedelta(seconds=rng.uniform(60, 6 * 3600))
         sid = "SM" + self._hash("inbound", message.sid)
@@ -310,12 +311,12 @@ class SandboxGateway:
         yield from records[:limit] if limit is not None else records
 
     def _records(self, message: _Message, now: dt.datetime) -> list[MessageRecord]:
-        status, code, updated, sent_at = "accepted", None, message.created, None
+        status, code, updated, sent_at = S.ACCEPTED.value, None, message.created, None
         for offset, step, step_code in message.timeline:
             if message.created + offset > now:
                 break
             status, code, updated = step, step_code, message.created + offset
-            if step == "sent":
+            if step == S.SENT:
                 sent_at = updated
         records = [
             MessageRecord(
@@ -329,7 +330,7 @@ class SandboxGateway:
             if at <= now:
                 records.append(
                     MessageRecord(
-                        sid=sid, direction="inbound", to=SENDER, from_=message.to, status="received",
+                        sid=sid, direction="inbound", to=SENDER, from_=message.to, status=S.RECEIVED,
                         body=body, date_created=at, date_sent=at, date_updated=at,
                     )
                 )

@@ -36,6 +36,11 @@ HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 log = logging.getLogger("campaign_sdk")
 
 
+class UnknownStatusWarning(UserWarning):
+    """Twilio reported a message status this SDK does not know; it was stored verbatim
+    (``OutboundMessage.unknown_status``) and the message kept its latest known status."""
+
+
 @dataclass
 class RecordResult:
     """What a recorder did: ``applied`` changed the store, ``ignored`` were duplicates or stale,

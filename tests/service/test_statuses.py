@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 import campaign_sdk as cs
-from campaign_sdk._exceptions import UnknownStatusWarning
+from campaign_sdk.service import UnknownStatusWarning
 from campaign_sdk.facts import statuses
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignLead, MessageStatus, OutboundMessage
