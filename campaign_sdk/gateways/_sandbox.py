@@ -14,6 +14,8 @@ from typing import Any
 from campaign_sdk._enums import ApprovalState
 from campaign_sdk._enums import MessageStatus as S
 from campaign_sdk._exceptions import GatewayError
+from campaign_sdk.facts import errors, numbers
+from campaign_sdk.facts.errors import Code, ErrorKind
 from campaign_sdk.gateways._base import (
     ApprovalResult,
     ContentRequest,
@@ -22,9 +24,12 @@ from campaign_sdk.gateways._base import (
     SentMessage,
     strip_channel,
 )
-from campaign_sdk.facts import errors, numbers
-from campaign_sdk.facts.errors import Code, ErrorKind
-from campaign_sdk.gateways._rules import APPROVAL_CATEGORIES, APPROVAL_NAME, fill, main_text
+from campaign_sdk.gateways._rules import (
+    APPROVAL_CATEGORIES,
+    APPROVAL_NAME,
+    fill,
+    main_text,
+)
 
 SENDER = numbers.MAGIC_FROM_VALID
 REPLIES = ("Thanks!", "Yes please", "When will it arrive?", "Great, thank you", "Can you call me?")
@@ -108,11 +113,13 @@ class SandboxGateway:
         self.seed = seed
         self.delivery_rate, self.read_rate, self.reply_rate = delivery_rate, read_rate, reply_rate
         self.conversion_rate, self.opt_out_rate = conversion_rate, opt_out_rate
-        self.failure_codes = dict(
-            failure_codes
-            or {Code.INVALID_RECIPIENT: 3.0, Code.MARKETING_EXPERIMENT: 2.0, Code.UNKNOWN_ERROR: 1.0}
-        )
+        default = {Code.INVALID_RECIPIENT: 3.0, Code.MARKETING_EXPERIMENT: 2.0, Code.UNKNOWN_ERROR: 1.0}
+        self.failure_codes: dict[int, float] = {int(c): w for c, w in (failure_codes or default).items()}
         self.error_numbers: dict[str, int | str] = {**errors.MAGIC_NUMBERS, **dict(error_numbers or {})}
+        wrong = sorted({str(v) for v in self.error_numbers.values() if isinstance(v, str) and v not in set(ErrorKind)})
+        if wrong:
+            raise ValueError(f"error_numbers values must be error kinds ({', '.join(ErrorKind)}) or Twilio codes; "
+                             f"not {', '.join(wrong)}")
         self.rejection_marker = rejection_marker
         self.latency = latency
         self.default_rate = rate
@@ -159,7 +166,7 @@ class SandboxGateway:
         with self._lock:
             content = self._content(content_sid)
             if not APPROVAL_NAME.match(name):
-                raise _error(ErrorKind.REQUEST, f"template name {name!r} must be lowercase letters, digits and underscores")
+                raise _error(ErrorKind.REQUEST, f"template name {name!r}: use lowercase letters, digits and underscores")
             if category not in APPROVAL_CATEGORIES:
                 raise _error(ErrorKind.REQUEST, f"category {category!r} is not one of {', '.join(APPROVAL_CATEGORIES)}")
             if any(c.name == name for c in self._contents.values()):
