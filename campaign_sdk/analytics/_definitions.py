@@ -33,6 +33,9 @@ from __future__ import annotations
 
 from campaign_sdk.facts import statuses
 
+# The default reply_window and attribution_window ("default 7 days" above), for every caller.
+DEFAULT_WINDOW = "7d"
+
 # From campaign_sdk.facts.statuses (the one list of Twilio's statuses): a touch is sent,
 # partially_delivered, delivered or read; delivered includes partially_delivered and read.
 SENT_STATUSES = statuses.TOUCH

@@ -101,6 +101,10 @@ class Campaign(Base):
     submitted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Delivery (migration 0004): no message of the campaign is sent after expires_at; the
+    # delivery policy (send windows, frequency caps) as DeliveryPolicy's JSON, None = the client's.
+    expires_at: Mapped[dt.datetime | None]
+    delivery_policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     leads: Mapped[list[CampaignLead]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True

@@ -100,7 +100,7 @@ class SendReport:
             return html.escape(f"<SendReport {self.campaign!r}>")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Preflight:
     """What ``campaign.send()`` would do now, computed without sending anything.
 

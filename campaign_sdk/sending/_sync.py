@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
-from campaign_sdk._phone import PhoneNumberError, normalize_phone
+from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, MessageRecord
 from campaign_sdk.models import SyncState, utcnow
 

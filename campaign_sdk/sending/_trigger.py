@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError, LeadValidationError
-from campaign_sdk._phone import PhoneNumberError, normalize_phone
+from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, SentMessage
 from campaign_sdk.models import Campaign, CampaignLead, CampaignType, ConversationUser, OutboundMessage
 from campaign_sdk.schemas import compile_variables

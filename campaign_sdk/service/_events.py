@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaign_sdk._phone import normalize_phone
 from campaign_sdk.facts import errors, statuses
+from campaign_sdk.phones import normalize_phone
 from campaign_sdk.models import (
     ConversationUser,
     Conversion,
@@ -34,11 +34,6 @@ OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 
 log = logging.getLogger("campaign_sdk")
-
-
-class UnknownStatusWarning(UserWarning):
-    """Twilio reported a message status this SDK does not know; it was stored verbatim
-    (``OutboundMessage.unknown_status``) and the message kept its latest known status."""
 
 
 @dataclass
