@@ -12,15 +12,16 @@ EXPORTED = [
     "AnalyticsError", "ApprovalState", "Campaign", "CampaignClient", "CampaignError",
     "CampaignLeadSchema", "CampaignLeadUser", "CampaignNotFoundError", "CampaignSchema",
     "CampaignStateError", "CampaignStatus", "CampaignType", "CopyCodeAction", "DeliveryPlan",
-    "DeliveryPolicy", "DeliveryPolicyError", "DuplicateCampaignError", "FrequencyCap",
-    "GatewayError", "InvalidArgumentError", "Issue", "LeadLoadReport", "LeadStatus",
+    "DeliveryPolicy", "DeliveryPolicyError", "DuplicateCampaignError", "ExperimentPlan",
+    "FrequencyCap", "GatewayError", "InvalidArgumentError", "Issue", "LeadLoadReport", "LeadStatus",
     "LeadValidationError", "MessageStatus", "PhoneAction", "Preflight", "QuickReplyAction",
     "SandboxGateway", "SendReport", "SendWindow", "SyncReport", "TemplateValidationError",
     "TwilioAction", "TwilioCallToActionContext", "TwilioCardContext", "TwilioGateway",
     "TwilioMediaContext", "TwilioQuickReplyContext", "TwilioTextContext", "UnknownContentTypeError",
     "UnknownStatusWarning", "UrlAction", "VoiceCallAction", "compile_variables",
     "default_templates", "find_and_validate_variables", "get_default_template",
-    "get_variable_supported_fields", "lint_whatsapp", "parse_content_context", "render_preview",
+    "get_variable_supported_fields", "lift_chart", "lint_whatsapp", "parse_content_context",
+    "plan_experiment", "render_preview",
 ]
 
 
