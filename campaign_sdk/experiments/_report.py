@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError
-from campaign_sdk.analytics import mirror_for, parse_window
+from campaign_sdk.analytics import DEFAULT_WINDOW, mirror_for, parse_window
 from campaign_sdk.analytics import _definitions as d
 from campaign_sdk.experiments._assign import GLOBAL_HOLDOUT, HOLDOUT, REST, planned_shares
 from campaign_sdk.experiments._design import Design
@@ -42,7 +42,8 @@ class ArmCounts:
 
 
 def arm_counts(
-    engine: sa.Engine, campaign_id: int, *, reply_window: Window = "7d", attribution_window: Window = "7d"
+    engine: sa.Engine, campaign_id: int, *, reply_window: Window = DEFAULT_WINDOW,
+    attribution_window: Window = DEFAULT_WINDOW,
 ) -> ArmCounts:
     """Count every arm of the campaign in one DuckDB pass over the analytics mirror."""
     micros = dt.timedelta(microseconds=1)

@@ -70,8 +70,8 @@ def lift(
     request: Request,
     campaigns: Annotated[list[Annotated[int, Query(ge=1, le=2**31 - 1)]] | None, Query()] = None,
     alpha: Alpha = 0.05,
-    reply_window: Window = "7d",
-    attribution_window: Window = "7d",
+    reply_window: Window = DEFAULT_WINDOW,
+    attribution_window: Window = DEFAULT_WINDOW,
 ) -> list[dict[str, Any]]:
     """The lift table of every experiment campaign (or those given), as
     :meth:`CampaignClient.lift` computes it: one record per campaign x metric x test x arm."""
@@ -86,8 +86,8 @@ def campaign_lift(
     request: Request,
     campaign_id: CampaignId,
     alpha: Alpha = 0.05,
-    reply_window: Window = "7d",
-    attribution_window: Window = "7d",
+    reply_window: Window = DEFAULT_WINDOW,
+    attribution_window: Window = DEFAULT_WINDOW,
 ) -> list[dict[str, Any]]:
     """This campaign's lift table (``test`` "fixed" rows are valid for one planned look,
     "sequential" rows however often you look; ``srm`` flags a broken assignment). 409 when
