@@ -118,9 +118,9 @@ class ExperimentMixin:
 
         ``test="fixed"`` rows are valid for one look at a sample size fixed in advance;
         ``test="sequential"`` rows (always-valid mSPRT) stay valid however often you look. Each
-        call counts as a look: ``looks`` says how many there were and ``use`` marks the rows of
-        the test valid for that (fixed only at the first look once the plan's sample is
-        reached, else sequential); ``frame.attrs["advice"]`` says it in words.
+        call on new data counts as a look: ``looks`` says how many there were and ``use`` marks
+        the rows of the test valid for that (fixed only at the first look once the plan's sample
+        is reached, else sequential); ``frame.attrs["advice"]`` says it in words.
         Conversions are compared with the holdout (else the first variant); replies with the
         first variant (a control cannot reply). Definitions: README, "Metric definitions".
 
@@ -130,9 +130,10 @@ class ExperimentMixin:
             row = service.get_campaign(session, self.id)
             design = _require_design(row)
             name = row.name
-            looks = experiments.record_look(session, self.id, design)
         counts = experiments.arm_counts(self._client.engine, self.id, reply_window=reply_window,
                                         attribution_window=attribution_window)
+        with self._client.transaction() as session:
+            looks = experiments.record_look(session, self.id, design, counts)
         return experiments.lift_table(design, counts, campaign_id=self.id, campaign=name, alpha=alpha, tau=tau,
                                       metrics=metrics, looks=looks)
 
