@@ -23,6 +23,7 @@ from campaign_sdk._exceptions import (
     CampaignError,
     CampaignNotFoundError,
     CampaignStateError,
+    DeliveryPolicyError,
     DuplicateCampaignError,
     GatewayError,
     InvalidArgumentError,
@@ -33,6 +34,7 @@ from campaign_sdk._exceptions import (
     UnknownStatusWarning,
 )
 from campaign_sdk.client import CampaignClient
+from campaign_sdk.delivery import DeliveryPlan, DeliveryPolicy, FrequencyCap, SendWindow
 from campaign_sdk.gateways import SandboxGateway, TwilioGateway
 from campaign_sdk.leads import LeadLoadReport
 from campaign_sdk.schemas import (
@@ -77,8 +79,12 @@ __all__ = [
     "CampaignStatus",
     "CampaignType",
     "CopyCodeAction",
+    "DeliveryPlan",
+    "DeliveryPolicy",
+    "DeliveryPolicyError",
     "DuplicateCampaignError",
     "ExperimentPlan",
+    "FrequencyCap",
     "GatewayError",
     "InvalidArgumentError",
     "Issue",
@@ -91,6 +97,7 @@ __all__ = [
     "QuickReplyAction",
     "SandboxGateway",
     "SendReport",
+    "SendWindow",
     "SyncReport",
     "TemplateValidationError",
     "TwilioAction",

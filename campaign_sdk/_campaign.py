@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from campaign_sdk import analytics, experiments, sending, service
+from campaign_sdk import analytics, delivery, experiments, sending, service
 from campaign_sdk._experiment_api import ExperimentMixin
 from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
@@ -17,8 +17,8 @@ from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_v
 from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.phones import normalize_phones
-from campaign_sdk.schemas import CampaignSchema, ContentContext
-from campaign_sdk.schemas._dto import lead_records
+from campaign_sdk.schemas import CampaignSchema, ContentContext, compile_variables
+from campaign_sdk.schemas._dto import _utc, lead_records
 
 if TYPE_CHECKING:
     from campaign_sdk.client import CampaignClient
@@ -68,6 +68,11 @@ class Campaign(ExperimentMixin):
     def content(self) -> ContentContext:
         """The template as a validated content model."""
         return service.content_of(self._row())
+
+    @property
+    def expires_at(self) -> dt.datetime | None:
+        """After this moment no message of the campaign is sent (None: never expires)."""
+        return self._row().expires_at
 
     @property
     def variables(self) -> list[str]:
@@ -223,6 +228,53 @@ class Campaign(ExperimentMixin):
         with self._client.transaction() as session:
             service.disable_campaign(session, service.get_campaign(session, self.id))
         return self
+
+    # -- delivery -------------------------------------------------------------------------
+    def set_delivery(
+        self, policy: delivery.DeliveryPolicy | None = None, *, expires_at: dt.datetime | None = None,
+    ) -> Campaign:
+        """Store this campaign's delivery policy (None: use the client's ``delivery_policy``) and
+        its expiry (None: never); a message is never sent after ``expires_at``.
+
+        >>> campaign.set_delivery(cs.DeliveryPolicy(caps=[{"limit": 1, "per": "24h"}]),
+        ...                       expires_at=dt.datetime(2026, 12, 24, tzinfo=dt.UTC))  # doctest: +SKIP
+        """
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+            row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
+            row.expires_at = None if expires_at is None else _utc(expires_at)
+        return self
+
+    def plan(
+        self, *, at: dt.datetime | str | None = None, local_time: str | None = None,
+        policy: delivery.DeliveryPolicy | None = None, prices: Any = None,
+        messaging_tier: int | None = None, now: dt.datetime | None = None,
+    ) -> delivery.DeliveryPlan:
+        """What a send will do, person by person, without sending: a DataFrame, one row per lead,
+        with ``action`` (send / defer / skip), ``reason``, the recipient's zone(s) and local send
+        time, the UTC moment, the rendered message, SMS segments and the estimated cost.
+        ``plan.summary()`` totals it by action, reason, local hour and country.
+
+        ``at`` (one moment) or ``local_time="10:00"`` (each recipient at 10:00 in their zone)
+        schedule the send; ``policy`` overrides the campaign's (and the client's) delivery
+        policy; ``prices`` is a table (country, channel, category, price, currency) used instead
+        of the gateway's; ``messaging_tier`` is WhatsApp's unique users per 24 h for the sender.
+
+        >>> plan = campaign.plan(local_time="10:00")            # doctest: +SKIP
+        >>> plan.summary()                                      # doctest: +SKIP
+        """
+        gateway = self._client.gateway
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+            chosen = delivery.policy_for(row, given=policy, client_policy=getattr(self._client, "delivery_policy", None))
+            problems = sending.blockers(row, gateway, campaign_type=row.campaign_type)
+            content = service.content_of(row)
+            required = list(compile_variables(content).mapping)
+        return delivery.plan_campaign(
+            self._client.engine, row, gateway, content=content, required=required, policy=chosen,
+            at=at, local_time=local_time, prices=prices, messaging_tier=messaging_tier, now=now,
+            problems=problems,
+        )
 
     # -- sending --------------------------------------------------------------------------
     def preflight(self, *, rate: float | None = None, sample: int = 3) -> sending.Preflight:

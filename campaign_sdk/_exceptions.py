@@ -12,6 +12,7 @@ resembles, so callers can catch either::
     ├── DuplicateCampaignError (ValueError)       a campaign with that name already exists
     ├── CampaignStateError (RuntimeError)         the operation is not allowed in the campaign's state
     ├── GatewayError (RuntimeError)               the messaging gateway (Twilio, sandbox) failed; ``.kind``
+    ├── DeliveryPolicyError (ValueError)          a schedule, send window, cap or price table cannot be used
     └── AnalyticsError (ValueError)               a metrics option is not understood (window, group, shape)
 
 Messages name the campaign / row / field / rule involved and say what to do next.
@@ -132,3 +133,8 @@ class AnalyticsError(CampaignError, ValueError):
 
 class UnknownStatusWarning(UserWarning):
     """Twilio reported a message status this SDK does not know; it was stored verbatim."""
+
+
+class DeliveryPolicyError(CampaignError, ValueError):
+    """A delivery option cannot be used: a schedule in the past, quiet hours that leave no
+    allowed minute, an unknown time zone, a price table without the needed columns."""

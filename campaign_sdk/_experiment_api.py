@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from campaign_sdk import analytics, experiments, service
+from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import CampaignStateError
+from campaign_sdk.analytics import DEFAULT_WINDOW
 from campaign_sdk.experiments import Design, ExperimentPlan
 from campaign_sdk.schemas import ContentContext, preview_text
 
@@ -106,8 +107,8 @@ class ExperimentMixin:
         return pd.DataFrame(records, columns=VARIANT_COLUMNS)
 
     def lift(
-        self, *, alpha: float = 0.05, attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
-        reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        self, *, alpha: float = 0.05, attribution_window: str | dt.timedelta = DEFAULT_WINDOW,
+        reply_window: str | dt.timedelta = DEFAULT_WINDOW,
         metrics: tuple[str, ...] = ("conversion_rate", "reply_rate"),
         tau: float | None = None,
     ) -> pd.DataFrame:
@@ -139,8 +140,8 @@ class ExperimentMixin:
 
     def send_winner(
         self, metric: str = "conversion_rate", *, test: str = "sequential", alpha: float = 0.05,
-        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
-        reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW, **send: Any,
+        attribution_window: str | dt.timedelta = DEFAULT_WINDOW,
+        reply_window: str | dt.timedelta = DEFAULT_WINDOW, **send: Any,
     ) -> sending.SendReport:
         """Send the winning variant to the leads outside the test phase (``rest``), once ``test``
         ("sequential", valid however often you look, or "fixed") says the variant with the best

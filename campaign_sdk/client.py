@@ -16,6 +16,7 @@ from campaign_sdk import analytics, experiments, sending, service
 from campaign_sdk._campaign import Campaign
 from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
+from campaign_sdk.delivery import DeliveryPolicy
 from campaign_sdk.gateways import SandboxGateway
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignType
@@ -48,6 +49,8 @@ class CampaignClient:
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.gateway = gateway if gateway is not None else SandboxGateway(seed=0)
+        # the delivery policy of campaigns that set none (campaign.set_delivery); None: the default
+        self.delivery_policy: DeliveryPolicy | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager

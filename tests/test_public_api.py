@@ -11,16 +11,17 @@ from campaign_sdk import _exceptions
 EXPORTED = [
     "AnalyticsError", "ApprovalState", "Campaign", "CampaignClient", "CampaignError",
     "CampaignLeadSchema", "CampaignLeadUser", "CampaignNotFoundError", "CampaignSchema",
-    "CampaignStateError", "CampaignStatus", "CampaignType", "CopyCodeAction", "DuplicateCampaignError",
-    "ExperimentPlan", "GatewayError", "InvalidArgumentError", "Issue", "LeadLoadReport", "LeadStatus",
+    "CampaignStateError", "CampaignStatus", "CampaignType", "CopyCodeAction", "DeliveryPlan",
+    "DeliveryPolicy", "DeliveryPolicyError", "DuplicateCampaignError", "ExperimentPlan",
+    "FrequencyCap", "GatewayError", "InvalidArgumentError", "Issue", "LeadLoadReport", "LeadStatus",
     "LeadValidationError", "MessageStatus", "PhoneAction", "Preflight", "QuickReplyAction",
-    "SandboxGateway", "SendReport", "SyncReport", "TemplateValidationError", "TwilioAction",
-    "TwilioCallToActionContext", "TwilioCardContext", "TwilioGateway", "TwilioMediaContext",
-    "TwilioQuickReplyContext", "TwilioTextContext", "UnknownContentTypeError", "UnknownStatusWarning",
-    "UrlAction",
-    "VoiceCallAction", "compile_variables", "default_templates", "find_and_validate_variables",
-    "get_default_template", "get_variable_supported_fields", "lift_chart", "lint_whatsapp",
-    "parse_content_context", "plan_experiment", "render_preview",
+    "SandboxGateway", "SendReport", "SendWindow", "SyncReport", "TemplateValidationError",
+    "TwilioAction", "TwilioCallToActionContext", "TwilioCardContext", "TwilioGateway",
+    "TwilioMediaContext", "TwilioQuickReplyContext", "TwilioTextContext", "UnknownContentTypeError",
+    "UnknownStatusWarning", "UrlAction", "VoiceCallAction", "compile_variables",
+    "default_templates", "find_and_validate_variables", "get_default_template",
+    "get_variable_supported_fields", "lift_chart", "lint_whatsapp", "parse_content_context",
+    "plan_experiment", "render_preview",
 ]
 
 

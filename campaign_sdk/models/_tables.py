@@ -101,7 +101,11 @@ class Campaign(Base):
     submitted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    # Experiments (migration 0004): the seed of the lead assignment, the control fraction, the
+    # Delivery (migration 0005): no message of the campaign is sent after expires_at; the
+    # delivery policy (send windows, frequency caps) as DeliveryPolicy's JSON, None = the client's.
+    expires_at: Mapped[dt.datetime | None]
+    delivery_policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # Experiments (migration 0006): the seed of the lead assignment, the control fraction, the
     # share of leads in the test phase (None: everyone), the winning variant and the plan.
     experiment_seed: Mapped[str | None] = mapped_column(sa.String(64))
     holdout_fraction: Mapped[float | None]
