@@ -262,3 +262,10 @@ def test_a_category_price_wins_over_the_any_category_price(client: CampaignClien
     prices = [{"country": "US", "channel": "whatsapp", "category": "*", "price": 0.5, "currency": "USD"},
               {"country": "US", "channel": "whatsapp", "category": "marketing", "price": 0.025, "currency": "USD"}]
     assert by_phone(campaign.plan(now=NOW, prices=prices))[LA]["cost"] == pytest.approx(0.025)
+
+
+def test_the_messaging_tier_can_be_a_gateway_setting(client: CampaignClient) -> None:
+    campaign = make(client, [lead(f"+1415555{i:04d}") for i in range(3)])
+    client.gateway.messaging_tier = 1  # type: ignore[attr-defined]
+    assert sorted(campaign.plan(now=NOW)["action"]) == ["defer", "defer", "send"]
+    assert sorted(campaign.plan(now=NOW, messaging_tier=5)["action"]) == ["send", "send", "send"]
