@@ -31,6 +31,7 @@ from campaign_sdk._exceptions import (
     LeadValidationError,
     TemplateValidationError,
     UnknownContentTypeError,
+    UnknownStatusWarning,
 )
 from campaign_sdk.client import CampaignClient
 from campaign_sdk.delivery import DeliveryPlan, DeliveryPolicy, FrequencyCap, SendWindow
@@ -105,6 +106,7 @@ __all__ = [
     "TwilioQuickReplyContext",
     "TwilioTextContext",
     "UnknownContentTypeError",
+    "UnknownStatusWarning",
     "UrlAction",
     "VoiceCallAction",
     "compile_variables",

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from campaign_sdk.facts.errors import Code
 from campaign_sdk.testing._state import FakeTwilio, Fault, RecordedRequest, Reply, error
 
 DEFAULT_ACCOUNT = "AC" + "5e" * 16
@@ -126,7 +127,7 @@ class TwilioTestServer:
             self.state.faults.clear()
 
     def reject_number(self, number: str, code: int) -> None:
-        """Make sends to ``number`` (E.164) fail with ``code`` (e.g. 21211, 21610, 63024)."""
+        """Make sends to ``number`` (E.164) fail with Twilio error ``code`` (e.g. ``Code.INVALID_TO``)."""
         with self.state.lock:
             self.state.number_errors[number] = code
 
@@ -316,7 +317,7 @@ def _pricing(owner: TwilioTestServer, request: RecordedRequest, path: str) -> Re
 
 def _fault_reply(fault: Fault) -> Reply:
     if fault.kind == "throttle":
-        return error(429, 20429, "Too many concurrent requests", problem=fault.problem)
+        return error(429, Code.TOO_MANY_REQUESTS, "Too many concurrent requests", problem=fault.problem)
     if fault.kind in ("drop", "hang"):
         return Reply(0, action=fault.kind)  # type: ignore[arg-type]
     status = fault.status if fault.kind == "error" else max(fault.status, 500)
