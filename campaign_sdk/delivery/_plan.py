@@ -23,9 +23,12 @@ from campaign_sdk.delivery._segments import sms_segments
 from campaign_sdk.delivery._spec import LIVE, SKIPS, PlanSpec, aware, moments, naive, zone_names
 from campaign_sdk.delivery._windows import earliest_local
 from campaign_sdk.delivery._zones import resolve_zones
+from campaign_sdk.facts.errors import ERRORS
 
 MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
-INVALID_NUMBER_CODES = (21211, 21614, 63024)  # as service.INVALID_NUMBER_CODES
+# Codes whose kind says the number itself cannot receive (the send path's ``invalid_number``);
+# the mirror keeps Twilio's code, not the kind, so the kind is read back from facts.errors.
+INVALID_NUMBER_CODES = tuple(sorted(c for c, fact in ERRORS.items() if fact.invalid_number))
 _TEMP = ("plan_base", "plan_zones", "plan_rows", "_plan_phone", "_plan_deep", "_tier_over")
 
 
@@ -55,7 +58,8 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
                         WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
                    END AS store_reason
             FROM leads l JOIN users u ON u.id = l.user_id
-            LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3 WHEN error_code IS NOT NULL THEN 2
+            LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
+                                                WHEN error_code IS NOT NULL OR status = 'failed' THEN 2
                                                 ELSE 1 END) AS state
                        FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
             LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_code IN ({codes})) bad

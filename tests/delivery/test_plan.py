@@ -269,3 +269,21 @@ def test_the_messaging_tier_can_be_a_gateway_setting(client: CampaignClient) -> 
     client.gateway.messaging_tier = 1  # type: ignore[attr-defined]
     assert sorted(campaign.plan(now=NOW)["action"]) == ["defer", "defer", "send"]
     assert sorted(campaign.plan(now=NOW, messaging_tier=5)["action"]) == ["send", "send", "send"]
+
+
+def test_earlier_messages_give_the_send_paths_reasons(client: CampaignClient) -> None:
+    campaign = make(client, [lead(NY), lead(LA), lead(BERLIN)])
+    sent_before(client, [BERLIN], dt.timedelta(days=30), status="failed")  # another campaign
+    with client.transaction() as session:
+        users = {u.phone_number: u for u in session.query(ConversationUser)}
+        leads = {row.user_id: row for row in session.query(CampaignLead).filter_by(campaign_id=campaign.id)}
+        at = NOW - dt.timedelta(hours=1)
+        session.add(OutboundMessage(sid="SM" + "1" * 32, campaign_id=campaign.id, lead_id=leads[users[NY].id].id,
+                                    user_id=users[NY].id, to_number=NY, status="delivered", created_at=at, status_at=at))
+        session.add(OutboundMessage(campaign_id=campaign.id, lead_id=leads[users[LA].id].id, user_id=users[LA].id,
+                                    to_number=LA, status="failed", error_code=63016, created_at=at, status_at=at))
+        session.query(OutboundMessage).filter_by(user_id=users[BERLIN].id).update({"error_code": 21211})
+    rows = by_phone(campaign.plan(now=NOW))
+    assert rows[NY]["reason"] == "already_messaged"
+    assert rows[LA]["reason"] == "failed_before"
+    assert rows[BERLIN]["reason"] == "invalid_number"  # Twilio called the number invalid before
