@@ -7,7 +7,7 @@ estimated cost. ``Campaign.plan()`` is the way users reach it.
 
 >>> policy = DeliveryPolicy(window=SendWindow(start="10:00", end="20:00"),
 ...                         countries={"DE": SendWindow(days=["mon", "tue", "wed", "thu", "fri"])},
-...                         caps=[FrequencyCap(limit=1, per="24h"), FrequencyCap(limit=3, per="7d")])
+...                         caps=[FrequencyCap(limit=1, per="24h"), FrequencyCap(limit=3, per="1w")])
 >>> policy.window_for("marketing", "DE").days
 ('mon', 'tue', 'wed', 'thu', 'fri')
 """
