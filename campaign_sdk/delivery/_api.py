@@ -10,11 +10,11 @@ import sqlalchemy as sa
 
 from campaign_sdk.delivery._frame import DeliveryPlan
 from campaign_sdk.delivery._plan import MIRROR_TABLES, build_plan
-from campaign_sdk.delivery._spec import PlanSpec
 from campaign_sdk.delivery._policy import DeliveryPolicy
 from campaign_sdk.delivery._prices import PriceInput, price_table
 from campaign_sdk.delivery._render import template_of
 from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
+from campaign_sdk.delivery._spec import PlanSpec
 from campaign_sdk.gateways._pricing import gateway_prices
 
 

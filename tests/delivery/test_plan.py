@@ -18,7 +18,13 @@ from campaign_sdk import (
     TwilioTextContext,
 )
 from campaign_sdk.gateways import TwilioGateway
-from campaign_sdk.models import CampaignLead, ConversationUser, InboundKind, InboundMessage, OutboundMessage
+from campaign_sdk.models import (
+    CampaignLead,
+    ConversationUser,
+    InboundKind,
+    InboundMessage,
+    OutboundMessage,
+)
 from campaign_sdk.testing import TwilioTestServer
 
 UTC = dt.UTC
