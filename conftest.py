@@ -48,6 +48,12 @@ DOCUMENTED: dict[str, int] = {
     "campaign_sdk.delivery._schedule": NONE,
     "campaign_sdk.delivery._segments": NONE,
     "campaign_sdk.delivery._windows": NONE,
+    # experiments
+    "campaign_sdk.experiments": NONE,
+    "campaign_sdk.experiments._assign": NONE,
+    "campaign_sdk.experiments._lift": NONE,
+    "campaign_sdk.experiments._plan": NONE,
+    "campaign_sdk.experiments._sequential": NONE,
     # facts (Twilio's and WhatsApp's numbers, codes, statuses)
     "campaign_sdk.facts.errors": BOTH,
     "campaign_sdk.facts.numbers": BOTH,
@@ -90,6 +96,12 @@ SLOW: dict[str, set[str]] = {
     },
     "tests/delivery/test_segments.py": {"test_the_plans_sql_count_agrees_with_the_python_count"},
     "tests/delivery/test_windows.py": {"test_next_allowed_is_never_early_and_never_skips_an_allowed_minute"},
+    "tests/experiments/test_assignment.py": {"test_another_process_assigns_the_same_arms"},
+    "tests/experiments/test_crash.py": set(),
+    "tests/experiments/test_statistics.py": {
+        "test_fixed_interval_of_absolute_lift_covers_the_truth_95_percent_of_the_time",
+        "test_over_400_seeded_sandbox_experiments_the_interval_covers_the_true_lift",
+    },
     "tests/leads/test_last_rows.py": {"test_last_row_per_phone_in_text_order"},
     "tests/sending/test_crash.py": {"test_sigkill_at_every_stage_then_exactly_once"},
     "tests/sending/test_preflight_reports.py": {"test_the_cli_demo_sends_through_the_sandbox"},

@@ -131,10 +131,10 @@ class AnalyticsError(CampaignError, ValueError):
     """A metrics / analytics option cannot be used as given (window, group, period, shape)."""
 
 
+class UnknownStatusWarning(UserWarning):
+    """Twilio reported a message status this SDK does not know; it was stored verbatim."""
+
+
 class DeliveryPolicyError(CampaignError, ValueError):
     """A delivery option cannot be used: a schedule in the past, quiet hours that leave no
     allowed minute, an unknown time zone, a price table without the needed columns."""
-
-
-class UnknownStatusWarning(UserWarning):
-    """Twilio reported a message status this SDK does not know; it was stored verbatim."""

@@ -57,9 +57,17 @@ def plan_campaign(
         literals=literals, keys=keys, required=required, policy=policy, schedule=when,
         now=moment, expires_at=expires_at, messaging_tier=tier,
         freeform=channel == "whatsapp" and category == "service" and not approved,
-        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup,
+        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup, winner=_has_winner(row),
     )
     with mirror_for(engine).reading(MIRROR_TABLES) as con:
         plan = build_plan(con, spec)
     plan.attrs["problems"] = list(problems or [])
     return plan
+
+
+def _has_winner(row: Any) -> bool:
+    """Whether the campaign's experiment picked a winner (its "rest" arm is then sent)."""
+    from campaign_sdk.experiments._design import design_of
+
+    design = design_of(row)
+    return design is not None and design.winner is not None

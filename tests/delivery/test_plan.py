@@ -293,3 +293,19 @@ def test_earlier_messages_give_the_send_paths_reasons(client: CampaignClient) ->
     assert rows[NY]["reason"] == "already_messaged"
     assert rows[LA]["reason"] == "failed_before"
     assert rows[BERLIN]["reason"] == "invalid_number"  # Twilio called the number invalid before
+
+
+def test_experiment_holdouts_show_as_holdout(client: CampaignClient) -> None:
+    campaign = make(client, [lead(NY), lead(LA), lead(BERLIN), lead("+12125550101")])
+    with client.transaction() as session:
+        users = {u.id: u.phone_number for u in session.query(ConversationUser)}
+        arms = {LA: "holdout", BERLIN: "global_holdout", "+12125550101": "rest"}
+        for row in session.query(CampaignLead).filter_by(campaign_id=campaign.id):
+            row.variant = arms.get(users[row.user_id])
+    plan = campaign.plan(now=NOW)
+    rows = by_phone(plan)
+    assert (rows[LA]["action"], rows[LA]["reason"], rows[LA]["variant"]) == ("holdout", "holdout", "holdout")
+    assert (rows[BERLIN]["action"], rows[BERLIN]["reason"]) == ("holdout", "global_holdout")
+    assert (rows["+12125550101"]["action"], rows["+12125550101"]["reason"]) == ("skip", "awaiting_winner")
+    assert rows[NY]["action"] == "defer" and pd.isna(rows[LA]["cost"])
+    assert "holdout" in set(plan.summary()["action"])
