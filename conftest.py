@@ -55,6 +55,8 @@ DOCUMENTED: dict[str, int] = {
     "campaign_sdk.experiments._plan": NONE,
     "campaign_sdk.experiments._sequential": NONE,
     # facts (Twilio's and WhatsApp's numbers, codes, statuses)
+    # the webhook inbox
+    "campaign_sdk.inbox": NONE,
     "campaign_sdk.facts.errors": BOTH,
     "campaign_sdk.facts.numbers": BOTH,
     "campaign_sdk.facts.statuses": BOTH,
@@ -90,6 +92,9 @@ DOCUMENTED: dict[str, int] = {
 # cases): file path (from the root) -> test function names (every test of the file when empty).
 SLOW: dict[str, set[str]] = {
     "tests/analytics/test_property.py": {"test_duckdb_metrics_equal_the_plain_python_reference"},
+    "tests/analytics/test_change_tracking.py": {"test_random_sdk_and_raw_sql_writes_reach_every_metrics_call"},
+    "tests/inbox/test_faults.py": set(),
+    "tests/inbox/test_inbox.py": {"test_concurrent_duplicate_inbound_messages_never_error"},
     "tests/analytics/test_store_reading.py": {
         "test_a_mirror_built_in_bulk_is_not_read_again", "test_bulk_and_in_process_readers_agree",
         "test_the_helper_reports_failure_instead_of_raising",

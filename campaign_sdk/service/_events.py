@@ -40,17 +40,22 @@ log = logging.getLogger("campaign_sdk")
 class RecordResult:
     """What a recorder did: ``applied`` changed the store, ``ignored`` were duplicates or stale,
     ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons;
-    ``unknown`` lists statuses this SDK does not know (``{sid, status}``, stored verbatim)."""
+    ``unknown`` lists statuses this SDK does not know (``{sid, status}``, stored verbatim).
+    ``pending``: of the unmatched, how many the inbox keeps, to apply once their SID is recorded.
+    ``outcomes``: per event, in order, "applied", "ignored" or "unmatched"."""
 
     applied: int = 0
     ignored: int = 0
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0
+    outcomes: list[str] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         return (
             f"<RecordResult applied={self.applied} ignored={self.ignored} "
-            f"unmatched={len(self.unmatched)}" + (f" unknown={len(self.unknown)}" if self.unknown else "") + ">"
+            f"unmatched={len(self.unmatched)}" + (f" unknown={len(self.unknown)}" if self.unknown else "")
+            + (f" pending={self.pending}" if self.pending else "") + ">"
         )
 
 
@@ -129,6 +134,7 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
         found = messages.get(sid)
         if found is None:
             result.unmatched.append({"sid": sid, "status": raw, "reason": "unknown_sid"})
+            result.outcomes.append("unmatched")
             continue
         if statuses.is_known(raw):
             changed = _apply_status(found, MessageStatus(raw), _as_time(event.get("timestamp")),
@@ -141,6 +147,7 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
                 found.unknown_status = raw[: statuses.MAX_LENGTH]
         result.applied += changed
         result.ignored += not changed
+        result.outcomes.append("applied" if changed else "ignored")
     session.flush()
     return result
 
@@ -192,6 +199,7 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
         sid = str(row["sid"])
         if session.scalar(sa.select(InboundMessage.id).where(InboundMessage.sid == sid)):
             result.ignored += 1
+            result.outcomes.append("ignored")
             continue
         kind = classify_inbound(row.get("body"))
         session.add(
@@ -205,6 +213,7 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
             )
         )
         result.applied += 1
+        result.outcomes.append("applied")
         if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
             touched.add(users[row["from"]])
     session.flush()
