@@ -8,8 +8,10 @@ Each test gets a schema of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -58,8 +60,20 @@ def store_url(request) -> str:
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite store migrated once per run (opening a fresh file runs every migration)."""
+    path = tmp_path_factory.mktemp("migrated") / "campaigns.db"
+    CampaignClient(f"sqlite:///{path}").close()
+    return path
+
+
 @pytest.fixture
-def client(store_url) -> Iterator[CampaignClient]:
+def client(request, store_url) -> Iterator[CampaignClient]:
+    """A client on ``store_url``; on SQLite the file starts as a copy of ``migrated_sqlite`` (the
+    same freshly migrated store, without running the migrations again for every test)."""
+    if store_url.startswith("sqlite:///"):
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), store_url.removeprefix("sqlite:///"))
     with CampaignClient(store_url) as client:
         yield client
 
