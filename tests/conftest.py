@@ -69,12 +69,18 @@ def migrated_sqlite(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def client(request, store_url) -> Iterator[CampaignClient]:
-    """A client on ``store_url``; on SQLite the file starts as a copy of ``migrated_sqlite`` (the
-    same freshly migrated store, without running the migrations again for every test)."""
+def migrated_url(request, store_url) -> str:
+    """``store_url`` for a client: on SQLite the file starts as a copy of ``migrated_sqlite`` (the
+    same freshly migrated store, without running every migration again for each test); on
+    PostgreSQL the empty schema, migrated when the client opens it."""
     if store_url.startswith("sqlite:///"):
         shutil.copyfile(request.getfixturevalue("migrated_sqlite"), store_url.removeprefix("sqlite:///"))
-    with CampaignClient(store_url) as client:
+    return store_url
+
+
+@pytest.fixture
+def client(migrated_url) -> Iterator[CampaignClient]:
+    with CampaignClient(migrated_url) as client:
         yield client
 
 
