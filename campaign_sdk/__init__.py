@@ -23,6 +23,7 @@ from campaign_sdk._exceptions import (
     CampaignError,
     CampaignNotFoundError,
     CampaignStateError,
+    DeliveryPolicyError,
     DuplicateCampaignError,
     GatewayError,
     InvalidArgumentError,
@@ -30,8 +31,10 @@ from campaign_sdk._exceptions import (
     LeadValidationError,
     TemplateValidationError,
     UnknownContentTypeError,
+    UnknownStatusWarning,
 )
 from campaign_sdk.client import CampaignClient
+from campaign_sdk.delivery import DeliveryPlan, DeliveryPolicy, FrequencyCap, SendWindow
 from campaign_sdk.gateways import SandboxGateway, TwilioGateway
 from campaign_sdk.leads import LeadLoadReport
 from campaign_sdk.schemas import (
@@ -56,6 +59,7 @@ from campaign_sdk.schemas import (
     parse_content_context,
     render_preview,
 )
+from campaign_sdk.experiments import ExperimentPlan, lift_chart, plan_experiment
 from campaign_sdk.sending import Preflight, SendReport, SyncReport
 from campaign_sdk.templates import default_templates, get_default_template
 
@@ -75,7 +79,12 @@ __all__ = [
     "CampaignStatus",
     "CampaignType",
     "CopyCodeAction",
+    "DeliveryPlan",
+    "DeliveryPolicy",
+    "DeliveryPolicyError",
     "DuplicateCampaignError",
+    "ExperimentPlan",
+    "FrequencyCap",
     "GatewayError",
     "InvalidArgumentError",
     "Issue",
@@ -88,6 +97,7 @@ __all__ = [
     "QuickReplyAction",
     "SandboxGateway",
     "SendReport",
+    "SendWindow",
     "SyncReport",
     "TemplateValidationError",
     "TwilioAction",
@@ -98,6 +108,7 @@ __all__ = [
     "TwilioQuickReplyContext",
     "TwilioTextContext",
     "UnknownContentTypeError",
+    "UnknownStatusWarning",
     "UrlAction",
     "VoiceCallAction",
     "compile_variables",
@@ -105,7 +116,9 @@ __all__ = [
     "find_and_validate_variables",
     "get_default_template",
     "get_variable_supported_fields",
+    "lift_chart",
     "lint_whatsapp",
     "parse_content_context",
+    "plan_experiment",
     "render_preview",
 ]

@@ -9,26 +9,27 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from campaign_sdk import analytics, sending, service
-from campaign_sdk._exceptions import CampaignStateError, LeadValidationError
+from campaign_sdk import analytics, delivery, experiments, sending, service
+from campaign_sdk._experiment_api import ExperimentMixin
+from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
 from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_variables
 from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.phones import normalize_phones
-from campaign_sdk.schemas import CampaignSchema, ContentContext
-from campaign_sdk.schemas._dto import lead_records
+from campaign_sdk.schemas import CampaignSchema, ContentContext, compile_variables
+from campaign_sdk.schemas._dto import _utc, lead_records
 
 if TYPE_CHECKING:
     from campaign_sdk.client import CampaignClient
 
 LEAD_COLUMNS = [
     "lead_id", "phone_number", "conversation_user_id", "status", "message_status", "error_code",
-    "message_sid", "sent_at", "first_reply_at", "converted_at", "custom_variables",
+    "message_sid", "sent_at", "first_reply_at", "converted_at", "custom_variables", "variant",
 ]
 
 
-class Campaign:
+class Campaign(ExperimentMixin):
     """One campaign. Obtain it from ``client.create_campaign`` or ``client.campaign``."""
 
     def __init__(self, client: CampaignClient, campaign_id: int) -> None:
@@ -67,6 +68,11 @@ class Campaign:
     def content(self) -> ContentContext:
         """The template as a validated content model."""
         return service.content_of(self._row())
+
+    @property
+    def expires_at(self) -> dt.datetime | None:
+        """After this moment no message of the campaign is sent (None: never expires)."""
+        return self._row().expires_at
 
     @property
     def variables(self) -> list[str]:
@@ -108,12 +114,14 @@ class Campaign:
         >>> report.inserted, report.rejected.head()                       # doctest: +SKIP
         """
         with self._client.transaction() as session:
-            return load_leads(
+            report = load_leads(
                 session, service.get_campaign(session, self.id), data, phone_column=phone_column,
                 user_id_column=user_id_column, default_region=default_region,
                 variables=variables, strict=strict, progress=progress, chunk_size=chunk_size,
                 encoding=encoding,
             )
+            experiments.assign_leads(session, service.get_campaign(session, self.id))  # arms, same transaction
+            return report
 
     def remove_leads(
         self,
@@ -155,7 +163,13 @@ class Campaign:
         """Rename (``name=``) or, while unsubmitted or rejected, change ``content=`` /
         ``content_type=`` + ``content_context=`` / ``campaign_type=``."""
         with self._client.transaction() as session:
-            service.update_campaign(session, service.get_campaign(session, self.id), **changes)
+            row = service.get_campaign(session, self.id)
+            if row.variants and {"content", "content_context"} & set(changes):
+                raise InvalidArgumentError(
+                    f"campaign {row.name!r} sends its variants' contents; change them with "
+                    "campaign.set_experiment({...}) instead of update(content=...)"
+                )
+            service.update_campaign(session, row, **changes)
         return self
 
     def delete(self, *, force: bool = False) -> None:
@@ -174,7 +188,9 @@ class Campaign:
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             chosen = sending.pick_samples(session, row, samples)
+            variant_samples = experiments.check_variants(session, row, samples)  # lint all before any request
             sending.submit(session, row, self._client.gateway, category=category, samples=chosen)
+            experiments.submit_variants(session, row, self._client.gateway, variant_samples)
         return self
 
     def sync_approval(self) -> ApprovalState:
@@ -191,7 +207,8 @@ class Campaign:
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             service.apply_approval_result(session, row, result.state, reason=result.reason)
-        return result.state
+            experiments.sync_variants(session, row, self._client.gateway)  # every variant's approval
+            return row.approval_state
 
     def set_approval_status(self, state: ApprovalState | str, *, reason: str | None = None) -> Campaign:
         """Apply an approval outcome reported by WhatsApp (e.g. from a webhook or Twilio's
@@ -212,6 +229,53 @@ class Campaign:
             service.disable_campaign(session, service.get_campaign(session, self.id))
         return self
 
+    # -- delivery -------------------------------------------------------------------------
+    def set_delivery(
+        self, policy: delivery.DeliveryPolicy | None = None, *, expires_at: dt.datetime | None = None,
+    ) -> Campaign:
+        """Store this campaign's delivery policy (None: use the client's ``delivery_policy``) and
+        its expiry (None: never); a message is never sent after ``expires_at``.
+
+        >>> campaign.set_delivery(cs.DeliveryPolicy(caps=[{"limit": 1, "per": "24h"}]),
+        ...                       expires_at=dt.datetime(2026, 12, 24, tzinfo=dt.UTC))  # doctest: +SKIP
+        """
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+            row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
+            row.expires_at = None if expires_at is None else _utc(expires_at)
+        return self
+
+    def plan(
+        self, *, at: dt.datetime | str | None = None, local_time: str | None = None,
+        policy: delivery.DeliveryPolicy | None = None, prices: Any = None,
+        messaging_tier: int | None = None, now: dt.datetime | None = None,
+    ) -> delivery.DeliveryPlan:
+        """What a send will do, person by person, without sending: a DataFrame, one row per lead,
+        with ``action`` (send / defer / skip), ``reason``, the recipient's zone(s) and local send
+        time, the UTC moment, the rendered message, SMS segments and the estimated cost.
+        ``plan.summary()`` totals it by action, reason, local hour and country.
+
+        ``at`` (one moment) or ``local_time="10:00"`` (each recipient at 10:00 in their zone)
+        schedule the send; ``policy`` overrides the campaign's (and the client's) delivery
+        policy; ``prices`` is a table (country, channel, category, price, currency) used instead
+        of the gateway's; ``messaging_tier`` is WhatsApp's unique users per 24 h for the sender.
+
+        >>> plan = campaign.plan(local_time="10:00")            # doctest: +SKIP
+        >>> plan.summary()                                      # doctest: +SKIP
+        """
+        gateway = self._client.gateway
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+            chosen = delivery.policy_for(row, given=policy, client_policy=getattr(self._client, "delivery_policy", None))
+            problems = sending.blockers(row, gateway, campaign_type=row.campaign_type)
+            content = service.content_of(row)
+            required = list(compile_variables(content).mapping)
+        return delivery.plan_campaign(
+            self._client.engine, row, gateway, content=content, required=required, policy=chosen,
+            at=at, local_time=local_time, prices=prices, messaging_tier=messaging_tier, now=now,
+            problems=problems,
+        )
+
     # -- sending --------------------------------------------------------------------------
     def preflight(self, *, rate: float | None = None, sample: int = 3) -> sending.Preflight:
         """What :meth:`send` would do now, without sending: leads to send, leads skipped and why
@@ -219,6 +283,7 @@ class Campaign:
         removed), a rendered preview, approval and enabled state, and the estimated duration at
         ``rate`` (default: the gateway's)."""
         gateway = self._client.gateway
+        self._assign()
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             return sending.preflight(
@@ -255,6 +320,7 @@ class Campaign:
             )
         if gateway is None:
             raise CampaignStateError("the client has no gateway; pass gateway=TwilioGateway(...) to CampaignClient")
+        self._assign()
         return sending.send_campaign(
             self._client._sessions, gateway, self.id, rate=rate, max_in_flight=max_in_flight,
             retry=retry, progress=progress,
@@ -283,14 +349,15 @@ class Campaign:
 
     def funnel(
         self, *, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
-        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW, by: str | None = None,
     ) -> pd.DataFrame:
-        """sent -> delivered -> read -> replied -> converted: leads at each step, the step rate
+        """sent -> delivered -> read -> replied -> converted (per ``by`` group, e.g. "variant"):
+        leads at each step, the step rate
         (with its 95% Wilson interval) and the rate of sent. Draw it with
         ``campaign_sdk.analytics.funnel_chart(campaign.funnel())``."""
         return analytics.funnel(
             self._client.engine, campaign_ids=[self.id], reply_window=reply_window,
-            attribution_window=attribution_window,
+            attribution_window=attribution_window, by=by,
         )
 
     def to_schema(self, *, include_leads: bool = False) -> CampaignSchema:
@@ -313,7 +380,8 @@ class Campaign:
                 "id": schema.id, "type": schema.campaign_type.value, "status": schema.status.value,
                 "WhatsApp": schema.approval_state.value,
                 "enabled": schema.enabled.isoformat(timespec="seconds") if schema.enabled else "paused",
-                "template": schema.content_type, "leads": f"{schema.total_leads:,}",
+                "template": schema.content_type, "experiment": self._experiment_summary() or "none",
+                "leads": f"{schema.total_leads:,}",
                 "sent": f"{schema.messages_sent:,}", "replied": f"{schema.messages_replied:,}",
                 "reply rate": _pct(schema.reply_rate), "conversion rate": _pct(schema.conversion_rate),
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -11,10 +12,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import analytics, sending, service
+from campaign_sdk import analytics, experiments, sending, service
 from campaign_sdk._campaign import Campaign
-from campaign_sdk._exceptions import CampaignError
+from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
+from campaign_sdk.delivery import DeliveryPolicy
 from campaign_sdk.gateways import SandboxGateway
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignType
@@ -47,6 +49,8 @@ class CampaignClient:
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.gateway = gateway if gateway is not None else SandboxGateway(seed=0)
+        # the delivery policy of campaigns that set none (campaign.set_delivery); None: the default
+        self.delivery_policy: DeliveryPolicy | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -151,10 +155,13 @@ class CampaignClient:
     # -- events ---------------------------------------------------------------------------
     def record_statuses(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Apply message status events: columns ``sid``, ``status``, optional ``timestamp`` and
-        ``error_code``. Idempotent; a status never moves a message backwards."""
+        ``error_code``. Idempotent; a status never moves a message backwards. A status the SDK
+        does not know is stored verbatim (``unknown_status``) with an :class:`UnknownStatusWarning`."""
         rows = _event_rows(events, "record_statuses")
         with self.transaction() as session:
-            return service.record_statuses(session, rows)
+            result = service.record_statuses(session, rows)
+        _warn_unknown(result)
+        return result
 
     def record_replies(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Store inbound messages: columns ``sid``, ``from``, ``body``, optional ``received_at``
@@ -174,8 +181,11 @@ class CampaignClient:
     def sync(self) -> sending.SyncReport:
         """Pull message status updates and inbound replies from the gateway since the last sync
         and record them (STOP-family replies opt users out). Idempotent and resumable: running
-        it twice, or again after an interruption, records nothing twice."""
-        return sending.sync(self._sessions, self.gateway)
+        it twice, or again after an interruption, records nothing twice. Statuses the SDK does not
+        know are stored verbatim with an :class:`UnknownStatusWarning`, never dropped."""
+        report = sending.sync(self._sessions, self.gateway)
+        _warn_unknown(report.statuses)
+        return report
 
     def sync_approvals(self) -> pd.DataFrame:
         """Refresh the WhatsApp approval status of every campaign submitted through the gateway.
@@ -233,6 +243,39 @@ class CampaignClient:
         )
         return wide if shape == "wide" else analytics.to_long(wide)
 
+    def lift(self, *, campaigns: Iterable[int | str] | None = None, **options: Any) -> pd.DataFrame:
+        """:meth:`Campaign.lift` of every experiment campaign (or those named), in one frame.
+
+        >>> client.lift(campaigns=["Spring test"], alpha=0.01)  # doctest: +SKIP
+        """
+        if campaigns is None:
+            with self.transaction() as session:
+                ids = list(session.scalars(
+                    sa.select(CampaignRow.id).where(CampaignRow.experiment_seed.is_not(None)).order_by(CampaignRow.id)
+                ))
+        else:
+            ids = [self.campaign(c).id for c in campaigns]
+        frames = [Campaign(self, i).lift(**options) for i in ids]
+        if not frames:
+            return experiments.lift_table(
+                experiments.Design("", {"treatment": 1.0}, None, None, None, None),
+                experiments.ArmCounts.empty(), campaign_id=0, campaign="",
+            ).iloc[0:0]
+        return pd.concat(frames, ignore_index=True)
+
+    def set_global_holdout(
+        self, fraction: float, *, seed: str | None = None, start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        """Keep a stable ``fraction`` of users (by phone number and ``seed``) out of every
+        marketing campaign from ``start`` (default now) until ``end`` (default open): leads
+        assigned meanwhile become ``global_holdout`` and are never sent. Service campaigns are
+        never held out. Returns the holdout's id, seed, fraction and period."""
+        with self.transaction() as session:
+            row = experiments.set_global_holdout(session, fraction, seed=seed, start=start, end=end)
+            return {"id": row.id, "seed": row.seed, "fraction": row.fraction, "start": row.starts_at,
+                    "end": row.ends_at}
+
     def reply_times(
         self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW
     ) -> pd.DataFrame:
@@ -261,3 +304,15 @@ def _event_rows(events: pd.DataFrame | Sequence[Mapping[str, Any]], what: str) -
     frame = frame.astype(object).where(frame.notna(), None)
     return frame.to_dict("records")
 
+
+def _warn_unknown(result: service.RecordResult) -> None:
+    if result.unknown:
+        shown = sorted({u["status"] for u in result.unknown})
+        warnings.warn(
+            UnknownStatusWarning(
+                f"{len(result.unknown)} status update(s) carry a status this SDK does not know "
+                f"({', '.join(map(repr, shown[:5]))}); they are stored verbatim in unknown_status and each "
+                "message keeps its latest known status. Upgrade campaign_sdk if Twilio added a status"
+            ),
+            stacklevel=3,
+        )

@@ -11,15 +11,17 @@ from campaign_sdk import _exceptions
 EXPORTED = [
     "AnalyticsError", "ApprovalState", "Campaign", "CampaignClient", "CampaignError",
     "CampaignLeadSchema", "CampaignLeadUser", "CampaignNotFoundError", "CampaignSchema",
-    "CampaignStateError", "CampaignStatus", "CampaignType", "CopyCodeAction", "DuplicateCampaignError",
-    "GatewayError", "InvalidArgumentError", "Issue", "LeadLoadReport", "LeadStatus",
+    "CampaignStateError", "CampaignStatus", "CampaignType", "CopyCodeAction", "DeliveryPlan",
+    "DeliveryPolicy", "DeliveryPolicyError", "DuplicateCampaignError", "ExperimentPlan",
+    "FrequencyCap", "GatewayError", "InvalidArgumentError", "Issue", "LeadLoadReport", "LeadStatus",
     "LeadValidationError", "MessageStatus", "PhoneAction", "Preflight", "QuickReplyAction",
-    "SandboxGateway", "SendReport", "SyncReport", "TemplateValidationError", "TwilioAction",
-    "TwilioCallToActionContext", "TwilioCardContext", "TwilioGateway", "TwilioMediaContext",
-    "TwilioQuickReplyContext", "TwilioTextContext", "UnknownContentTypeError", "UrlAction",
-    "VoiceCallAction", "compile_variables", "default_templates", "find_and_validate_variables",
-    "get_default_template", "get_variable_supported_fields", "lint_whatsapp", "parse_content_context",
-    "render_preview",
+    "SandboxGateway", "SendReport", "SendWindow", "SyncReport", "TemplateValidationError",
+    "TwilioAction", "TwilioCallToActionContext", "TwilioCardContext", "TwilioGateway",
+    "TwilioMediaContext", "TwilioQuickReplyContext", "TwilioTextContext", "UnknownContentTypeError",
+    "UnknownStatusWarning", "UrlAction", "VoiceCallAction", "compile_variables",
+    "default_templates", "find_and_validate_variables", "get_default_template",
+    "get_variable_supported_fields", "lift_chart", "lint_whatsapp", "parse_content_context",
+    "plan_experiment", "render_preview",
 ]
 
 
@@ -44,7 +46,10 @@ def test_every_error_is_a_campaign_error_and_its_builtin() -> None:
     assert issubclass(cs.LeadValidationError, ValueError)
     assert issubclass(cs.CampaignNotFoundError, LookupError)
     assert issubclass(cs.CampaignStateError, RuntimeError)
-    errors = [v for v in vars(_exceptions).values() if isinstance(v, type) and issubclass(v, Exception)]
+    errors = [
+        v for v in vars(_exceptions).values()
+        if isinstance(v, type) and issubclass(v, Exception) and not issubclass(v, Warning)
+    ]
     assert all(issubclass(e, cs.CampaignError) for e in errors)
 
 

@@ -7,7 +7,7 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,16 +21,11 @@ from campaign_sdk.gateways._base import (
     SentMessage,
     strip_channel,
 )
-from campaign_sdk.gateways._rules import (
-    APPROVAL_CATEGORIES,
-    APPROVAL_NAME,
-    ERRORS,
-    MAGIC_NUMBERS,
-    fill,
-    main_text,
-)
+from campaign_sdk.facts import errors, numbers
+from campaign_sdk.facts.errors import Code, ErrorKind
+from campaign_sdk.gateways._rules import APPROVAL_CATEGORIES, APPROVAL_NAME, fill, main_text
 
-SENDER = "+15005550006"  # Twilio's magic "valid From" test number
+SENDER = numbers.MAGIC_FROM_VALID
 REPLIES = ("Thanks!", "Yes please", "When will it arrive?", "Great, thank you", "Can you call me?")
 REJECTION_MARKER = "[sandbox:reject]"
 
@@ -67,7 +62,7 @@ class SandboxGateway:
     >>> sandbox.send_message(SendRequest("+15005550001", "HX" + "0" * 32, {"1": "Ana"}))
     Traceback (most recent call last):
       ...
-    campaign_sdk._exceptions.GatewayError: sandbox: HTTP 400, error 21211: Invalid 'To' phone number (+15005550001)
+    campaign_sdk._exceptions.GatewayError: sandbox: invalid_number: Invalid 'To' phone number (+15005550001)
 
     Outcomes depend only on ``seed`` and the message (recipient, content), never on timing or
     order, so concurrent sends are reproducible. Statuses progress over *simulated* time:
@@ -77,9 +72,17 @@ class SandboxGateway:
 
     Approvals go ``received`` -> ``pending`` (1-5 simulated minutes) -> ``approved`` or
     ``rejected`` (2-30 simulated hours). A template is rejected when WhatsApp's lint finds a
-    problem or when it contains ``rejection_marker``. ``failure_codes`` weighs the error codes of
-    messages that are not delivered; ``error_numbers`` makes the API refuse numbers with a code,
-    like Twilio's magic test numbers (+15005550001 -> 21211, +15005550004 -> 21610).
+    problem or when it contains ``rejection_marker``. ``failure_codes`` weighs the Twilio error
+    codes of messages that are not delivered (as Twilio reports them with the status);
+    ``error_numbers`` makes sends to a number fail with an error kind (``"invalid_number"``,
+    ``"opted_out"``, ...) or a Twilio code, like Twilio's magic test numbers (+15005550001 ->
+    invalid_number, +15005550004 -> opted_out). Errors are raised with their kind directly.
+
+    Experiments: ``rates_by_text`` gives a message whose template contains a text its own true
+    rates (``{"free delivery": {"conversion_rate": 0.09}}``: each variant's arm behaves
+    differently), and ``baseline_conversion_rate`` is how often people who got no message
+    convert anyway (:meth:`simulated_conversions` with ``population=``), so a holdout has a
+    true lift to find: the arm's conversion rate minus the baseline.
     """
 
     simulated = True
@@ -95,23 +98,32 @@ class SandboxGateway:
         conversion_rate: float = 0.05,
         opt_out_rate: float = 0.02,
         failure_codes: Mapping[int, float] | None = None,
-        error_numbers: Mapping[str, int] | None = None,
+        error_numbers: Mapping[str, int | str] | None = None,
         rejection_marker: str = REJECTION_MARKER,
         latency: float = 0.0,
         rate: float | None = None,
         start: dt.datetime | None = None,
         realtime: bool = True,
+        rates_by_text: Mapping[str, Mapping[str, float]] | None = None,
+        baseline_conversion_rate: float = 0.0,
     ) -> None:
         for name, value in [("delivery_rate", delivery_rate), ("read_rate", read_rate),
                             ("reply_rate", reply_rate), ("conversion_rate", conversion_rate),
-                            ("opt_out_rate", opt_out_rate)]:
+                            ("opt_out_rate", opt_out_rate), ("baseline_conversion_rate", baseline_conversion_rate),
+                            *[(f"rates_by_text[{t!r}][{k!r}]", v) for t, r in (rates_by_text or {}).items()
+                              for k, v in r.items()]]:
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
         self.seed = seed
         self.delivery_rate, self.read_rate, self.reply_rate = delivery_rate, read_rate, reply_rate
         self.conversion_rate, self.opt_out_rate = conversion_rate, opt_out_rate
-        self.failure_codes = dict(failure_codes or {63024: 3.0, 63032: 2.0, 30008: 1.0})
-        self.error_numbers = {**MAGIC_NUMBERS, **dict(error_numbers or {})}
+        self.rates_by_text = {t: dict(r) for t, r in (rates_by_text or {}).items()}
+        self.baseline_conversion_rate = baseline_conversion_rate
+        self.failure_codes = dict(
+            failure_codes
+            or {Code.INVALID_RECIPIENT: 3.0, Code.MARKETING_EXPERIMENT: 2.0, Code.UNKNOWN_ERROR: 1.0}
+        )
+        self.error_numbers: dict[str, int | str] = {**errors.MAGIC_NUMBERS, **dict(error_numbers or {})}
         self.rejection_marker = rejection_marker
         self.latency = latency
         self.default_rate = rate
@@ -158,11 +170,11 @@ class SandboxGateway:
         with self._lock:
             content = self._content(content_sid)
             if not APPROVAL_NAME.match(name):
-                raise _error(400, None, f"template name {name!r} must be lowercase letters, digits and underscores")
+                raise _error(ErrorKind.REQUEST, f"template name {name!r} must be lowercase letters, digits and underscores")
             if category not in APPROVAL_CATEGORIES:
-                raise _error(400, None, f"category {category!r} is not one of {', '.join(APPROVAL_CATEGORIES)}")
+                raise _error(ErrorKind.REQUEST, f"category {category!r} is not one of {', '.join(APPROVAL_CATEGORIES)}")
             if any(c.name == name for c in self._contents.values()):
-                raise _error(400, None, f"a template named {name!r} was already submitted; pick another name")
+                raise _error(ErrorKind.REQUEST, f"a template named {name!r} was already submitted; pick another name")
             rng = self._rng("approval", content_sid)
             now = self.now()
             content.name, content.category, content.submitted_at = name, category, now
@@ -214,9 +226,9 @@ class SandboxGateway:
         content = self._contents.get(content_sid)
         if content is None:
             raise _error(
-                404, 20404,
+                ErrorKind.REQUEST,
                 f"content {content_sid} is unknown to this sandbox (a simulator keeps its state only "
-                "while the process runs)",
+                "while the process runs)", status=404,
             )
         return content
 
@@ -227,46 +239,58 @@ class SandboxGateway:
         to = strip_channel(request.to)
         empty = [k for k, v in request.content_variables.items() if v is None or not str(v).strip()]
         if empty:
-            raise _error(400, 21656, f"empty values for {empty}")
+            raise _error(ErrorKind.CONTENT, f"empty values for {empty}; every content variable needs a value")
         with self._lock:
             now = self.now()
-            code = self.error_numbers.get(to)
-            if code is None and self._opted_out(to, now):
-                code = 21610
-            if code is not None:
-                raise _error(400, code, to)
+            refusal = self.error_numbers.get(to)
+            if refusal is None and self._opted_out(to, now):
+                refusal = ErrorKind.OPTED_OUT
+            if refusal is not None:
+                raise _refusal(refusal, to)
             count = self._counts.get(f"{to}|{request.content_sid}", 0)
             self._counts[f"{to}|{request.content_sid}"] = count + 1
             rng = self._rng("message", to, request.content_sid, count)
             sid = "SM" + self._hash("message", to, request.content_sid, count)
             content = self._contents.get(request.content_sid)
             body = fill(main_text(content.request.types), request.content_variables) if content else None
-            message = self._simulate(_Message(sid, to, now, body, []), rng)
+            message = self._simulate(_Message(sid, to, now, body, []), rng, self._rates(content))
             self._messages[sid] = message
             self._by_to.setdefault(to, []).append(message)
         return SentMessage(sid=sid, status="accepted", to=to, date_created=now)
 
-    def _simulate(self, message: _Message, rng: random.Random) -> _Message:
+    def _rates(self, content: _Content | None) -> dict[str, float]:
+        """The true rates of a message of ``content``: the defaults, overridden by the first
+        ``rates_by_text`` entry whose text the template contains."""
+        rates = {"delivery_rate": self.delivery_rate, "read_rate": self.read_rate, "reply_rate": self.reply_rate,
+                 "conversion_rate": self.conversion_rate, "opt_out_rate": self.opt_out_rate}
+        texts = [] if content is None else [t for p in content.request.types.values() for t in _strings(p)]
+        for marker, override in self.rates_by_text.items():
+            if any(marker in text for text in texts):
+                return {**rates, **override}
+        return rates
+
+    def _simulate(self, message: _Message, rng: random.Random, rates: Mapping[str, float] | None = None) -> _Message:
+        r = rates or self._rates(None)
         sent = dt.timedelta(seconds=rng.uniform(1, 3))
         message.timeline = [(dt.timedelta(), "accepted", None), (sent, "sent", None)]
-        if rng.random() >= self.delivery_rate:
+        if rng.random() >= r["delivery_rate"]:
             codes, weights = zip(*sorted(self.failure_codes.items()), strict=True)
             code = rng.choices(codes, weights)[0]
-            status = "undelivered" if code >= 30000 and code < 40000 else "failed"
+            status = "undelivered" if code in errors.CARRIER_CODES else "failed"
             message.timeline.append((sent + dt.timedelta(seconds=rng.uniform(1, 8)), status, code))
             return message
         delivered = sent + dt.timedelta(seconds=rng.uniform(1, 5))
         message.timeline.append((delivered, "delivered", None))
-        if rng.random() < self.read_rate:
+        if rng.random() < r["read_rate"]:
             message.timeline.append((delivered + dt.timedelta(seconds=rng.uniform(30, 7200)), "read", None))
         draw = rng.random()
         at = delivered + dt.timedelta(seconds=rng.uniform(60, 6 * 3600))
         sid = "SM" + self._hash("inbound", message.sid)
-        if draw < self.opt_out_rate:
+        if draw < r["opt_out_rate"]:
             message.inbound.append((at, sid, "STOP"))
-        elif draw < self.opt_out_rate + self.reply_rate:
+        elif draw < r["opt_out_rate"] + r["reply_rate"]:
             message.inbound.append((at, sid, rng.choice(REPLIES)))
-        if rng.random() < self.conversion_rate:
+        if rng.random() < r["conversion_rate"]:
             value = round(rng.uniform(10, 200), 2)
             message.conversion = (delivered + dt.timedelta(seconds=rng.uniform(600, 3 * 86400)), value)
         return message
@@ -288,7 +312,7 @@ class SandboxGateway:
             mine = self._by_to.get(phone, [])
             target = self._messages[after] if after else (mine[-1] if mine else None)
             if target is None:
-                raise GatewayError(f"the sandbox sent nothing to {phone}; nothing to reply to")
+                raise GatewayError(f"the sandbox sent nothing to {phone}; nothing to reply to", kind="request")
             sid = "SM" + self._hash("received", phone, body, sum(len(m.inbound) for m in mine))
             target.inbound.append((self.now() - target.created, sid, body))
         return sid
@@ -335,10 +359,14 @@ class SandboxGateway:
                 )
         return records
 
-    def simulated_conversions(self) -> Any:
+    def simulated_conversions(self, *, population: Iterable[str] = (), since: dt.datetime | None = None) -> Any:
         """Conversions (orders) the simulated customers made so far, as a DataFrame with the
         columns ``client.record_conversions`` takes (``external_id``, ``phone_number``,
-        ``occurred_at``, ``value``)."""
+        ``occurred_at``, ``value``).
+
+        ``population`` (phone numbers, e.g. a campaign's leads) adds the people the sandbox did
+        not message: each converts with ``baseline_conversion_rate``, 10 minutes to 3 days after
+        ``since`` (default: the sandbox's first message), like messaged people do."""
         import pandas as pd
 
         with self._lock:
@@ -349,6 +377,17 @@ class SandboxGateway:
                 for m in self._messages.values()
                 if m.conversion is not None and m.created + m.conversion[0] <= now
             ]
+            start = since or min((m.created for m in self._messages.values()), default=None)
+            for phone in dict.fromkeys(strip_channel(p) for p in population):
+                if phone in self._by_to or start is None:
+                    continue
+                rng = self._rng("organic", phone)
+                if rng.random() < self.baseline_conversion_rate:
+                    at = start + dt.timedelta(seconds=rng.uniform(600, 3 * 86400))
+                    if at <= now:
+                        rows.append({"external_id": f"sandbox-organic-{self._hash('organic', phone)[:16]}",
+                                     "phone_number": phone, "occurred_at": at,
+                                     "value": round(rng.uniform(10, 200), 2)})
         return pd.DataFrame(rows, columns=["external_id", "phone_number", "occurred_at", "value"])
 
     # -- determinism ------------------------------------------------------------------------
@@ -359,10 +398,19 @@ class SandboxGateway:
         return hashlib.sha256("|".join(map(str, (self.seed, *parts))).encode()).hexdigest()[:32]
 
 
-def _error(status: int, code: int | None, detail: str) -> GatewayError:
-    meaning = ERRORS.get(code or 0, "")
-    text = f"{meaning} ({detail})" if meaning else detail
-    return GatewayError(f"sandbox: HTTP {status}, error {code}: {text}", code=code, status=status)
+def _error(kind: ErrorKind, detail: str, *, status: int | None = None) -> GatewayError:
+    """A sandbox failure: its kind, and no Twilio code (the sandbox is not Twilio)."""
+    return GatewayError(f"sandbox: {kind}: {detail}", kind=kind, status=status)
+
+
+def _refusal(refusal: int | str, to: str) -> GatewayError:
+    """A send refused for ``to``: ``refusal`` is an error kind, or a Twilio code (shown, and
+    mapped to its kind) as Twilio's magic test numbers answer."""
+    if isinstance(refusal, str):
+        return _error(ErrorKind(refusal), to)
+    meaning = errors.meaning(refusal) or f"Twilio error {refusal}"
+    kind = errors.kind_of(code=refusal, status=400)
+    return GatewayError(f"sandbox: {kind}: {meaning} ({to})", kind=kind, code=refusal)
 
 
 def _strings(value: Any) -> list[str]:

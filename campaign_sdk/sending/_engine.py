@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
-from campaign_sdk import service
+from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
@@ -111,6 +111,7 @@ class CampaignSender:
         with self._sessions() as session:
             row = service.get_campaign(session, self._campaign_id)
             problems = blockers(row, self._gateway, campaign_type=CampaignType.MARKETING)
+            problems += experiments.arm_problems(row) + experiments.plan_problems(session, row)
             if problems:
                 raise CampaignStateError(f"campaign {row.name!r} cannot send: " + "; ".join(problems))
             self._content_sid = str(row.content_sid)
@@ -119,6 +120,7 @@ class CampaignSender:
                 retry=self._retry, stop=self._stop, on_fatal=self._fail,
             )
             self._mapping = compile_variables(service.content_of(row)).mapping
+            self._arms = experiments.send_arms(row)  # a lead's variant decides its content
             self.report = SendReport(
                 campaign=row.name, campaign_id=row.id, simulated=bool(self._gateway.simulated),
                 rate=self._limiter.rate,
@@ -129,7 +131,8 @@ class CampaignSender:
         with self._sessions() as session:
             intents = service.open_intents(session, self._campaign_id)
         jobs = [
-            Job(i.id, i.lead_id, i.user_id, i.to_number, dict(i.content_variables or {}), i.created_at)
+            Job(i.id, i.lead_id, i.user_id, i.to_number, dict(i.content_variables or {}), i.created_at,
+                i.content_sid)
             for i in intents
         ]
         futures = [pool.submit(self._settle_one, job, books) for job in jobs]
@@ -147,14 +150,13 @@ class CampaignSender:
 
     # -- step 3: claim, intend, send ----------------------------------------------------------
     def _census(self) -> None:
-        required = list(self._mapping)
         counts: Counter[str] = Counter()
         to_send, after = 0, 0
         with self._sessions() as session:
             while batch := service.lead_candidates(session, self._campaign_id, after_id=after, limit=SCAN_CHUNK):
                 after = batch[-1].lead_id
                 for lead in batch:
-                    reason = service.skip_reason(lead, required)
+                    reason = experiments.lead_skip(lead, self._arms)
                     counts[reason or "send"] += 1
         to_send = counts.pop("send", 0)
         self.report.to_send = to_send
@@ -163,7 +165,6 @@ class CampaignSender:
     def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
         in_flight = threading.BoundedSemaphore(self._max_in_flight)
         after, last_check = 0, 0.0
-        required = list(self._mapping)
         while not self._stopping(books):
             last_check = self._check_enabled()
             with self._sessions() as session:
@@ -173,7 +174,7 @@ class CampaignSender:
             if not batch or self._stop.is_set():
                 return
             after = batch[-1].lead_id
-            leads = [lead for lead in batch if service.skip_reason(lead, required) is None]
+            leads = [lead for lead in batch if experiments.lead_skip(lead, self._arms) is None]
             if not leads:
                 continue
             try:
@@ -195,13 +196,15 @@ class CampaignSender:
                 pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
 
     def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate]) -> list[Job]:
+        arms = [self._arms.get(lead.variant, self._arms[None]) for lead in leads]
         values = [
-            {number: str(lead.custom_variables[name]) for name, number in self._mapping.items()} for lead in leads
+            {number: str(lead.custom_variables[name]) for name, number in arm.mapping.items()}
+            for lead, arm in zip(leads, arms, strict=True)
         ]
         intents = [
             {"lead_id": lead.lead_id, "user_id": lead.user_id, "to_number": lead.phone_number,
-             "content_sid": self._content_sid, "content_variables": variables}
-            for lead, variables in zip(leads, values, strict=True)
+             "content_sid": arm.content_sid, "content_variables": variables}
+            for lead, arm, variables in zip(leads, arms, values, strict=True)
         ]
 
         def write(session: Session) -> list[int]:
@@ -210,8 +213,8 @@ class CampaignSender:
         ids = books.run(write)
         now = dt.datetime.now(dt.UTC)
         return [
-            Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now)
-            for intent_id, lead, variables in zip(ids, leads, values, strict=True)
+            Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid)
+            for intent_id, lead, variables, arm in zip(ids, leads, values, arms, strict=True)
         ]
 
     def _work(self, job: Job, books: Bookkeeper, in_flight: threading.BoundedSemaphore, bar: Any) -> None:
@@ -237,8 +240,8 @@ class CampaignSender:
                 else:
                     report.sent += 1
             elif outcome.kind == "rejected":
-                code = int(outcome.code or 0)
-                report.failed[code] = report.failed.get(code, 0) + 1
+                key = outcome.code or str(outcome.error_kind)  # Twilio's code when there is one, else the kind
+                report.failed[key] = report.failed.get(key, 0) + 1
             elif outcome.kind == "unresolved":
                 report.unresolved += 1
 
@@ -266,14 +269,13 @@ class CampaignSender:
         self._halt(f"error: {error}"[:300])
 
     def _remaining(self) -> int:
-        required = list(self._mapping)
         remaining, after = 0, 0
         with self._sessions() as session:
             while batch := service.lead_candidates(
                 session, self._campaign_id, after_id=after, limit=SCAN_CHUNK, unsent_only=True
             ):
                 after = batch[-1].lead_id
-                remaining += sum(service.skip_reason(lead, required) is None for lead in batch)
+                remaining += sum(experiments.lead_skip(lead, self._arms) is None for lead in batch)
         return remaining
 
     @contextmanager
@@ -314,10 +316,11 @@ class _InlineExecutor:
 def _stopped_error(error: BaseException, report: SendReport) -> GatewayError:
     code = getattr(error, "code", None)
     status = getattr(error, "status", None)
+    kind = getattr(error, "kind", None) or "unknown"
     stopped = GatewayError(
         f"the send of {report.campaign!r} stopped: {error}. {report.sent} message(s) were sent before it "
         "stopped and are recorded; fix the cause and call send() again to resume (nothing is sent twice)",
-        code=code, status=status,
+        kind=kind, code=code, status=status,
     )
     stopped.report = report  # type: ignore[attr-defined]
     return stopped

@@ -8,7 +8,7 @@ from collections import Counter
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from campaign_sdk import service
+from campaign_sdk import experiments, service
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
 from campaign_sdk.schemas import compile_variables, preview_text
@@ -46,8 +46,7 @@ def preflight(
     session: Session, row: Campaign, gateway: Gateway | None, *, rate: float | None, sample: int = 3,
 ) -> Preflight:
     """What ``send()`` would do, reading the store only (nothing is sent or written)."""
-    required = required_variables(row)
-    content = service.content_of(row)
+    arms = experiments.send_arms(row)  # each lead's variant decides its content; holdouts are skipped
     counts: Counter[str] = Counter()
     skipped: list[dict[str, object]] = []
     preview: list[dict[str, object]] = []
@@ -55,15 +54,17 @@ def preflight(
     while batch := service.lead_candidates(session, row.id, after_id=after, limit=SCAN_CHUNK):
         after = batch[-1].lead_id
         for lead in batch:
-            reason = service.skip_reason(lead, required)
+            reason = experiments.lead_skip(lead, arms)
             if reason is not None:
                 counts[reason] += 1
                 skipped.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "reason": reason})
                 continue
             to_send += 1
             if len(preview) < sample:
-                text = preview_text(content, lead.custom_variables, missing="mark")
-                preview.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "message": text})
+                content = arms.get(lead.variant, arms[None]).content
+                text = preview_text(content, lead.custom_variables, missing="mark") if content else ""
+                preview.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "message": text,
+                                **({"variant": lead.variant} if row.experiment_seed else {})})
     estimate = dt.timedelta(seconds=to_send / rate) if rate else None
     return Preflight(
         campaign=row.name, campaign_id=row.id, simulated=bool(getattr(gateway, "simulated", False)),
@@ -71,7 +72,9 @@ def preflight(
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
         skipped={reason: counts[reason] for reason in service.SKIP_REASONS if counts[reason]},
         skipped_leads=pd.DataFrame(skipped, columns=["lead_id", "phone_number", "reason"]),
-        preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message"]),
+        preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message",
+                                               *(["variant"] if row.experiment_seed else [])]),
         rate=rate, estimated_duration=estimate,
-        problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING),
+        problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING) + experiments.arm_problems(row)
+        + experiments.plan_problems(session, row),
     )
