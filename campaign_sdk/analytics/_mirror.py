@@ -132,7 +132,7 @@ class Mirror:
     def _plan(self, table: Table) -> _Plan:
         """What to delete and read again: the blocks whose fingerprints differ, or everything
         (small tables, and an empty mirror, which needs no fingerprints)."""
-        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchone()[0]
+        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchall()[0][0]
         if table.reload or empty:
             rows, ranges = self.source.id_ranges(table)
             return _Plan(table, None, ranges, rows)

@@ -160,9 +160,9 @@ class Source:
     def query(self, sql: str) -> pa.Table:
         """Run ``sql`` on this thread's connection and return an Arrow table."""
         if self._connect is None:  # in-memory SQLite: only the engine's own connection sees it
-            with self.engine.connect() as connection:
-                result = connection.exec_driver_sql(sql)
-                return _arrow(list(result.keys()), result.fetchall())
+            with self.engine.connect() as own:
+                result = own.exec_driver_sql(sql)
+                return _arrow(list(result.keys()), list(result.fetchall()))
         connection = getattr(self._local, "connection", None)
         if connection is None:
             try:

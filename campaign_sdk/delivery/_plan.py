@@ -20,7 +20,7 @@ from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
 from campaign_sdk.delivery._render import features_sql, message_sql, segments_sql, size_sql, value_sql
 from campaign_sdk.delivery._schedule import scheduler_sql
 from campaign_sdk.delivery._segments import sms_segments
-from campaign_sdk.delivery._spec import LIVE, SKIPS, PlanSpec, aware, moments, naive, zone_names
+from campaign_sdk.delivery._spec import SKIPS, PlanSpec, aware, moments, naive, zone_names
 from campaign_sdk.delivery._windows import earliest_local
 from campaign_sdk.delivery._zones import resolve_zones
 
@@ -108,7 +108,6 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
     joined_values = "concat(" + ", ".join([f"v{i}" for i in numbers] + ["''"]) + ")"
     is_gsm, units, doubles = size_sql(spec.literals)
     encoding, segments, exact = segments_sql("is_gsm", "units", "doubles")
-    per_segment = "segments" if spec.channel == "sms" else "1"
     skip = f"coalesce(r.reason IN {SKIPS}, false)"
     query = f"""
         WITH joined AS (

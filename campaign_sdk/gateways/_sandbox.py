@@ -119,7 +119,7 @@ class SandboxGateway:
         self.conversion_rate, self.opt_out_rate = conversion_rate, opt_out_rate
         self.rates_by_text = {t: dict(r) for t, r in (rates_by_text or {}).items()}
         self.baseline_conversion_rate = baseline_conversion_rate
-        self.failure_codes = dict(
+        self.failure_codes: dict[int, float] = dict(
             failure_codes
             or {Code.INVALID_RECIPIENT: 3.0, Code.MARKETING_EXPERIMENT: 2.0, Code.UNKNOWN_ERROR: 1.0}
         )
