@@ -164,7 +164,7 @@ class ExperimentMixin:
                 raise CampaignStateError(experiments.no_winner_message(name, metric, test, alpha, table))
             with self._client.transaction() as session:
                 service.get_campaign(session, self.id).winner_variant = winner
-        return self.send(**send)  # type: ignore[attr-defined, no-any-return]
+        return self.send(**send)  # type: ignore[attr-defined]
 
     def _experiment_summary(self) -> str | None:
         """``"A 50% / B 50%, holdout 10%"`` for the HTML repr (None without an experiment)."""

@@ -138,7 +138,7 @@ class Mirror:
     def _plan(self, table: Table) -> _Plan:
         """What to delete and read again: on SQLite what changed since the mark; elsewhere the
         blocks whose fingerprints differ; everything for small tables and an empty mirror."""
-        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchone()[0]
+        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchall()[0][0]
         sqlite = self.source.dialect == "sqlite" and not table.reload
         mark = self._mark(table) if sqlite else None
         if mark is not None:

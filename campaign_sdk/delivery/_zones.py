@@ -46,7 +46,7 @@ def _lookup(digits: str) -> tuple[str, str | None]:
     except phonenumbers.NumberParseException:
         return UNKNOWN_ZONE, None
     zones = ",".join(sorted(pn_timezone.time_zones_for_number(number)))
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code, ())
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())
     region = regions[0] if len(regions) == 1 else phonenumbers.region_code_for_number(number)
     return zones, (None if region in (None, "001", "ZZ") else region)
 

@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError
+from campaign_sdk._exceptions import InvalidArgumentError
 from campaign_sdk.analytics import DEFAULT_WINDOW, mirror_for, parse_window
 from campaign_sdk.analytics import _definitions as d
 from campaign_sdk.experiments._assign import GLOBAL_HOLDOUT, HOLDOUT, REST, planned_shares

@@ -117,6 +117,7 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
     events = list(events)
     sids = sorted({str(e["sid"]) for e in events})
     messages: dict[str, OutboundMessage] = {}
+    message: OutboundMessage | None
     for start in range(0, len(sids), 500):
         chunk = sids[start : start + 500]
         # FOR UPDATE: two concurrent recorders must not both read "delivered" and then one of

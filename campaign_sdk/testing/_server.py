@@ -319,7 +319,7 @@ def _fault_reply(fault: Fault) -> Reply:
     if fault.kind == "throttle":
         return error(429, Code.TOO_MANY_REQUESTS, "Too many concurrent requests", problem=fault.problem)
     if fault.kind in ("drop", "hang"):
-        return Reply(0, action=fault.kind)  # type: ignore[arg-type]
+        return Reply(0, action=fault.kind)
     status = fault.status if fault.kind == "error" else max(fault.status, 500)
     return error(status, fault.code, f"injected {fault.kind}", problem=fault.problem)
 
