@@ -41,6 +41,7 @@ class PlanSpec:
     freeform: bool
     twilio_scheduling: bool
     prices: Callable[[list[str]], tuple[pd.DataFrame, str]]
+    winner: bool = False  # the experiment has a winner: its "rest" arm is sent
 
 
 def naive(moment: dt.datetime) -> dt.datetime:

@@ -12,6 +12,7 @@ not all of one kind) is resolved number by number. Python work is per group, not
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -37,6 +38,7 @@ def _cc_length(first3: str) -> int:
 _CC_LEN = pd.DataFrame({"l3": [f"{i:03d}" for i in range(1000)], "n": [_cc_length(f"{i:03d}") for i in range(1000)]})
 
 
+@lru_cache(maxsize=1 << 16)
 def _lookup(digits: str) -> tuple[str, str | None]:
     """libphonenumber's zones (comma-joined, sorted) and region for the E.164 digits ``digits``."""
     try:

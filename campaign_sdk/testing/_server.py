@@ -306,11 +306,11 @@ def _pricing(owner: TwilioTestServer, request: RecordedRequest, path: str) -> Re
     if match is None or request.method != "GET":
         return None
     if request.account != owner.account_sid:
-        return error(401, 20003, "Authenticate")
+        return error(401, Code.AUTHENTICATION, "Authenticate")
     iso = match.group(1)
     found = owner.prices.get(iso)
     if found is None:
-        return error(404, 20404, f"The requested resource {path} was not found")
+        return error(404, Code.NOT_FOUND, f"The requested resource {path} was not found")
     url = f"https://pricing.twilio.com/v1/Messaging/Countries/{iso}"
     return Reply(200, {"iso_country": iso, "url": url, "inbound_sms_prices": [], **found})
 
