@@ -165,7 +165,7 @@ class Source:
         if self._connect is None:  # in-memory SQLite: only the engine's own connection sees it
             with self.engine.connect() as connection:
                 result = connection.exec_driver_sql(sql)
-                return _arrow(list(result.keys()), result.fetchall())
+                return _arrow(list(result.keys()), list(result.fetchall()))
         try:
             connection = self._connection()
         except Exception:
