@@ -19,7 +19,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -351,7 +351,7 @@ class Source:
         return self.map(self.query, queries)
 
 
-def _arrow(names: list[str], rows: list[Any]) -> pa.Table:
+def _arrow(names: list[str], rows: Sequence[Any]) -> pa.Table:
     columns = list(zip(*rows)) if rows else [() for _ in names]
     return pa.table({name: pa.array(list(values)) for name, values in zip(names, columns)})
 
