@@ -374,7 +374,7 @@ def main() -> None:
         assert state(url, sids) == before, "refused callbacks changed the store"
         signed = run_load(port, [http_request(p, port, signature=sign(p)) for p in callbacks],
                           args.concurrency, workdir)
-        leftover = wait_applied(url)
+        wait_applied(url)
     finally:
         process.terminate()
         process.wait(30)

@@ -138,9 +138,10 @@ class Mirror:
     def _plan(self, table: Table) -> _Plan:
         """What to delete and read again: on SQLite what changed since the mark; elsewhere the
         blocks whose fingerprints differ; everything for small tables and an empty mirror."""
-        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchone()[0]
+        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchall()[0][0]
         sqlite = self.source.dialect == "sqlite" and not table.reload
         mark = self._mark(table) if sqlite else None
+        now: Mark | None
         if mark is not None:
             found = self.source.changes(table, mark)
             if found is not None:
@@ -162,7 +163,7 @@ class Mirror:
             ).fetchall()
         }
         changed = sorted(b for b in store.keys() | mine.keys() if store.get(b) != mine.get(b))
-        ranges = [(b << BLOCK_BITS, (b + 1) << BLOCK_BITS) for b in changed]
+        ranges: list[tuple[int, int] | None] = [(b << BLOCK_BITS, (b + 1) << BLOCK_BITS) for b in changed]
         return _Plan(table, changed, ranges, sum(store[b][0] for b in changed if b in store))
 
     def _mark(self, table: Table) -> Mark | None:
@@ -195,7 +196,7 @@ class Mirror:
             finally:
                 self.con.unregister("chunk")
         if plan.count is not None:
-            mine = self.con.execute(f"SELECT count(*) FROM mirror.{name}").fetchone()[0]
+            mine = self.con.execute(f"SELECT count(*) FROM mirror.{name}").fetchall()[0][0]
             if mine != plan.count:  # a row inserted below the highest id: find it by fingerprints
                 self.stats["fallbacks"] += 1
                 fallback = self._compare(plan.table)

@@ -108,7 +108,7 @@ def export_events(engine: sa.Engine, path: str | os.PathLike[str], *, reply_wind
                             f"WHERE NOT EXISTS (SELECT 1 FROM ledger.exported l WHERE l.tbl = '{table}' "
                             f"AND l.event_id = x.event_id)",
                             {k: v for k, v in params.items() if f"${k}" in sql})
-                report.rows[table] = con.execute(f"SELECT count(*) FROM new_{table}").fetchone()[0]
+                report.rows[table] = con.execute(f"SELECT count(*) FROM new_{table}").fetchall()[0][0]
                 if report.rows[table]:
                     target = _quoted(root / table)
                     con.execute(f"COPY (SELECT * FROM new_{table} ORDER BY campaign_id, day, event_at) TO '{target}' "

@@ -19,7 +19,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -165,7 +165,7 @@ class Source:
         if self._connect is None:  # in-memory SQLite: only the engine's own connection sees it
             with self.engine.connect() as connection:
                 result = connection.exec_driver_sql(sql)
-                return _arrow(list(result.keys()), result.fetchall())
+                return _arrow(list(result.keys()), list(result.fetchall()))
         try:
             connection = self._connection()
         except Exception:
@@ -351,7 +351,7 @@ class Source:
         return self.map(self.query, queries)
 
 
-def _arrow(names: list[str], rows: list[Any]) -> pa.Table:
+def _arrow(names: list[str], rows: Sequence[Any]) -> pa.Table:
     columns = list(zip(*rows)) if rows else [() for _ in names]
     return pa.table({name: pa.array(list(values)) for name, values in zip(names, columns)})
 

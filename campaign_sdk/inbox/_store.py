@@ -17,7 +17,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,7 +27,7 @@ from campaign_sdk.models import InboxEvent, utcnow
 
 INBOX_SUFFIX = ".inbox"
 KINDS = ("status", "reply")
-_T = InboxEvent.__table__
+_T = cast(sa.Table, InboxEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,9 @@ class Inbox:
         """Store ``events`` (one transaction; identical events once) and return them in order;
         ``marks`` (see :meth:`mark`) are written in the same transaction."""
         now = utcnow()
-        rows, seen, keys = [], {}, []
+        rows: list[dict[str, Any]] = []
+        seen: dict[str, int] = {}
+        keys: list[str] = []
         for event in events:
             clean = {k: _plain(v) for k, v in event.items()}
             key = dedupe_key(kind, clean)

@@ -34,7 +34,9 @@ router = APIRouter(tags=["twilio"])
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _SID = {"type": "string", "minLength": 1, "maxLength": 64}
-_STATUS_NAME = re.compile(rf"^[A-Za-z_]{{1,{statuses.MAX_LENGTH}}}$")  # Twilio's are lowercase words joined by _
+# Twilio's statuses are lowercase words joined by "_"; a new one is taken if it looks like a name
+# (stored verbatim up to statuses.MAX_LENGTH characters), so the callback is never refused for it.
+_STATUS_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _STATUS_FORM = {
     "type": "object",
     "required": ["MessageSid", "MessageStatus"],
@@ -86,7 +88,7 @@ async def status_callback(request: Request) -> RecordOut:
     status = _required(params, "MessageStatus", "SmsStatus")
     if not _STATUS_NAME.fullmatch(status):
         raise ValueError(
-            f"MessageStatus must be a status name (letters and _, at most {statuses.MAX_LENGTH}), not {status[:80]!r}"
+            f"MessageStatus must be a status name (letters, digits, _ - ., at most 64), not {status[:80]!r}"
         )
     status = status.lower()
     error_code = params.get("ErrorCode") or None

@@ -117,6 +117,7 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
     events = list(events)
     sids = sorted({str(e["sid"]) for e in events})
     messages: dict[str, OutboundMessage] = {}
+    message: OutboundMessage | None
     for start in range(0, len(sids), 500):
         chunk = sids[start : start + 500]
         # FOR UPDATE: two concurrent recorders must not both read "delivered" and then one of
@@ -131,20 +132,20 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
     for event in events:
         sid = str(event["sid"])
         raw = str(event.get("status") or "").strip().lower()
-        message = messages.get(sid)
-        if message is None:
+        found = messages.get(sid)
+        if found is None:
             result.unmatched.append({"sid": sid, "status": raw, "reason": "unknown_sid"})
             result.outcomes.append("unmatched")
             continue
         if statuses.is_known(raw):
-            changed = _apply_status(message, MessageStatus(raw), _as_time(event.get("timestamp")),
+            changed = _apply_status(found, MessageStatus(raw), _as_time(event.get("timestamp")),
                                     event.get("error_code"))
         else:
             log_unknown_status(sid, raw)
             result.unknown.append({"sid": sid, "status": raw})
-            changed = not message.status.absorbing and message.unknown_status != raw[: statuses.MAX_LENGTH]
+            changed = not found.status.absorbing and found.unknown_status != raw[: statuses.MAX_LENGTH]
             if changed:
-                message.unknown_status = raw[: statuses.MAX_LENGTH]
+                found.unknown_status = raw[: statuses.MAX_LENGTH]
         result.applied += changed
         result.ignored += not changed
         result.outcomes.append("applied" if changed else "ignored")

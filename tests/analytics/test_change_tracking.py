@@ -188,7 +188,8 @@ def _plain(value: object) -> object:
 
 
 @pytest.mark.filterwarnings("ignore:record_statuses.*could not be applied")
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], phases=[Phase.explicit, Phase.generate])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.generate])
 @given(ops=st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 2**32)), min_size=1, max_size=15))
 def test_random_sdk_and_raw_sql_writes_reach_every_metrics_call(client, store_url, ops) -> None:
     world = World(client, store_url)
