@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
-from campaign_sdk.facts import statuses
 from campaign_sdk.inbox._store import KINDS, Inbox, Stored
 
 RECORDERS: dict[str, Callable[[Session, Sequence[Mapping[str, Any]]], service.RecordResult]] = {
@@ -138,9 +137,6 @@ def result_of(events: Sequence[Stored], outcomes: Mapping[int, Outcome]) -> serv
         outcome = outcomes.get(stored.id)
         if outcome is None or stored.id in counted:
             result.ignored += 1
-            raw = str(stored.event.get("status") or "").strip().lower()
-            if stored.kind == "status" and not statuses.is_known(raw):  # a repeat still says it is unknown
-                result.unknown.append({"sid": stored.sid, "status": raw})
             continue
         counted.add(stored.id)
         if outcome.state == "applied":
