@@ -63,6 +63,29 @@ class Campaign:
         return self._row().campaign_type
 
     @property
+    def language(self) -> str:
+        """The template's WhatsApp locale (``en`` by default), sent with the Content resource."""
+        return self._row().language
+
+    @property
+    def approval_samples(self) -> dict[str, str]:
+        """The example values submitted for approval, by variable name (empty before a submission)."""
+        return dict(self._row().approval_samples or {})
+
+    @property
+    def rejection(self) -> str | None:
+        """Why WhatsApp rejected the template and what to change (None unless rejected).
+
+        >>> print(campaign.rejection)  # doctest: +SKIP
+        INVALID_FORMAT
+        What to change: remove tabs, line breaks in values and runs of more than 4 spaces; ...
+        """
+        reason = self._row().rejection_reason
+        if not reason:
+            return None
+        return f"{reason}\nWhat to change: {service.rejection_advice(reason)}"
+
+    @property
     def content(self) -> ContentContext:
         """The template as a validated content model."""
         return service.content_of(self._row())
@@ -160,11 +183,17 @@ class Campaign:
 
     def submit_for_approval(self, *, category: str = "MARKETING", samples: Mapping[str, str] | None = None) -> Campaign:
         """Lint the template locally (refusing with every reason), then create the Content
-        resource and submit it for WhatsApp approval through the client's gateway. The campaign
-        becomes pending; follow it with :meth:`sync_approval`.
+        resource (in the campaign's :attr:`language`) and submit it for WhatsApp approval through
+        the client's gateway. The campaign becomes pending; follow it with :meth:`sync_approval`.
 
-        ``samples`` (example values, by variable name) default to the template's own, else to
-        the first lead that has every variable. If the gateway refuses, nothing is recorded.
+        ``samples`` are example values by variable name, declared by you: Twilio refuses an
+        approval request without one per variable, and Meta's reviewers read them, so never use
+        a customer's data. They are merged over the ones stored with the campaign (and a default
+        template's own). The category must fit the content (AUTHENTICATION only for
+        whatsapp/authentication). If the gateway refuses, nothing is recorded and the state is
+        unchanged.
+
+        >>> campaign.submit_for_approval(category="UTILITY", samples={"lead_name": "Ana"})  # doctest: +SKIP
         """
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)

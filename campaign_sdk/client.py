@@ -78,13 +78,16 @@ class CampaignClient:
         content_type: str | None = None,
         content_context: Mapping[str, Any] | str | None = None,
         template: str | None = None,
+        language: str | None = None,
     ) -> Campaign:
         """Create a campaign from ``content`` (a content model), ``content_type`` +
-        ``content_context`` (raw JSON), or ``template`` (a default template key)."""
+        ``content_context`` (raw JSON), or ``template`` (a default template key). ``language`` is
+        the template's WhatsApp locale (``en`` by default; e.g. ``en_US``, ``pt_BR``)."""
         with self.transaction() as session:
             row = service.create_campaign(
                 session, name, campaign_type=campaign_type, content=content,
                 content_type=content_type, content_context=content_context, template=template,
+                language=language,
             )
             return Campaign(self, row.id)
 

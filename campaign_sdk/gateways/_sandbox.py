@@ -206,8 +206,9 @@ class SandboxGateway:
             issues = lint_whatsapp(context, samples=dict(request.variables))
         except (ValueError, KeyError) as exc:
             return ApprovalResult(ApprovalState.REJECTED, f"sandbox: invalid content ({exc})")
-        if issues:
-            return ApprovalResult(ApprovalState.REJECTED, f"sandbox: {issues[0].message}")
+        errors = [issue for issue in issues if issue.is_error]  # warnings are heuristics: not rejected
+        if errors:
+            return ApprovalResult(ApprovalState.REJECTED, f"sandbox: {errors[0].message}")
         return ApprovalResult(ApprovalState.APPROVED)
 
     def _content(self, content_sid: str) -> _Content:

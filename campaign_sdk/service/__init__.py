@@ -6,6 +6,7 @@ caller owns the transaction, so a failure leaves nothing half-written. Gateways 
 
 from __future__ import annotations
 
+from campaign_sdk.service._approval import check_language, rejection_advice
 from campaign_sdk.service._campaigns import (
     APPROVAL_CATEGORIES,
     apply_approval_result,
@@ -53,6 +54,8 @@ from campaign_sdk.service._messages import (
 
 __all__ = [
     "APPROVAL_CATEGORIES",
+    "check_language",
+    "rejection_advice",
     "HELP_KEYWORDS",
     "INVALID_NUMBER_CODES",
     "JOB_TTL",
