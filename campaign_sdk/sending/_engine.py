@@ -39,7 +39,7 @@ from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import RetryPolicy
-from campaign_sdk.sending._preflight import SCAN_CHUNK, blockers
+from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, LeadCheck, blockers
 from campaign_sdk.sending._report import SendReport
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
@@ -119,6 +119,7 @@ class CampaignSender:
                 retry=self._retry, stop=self._stop, on_fatal=self._fail,
             )
             self._mapping = compile_variables(service.content_of(row)).mapping
+            self._check = LeadCheck(service.content_of(row), channel=str(getattr(self._gateway, "channel", "whatsapp")))
             self.report = SendReport(
                 campaign=row.name, campaign_id=row.id, simulated=bool(self._gateway.simulated),
                 rate=self._limiter.rate,
@@ -147,23 +148,21 @@ class CampaignSender:
 
     # -- step 3: claim, intend, send ----------------------------------------------------------
     def _census(self) -> None:
-        required = list(self._mapping)
         counts: Counter[str] = Counter()
         to_send, after = 0, 0
         with self._sessions() as session:
             while batch := service.lead_candidates(session, self._campaign_id, after_id=after, limit=SCAN_CHUNK):
                 after = batch[-1].lead_id
                 for lead in batch:
-                    reason = service.skip_reason(lead, required)
+                    reason = self._check.reason(lead)
                     counts[reason or "send"] += 1
         to_send = counts.pop("send", 0)
         self.report.to_send = to_send
-        self.report.skipped = {r: counts[r] for r in service.SKIP_REASONS if counts[r]}
+        self.report.skipped = {r: counts[r] for r in SKIP_REASONS if counts[r]}
 
     def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
         in_flight = threading.BoundedSemaphore(self._max_in_flight)
         after, last_check = 0, 0.0
-        required = list(self._mapping)
         while not self._stopping(books):
             last_check = self._check_enabled()
             with self._sessions() as session:
@@ -173,7 +172,7 @@ class CampaignSender:
             if not batch or self._stop.is_set():
                 return
             after = batch[-1].lead_id
-            leads = [lead for lead in batch if service.skip_reason(lead, required) is None]
+            leads = [lead for lead in batch if self._check.reason(lead) is None]
             if not leads:
                 continue
             try:
@@ -266,14 +265,13 @@ class CampaignSender:
         self._halt(f"error: {error}"[:300])
 
     def _remaining(self) -> int:
-        required = list(self._mapping)
         remaining, after = 0, 0
         with self._sessions() as session:
             while batch := service.lead_candidates(
                 session, self._campaign_id, after_id=after, limit=SCAN_CHUNK, unsent_only=True
             ):
                 after = batch[-1].lead_id
-                remaining += sum(service.skip_reason(lead, required) is None for lead in batch)
+                remaining += sum(self._check.reason(lead) is None for lead in batch)
         return remaining
 
     @contextmanager

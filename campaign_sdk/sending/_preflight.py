@@ -8,13 +8,55 @@ from collections import Counter
 import pandas as pd
 from sqlalchemy.orm import Session
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from campaign_sdk import service
+from campaign_sdk.facts import content as facts
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
-from campaign_sdk.schemas import compile_variables, preview_text
+from campaign_sdk.schemas import ContentContext, compile_variables, preview_text
+from campaign_sdk.schemas._rules import char_count
+from campaign_sdk.schemas._variables import substitute
 from campaign_sdk.sending._report import Preflight
 
 SCAN_CHUNK = 5000
+# Per-lead reasons found by filling the lead's values in (after the service's own reasons).
+CONTENT_SKIPS = ("message_too_long", "value_format")
+SKIP_REASONS = (*service.SKIP_REASONS, *CONTENT_SKIPS)
+_BAD_VALUE = re.compile(r"[\n\r\t]| {%d,}" % (facts.WA_MAX_SPACES + 1))
+
+
+class LeadCheck:
+    """Why one lead must not be sent to: the service's reasons (opted out, missing variables ->
+    21656, ...), then what its filled-in message would break: longer than the channel takes
+    (WhatsApp 1,024 characters: error 63021) -> ``message_too_long``; a value with a line break, a
+    tab or more than 4 consecutive spaces (Meta refuses them in values) -> ``value_format``.
+
+    >>> from campaign_sdk.schemas import TwilioTextContext
+    >>> check = LeadCheck(TwilioTextContext(body="Hi {{name}}, welcome to the shop!"))
+    >>> check.content_reason({"name": "Ana"}), check.content_reason({"name": "A\\nB"})
+    (None, 'value_format')
+    """
+
+    def __init__(self, content: ContentContext, *, channel: str = "whatsapp") -> None:
+        self.required = list(compile_variables(content).mapping)
+        field = content.whatsapp_body_field()
+        self._text: str | None = getattr(content, field, None) if field else None
+        self._limit = facts.WA_BODY.value if channel == "whatsapp" else facts.SMS_BODY.value
+
+    def reason(self, lead: service.LeadCandidate) -> str | None:
+        return service.skip_reason(lead, self.required) or self.content_reason(lead.custom_variables or {})
+
+    def content_reason(self, values: Mapping[str, Any]) -> str | None:
+        if any(_BAD_VALUE.search(str(values.get(name) or "")) for name in self.required):
+            return "value_format"
+        if self._text is not None:
+            filled = substitute(self._text, lambda key: str(values.get(key, "{{" + key + "}}")))
+            if char_count(filled) > self._limit:
+                return "message_too_long"
+        return None
 
 
 def blockers(row: Campaign, gateway: Gateway | None, *, campaign_type: CampaignType) -> list[str]:
@@ -46,8 +88,8 @@ def preflight(
     session: Session, row: Campaign, gateway: Gateway | None, *, rate: float | None, sample: int = 3,
 ) -> Preflight:
     """What ``send()`` would do, reading the store only (nothing is sent or written)."""
-    required = required_variables(row)
     content = service.content_of(row)
+    check = LeadCheck(content, channel=str(getattr(gateway, "channel", "whatsapp")))
     counts: Counter[str] = Counter()
     skipped: list[dict[str, object]] = []
     preview: list[dict[str, object]] = []
@@ -55,7 +97,7 @@ def preflight(
     while batch := service.lead_candidates(session, row.id, after_id=after, limit=SCAN_CHUNK):
         after = batch[-1].lead_id
         for lead in batch:
-            reason = service.skip_reason(lead, required)
+            reason = check.reason(lead)
             if reason is not None:
                 counts[reason] += 1
                 skipped.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "reason": reason})
@@ -69,7 +111,7 @@ def preflight(
         campaign=row.name, campaign_id=row.id, simulated=bool(getattr(gateway, "simulated", False)),
         campaign_type=str(row.campaign_type), status=str(row.status), approval_state=str(row.approval_state),
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
-        skipped={reason: counts[reason] for reason in service.SKIP_REASONS if counts[reason]},
+        skipped={reason: counts[reason] for reason in SKIP_REASONS if counts[reason]},
         skipped_leads=pd.DataFrame(skipped, columns=["lead_id", "phone_number", "reason"]),
         preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message"]),
         rate=rate, estimated_duration=estimate,
