@@ -25,7 +25,11 @@ from campaign_sdk.schemas import (
 )
 
 #: The fields an editor can show, in the order WhatsApp shows them.
-EDITABLE_FIELDS = ("title", "body", "subtitle", "media", "actions")
+EDITABLE_FIELDS = (
+    "header_text", "title", "body", "subtitle", "footer", "media", "button", "items", "cards", "label", "address",
+    "latitude", "longitude", "id", "dynamic_items", "add_security_recommendation", "code_expiration_minutes",
+    "actions",
+)
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,7 @@ class TemplateStudio(w.VBox):
         """The context as edited (a dict as Twilio takes it; empty optional fields left out)."""
         value = dict(self._extra)
         for name, required in fields_of(self.content_type).items():
-            field = self._ui.actions if name == "actions" else self._ui.fields[name]
-            if (item := field.get(required)) is not None:
+            if (item := self._ui.editor(self.content_type, name).get(required)) is not None:
                 value[name] = item
         return value
 
@@ -115,7 +114,11 @@ class TemplateStudio(w.VBox):
             self._extra = {k: v for k, v in value.items() if k not in fields_of(self.content_type)}
             for name, editor in self._ui.fields.items():
                 editor.set(value.get(name))
-            self._ui.actions.set(value.get("actions"))
+            special = {n for (kind, n) in self._ui.special if kind == self.content_type}
+            if "actions" not in special:
+                self._ui.actions.set(value.get("actions"))
+            for name in special:
+                self._ui.editor(self.content_type, name).set(value.get(name))
 
     @property
     def check(self) -> DraftCheck:
@@ -250,12 +253,13 @@ class TemplateStudio(w.VBox):
         with self._batch():
             shown = fields_of(content_type)
             self._extra = {k: v for k, v in self._extra.items() if k not in shown}
-            for name, editor in self._ui.fields.items():
-                if name in shown:
-                    editor.set_required(shown[name])
+            for name, required in shown.items():
+                editor = self._ui.editor(content_type, name)
+                if editor is not self._ui.actions:
+                    editor.set_required(required)
             if ACTION_TYPES[content_type]:
                 self._ui.actions.set_allowed(ACTION_TYPES[content_type], shown["actions"])
-            self._ui.show_fields(shown)
+            self._ui.show_fields(content_type, shown)
 
     def _refresh(self) -> None:
         self._check = check_draft(self.content_type, self.value, sample=self.sample,
