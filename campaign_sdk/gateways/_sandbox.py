@@ -21,6 +21,7 @@ from campaign_sdk.gateways._base import (
     SentMessage,
     strip_channel,
 )
+from campaign_sdk.gateways._content_rules import approval_problem
 from campaign_sdk.gateways._rules import (
     APPROVAL_CATEGORIES,
     APPROVAL_NAME,
@@ -149,6 +150,10 @@ class SandboxGateway:
 
     # -- content and approval ---------------------------------------------------------------
     def create_content(self, request: ContentRequest) -> str:
+        from campaign_sdk.gateways._content_rules import content_problem
+
+        if problem := content_problem(request.types, request.language):
+            raise _error(400, None, problem)
         with self._lock:
             sid = "HX" + self._hash("content", request.friendly_name, len(self._contents))
             self._contents[sid] = _Content(request)
@@ -163,6 +168,8 @@ class SandboxGateway:
                 raise _error(400, None, f"category {category!r} is not one of {', '.join(APPROVAL_CATEGORIES)}")
             if any(c.name == name for c in self._contents.values()):
                 raise _error(400, None, f"a template named {name!r} was already submitted; pick another name")
+            if problem := approval_problem(content.request.types, content.request.variables, category):
+                raise _error(400, None, problem)
             rng = self._rng("approval", content_sid)
             now = self.now()
             content.name, content.category, content.submitted_at = name, category, now
