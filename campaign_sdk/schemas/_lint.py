@@ -32,7 +32,7 @@ _WARN = "warning"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _AT_END = re.compile(r"\{\{(\w+)\}\}\Z")
 _ADJACENT = re.compile(r"\{\{(\w+)\}\}\s*(?=\{\{(\w+)\}\})")
-_SPACES = re.compile(r" {5,}")
+_SPACES = re.compile(" {%d,}" % (facts.WA_MAX_SPACES + 1))  # more than 4 consecutive spaces
 _WA_ME = re.compile(r"(?<![\w.])wa\.me/", re.IGNORECASE)
 
 

@@ -78,3 +78,8 @@ def test_location_and_catalog_and_whatsapp_card_fields() -> None:
     studio.content_type = WA_CARD
     studio.value = {"body": "Hi there", "header_text": "Hello", "media": ["https://example.com/a.png"]}
     assert [(i.field, i.rule) for i in studio.errors] == [("template", "one_header")]
+
+
+def test_counters_count_characters_as_twilio_does() -> None:
+    studio = TemplateStudio("twilio/text", {"body": "Hi 😀"})
+    assert studio.counters["body"] == (5, 1600)
