@@ -104,8 +104,10 @@ def update_campaign(
     content_type: str | None = None,
     content_context: Mapping[str, Any] | str | None = None,
     language: str | None = None,
+    approval_samples: Mapping[str, Any] | None = None,
 ) -> Campaign:
-    """Rename a campaign, or change its type, content or language while the template is still editable.
+    """Rename a campaign, or change its type, content, language or approval samples (example
+    values by variable name, checked when submitted) while the template is still editable.
 
     A submitted (pending) or approved template cannot be edited, as with WhatsApp; a rejected one
     can, and editing it makes it unsubmitted again.
@@ -122,6 +124,9 @@ def update_campaign(
         _require_editable(campaign)
     if language is not None:
         campaign.language = check_language(language)
+    if approval_samples is not None:
+        _require_editable(campaign)
+        campaign.approval_samples = clean_samples(approval_samples)
     if campaign_type is not None:
         campaign.campaign_type = CampaignType(campaign_type)
         _check_starts_conversation(content_of(campaign), campaign.campaign_type)

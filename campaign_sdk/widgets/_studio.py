@@ -11,7 +11,7 @@ import ipywidgets as w
 
 from campaign_sdk import Campaign, CampaignClient
 from campaign_sdk._exceptions import CampaignError, Issue, TemplateValidationError
-from campaign_sdk.schemas import ACTION_TYPES, ContentContext, preview_text
+from campaign_sdk.schemas import ACTION_TYPES, ContentContext, lint_whatsapp, preview_text
 from campaign_sdk.templates import get_default_template
 from campaign_sdk.widgets._bubble import bubble_html, placeholder_html
 from campaign_sdk.widgets._draft import (
@@ -180,6 +180,17 @@ class TemplateStudio(w.VBox):
         self._ui.sample.value = index
 
     @property
+    def approval_samples(self) -> dict[str, str]:
+        """Example values for the approval request, by variable name (the "Approval samples" box);
+        saved with the campaign. Default templates bring theirs."""
+        pairs = (line.partition("=") for line in self._ui.approval_samples.value.splitlines() if "=" in line)
+        return {key.strip(): value.strip() for key, _, value in pairs if key.strip()}
+
+    @approval_samples.setter
+    def approval_samples(self, samples: Mapping[str, Any]) -> None:
+        self._ui.approval_samples.value = "\n".join(f"{key} = {value}" for key, value in samples.items())
+
+    @property
     def preview_text(self) -> str | None:
         """The message as plain text with the sample's values (None while there are errors)."""
         context = self._check.context
@@ -199,6 +210,7 @@ class TemplateStudio(w.VBox):
             self.content_type = template.content_type
             self.value = template.context
             self.samples = [dict(template.samples), *self._base_samples]
+            self.approval_samples = template.samples
             self._template_key = key
 
     def save(
@@ -220,6 +232,7 @@ class TemplateStudio(w.VBox):
             name=name or self._ui.name.value.strip() or None,
             campaign_type=campaign_type or (self._ui.kind.value if isinstance(target, CampaignClient) else None),
             template=self._template_key if unchanged else None,
+            approval_samples=self.approval_samples,
         )
         return self.campaign
 
@@ -267,6 +280,16 @@ class TemplateStudio(w.VBox):
         if self._check.context is not None:
             self._last_valid = self._check.context
         self._ui.show(self._check, self._preview())
+        self._ui.approval_issues.value = issues_html(self.approval_issues, [])
+
+    @property
+    def approval_issues(self) -> list[Issue]:
+        """What WhatsApp's rules say about :attr:`approval_samples` (a missing or malformed one)."""
+        context = self._check.context
+        if context is None:
+            return []
+        issues = lint_whatsapp(context, samples=self.approval_samples)
+        return [issue for issue in issues if issue.field.startswith("samples.")]
 
     def _preview(self) -> str:
         if self._check.context is not None:

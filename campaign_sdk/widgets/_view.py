@@ -54,6 +54,13 @@ class StudioView:
                                  layout=w.Layout(width="330px"))
         self.sample.observe(lambda _c: studio._changed(), names="value")
         self.preview, self.variables = w.HTML(), w.HTML()
+        # Example values for WhatsApp's review: the author's, never a lead's (one "name = value" a line).
+        self.approval_samples = w.Textarea(placeholder="lead_name = Ana\norder_id = A-1042", rows=3,
+                                           continuous_update=True, layout=w.Layout(width="100%"))
+        self.approval_samples.add_class("cs-approval-samples")
+        self.approval_samples.observe(lambda _c: studio._changed(), names="value")
+        self.approval_issues = w.HTML()
+        self.approval_issues.add_class("cs-issues-approval-samples")
         self.preview.add_class("cs-preview")
         self.variables.add_class("cs-variables-box")
         self.name = w.Text(placeholder="campaign name", description="Campaign", layout=w.Layout(width="330px"))
@@ -71,7 +78,9 @@ class StudioView:
         header = w.HBox([title, self.status], layout=w.Layout(justify_content="space-between",
                                                               align_items="center"))
         right = w.VBox(
-            [self.sample, self.preview, w.HTML("<b>Variables</b>"), self.variables],
+            [self.sample, self.preview, w.HTML("<b>Variables</b>"), self.variables,
+             w.HTML("<b>Approval samples</b> (sent to WhatsApp; never a customer's data)"),
+             self.approval_samples, self.approval_issues],
             layout=w.Layout(width="44%"),
         )
         body = w.HBox([self.editors, right], layout=w.Layout(align_items="flex-start"))

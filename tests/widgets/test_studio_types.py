@@ -83,3 +83,20 @@ def test_location_and_catalog_and_whatsapp_card_fields() -> None:
 def test_counters_count_characters_as_twilio_does() -> None:
     studio = TemplateStudio("twilio/text", {"body": "Hi 😀"})
     assert studio.counters["body"] == (5, 1600)
+
+
+def test_approval_samples_are_the_authors_checked_and_saved_with_the_campaign(tmp_path) -> None:
+    from campaign_sdk import CampaignClient
+
+    studio = TemplateStudio(template="order_confirmation", samples=[{"lead_name": "Real Lead", "order_id": "R-1"}])
+    assert studio.approval_samples == {"lead_name": "Ana", "order_id": "A-1042"}  # the template's, not a lead's
+    find(studio, "cs-approval-samples").value = "lead_name = Ana\norder_id = "
+    assert [(i.field, i.rule) for i in studio.approval_issues] == [("samples.order_id", "wa_missing_sample")]
+    assert "wa_missing_sample" in find(studio, "cs-issues-approval-samples").value
+    find(studio, "cs-approval-samples").value = "lead_name = Zoe\norder_id = Z-9"
+    assert studio.approval_issues == []
+    with CampaignClient(f"sqlite:///{tmp_path / 'c.db'}") as client:
+        campaign = studio.save(client, name="Orders")
+        assert campaign.approval_samples == {"lead_name": "Zoe", "order_id": "Z-9"}
+        campaign.submit_for_approval(category="UTILITY")  # uses the stored samples
+        assert campaign.status == "pending"
