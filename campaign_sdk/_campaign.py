@@ -201,6 +201,19 @@ class Campaign:
             sending.submit(session, row, self._client.gateway, category=category, samples=chosen)
         return self
 
+    def register_content(self) -> Campaign:
+        """Create the Content resource of an in-session-only template (list-picker, location) of
+        a service campaign, without an approval request (WhatsApp never approves these; they go
+        only inside a 24-hour session). Then :meth:`enable` and :meth:`trigger` work; a trigger to
+        someone outside the session fails at Twilio (63016) and is recorded.
+
+        >>> menu = client.create_campaign("Menu", content=picker, campaign_type="service")  # doctest: +SKIP
+        >>> menu.register_content().enable()  # doctest: +SKIP
+        """
+        with self._client.transaction() as session:
+            sending.register(session, service.get_campaign(session, self.id), self._client.gateway)
+        return self
+
     def sync_approval(self) -> ApprovalState:
         """Ask the gateway for the template's WhatsApp status and record it (any of Twilio's
         seven: unsubmitted, received, pending, approved, rejected with its reason, paused,

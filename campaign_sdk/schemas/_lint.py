@@ -122,7 +122,7 @@ def _session_issues(context: ContentContext) -> list[Issue]:
         return []
     message = (
         f"{context.content_type} is sent only inside a 24-hour session and can't be submitted for "
-        "WhatsApp approval (Twilio's page for the type); use it in a service campaign's replies"
+        "WhatsApp approval (Twilio's page for the type); use it in a service campaign: campaign.register_content()"
     )
     return [Issue("content_type", "wa_in_session_only", message, source=facts.TWILIO, url=facts.CHANNELS_SOURCE)]
 

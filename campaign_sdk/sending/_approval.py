@@ -63,6 +63,19 @@ def submit(
     return service.apply_approval_result(session, row, result.state, reason=result.reason)
 
 
+def register(session: Session, row: Campaign, gateway: Gateway | None) -> Campaign:
+    """Create the Content resource of an in-session-only template (list-picker, location) of a
+    service campaign, with no approval request: WhatsApp takes these only inside a 24-hour
+    session, without approval (their Twilio pages). The campaign's status stays unsubmitted."""
+    service.check_session_content(row)
+    if gateway is None:
+        raise CampaignStateError("the client has no gateway to create the Content resource with")
+    name = service.default_approval_name(row)
+    row.content_sid = gateway.create_content(content_request(row, {}, name=name))
+    session.flush()
+    return row
+
+
 def fetch(row: Campaign, gateway: Gateway | None) -> ApprovalResult:
     """Twilio's approval status for ``row`` (no database work)."""
     if gateway is None:

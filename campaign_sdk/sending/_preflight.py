@@ -67,7 +67,9 @@ def blockers(row: Campaign, gateway: Gateway | None, *, campaign_type: CampaignT
     if row.campaign_type is not campaign_type:
         how = "campaign.trigger(...)" if row.campaign_type is CampaignType.SERVICE else "campaign.send()"
         problems.append(f"this is a {row.campaign_type} campaign; it sends with {how}")
-    if not (row.status == "approved" and row.approval_state.can_send):
+    if service.sends_without_approval(row):
+        pass  # an in-session template of a service campaign: no approval, its Content resource exists
+    elif not (row.status == "approved" and row.approval_state.can_send):
         problems.append(
             f"the template is {row.status} (WhatsApp: {row.approval_state}); only an approved template "
             "sends: submit_for_approval() then sync_approval() until it is approved"

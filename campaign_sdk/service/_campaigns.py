@@ -213,10 +213,29 @@ def apply_approval_result(
     return campaign
 
 
+def check_session_content(campaign: Campaign) -> None:
+    """Refuse unless ``campaign`` is a service campaign with an in-session-only template."""
+    in_session = type(content_of(campaign)).in_session_only()
+    if not in_session or campaign.campaign_type is not CampaignType.SERVICE:
+        raise CampaignStateError(
+            f"campaign {campaign.name!r} is a {campaign.campaign_type} campaign with {campaign.content_type}: only a "
+            "service campaign with an in-session template (list-picker, location) skips approval; "
+            "submit this one with submit_for_approval()"
+        )
+
+
+def sends_without_approval(campaign: Campaign) -> bool:
+    """In-session templates of service campaigns need no approval, only their Content resource."""
+    return (campaign.campaign_type is CampaignType.SERVICE and campaign.content_sid is not None
+            and type(content_of(campaign)).in_session_only())
+
+
 def enable_campaign(session: Session, campaign: Campaign, *, at: dt.datetime | None = None) -> Campaign:
     """Enable an approved campaign (``enabled`` = now). Marketing: sending may start; service:
-    automatic sends are on. Idempotent: an enabled campaign keeps its original timestamp."""
-    if campaign.status is not CampaignStatus.APPROVED or not campaign.approval_state.can_send:
+    automatic sends are on. Idempotent: an enabled campaign keeps its original timestamp.
+    A service campaign's in-session template needs no approval, only its Content resource."""
+    approved = campaign.status is CampaignStatus.APPROVED and campaign.approval_state.can_send
+    if not approved and not sends_without_approval(campaign):
         raise CampaignStateError(
             f"campaign {campaign.name!r} is {campaign.status} (WhatsApp: {campaign.approval_state}); "
             "only an approved template can be enabled. Submit it for approval and sync first"

@@ -7,6 +7,7 @@ import pytest
 
 from campaign_sdk import (
     CampaignNotFoundError,
+    CampaignStateError,
     CampaignStatus,
     GatewayError,
     InvalidArgumentError,
@@ -128,3 +129,21 @@ def test_in_session_types_are_refused_for_campaigns_that_start_conversations(sen
     with pytest.raises(TemplateValidationError) as submitted:
         service.submit_for_approval(category="UTILITY")
     assert "wa_in_session_only" in submitted.value.rules
+
+
+@SQLITE_ONLY
+def test_an_in_session_template_of_a_service_campaign_triggers_without_approval(sender, twilio_server) -> None:
+    menu = sender.create_campaign("Menu", content=PICKER, campaign_type="service")
+    with pytest.raises(CampaignStateError, match="submit_for_approval|approved"):
+        menu.enable()
+    menu.register_content().enable()
+    create = twilio_server.requests[-1]
+    assert create.path == "/v1/Content" and list(create.json["types"]) == ["twilio/list-picker"]
+    assert not any(r.path.endswith("/ApprovalRequests/whatsapp") for r in twilio_server.requests)
+    assert menu.status == CampaignStatus.UNSUBMITTED
+    sent = menu.trigger("+14155550100", key="menu-1")
+    assert sent.sid.startswith("SM")
+    assert twilio_server.requests[-1].field("ContentSid") == content_sid(menu)
+    marketing = sender.create_campaign("Promo", template="order_confirmation")
+    with pytest.raises(CampaignStateError, match="only a service campaign with an in-session template"):
+        marketing.register_content()
