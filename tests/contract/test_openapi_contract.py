@@ -125,3 +125,12 @@ def test_the_validator_does_refuse_a_malformed_body() -> None:
     assert any("ttl_minutes" in e for e in spec_errors(bad, "ContentCreateRequest"))
     qr = {"language": "en", "types": {"twilio/quick-reply": {"body": "x", "actions": [{"type": "URL", "title": "a"}]}}}
     assert spec_errors(qr, "ContentCreateRequest")
+
+
+def test_voice_call_buttons_reach_the_wire_without_ttl_minutes(gateway, twilio_server) -> None:
+    cta = {"body": "Talk to us", "actions": [{"type": "VOICE_CALL", "title": "Call", "ttl_minutes": 60},
+                                             {"type": "VOICE_CALL_REQUEST", "title": "May we call?"}]}
+    body = create(gateway, twilio_server, "twilio/call-to-action", cta)
+    assert body["types"]["twilio/call-to-action"]["actions"] == [
+        {"type": "VOICE_CALL", "title": "Call"}, {"type": "VOICE_CALL_REQUEST", "title": "May we call?"}]
+    assert spec_errors(body, "ContentCreateRequest") == []
