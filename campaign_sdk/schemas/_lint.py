@@ -52,7 +52,7 @@ def lint_whatsapp(context: ContentContext, *, samples: Mapping[str, str] | None 
     named = _named_samples(compiled.mapping, samples)
     issues = _session_issues(numbered) + _media_body_issues(numbered) + _main_text_issues(numbered, labels)
     issues += _title_issues(numbered) + _link_issues(numbered) + _gap_issues(compiled.mapping)
-    issues += media_issues(numbered)
+    issues += media_issues(numbered) + _header_issues(numbered)
     if numbered.action_rule is not None and getattr(numbered, "actions", None):
         issues += button_issues(numbered.actions, named)
     if samples is not None:
@@ -115,6 +115,15 @@ def _named_samples(mapping: Mapping[str, str], samples: Mapping[str, str] | None
         if value is not None:
             out[number] = str(value)
     return out
+
+
+def _header_issues(context: ContentContext) -> list[Issue]:
+    header = getattr(context, "header_text", None)
+    count = len(find_variables(header)) if isinstance(header, str) else 0
+    if count <= 1:
+        return []
+    message = f"the header text holds {count} variables; a WhatsApp header takes at most one. Keep one"
+    return [Issue("header_text", "wa_header_variables", message, limit=1, source=_WA, url=facts.WA_HEADER_TEXT.url)]
 
 
 def _session_issues(context: ContentContext) -> list[Issue]:

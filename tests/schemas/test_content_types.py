@@ -151,3 +151,12 @@ def test_every_type_knows_its_channels_and_session_rule(content_type: str) -> No
     cls = CONTENT_TYPES[content_type]
     assert "whatsapp" in cls.channels()
     assert cls.in_session_only() is (content_type in {LIST, LOCATION})
+
+
+def test_carousel_headers_are_all_images_or_all_videos() -> None:
+    images = [card(media="https://example.com/a.jpg"), card(media="https://example.com/b.png")]
+    assert rules(CAROUSEL, with_(CAROUSEL, cards=images)) == []
+    mixed = [card(media="https://example.com/a.jpg"), card(media="https://example.com/b.mp4")]
+    assert rules(CAROUSEL, with_(CAROUSEL, cards=mixed)) == ["carousel_layout"]
+    unknown = [card(media="https://example.com/a.jpg"), card(media="https://example.com/{{file}}")]
+    assert rules(CAROUSEL, with_(CAROUSEL, cards=unknown)) == []

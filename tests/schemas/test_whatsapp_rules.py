@@ -160,3 +160,9 @@ def test_a_card_title_with_a_body_is_a_header_warning_past_60() -> None:
 def test_in_session_types_cannot_be_submitted() -> None:
     picker = parse_content_context("twilio/list-picker", {"body": "Pick", "button": "Open", "items": [{"item": "A", "id": "a"}]})
     assert [i.rule for i in lint_whatsapp(picker)] == ["wa_in_session_only"]
+
+
+@pytest.mark.parametrize(("header", "expected"), [("Hi {{a}}", []), ("Hi {{a}} and {{b}}", ["wa_header_variables"])])
+def test_a_whatsapp_header_takes_one_variable(header: str, expected: list[str]) -> None:
+    rules = wa_rules("whatsapp/card", body="Your table is ready for you and your friends", header_text=header)
+    assert [r for r in rules if r.startswith("wa_header")] == expected

@@ -100,7 +100,30 @@ class TwilioCarouselContext(ContentBase):
             message = f"a carousel has {len(cards)} cards; Twilio allows 1 to {limit.value}. "
             message += "Add one." if not cards else f"Remove {len(cards) - limit.value}."
             issues.append(Issue("cards", "card_count", message, limit=limit.value, source=facts.TWILIO, url=limit.url))
-        return issues + _layout_issues(cards)
+        return issues + _layout_issues(cards) + _media_kind_issues(cards)
+
+
+_KINDS = {"jpg": "image", "jpeg": "image", "png": "image", "mp4": "video", "3gp": "video"}
+
+
+def _media_kind_issues(cards: list[Any]) -> list[Issue]:
+    """Every card's header must be of one kind (all images or all videos), as WhatsApp's carousel
+    template requires; a URL whose extension is unknown (or a variable) is not judged."""
+    kinds = []
+    for card in cards:
+        media = card.get("media") if isinstance(card, Mapping) else getattr(card, "media", None)
+        ext = str(media or "").split("?")[0].rsplit(".", 1)[-1].lower() if "." in str(media or "") else ""
+        kinds.append(_KINDS.get(ext))
+    known = [kind for kind in kinds if kind]
+    if len(set(known)) <= 1:
+        return []
+    first = known[0]
+    return [
+        Issue(f"cards[{index}].media", "carousel_layout",
+              f"card {index} has a {kind} header but the first card a {first}; every card of a carousel has the "
+              "same kind of media (all images or all videos)", source=facts.TWILIO, url=_CARD_TEXT.url)
+        for index, kind in enumerate(kinds) if kind and kind != first
+    ]
 
 
 def _layout_issues(cards: list[Any]) -> list[Issue]:
