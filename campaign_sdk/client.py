@@ -181,8 +181,9 @@ class CampaignClient:
         """Refresh the WhatsApp approval status of every campaign submitted through the gateway.
 
         One row per campaign: ``campaign_id``, ``campaign``, ``before``, ``after`` (Twilio's
-        status), ``status`` (the campaign's), ``rejection_reason`` and ``error`` (when the
-        gateway could not answer for that campaign; the others are still synced).
+        status), ``status`` (the campaign's), ``rejection_reason``, ``what_to_change`` (advice for
+        a rejection) and ``error`` (when the gateway could not answer for that campaign; the
+        others are still synced).
         """
         with self.transaction() as session:
             rows = list(session.scalars(
@@ -201,7 +202,10 @@ class CampaignClient:
             except CampaignError as exc:
                 record["error"] = str(exc)
             records.append(record)
-        columns = ["campaign_id", "campaign", "before", "after", "status", "rejection_reason", "error"]
+        for record in records:
+            record["what_to_change"] = service.rejection_advice(record["rejection_reason"])
+        columns = ["campaign_id", "campaign", "before", "after", "status", "rejection_reason", "what_to_change",
+                   "error"]
         return pd.DataFrame(records, columns=columns)
 
     # -- metrics --------------------------------------------------------------------------

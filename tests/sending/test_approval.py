@@ -133,6 +133,7 @@ def test_client_sync_approvals_reports_every_campaign(sender, twilio_server) -> 
         ["A", "received", "approved", "approved"], ["B", "received", "rejected", "rejected"],
     ]
     assert pd.isna(frame["rejection_reason"][0]) and frame["rejection_reason"][1] == "Adjacent variables"
+    assert pd.isna(frame["what_to_change"][0]) and "keep them apart with words" in frame["what_to_change"][1]
     twilio_server.fail("server_error", method="GET", path="/ApprovalRequests", times=1)
     assert frame["error"].isna().all()
     again = sender.sync_approvals()
