@@ -58,7 +58,33 @@ def lint_whatsapp(context: ContentContext, *, samples: Mapping[str, str] | None 
     if samples is not None:
         implicit = set(type(context).implicit_variables)
         explicit = {name: number for name, number in compiled.mapping.items() if name not in implicit}
-        issues += _sample_issues(explicit, samples, labels)
+        issues += _sample_issues(explicit, samples, labels) + _media_sample_issues(numbered, named or {})
+    return issues
+
+
+_FILE_TYPE = re.compile(r"\.[A-Za-z0-9]{2,5}$")
+
+
+def _media_sample_issues(context: ContentContext, samples: Mapping[str, str]) -> list[Issue]:
+    """A media URL with a variable must, with its sample filled in, name a file with its type
+    (Twilio's card and media pages: "The final URL must include the file type")."""
+    media = getattr(context, "media", None)
+    urls = [media] if isinstance(media, str) else list(media or [])
+    issues = []
+    for index, url in enumerate(urls):
+        keys = find_variables(url)
+        if not keys or any(key not in samples for key in keys):
+            continue
+        filled = url
+        for key in keys:
+            filled = filled.replace("{{" + key + "}}", samples[key])
+        path = filled.split("?", 1)[0].split("#", 1)[0]
+        if not _FILE_TYPE.search(path) or any(char.isspace() for char in filled):
+            message = (
+                f"with its sample, media[{index}] is {filled[:80]!r}, which names no file type; the sample must "
+                "complete the URL of a public file, e.g. images/cart.png (Twilio's media page)"
+            )
+            issues.append(Issue(f"media[{index}]", "wa_media_sample", message, source=facts.TWILIO))
     return issues
 
 

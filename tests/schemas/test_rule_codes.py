@@ -160,6 +160,8 @@ EXAMPLES: dict[str, Callable[[], list[str]]] = {
         CARD, title="Pick one of these", actions=[quick_reply(id="a"), url_button(), quick_reply(id="b")]
     ),
     "wa_header_variables": wa(WA_CARD, body="Your table is ready for you now", header_text="{{a}} and {{b}}"),
+    "wa_media_sample": lambda: [i.rule for i in lint_whatsapp(
+        TwilioMediaContext(body="Your receipt is here", media=["https://e.com/{{f}}"]), samples={"f": "x"})],
     "wa_in_session_only": wa(LIST, body="Pick one", button="Open", items=[{"item": "A", "id": "a"}]),
     # channels
     "mms_too_many_media": lambda: [
@@ -179,4 +181,4 @@ def test_rule_codes_are_snake_case_and_lint_codes_are_prefixed() -> None:
     for rule in EXAMPLES:
         assert re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", rule)
     lint_rules = {rule for rule in EXAMPLES if rule.startswith("wa_")}
-    assert len(lint_rules) == 24
+    assert len(lint_rules) == 25

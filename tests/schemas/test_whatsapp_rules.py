@@ -166,3 +166,11 @@ def test_in_session_types_cannot_be_submitted() -> None:
 def test_a_whatsapp_header_takes_one_variable(header: str, expected: list[str]) -> None:
     rules = wa_rules("whatsapp/card", body="Your table is ready for you and your friends", header_text=header)
     assert [r for r in rules if r.startswith("wa_header")] == expected
+
+
+@pytest.mark.parametrize(("sample", "expected"), [("images/cart.png", []), ("cart", ["wa_media_sample"]),
+                                                  ("a b.png", ["wa_media_sample"])])
+def test_a_media_variables_sample_completes_a_file_url(sample: str, expected: list[str]) -> None:
+    media = TwilioMediaContext(body="Your receipt is here for you", media=["https://example.com/{{file}}"])
+    rules = [i.rule for i in lint_whatsapp(media, samples={"file": sample}) if i.rule.startswith("wa_media")]
+    assert rules == expected
