@@ -32,7 +32,9 @@ from campaign_sdk.schemas import (
     find_and_validate_variables,
 )
 
-Category = Literal["MARKETING", "UTILITY", "AUTHENTICATION"]
+# A type for checkers; the categories themselves are campaign_sdk.facts.content.APPROVAL_CATEGORIES
+# (tests/schemas/test_templates.py checks the two agree).
+Category = Literal["UTILITY", "MARKETING", "AUTHENTICATION"]
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,12 @@ def test_templates_are_frozen_and_fresh() -> None:
         template.key = "other"  # type: ignore[misc]
     template.samples["lead_name"] = "changed"
     assert default_templates()[0].samples["lead_name"] != "changed"
+
+
+def test_the_category_type_is_the_facts_categories() -> None:
+    from typing import get_args
+
+    from campaign_sdk.facts.content import APPROVAL_CATEGORIES
+    from campaign_sdk.templates import Category
+
+    assert get_args(Category) == APPROVAL_CATEGORIES
