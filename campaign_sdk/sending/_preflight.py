@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from campaign_sdk import service
+from campaign_sdk._exceptions import Issue
 from campaign_sdk.facts import content as facts
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
@@ -48,6 +49,19 @@ class LeadCheck:
 
     def reason(self, lead: service.LeadCandidate) -> str | None:
         return service.skip_reason(lead, self.required) or self.content_reason(lead.custom_variables or {})
+
+    def issue(self, values: Mapping[str, Any]) -> Issue | None:
+        """:meth:`content_reason` as an Issue that says what to change (for a single send)."""
+        reason = self.content_reason(values)
+        if reason == "value_format":
+            message = ("a value holds a line break, a tab or more than 4 consecutive spaces; WhatsApp refuses "
+                       "those in variable values. Put the value on one line")
+            return Issue("variables", reason, message, source=facts.WHATSAPP_SOURCE, url=facts.WA_SOURCE_GUIDELINES)
+        if reason == "message_too_long":
+            message = (f"the message would be over {self._limit:,} characters once the values are filled in; "
+                       "the channel refuses it (Twilio error 63021). Shorten the values")
+            return Issue("variables", reason, message, limit=self._limit, source=facts.TWILIO)
+        return None
 
     def content_reason(self, values: Mapping[str, Any]) -> str | None:
         if any(_BAD_VALUE.search(str(values.get(name) or "")) for name in self.required):

@@ -70,3 +70,22 @@ def test_preflight_reports_and_send_skips_each_bad_lead_with_its_reason(ready_ca
     assert report.skipped == {"missing_variables": 1, "message_too_long": 1, "value_format": 1}
     assert sorted(m["to"].split(":")[-1] for m in twilio_server.sent()) == sorted([phones[0], phones[4]])
     assert report.complete
+
+
+@SQLITE_ONLY
+def test_a_trigger_with_a_bad_value_is_refused_before_twilio(sender, twilio_server) -> None:
+    from campaign_sdk import TemplateValidationError
+
+    from .conftest import approve
+
+    campaign = approve(sender.create_campaign("Receipts", template="order_confirmation", campaign_type="service"),
+                       twilio_server)
+    before = len(twilio_server.requests)
+    with pytest.raises(TemplateValidationError) as refused:
+        campaign.trigger("+14155550100", {"lead_name": "Ana\nMaria", "order_id": "A-1"})
+    assert refused.value.rules == ["value_format"]
+    with pytest.raises(TemplateValidationError) as refused:
+        campaign.trigger("+14155550100", {"lead_name": name_for(1025), "order_id": "A-1"})
+    assert refused.value.rules == ["message_too_long"] and refused.value.issues[0].limit == 1024
+    assert len(twilio_server.requests) == before and campaign.leads.empty  # nothing sent, nothing stored
+    assert campaign.trigger("+14155550100", {"lead_name": name_for(1024), "order_id": "A-1"}).sid.startswith("SM")
