@@ -228,7 +228,7 @@ def _reference(pairs: list[tuple[str | None, str | None]]) -> list[tuple[str | N
     """libphonenumber itself, one value at a time (normalize_phone's preprocessing around it)."""
     import phonenumbers
 
-    from campaign_sdk._phone import E164_MAX_DIGITS, phone_text
+    from campaign_sdk.phones import E164_MAX_DIGITS, phone_text
 
     out: list[tuple[str | None, str | None, int | None]] = []
     for raw, region in pairs:
@@ -265,7 +265,7 @@ def step_agreement(csv_path: str | None, synthetic: int, seed: int = 17) -> dict
     import pandas as pd
     from varied_phones import varied_phone_strings
 
-    from campaign_sdk.leads import normalize_phones
+    from campaign_sdk.phones import normalize_phones
 
     groups: list[tuple[str, str | None, list[str | None]]] = []
     if csv_path:

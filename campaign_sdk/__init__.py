@@ -23,6 +23,7 @@ from campaign_sdk._exceptions import (
     CampaignError,
     CampaignNotFoundError,
     CampaignStateError,
+    DeliveryPolicyError,
     DuplicateCampaignError,
     GatewayError,
     InvalidArgumentError,
@@ -30,8 +31,10 @@ from campaign_sdk._exceptions import (
     LeadValidationError,
     TemplateValidationError,
     UnknownContentTypeError,
+    UnknownStatusWarning,
 )
 from campaign_sdk.client import CampaignClient
+from campaign_sdk.delivery import DeliveryPlan, DeliveryPolicy, FrequencyCap, SendWindow
 from campaign_sdk.gateways import SandboxGateway, TwilioGateway
 from campaign_sdk.leads import LeadLoadReport
 from campaign_sdk.schemas import (
@@ -91,7 +94,11 @@ __all__ = [
     "CarouselCard",
     "CatalogItem",
     "CopyCodeAction",
+    "DeliveryPlan",
+    "DeliveryPolicy",
+    "DeliveryPolicyError",
     "DuplicateCampaignError",
+    "FrequencyCap",
     "GatewayError",
     "InvalidArgumentError",
     "Issue",
@@ -105,6 +112,7 @@ __all__ = [
     "QuickReplyAction",
     "SandboxGateway",
     "SendReport",
+    "SendWindow",
     "SyncReport",
     "TemplateValidationError",
     "TwilioAction",
@@ -119,6 +127,7 @@ __all__ = [
     "TwilioQuickReplyContext",
     "TwilioTextContext",
     "UnknownContentTypeError",
+    "UnknownStatusWarning",
     "UrlAction",
     "VoiceCallAction",
     "VoiceCallRequestAction",

@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from campaign_sdk import analytics, sending, service
+from campaign_sdk import analytics, delivery, sending, service
 from campaign_sdk._exceptions import CampaignStateError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
-from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, normalize_phones, template_variables
+from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_variables
 from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
 from campaign_sdk.models import Campaign as CampaignRow
-from campaign_sdk.schemas import CampaignLeadSchema, CampaignSchema, ContentContext, preview_text
-from campaign_sdk.templates import get_default_template
+from campaign_sdk.phones import normalize_phones
+from campaign_sdk.schemas import CampaignSchema, ContentContext, compile_variables
+from campaign_sdk.schemas._dto import _utc, lead_records
 
 if TYPE_CHECKING:
     from campaign_sdk.client import CampaignClient
@@ -91,6 +92,11 @@ class Campaign:
         return service.content_of(self._row())
 
     @property
+    def expires_at(self) -> dt.datetime | None:
+        """After this moment no message of the campaign is sent (None: never expires)."""
+        return self._row().expires_at
+
+    @property
     def variables(self) -> list[str]:
         """The variables every lead needs for its message (in order of first appearance)."""
         return template_variables(self._row())
@@ -107,8 +113,9 @@ class Campaign:
         strict: bool = False,
         progress: bool | None = None,
         chunk_size: int = 200_000,
+        encoding: str | None = None,
     ) -> LeadLoadReport:
-        """Add leads from a DataFrame, a CSV / Parquet path or ``CampaignLeadUser`` items.
+        """Add leads from a DataFrame, a CSV / Parquet / ``.xlsx`` path or ``CampaignLeadUser`` items.
 
         Phone numbers are normalised to E.164 with libphonenumber's verdicts (``+`` / ``00``
         international input; national input for ``default_region``; ``whatsapp:`` prefixes).
@@ -121,7 +128,9 @@ class Campaign:
 
         The load is atomic (an exception or Ctrl-C stores nothing), re-running it changes
         nothing, and a large file is read in chunks of ``chunk_size`` rows. ``progress``
-        shows a progress bar (None: only for large inputs; False: never).
+        shows a progress bar (None: only for large inputs; False: never). A CSV's delimiter
+        (``,`` ``;`` tab ``|``), UTF-8 BOM and header line are detected and reported in
+        ``report.input_format``; ``encoding`` reads a CSV that is not UTF-8 (e.g. ``"cp1252"``).
 
         >>> report = campaign.add_leads("leads.csv", default_region="US")  # doctest: +SKIP
         >>> report.inserted, report.rejected.head()                       # doctest: +SKIP
@@ -131,6 +140,7 @@ class Campaign:
                 session, service.get_campaign(session, self.id), data, phone_column=phone_column,
                 user_id_column=user_id_column, default_region=default_region,
                 variables=variables, strict=strict, progress=progress, chunk_size=chunk_size,
+                encoding=encoding,
             )
 
     def remove_leads(
@@ -249,6 +259,53 @@ class Campaign:
             service.disable_campaign(session, service.get_campaign(session, self.id))
         return self
 
+    # -- delivery -------------------------------------------------------------------------
+    def set_delivery(
+        self, policy: delivery.DeliveryPolicy | None = None, *, expires_at: dt.datetime | None = None,
+    ) -> Campaign:
+        """Store this campaign's delivery policy (None: use the client's ``delivery_policy``) and
+        its expiry (None: never); a message is never sent after ``expires_at``.
+
+        >>> campaign.set_delivery(cs.DeliveryPolicy(caps=[{"limit": 1, "per": "24h"}]),
+        ...                       expires_at=dt.datetime(2026, 12, 24, tzinfo=dt.UTC))  # doctest: +SKIP
+        """
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+            row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
+            row.expires_at = None if expires_at is None else _utc(expires_at)
+        return self
+
+    def plan(
+        self, *, at: dt.datetime | str | None = None, local_time: str | None = None,
+        policy: delivery.DeliveryPolicy | None = None, prices: Any = None,
+        messaging_tier: int | None = None, now: dt.datetime | None = None,
+    ) -> delivery.DeliveryPlan:
+        """What a send will do, person by person, without sending: a DataFrame, one row per lead,
+        with ``action`` (send / defer / skip), ``reason``, the recipient's zone(s) and local send
+        time, the UTC moment, the rendered message, SMS segments and the estimated cost.
+        ``plan.summary()`` totals it by action, reason, local hour and country.
+
+        ``at`` (one moment) or ``local_time="10:00"`` (each recipient at 10:00 in their zone)
+        schedule the send; ``policy`` overrides the campaign's (and the client's) delivery
+        policy; ``prices`` is a table (country, channel, category, price, currency) used instead
+        of the gateway's; ``messaging_tier`` is WhatsApp's unique users per 24 h for the sender.
+
+        >>> plan = campaign.plan(local_time="10:00")            # doctest: +SKIP
+        >>> plan.summary()                                      # doctest: +SKIP
+        """
+        gateway = self._client.gateway
+        with self._client.transaction() as session:
+            row = service.get_campaign(session, self.id)
+            chosen = delivery.policy_for(row, given=policy, client_policy=getattr(self._client, "delivery_policy", None))
+            problems = sending.blockers(row, gateway, campaign_type=row.campaign_type)
+            content = service.content_of(row)
+            required = list(compile_variables(content).mapping)
+        return delivery.plan_campaign(
+            self._client.engine, row, gateway, content=content, required=required, policy=chosen,
+            at=at, local_time=local_time, prices=prices, messaging_tier=messaging_tier, now=now,
+            problems=problems,
+        )
+
     # -- sending --------------------------------------------------------------------------
     def preflight(self, *, rate: float | None = None, sample: int = 3) -> sending.Preflight:
         """What :meth:`send` would do now, without sending: leads to send, leads skipped and why
@@ -318,7 +375,10 @@ class Campaign:
         ``reply_window``, ``attribution_window``, ``start``, ``end``, ``shape``)."""
         return self._client.metrics(campaigns=[self.id], **options)
 
-    def funnel(self, *, reply_window: str | dt.timedelta = "7d", attribution_window: str | dt.timedelta = "7d") -> pd.DataFrame:
+    def funnel(
+        self, *, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+    ) -> pd.DataFrame:
         """sent -> delivered -> read -> replied -> converted: leads at each step, the step rate
         (with its 95% Wilson interval) and the rate of sent. Draw it with
         ``campaign_sdk.analytics.funnel_chart(campaign.funnel())``."""
@@ -364,57 +424,12 @@ class Campaign:
             return html.escape(repr(self))
 
 
-def _utc(value: Any) -> dt.datetime | None:
-    """The analytics layer's naive-UTC timestamps as aware UTC datetimes."""
-    if value is None or value is pd.NaT:
-        return None
-    stamp = pd.Timestamp(value)
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
-
-
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}%"
 
 
-def schema_for(
-    row: CampaignRow, metrics: Mapping[str, Any], keys: list[str], facts: pd.DataFrame | None
-) -> CampaignSchema:
-    """Assemble a CampaignSchema from precomputed pieces (no query); ``facts`` are this
-    campaign's lead facts, or None to leave ``leads`` out."""
-    content = service.content_of(row)
-    context_variables = (
-        list(get_default_template(row.template_key).context_variables) if row.template_key else []
-    )
-    leads = None
-    if facts is not None:
-        leads = [
-            CampaignLeadSchema(
-                id=int(f["lead_id"]), campaign_id=row.id, conversation_user_id=int(f["user_id"]),
-                phone_number=f["phone_number"], custom_variables=f["custom_variables"],
-                status=f["status"], error_code=f["error_code"], message_sid=f["message_sid"],
-                created_at=_utc(f["lead_created_at"]),
-            )
-            for f in _lead_records(facts)
-        ]
-    return CampaignSchema.from_model(
-        row, metrics, custom_variable_keys=keys, context_variables=context_variables,
-        body=preview_text(content, {}, missing="keep"), leads=leads,
-    )
-
-
-def _lead_records(facts: pd.DataFrame) -> list[dict[str, Any]]:
-    import json
-
-    frame = facts.assign(
-        status=facts["lead_status"],
-        custom_variables=facts["custom_variables"].map(lambda v: json.loads(v) if isinstance(v, str) else {}),
-    )
-    frame = frame.astype(object).where(frame.notna(), None)
-    return frame.to_dict("records")
-
-
 def _lead_frame(client: CampaignClient, facts: pd.DataFrame) -> pd.DataFrame:
-    records = _lead_records(facts)
+    records = lead_records(facts)
     frame = pd.DataFrame(records)
     if frame.empty:
         return pd.DataFrame(columns=LEAD_COLUMNS)

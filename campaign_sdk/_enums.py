@@ -1,8 +1,10 @@
-"""Enumerations shared by schemas, models and service (a leaf module: imports nothing of ours)."""
+"""Enumerations shared by schemas, models and service (imports only ``campaign_sdk.facts``)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from campaign_sdk.facts import statuses
 
 
 class CampaignStatus(StrEnum):
@@ -69,50 +71,61 @@ class CampaignType(StrEnum):
 
 
 class MessageStatus(StrEnum):
-    """Twilio's outbound message statuses, ordered by :attr:`rank` so callbacks never go backwards."""
+    """Twilio's 13 message statuses (``campaign_sdk.facts.statuses``, from the Messages API spec),
+    ordered by :attr:`rank` so status updates never move a message backwards.
+
+    >>> MessageStatus.QUEUED.rank > MessageStatus.SCHEDULED.rank
+    True
+    >>> MessageStatus.PARTIALLY_DELIVERED.touch, MessageStatus.CANCELED.touch
+    (True, False)
+    """
 
     QUEUED = "queued"
-    ACCEPTED = "accepted"
-    SCHEDULED = "scheduled"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
-    UNDELIVERED = "undelivered"
     DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    RECEIVING = "receiving"
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
     READ = "read"
+    PARTIALLY_DELIVERED = "partially_delivered"
     CANCELED = "canceled"
+
+    @property
+    def fact(self) -> statuses.StatusFact:
+        return statuses.BY_NAME[self.value]
 
     @property
     def rank(self) -> int:
         """Progress rank: a status update with a lower rank than the stored one is ignored."""
-        return _MESSAGE_RANK[self]
+        return self.fact.rank
+
+    @property
+    def touch(self) -> bool:
+        """The message reached the recipient side (sent, delivered, read, ...): counts as sent."""
+        return self.fact.touch
 
     @property
     def reached_recipient_side(self) -> bool:
-        """sent, delivered or read: the message left Twilio (counts as messages_sent)."""
-        return self in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+        """Same as :attr:`touch` (counts as messages_sent)."""
+        return self.fact.touch
 
     @property
     def not_received(self) -> bool:
         """failed or undelivered: the message did not reach the recipient."""
-        return self in (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+        return self.fact.not_received
+
+    @property
+    def absorbing(self) -> bool:
+        """Nothing after this status changes the message (canceled)."""
+        return self.fact.absorbing
 
 
-# queued/accepted/scheduled < sending < sent < failed/undelivered/delivered < read.
-# failed and undelivered outrank sent (Twilio reports them after sent) but never beat delivered/read:
-# a late "undelivered" after "delivered" is stale. canceled is terminal for scheduled messages.
-_MESSAGE_RANK = {
-    MessageStatus.QUEUED: 0,
-    MessageStatus.ACCEPTED: 0,
-    MessageStatus.SCHEDULED: 0,
-    MessageStatus.SENDING: 1,
-    MessageStatus.SENT: 2,
-    MessageStatus.FAILED: 3,
-    MessageStatus.UNDELIVERED: 3,
-    MessageStatus.DELIVERED: 4,
-    MessageStatus.READ: 5,
-    MessageStatus.CANCELED: 3,
-}
+if {s.value for s in MessageStatus} != set(statuses.NAMES):  # pragma: no cover - a facts edit
+    raise ImportError("MessageStatus and campaign_sdk.facts.statuses disagree; update both together")
 
 
 class LeadStatus(StrEnum):

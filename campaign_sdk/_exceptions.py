@@ -11,16 +11,20 @@ resembles, so callers can catch either::
     ├── CampaignNotFoundError (LookupError)       no campaign with that id or name
     ├── DuplicateCampaignError (ValueError)       a campaign with that name already exists
     ├── CampaignStateError (RuntimeError)         the operation is not allowed in the campaign's state
-    ├── GatewayError (RuntimeError)               the messaging gateway (Twilio, sandbox) failed
+    ├── GatewayError (RuntimeError)               the messaging gateway (Twilio, sandbox) failed; ``.kind``
+    ├── DeliveryPolicyError (ValueError)          a schedule, send window, cap or price table cannot be used
     └── AnalyticsError (ValueError)               a metrics option is not understood (window, group, shape)
 
 Messages name the campaign / row / field / rule involved and say what to do next.
+:class:`UnknownStatusWarning` (a ``UserWarning``) says a status was stored without being understood.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from campaign_sdk.facts.errors import KINDS, ErrorKind, kind_of
 
 
 class CampaignError(Exception):
@@ -109,13 +113,42 @@ class CampaignStateError(CampaignError, RuntimeError):
 
 
 class GatewayError(CampaignError, RuntimeError):
-    """The messaging gateway failed; ``code`` is Twilio's error code when there is one."""
+    """The messaging gateway failed. ``kind`` says what went wrong in gateway-neutral words
+    (:class:`campaign_sdk.facts.errors.ErrorKind`: ``rate_limited``, ``server``,
+    ``invalid_number``, ``opted_out``, ...); the SDK decides by it alone. ``code`` (Twilio's error
+    code), ``status`` (HTTP status) and ``retry_after`` (seconds the gateway asked to wait) are
+    kept for display when the gateway has them.
 
-    def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
+    >>> GatewayError("Twilio refused the number", kind="invalid_number", code=21211).kind
+    <ErrorKind.INVALID_NUMBER: 'invalid_number'>
+    >>> GatewayError("busy", code=20429, status=429).kind  # no kind given: read from Twilio's code
+    <ErrorKind.RATE_LIMITED: 'rate_limited'>
+    """
+
+    def __init__(
+        self, message: str, *, kind: ErrorKind | str | None = None, code: int | None = None,
+        status: int | None = None, retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
+        self.kind = ErrorKind(kind) if kind is not None else kind_of(code=code, status=status)
         self.code = code
         self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def per_lead(self) -> bool:
+        """The failure is about one recipient or message (the lead fails, a send goes on)."""
+        return KINDS[self.kind].per_lead
 
 
 class AnalyticsError(CampaignError, ValueError):
     """A metrics / analytics option cannot be used as given (window, group, period, shape)."""
+
+
+class UnknownStatusWarning(UserWarning):
+    """Twilio reported a message status this SDK does not know; it was stored verbatim."""
+
+
+class DeliveryPolicyError(CampaignError, ValueError):
+    """A delivery option cannot be used: a schedule in the past, quiet hours that leave no
+    allowed minute, an unknown time zone, a price table without the needed columns."""

@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run an end-to-end campaign on the embedded default store")
     demo.add_argument("--leads", default=str(SAMPLE_LEADS), help="CSV of leads")
-    load = sub.add_parser("load-leads", help="load a CSV / Parquet file of leads into a campaign")
+    load = sub.add_parser("load-leads", help="load a CSV / Parquet / .xlsx file of leads into a campaign")
     load.add_argument("campaign", help="campaign id or name")
     load.add_argument("path")
     load.add_argument("--phone-column", default="phone_number")
@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load.add_argument("--strict", action="store_true", help="reject rows lacking a template variable")
     load.add_argument("--rejected", default=None, help="write the rejected rows to this CSV file")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.add_argument("--encoding", default=None, help="a CSV's text encoding if not UTF-8, e.g. cp1252")
     sub.add_parser("metrics", help="print the metrics of every campaign")
     serve = sub.add_parser("serve", help="run the HTTP service (needs campaign-sdk[server]); "
                            "configured by CAMPAIGN_SDK_* / TWILIO_* environment variables")
@@ -63,8 +64,10 @@ def _load_leads(client: CampaignClient, args: argparse.Namespace) -> int:
     report = campaign.add_leads(
         args.path, phone_column=args.phone_column, user_id_column=args.user_id_column,
         default_region=args.region, strict=args.strict, progress=False if args.quiet else None,
+        encoding=args.encoding,
     )
     print(report)
+    print(f"read as: {report.input_format}")
     if report.rejected_count:
         reasons = report.rejected["reason"].value_counts()
         print("rejected: " + ", ".join(f"{reason} {count:,}" for reason, count in reasons.items()))

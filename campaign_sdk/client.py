@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -12,14 +13,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import analytics, sending, service
-from campaign_sdk._campaign import Campaign, schema_for
-from campaign_sdk._exceptions import CampaignError
+from campaign_sdk._campaign import Campaign
+from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
+from campaign_sdk.delivery import DeliveryPolicy
 from campaign_sdk.gateways import SandboxGateway
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignType
 from campaign_sdk.schemas import CampaignSchema, ContentContext
-from campaign_sdk.templates import default_templates
+from campaign_sdk.schemas._dto import campaign_schema
+from campaign_sdk.templates import default_templates, get_default_template
 
 _EVENT_COLUMNS = {
     "record_statuses": ("sid", "status"),
@@ -46,6 +49,8 @@ class CampaignClient:
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.gateway = gateway if gateway is not None else SandboxGateway(seed=0)
+        # the delivery policy of campaigns that set none (campaign.set_delivery); None: the default
+        self.delivery_policy: DeliveryPolicy | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -110,9 +115,11 @@ class CampaignClient:
         # split the lead facts once, not once per campaign
         by_campaign = {} if facts is None else dict(tuple(facts.groupby("campaign_id")))
         return [
-            schema_for(
+            campaign_schema(
                 row, metrics.loc[row.id].to_dict(), keys.get(row.id, []),
                 None if facts is None else by_campaign.get(row.id, facts.iloc[0:0]),
+                content=service.content_of(row),
+                context_variables=get_default_template(row.template_key).context_variables if row.template_key else (),
             )
             for row in rows
         ]
@@ -151,10 +158,13 @@ class CampaignClient:
     # -- events ---------------------------------------------------------------------------
     def record_statuses(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Apply message status events: columns ``sid``, ``status``, optional ``timestamp`` and
-        ``error_code``. Idempotent; a status never moves a message backwards."""
+        ``error_code``. Idempotent; a status never moves a message backwards. A status the SDK
+        does not know is stored verbatim (``unknown_status``) with an :class:`UnknownStatusWarning`."""
         rows = _event_rows(events, "record_statuses")
         with self.transaction() as session:
-            return service.record_statuses(session, rows)
+            result = service.record_statuses(session, rows)
+        _warn_unknown(result)
+        return result
 
     def record_replies(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Store inbound messages: columns ``sid``, ``from``, ``body``, optional ``received_at``
@@ -174,8 +184,11 @@ class CampaignClient:
     def sync(self) -> sending.SyncReport:
         """Pull message status updates and inbound replies from the gateway since the last sync
         and record them (STOP-family replies opt users out). Idempotent and resumable: running
-        it twice, or again after an interruption, records nothing twice."""
-        return sending.sync(self._sessions, self.gateway)
+        it twice, or again after an interruption, records nothing twice. Statuses the SDK does not
+        know are stored verbatim with an :class:`UnknownStatusWarning`, never dropped."""
+        report = sending.sync(self._sessions, self.gateway)
+        _warn_unknown(report.statuses)
+        return report
 
     def sync_approvals(self) -> pd.DataFrame:
         """Refresh the WhatsApp approval status of every campaign submitted through the gateway.
@@ -214,8 +227,8 @@ class CampaignClient:
         *,
         campaigns: Iterable[int | str] | None = None,
         by: str | None = None,
-        reply_window: str | dt.timedelta = "7d",
-        attribution_window: str | dt.timedelta = "7d",
+        reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
         start: str | dt.datetime | None = None,
         end: str | dt.datetime | None = None,
         shape: str = "wide",
@@ -238,7 +251,7 @@ class CampaignClient:
         return wide if shape == "wide" else analytics.to_long(wide)
 
     def reply_times(
-        self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = "7d"
+        self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW
     ) -> pd.DataFrame:
         """Time from message to first reply, one row per replied lead (same attribution as
         :meth:`metrics`); ``analytics.reply_times_chart`` draws its histogram."""
@@ -265,3 +278,15 @@ def _event_rows(events: pd.DataFrame | Sequence[Mapping[str, Any]], what: str) -
     frame = frame.astype(object).where(frame.notna(), None)
     return frame.to_dict("records")
 
+
+def _warn_unknown(result: service.RecordResult) -> None:
+    if result.unknown:
+        shown = sorted({u["status"] for u in result.unknown})
+        warnings.warn(
+            UnknownStatusWarning(
+                f"{len(result.unknown)} status update(s) carry a status this SDK does not know "
+                f"({', '.join(map(repr, shown[:5]))}); they are stored verbatim in unknown_status and each "
+                "message keeps its latest known status. Upgrade campaign_sdk if Twilio added a status"
+            ),
+            stacklevel=3,
+        )

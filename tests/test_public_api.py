@@ -1,27 +1,43 @@
-"""The public API is what __all__ says; pinned so removals are deliberate."""
+"""The public API is exactly what __all__ says, pinned so every addition and removal is deliberate
+(the model: httpx's tests/test_exported_members.py)."""
 
 from __future__ import annotations
+
+import types
 
 import campaign_sdk as cs
 from campaign_sdk import _exceptions
 
-EXPECTED = {
-    "ApprovalState", "Campaign", "CampaignClient", "CampaignError", "CampaignLeadSchema",
-    "CampaignLeadUser", "CampaignNotFoundError", "CampaignSchema", "CampaignStateError",
-    "CampaignStatus", "CampaignType", "CopyCodeAction", "DuplicateCampaignError", "GatewayError",
-    "Issue", "LeadLoadReport", "LeadStatus", "LeadValidationError", "MessageStatus", "PhoneAction",
-    "QuickReplyAction", "TemplateValidationError", "TwilioAction", "TwilioCallToActionContext",
-    "TwilioCardContext", "TwilioMediaContext", "TwilioQuickReplyContext", "TwilioTextContext",
-    "UnknownContentTypeError", "UrlAction", "VoiceCallAction", "compile_variables",
+EXPORTED = [
+    "AnalyticsError", "ApprovalState", "Campaign", "CampaignClient", "CampaignError",
+    "CampaignLeadSchema", "CampaignLeadUser", "CampaignNotFoundError", "CampaignSchema",
+    "CampaignStateError", "CampaignStatus", "CampaignType", "CopyCodeAction", "DeliveryPlan",
+    "DeliveryPolicy", "DeliveryPolicyError", "DuplicateCampaignError", "FrequencyCap",
+    "GatewayError", "InvalidArgumentError", "Issue", "LeadLoadReport", "LeadStatus",
+    "LeadValidationError", "MessageStatus", "PhoneAction", "Preflight", "QuickReplyAction",
+    "SandboxGateway", "SendReport", "SendWindow", "SyncReport", "TemplateValidationError",
+    "TwilioAction", "TwilioCallToActionContext", "TwilioCardContext", "TwilioGateway",
+    "TwilioMediaContext", "TwilioQuickReplyContext", "TwilioTextContext", "UnknownContentTypeError",
+    "UnknownStatusWarning", "UrlAction", "VoiceCallAction", "compile_variables",
     "default_templates", "find_and_validate_variables", "get_default_template",
     "get_variable_supported_fields", "lint_whatsapp", "parse_content_context", "render_preview",
-}
+]
 
 
-def test_public_names_are_pinned() -> None:
-    assert EXPECTED <= set(cs.__all__)
+def test_public_names_are_pinned_exactly() -> None:
+    assert sorted(cs.__all__) == sorted(EXPORTED)
     for name in cs.__all__:
         assert getattr(cs, name) is not None
+
+
+def test_every_public_member_is_exported() -> None:
+    """Nothing public leaks from the package namespace without being in __all__ (subpackages and
+    ``from __future__ import annotations`` aside)."""
+    members = {
+        name for name, value in vars(cs).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "annotations"
+    }
+    assert sorted(members) == sorted(cs.__all__)
 
 
 def test_every_error_is_a_campaign_error_and_its_builtin() -> None:
@@ -29,7 +45,10 @@ def test_every_error_is_a_campaign_error_and_its_builtin() -> None:
     assert issubclass(cs.LeadValidationError, ValueError)
     assert issubclass(cs.CampaignNotFoundError, LookupError)
     assert issubclass(cs.CampaignStateError, RuntimeError)
-    errors = [v for v in vars(_exceptions).values() if isinstance(v, type) and issubclass(v, Exception)]
+    errors = [
+        v for v in vars(_exceptions).values()
+        if isinstance(v, type) and issubclass(v, Exception) and not issubclass(v, Warning)
+    ]
     assert all(issubclass(e, cs.CampaignError) for e in errors)
 
 

@@ -15,7 +15,7 @@ before each call (``_mirror``), so repeated calls are fast and never stale.
 from __future__ import annotations
 
 from campaign_sdk._exceptions import AnalyticsError
-from campaign_sdk.analytics._definitions import FUNNEL, RATES
+from campaign_sdk.analytics._definitions import DEFAULT_WINDOW, FUNNEL, RATES
 from campaign_sdk.analytics._definitions import __doc__ as DEFINITIONS
 from campaign_sdk.analytics._metrics import (
     add_rates,
@@ -33,6 +33,7 @@ from campaign_sdk.analytics._stats import wilson_interval
 
 __all__ = [
     "AnalyticsError",
+    "DEFAULT_WINDOW",
     "DEFINITIONS",
     "FUNNEL",
     "RATES",

@@ -1,12 +1,12 @@
 """The metric definitions, written down once (README "Metric definitions" mirrors this text).
 
-- A *touch* is a campaign message that reached the recipient side: status sent, delivered or
-  read. Its time is the message's ``created_at`` (when Twilio accepted it). If one number got two
+- A *touch* is a campaign message that reached the recipient side: status sent, delivered,
+  partially_delivered or read (``facts.statuses.TOUCH``). Its time is the message's ``created_at`` (when Twilio accepted it). If one number got two
   touches at the same instant, the later-created message (higher id) is the touch.
 - total_leads: leads not removed. Every other count is of unique leads, never of messages.
 - A lead's *message* is its latest campaign message (by ``created_at``, then id).
-  messages_sent: leads whose message is sent, delivered or read. delivered: message delivered
-  or read. read: message read. not_received: message failed or undelivered; ``top_errors``
+  messages_sent: leads whose message is a touch. delivered: message delivered, partially
+  delivered or read. read: message read. not_received: message failed or undelivered; ``top_errors``
   lists the most frequent Twilio error codes among them. attempted: messages_sent plus
   not_received (the messages whose fate is known).
 - Inbound messages are attributed *last touch*: to the most recent touch to that number at or
@@ -31,9 +31,16 @@
 
 from __future__ import annotations
 
-SENT_STATUSES = ("sent", "delivered", "read")
-DELIVERED_STATUSES = ("delivered", "read")
-NOT_RECEIVED_STATUSES = ("failed", "undelivered")
+from campaign_sdk.facts import statuses
+
+# The default reply_window and attribution_window ("default 7 days" above), for every caller.
+DEFAULT_WINDOW = "7d"
+
+# From campaign_sdk.facts.statuses (the one list of Twilio's statuses): a touch is sent,
+# partially_delivered, delivered or read; delivered includes partially_delivered and read.
+SENT_STATUSES = statuses.TOUCH
+DELIVERED_STATUSES = statuses.DELIVERED
+NOT_RECEIVED_STATUSES = statuses.NOT_RECEIVED
 TIME_GROUPS = {"day": "day", "week": "week"}
 
 # count column -> SQL condition on the lead facts (f)

@@ -112,8 +112,8 @@ def campaign_metrics(
     *,
     campaign_ids: Iterable[int] | None = None,
     by: str | None = None,
-    reply_window: Window = "7d",
-    attribution_window: Window = "7d",
+    reply_window: Window = d.DEFAULT_WINDOW,
+    attribution_window: Window = d.DEFAULT_WINDOW,
     start: Moment = None,
     end: Moment = None,
 ) -> pd.DataFrame:
@@ -175,8 +175,8 @@ def lead_facts(
     engine: sa.Engine,
     *,
     campaign_ids: Iterable[int] | None = None,
-    reply_window: Window = "7d",
-    attribution_window: Window = "7d",
+    reply_window: Window = d.DEFAULT_WINDOW,
+    attribution_window: Window = d.DEFAULT_WINDOW,
 ) -> pd.DataFrame:
     """One row per (not removed) lead with its message, funnel flags, phone number and
     ``lead_status`` (pending, queued, sent, delivered, read, replied, not_received, opted_out)."""
@@ -212,8 +212,8 @@ def funnel(
     engine: sa.Engine,
     *,
     campaign_ids: Iterable[int] | None = None,
-    reply_window: Window = "7d",
-    attribution_window: Window = "7d",
+    reply_window: Window = d.DEFAULT_WINDOW,
+    attribution_window: Window = d.DEFAULT_WINDOW,
 ) -> pd.DataFrame:
     """sent -> delivered -> read -> replied -> converted per campaign: ``leads`` at each step,
     ``step_rate`` (% of the step before; sent: % of total_leads) with its Wilson interval, and
@@ -242,11 +242,11 @@ def funnel(
 
 
 def reply_times(
-    engine: sa.Engine, *, campaign_ids: Iterable[int] | None = None, reply_window: Window = "7d"
+    engine: sa.Engine, *, campaign_ids: Iterable[int] | None = None, reply_window: Window = d.DEFAULT_WINDOW
 ) -> pd.DataFrame:
     """One row per replied lead: the touch its first reply is attributed to (``touched_at``),
     ``first_reply_at`` and ``time_to_reply``. ``describe()`` it or plot its histogram."""
-    params = _params(campaign_ids, reply_window, "7d")
+    params = _params(campaign_ids, reply_window, d.DEFAULT_WINDOW)
     facts = d.lead_facts_sql(campaigns=params["campaign_ids"] is not None)
     sql = f"""
 SELECT f.campaign_id, c.name AS campaign, f.lead_id, f.user_id, f.replied_touch_at AS touched_at,

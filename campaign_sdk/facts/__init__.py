@@ -10,6 +10,10 @@ Modules:
 - ``statuses``: Twilio's message statuses and their one order.
 - ``content``: limits per content type, field and channel; WhatsApp approval rules; approval
   categories and template languages.
+- ``scheduling``: message scheduling (ScheduleType / SendAt window, its error codes, cancel) and
+  ValidityPeriod.
+- ``delivery``: SMS encodings and segments, WhatsApp messaging limits, the 24-hour
+  customer-service window.
 
 A fact read from a page or an OpenAPI path cites it in a comment; a rule inferred rather than
 read is marked as such, and the code that applies it warns instead of refusing.

@@ -20,18 +20,15 @@ from campaign_sdk.gateways._base import (
     address,
     strip_channel,
 )
-from campaign_sdk.gateways._rules import ERRORS, SYNC_ERRORS
 from campaign_sdk.gateways._sandbox import REJECTION_MARKER, SandboxGateway
 from campaign_sdk.gateways._twilio import TwilioGateway
 
 __all__ = [
     "ApprovalResult",
     "ContentRequest",
-    "ERRORS",
     "Gateway",
     "MessageRecord",
     "REJECTION_MARKER",
-    "SYNC_ERRORS",
     "SandboxGateway",
     "SendRequest",
     "SentMessage",

@@ -1,4 +1,4 @@
-"""Twilio's request rules and error codes, shared by the sandbox and the local test server."""
+"""Twilio's request rules, shared by the sandbox and the local test server (facts: ``campaign_sdk.facts``)."""
 
 from __future__ import annotations
 
@@ -10,33 +10,9 @@ from typing import Any
 from campaign_sdk.facts.content import APPROVAL_CATEGORIES, APPROVAL_NAME_PATTERN
 
 APPROVAL_NAME = re.compile(APPROVAL_NAME_PATTERN)
-__all__ = ["APPROVAL_CATEGORIES", "APPROVAL_NAME"]
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+__all__ = ["APPROVAL_CATEGORIES", "APPROVAL_NAME", "fill", "main_text", "variable_error"]
 
-# Twilio's magic test numbers (test credentials): the API answers with these errors.
-MAGIC_NUMBERS: dict[str, int] = {"+15005550001": 21211, "+15005550004": 21610, "+15005550009": 21614}
-
-ERRORS: dict[int, str] = {
-    20003: "Authentication failed",
-    20404: "The requested resource was not found",
-    20429: "Too many concurrent requests",
-    21211: "Invalid 'To' phone number",
-    21610: "Attempt to send to unsubscribed recipient",
-    21614: "'To' number is not a valid mobile number",
-    21655: "The ContentSid is invalid",
-    21656: "The ContentVariables parameter is invalid: every value must be a non-empty string",
-    30007: "Message filtered (spam)",
-    30008: "Unknown error",
-    63014: "The recipient blocked this sender",
-    63016: "Outside the allowed window: send an approved template",
-    63021: "The channel rejected the content",
-    63024: "Invalid message recipient: not a WhatsApp user",
-    63032: "Meta did not deliver this marketing template (experiment)",
-    63049: "Meta chose not to deliver this marketing template",
-}
-
-# Failures reported by the API call itself (HTTP 400); the others arrive as a failed status.
-SYNC_ERRORS = frozenset({21211, 21610, 21614, 21655, 21656})
+# E.164, the magic test numbers and the error codes live in campaign_sdk.facts (numbers, errors).
 
 
 def variable_error(raw: str | Mapping[str, Any] | None) -> str | None:

@@ -21,17 +21,12 @@ from campaign_sdk.gateways._base import (
     SentMessage,
     strip_channel,
 )
+from campaign_sdk.facts import errors, numbers
+from campaign_sdk.facts.errors import Code, ErrorKind
 from campaign_sdk.gateways._content_rules import approval_problem
-from campaign_sdk.gateways._rules import (
-    APPROVAL_CATEGORIES,
-    APPROVAL_NAME,
-    ERRORS,
-    MAGIC_NUMBERS,
-    fill,
-    main_text,
-)
+from campaign_sdk.gateways._rules import APPROVAL_CATEGORIES, APPROVAL_NAME, fill, main_text
 
-SENDER = "+15005550006"  # Twilio's magic "valid From" test number
+SENDER = numbers.MAGIC_FROM_VALID
 REPLIES = ("Thanks!", "Yes please", "When will it arrive?", "Great, thank you", "Can you call me?")
 REJECTION_MARKER = "[sandbox:reject]"
 
@@ -68,7 +63,7 @@ class SandboxGateway:
     >>> sandbox.send_message(SendRequest("+15005550001", "HX" + "0" * 32, {"1": "Ana"}))
     Traceback (most recent call last):
       ...
-    campaign_sdk._exceptions.GatewayError: sandbox: HTTP 400, error 21211: Invalid 'To' phone number (+15005550001)
+    campaign_sdk._exceptions.GatewayError: sandbox: invalid_number: Invalid 'To' phone number (+15005550001)
 
     Outcomes depend only on ``seed`` and the message (recipient, content), never on timing or
     order, so concurrent sends are reproducible. Statuses progress over *simulated* time:
@@ -78,9 +73,11 @@ class SandboxGateway:
 
     Approvals go ``received`` -> ``pending`` (1-5 simulated minutes) -> ``approved`` or
     ``rejected`` (2-30 simulated hours). A template is rejected when WhatsApp's lint finds a
-    problem or when it contains ``rejection_marker``. ``failure_codes`` weighs the error codes of
-    messages that are not delivered; ``error_numbers`` makes the API refuse numbers with a code,
-    like Twilio's magic test numbers (+15005550001 -> 21211, +15005550004 -> 21610).
+    problem or when it contains ``rejection_marker``. ``failure_codes`` weighs the Twilio error
+    codes of messages that are not delivered (as Twilio reports them with the status);
+    ``error_numbers`` makes sends to a number fail with an error kind (``"invalid_number"``,
+    ``"opted_out"``, ...) or a Twilio code, like Twilio's magic test numbers (+15005550001 ->
+    invalid_number, +15005550004 -> opted_out). Errors are raised with their kind directly.
     """
 
     simulated = True
@@ -96,7 +93,7 @@ class SandboxGateway:
         conversion_rate: float = 0.05,
         opt_out_rate: float = 0.02,
         failure_codes: Mapping[int, float] | None = None,
-        error_numbers: Mapping[str, int] | None = None,
+        error_numbers: Mapping[str, int | str] | None = None,
         rejection_marker: str = REJECTION_MARKER,
         latency: float = 0.0,
         rate: float | None = None,
@@ -111,8 +108,11 @@ class SandboxGateway:
         self.seed = seed
         self.delivery_rate, self.read_rate, self.reply_rate = delivery_rate, read_rate, reply_rate
         self.conversion_rate, self.opt_out_rate = conversion_rate, opt_out_rate
-        self.failure_codes = dict(failure_codes or {63024: 3.0, 63032: 2.0, 30008: 1.0})
-        self.error_numbers = {**MAGIC_NUMBERS, **dict(error_numbers or {})}
+        self.failure_codes = dict(
+            failure_codes
+            or {Code.INVALID_RECIPIENT: 3.0, Code.MARKETING_EXPERIMENT: 2.0, Code.UNKNOWN_ERROR: 1.0}
+        )
+        self.error_numbers: dict[str, int | str] = {**errors.MAGIC_NUMBERS, **dict(error_numbers or {})}
         self.rejection_marker = rejection_marker
         self.latency = latency
         self.default_rate = rate
@@ -153,7 +153,7 @@ class SandboxGateway:
         from campaign_sdk.gateways._content_rules import content_problem
 
         if problem := content_problem(request.types, request.language):
-            raise _error(400, None, problem)
+            raise _error(ErrorKind.REQUEST, problem)
         with self._lock:
             sid = "HX" + self._hash("content", request.friendly_name, len(self._contents))
             self._contents[sid] = _Content(request)
@@ -163,13 +163,13 @@ class SandboxGateway:
         with self._lock:
             content = self._content(content_sid)
             if not APPROVAL_NAME.match(name):
-                raise _error(400, None, f"template name {name!r} must be lowercase letters, digits and underscores")
+                raise _error(ErrorKind.REQUEST, f"template name {name!r} must be lowercase letters, digits and underscores")
             if category not in APPROVAL_CATEGORIES:
-                raise _error(400, None, f"category {category!r} is not one of {', '.join(APPROVAL_CATEGORIES)}")
+                raise _error(ErrorKind.REQUEST, f"category {category!r} is not one of {', '.join(APPROVAL_CATEGORIES)}")
             if any(c.name == name for c in self._contents.values()):
-                raise _error(400, None, f"a template named {name!r} was already submitted; pick another name")
+                raise _error(ErrorKind.REQUEST, f"a template named {name!r} was already submitted; pick another name")
             if problem := approval_problem(content.request.types, content.request.variables, category):
-                raise _error(400, None, problem)
+                raise _error(ErrorKind.REQUEST, problem)
             rng = self._rng("approval", content_sid)
             now = self.now()
             content.name, content.category, content.submitted_at = name, category, now
@@ -222,9 +222,9 @@ class SandboxGateway:
         content = self._contents.get(content_sid)
         if content is None:
             raise _error(
-                404, 20404,
+                ErrorKind.REQUEST,
                 f"content {content_sid} is unknown to this sandbox (a simulator keeps its state only "
-                "while the process runs)",
+                "while the process runs)", status=404,
             )
         return content
 
@@ -235,14 +235,14 @@ class SandboxGateway:
         to = strip_channel(request.to)
         empty = [k for k, v in request.content_variables.items() if v is None or not str(v).strip()]
         if empty:
-            raise _error(400, 21656, f"empty values for {empty}")
+            raise _error(ErrorKind.CONTENT, f"empty values for {empty}; every content variable needs a value")
         with self._lock:
             now = self.now()
-            code = self.error_numbers.get(to)
-            if code is None and self._opted_out(to, now):
-                code = 21610
-            if code is not None:
-                raise _error(400, code, to)
+            refusal = self.error_numbers.get(to)
+            if refusal is None and self._opted_out(to, now):
+                refusal = ErrorKind.OPTED_OUT
+            if refusal is not None:
+                raise _refusal(refusal, to)
             count = self._counts.get(f"{to}|{request.content_sid}", 0)
             self._counts[f"{to}|{request.content_sid}"] = count + 1
             rng = self._rng("message", to, request.content_sid, count)
@@ -260,7 +260,7 @@ class SandboxGateway:
         if rng.random() >= self.delivery_rate:
             codes, weights = zip(*sorted(self.failure_codes.items()), strict=True)
             code = rng.choices(codes, weights)[0]
-            status = "undelivered" if code >= 30000 and code < 40000 else "failed"
+            status = "undelivered" if code in errors.CARRIER_CODES else "failed"
             message.timeline.append((sent + dt.timedelta(seconds=rng.uniform(1, 8)), status, code))
             return message
         delivered = sent + dt.timedelta(seconds=rng.uniform(1, 5))
@@ -296,7 +296,7 @@ class SandboxGateway:
             mine = self._by_to.get(phone, [])
             target = self._messages[after] if after else (mine[-1] if mine else None)
             if target is None:
-                raise GatewayError(f"the sandbox sent nothing to {phone}; nothing to reply to")
+                raise GatewayError(f"the sandbox sent nothing to {phone}; nothing to reply to", kind="request")
             sid = "SM" + self._hash("received", phone, body, sum(len(m.inbound) for m in mine))
             target.inbound.append((self.now() - target.created, sid, body))
         return sid
@@ -367,10 +367,19 @@ class SandboxGateway:
         return hashlib.sha256("|".join(map(str, (self.seed, *parts))).encode()).hexdigest()[:32]
 
 
-def _error(status: int, code: int | None, detail: str) -> GatewayError:
-    meaning = ERRORS.get(code or 0, "")
-    text = f"{meaning} ({detail})" if meaning else detail
-    return GatewayError(f"sandbox: HTTP {status}, error {code}: {text}", code=code, status=status)
+def _error(kind: ErrorKind, detail: str, *, status: int | None = None) -> GatewayError:
+    """A sandbox failure: its kind, and no Twilio code (the sandbox is not Twilio)."""
+    return GatewayError(f"sandbox: {kind}: {detail}", kind=kind, status=status)
+
+
+def _refusal(refusal: int | str, to: str) -> GatewayError:
+    """A send refused for ``to``: ``refusal`` is an error kind, or a Twilio code (shown, and
+    mapped to its kind) as Twilio's magic test numbers answer."""
+    if isinstance(refusal, str):
+        return _error(ErrorKind(refusal), to)
+    meaning = errors.meaning(refusal) or f"Twilio error {refusal}"
+    kind = errors.kind_of(code=refusal, status=400)
+    return GatewayError(f"sandbox: {kind}: {meaning} ({to})", kind=kind, code=refusal)
 
 
 def _strings(value: Any) -> list[str]:

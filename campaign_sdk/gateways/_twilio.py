@@ -12,6 +12,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 
 from campaign_sdk._enums import ApprovalState
 from campaign_sdk._exceptions import GatewayError
+from campaign_sdk.facts import errors
+from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.gateways._base import (
     ApprovalResult,
     ContentRequest,
@@ -80,7 +82,7 @@ class TwilioGateway:
         if missing:
             raise GatewayError(
                 f"TwilioGateway.from_env() needs the environment variable(s) {', '.join(missing)}; "
-                "set them, or build TwilioGateway(twilio.rest.Client(...), ...) yourself"
+                "set them, or build TwilioGateway(twilio.rest.Client(...), ...) yourself", kind=ErrorKind.AUTH,
             )
         client = Client(os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"])
         options.setdefault("messaging_service_sid", os.environ.get("TWILIO_MESSAGING_SERVICE_SID"))
@@ -197,28 +199,38 @@ def _content_payload(body: dict[str, Any]) -> Any:
 
 
 def _call(action: str, fn: Callable[[], T]) -> T:
-    """Run a twilio-python call, turning every failure into a GatewayError with status and code."""
+    """Run a twilio-python call, turning every failure into one GatewayError whose kind comes
+    from ``facts.errors`` (TwilioServiceException, for RFC 9457 bodies, is not a
+    TwilioRestException: both are caught).
+
+    No Retry-After is passed on: twilio-python's exceptions drop the response headers, and
+    Twilio's 20429 page asks for a backoff, not for a header (the sending layer backs off)."""
     try:
         return fn()
     except TwilioRestException as exc:
-        raise GatewayError(_message(action, exc.status, exc.code, exc.msg), code=exc.code, status=exc.status) from None
+        raise _error(action, exc.status, exc.code, exc.msg) from None
     except TwilioServiceException as exc:
         detail = f"{exc.title}: {exc.detail}" if exc.detail else exc.title
-        raise GatewayError(_message(action, exc.status, exc.code, detail), code=exc.code, status=exc.status) from None
+        raise _error(action, exc.status, exc.code, detail) from None
     except TwilioException as exc:
         # e.g. "Unable to fetch page" with the HTTP response as second argument.
         response = exc.args[1] if len(exc.args) > 1 else None
         status = getattr(response, "status_code", None)
-        code = _code_of(getattr(response, "text", None))
         detail = str(exc.args[0]) if exc.args else ""
-        raise GatewayError(_message(action, status, code, detail), code=code, status=status) from None
+        raise _error(action, status, _code_of(getattr(response, "text", None)), detail) from None
     except OSError as exc:  # requests' ConnectionError / Timeout derive from OSError
-        raise GatewayError(f"could not {action}: no answer from Twilio ({type(exc).__name__})") from None
+        raise GatewayError(
+            f"could not {action}: no answer from Twilio ({type(exc).__name__})", kind=ErrorKind.SERVER
+        ) from None
 
 
-def _message(action: str, status: int | None, code: int | None, detail: str) -> str:
-    more = f" (see https://www.twilio.com/docs/errors/{code})" if code and code >= 10000 else ""
-    return f"Twilio refused to {action}: HTTP {status}, error {code}: {detail}{more}"
+def _error(action: str, status: int | None, code: int | None, detail: str) -> GatewayError:
+    kind = errors.kind_of(code=code, status=status)
+    more = f" (see {errors.ERROR_PAGE.format(code=code)})" if code and code >= 10000 else ""
+    return GatewayError(
+        f"Twilio refused to {action}: HTTP {status}, error {code} ({kind}): {detail}{more}",
+        kind=kind, code=code, status=status,
+    )
 
 
 def _code_of(text: str | None) -> int | None:
@@ -236,7 +248,7 @@ def _approval(whatsapp: dict[str, Any], content_sid: str) -> ApprovalResult:
     except ValueError:
         raise GatewayError(
             f"Twilio reports approval status {raw!r} for {content_sid}, which the SDK does not know; "
-            f"known: {', '.join(s.value for s in ApprovalState)}. Upgrade campaign_sdk"
+            f"known: {', '.join(s.value for s in ApprovalState)}. Upgrade campaign_sdk", kind=ErrorKind.UNKNOWN,
         ) from None
     return ApprovalResult(
         state=state, reason=whatsapp.get("rejection_reason") or None,

@@ -1,9 +1,10 @@
-"""Reading lead input (DataFrame, CSV / Parquet path, CampaignLeadUser list) in bounded chunks.
+"""Reading lead input (DataFrame, CSV / Parquet / Excel path, CampaignLeadUser list) in bounded chunks.
 
 Every chunk is a dict of Arrow string arrays (null: missing), so the rest of the loader sees one
-shape whatever the source. CSV files are read with pyarrow's streaming reader, every column as
-text (leading zeros and ``+`` survive) and pandas' default NA markers as missing; Parquet files
-batch by batch; neither is ever held whole in memory.
+shape whatever the source. CSV files are read with pyarrow's streaming reader in the dialect
+detected by :mod:`campaign_sdk.leads._dialect`, every column as text (leading zeros and ``+``
+survive) and pandas' default NA markers as missing; Parquet files batch by batch; ``.xlsx``
+workbooks row by row (:mod:`campaign_sdk.leads._xlsx`); none is ever held whole in memory.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from campaign_sdk._exceptions import LeadValidationError
-from campaign_sdk.leads._phones import as_text
+from campaign_sdk.leads._dialect import InputFormat, not_text, sniff_csv
+from campaign_sdk.leads._xlsx import OLD_EXCEL_SUFFIXES, XLSX_SUFFIXES, xlsx_header, xlsx_rows
+from campaign_sdk.phones import as_text
 from campaign_sdk.schemas import CampaignLeadUser
 
 LeadInput: TypeAlias = pd.DataFrame | str | os.PathLike[str] | Sequence[CampaignLeadUser]
@@ -38,31 +41,38 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 @dataclass
 class Source:
-    """Where the rows come from: column names, the row count when known up front, and the
-    size of the file (for the progress-bar threshold)."""
+    """Where the rows come from: column names, the row count when known up front, the
+    size of the file (for the progress-bar threshold) and how it is read."""
 
     columns: list[str]
     rows: int | None
     size: int
     _chunks: Any
     user_list: bool = False
+    input_format: InputFormat = InputFormat("dataframe")
 
     def chunks(self, columns: Sequence[str], chunk_size: int) -> Iterator[Chunk]:
         """Chunks of at most ``chunk_size`` rows with the given columns, as string arrays."""
         return self._chunks(list(columns), chunk_size)  # type: ignore[no-any-return]
 
 
-def open_source(data: LeadInput) -> Source:
-    """Look at ``data`` (columns, size) without reading all of it."""
+def open_source(data: LeadInput, *, encoding: str | None = None) -> Source:
+    """Look at ``data`` (columns, size, CSV dialect) without reading all of it. ``encoding``:
+    the text encoding of a CSV file (UTF-8, with or without a BOM, when not given)."""
     if isinstance(data, pd.DataFrame):
         return _frame_source(data)
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         if not path.is_file():
             raise LeadValidationError(f"lead file {str(path)!r} does not exist")
-        if path.suffix.lower() in PARQUET_SUFFIXES:
+        suffix = path.suffix.lower()
+        if suffix in PARQUET_SUFFIXES:
             return _parquet_source(path)
-        return _csv_source(path)
+        if suffix in XLSX_SUFFIXES:
+            return _xlsx_source(path)
+        if suffix in OLD_EXCEL_SUFFIXES:
+            raise LeadValidationError(f"{path} is a {suffix} file; save it as .xlsx or as CSV UTF-8 and load that")
+        return _csv_source(path, encoding)
     return _users_source(data)
 
 
@@ -103,22 +113,26 @@ def _users_source(items: Sequence[CampaignLeadUser]) -> Source:
         frame["conversation_user_id"] = frame["conversation_user_id"].astype("Int64")
     source = _frame_source(frame)
     source.user_list = True
+    source.input_format = InputFormat("users")
     return source
 
 
-def _csv_source(path: Path) -> Source:
+def _csv_source(path: Path, encoding: str | None) -> Source:
+    dialect = sniff_csv(path, encoding)
+    utf8 = dialect.encoding == "utf-8"
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), [])
+        with path.open(newline="", encoding="utf-8-sig" if utf8 else dialect.encoding) as handle:
+            header = next(csv.reader(handle, delimiter=dialect.delimiter or ","), [])
     except UnicodeDecodeError:
-        raise LeadValidationError(f"{path} is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in Excel)") from None
+        raise not_text(path, encoding) from None
     columns = _unique(header, f"the CSV file {path}")
 
     def chunks(wanted: list[str], size: int) -> Iterator[Chunk]:
         try:
             reader = pacsv.open_csv(
                 path,
-                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+                read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, encoding="utf8" if utf8 else dialect.encoding),
+                parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter or ","),
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: pa.string() for c in columns}, include_columns=wanted,
                     null_values=NA_VALUES, strings_can_be_null=True, quoted_strings_can_be_null=True,
@@ -131,10 +145,21 @@ def _csv_source(path: Path) -> Source:
                     return
                 yield from _split(batch, wanted, size)
         except pa.ArrowInvalid as exc:
-            hint = "; save it as UTF-8 (CSV UTF-8 in Excel)" if "UTF8" in str(exc) else ""
-            raise LeadValidationError(f"cannot read {path} as CSV: {exc}{hint}") from None
+            hint = "; save it as UTF-8 (CSV UTF-8 in Excel), or pass its encoding" if "UTF8" in str(exc) else ""
+            raise LeadValidationError(f"cannot read {path} as CSV ({dialect}): {exc}{hint}") from None
 
-    return Source(columns, None, path.stat().st_size, chunks)
+    return Source(columns, None, path.stat().st_size, chunks, input_format=dialect)
+
+
+def _xlsx_source(path: Path) -> Source:
+    sheet, header = xlsx_header(path)
+    columns = _unique(header, f"sheet {sheet!r} of {path}")
+    na = frozenset(NA_VALUES)
+
+    def chunks(wanted: list[str], size: int) -> Iterator[Chunk]:
+        return xlsx_rows(path, columns, wanted, size, na)
+
+    return Source(columns, None, path.stat().st_size, chunks, input_format=InputFormat("xlsx", sheet=sheet))
 
 
 def _parquet_source(path: Path) -> Source:
@@ -148,7 +173,7 @@ def _parquet_source(path: Path) -> Source:
         for batch in file.iter_batches(batch_size=size, columns=wanted):
             yield from _split(batch, wanted, size)
 
-    return Source(columns, file.metadata.num_rows, path.stat().st_size, chunks)
+    return Source(columns, file.metadata.num_rows, path.stat().st_size, chunks, input_format=InputFormat("parquet"))
 
 
 def _split(batch: pa.RecordBatch, wanted: list[str], size: int) -> Iterator[Chunk]:
@@ -157,9 +182,9 @@ def _split(batch: pa.RecordBatch, wanted: list[str], size: int) -> Iterator[Chun
         yield {c: as_text(part.column(c)) for c in wanted}
 
 
-def read_input(data: LeadInput) -> pd.DataFrame:
+def read_input(data: LeadInput, *, encoding: str | None = None) -> pd.DataFrame:
     """The whole input as a DataFrame of strings (None where missing); for small inputs."""
-    source = open_source(data)
+    source = open_source(data, encoding=encoding)
     chunks = [pa.table(chunk) for chunk in source.chunks(source.columns, 1 << 30)]
     if not chunks:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in source.columns})

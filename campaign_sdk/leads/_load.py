@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tqdm.auto import tqdm
 
 from campaign_sdk._exceptions import LeadValidationError
-from campaign_sdk._phone import check_region
+from campaign_sdk.leads._dialect import InputFormat
 from campaign_sdk.leads._input import LeadInput, Source, open_source
 from campaign_sdk.leads._report import (
     DUPLICATE_COLUMNS,
@@ -34,6 +34,7 @@ from campaign_sdk.leads._report import (
 )
 from campaign_sdk.leads._rows import Plan, prepare
 from campaign_sdk.models import Campaign
+from campaign_sdk.phones import check_region
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.service import content_of
 from campaign_sdk.service._leads import LeadStage, StageResult
@@ -62,15 +63,17 @@ def load_leads(
     strict: bool = False,
     progress: bool | None = None,
     chunk_size: int = CHUNK_SIZE,
+    encoding: str | None = None,
 ) -> LeadLoadReport:
     """Validate every row, collapse duplicates (last row wins), and upsert the leads.
 
     Runs inside the caller's transaction: the caller commits, or rolls back on any error.
     ``progress``: True / False forces the progress bar on / off; None shows it for large inputs.
+    ``encoding``: a CSV file's text encoding (UTF-8 with or without BOM when not given).
     """
     if chunk_size < 1:
         raise LeadValidationError(f"chunk_size must be a positive number of rows, not {chunk_size!r}")
-    source = open_source(data)
+    source = open_source(data, encoding=encoding)
     if source.user_list and user_id_column is None:
         user_id_column = "conversation_user_id"
     plan = _plan(source, phone_column, user_id_column, variables, template_variables(campaign),
@@ -88,7 +91,7 @@ def load_leads(
             bar.update(staged.num_rows + len(bad))
         bar.set_postfix_str("storing")
         done = stage.finish()
-    return _report(campaign.name, total, plan, rejected, done)
+    return _report(campaign.name, total, plan, rejected, done, source.input_format)
 
 
 def _prepared(source: Source, columns: list[str], chunk_size: int, plan: Plan) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
@@ -122,6 +125,7 @@ def _plan(
         raise LeadValidationError(
             f"the input has no {' or '.join(repr(c) for c in identity)} column; its columns are "
             f"{source.columns}. Pass phone_column= (or user_id_column=) naming the right one"
+            + (f" (read as {source.input_format})" if source.input_format.kind == "csv" else "")
         )
     if variables is not None:
         variables = [str(v) for v in variables]
@@ -157,11 +161,9 @@ class _Silent:
         pass
 
 
-def _report(name: str, total: int, plan: Plan, rejected: list[pd.DataFrame], done: StageResult) -> LeadLoadReport:
-    report = LeadLoadReport(
-        campaign=name, total_rows=total, inserted=done.inserted, updated=done.updated,
-        unchanged=done.unchanged, duplicates=len(done.duplicates), skipped_opted_out=done.skipped_opted_out,
-    )
+def _report(
+    name: str, total: int, plan: Plan, rejected: list[pd.DataFrame], done: StageResult, input_format: InputFormat,
+) -> LeadLoadReport:
     if done.unknown_users:
         rows, ids = zip(*done.unknown_users)
         rejected.append(pd.DataFrame({
@@ -171,15 +173,20 @@ def _report(name: str, total: int, plan: Plan, rejected: list[pd.DataFrame], don
         }))
     if rejected:
         frame = pd.concat(rejected, ignore_index=True)[REJECTED_COLUMNS]
-        report.rejected = frame.sort_values("row", kind="stable").reset_index(drop=True)
+        rejections = frame.sort_values("row", kind="stable").reset_index(drop=True)
     else:
-        report.rejected = empty_rejections()
+        rejections = empty_rejections()
     unknown = {row for row, _ in done.unknown_users}  # rejected rows are not kept leads
-    report.missing_variables = pd.DataFrame(
-        [(row, phone, [v for k, v in enumerate(plan.needed) if mask >> k & 1])
-         for row, phone, mask in done.missing if row not in unknown],
-        columns=MISSING_COLUMNS,
+    return LeadLoadReport(
+        campaign=name, total_rows=total, inserted=done.inserted, updated=done.updated,
+        unchanged=done.unchanged, duplicates=len(done.duplicates), skipped_opted_out=done.skipped_opted_out,
+        rejected=rejections,
+        missing_variables=pd.DataFrame(
+            [(row, phone, [v for k, v in enumerate(plan.needed) if mask >> k & 1])
+             for row, phone, mask in done.missing if row not in unknown],
+            columns=MISSING_COLUMNS,
+        ),
+        duplicate_rows=pd.DataFrame(done.duplicates, columns=DUPLICATE_COLUMNS),
+        opted_out_rows=pd.DataFrame(done.opted_out, columns=OPTED_OUT_COLUMNS),
+        input_format=input_format,
     )
-    report.duplicate_rows = pd.DataFrame(done.duplicates, columns=DUPLICATE_COLUMNS)
-    report.opted_out_rows = pd.DataFrame(done.opted_out, columns=OPTED_OUT_COLUMNS)
-    return report

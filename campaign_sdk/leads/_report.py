@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from campaign_sdk.leads._dialect import InputFormat
+
 REJECTED_COLUMNS = ["row", "column", "value", "reason", "message"]
 MISSING_COLUMNS = ["row", "phone_number", "missing"]
 DUPLICATE_COLUMNS = ["row", "kept_row", "phone_number"]
@@ -21,7 +23,7 @@ def empty_rejections() -> pd.DataFrame:
     return empty_frame(REJECTED_COLUMNS)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LeadLoadReport:
     """What ``Campaign.add_leads`` did.
 
@@ -46,6 +48,8 @@ class LeadLoadReport:
       ``unknown_user``       no conversation user has that id
       ``missing_variables``  (``strict=True`` only) the row lacks a variable the template needs
 
+    - ``input_format``: how the input was read: for a CSV file the delimiter, encoding, BOM and
+      whether the first line looks like a header, as detected (``str()`` says it in words).
     - ``missing_variables``: stored leads lacking a variable the template needs (``row``,
       ``phone_number``, ``missing`` names); a send to them would fail with Twilio error 21656.
 
@@ -64,6 +68,7 @@ class LeadLoadReport:
     missing_variables: pd.DataFrame = field(default_factory=lambda: empty_frame(MISSING_COLUMNS))
     duplicate_rows: pd.DataFrame = field(default_factory=lambda: empty_frame(DUPLICATE_COLUMNS))
     opted_out_rows: pd.DataFrame = field(default_factory=lambda: empty_frame(OPTED_OUT_COLUMNS))
+    input_format: InputFormat = InputFormat("dataframe")
 
     @property
     def rejected_count(self) -> int:

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from campaign_sdk.leads._input import Chunk
-from campaign_sdk.leads._phones import normalize_phones
+from campaign_sdk.phones import normalize_phones
 from campaign_sdk.leads._report import REJECTED_COLUMNS
 
 _NOT_PADDED = r"(?s)^[!-~](?:.*[!-~])?$"  # no white space (or anything str.strip removes) at the ends

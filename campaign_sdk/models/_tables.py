@@ -105,6 +105,10 @@ class Campaign(Base):
     submitted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Delivery (migration 0004): no message of the campaign is sent after expires_at; the
+    # delivery policy (send windows, frequency caps) as DeliveryPolicy's JSON, None = the client's.
+    expires_at: Mapped[dt.datetime | None]
+    delivery_policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     leads: Mapped[list[CampaignLead]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
@@ -180,6 +184,11 @@ class OutboundMessage(Base):
     content_sid: Mapped[str | None] = mapped_column(sa.String(34))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120))
+    # Migration 0004: the gateway-neutral kind of the error (``facts.errors.ErrorKind``), which
+    # is what the SDK decides by, and a status this SDK does not know, kept verbatim (``status``
+    # keeps the latest known one, so the order and the metrics stay right).
+    error_kind: Mapped[str | None] = mapped_column(sa.String(20))
+    unknown_status: Mapped[str | None] = mapped_column(sa.String(40))
 
 
 class InboundMessage(Base):

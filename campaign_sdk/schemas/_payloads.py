@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from campaign_sdk._enums import ApprovalState, CampaignStatus, CampaignType, LeadStatus
-from campaign_sdk._phone import PhoneNumberError, normalize_phone
+from campaign_sdk.phones import PhoneNumberError, normalize_phone
 
 
 RESERVED_VARIABLES = frozenset({"phone_number", "conversation_user_id"})

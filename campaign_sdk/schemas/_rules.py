@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from campaign_sdk._exceptions import Issue
 from campaign_sdk.facts import content as facts
+from campaign_sdk.facts.numbers import E164
 from campaign_sdk.schemas._issues import raise_issues
 from campaign_sdk.schemas._variables import find_variables, placeholder_issues
 
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
 _SCHEME = re.compile(r"https?://", re.IGNORECASE)
 
 STRICTER = "the stricter limit is enforced"
@@ -167,7 +167,7 @@ class Phone:
     def check(self, name: str, value: str) -> list[Issue]:
         issues = placeholder_issues(value)
         issues += variable_not_allowed(name, value, "phone numbers cannot hold variables")
-        if issues or _E164.fullmatch(value):
+        if issues or E164.fullmatch(value):
             return issues
         message = f"{name} {value!r} is not in E.164 format: '+', country code and number, e.g. +14155550100"
         return [Issue("", "e164", message)]

@@ -13,17 +13,16 @@ from __future__ import annotations
 from campaign_sdk.sending._approval import content_request, fetch, pick_samples, register, submit
 from campaign_sdk.sending._engine import CampaignSender, send_campaign
 from campaign_sdk.sending._limiter import RateLimiter
-from campaign_sdk.sending._policy import RECIPIENT_ERRORS, ErrorKind, RetryPolicy, classify
+from campaign_sdk.sending._policy import Action, RetryPolicy, classify
 from campaign_sdk.sending._preflight import blockers, preflight
 from campaign_sdk.sending._report import Preflight, SendReport
 from campaign_sdk.sending._sync import SyncReport, sync
 from campaign_sdk.sending._trigger import trigger
 
 __all__ = [
+    "Action",
     "CampaignSender",
-    "ErrorKind",
     "Preflight",
-    "RECIPIENT_ERRORS",
     "RateLimiter",
     "RetryPolicy",
     "SendReport",

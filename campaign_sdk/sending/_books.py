@@ -37,6 +37,7 @@ class Outcome:
     sid: str | None = None
     status: str | None = None
     code: int | None = None
+    error_kind: str | None = None
     message: str | None = None
     at: dt.datetime | None = None
     created_at: dt.datetime | None = None
@@ -155,7 +156,8 @@ def apply_outcomes(session: Session, outcomes: list[Outcome]) -> None:
     )
     service.record_rejected(
         session,
-        [{"id": o.intent_id, "user_id": o.user_id, "code": o.code, "message": o.message, "at": o.at}
+        [{"id": o.intent_id, "user_id": o.user_id, "code": o.code, "kind": o.error_kind, "message": o.message,
+          "at": o.at}
          for o in outcomes if o.kind == "rejected"],
     )
     service.release_intents(session, [o.intent_id for o in outcomes if o.kind == "released"])

@@ -16,7 +16,7 @@ from campaign_sdk._exceptions import GatewayError
 from campaign_sdk.gateways import Gateway, MessageRecord, SendRequest
 from campaign_sdk.sending._books import Outcome
 from campaign_sdk.sending._limiter import RateLimiter
-from campaign_sdk.sending._policy import ErrorKind, RetryPolicy, classify
+from campaign_sdk.sending._policy import Action, RetryPolicy, classify
 
 # Twilio's date_created has one-second precision and clocks drift: look a little before the intent.
 SLACK = dt.timedelta(minutes=2)
@@ -74,13 +74,14 @@ class Delivery:
             try:
                 sent = self._gateway.send_message(SendRequest(job.to, self._content_sid, job.variables))
             except GatewayError as exc:
-                kind = classify(exc)
-                if kind is ErrorKind.RECIPIENT:
-                    return Outcome(job.intent_id, job.user_id, "rejected", code=exc.code, message=str(exc)[:500])
-                if kind is ErrorKind.FATAL:
+                action = classify(exc)
+                if action is Action.RECIPIENT:
+                    return Outcome(job.intent_id, job.user_id, "rejected", code=exc.code, error_kind=exc.kind,
+                                   message=str(exc)[:500])
+                if action is Action.FATAL:
                     self._on_fatal(exc)
                     return Outcome(job.intent_id, job.user_id, "released")
-                maybe_sent[0] = maybe_sent[0] or kind is ErrorKind.AMBIGUOUS
+                maybe_sent[0] = maybe_sent[0] or action is Action.AMBIGUOUS
                 raise _Transient(exc) from None
             return self._accepted(job, sent)
 
@@ -136,9 +137,23 @@ class Delivery:
         policy = self._retry
         return {
             "stop": tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_when_event_set(self._stop),
-            "wait": tenacity.wait_exponential(multiplier=policy.initial, max=policy.maximum)
-            + tenacity.wait_random(0, policy.jitter),
+            "wait": _Wait(policy),
             "retry": tenacity.retry_if_exception_type((_Transient, GatewayError)),
             "sleep": self._stop.wait,
             "reraise": True,
         }
+
+
+class _Wait:
+    """Exponential backoff with jitter, never shorter than the Retry-After the gateway asked for."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._backoff = tenacity.wait_exponential(multiplier=policy.initial, max=policy.maximum) + tenacity.wait_random(
+            0, policy.jitter
+        )
+
+    def __call__(self, state: tenacity.RetryCallState) -> float:
+        wait = float(self._backoff(state))
+        error = state.outcome.exception() if state.outcome is not None else None
+        asked = getattr(getattr(error, "error", error), "retry_after", None)
+        return max(wait, float(asked)) if asked else wait

@@ -236,8 +236,8 @@ class CampaignSender:
                 else:
                     report.sent += 1
             elif outcome.kind == "rejected":
-                code = int(outcome.code or 0)
-                report.failed[code] = report.failed.get(code, 0) + 1
+                key = outcome.code or str(outcome.error_kind)  # Twilio's code when there is one, else the kind
+                report.failed[key] = report.failed.get(key, 0) + 1
             elif outcome.kind == "unresolved":
                 report.unresolved += 1
 
@@ -312,10 +312,11 @@ class _InlineExecutor:
 def _stopped_error(error: BaseException, report: SendReport) -> GatewayError:
     code = getattr(error, "code", None)
     status = getattr(error, "status", None)
+    kind = getattr(error, "kind", None) or "unknown"
     stopped = GatewayError(
         f"the send of {report.campaign!r} stopped: {error}. {report.sent} message(s) were sent before it "
         "stopped and are recorded; fix the cause and call send() again to resume (nothing is sent twice)",
-        code=code, status=status,
+        kind=kind, code=code, status=status,
     )
     stopped.report = report  # type: ignore[attr-defined]
     return stopped

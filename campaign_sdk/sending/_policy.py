@@ -1,4 +1,8 @@
-"""What to do with a gateway error: retry it, reconcile first, fail the lead, or stop the send."""
+"""What to do with a gateway error: retry it, reconcile first, fail the lead, or stop the send.
+
+The decision reads only the error's kind (``GatewayError.kind``) and what
+``campaign_sdk.facts.errors.KINDS`` says about it; never a Twilio error code.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +10,38 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from campaign_sdk._exceptions import GatewayError
-
-# Errors about one recipient or one message: the lead fails, the send goes on.
-RECIPIENT_ERRORS = frozenset(
-    {21211, 21408, 21610, 21612, 21614, 21656, 30003, 30005, 30006, 30007, 30008,
-     63014, 63016, 63021, 63024, 63032, 63049}
-)
+from campaign_sdk.facts.errors import KINDS
 
 
-class ErrorKind(StrEnum):
-    THROTTLED = "throttled"    # 429 / 20429: not processed, safe to retry
-    AMBIGUOUS = "ambiguous"    # 5xx or no answer: may have been processed, reconcile before retrying
+class Action(StrEnum):
+    """What the sender does about a failed request."""
+
+    THROTTLED = "throttled"    # rate limited: not processed, safe to retry after a backoff
+    AMBIGUOUS = "ambiguous"    # server side or no answer: may have been processed, reconcile first
     RECIPIENT = "recipient"    # permanent for this lead: record it and go on
-    FATAL = "fatal"            # anything else (auth, sender, content): stop the whole send
+    FATAL = "fatal"            # anything else (auth, sender, request, unknown): stop the whole send
 
 
-def classify(error: GatewayError) -> ErrorKind:
-    """Sort a gateway error by what the sender must do about it.
+def classify(error: GatewayError) -> Action:
+    """Sort a gateway error by what the sender must do about it (by its kind alone).
 
-    >>> classify(GatewayError("busy", code=20429, status=429))
-    <ErrorKind.THROTTLED: 'throttled'>
-    >>> classify(GatewayError("no answer"))
-    <ErrorKind.AMBIGUOUS: 'ambiguous'>
-    >>> classify(GatewayError("unsubscribed", code=21610, status=400))
-    <ErrorKind.RECIPIENT: 'recipient'>
-    >>> classify(GatewayError("bad credentials", code=20003, status=401))
-    <ErrorKind.FATAL: 'fatal'>
+    >>> classify(GatewayError("busy", kind="rate_limited"))
+    <Action.THROTTLED: 'throttled'>
+    >>> classify(GatewayError("no answer", kind="server"))
+    <Action.AMBIGUOUS: 'ambiguous'>
+    >>> classify(GatewayError("unsubscribed", kind="opted_out"))
+    <Action.RECIPIENT: 'recipient'>
+    >>> classify(GatewayError("bad credentials", kind="auth"))
+    <Action.FATAL: 'fatal'>
 
-    An unknown 4xx error stops the send rather than failing every lead one by one.
+    An unknown error stops the send rather than failing every lead one by one.
     """
-    if error.status == 429 or error.code == 20429:
-        return ErrorKind.THROTTLED
-    if error.status is None and error.code is None:
-        return ErrorKind.AMBIGUOUS
-    if error.status is not None and error.status >= 500:
-        return ErrorKind.AMBIGUOUS
-    if error.code in RECIPIENT_ERRORS:
-        return ErrorKind.RECIPIENT
-    return ErrorKind.FATAL
+    fact = KINDS[error.kind]
+    if fact.retry == "backoff":
+        return Action.THROTTLED
+    if fact.retry == "reconcile":
+        return Action.AMBIGUOUS
+    return Action.RECIPIENT if fact.per_lead else Action.FATAL
 
 
 @dataclass(frozen=True)

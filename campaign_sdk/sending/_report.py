@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from campaign_sdk.gateways import ERRORS
+from campaign_sdk.facts.errors import meaning
 
 SIMULATED = "SIMULATED (sandbox): nothing was really sent"
 _BANNER = (
@@ -25,7 +25,7 @@ class SendReport:
 
     ``sent``: messages Twilio accepted in this call; ``reconciled``: messages an interrupted send
     had already delivered to Twilio, found in its message list and not sent again; ``failed``:
-    leads refused by Twilio, by error code; ``skipped``: leads not messaged, by reason;
+    leads refused by the gateway, by Twilio error code (or by error kind when there is no code); ``skipped``: leads not messaged, by reason;
     ``unresolved``: requests whose outcome is still unknown (the next send reconciles them);
     ``remaining``: sendable leads not messaged (e.g. the campaign was disabled mid-send).
     """
@@ -37,7 +37,7 @@ class SendReport:
     to_send: int = 0
     sent: int = 0
     reconciled: int = 0
-    failed: dict[int, int] = field(default_factory=dict)
+    failed: dict[int | str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     unresolved: int = 0
     remaining: int = 0
@@ -86,17 +86,20 @@ class SendReport:
 
     def _repr_html_(self) -> str:
         try:
-            failed = {f"{code} {ERRORS.get(code, '')}".strip(): n for code, n in sorted(self.failed.items())}
+            failed = {
+                f"{key} {meaning(key) if isinstance(key, int) else ''}".strip(): n
+                for key, n in sorted(self.failed.items(), key=lambda item: str(item[0]))
+            }
             return (
                 f"<div><strong>Send report: {html.escape(self.campaign)}</strong>"
                 f"{_BANNER if self.simulated else ''}{_table(self.summary())}"
-                f"{_section('failed by Twilio error code', failed)}{_section('skipped by reason', self.skipped)}</div>"
+                f"{_section('failed by error code or kind', failed)}{_section('skipped by reason', self.skipped)}</div>"
             )
         except Exception:  # a notebook repr must never raise
             return html.escape(f"<SendReport {self.campaign!r}>")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Preflight:
     """What ``campaign.send()`` would do now, computed without sending anything.
 

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
-from campaign_sdk._phone import PhoneNumberError, normalize_phone
+from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, MessageRecord
-from campaign_sdk.models import MessageStatus, SyncState, utcnow
+from campaign_sdk.models import SyncState, utcnow
 
 PAGE = 1000
 OVERLAP = dt.timedelta(minutes=10)
 LOOKBACK = dt.timedelta(days=7)
-_STATUSES = {s.value for s in MessageStatus}
 
 
 @dataclass
@@ -81,7 +80,8 @@ def _record(sessions: sessionmaker[Session], page: list[MessageRecord], report: 
         statuses = [
             {"sid": r.sid, "status": r.status, "timestamp": r.date_updated or r.date_created,
              "error_code": r.error_code}
-            for r in page if not r.inbound and r.sid in known and r.status in _STATUSES
+            # every status, known or not: the recorder keeps an unknown one verbatim, with a warning
+            for r in page if not r.inbound and r.sid in known and r.status
         ]
         replies = []
         for r in page:
@@ -106,3 +106,4 @@ def _merge(total: service.RecordResult, part: service.RecordResult) -> None:
     total.applied += part.applied
     total.ignored += part.ignored
     total.unmatched.extend(part.unmatched)
+    total.unknown.extend(part.unknown)

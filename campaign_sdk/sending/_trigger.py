@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError, LeadValidationError, TemplateValidationError
-from campaign_sdk._phone import PhoneNumberError, normalize_phone
+from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, SentMessage
 from campaign_sdk.models import Campaign, CampaignLead, CampaignType, ConversationUser, OutboundMessage
 from campaign_sdk.schemas import compile_variables
@@ -105,10 +105,10 @@ def _intent(
         if existing.sid is not None:
             done = SentMessage(existing.sid, str(existing.status), existing.to_number, existing.created_at)
             return _job(existing, numbered), done, True
-        if existing.error_code is not None:
+        if existing.error_kind is not None:
             raise GatewayError(
-                f"the message with key {key!r} was refused by Twilio with error {existing.error_code}; "
-                "use another key to try again", code=existing.error_code,
+                f"the message with key {key!r} was refused ({_reason(existing.error_kind, existing.error_code)}); "
+                "use another key to try again", kind=existing.error_kind, code=existing.error_code,
             )
         return _job(existing, numbered), None, True
     intent = {"lead_id": lead.id, "user_id": lead.user_id, "to_number": phone, "content_sid": row.content_sid,
@@ -127,10 +127,14 @@ def _result(outcome: Outcome, job: Job, fatal: list[BaseException], key: str | N
         return SentMessage(outcome.sid, str(outcome.status), job.to, outcome.at)
     if outcome.kind == "rejected":
         raise GatewayError(
-            f"Twilio refused the message to {job.to} with error {outcome.code}: {outcome.message}",
-            code=outcome.code,
+            f"the gateway refused the message to {job.to} ({_reason(outcome.error_kind, outcome.code)}): "
+            f"{outcome.message}", kind=outcome.error_kind or "unknown", code=outcome.code,
         )
     if fatal:
         raise fatal[0]
     again = f"call trigger again with key={key!r} to reconcile" if key else "pass key=... to make triggers retryable"
-    raise GatewayError(f"Twilio did not answer for {job.to}; the message may have been sent ({again})")
+    raise GatewayError(f"Twilio did not answer for {job.to}; the message may have been sent ({again})", kind="server")
+
+
+def _reason(kind: str | None, code: int | None) -> str:
+    return f"{kind or 'error'}" + (f", Twilio error {code}" if code else "")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 
+from campaign_sdk.analytics import DEFAULT_WINDOW
 from campaign_sdk.server._auth import require_api_key
 from campaign_sdk.server._campaigns import CampaignId
 from campaign_sdk.server._deps import get_client, known_query_only, open_campaign
@@ -28,8 +29,8 @@ def metrics(
     request: Request,
     campaigns: Annotated[list[Annotated[int, Query(ge=1, le=2**31 - 1)]] | None, Query()] = None,
     by: By = None,
-    reply_window: Window = "7d",
-    attribution_window: Window = "7d",
+    reply_window: Window = DEFAULT_WINDOW,
+    attribution_window: Window = DEFAULT_WINDOW,
     start: Bound = None,
     end: Bound = None,
     shape: Shape = "wide",
@@ -48,8 +49,8 @@ def campaign_metrics(
     request: Request,
     campaign_id: CampaignId,
     by: By = None,
-    reply_window: Window = "7d",
-    attribution_window: Window = "7d",
+    reply_window: Window = DEFAULT_WINDOW,
+    attribution_window: Window = DEFAULT_WINDOW,
     start: Bound = None,
     end: Bound = None,
     shape: Shape = "wide",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -23,7 +24,7 @@ from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import get_signature_algorithm
 
 from campaign_sdk import service
-from campaign_sdk._enums import MessageStatus
+from campaign_sdk.facts import statuses
 from campaign_sdk.server._errors import ERROR_RESPONSES
 from campaign_sdk.server._models import RecordOut
 
@@ -33,12 +34,15 @@ router = APIRouter(tags=["twilio"])
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _ATTEMPTS = 6
 _SID = {"type": "string", "minLength": 1, "maxLength": 64}
+_STATUS_NAME = re.compile(rf"^[A-Za-z_]{{1,{statuses.MAX_LENGTH}}}$")  # Twilio's are lowercase words joined by _
 _STATUS_FORM = {
     "type": "object",
     "required": ["MessageSid", "MessageStatus"],
     "properties": {
         "MessageSid": _SID,
-        "MessageStatus": {"type": "string", "enum": [s.value for s in MessageStatus]},
+        # Any status *name*: one this SDK does not know is stored verbatim, never refused
+        # (campaign_sdk.facts.statuses lists the 13 it knows).
+        "MessageStatus": {"type": "string", "pattern": _STATUS_NAME.pattern, "examples": list(statuses.ORDER)},
         "ErrorCode": {"type": "string", "pattern": "^[0-9]{0,9}$"},
         "AccountSid": {"type": "string"},
     },
@@ -79,20 +83,18 @@ async def status_callback(request: Request) -> RecordOut:
     """Twilio's message status callback: the status is recorded (never backwards) and answered."""
     params = await verified_params(request)
     sid = _required(params, "MessageSid", "SmsSid")
-    raw_status = _required(params, "MessageStatus", "SmsStatus")
-    try:
-        status = MessageStatus(raw_status.lower())
-    except ValueError:
+    status = _required(params, "MessageStatus", "SmsStatus")
+    if not _STATUS_NAME.fullmatch(status):
         raise ValueError(
-            f"MessageStatus {raw_status!r} is not a Twilio message status this service knows "
-            f"({', '.join(s.value for s in MessageStatus)}); nothing was recorded"
-        ) from None
+            f"MessageStatus must be a status name (letters and _, at most {statuses.MAX_LENGTH}), not {status[:80]!r}"
+        )
+    status = status.lower()
     error_code = params.get("ErrorCode") or None
     if error_code is not None and not (error_code.isdigit() and len(error_code) <= 9):
         raise ValueError(f"ErrorCode must be Twilio's numeric error code, not {error_code!r}")
-    event = {"sid": sid, "status": status.value, "error_code": error_code}
+    event = {"sid": sid, "status": status, "error_code": error_code}
     result = await run_in_threadpool(record, request.app, service.record_statuses, [event])
-    log.debug("status %s for %s: %r", status.value, sid, result)
+    log.debug("status %s for %s: %r", status, sid, result)
     return RecordOut(applied=result.applied, ignored=result.ignored, unmatched=result.unmatched)
 
 

@@ -39,7 +39,7 @@ from campaign_sdk.service._jobs import JOB_TTL, beat_job, finish_job, get_job, m
 from campaign_sdk.service._listing import list_campaigns
 from campaign_sdk.service._media import MAX_MEDIA_BYTES, MEDIA_TYPES, MediaType, attach_media, check_media
 from campaign_sdk.service._messages import (
-    INVALID_NUMBER_CODES,
+    INVALID_NUMBER,
     SKIP_REASONS,
     LeadCandidate,
     create_intents,
@@ -61,7 +61,7 @@ __all__ = [
     "sends_without_approval",
     "rejection_advice",
     "HELP_KEYWORDS",
-    "INVALID_NUMBER_CODES",
+    "INVALID_NUMBER",
     "JOB_TTL",
     "LeadCandidate",
     "MAX_MEDIA_BYTES",

@@ -7,6 +7,7 @@ exactly as feeding them once in order would.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaign_sdk._phone import normalize_phone
+from campaign_sdk.facts import errors, statuses
+from campaign_sdk.phones import normalize_phone
 from campaign_sdk.models import (
     ConversationUser,
     Conversion,
@@ -31,28 +33,24 @@ OPT_OUT_KEYWORDS = frozenset(
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 
-_STATUS_TIME_COLUMN = {
-    MessageStatus.SENT: "sent_at",
-    MessageStatus.DELIVERED: "delivered_at",
-    MessageStatus.READ: "read_at",
-    MessageStatus.FAILED: "failed_at",
-    MessageStatus.UNDELIVERED: "failed_at",
-}
+log = logging.getLogger("campaign_sdk")
 
 
 @dataclass
 class RecordResult:
     """What a recorder did: ``applied`` changed the store, ``ignored`` were duplicates or stale,
-    ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons."""
+    ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons;
+    ``unknown`` lists statuses this SDK does not know (``{sid, status}``, stored verbatim)."""
 
     applied: int = 0
     ignored: int = 0
     unmatched: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[dict[str, Any]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return (
             f"<RecordResult applied={self.applied} ignored={self.ignored} "
-            f"unmatched={len(self.unmatched)}>"
+            f"unmatched={len(self.unmatched)}" + (f" unknown={len(self.unknown)}" if self.unknown else "") + ">"
         )
 
 
@@ -102,8 +100,13 @@ def _rows_and_users(
 def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> RecordResult:
     """Apply message status events ``{sid, status, timestamp?, error_code?}``.
 
-    A status never moves a message backwards (``delivered`` after ``read`` stays ``read``), but
-    its timestamp is kept (``delivered_at`` is filled in even when ``read`` came first).
+    The one order of ``facts.statuses`` decides: a status never moves a message backwards
+    (``delivered`` after ``read`` stays ``read``), but its timestamp is kept (``delivered_at`` is
+    filled in even when ``read`` came first). Nothing changes a ``canceled`` message. A message
+    that moves on from ``failed`` / ``undelivered`` to a delivery (a late receipt) loses the
+    error. A status the SDK does not know is kept verbatim in ``unknown_status`` (``status``
+    stays the latest known one), logged, and listed in :attr:`RecordResult.unknown`; it never
+    stops the batch.
     """
     result = RecordResult()
     events = list(events)
@@ -122,30 +125,53 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
             messages[message.sid or ""] = message
     for event in events:
         sid = str(event["sid"])
-        status = MessageStatus(str(event["status"]).lower())
-        at = _as_time(event.get("timestamp"))
+        raw = str(event.get("status") or "").strip().lower()
         message = messages.get(sid)
         if message is None:
-            result.unmatched.append({"sid": sid, "status": status.value, "reason": "unknown_sid"})
+            result.unmatched.append({"sid": sid, "status": raw, "reason": "unknown_sid"})
             continue
-        changed = _fill_status_time(message, status, at)
-        if status.rank > message.status.rank:
-            message.status = status
-            message.status_at = at
-            changed = True
-        if status.not_received and event.get("error_code") not in (None, "") and (
-            message.status is status and message.error_code is None
-        ):
-            message.error_code = int(event["error_code"])
-            changed = True
+        if statuses.is_known(raw):
+            changed = _apply_status(message, MessageStatus(raw), _as_time(event.get("timestamp")),
+                                    event.get("error_code"))
+        else:
+            log_unknown_status(sid, raw)
+            result.unknown.append({"sid": sid, "status": raw})
+            changed = not message.status.absorbing and message.unknown_status != raw[: statuses.MAX_LENGTH]
+            if changed:
+                message.unknown_status = raw[: statuses.MAX_LENGTH]
         result.applied += changed
         result.ignored += not changed
     session.flush()
     return result
 
 
+def _apply_status(message: OutboundMessage, status: MessageStatus, at: dt.datetime, code: Any) -> bool:
+    if message.status.absorbing:  # canceled: it was never sent, nothing later is true of it
+        return False
+    changed = _fill_status_time(message, status, at)
+    if status.rank > message.status.rank:
+        message.status, message.status_at, message.unknown_status = status, at, None
+        if not status.not_received and message.error_kind is not None:  # a late delivery receipt
+            message.error_code = message.error_kind = message.error_message = None
+        changed = True
+    if status.not_received and code not in (None, "") and message.status is status and message.error_code is None:
+        message.error_code = int(code)
+        message.error_kind = errors.kind_of_code(int(code)).value
+        changed = True
+    return changed
+
+
+def log_unknown_status(sid: str, status: str) -> None:
+    """Say that Twilio reported a status this SDK does not know (it is stored verbatim)."""
+    log.warning(
+        "message %s has status %r, which this version of campaign_sdk does not know (known: %s); "
+        "it is stored verbatim in unknown_status and the known status is kept", sid, status,
+        ", ".join(statuses.ORDER),
+    )
+
+
 def _fill_status_time(message: OutboundMessage, status: MessageStatus, at: dt.datetime) -> bool:
-    column = _STATUS_TIME_COLUMN.get(status)
+    column = status.fact.time_column
     if column is None or getattr(message, column) is not None:
         return False
     setattr(message, column, at)
@@ -208,7 +234,7 @@ def _refresh_opt_out(session: Session, user_id: int) -> None:
 
 
 def mark_opted_out(session: Session, user_id: int, *, reason: str, at: dt.datetime | None = None) -> None:
-    """Opt a user out without an inbound keyword (e.g. Twilio error 21610 on send)."""
+    """Opt a user out without an inbound keyword (e.g. an ``opted_out`` error on send)."""
     user = session.get_one(ConversationUser, user_id)
     if user.opted_out_at is None:
         user.opted_out_at = at or utcnow()

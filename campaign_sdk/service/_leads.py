@@ -27,6 +27,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaign_sdk.facts.numbers import E164_PATTERN
 from campaign_sdk.models import (
     Campaign,
     CampaignLead,
@@ -41,7 +42,6 @@ WINNERS = "campaign_sdk_lead_winners"  # per SORTED row: its user, its lead and 
 INSERT, UPDATE, UNCHANGED, OPTED_OUT = range(4)
 _STAGE_COLUMNS = ("row_no", "phone", "user_id", "variables", "missing")
 _COPY_BYTES = 8 << 20
-_E164 = r"^\+[1-9][0-9]{0,14}$"
 BUFFER_BYTES = 160 << 20  # validated rows deduplicated in memory up to this size (~1.5M short leads)
 
 
@@ -219,7 +219,7 @@ class LeadStage:
     def _sort(self) -> None:
         """Fill SORTED with the last row per phone, in phone order, and create the new users."""
         if not self._spilled:
-            if all(pc.all(pc.match_substring_regex(b.column("phone"), _E164)).as_py() for b in self._buffer):
+            if all(pc.all(pc.match_substring_regex(b.column("phone"), E164_PATTERN)).as_py() for b in self._buffer):
                 buffered, self._buffer = pa.concat_tables(self._buffer), []
                 winners, self._losers = last_per_phone(buffered)
                 del buffered  # memory: the buffer or its sorted copy, not both

@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaign_sdk.facts import statuses
+from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.models import (
     Campaign,
     CampaignLead,
@@ -24,11 +26,10 @@ from campaign_sdk.models import (
     OutboundMessage,
     utcnow,
 )
-from campaign_sdk.service._events import mark_opted_out
+from campaign_sdk.service._events import log_unknown_status, mark_opted_out
 
-# Errors that say the number itself cannot receive (a later send would fail the same way).
-INVALID_NUMBER_CODES = (21211, 21614, 63024)
-OPT_OUT_CODE = 21610
+# The error kind that says the number itself cannot receive (a later send would fail the same way).
+INVALID_NUMBER = ErrorKind.INVALID_NUMBER
 SKIP_REASONS = (
     "removed", "opted_out", "already_messaged", "failed_before", "unresolved",
     "invalid_number", "missing_variables",
@@ -59,7 +60,8 @@ def skip_reason(lead: LeadCandidate, required: Sequence[str]) -> str | None:
     """Why a campaign send must not message ``lead`` (one of :data:`SKIP_REASONS`), or None.
 
     Opted-out users are never messaged; a lead gets at most one message per campaign; a number
-    Twilio called invalid is not tried again; a missing variable would fail with error 21656.
+    the gateway called invalid (kind ``invalid_number``) is not tried again; a missing variable
+    would fail at Twilio (a ``content`` error).
     """
     if lead.removed:
         return "removed"
@@ -93,7 +95,7 @@ def lead_candidates(
             sa.func.max(
                 sa.case(
                     (OutboundMessage.sid.is_not(None), _SENT),
-                    (OutboundMessage.error_code.is_not(None), _FAILED),
+                    (OutboundMessage.error_kind.is_not(None), _FAILED),
                     else_=_INTENT,
                 )
             )
@@ -103,7 +105,7 @@ def lead_candidates(
     )
     invalid = sa.exists().where(
         OutboundMessage.user_id == CampaignLead.user_id,
-        OutboundMessage.error_code.in_(INVALID_NUMBER_CODES),
+        OutboundMessage.error_kind == INVALID_NUMBER.value,
     )
     query = (
         sa.select(
@@ -160,8 +162,9 @@ def record_accepted(session: Session, accepted: Iterable[Mapping[str, Any]]) -> 
     """
     rows = []
     for a in accepted:
-        row = {"id": a["id"], "sid": a["sid"], "status": _status(a.get("status")),
-               "status_at": a.get("at") or utcnow(), "error_code": None}
+        status, unknown = _status(a.get("status"), a.get("sid"))
+        row = {"id": a["id"], "sid": a["sid"], "status": status, "unknown_status": unknown,
+               "status_at": a.get("at") or utcnow(), "error_code": None, "error_kind": None}
         if a.get("created_at") is not None:
             row["created_at"] = a["created_at"]
         rows.append(row)
@@ -171,20 +174,23 @@ def record_accepted(session: Session, accepted: Iterable[Mapping[str, Any]]) -> 
 
 
 def record_rejected(session: Session, rejected: Iterable[Mapping[str, Any]]) -> int:
-    """Record permanent errors for intents ``{id, user_id, code, message?, at?}``: the message
-    is failed with Twilio's code; error 21610 opts the user out (they replied STOP)."""
+    """Record permanent errors for intents ``{id, user_id, kind, code?, message?, at?}``: the
+    message is failed with the error's kind (and Twilio's code, for display); an ``opted_out``
+    error opts the user out (they replied STOP)."""
     rows = list(rejected)
     for row in rows:
         at = row.get("at") or utcnow()
+        kind = ErrorKind(row.get("kind") or ErrorKind.UNKNOWN)
         session.execute(
             sa.update(OutboundMessage)
             .where(OutboundMessage.id == row["id"])
-            .values(status=MessageStatus.FAILED, error_code=row["code"], failed_at=at, status_at=at,
-                    error_message=(row.get("message") or None))
+            .values(status=MessageStatus.FAILED, error_code=row.get("code"), error_kind=kind.value, failed_at=at,
+                    status_at=at, error_message=(row.get("message") or None))
             .execution_options(synchronize_session=False)
         )
-        if row["code"] == OPT_OUT_CODE:
-            mark_opted_out(session, row["user_id"], reason=f"error {OPT_OUT_CODE}", at=at)
+        if kind is ErrorKind.OPTED_OUT:
+            code = row.get("code")
+            mark_opted_out(session, row["user_id"], reason=f"error {code}" if code else "opted out", at=at)
     return len(rows)
 
 
@@ -209,7 +215,7 @@ def open_intents(session: Session, campaign_id: int) -> list[OutboundMessage]:
             .where(
                 OutboundMessage.campaign_id == campaign_id,
                 OutboundMessage.sid.is_(None),
-                OutboundMessage.error_code.is_(None),
+                OutboundMessage.error_kind.is_(None),
             )
             .order_by(OutboundMessage.id)
         )
@@ -228,8 +234,8 @@ def known_sids(session: Session, sids: Iterable[str]) -> set[str]:
 
 def oldest_unsettled(session: Session, *, since: dt.datetime) -> dt.datetime | None:
     """When the oldest message created after ``since`` that may still change status was created
-    (anything not failed, undelivered, read or canceled), for status syncs."""
-    settled = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.READ, MessageStatus.CANCELED)
+    (anything not in ``facts.statuses.SETTLED``), for status syncs."""
+    settled = statuses.SETTLED
     return session.scalar(
         sa.select(sa.func.min(OutboundMessage.created_at)).where(
             OutboundMessage.sid.is_not(None),
@@ -239,8 +245,11 @@ def oldest_unsettled(session: Session, *, since: dt.datetime) -> dt.datetime | N
     )
 
 
-def _status(value: Any) -> MessageStatus:
-    try:
-        return MessageStatus(str(value or "queued").lower())
-    except ValueError:
-        return MessageStatus.QUEUED
+def _status(value: Any, sid: Any) -> tuple[MessageStatus, str | None]:
+    """The known status of Twilio's answer, and the raw status when the SDK does not know it
+    (then the intent's initial status stays, with a warning)."""
+    raw = str(value or statuses.INITIAL).lower()
+    if statuses.is_known(raw):
+        return MessageStatus(raw), None
+    log_unknown_status(str(sid), raw)
+    return MessageStatus(statuses.INITIAL), raw[: statuses.MAX_LENGTH]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 import time
@@ -13,11 +14,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from campaign_sdk.facts.errors import Code
 from campaign_sdk.testing._state import FakeTwilio, Fault, RecordedRequest, Reply, error
 
 DEFAULT_ACCOUNT = "AC" + "5e" * 16
 DEFAULT_TOKEN = "local-test-token"
 HANG_LIMIT = 120.0  # seconds a "hang" fault holds a request at most
+_PRICING = re.compile(r"^/v1/Messaging/Countries/([A-Z]{2})$")
+# Pricing API answers (GET /v1/Messaging/Countries/{Iso}): a made-up table for tests, in the shape
+# of https://www.twilio.com/docs/messaging/api/pricing. Replace ``server.prices`` to change it.
+TEST_PRICES: dict[str, dict[str, Any]] = {
+    "US": {"country": "United States", "price_unit": "USD", "outbound_sms_prices": [
+        {"carrier": "Carrier A", "mcc": "310", "mnc": "012",
+         "prices": [{"number_type": "local", "base_price": "0.0079", "current_price": "0.0079"},
+                    {"number_type": "tollfree", "base_price": "0.0083", "current_price": "0.0083"}]},
+        {"carrier": "Carrier B", "mcc": "311", "mnc": "480",
+         "prices": [{"number_type": "local", "base_price": "0.0083", "current_price": "0.0083"}]}]},
+    "GB": {"country": "United Kingdom", "price_unit": "USD", "outbound_sms_prices": [
+        {"carrier": "Carrier C", "mcc": "234", "mnc": "10",
+         "prices": [{"number_type": "local", "base_price": "0.0463", "current_price": "0.0463"}]}]},
+}
 
 
 class TwilioTestServer:
@@ -48,6 +64,7 @@ class TwilioTestServer:
             target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, name="twilio-test-server", daemon=True
         )
         self._clients: list[Any] = []
+        self.prices: dict[str, dict[str, Any]] = {k: dict(v) for k, v in TEST_PRICES.items()}
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> TwilioTestServer:
@@ -110,7 +127,7 @@ class TwilioTestServer:
             self.state.faults.clear()
 
     def reject_number(self, number: str, code: int) -> None:
-        """Make sends to ``number`` (E.164) fail with ``code`` (e.g. 21211, 21610, 63024)."""
+        """Make sends to ``number`` (E.164) fail with Twilio error ``code`` (e.g. ``Code.INVALID_TO``)."""
         with self.state.lock:
             self.state.number_errors[number] = code
 
@@ -241,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay)
-            reply = state.handle(request.method, path, request.query, request)
+            reply = _pricing(owner, request, path) or state.handle(request.method, path, request.query, request)
             if fault is not None and fault.kind != "slow":
                 reply = _fault_reply(fault)
         if reply.action == "hang":
@@ -283,9 +300,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def _pricing(owner: TwilioTestServer, request: RecordedRequest, path: str) -> Reply | None:
+    """The Pricing API's messaging country resource (None: not a pricing request)."""
+    match = _PRICING.match(path)
+    if match is None or request.method != "GET":
+        return None
+    if request.account != owner.account_sid:
+        return error(401, 20003, "Authenticate")
+    iso = match.group(1)
+    found = owner.prices.get(iso)
+    if found is None:
+        return error(404, 20404, f"The requested resource {path} was not found")
+    url = f"https://pricing.twilio.com/v1/Messaging/Countries/{iso}"
+    return Reply(200, {"iso_country": iso, "url": url, "inbound_sms_prices": [], **found})
+
+
 def _fault_reply(fault: Fault) -> Reply:
     if fault.kind == "throttle":
-        return error(429, 20429, "Too many concurrent requests", problem=fault.problem)
+        return error(429, Code.TOO_MANY_REQUESTS, "Too many concurrent requests", problem=fault.problem)
     if fault.kind in ("drop", "hang"):
         return Reply(0, action=fault.kind)  # type: ignore[arg-type]
     status = fault.status if fault.kind == "error" else max(fault.status, 500)

@@ -14,16 +14,10 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from campaign_sdk.gateways._content_rules import approval_problem, content_problem
-from campaign_sdk.gateways._rules import (
-    APPROVAL_CATEGORIES,
-    APPROVAL_NAME,
-    E164,
-    ERRORS,
-    MAGIC_NUMBERS,
-    fill,
-    main_text,
-    variable_error,
-)
+from campaign_sdk.facts import errors, statuses
+from campaign_sdk.facts.errors import Code
+from campaign_sdk.facts.numbers import E164, MAGIC_FROM_VALID
+from campaign_sdk.gateways._rules import APPROVAL_CATEGORIES, APPROVAL_NAME, fill, main_text, variable_error
 
 FaultKind = Literal["throttle", "error", "server_error", "slow", "drop", "hang"]
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Messages\.json$")
@@ -37,7 +31,7 @@ class Fault:
     ``To`` is ``to``). ``times`` limits how often it fires (None: always); ``probability`` draws
     from the server's seeded RNG; the first ``skip`` matching requests pass untouched.
 
-    Kinds: ``throttle`` (429 / 20429, not processed), ``error`` (``status`` / ``code``, not
+    Kinds: ``throttle`` (HTTP 429, Twilio error 20429: not processed), ``error`` (``status`` / ``code``, not
     processed), ``server_error`` (``status`` 5xx), ``slow`` (``delay`` seconds), ``drop`` (the
     connection is closed without an answer), ``hang`` (the answer is held until ``release()``,
     then the connection is dropped). ``processed=True`` makes Twilio do the work before failing:
@@ -115,7 +109,7 @@ class FakeTwilio:
         self.contents: dict[str, dict[str, Any]] = {}
         self.approvals: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
-        self.number_errors: dict[str, int] = dict(MAGIC_NUMBERS)
+        self.number_errors: dict[str, int] = dict(errors.MAGIC_NUMBERS)
         self.hanging = 0
         self.active = 0  # requests being answered now
         self.peak = 0  # most requests answered at once
@@ -161,7 +155,7 @@ class FakeTwilio:
     # -- API --------------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]], request: RecordedRequest) -> Reply:
         if request.account != self.account_sid:
-            return error(401, 20003, "Authenticate")
+            return error(401, Code.AUTHENTICATION, "Authenticate")
         if (m := _MESSAGES.match(path)) and method == "POST":
             return self._guard(m.group(1)) or self.create_message(request)
         if (m := _MESSAGES.match(path)) and method == "GET":
@@ -174,33 +168,33 @@ class FakeTwilio:
             return self.create_approval(m.group(1), request.json)
         if (m := _CONTENT_APPROVAL.match(path)) and method == "GET" and not m.group(2):
             return self.fetch_approval(m.group(1))
-        return error(404, 20404, f"The requested resource {path} was not found")
+        return error(404, Code.NOT_FOUND, f"The requested resource {path} was not found")
 
     def _guard(self, account: str) -> Reply | None:
-        return None if account == self.account_sid else error(403, 20003, "Account SID does not match")
+        return None if account == self.account_sid else error(403, Code.AUTHENTICATION, "Account SID does not match")
 
     def create_message(self, request: RecordedRequest) -> Reply:
         to, sender, service = request.field("To"), request.field("From"), request.field("MessagingServiceSid")
         content_sid, variables = request.field("ContentSid"), request.field("ContentVariables")
         if not to:
-            return error(400, 21604, "A 'To' phone number is required")
+            return error(400, Code.TO_REQUIRED, "A 'To' phone number is required")
         if not sender and not service:
-            return error(400, 21603, "A 'From' phone number or a MessagingServiceSid is required")
+            return error(400, Code.FROM_REQUIRED, "A 'From' phone number or a MessagingServiceSid is required")
         if request.field("Body") is not None and content_sid:
             return error(400, None, "Body must not be sent together with ContentSid (test server rule)")
         if not content_sid and not request.field("Body"):
-            return error(400, 21602, "Message body is required")
+            return error(400, Code.BODY_REQUIRED, "Message body is required")
         with self.lock:
             content = self.contents.get(content_sid or "")
             if content_sid and content is None:
-                return error(400, 21655, f"The ContentSid {content_sid} is invalid")
+                return error(400, Code.CONTENT_SID_INVALID, f"The ContentSid {content_sid} is invalid")
             if problem := variable_error(variables):
-                return error(400, 21656, problem)
+                return error(400, Code.CONTENT_VARIABLES_INVALID, problem)
             bare = _bare(to)
             if not E164.match(bare):
-                return error(400, 21211, f"The 'To' number {to} is not a valid phone number")
+                return error(400, Code.INVALID_TO, f"The 'To' number {to} is not a valid phone number")
             if code := self.number_errors.get(bare):
-                return error(400, code, f"{ERRORS.get(code, 'error')}: {to}")
+                return error(400, code, f"{errors.meaning(code) or 'error'}: {to}")
             values = json.loads(variables) if variables else {}
             body = fill(main_text(content["types"]), values) if content else request.field("Body")
             seq, sid = self._next("SM")
@@ -238,7 +232,7 @@ class FakeTwilio:
         with self.lock:
             message = self.messages.get(sid)
             if message is None:
-                return error(404, 20404, f"The requested resource Message {sid} was not found")
+                return error(404, Code.NOT_FOUND, f"The requested resource Message {sid} was not found")
             return Reply(200, self.message_json(message))
 
     def create_content(self, payload: Any) -> Reply:
@@ -268,7 +262,7 @@ class FakeTwilio:
         with self.lock:
             content = self.contents.get(sid)
             if content is None:
-                return error(404, 20404, f"The requested resource Content {sid} was not found")
+                return error(404, Code.NOT_FOUND, f"The requested resource Content {sid} was not found")
             if not APPROVAL_NAME.match(name):
                 return error(400, None, f"name {name!r} must be lowercase letters, digits and underscores")
             if category not in APPROVAL_CATEGORIES:
@@ -287,7 +281,7 @@ class FakeTwilio:
     def fetch_approval(self, sid: str) -> Reply:
         with self.lock:
             if sid not in self.contents:
-                return error(404, 20404, f"The requested resource Content {sid} was not found")
+                return error(404, Code.NOT_FOUND, f"The requested resource Content {sid} was not found")
             whatsapp = dict(self.approvals.get(sid, {}))
         if whatsapp:
             whatsapp["type"] = "whatsapp"
@@ -296,7 +290,7 @@ class FakeTwilio:
         return Reply(200, body)
 
     # -- controls used by tests -------------------------------------------------------------
-    def inbound(self, from_: str, body: str, *, to: str = "whatsapp:+15005550006") -> str:
+    def inbound(self, from_: str, body: str, *, to: str = f"whatsapp:{MAGIC_FROM_VALID}") -> str:
         with self.lock:
             seq, sid = self._next("SM")
             now = dt.datetime.now(dt.UTC)
@@ -312,7 +306,7 @@ class FakeTwilio:
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": m.body,
             "date_created": _rfc2822(m.created), "date_sent": _rfc2822(m.created),
             "date_updated": _rfc2822(m.updated), "direction": m.direction, "error_code": m.error_code,
-            "error_message": ERRORS.get(m.error_code or 0), "from": m.from_,
+            "error_message": errors.meaning(m.error_code) or None, "from": m.from_,
             "messaging_service_sid": m.messaging_service_sid, "num_media": "0", "num_segments": "1",
             "price": None, "price_unit": "USD", "sid": m.sid, "status": m.status,
             "subresource_uris": {"media": uri.replace(".json", "/Media.json")}, "to": m.to, "uri": uri,
@@ -332,11 +326,12 @@ class FakeTwilio:
 
 def error(status: int, code: int | None, message: str, *, problem: bool = False) -> Reply:
     """An error answer, in Twilio's legacy shape or as RFC 9457 problem details."""
-    more = f"https://www.twilio.com/docs/errors/{code}" if code else "https://www.twilio.com/docs/errors"
+    more = errors.ERROR_PAGE.format(code=int(code)) if code else "https://www.twilio.com/docs/api/errors"
     if problem:
-        return Reply(status, {"type": more, "title": message, "status": status, "code": code or status,
+        return Reply(status, {"type": more, "title": message, "status": status, "code": int(code or status),
                               "detail": message, "instance": None})
-    return Reply(status, {"code": code, "message": message, "more_info": more, "status": status})
+    return Reply(status, {"code": None if code is None else int(code), "message": message, "more_info": more,
+                          "status": status})
 
 
 def _matches(m: _Message, one: dict[str, str]) -> bool:

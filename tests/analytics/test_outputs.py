@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import doctest
-import importlib
 import io
 import re
 from pathlib import Path
@@ -196,10 +194,3 @@ def test_readme_states_the_definitions_of_the_code():
 def test_public_names_are_sorted():
     assert analytics.__all__ == sorted(analytics.__all__)
     assert all(hasattr(analytics, name) for name in analytics.__all__)
-
-
-@pytest.mark.parametrize("module", ["campaign_sdk.analytics", "campaign_sdk.analytics._metrics",
-                                    "campaign_sdk.analytics._stats", "campaign_sdk.analytics._plots"])
-def test_docstring_examples_run(module):
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0

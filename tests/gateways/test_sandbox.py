@@ -89,19 +89,24 @@ def test_a_typical_sandbox_has_a_realistic_mix() -> None:
 
 
 def test_magic_numbers_and_configured_errors_are_refused_by_the_api() -> None:
-    sandbox = SandboxGateway(seed=0, error_numbers={"+14155550123": 63024}, realtime=False)
+    sandbox = SandboxGateway(
+        seed=0, error_numbers={"+14155550123": 63024, "+14155550124": "invalid_number"}, realtime=False
+    )
     content = sandbox.create_content(TEXT)
-    for number, code in [("+15005550001", 21211), ("+15005550004", 21610), ("+14155550123", 63024)]:
+    cases = [("+15005550001", "invalid_number", 21211), ("+15005550004", "opted_out", 21610),
+             ("+15005550009", "invalid_number", 21614), ("+14155550123", "invalid_number", 63024),
+             ("+14155550124", "invalid_number", None)]  # a kind alone: no Twilio code needed
+    for number, kind, code in cases:
         with pytest.raises(GatewayError) as raised:
             sandbox.send_message(SendRequest(number, content, {"1": "a", "2": "b"}))
-        assert (raised.value.status, raised.value.code) == (400, code)
+        assert (raised.value.kind, raised.value.code, raised.value.per_lead) == (kind, code, True)
     with pytest.raises(GatewayError) as raised:
         sandbox.send_message(SendRequest("+14155550100", content, {"1": "a", "2": " "}))
-    assert raised.value.code == 21656
+    assert (raised.value.kind, raised.value.code) == ("content", None)
     assert list(sandbox.list_messages()) == []
 
 
-def test_stop_reply_blocks_later_sends_with_21610() -> None:
+def test_stop_reply_blocks_later_sends_as_opted_out() -> None:
     sandbox = SandboxGateway(seed=5, delivery_rate=1.0, opt_out_rate=1.0, realtime=False)
     content = sandbox.create_content(TEXT)
     sandbox.send_message(SendRequest("+14155550100", content, {"1": "a", "2": "b"}))
@@ -110,7 +115,7 @@ def test_stop_reply_blocks_later_sends_with_21610() -> None:
     assert (stop.body, stop.from_) == ("STOP", "+14155550100")
     with pytest.raises(GatewayError) as raised:
         sandbox.send_message(SendRequest("+14155550100", content, {"1": "a", "2": "b"}))
-    assert raised.value.code == 21610
+    assert (raised.value.kind, raised.value.code) == ("opted_out", None)
     sandbox.receive("+14155550100", "START")
     assert sandbox.send_message(SendRequest("+14155550100", content, {"1": "a", "2": "b"})).sid
 
@@ -181,7 +186,7 @@ def test_approval_requests_follow_twilio_rules() -> None:
         sandbox.submit_approval(sandbox.create_content(TEXT), name="order_update", category="UTILITY")
     with pytest.raises(GatewayError) as raised:
         sandbox.fetch_approval("HX" + "0" * 32)
-    assert raised.value.code == 20404
+    assert (raised.value.kind, raised.value.status, raised.value.code) == ("request", 404, None)
 
 
 def test_clock_only_moves_forward_and_follows_real_time() -> None:

@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from campaign_sdk import GatewayError
-from campaign_sdk.sending import ErrorKind, RateLimiter, RetryPolicy, classify
+from campaign_sdk.facts.errors import KINDS, ErrorKind
+from campaign_sdk.sending import Action, RateLimiter, RetryPolicy, classify
 
 
 class FakeClock:
@@ -104,22 +105,40 @@ def test_a_rate_must_be_positive() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "kind"),
+    ("status", "code", "action"),
     [
-        (429, 20429, ErrorKind.THROTTLED),
-        (429, None, ErrorKind.THROTTLED),
-        (400, 20429, ErrorKind.THROTTLED),
-        (500, None, ErrorKind.AMBIGUOUS),
-        (503, 20500, ErrorKind.AMBIGUOUS),
-        (None, None, ErrorKind.AMBIGUOUS),
-        (400, 21211, ErrorKind.RECIPIENT),
-        (400, 21610, ErrorKind.RECIPIENT),
-        (400, 21656, ErrorKind.RECIPIENT),
-        (400, 63024, ErrorKind.RECIPIENT),
-        (401, 20003, ErrorKind.FATAL),
-        (400, 21703, ErrorKind.FATAL),
-        (400, None, ErrorKind.FATAL),
+        (429, 20429, Action.THROTTLED),
+        (429, None, Action.THROTTLED),
+        (400, 20429, Action.THROTTLED),
+        (500, None, Action.AMBIGUOUS),
+        (503, 20500, Action.AMBIGUOUS),
+        (None, None, Action.AMBIGUOUS),
+        (400, 21211, Action.RECIPIENT),
+        (400, 21610, Action.RECIPIENT),
+        (400, 21656, Action.RECIPIENT),
+        (400, 63024, Action.RECIPIENT),
+        (401, 20003, Action.FATAL),
+        (400, 21703, Action.FATAL),
+        (400, None, Action.FATAL),
     ],
 )
-def test_errors_are_sorted_by_what_the_sender_must_do(status, code, kind) -> None:
-    assert classify(GatewayError("x", code=code, status=status)) is kind
+def test_twilio_errors_get_the_kind_that_decides_what_the_sender_does(status, code, action) -> None:
+    # A GatewayError built from Twilio's code and status gets its kind from facts/errors.py.
+    assert classify(GatewayError("x", code=code, status=status)) is action
+
+
+@pytest.mark.parametrize("kind", list(ErrorKind))
+def test_the_decision_reads_the_kind_alone_never_a_code(kind: ErrorKind) -> None:
+    fact = KINDS[kind]
+    expected = {"backoff": Action.THROTTLED, "reconcile": Action.AMBIGUOUS}.get(
+        fact.retry or "", Action.RECIPIENT if fact.per_lead else Action.FATAL
+    )
+    # no code, no status: a non-Twilio gateway needs nothing but the kind
+    assert classify(GatewayError("x", kind=kind)) is expected
+    # a misleading code does not change it: the kind decides
+    assert classify(GatewayError("x", kind=kind, code=20429, status=429)) is expected
+
+
+def test_an_unknown_kind_is_refused_when_the_error_is_built() -> None:
+    with pytest.raises(ValueError, match="not_a_kind"):
+        GatewayError("x", kind="not_a_kind")

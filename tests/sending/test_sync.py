@@ -94,3 +94,27 @@ def test_sync_through_the_sandbox(sqlite_url) -> None:
         metrics = campaign.metrics().iloc[0]
         assert metrics["messages_sent"] > 30 and metrics["messages_replied"] > 0
         assert client.sync().replies.applied == 0
+
+
+def test_sync_keeps_every_status_even_one_it_does_not_know(sender, ready_campaign, twilio_server) -> None:
+    from campaign_sdk._exceptions import UnknownStatusWarning
+
+    campaign = ready_campaign(3)
+    campaign.send(progress=False)
+    phones = numbers(3)
+    twilio_server.set_status(_sid_of(twilio_server, phones[0]), "partially_delivered")
+    twilio_server.set_status(_sid_of(twilio_server, phones[1]), "delivered_to_watch")
+    twilio_server.set_status(_sid_of(twilio_server, phones[2]), "canceled")
+    with pytest.warns(UnknownStatusWarning, match="delivered_to_watch"):
+        report = sender.sync()
+    assert report.statuses.unknown == [{"sid": _sid_of(twilio_server, phones[1]), "status": "delivered_to_watch"}]
+    assert report.statuses.applied == 3
+    leads = campaign.leads.set_index("phone_number")
+    # the unknown one keeps its latest known status (accepted) and is not dropped
+    assert leads.loc[phones, "message_status"].tolist() == ["partially_delivered", "accepted", "canceled"]
+    with sender.transaction() as session:
+        from campaign_sdk.models import OutboundMessage
+
+        raw = session.scalar(sa.select(OutboundMessage.unknown_status).where(
+            OutboundMessage.sid == _sid_of(twilio_server, phones[1])))
+    assert raw == "delivered_to_watch"

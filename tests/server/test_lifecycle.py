@@ -72,7 +72,9 @@ def test_send_runs_in_the_background_refuses_a_second_and_resumes(api, server, s
     assert handle["state"] == "running" and handle["to_send_at_start"] == 60
     second = api.post(f"/campaigns/{campaign_id}/send", json={"rate": 30})
     assert second.status_code == 409 and handle["send_id"] in second.json()["detail"]
-    while sum(api.get(handle["poll"]).json()["messages"].values()) < 10:  # progress is visible
+    deadline = time.monotonic() + 60
+    while sum((polled := api.get(handle["poll"]).json())["messages"].values()) < 10:  # progress is visible
+        assert time.monotonic() < deadline and polled["state"] == "running", polled  # never waits forever
         time.sleep(0.05)
     api.post(f"/campaigns/{campaign_id}/disable")
     stopped = wait_for(api, handle, until=("stopped", "failed"))

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import subprocess
 import sys
 
-import pytest
-
 from campaign_sdk import widgets
-
-DOCTESTED = [
-    "campaign_sdk.schemas._limits",
-    "campaign_sdk.widgets._bubble",
-    "campaign_sdk.widgets._draft",
-    "campaign_sdk.widgets._html",
-]
 
 
 def test_importing_campaign_sdk_does_not_import_ipywidgets() -> None:
@@ -38,9 +27,3 @@ def test_the_limits_are_exported_by_the_schemas_package() -> None:
 
     assert {"ACTION_FIELD_LIMITS", "ACTION_TYPES", "FIELD_LIMITS"} <= set(schemas.__all__)
     assert schemas.__all__ == sorted(schemas.__all__)
-
-
-@pytest.mark.parametrize("name", DOCTESTED)
-def test_docstring_examples(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0

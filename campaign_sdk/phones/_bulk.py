@@ -4,7 +4,8 @@
 over whole Arrow arrays with RE2 (pyarrow.compute), using the library's own metadata:
 
 1. cheap canonicalisation: the ``whatsapp:`` / ``sms:`` / ``tel:`` prefix, outer white space and a
-   leading ``00`` are handled exactly as :func:`campaign_sdk._phone.normalize_phone` does; a value
+   leading ``00`` are handled exactly as :func:`campaign_sdk.phones.normalize_phone` does (with the
+   same pattern, :data:`~campaign_sdk.phones._scalar.PREFIX_PATTERN`); a value
    made only of digits and `` ().-/`` (after an optional ``+``) is reduced to its digits, which is
    all ``parse`` looks at for such a value;
 2. those digit strings go through ``parse``'s own steps set-wise: the region's international
@@ -15,6 +16,8 @@ over whole Arrow arrays with RE2 (pyarrow.compute), using the library's own meta
 3. anything else (letters, other punctuation, non-ASCII text, very short digit runs) and the few
    regions whose national prefix rewrites digits go to the library itself, once per distinct value.
 
+Steps 1-2 reuse a few private helpers of ``phonenumbers`` (see :mod:`campaign_sdk.phones._private`);
+when the import-time check of those finds a change, every value takes step 3's path instead.
 The agreement with the library is tested on hypothesis-generated strings and measured on a
 million varied numbers in ``benchmarks/bench_leads.py``.
 """
@@ -30,15 +33,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException
-from phonenumbers import phonenumberutil as pnu
 
-from campaign_sdk._phone import (
-    E164_MAX_DIGITS,
-    check_region,
-    phone_message,
-    phone_verdict,
-)
-from campaign_sdk.leads._phonemeta import (
+from campaign_sdk.phones import _private
+from campaign_sdk.phones._metadata import (
     COUNTRY_CODES,
     KEEP_PREFIX,
     MAX_LENGTH,
@@ -49,14 +46,26 @@ from campaign_sdk.leads._phonemeta import (
     region_rules,
     validity_rules,
 )
+from campaign_sdk.phones._private import (
+    MAX_INPUT_STRING_LENGTH,
+    MAX_LENGTH_FOR_NSN,
+    MIN_LENGTH_FOR_NSN,
+    strip_national_prefix,
+)
+from campaign_sdk.phones._scalar import (
+    E164_MAX_DIGITS,
+    PREFIX_PATTERN,
+    WHITESPACE,
+    check_region,
+    phone_message,
+    phone_verdict,
+)
 
 REASONS = ("", "missing_phone", "no_region", "unparseable_phone", "invalid_phone", "phone_too_long")
 OK, MISSING, NO_REGION, UNPARSEABLE, INVALID, TOO_LONG_FOR_E164 = range(6)
 _CODE = {name: i for i, name in enumerate(REASONS) if name}
 NO_DETAIL = -1
 
-_WS = r"[\t\n\x0b\x0c\r\x1c-\x1f ]"  # str.isspace() / re's \s, restricted to ASCII
-_PREFIX_RE = rf"^{_WS}*(?i:whatsapp|sms|tel):{_WS}*"
 _SHAPE_RE = r"^(?:\+|00)?[0-9 ().\-/]*$"  # punctuation parse ignores (no extension, no letters)
 _PLAIN_RE = r"^\+?[0-9]+$"
 _MIN_FAST_DIGITS = 4  # shorter digit runs take the library's path (its 2-digit viability rule)
@@ -115,7 +124,7 @@ def _text(value: Any) -> str | None:
 
 def normalize_phones(values: Any, default_region: str | None = None) -> PhoneVerdicts:
     """Normalise many phone numbers at once, with libphonenumber's verdict for each (and, like
-    :func:`campaign_sdk._phone.normalize_phone`, ``phone_too_long`` past 15 digits).
+    :func:`~campaign_sdk.phones.normalize_phone`, ``phone_too_long`` past 15 digits).
 
     >>> v = normalize_phones(["+1 415 555 2671", "(415) 555-2672", "12", None], "US")
     >>> v.e164.to_pylist(), list(v.codes())
@@ -127,6 +136,8 @@ def normalize_phones(values: Any, default_region: str | None = None) -> PhoneVer
     present = _np(text.is_valid())
     out.fail(np.flatnonzero(~present), MISSING)
     ascii_ = present & _np(pc.fill_null(pc.string_is_ascii(text), False))
+    if not _private.SET_WISE.ok:  # phonenumbers' internals changed: the library decides every value
+        ascii_[:] = False
     library = list(np.flatnonzero(present & ~ascii_))
     idx = np.flatnonzero(ascii_)
     if idx.size:
@@ -200,8 +211,8 @@ def _ascii(out: _Out, idx: np.ndarray, raw: pa.Array, region: str | None) -> np.
 
 def _ascii_part(out: _Out, idx: np.ndarray, text: pa.Array, region: str | None, plain: bool) -> np.ndarray:
     if not plain:  # normalize_phone's prefix removal and str.strip()
-        text = pc.replace_substring_regex(text, _PREFIX_RE, "", max_replacements=1)
-        text = pc.replace_substring_regex(text, rf"^{_WS}+|{_WS}+$", "")
+        text = pc.replace_substring_regex(text, PREFIX_PATTERN, "", max_replacements=1)
+        text = pc.replace_substring_regex(text, rf"^{WHITESPACE}+|{WHITESPACE}+$", "")
     length = _len(text)
     plus = _np(pc.starts_with(text, "+"))
     zeros = _np(pc.starts_with(text, "00"))
@@ -220,7 +231,7 @@ def _ascii_part(out: _Out, idx: np.ndarray, text: pa.Array, region: str | None, 
         shaped = _np(pc.match_substring_regex(text, _SHAPE_RE))
     count = _len(digits) - np.where(zeros, 2, 0)
     parse_length = length - np.where(zeros, 1, 0)
-    no_digits = todo & (count == 0) & (parse_length <= pnu._MAX_INPUT_STRING_LENGTH)
+    no_digits = todo & (count == 0) & (parse_length <= MAX_INPUT_STRING_LENGTH)
     out.fail(idx[no_digits], UNPARSEABLE, NumberParseException.NOT_A_NUMBER)
     fast = todo & shaped & (count >= _MIN_FAST_DIGITS) & (length <= _MAX_FAST_TEXT)
     for mask, intl in ((fast & international, True), (fast & ~international, False)):
@@ -241,7 +252,7 @@ def _ascii_part(out: _Out, idx: np.ndarray, text: pa.Array, region: str | None, 
 def _international(out: _Out, idx: np.ndarray, digits: pa.Array) -> None:
     """``+`` + digits (or digits after an international prefix): calling code, then the rest."""
     length = _len(digits)
-    short = length <= pnu._MIN_LENGTH_FOR_NSN
+    short = length <= MIN_LENGTH_FOR_NSN
     out.fail(idx[short], UNPARSEABLE, NumberParseException.TOO_SHORT_AFTER_IDD)
     keep = np.flatnonzero(~short)
     if not keep.size:
@@ -303,7 +314,7 @@ def _national(out: _Out, idx: np.ndarray, digits: pa.Array, rules: Rules) -> Non
 def _tail(out: _Out, idx: np.ndarray, national: pa.Array, cc: int, rules: Rules) -> None:
     """The rest of ``parse`` (national prefix, lengths) and then ``is_valid_number``."""
     length = _len(national)
-    short = length < pnu._MIN_LENGTH_FOR_NSN
+    short = length < MIN_LENGTH_FOR_NSN
     out.fail(idx[short], UNPARSEABLE, NumberParseException.TOO_SHORT_NSN)
     keep = np.flatnonzero(~short)
     national, idx = _take(national, keep), idx[keep]
@@ -311,9 +322,9 @@ def _tail(out: _Out, idx: np.ndarray, national: pa.Array, cc: int, rules: Rules)
     verdict = rules.length_verdicts[np.minimum(_len(stripped), MAX_LENGTH)]
     national = pc.if_else(pa.array(~np.isin(verdict, KEEP_PREFIX)), stripped, national)
     length = _len(national)
-    out.fail(idx[length < pnu._MIN_LENGTH_FOR_NSN], UNPARSEABLE, NumberParseException.TOO_SHORT_NSN)
-    out.fail(idx[length > pnu._MAX_LENGTH_FOR_NSN], UNPARSEABLE, NumberParseException.TOO_LONG)
-    fits = np.flatnonzero((length >= pnu._MIN_LENGTH_FOR_NSN) & (length <= pnu._MAX_LENGTH_FOR_NSN))
+    out.fail(idx[length < MIN_LENGTH_FOR_NSN], UNPARSEABLE, NumberParseException.TOO_SHORT_NSN)
+    out.fail(idx[length > MAX_LENGTH_FOR_NSN], UNPARSEABLE, NumberParseException.TOO_LONG)
+    fits = np.flatnonzero((length >= MIN_LENGTH_FOR_NSN) & (length <= MAX_LENGTH_FOR_NSN))
     national, idx = _take(national, fits), idx[fits]
     valid = _valid(national, cc)
     out.fail(idx[~valid], INVALID)
@@ -328,8 +339,7 @@ def _strip_national_prefix(numbers: pa.Array, rules: Rules) -> pa.Array:
     if prefix is None or not len(numbers):
         return numbers
     if rules.transform is not None:  # a few regions rewrite digits: let the library do it
-        strip = pnu._maybe_strip_national_prefix_carrier_code
-        return pa.array([strip(n, rules.metadata)[1] for n in numbers.to_pylist()], pa.string())
+        return pa.array([strip_national_prefix(n, rules.metadata) for n in numbers.to_pylist()], pa.string())
     if prefix.isdigit():  # a plain trunk prefix such as "0" or "1"
         matched = _np(pc.starts_with(numbers, prefix))
         if not matched.any():

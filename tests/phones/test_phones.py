@@ -12,13 +12,13 @@ from phonenumbers import phonenumberutil as pnu
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from campaign_sdk import LeadValidationError
-from campaign_sdk._phone import (
+from campaign_sdk.phones import (
     E164_MAX_DIGITS,
     PhoneNumberError,
     normalize_phone,
+    normalize_phones,
     phone_text,
 )
-from campaign_sdk.leads import normalize_phones
 
 Verdict = tuple[str | None, str | None, int | None]
 
@@ -110,6 +110,7 @@ def own_code(region: str | None) -> st.SearchStrategy[str]:
     return st.tuples(st.sampled_from(heads), st.text(alphabet="0123456789", max_size=19)).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), region=st.sampled_from(REGIONS))
 def test_hypothesis_strings_get_libphonenumbers_verdict(data: st.DataObject, region: str | None) -> None:
@@ -126,6 +127,7 @@ def test_known_tricky_inputs_agree() -> None:
     assert_agrees(["0 11 15 1234 5678", "011 15 1234 5678", "15 1234 5678", "9 11 1234 5678"], "AR")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("region", ["US", "GB", "AR", "BR", "AG", "SM"])
 def test_every_example_number_in_every_format_agrees(region: str) -> None:
     values = []
@@ -197,12 +199,3 @@ def test_an_unknown_default_region_is_refused_up_front() -> None:
         normalize_phones(["+14155552671"], "XX")
     with pytest.raises(LeadValidationError, match="ISO 3166"):
         normalize_phone("+14155552671", "USA")
-
-
-@pytest.mark.parametrize("name", ["campaign_sdk._phone", "campaign_sdk.leads._phones"])
-def test_docstring_examples_run(name: str) -> None:
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

@@ -1,6 +1,6 @@
 """Phone number normalisation to E.164 with libphonenumber's verdicts (the `phonenumbers` package).
 
-:func:`normalize_phone` handles one number. Bulk loads use ``campaign_sdk.leads.normalize_phones``,
+:func:`normalize_phone` handles one number. Bulk loads use :func:`campaign_sdk.phones.normalize_phones`,
 which reaches the same verdict for every input set-wise and falls back to :func:`phone_verdict`
 for unusual shapes; both word their rejections with :func:`phone_message`.
 """
@@ -16,7 +16,11 @@ from phonenumbers import NumberParseException
 
 from campaign_sdk._exceptions import LeadValidationError
 
-_PREFIX = re.compile(r"^\s*(whatsapp|sms|tel):\s*", re.IGNORECASE)
+# Every character str.isspace() (and so re's \s) takes for white space, spelled out so that the one
+# prefix pattern means the same to Python's re here and to RE2 in the set-wise path (RE2's \s is narrower).
+WHITESPACE = "[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+PREFIX_PATTERN = rf"^{WHITESPACE}*(?i:whatsapp|sms|tel):{WHITESPACE}*"  # a channel prefix and its spaces
+_PREFIX = re.compile(PREFIX_PATTERN)
 E164_MAX_DIGITS = 15  # ITU-T E.164; libphonenumber accepts a few longer national numbers
 
 # Why libphonenumber could not parse a number (its NumberParseException error types).

@@ -14,6 +14,8 @@ import numpy as np
 from phonenumbers import phonenumberutil as pnu
 from phonenumbers.phonemetadata import PhoneMetadata
 
+from campaign_sdk.phones._private import length_result
+
 # The number types whose patterns make a number valid (libphonenumber's _number_type_helper).
 _TYPES = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
@@ -22,7 +24,7 @@ _TYPES = (
 MAX_LENGTH = 64  # longer digit strings get the verdict of this length (all far beyond any plan)
 COUNTRY_CODES = np.array(sorted(pnu.COUNTRY_CODE_TO_REGION_CODE), dtype=np.int64)
 
-# _test_number_length results under which parse keeps the number with its national prefix.
+# length_result results under which parse keeps the number with its national prefix.
 KEEP_PREFIX = np.array(
     [pnu.ValidationResult.TOO_SHORT, pnu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
      pnu.ValidationResult.INVALID_LENGTH]
@@ -52,7 +54,7 @@ class Rules:
     transform: str | None
     idd: str | None
     leading_digits: str | None
-    length_verdicts: np.ndarray  # _test_number_length(number of that length), index 0..MAX_LENGTH
+    length_verdicts: np.ndarray  # length_result(number of that length), index 0..MAX_LENGTH
 
 
 @cache
@@ -77,7 +79,7 @@ def _rules(metadata: PhoneMetadata, region: str) -> Rules:
         if desc is not None and desc not in types:
             types.append(desc)
     verdicts = np.array(
-        [pnu._test_number_length("5" * n, metadata) for n in range(MAX_LENGTH + 1)], dtype=np.int64
+        [length_result("5" * n, metadata) for n in range(MAX_LENGTH + 1)], dtype=np.int64
     )
     return Rules(
         region=region,

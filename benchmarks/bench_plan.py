@@ -1,0 +1,143 @@
+"""campaign.plan() over 1M leads vs a single DuckDB join of the leads with their users (same store, same run).
+
+    python benchmarks/bench_plan.py [--leads 1000000] [--store /tmp/bench_plan.db] [--keep]
+
+The store (SQLite, built here with raw sqlite3 inserts unless --store names an existing one) has
+one marketing campaign with ``--leads`` leads whose numbers are spread over 12 countries (US area
+codes from libphonenumber's own zone data; multi-zone AU / BR / RU / MX mobiles; GB, DE, FR, IN,
+JP, ZA, ES), 2% with a ``timezone`` variable (a tenth of them invalid), and a second campaign
+whose 300,000 earlier messages feed the frequency caps. The policy is the default window plus
+caps 1/24h and 3/7d, a WhatsApp messaging tier of 100,000 and the sandbox's price table.
+
+Both timings run on the analytics mirror after it is loaded once (its load is reported apart):
+the baseline is ``SELECT ... FROM leads JOIN users`` for the campaign fetched as a DataFrame
+(through Arrow, as plan() fetches its result).
+The target is plan() within 5x of the baseline. Wall time and the process's CPU time are both
+reported: on a machine shared with other work the CPU-time ratio is the steadier one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import phonenumbers
+from phonenumbers.tzdata import TIMEZONE_DATA
+
+import campaign_sdk as cs
+from campaign_sdk.analytics import mirror_for
+from campaign_sdk.delivery import DeliveryPolicy, FrequencyCap
+
+NOW = dt.datetime(2026, 3, 8, 15, 0, tzinfo=dt.UTC)  # a DST day in the US
+STAMP = "2026-03-01 00:00:00.000000"
+OTHERS = {"AU": 0.06, "BR": 0.06, "RU": 0.04, "MX": 0.04, "GB": 0.06, "DE": 0.05, "FR": 0.04, "IN": 0.06,
+          "JP": 0.03, "ZA": 0.02, "ES": 0.04}
+
+
+def _phones(n: int, rng: np.random.Generator) -> list[str]:
+    areas = sorted({k[1:4] for k in TIMEZONE_DATA if k.startswith("1") and len(k) == 4})
+    share_us = 1 - sum(OTHERS.values())
+    counts = rng.multinomial(n, [share_us, *OTHERS.values()])
+    out = [f"+1{a}{x}{line:04d}" for a, x, line in zip(
+        rng.choice(areas, counts[0]), rng.integers(200, 999, counts[0]), rng.integers(0, 10_000, counts[0]))]
+    for region, k in zip(OTHERS, counts[1:]):
+        example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        head = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)[:-6]
+        out += [f"{head}{d:06d}" for d in rng.integers(0, 1_000_000, k)]
+    rng.shuffle(out)
+    # keep valid numbers only, as add_leads would
+    return [p for p in dict.fromkeys(out) if phonenumbers.is_valid_number(phonenumbers.parse(p))]
+
+
+def build(path: Path, leads: int, seed: int = 13) -> None:
+    rng = np.random.default_rng(seed)
+    with cs.CampaignClient(f"sqlite:///{path}") as client:
+        content = cs.TwilioTextContext(body="Hi {{lead_name}}, new offers in {{city}} this week! Reply STOP to opt out.")
+        client.create_campaign("Plan bench", content=content)
+        client.create_campaign("Earlier", content=content)
+    phones = _phones(leads + leads // 4, rng)[:leads]
+    n = len(phones)
+    zones = np.where(rng.random(n) < 0.02, np.where(rng.random(n) < 0.1, "Mars/Base", "Europe/Lisbon"), "")
+    cities = np.array(["Austin", "Boston", "São Paulo", "Sydney", "Moscow", "Zürich"])[rng.integers(0, 6, n)]
+    variables = [json.dumps({"lead_name": f"P{i}", "city": c, **({"timezone": z} if z else {})})
+                 for i, c, z in zip(range(n), cities.tolist(), zones.tolist())]
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    with con:
+        con.executemany("INSERT INTO conversation_users (id, phone_number, created_at) VALUES (?, ?, ?)",
+                        zip(range(1, n + 1), phones, [STAMP] * n))
+        con.executemany(
+            "INSERT INTO campaign_leads (id, campaign_id, user_id, custom_variables, created_at, updated_at)"
+            " VALUES (?, 1, ?, ?, ?, ?)", zip(range(1, n + 1), range(1, n + 1), variables, [STAMP] * n, [STAMP] * n))
+        earlier = rng.choice(n, min(300_000, n), replace=False) + 1
+        hours = rng.uniform(1, 24 * 9, earlier.size)
+        sent = [(NOW - dt.timedelta(hours=float(h))).strftime("%Y-%m-%d %H:%M:%S.%f") for h in hours]
+        con.executemany(
+            "INSERT INTO campaign_leads (id, campaign_id, user_id, custom_variables, created_at, updated_at)"
+            " VALUES (?, 2, ?, '{}', ?, ?)",
+            zip(range(n + 1, n + 1 + earlier.size), earlier.tolist(), [STAMP] * earlier.size, [STAMP] * earlier.size))
+        con.executemany(
+            "INSERT INTO outbound_messages (id, sid, campaign_id, lead_id, user_id, to_number, status, created_at,"
+            " status_at, sent_at) VALUES (?, ?, 2, ?, ?, ?, 'delivered', ?, ?, ?)",
+            zip(range(1, earlier.size + 1), [f"SM{i:032x}" for i in range(earlier.size)],
+                range(n + 1, n + 1 + earlier.size), earlier.tolist(), [phones[u - 1] for u in earlier.tolist()],
+                sent, sent, sent))
+    con.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--store", type=Path, default=Path("/tmp/bench_plan.db"))
+    parser.add_argument("--keep", action="store_true", help="keep a store built here")
+    args = parser.parse_args()
+    built = not args.store.exists()
+    if built:
+        start = time.perf_counter()
+        build(args.store, args.leads)
+        print(f"built {args.store} in {time.perf_counter() - start:.1f} s")
+    policy = DeliveryPolicy(caps=[FrequencyCap(limit=1, per="24h"), FrequencyCap(limit=3, per="7d")],
+                            messaging_tier=100_000)
+    try:
+        with cs.CampaignClient(f"sqlite:///{args.store}") as client:
+            campaign = client.campaign("Plan bench")
+            start = time.perf_counter()
+            with mirror_for(client.engine).reading():
+                pass
+            print(f"mirror load (once, not part of either timing): {time.perf_counter() - start:.2f} s")
+            joins, plans, join_cpu, plan_cpu = [], [], [], []
+            for _ in range(3):
+                start, cpu = time.perf_counter(), time.process_time()
+                with mirror_for(client.engine).reading(("leads", "users")) as con:
+                    joined = con.sql(
+                        "SELECT l.id, l.custom_variables, u.phone_number FROM leads l JOIN users u ON u.id = l.user_id"
+                        " WHERE l.campaign_id = $c", params={"c": campaign.id}).to_arrow_table().to_pandas()
+                joins.append(time.perf_counter() - start)
+                join_cpu.append(time.process_time() - cpu)
+                start, cpu = time.perf_counter(), time.process_time()
+                plan = campaign.plan(policy=policy, now=NOW)
+                plans.append(time.perf_counter() - start)
+                plan_cpu.append(time.process_time() - cpu)
+            print(f"leads: {len(joined):,}  plan rows: {len(plan):,}")
+            print(plan["action"].value_counts().to_string())
+            print(plan.groupby(["action", "reason"], dropna=False).size().to_string())
+            join, planned = min(joins), min(plans)
+            print(f"baseline join: {join:.3f} s (best of 3; {', '.join(f'{t:.3f}' for t in joins)})")
+            print(f"plan():        {planned:.3f} s (best of 3; {', '.join(f'{t:.3f}' for t in plans)})")
+            print(f"ratio plan / join: {planned / join:.2f}x wall (target <= 5x)")
+            print(f"CPU time (all threads of this process; steadier on a shared machine): join "
+                  f"{min(join_cpu):.3f} s, plan {min(plan_cpu):.3f} s, ratio {min(plan_cpu) / min(join_cpu):.2f}x")
+    finally:
+        if built and not args.keep:
+            for suffix in ("", "-wal", "-shm", ".analytics.duckdb", ".analytics.duckdb.wal"):
+                Path(str(args.store) + suffix).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The delivery policy layer: *when* each lead gets its message, and why some are held back.
+
+Pure policy (pydantic models and functions) plus :func:`plan_campaign`, which computes a
+campaign's plan set-wise in DuckDB: one row per lead with its action (send / defer / skip), the
+reason, the recipient's zone(s) and local send time, the rendered message, SMS segments and the
+estimated cost. ``Campaign.plan()`` is the way users reach it.
+
+>>> policy = DeliveryPolicy(window=SendWindow(start="10:00", end="20:00"),
+...                         countries={"DE": SendWindow(days=["mon", "tue", "wed", "thu", "fri"])},
+...                         caps=[FrequencyCap(limit=1, per="24h"), FrequencyCap(limit=3, per="7d")])
+>>> policy.window_for("marketing", "DE").days
+('mon', 'tue', 'wed', 'thu', 'fri')
+"""
+
+from __future__ import annotations
+
+from campaign_sdk.delivery._api import plan_campaign, policy_for
+from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
+from campaign_sdk.delivery._policy import DAYS, DeliveryPolicy, FrequencyCap, SendWindow
+from campaign_sdk.delivery._prices import price_table
+from campaign_sdk.delivery._reasons import DEFER, REASONS, SKIP
+from campaign_sdk.delivery._schedule import Schedule, schedule
+from campaign_sdk.delivery._segments import Segments, sms_segments
+from campaign_sdk.delivery._windows import local_target, next_allowed
+
+__all__ = [
+    "DAYS",
+    "DEFER",
+    "DeliveryPlan",
+    "DeliveryPolicy",
+    "FrequencyCap",
+    "PLAN_COLUMNS",
+    "REASONS",
+    "SKIP",
+    "Schedule",
+    "Segments",
+    "SendWindow",
+    "local_target",
+    "next_allowed",
+    "plan_campaign",
+    "policy_for",
+    "price_table",
+    "schedule",
+    "sms_segments",
+]

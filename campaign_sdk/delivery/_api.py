@@ -1,0 +1,65 @@
+"""``plan_campaign``: the entry point ``Campaign.plan()`` calls (policy precedence, prices, spec)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from campaign_sdk.delivery._frame import DeliveryPlan
+from campaign_sdk.delivery._plan import MIRROR_TABLES, build_plan
+from campaign_sdk.delivery._spec import PlanSpec
+from campaign_sdk.delivery._policy import DeliveryPolicy
+from campaign_sdk.delivery._prices import PriceInput, price_table
+from campaign_sdk.delivery._render import template_of
+from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
+from campaign_sdk.gateways._pricing import gateway_prices
+
+
+def policy_for(row: Any, *, given: DeliveryPolicy | None, client_policy: DeliveryPolicy | None) -> DeliveryPolicy:
+    """``given`` > the campaign's stored policy > the client's > the default."""
+    if given is not None:
+        return given
+    if getattr(row, "delivery_policy", None):
+        return DeliveryPolicy.model_validate(row.delivery_policy)
+    return client_policy or DeliveryPolicy()
+
+
+def plan_campaign(
+    engine: sa.Engine, row: Any, gateway: Any, *, content: Any, required: list[str],
+    policy: DeliveryPolicy, at: dt.datetime | str | None = None, local_time: str | None = None,
+    prices: PriceInput | None = None, messaging_tier: int | None = None, now: dt.datetime | None = None,
+    problems: list[str] | None = None,
+) -> DeliveryPlan:
+    """The delivery plan of the campaign ``row`` (see ``Campaign.plan``)."""
+    from campaign_sdk.analytics import mirror_for
+
+    moment = utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    expires_at = utc(row.expires_at) if row.expires_at is not None else None
+    when = schedule(at=at, local_time=local_time, now=moment, expires_at=expires_at)
+    channel = getattr(gateway, "channel", "whatsapp")
+    category = str(row.campaign_type)
+    table = price_table(prices) if prices is not None else None
+
+    def lookup(countries: list[str]) -> tuple[pd.DataFrame, str]:
+        if table is not None:
+            return table, "the prices= table"
+        return gateway_prices(gateway, countries, channel)
+
+    literals, keys = template_of(content)
+    tier = messaging_tier or policy.messaging_tier or getattr(gateway, "messaging_tier", None)
+    approved = row.approval_state.can_send if row.approval_state is not None else False
+    spec = PlanSpec(
+        campaign_id=row.id, category=category,
+        price_category=(row.approval_category or category).lower(), channel=channel,
+        literals=literals, keys=keys, required=required, policy=policy, schedule=when,
+        now=moment, expires_at=expires_at, messaging_tier=tier,
+        freeform=channel == "whatsapp" and category == "service" and not approved,
+        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup,
+    )
+    with mirror_for(engine).reading(MIRROR_TABLES) as con:
+        plan = build_plan(con, spec)
+    plan.attrs["problems"] = list(problems or [])
+    return plan

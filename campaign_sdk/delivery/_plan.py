@@ -1,0 +1,221 @@
+"""Build a campaign's delivery plan set-wise in DuckDB (on the analytics mirror of the store).
+
+Each step is a DuckDB statement over all leads: the send path's skip reasons and the template
+values (one JSON parse per lead); zones (:mod:`._zones`); send moments per distinct zone key,
+computed in Python (:mod:`._spec`, :mod:`._windows`) and joined back; the limits
+(:mod:`._limits`); then the rendered message, SMS segments and cost (:mod:`._render`).
+Python work is per zone key or per group of numbers, never per lead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from campaign_sdk.delivery import _limits
+from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
+from campaign_sdk.delivery._render import features_sql, message_sql, segments_sql, size_sql, value_sql
+from campaign_sdk.delivery._schedule import scheduler_sql
+from campaign_sdk.delivery._segments import sms_segments
+from campaign_sdk.delivery._spec import LIVE, SKIPS, PlanSpec, aware, moments, naive, zone_names
+from campaign_sdk.delivery._windows import earliest_local
+from campaign_sdk.delivery._zones import resolve_zones
+
+MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
+INVALID_NUMBER_CODES = (21211, 21614, 63024)  # as service.INVALID_NUMBER_CODES
+_TEMP = ("plan_base", "plan_zones", "plan_rows", "_plan_phone", "_plan_deep", "_tier_over")
+
+
+def _slots(spec: PlanSpec) -> list[str]:
+    """The variables read from each lead's JSON: the template's, then ``timezone``."""
+    return list(dict.fromkeys([*spec.keys, *spec.required])) + ["timezone"]
+
+
+def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
+    slots = _slots(spec)
+    paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in slots) + "]"
+    missing = " OR ".join(f"trim(coalesce(vals[{slots.index(k) + 1}], '')) = ''" for k in spec.required) or "false"
+    values = "".join(f", {value_sql(k, f'vals[{i + 1}]')} AS v{i}" for i, k in enumerate(slots[:-1]))
+    codes = ", ".join(map(str, INVALID_NUMBER_CODES))
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE plan_base AS
+        SELECT lead_id, user_id, phone, vals[{len(slots)}] AS tz_override{values},
+               coalesce(store_reason, CASE WHEN {missing} THEN 'missing_variables' END) AS store_reason
+        FROM (
+            SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone,
+                   json_extract_string(l.custom_variables, {paths}) AS vals,
+                   CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
+                        WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
+                        WHEN s.state = 3 THEN 'already_messaged'
+                        WHEN s.state = 2 THEN 'failed_before'
+                        WHEN s.state = 1 THEN 'unresolved'
+                        WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
+                   END AS store_reason
+            FROM leads l JOIN users u ON u.id = l.user_id
+            LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3 WHEN error_code IS NOT NULL THEN 2
+                                                ELSE 1 END) AS state
+                       FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
+            LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_code IN ({codes})) bad
+                   ON bad.user_id = l.user_id
+            WHERE l.campaign_id = $c)
+    """, {"c": spec.campaign_id})
+
+
+def _timed(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame) -> pd.DataFrame:
+    times = moments(keys, spec)
+    con.register("_plan_times", times[["zkey", "send_at", "time_reason"]])
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE plan_rows AS
+        SELECT b.lead_id, b.user_id, z.zkey, t.send_at,
+               CASE WHEN b.store_reason IS NOT NULL THEN b.store_reason
+                    WHEN z.lead_id IS NULL THEN 'invalid_number'
+                    ELSE t.time_reason END AS reason
+        FROM plan_base b
+        LEFT JOIN plan_zones z ON z.lead_id = b.lead_id
+        LEFT JOIN _plan_times t ON t.zkey = z.zkey
+    """)
+    con.unregister("_plan_times")
+    return times[["zkey", "send_at"]]
+
+
+def _locals(keys: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Shown zone and wall-clock time of each (zone key, send moment) in ``pairs``."""
+    zones = dict(zip(keys["zkey"], keys["zones"]))
+    rows = []
+    for zkey, send_at in pairs.dropna().drop_duplicates().itertuples(index=False):
+        names = zones.get(zkey)
+        shown = earliest_local(zone_names(names), aware(send_at)) if isinstance(names, str) else (None, None)
+        rows.append((zkey, send_at, *shown))
+    frame = pd.DataFrame(rows, columns=["zkey", "send_at", "zone", "local_send_time"])
+    frame["send_at"] = pd.to_datetime(frame["send_at"]).astype("datetime64[us]")
+    frame["local_send_time"] = pd.to_datetime(frame["local_send_time"]).astype("datetime64[us]")
+    return frame
+
+
+def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
+            pairs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    countries = [c for c in keys["country"].dropna().unique().tolist()]
+    prices, source = spec.prices(countries)
+    con.register("_prices", prices)
+    places = _locals(keys, pairs)
+    con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
+    con.register("_plan_kidx", pd.DataFrame({"zkey": keys["zkey"], "kidx": range(len(keys))}))
+    slots = _slots(spec)
+    numbers = [slots.index(k) for k in spec.keys]
+    joined_values = "concat(" + ", ".join([f"v{i}" for i in numbers] + ["''"]) + ")"
+    is_gsm, units, doubles = size_sql(spec.literals)
+    encoding, segments, exact = segments_sql("is_gsm", "units", "doubles")
+    per_segment = "segments" if spec.channel == "sms" else "1"
+    skip = f"coalesce(r.reason IN {SKIPS}, false)"
+    query = f"""
+        WITH joined AS (
+            SELECT b.*, r.reason, r.send_at, coalesce(k.kidx, -1) AS kidx, coalesce(loc.lidx, -1) AS lidx,
+                   {skip} AS skipped
+            FROM plan_rows r JOIN plan_base b ON b.lead_id = r.lead_id
+            LEFT JOIN _plan_kidx k ON k.zkey = r.zkey
+            LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at AND NOT {skip}),
+        featured AS (SELECT *, {features_sql("vv")} FROM (SELECT *, {joined_values} AS vv FROM joined)),
+        sized AS (
+            SELECT lead_id, phone, reason, send_at, kidx, lidx, skipped,
+                   CASE WHEN reason = 'invalid_timezone' THEN tz_override END AS bad_timezone,
+                   {message_sql(spec.literals, [f"v{i}" for i in numbers])} AS message,
+                   {is_gsm} AS is_gsm, {units} AS units, {doubles} AS doubles FROM featured)
+        SELECT lead_id, phone AS phone_number, kidx, lidx, reason,
+               CASE WHEN skipped THEN 'skip' WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action,
+               CASE WHEN skipped THEN NULL ELSE send_at END AS send_at,
+               CASE WHEN skipped THEN NULL ELSE {scheduler_sql("send_at", twilio=spec.twilio_scheduling)} END AS scheduler,
+               message, {encoding} AS sms_encoding, {segments} AS sms_segments, {exact} AS exact,
+               bad_timezone
+        FROM sized ORDER BY lead_id
+    """
+    table = con.sql(query, params={"now": naive(spec.now)}).to_arrow_table()
+    for name in ("_prices", "_plan_locals", "_plan_kidx"):
+        con.unregister(name)
+    frame = table.to_pandas()
+    _recount(frame)
+    return _decorate(frame, spec, keys, places, prices), source
+
+
+def _codes(frame: pd.DataFrame, column: str, values: pd.Series) -> pd.Categorical:
+    """``values[frame[column]]`` (index -1: missing) as a Categorical, without a per-row lookup."""
+    cats = pd.Index(values.dropna().unique())
+    per_index = cats.get_indexer(values)  # -1 where the value is missing
+    idx = frame[column].to_numpy()
+    return pd.Categorical.from_codes(np.where(idx >= 0, per_index[idx], -1), categories=cats)
+
+
+def _decorate(frame: pd.DataFrame, spec: PlanSpec, keys: pd.DataFrame, places: pd.DataFrame,
+              prices: pd.DataFrame) -> pd.DataFrame:
+    """Zone, country and local-time columns from their small tables; prices and their reasons."""
+    live = frame["action"] != "skip"
+    frame["country"] = _codes(frame, "kidx", keys["country"])
+    frame["zones"] = _codes(frame, "kidx", keys["zones"])
+    frame["ambiguous"] = _take(frame.pop("kidx").to_numpy(), keys["ambiguous"].fillna(False).to_numpy(bool), False)
+    frame["zone"] = _codes(frame, "lidx", places["zone"])
+    local = places["local_send_time"].to_numpy("datetime64[us]")
+    frame["local_send_time"] = _take(frame.pop("lidx").to_numpy(), local, np.datetime64("NaT", "us"))
+    bad = frame.pop("bad_timezone")
+    frame["detail"] = ("timezone '" + bad + "' is not an IANA zone name (e.g. 'America/New_York')").astype(object)
+    _price(frame, spec, prices, live)
+    return frame
+
+
+def _take(idx: np.ndarray, values: np.ndarray, missing: Any) -> np.ndarray:
+    out = np.full(len(idx), missing, dtype=values.dtype)
+    ok = idx >= 0
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: pd.Series) -> None:
+    """Cost = price (per segment on SMS) of the lead's country; computed per country, not per lead."""
+    table = prices[prices["channel"] == spec.channel]
+    exact = table[table["category"] == spec.price_category].set_index("country")
+    anyc = table[table["category"] == "*"].set_index("country")
+    countries = pd.Series(frame["country"].cat.categories)
+    price = countries.map(exact["price"]).astype(float).fillna(countries.map(anyc["price"]).astype(float)).to_numpy()
+    currency = countries.map(exact["currency"]).astype(object).fillna(countries.map(anyc["currency"]).astype(object))
+    codes = frame["country"].cat.codes.to_numpy()
+    live_mask = live.to_numpy()
+    per_lead = _take(codes, price, np.nan)
+    units = frame["sms_segments"].to_numpy(float) if spec.channel == "sms" else 1.0
+    frame["cost"] = np.where(live_mask, per_lead * units, np.nan)
+    money = pd.Index(currency.dropna().unique())
+    money_codes = _take(codes, money.get_indexer(currency), -1)
+    frame["currency"] = pd.Categorical.from_codes(np.where(live_mask, money_codes, -1), categories=money)
+    reasons = pd.Index([*(f"no price for {c} / {spec.channel} / {spec.price_category} in the price table"
+                          for c in countries), "no country known for the number"])
+    reason_codes = np.where(codes >= 0, codes, len(countries))
+    missing = live_mask & np.isnan(per_lead)
+    frame["cost_reason"] = pd.Categorical.from_codes(np.where(missing, reason_codes, -1), categories=reasons)
+
+
+def _recount(frame: pd.DataFrame) -> None:
+    """Exact segments for the few texts where a two-unit character may straddle a boundary."""
+    inexact = frame.index[~frame.pop("exact").astype(bool)]
+    if len(inexact):
+        frame.loc[inexact, "sms_segments"] = [sms_segments(m).segments for m in frame.loc[inexact, "message"]]
+
+
+def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> DeliveryPlan:
+    """The plan of ``spec.campaign_id`` on the mirror connection ``con`` (already refreshed)."""
+    try:
+        _base(con, spec)
+        keys = resolve_zones(con, "plan_base")
+        con.register("_plan_keys", keys)
+        pairs = _timed(con, spec, keys)
+        _limits.caps(con, spec)
+        moved = _limits.tier(con, spec, keys)
+        _limits.stale(con, spec)
+        frame, source = _finish(con, spec, keys, pd.concat([pairs, moved]) if moved is not None else pairs)
+    finally:
+        for table in _TEMP:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.unregister("_plan_keys")
+    frame["send_at"] = pd.to_datetime(frame["send_at"]).dt.tz_localize("UTC")
+    plan = DeliveryPlan(frame[PLAN_COLUMNS])
+    plan.attrs.update(campaign_id=spec.campaign_id, now=spec.now, price_source=source)
+    return plan

@@ -1,0 +1,87 @@
+"""What a plan is computed from (``PlanSpec``), shared SQL fragments, and send moments per zone key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from campaign_sdk.delivery._policy import DeliveryPolicy
+from campaign_sdk.delivery._reasons import SKIP
+from campaign_sdk.delivery._schedule import Schedule
+from campaign_sdk.delivery._windows import local_target, next_allowed
+
+# a message that counts toward caps and limits: it may have reached the person
+COUNTS = ("NOT (m.sid IS NULL AND m.error_code IS NOT NULL) "
+          "AND m.status NOT IN ('failed', 'undelivered', 'canceled')")
+SKIPS = "(" + ", ".join(f"'{r}'" for r in SKIP) + ")"
+LIVE = "({t}.reason IS NULL OR {t}.reason NOT IN " + SKIPS + ")"  # not skipped (yet)
+US = dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    """Everything a plan needs besides the store."""
+
+    campaign_id: int
+    category: str  # marketing / service: the policy's categories
+    price_category: str  # marketing / utility / authentication / service: the price table's
+    channel: str
+    literals: Sequence[str]  # the template's text around its placeholders
+    keys: Sequence[str]  # the placeholders' variable names, in order (repeats included)
+    required: Sequence[str]
+    policy: DeliveryPolicy
+    schedule: Schedule
+    now: dt.datetime  # aware UTC
+    expires_at: dt.datetime | None
+    messaging_tier: int | None
+    freeform: bool
+    twilio_scheduling: bool
+    prices: Callable[[list[str]], tuple[pd.DataFrame, str]]
+
+
+def naive(moment: dt.datetime) -> dt.datetime:
+    """Aware -> naive UTC (the mirror's timestamps)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def aware(value: Any) -> dt.datetime:
+    """A naive-UTC timestamp (datetime, pandas or numpy) -> aware UTC datetime."""
+    if not isinstance(value, dt.datetime):
+        value = pd.Timestamp(value).to_pydatetime()
+    return value.replace(tzinfo=dt.UTC)
+
+
+def zone_names(zones: Any) -> tuple[str, ...]:
+    return tuple(zones.split(",")) if isinstance(zones, str) else ("UTC",)
+
+
+def moments(keys: pd.DataFrame, spec: PlanSpec, proposed: Sequence[Any] | None = None) -> pd.DataFrame:
+    """``send_at`` (naive UTC) and ``time_reason`` for each row of ``keys`` (``zkey, zones,
+    country, zone_problem``), from the schedule or from ``proposed`` (one moment per row)."""
+    sched, now = spec.schedule, spec.now
+    out = []
+    rows = keys[["zones", "country", "zone_problem"]].itertuples(index=False)
+    for i, (zones, country, problem) in enumerate(rows):
+        country = None if pd.isna(country) else country
+        problem = None if pd.isna(problem) else problem
+        window = spec.policy.window_for(spec.category, country)
+        start = aware(proposed[i]) if proposed is not None else (sched.at or now)
+        if problem == "invalid_timezone" or (problem == "unknown_timezone" and (window or sched.local_time)):
+            out.append((None, problem))
+            continue
+        names = zone_names(zones)
+        if sched.local_time and proposed is None:
+            start = local_target(names, sched.local_time, now)
+        moment = next_allowed(names, window, start)
+        if moment is None:
+            out.append((None, "no_common_window"))
+            continue
+        reason = "quiet_hours" if moment > start else ("scheduled" if moment > now else None)
+        out.append((naive(moment), reason))
+    frame = pd.DataFrame(out, columns=["send_at", "time_reason"], dtype=object)
+    frame["send_at"] = pd.to_datetime(frame["send_at"]).astype("datetime64[us]")
+    return pd.concat([keys.reset_index(drop=True), frame], axis=1)

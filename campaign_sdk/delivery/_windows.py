@@ -1,0 +1,138 @@
+"""Moments: the next allowed send moment in one or several time zones, and local-time targets.
+
+A recipient whose number spans several zones gets a moment allowed in *all* of them (the
+intersection of each zone's allowed intervals). Times are aware UTC datetimes. A moment is only
+ever moved later (deferred), never earlier.
+
+>>> import datetime as dt
+>>> from campaign_sdk.delivery import SendWindow
+>>> at = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)           # 22:00 in New York
+>>> next_allowed(("America/New_York",), SendWindow(), at)        # 09:00 EDT next morning
+datetime.datetime(2026, 7, 1, 13, 0, tzinfo=datetime.timezone.utc)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from campaign_sdk._exceptions import DeliveryPolicyError
+from campaign_sdk.delivery._policy import DAYS, SendWindow, minutes
+
+HORIZON_DAYS = 15  # a weekly window is always found within this many days
+Interval = tuple[dt.datetime, dt.datetime]
+
+
+@lru_cache(maxsize=4096)
+def zone(name: str) -> ZoneInfo | None:
+    """The IANA zone ``name``, or None when it is not one."""
+    if not name or name != name.strip():
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def _wall_to_utc(day: dt.date, minute: int, tz: ZoneInfo) -> dt.datetime:
+    """Local wall clock ``minute`` of ``day`` as UTC. A wall time skipped by a DST change maps to
+    the same distance after the change (02:30 on a spring-forward day -> 03:30), never earlier."""
+    naive = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
+    return naive.replace(tzinfo=tz).astimezone(dt.UTC)
+
+
+def _intervals(tz: ZoneInfo, window: SendWindow, start: dt.datetime, days: int) -> list[Interval]:
+    first = start.astimezone(tz).date() - dt.timedelta(days=1)
+    found: list[Interval] = []
+    for offset in range(days + 2):
+        day = first + dt.timedelta(days=offset)
+        if DAYS[day.weekday()] not in window.days:
+            continue
+        found.extend((_wall_to_utc(day, a, tz), _wall_to_utc(day, b, tz)) for a, b in window.pieces())
+    return _merge(found)
+
+
+def _merge(intervals: list[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for a, b in sorted(intervals):
+        if b <= a:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _intersect(left: list[Interval], right: list[Interval]) -> list[Interval]:
+    out, i, j = [], 0, 0
+    while i < len(left) and j < len(right):
+        a, b = max(left[i][0], right[j][0]), min(left[i][1], right[j][1])
+        if a < b:
+            out.append((a, b))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+@lru_cache(maxsize=65536)
+def next_allowed(zones: tuple[str, ...], window: SendWindow | None, start: dt.datetime) -> dt.datetime | None:
+    """The first moment at or after ``start`` inside ``window`` in every zone of ``zones``; None
+    when the zones share no allowed minute within two weeks (e.g. zones 13 hours apart under a
+    twelve-hour window). ``window=None`` allows every moment."""
+    if window is None:
+        return start
+    common: list[Interval] | None = None
+    for name in zones:
+        tz = zone(name)
+        if tz is None:
+            raise DeliveryPolicyError(f"unknown time zone {name!r}; use an IANA name such as 'America/New_York'")
+        spans = _intervals(tz, window, start, HORIZON_DAYS)
+        common = spans if common is None else _intersect(common, spans)
+    for a, b in common or []:
+        if b > start:
+            return max(a, start)
+    return None
+
+
+@lru_cache(maxsize=65536)
+def local_target(zones: tuple[str, ...], hhmm: str, after: dt.datetime) -> dt.datetime:
+    """The first moment at or after ``after`` when it is ``hhmm`` or later on the same local
+    date in every zone: ``"10:00"`` is 10:00 for a one-zone recipient, and for a recipient
+    spread over several zones it is 10:00 in the last of them to reach it (never early).
+
+    >>> import datetime as dt
+    >>> local_target(("Europe/Berlin",), "10:00", dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC))
+    datetime.datetime(2026, 1, 6, 9, 0, tzinfo=datetime.timezone.utc)
+    """
+    minute = minutes(hhmm)
+    tzs = [zone(name) for name in zones]
+    if any(tz is None for tz in tzs):
+        raise DeliveryPolicyError(f"unknown time zone in {zones!r}; use IANA names such as 'America/New_York'")
+    base = after.astimezone(dt.UTC).date()
+    for offset in range(-1, 4):
+        day = base + dt.timedelta(days=offset)
+        moment = max(_wall_to_utc(day, minute, tz) for tz in tzs if tz is not None)
+        if moment >= after:
+            return moment
+    raise AssertionError("unreachable: a local time recurs every day")  # pragma: no cover
+
+
+@lru_cache(maxsize=65536)
+def earliest_local(zones: tuple[str, ...], moment: dt.datetime) -> tuple[str, dt.datetime]:
+    """The zone where ``moment`` is earliest on the wall clock, and that wall-clock time (naive):
+    the recipient for whom the message is "most early" is the one shown."""
+    best: tuple[str, dt.datetime] | None = None
+    for name in zones:
+        tz = zone(name)
+        if tz is None:
+            continue
+        local = moment.astimezone(tz).replace(tzinfo=None)
+        if best is None or local < best[1]:
+            best = (name, local)
+    if best is None:
+        return "UTC", moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return best

@@ -1,0 +1,169 @@
+"""Test-run hooks for the whole tree (tests/, notebooks/ and the doctests of campaign_sdk/).
+
+Tiers: every test gets the markers of its tier without edits to its file, so a fast local loop can
+deselect them (the README's fast command) while the default run, which CI runs, takes them all:
+
+- ``notebooks``: every nbval cell under notebooks/;
+- ``browser`` / ``fuzz``: every test in a ``test_browser*.py`` / ``test_fuzz*.py`` file;
+- ``postgres``: a test using a ``pg_*`` fixture or parametrized with ``"postgresql"``;
+- ``slow``: the tests listed in :data:`SLOW` (or marked ``@pytest.mark.slow`` in their file).
+
+Doctests: ``--doctest-modules`` collects the examples of every module of campaign_sdk (not the
+Alembic migrations). :data:`DOCUMENTED` lists the modules whose examples are part of their
+documentation: each must have examples (a module listed without any fails the run) and runs with
+exactly the doctest flags listed for it; any other module's examples run with no flags.
+"""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import pytest
+from _pytest.doctest import DoctestItem, DoctestModule
+
+ROOT = Path(__file__).resolve().parent
+pytest_plugins = ["pytester"]  # tests/test_conftest.py runs these hooks on a tree of its own
+collect_ignore_glob = ["campaign_sdk/migrations/*", "notebooks/*.py"]
+
+BOTH = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+NONE = 0
+DOCUMENTED: dict[str, int] = {
+    "campaign_sdk": NONE,
+    "campaign_sdk.client": NONE,
+    "campaign_sdk._exceptions": BOTH,
+    "campaign_sdk._enums": BOTH,
+    "campaign_sdk.leads._dialect": NONE,
+    # analytics
+    "campaign_sdk.analytics": doctest.NORMALIZE_WHITESPACE,
+    "campaign_sdk.analytics._metrics": doctest.NORMALIZE_WHITESPACE,
+    "campaign_sdk.analytics._plots": doctest.NORMALIZE_WHITESPACE,
+    "campaign_sdk.analytics._stats": doctest.NORMALIZE_WHITESPACE,
+    # facts (Twilio's and WhatsApp's numbers, codes, statuses)
+    "campaign_sdk.facts.errors": BOTH,
+    "campaign_sdk.facts.numbers": BOTH,
+    "campaign_sdk.facts.statuses": BOTH,
+    # gateways, sending, testing
+    "campaign_sdk.gateways": BOTH,
+    "campaign_sdk.gateways._sandbox": BOTH,
+    "campaign_sdk.gateways._twilio": BOTH,
+    "campaign_sdk.sending": BOTH,
+    "campaign_sdk.sending._limiter": BOTH,
+    "campaign_sdk.sending._policy": BOTH,
+    "campaign_sdk.testing": BOTH,
+    "campaign_sdk.testing._server": BOTH,
+    # phones
+    "campaign_sdk.phones": doctest.ELLIPSIS,
+    "campaign_sdk.phones._bulk": doctest.ELLIPSIS,
+    "campaign_sdk.phones._scalar": doctest.ELLIPSIS,
+    # schemas and templates
+    "campaign_sdk.schemas._actions": BOTH,
+    "campaign_sdk.schemas._compile": BOTH,
+    "campaign_sdk.schemas._content": BOTH,
+    "campaign_sdk.schemas._limits": BOTH,
+    "campaign_sdk.schemas._lint": BOTH,
+    "campaign_sdk.schemas._validate": BOTH,
+    "campaign_sdk.schemas._variables": BOTH,
+    "campaign_sdk.templates": BOTH,
+    # widgets
+    "campaign_sdk.widgets._bubble": BOTH,
+    "campaign_sdk.widgets._draft": BOTH,
+    "campaign_sdk.widgets._html": BOTH,
+}
+
+# Tests that take seconds each (a subprocess or helper process, a crash loop, hundreds of generated
+# cases): file path (from the root) -> test function names (every test of the file when empty).
+SLOW: dict[str, set[str]] = {
+    "tests/analytics/test_property.py": {"test_duckdb_metrics_equal_the_plain_python_reference"},
+    "tests/analytics/test_store_reading.py": {
+        "test_a_mirror_built_in_bulk_is_not_read_again", "test_bulk_and_in_process_readers_agree",
+        "test_the_helper_reports_failure_instead_of_raising",
+    },
+    "tests/leads/test_last_rows.py": {"test_last_row_per_phone_in_text_order"},
+    "tests/sending/test_crash.py": {"test_sigkill_at_every_stage_then_exactly_once"},
+    "tests/sending/test_preflight_reports.py": {"test_the_cli_demo_sends_through_the_sandbox"},
+    "tests/server/test_security.py": {"test_importing_the_sdk_does_not_import_fastapi"},
+    "tests/test_readme.py": {"test_main_job_runs_end_to_end_on_the_embedded_default"},
+    "tests/widgets/test_package.py": {"test_importing_campaign_sdk_does_not_import_ipywidgets"},
+}
+
+_FLAGS = (doctest.ELLIPSIS, doctest.NORMALIZE_WHITESPACE)
+
+
+def module_name(path: Path) -> str:
+    """The dotted name of a module file of this tree (a package for its ``__init__.py``)."""
+    parts = list(path.resolve().relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+class MissingExamples(pytest.Item):
+    """Fails: a module listed in DOCUMENTED has no examples (or is gone)."""
+
+    def runtest(self) -> None:
+        raise AssertionError(
+            f"{self.name} is listed as documented in conftest.py DOCUMENTED but has no doctest examples: "
+            "add examples to its docstrings or remove it from the list"
+        )
+
+    def reportinfo(self):  # noqa: ANN201 - pytest's signature
+        return self.path, None, f"documented module {self.name}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """Per-module doctest flags, and a failing item for a documented module without examples."""
+    outcome = yield
+    if not isinstance(collector, DoctestModule):
+        return
+    report = outcome.get_result()
+    name = module_name(collector.path)
+    collector.config.stash.setdefault(_SEEN, set()).add(name)
+    items = [item for item in report.result if isinstance(item, DoctestItem)]
+    flags = DOCUMENTED.get(name, NONE)
+    for item in items:
+        for example in item.dtest.examples:
+            for flag in _FLAGS:  # a directive in the example itself still wins
+                example.options.setdefault(flag, bool(flags & flag))
+    if name in DOCUMENTED and not items and report.outcome == "passed":
+        report.result.append(MissingExamples.from_parent(collector, name=name))
+
+
+_SEEN = pytest.StashKey[set]()
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    _mark_tiers(items)
+    seen = config.stash.get(_SEEN, set())
+    base = config.invocation_params.dir
+    folders = [path for arg in config.args if (path := (base / arg.split("::")[0]).resolve()).is_dir()]
+    for name in sorted(set(DOCUMENTED) - seen):  # gone (renamed?) though its folder was collected
+        where = ROOT.joinpath(*name.split("."))
+        if any(folder == where or folder in where.parents for folder in folders):
+            items.append(MissingExamples.from_parent(session, name=name))
+
+
+def _mark_tiers(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.resolve()
+        try:
+            relative = path.relative_to(ROOT).as_posix()
+        except ValueError:
+            continue
+        if relative.startswith("notebooks/"):
+            item.add_marker(pytest.mark.notebooks)
+        if path.name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
+        if path.name.startswith("test_fuzz"):
+            item.add_marker(pytest.mark.fuzz)
+        fixtures = getattr(item, "fixturenames", ())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if any(f.startswith("pg_") for f in fixtures) or any(
+            isinstance(value, str) and value == "postgresql" for value in params.values()
+        ):
+            item.add_marker(pytest.mark.postgres)
+        slow = SLOW.get(relative)
+        function = getattr(item, "originalname", None) or item.name
+        if slow is not None and (not slow or function in slow):
+            item.add_marker(pytest.mark.slow)

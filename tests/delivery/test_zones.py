@@ -1,0 +1,97 @@
+"""Zones from phone numbers, set-wise, agree with libphonenumber's own per-number answer."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import phonenumbers
+import pytest
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
+from phonenumbers import timezone as pn_timezone
+from phonenumbers.phonenumberutil import SUPPORTED_REGIONS
+
+from campaign_sdk.delivery._zones import resolve_zones
+
+
+def _zones(phones: list[str], overrides: list[str | None] | None = None) -> pd.DataFrame:
+    con = duckdb.connect()
+    source = pd.DataFrame({"lead_id": range(len(phones)), "phone": phones,
+                           "tz_override": overrides or [None] * len(phones)})
+    con.register("source", source)
+    keys = resolve_zones(con, "source")
+    leads = con.execute("SELECT lead_id, zkey FROM plan_zones").df()
+    return source.merge(leads, on="lead_id", how="left").merge(keys, on="zkey", how="left").sort_values("lead_id")
+
+
+def _expected(phone: str) -> tuple[str | None, str | None]:
+    number = phonenumbers.parse(phone)
+    zones = ",".join(sorted(pn_timezone.time_zones_for_number(number)))
+    return (None if zones == "Etc/Unknown" else zones), phonenumbers.region_code_for_number(number)
+
+
+def _examples() -> list[str]:
+    found = []
+    for region in sorted(SUPPORTED_REGIONS):
+        for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+                found += [e164, e164[:-1] + str((int(e164[-1]) + 3) % 10)]
+    return list(dict.fromkeys(found))
+
+
+def test_every_regions_example_numbers_get_libphonenumbers_zones_and_region() -> None:
+    phones = _examples()
+    frame = _zones(phones)
+    got = list(zip(frame["zones"].where(frame["zones"].notna(), None), frame["country"].where(frame["country"].notna(), None)))
+    expected = [_expected(p) for p in phones]
+    wrong = [(p, g, e) for p, g, e in zip(phones, got, expected) if (g[0], g[1] if g[0] else None) != (e[0], e[1] if e[0] else None)]
+    assert not wrong, wrong[:5]
+    assert len(phones) > 500
+
+
+@pytest.mark.parametrize(
+    ("phone", "zones", "country", "ambiguous"),
+    [
+        ("+12125551234", "America/New_York", "US", False),
+        ("+14155552671", "America/Los_Angeles", "US", False),
+        ("+61298765432", "Australia/Sydney", "AU", False),
+        ("+5511987654321", "America/Sao_Paulo", "BR", False),
+        ("+5592912345678", "America/Manaus", "BR", False),
+        ("+12505551234", "America/Vancouver", "CA", False),
+    ],
+)
+def test_one_zone_numbers(phone: str, zones: str, country: str, ambiguous: bool) -> None:
+    row = _zones([phone]).iloc[0]
+    assert (row["zones"], row["country"], bool(row["ambiguous"])) == (zones, country, ambiguous)
+
+
+@pytest.mark.parametrize(("phone", "country", "includes"), [
+    ("+61412345678", "AU", {"Australia/Perth", "Australia/Sydney", "Australia/Lord_Howe"}),  # AU mobile
+    ("+79161234567", "RU", {"Europe/Moscow", "Asia/Vladivostok", "Asia/Kamchatka"}),  # RU mobile
+    ("+18005551234", "US", {"America/New_York", "Pacific/Honolulu"}),  # US toll free
+])
+def test_numbers_spanning_several_zones_are_ambiguous(phone: str, country: str, includes: set[str]) -> None:
+    row = _zones([phone]).iloc[0]
+    assert row["ambiguous"] and row["country"] == country and includes <= set(row["zones"].split(","))
+
+
+def test_a_group_mixing_kinds_of_numbers_is_resolved_number_by_number() -> None:
+    # Jamaica (+1 876): fixed lines are America/Jamaica, mobiles get every +1 zone
+    fixed = phonenumbers.format_number(phonenumbers.example_number_for_type("JM", PhoneNumberType.FIXED_LINE), PhoneNumberFormat.E164)
+    mobile = phonenumbers.format_number(phonenumbers.example_number_for_type("JM", PhoneNumberType.MOBILE), PhoneNumberFormat.E164)
+    frame = _zones([fixed, mobile])
+    assert [tuple(_expected(p)) for p in (fixed, mobile)] == list(zip(frame["zones"], frame["country"]))
+    assert frame["zones"].iloc[0] != frame["zones"].iloc[1]
+
+
+def test_a_timezone_variable_overrides_the_number_and_a_bad_one_is_reported() -> None:
+    frame = _zones(["+12125551234", "+12125551235", "+12125551236"], ["Europe/Lisbon", "Mars/Base", None])
+    assert frame["zones"].tolist()[0] == "Europe/Lisbon" and not frame["ambiguous"].iloc[0]
+    assert frame["zone_problem"].tolist()[1] == "invalid_timezone" and pd.isna(frame["zones"].iloc[1])
+    assert frame["zones"].tolist()[2] == "America/New_York"
+
+
+def test_a_number_without_a_known_zone_says_so() -> None:
+    frame = _zones(["+447700900123"])  # Ofcom's drama range: not a valid number, no zone
+    assert frame["zone_problem"].iloc[0] == "unknown_timezone"

@@ -1,0 +1,66 @@
+"""The root conftest.py's hooks, run on a small tree of their own: test tiers applied without
+edits to the tests, per-module doctest flags, and a documented module without examples failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def tree(pytester: pytest.Pytester) -> pytest.Pytester:
+    # the real hooks, with tables of this tree's own (the hooks read the module's globals)
+    pytester.makeconftest(
+        (ROOT / "conftest.py").read_text().replace('pytest_plugins = ["pytester"]', "")
+        + '\nDOCUMENTED = {"docpkg": NONE, "docpkg.spaced": doctest.NORMALIZE_WHITESPACE,'
+        ' "docpkg.strict": NONE, "docpkg.plain": NONE, "docpkg.gone": NONE}\n'
+        'SLOW = {"tests/test_tiers.py": {"test_slow"}}\n'
+    )
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider --doctest-modules\nmarkers =\n"
+                     "    slow: s\n    browser: b\n    notebooks: n\n    postgres: p\n    fuzz: f\n")
+    pkg = pytester.mkpydir("docpkg")
+    (pkg / "__init__.py").write_text('"""\n>>> 1 + 1\n2\n"""\n')
+    spaced = '"""\n>>> print("a   b")\na b\n"""\n'
+    (pkg / "spaced.py").write_text(spaced)
+    (pkg / "strict.py").write_text(spaced)
+    (pkg / "plain.py").write_text('"""No examples here."""\n')
+    (pkg / "other.py").write_text('"""\n>>> print("x")\nx\n"""\n')
+    return pytester
+
+
+def test_documented_modules_need_examples_and_get_their_own_flags(tree: pytest.Pytester) -> None:
+    result = tree.runpytest("docpkg")
+    result.assert_outcomes(passed=3, failed=3)  # __init__, spaced, other | strict, plain, gone
+    failed = {r.nodeid for r in result.reprec.getreports("pytest_runtest_logreport") if r.failed}
+    assert any("docpkg/strict.py" in n for n in failed)  # no NORMALIZE_WHITESPACE for it
+    assert any(n.endswith("docpkg.plain") for n in failed) and any(n.endswith("docpkg.gone") for n in failed)
+    result.stdout.fnmatch_lines(["*docpkg.plain is listed as documented*has no doctest examples*"])
+
+
+def test_tiers_are_applied_without_marks_in_the_files(tree: pytest.Pytester) -> None:
+    tests = tree.mkdir("tests")
+    (tests / "test_tiers.py").write_text(
+        "import pytest\n"
+        "@pytest.fixture\ndef pg_url():\n    return 'x'\n"
+        "@pytest.fixture(params=['sqlite', 'postgresql'])\ndef store(request):\n    return request.param\n"
+        "def test_pg(pg_url): pass\n"
+        "def test_store(store): pass\n"
+        "def test_slow(): pass\n"
+        "def test_plain(): pass\n"
+    )
+    (tests / "test_fuzz_routes.py").write_text("def test_fuzzed(): pass\n")
+    (tests / "test_browser_page.py").write_text("def test_page(): pass\n")
+
+    def selected(expression: str) -> set[str]:
+        run = tree.runpytest("tests", "-m", expression)
+        return {r.nodeid.split("::", 1)[1] for r in run.reprec.getreports("pytest_runtest_logreport")
+                if r.when == "call"}
+
+    assert selected("postgres") == {"test_pg", "test_store[postgresql]"}
+    assert selected("slow") == {"test_slow"}
+    assert selected("fuzz") == {"test_fuzzed"} and selected("browser") == {"test_page"}
+    assert selected("not slow and not browser and not notebooks and not postgres and not fuzz") == {
+        "test_store[sqlite]", "test_plain"}
