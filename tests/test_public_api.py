@@ -21,6 +21,10 @@ EXPORTED = [
     "UnknownStatusWarning", "UrlAction", "VoiceCallAction", "compile_variables",
     "default_templates", "find_and_validate_variables", "get_default_template",
     "get_variable_supported_fields", "lint_whatsapp", "parse_content_context", "render_preview",
+    # issue 11: the content types WhatsApp marketers use, VOICE_CALL_REQUEST, the channel check
+    "AuthenticationAction", "CarouselCard", "CatalogItem", "ListItem", "TwilioCarouselContext",
+    "TwilioCatalogContext", "TwilioListPickerContext", "TwilioLocationContext", "VoiceCallRequestAction",
+    "WhatsAppAuthenticationContext", "WhatsAppCardContext", "check_whatsapp", "lint_channel",
 ]
 
 
