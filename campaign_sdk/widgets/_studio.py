@@ -23,6 +23,7 @@ from campaign_sdk.widgets._draft import (
 from campaign_sdk.widgets._html import issues_html
 from campaign_sdk.widgets._save import campaign_samples, save_content
 from campaign_sdk.widgets._view import StudioView
+from campaign_sdk.widgets.editors import TYPE_EDITORS
 
 STALE_NOTE = "Showing the last valid version: fix the problems on the left to update the preview."
 
@@ -114,7 +115,7 @@ class TemplateStudio(w.VBox):
             self._extra = {k: v for k, v in value.items() if k not in fields_of(self.content_type)}
             for name, editor in self._ui.fields.items():
                 editor.set(value.get(name))
-            special = {n for (kind, n) in self._ui.special if kind == self.content_type}
+            special = set(TYPE_EDITORS.get(self.content_type, {}))
             if "actions" not in special:
                 self._ui.actions.set(value.get("actions"))
             for name in special:

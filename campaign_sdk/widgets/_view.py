@@ -42,9 +42,10 @@ class StudioView:
         self.content_type.observe(lambda c: studio._retype(c["new"]), names="value")
         self.fields = {name: FieldEditor(name, studio._changed) for name in LABELS}
         self.actions = ActionsEditor(studio._changed)
-        # Editors of one content type's own fields (editors/<type>.py), by (type, field).
-        self.special = {(kind, name): make(studio._changed) for kind, editors in TYPE_EDITORS.items()
-                        for name, make in editors.items()}
+        # Editors of one content type's own fields (editors/<type>.py), by (type, field); built
+        # when the type is first shown, so a studio costs only the widgets it uses.
+        self.special: dict[tuple[str, str], Any] = {}
+        self._on_change = studio._changed
         self.general, self.status, self.saved = w.HTML(), w.HTML(), w.HTML()
         self.general.add_class("cs-issues-template")
         self.status.add_class("cs-status")
@@ -107,7 +108,10 @@ class StudioView:
 
     def editor(self, content_type: str, name: str) -> Any:
         """The editor of field ``name`` for ``content_type`` (its own, else the shared one)."""
-        if (content_type, name) in self.special:
+        make = TYPE_EDITORS.get(content_type, {}).get(name)
+        if make is not None:
+            if (content_type, name) not in self.special:
+                self.special[(content_type, name)] = make(self._on_change)
             return self.special[(content_type, name)]
         return self.actions if name == "actions" else self.fields[name]
 
