@@ -39,6 +39,12 @@ DOCUMENTED: dict[str, int] = {
     "campaign_sdk.analytics._metrics": doctest.NORMALIZE_WHITESPACE,
     "campaign_sdk.analytics._plots": doctest.NORMALIZE_WHITESPACE,
     "campaign_sdk.analytics._stats": doctest.NORMALIZE_WHITESPACE,
+    # experiments
+    "campaign_sdk.experiments": NONE,
+    "campaign_sdk.experiments._assign": NONE,
+    "campaign_sdk.experiments._lift": NONE,
+    "campaign_sdk.experiments._plan": NONE,
+    "campaign_sdk.experiments._sequential": NONE,
     # facts (Twilio's and WhatsApp's numbers, codes, statuses)
     "campaign_sdk.facts.errors": BOTH,
     "campaign_sdk.facts.numbers": BOTH,
@@ -88,6 +94,12 @@ SLOW: dict[str, set[str]] = {
     "tests/analytics/test_store_reading.py": {
         "test_a_mirror_built_in_bulk_is_not_read_again", "test_bulk_and_in_process_readers_agree",
         "test_the_helper_reports_failure_instead_of_raising",
+    },
+    "tests/experiments/test_assignment.py": {"test_another_process_assigns_the_same_arms"},
+    "tests/experiments/test_crash.py": set(),
+    "tests/experiments/test_statistics.py": {
+        "test_fixed_interval_of_absolute_lift_covers_the_truth_95_percent_of_the_time",
+        "test_over_400_seeded_sandbox_experiments_the_interval_covers_the_true_lift",
     },
     "tests/leads/test_last_rows.py": {"test_last_row_per_phone_in_text_order"},
     "tests/sending/test_crash.py": {"test_sigkill_at_every_stage_then_exactly_once"},

@@ -72,6 +72,7 @@ from campaign_sdk.schemas import (
     parse_content_context,
     render_preview,
 )
+from campaign_sdk.experiments import ExperimentPlan, lift_chart, plan_experiment
 from campaign_sdk.sending import Preflight, SendReport, SyncReport
 from campaign_sdk.templates import default_templates, get_default_template
 
@@ -98,6 +99,7 @@ __all__ = [
     "DeliveryPolicy",
     "DeliveryPolicyError",
     "DuplicateCampaignError",
+    "ExperimentPlan",
     "FrequencyCap",
     "GatewayError",
     "InvalidArgumentError",
@@ -139,8 +141,10 @@ __all__ = [
     "find_and_validate_variables",
     "get_default_template",
     "get_variable_supported_fields",
+    "lift_chart",
     "lint_channel",
     "lint_whatsapp",
     "parse_content_context",
+    "plan_experiment",
     "render_preview",
 ]

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from campaign_sdk import analytics, delivery, sending, service
-from campaign_sdk._exceptions import CampaignStateError, LeadValidationError
+from campaign_sdk import analytics, delivery, experiments, sending, service
+from campaign_sdk._experiment_api import ExperimentMixin
+from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
 from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_variables
 from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
@@ -24,11 +25,11 @@ if TYPE_CHECKING:
 
 LEAD_COLUMNS = [
     "lead_id", "phone_number", "conversation_user_id", "status", "message_status", "error_code",
-    "message_sid", "sent_at", "first_reply_at", "converted_at", "custom_variables",
+    "message_sid", "sent_at", "first_reply_at", "converted_at", "custom_variables", "variant",
 ]
 
 
-class Campaign:
+class Campaign(ExperimentMixin):
     """One campaign. Obtain it from ``client.create_campaign`` or ``client.campaign``."""
 
     def __init__(self, client: CampaignClient, campaign_id: int) -> None:
@@ -136,12 +137,14 @@ class Campaign:
         >>> report.inserted, report.rejected.head()                       # doctest: +SKIP
         """
         with self._client.transaction() as session:
-            return load_leads(
+            report = load_leads(
                 session, service.get_campaign(session, self.id), data, phone_column=phone_column,
                 user_id_column=user_id_column, default_region=default_region,
                 variables=variables, strict=strict, progress=progress, chunk_size=chunk_size,
                 encoding=encoding,
             )
+            experiments.assign_leads(session, service.get_campaign(session, self.id))  # arms, same transaction
+            return report
 
     def remove_leads(
         self,
@@ -183,7 +186,13 @@ class Campaign:
         """Rename (``name=``) or, while unsubmitted or rejected, change ``content=`` /
         ``content_type=`` + ``content_context=`` / ``campaign_type=``."""
         with self._client.transaction() as session:
-            service.update_campaign(session, service.get_campaign(session, self.id), **changes)
+            row = service.get_campaign(session, self.id)
+            if row.variants and {"content", "content_context"} & set(changes):
+                raise InvalidArgumentError(
+                    f"campaign {row.name!r} sends its variants' contents; change them with "
+                    "campaign.set_experiment({...}) instead of update(content=...)"
+                )
+            service.update_campaign(session, row, **changes)
         return self
 
     def delete(self, *, force: bool = False) -> None:
@@ -208,7 +217,9 @@ class Campaign:
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             chosen = sending.pick_samples(session, row, samples)
+            variant_samples = experiments.check_variants(session, row, samples)  # lint all before any request
             sending.submit(session, row, self._client.gateway, category=category, samples=chosen)
+            experiments.submit_variants(session, row, self._client.gateway, variant_samples)
         return self
 
     def register_content(self) -> Campaign:
@@ -238,7 +249,8 @@ class Campaign:
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             service.apply_approval_result(session, row, result.state, reason=result.reason)
-        return result.state
+            experiments.sync_variants(session, row, self._client.gateway)  # every variant's approval
+            return row.approval_state
 
     def set_approval_status(self, state: ApprovalState | str, *, reason: str | None = None) -> Campaign:
         """Apply an approval outcome reported by WhatsApp (e.g. from a webhook or Twilio's
@@ -313,6 +325,7 @@ class Campaign:
         removed), a rendered preview, approval and enabled state, and the estimated duration at
         ``rate`` (default: the gateway's)."""
         gateway = self._client.gateway
+        self._assign()
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             return sending.preflight(
@@ -349,6 +362,7 @@ class Campaign:
             )
         if gateway is None:
             raise CampaignStateError("the client has no gateway; pass gateway=TwilioGateway(...) to CampaignClient")
+        self._assign()
         return sending.send_campaign(
             self._client._sessions, gateway, self.id, rate=rate, max_in_flight=max_in_flight,
             retry=retry, progress=progress,
@@ -377,14 +391,15 @@ class Campaign:
 
     def funnel(
         self, *, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
-        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW, by: str | None = None,
     ) -> pd.DataFrame:
-        """sent -> delivered -> read -> replied -> converted: leads at each step, the step rate
+        """sent -> delivered -> read -> replied -> converted (per ``by`` group, e.g. "variant"):
+        leads at each step, the step rate
         (with its 95% Wilson interval) and the rate of sent. Draw it with
         ``campaign_sdk.analytics.funnel_chart(campaign.funnel())``."""
         return analytics.funnel(
             self._client.engine, campaign_ids=[self.id], reply_window=reply_window,
-            attribution_window=attribution_window,
+            attribution_window=attribution_window, by=by,
         )
 
     def to_schema(self, *, include_leads: bool = False) -> CampaignSchema:
@@ -407,7 +422,8 @@ class Campaign:
                 "id": schema.id, "type": schema.campaign_type.value, "status": schema.status.value,
                 "WhatsApp": schema.approval_state.value,
                 "enabled": schema.enabled.isoformat(timespec="seconds") if schema.enabled else "paused",
-                "template": schema.content_type, "leads": f"{schema.total_leads:,}",
+                "template": schema.content_type, "experiment": self._experiment_summary() or "none",
+                "leads": f"{schema.total_leads:,}",
                 "sent": f"{schema.messages_sent:,}", "replied": f"{schema.messages_replied:,}",
                 "reply rate": _pct(schema.reply_rate), "conversion rate": _pct(schema.conversion_rate),
             }

@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import analytics, sending, service
+from campaign_sdk import analytics, experiments, sending, service
 from campaign_sdk._campaign import Campaign
 from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
@@ -249,6 +249,39 @@ class CampaignClient:
             attribution_window=attribution_window, start=start, end=end,
         )
         return wide if shape == "wide" else analytics.to_long(wide)
+
+    def lift(self, *, campaigns: Iterable[int | str] | None = None, **options: Any) -> pd.DataFrame:
+        """:meth:`Campaign.lift` of every experiment campaign (or those named), in one frame.
+
+        >>> client.lift(campaigns=["Spring test"], alpha=0.01)  # doctest: +SKIP
+        """
+        if campaigns is None:
+            with self.transaction() as session:
+                ids = list(session.scalars(
+                    sa.select(CampaignRow.id).where(CampaignRow.experiment_seed.is_not(None)).order_by(CampaignRow.id)
+                ))
+        else:
+            ids = [self.campaign(c).id for c in campaigns]
+        frames = [Campaign(self, i).lift(**options) for i in ids]
+        if not frames:
+            return experiments.lift_table(
+                experiments.Design("", {"treatment": 1.0}, None, None, None, None),
+                experiments.ArmCounts.empty(), campaign_id=0, campaign="",
+            ).iloc[0:0]
+        return pd.concat(frames, ignore_index=True)
+
+    def set_global_holdout(
+        self, fraction: float, *, seed: str | None = None, start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        """Keep a stable ``fraction`` of users (by phone number and ``seed``) out of every
+        marketing campaign from ``start`` (default now) until ``end`` (default open): leads
+        assigned meanwhile become ``global_holdout`` and are never sent. Service campaigns are
+        never held out. Returns the holdout's id, seed, fraction and period."""
+        with self.transaction() as session:
+            row = experiments.set_global_holdout(session, fraction, seed=seed, start=start, end=end)
+            return {"id": row.id, "seed": row.seed, "fraction": row.fraction, "start": row.starts_at,
+                    "end": row.ends_at}
 
     def reply_times(
         self, *, campaigns: Iterable[int | str] | None = None, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW

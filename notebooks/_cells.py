@@ -214,10 +214,28 @@ funnel.round(1)'''),
     ("code", '''times = client.reply_times()
 times.head()'''),
     ("code", 'analytics.reply_times_chart(times, title="Time to first reply")'),
-    ("md", "## Comparing the two variants\nThe two rates with their intervals side by side: overlapping intervals mean the data cannot tell the variants apart."),
+    ("md", """## Comparing the two variants
+Each rate with its own 95% interval, side by side. These intervals describe each rate alone; they
+are **not** a test of the difference. Two 95% intervals can overlap while the difference is
+significant (and not overlapping is a stricter test than 5%), so compare the variants with an
+interval and a test of the *difference* instead (next cell)."""),
     ("code", '''wide = client.metrics().set_index("campaign")
 wide[["messages_sent", "messages_replied", "reply_rate", "reply_rate_low", "reply_rate_high",
       "converted", "conversion_rate", "conversion_rate_low", "conversion_rate_high"]].round(2)'''),
+    ("md", """The difference B - A with its 95% interval and p-value (statsmodels: Newcomb interval,
+Agresti-Caffo test; `fixed` is valid for this one look at the end of the test, `sequential` if you
+had been checking every day). The leads were split by the `variant` column of the data, so this
+compares two campaigns, not a randomised experiment: notebook 05 runs one properly, with a holdout."""),
+    ("code", '''from campaign_sdk.experiments import lift_rows
+
+compared = []
+for metric, numerator in [("reply_rate", "messages_replied"), ("conversion_rate", "converted")]:
+    counts = {v: (int(wide.loc[f"Variant {v}", "messages_sent"]), int(wide.loc[f"Variant {v}", numerator])) for v in "AB"}
+    compared.append(lift_rows(counts, "A", metric=metric))
+difference = pd.concat(compared)
+difference[difference["role"] == "treatment"][
+    ["metric", "test", "arm", "control", "rate", "control_rate", "abs_lift", "abs_lift_low", "abs_lift_high", "p_value"]
+].round(3)'''),
     ("md", "## Your own SQL\n`client.sql` is a DuckDB relation over up-to-date views (`campaigns`, `leads`, `messages`, `replies`, `conversions`)."),
     ("code", '''client.sql("""
     select c.name as campaign, m.error_code, count(*) as messages
@@ -269,9 +287,140 @@ again.counts'''),
 leads["custom_variables"].map(lambda v: v.get("city")).value_counts().rename("leads").to_frame()'''),
 ]
 
+EXPERIMENTS = [
+    ("md", """
+# Experiments: plan, assign, send, read the lift
+
+Two variants of one message and a holdout that gets nothing, in one campaign. Users are assigned
+by a hash of the campaign's experiment seed and their phone number (the same on every engine and
+in every process). The **sandbox** simulates each arm with its own true conversion rate, and people
+who got no message still convert at a baseline rate, so there is a real lift to find:
+
+| arm | true conversion rate | true lift vs holdout |
+|---|---|---|
+| holdout (no message) | 3% | - |
+| A: 10% off | 6% | +3 points |
+| B: free delivery | 9% | +6 points |
+"""),
+    ("code", FRESH_STORE.format(db="experiments.db") + '''import datetime as dt
+
+import pandas as pd
+
+sandbox = cs.SandboxGateway(
+    seed=5, start=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), realtime=False, delivery_rate=1.0,
+    baseline_conversion_rate=0.03,
+    rates_by_text={"10% off": {"conversion_rate": 0.06}, "free delivery": {"conversion_rate": 0.09},
+                   "gift card": {"conversion_rate": 0.04}, "free gift": {"conversion_rate": 0.14}},
+)
+client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
+pd.set_option("display.precision", 3)
+
+def phones(n, start=0):
+    areas = ["212", "305", "415", "512", "617", "720"]
+    return [f"+1{areas[i % 6]}555{i // 6:04d}" for i in range(start, start + n)]'''),
+    ("md", """## 1. Plan
+How many leads each arm needs to detect a 3-point lift over a 3% baseline, with 80% power. With
+three arms (holdout, A, B) each of the two comparisons with the holdout is planned at alpha / 2
+(Bonferroni), which keeps the Holm-adjusted p-values of the lift table at 5% overall."""),
+    ("code", '''plan = cs.plan_experiment(baseline_rate=0.03, minimum_effect=0.03, power=0.8, alpha=0.05, arms=3)
+plan'''),
+    ("md", "## 2. Assign\nA third of the leads to each arm; `plan=` makes a send refuse while an arm has fewer leads than the plan needs."),
+    ("code", '''campaign = client.create_campaign("Spring offer", content=cs.TwilioTextContext(body="placeholder {{lead_name}} text"))
+campaign.set_experiment(
+    {"A": cs.TwilioTextContext(body="Hi {{lead_name}}, spring is here: enjoy 10% off your next order this week."),
+     "B": cs.TwilioTextContext(body="Hi {{lead_name}}, spring is here: enjoy free delivery on your next order this week.")},
+    weights={"A": 0.5, "B": 0.5}, holdout=1 / 3, seed="spring-2026", plan=plan,
+)
+leads = pd.DataFrame({"phone_number": phones(3000), "lead_name": ["Alex", "Sam", "Kim"] * 1000})
+campaign.add_leads(leads, progress=False)
+campaign.variants[["variant", "weight", "planned_share", "content_type", "assigned", "preview"]]'''),
+    ("code", "campaign  # the HTML repr shows the variants and the holdout"),
+    ("md", "Each variant is its own WhatsApp template: both are linted and submitted, and the campaign is approved once every variant is."),
+    ("code", '''campaign.submit_for_approval(category="MARKETING")
+while campaign.sync_approval() not in ("approved", "rejected"):
+    sandbox.advance(hours=6)
+campaign.variants[["variant", "approval_state"]]'''),
+    ("md", "## 3. Send\nThe preflight shows the holdout leads as skipped (`holdout`): they are never sent."),
+    ("code", '''check = campaign.enable().preflight()
+check.to_send, check.skipped, check.problems'''),
+    ("code", '''report = campaign.send(progress=False)
+report.sent, report.skipped'''),
+    ("md", """## 4. Sync and peek every day
+Analysts look every day. The `sequential` rows (an always-valid mixture SPRT) stay valid however
+often you look; the `fixed` rows are valid for one look at the planned sample size only: looking
+daily and stopping at the first p < 0.05 inflates the false-positive rate (a test of this package
+measures it at about 25% for 20 looks)."""),
+    ("code", '''def record_day():
+    client.sync()
+    client.record_conversions(sandbox.simulated_conversions(population=campaign.leads["phone_number"]))
+
+looks = []
+for day in range(1, 5):
+    sandbox.advance(days=1)
+    record_day()
+    lift = campaign.lift(metrics=("conversion_rate",))
+    treated = lift[lift["role"] == "treatment"]
+    looks.append(treated.pivot(index="arm", columns="test", values="p_holm").add_prefix("p_holm_").assign(day=day))
+pd.concat(looks).reset_index().set_index(["day", "arm"])'''),
+    ("md", """## 5. The lift table
+One row per metric x test x arm: n, events, rate (%), absolute lift in points with its 95% interval,
+relative lift (%) with its interval, p-value, Holm-adjusted p-value across the arms, incremental
+conversions, and the sample-ratio-mismatch check (chi-square of the assigned counts against the
+planned shares; `srm` is True when p < 0.001, a sign of a broken assignment)."""),
+    ("code", '''lift = campaign.lift()
+lift[lift["metric"] == "conversion_rate"][
+    ["test", "arm", "role", "n", "events", "rate", "abs_lift", "abs_lift_low", "abs_lift_high",
+     "rel_lift", "rel_lift_low", "rel_lift_high", "p_holm", "significant", "incremental"]
+]'''),
+    ("md", """Every `lift()` call counts as a look. `looks` says how many there were and `use` marks the
+rows valid for that: the fixed-sample ones only at a first look once the plan's sample is reached;
+after daily peeking, the sequential ones."""),
+    ("code", '''print(lift.attrs["advice"])
+lift[lift["use"] & (lift["metric"] == "conversion_rate")][["test", "arm", "abs_lift", "abs_lift_low", "abs_lift_high", "p_holm", "looks"]]'''),
+    ("code", '''lift.drop_duplicates("arm")[["arm", "assigned", "planned_share", "srm_p", "srm"]]'''),
+    ("md", "Replies: a holdout cannot reply (it got no message), so reply lift compares B with A."),
+    ("code", '''lift[(lift["metric"] == "reply_rate") & (lift["role"] == "treatment")][
+    ["test", "arm", "control", "rate", "control_rate", "abs_lift", "abs_lift_low", "abs_lift_high", "p_value", "valid_for"]
+]'''),
+    ("md", "## 6. Forest plot\nEach arm's lift over the holdout with its interval; the true lifts are +3 (A) and +6 (B) points."),
+    ("code", 'cs.lift_chart(lift, metric="conversion_rate", title="Conversion lift over the holdout")'),
+    ("md", """## 7. Test first, then send the winner
+A second campaign (true rates: A 4%, B 14%) sends its two variants to 30% of the leads; `send_winner` sends the better one
+to the other 70% once the sequential test says it beats the other, and refuses with the numbers
+before that."""),
+    ("code", '''launch = client.create_campaign("Launch", content=cs.TwilioTextContext(body="placeholder {{lead_name}} text"))
+launch.set_experiment(
+    {"A": cs.TwilioTextContext(body="Hi {{lead_name}}, our new range is out: a gift card comes with your first pick."),
+     "B": cs.TwilioTextContext(body="Hi {{lead_name}}, our new range is out: a free gift comes with your first pick.")},
+    test_fraction=0.3, seed="launch-2026",
+)
+launch.add_leads(pd.DataFrame({"phone_number": phones(4000, start=3000), "lead_name": "Robin"}), progress=False)
+launch.submit_for_approval(category="MARKETING")
+while launch.sync_approval() not in ("approved", "rejected"):
+    sandbox.advance(hours=6)
+launch.enable().send(progress=False).skipped'''),
+    ("code", '''sandbox.advance(hours=2)
+client.sync()
+client.record_conversions(sandbox.simulated_conversions())
+try:
+    launch.send_winner(metric="conversion_rate")
+except cs.CampaignStateError as refused:
+    print(refused)'''),
+    ("code", '''sandbox.advance(days=3)
+client.sync()
+client.record_conversions(sandbox.simulated_conversions())
+report = launch.send_winner(metric="conversion_rate", progress=False)
+launch.experiment.winner, report.sent, report.skipped'''),
+    ("code", '''sandbox.advance(days=3)
+record_day()
+client.record_conversions(sandbox.simulated_conversions())
+launch.metrics(by="variant")[["variant", "total_leads", "messages_sent", "converted", "conversion_rate"]]'''),
+]
+
 NOTEBOOKS = {
     "01_quickstart": QUICKSTART,
     "02_templates": TEMPLATES,
     "03_analytics": ANALYTICS,
     "04_bulk_leads": BULK,
+    "05_experiments": EXPERIMENTS,
 }

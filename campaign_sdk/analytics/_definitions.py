@@ -25,8 +25,20 @@
   ``<rate>_high``). A rate with a zero denominator is missing (NaN), never 0.
 - Groups (``by=``): ``"day"`` / ``"week"`` is the UTC day / ISO week (from Monday) of the
   lead's message (leads never messaged have none); ``"campaign_type"`` is the campaign's type;
-  any other name is a custom variable of the lead (leads without it have none). ``start`` /
-  ``end`` keep only leads whose message was created in [start, end).
+  ``"variant"`` is the lead's experiment arm; any other name is a custom variable of the lead
+  (leads without it have none). ``start`` / ``end`` keep only leads whose message was created
+  in [start, end).
+- Experiments (``lift``): a lead's *arm* is its stored variant: a variant's name, ``holdout``
+  (the campaign's control), ``global_holdout`` or ``rest`` (waiting for ``send_winner``; not in
+  the lift table). A treatment lead's *exposure time* is its campaign message's touch time; a
+  control lead has no message, so its exposure time is the moment its treatment cohort was
+  sent: the campaign's first touch, and it is exposed only if its user had not opted out by
+  then. n: exposed leads of the arm. The *conversion window* is ``attribution_window`` (default
+  7 days): a lead converted if its user has a conversion at or after its exposure time and
+  within that window, whichever touch last-touch attribution would credit it to, so that the
+  control and treatment arms are measured the same way; replied: a reply (not a keyword)
+  within ``reply_window`` after the exposure. Rates are events / n x 100. A control cannot
+  reply, so reply lift compares variants with the first variant.
 """
 
 from __future__ import annotations
@@ -100,7 +112,7 @@ def lead_facts_sql(*, campaigns: bool = False, period: bool = False) -> str:
     message_join = "JOIN" if period else "LEFT JOIN"
     return f"""
 WITH scope AS (
-    SELECT l.id AS lead_id, l.campaign_id, l.user_id, l.custom_variables, l.created_at
+    SELECT l.id AS lead_id, l.campaign_id, l.user_id, l.custom_variables, l.created_at, l.variant
     FROM leads l
     WHERE l.removed_at IS NULL {lead_filter}
 ),
@@ -148,7 +160,7 @@ per_lead AS (
     GROUP BY lead_id
 ),
 joined AS (
-    SELECT s.lead_id, s.campaign_id, s.user_id, s.custom_variables, s.created_at AS lead_created_at,
+    SELECT s.lead_id, s.campaign_id, s.user_id, s.custom_variables, s.created_at AS lead_created_at, s.variant,
            lt.m.status AS message_status, lt.m.error_code AS error_code, lt.m.sid AS message_sid,
            lt.m.created_at AS sent_at,
            r.replied, r.opted_out, r.first_reply_at, r.replied_touch_at, r.converted_at
@@ -173,6 +185,53 @@ FROM joined j
 """
 
 
+CONTROL_ARMS = ("holdout", "global_holdout")
+
+
+def lift_counts_sql() -> str:
+    """Per arm of campaign ``$campaign_id``: leads ``assigned`` (not removed), ``n`` exposed,
+    ``conversions`` and ``replies`` (see the Experiments definition). Parameters as in
+    :func:`lead_facts_sql` (``$reply_us``, ``$attribution_us``)."""
+    return f"""
+WITH scope AS (
+    SELECT l.id AS lead_id, l.user_id, l.variant FROM leads l
+    WHERE l.campaign_id = $campaign_id AND l.removed_at IS NULL AND l.variant IS NOT NULL
+),
+latest AS (
+    SELECT lead_id, arg_max({{'status': status, 'created_at': created_at}}, (created_at, id)) AS m
+    FROM messages WHERE campaign_id = $campaign_id GROUP BY lead_id
+),
+first_touch AS (
+    SELECT min(created_at) AS t0 FROM messages
+    WHERE campaign_id = $campaign_id AND status IN {_in(SENT_STATUSES)}
+),
+exposed AS (
+    SELECT s.lead_id, s.user_id, s.variant,
+           CASE WHEN s.variant IN {_in(CONTROL_ARMS)} THEN
+                    CASE WHEN u.opted_out_at IS NULL OR u.opted_out_at > ft.t0 THEN ft.t0 END
+                WHEN lt.m.status IN {_in(SENT_STATUSES)} THEN lt.m.created_at END AS exposed_at
+    FROM scope s CROSS JOIN first_touch ft
+    LEFT JOIN latest lt ON lt.lead_id = s.lead_id
+    LEFT JOIN users u ON u.id = s.user_id
+),
+converted AS (
+    SELECT DISTINCT e.lead_id FROM exposed e JOIN conversions c ON c.user_id = e.user_id
+    WHERE c.occurred_at >= e.exposed_at AND c.occurred_at <= e.exposed_at + to_microseconds($attribution_us::BIGINT)
+),
+replied AS (
+    SELECT DISTINCT e.lead_id FROM exposed e JOIN replies r ON r.user_id = e.user_id
+    WHERE r.kind = 'reply' AND e.variant NOT IN {_in(CONTROL_ARMS)}
+      AND r.received_at >= e.exposed_at AND r.received_at <= e.exposed_at + to_microseconds($reply_us::BIGINT)
+)
+SELECT e.variant AS arm, count(*) AS assigned, count(e.exposed_at) AS n,
+       count(c.lead_id) AS conversions, count(r.lead_id) AS replies
+FROM exposed e
+LEFT JOIN converted c ON c.lead_id = e.lead_id
+LEFT JOIN replied r ON r.lead_id = e.lead_id
+GROUP BY 1 ORDER BY 1
+"""
+
+
 def group_sql(by: str | None) -> str | None:
     """The SQL expression of a group (over lead facts ``f`` and campaigns ``c``), None for none.
     A custom variable's JSON path is the ``$group_path`` parameter."""
@@ -182,6 +241,8 @@ def group_sql(by: str | None) -> str | None:
         return f"date_trunc('{TIME_GROUPS[by]}', f.sent_at)"
     if by == "campaign_type":
         return "c.campaign_type"
+    if by == "variant":
+        return "f.variant"
     return "json_extract_string(f.custom_variables, $group_path::VARCHAR)"
 
 

@@ -75,7 +75,7 @@ def _group(by: str | None) -> str | None:
         return None
     if not isinstance(by, str) or not by.strip():
         raise AnalyticsError(
-            f"by={by!r} is not a group; use 'day', 'week', 'campaign_type' or a custom variable name"
+            f"by={by!r} is not a group; use 'day', 'week', 'campaign_type', 'variant' or a custom variable name"
         )
     if by in _RESERVED:
         raise AnalyticsError(f"by={by!r} is the name of a metrics column; rename that custom variable")
@@ -214,23 +214,26 @@ def funnel(
     campaign_ids: Iterable[int] | None = None,
     reply_window: Window = d.DEFAULT_WINDOW,
     attribution_window: Window = d.DEFAULT_WINDOW,
+    by: str | None = None,
 ) -> pd.DataFrame:
-    """sent -> delivered -> read -> replied -> converted per campaign: ``leads`` at each step,
+    """sent -> delivered -> read -> replied -> converted per campaign (x ``by`` group, e.g.
+    ``"variant"``, as in :func:`campaign_metrics`): ``leads`` at each step,
     ``step_rate`` (% of the step before; sent: % of total_leads) with its Wilson interval, and
     ``rate_of_sent``. Replies and conversions do not need a read receipt, so their step rate
     may exceed 100 (then it has no interval)."""
     wide = campaign_metrics(
-        engine, campaign_ids=campaign_ids, reply_window=reply_window, attribution_window=attribution_window
+        engine, campaign_ids=campaign_ids, reply_window=reply_window, attribution_window=attribution_window, by=by
     )
+    ids = ["campaign_id", "campaign", *([by] if by else [])]
     rows = []
     for _, row in wide.iterrows():
         previous = int(row["total_leads"])
         for step, column in d.FUNNEL.items():
             leads = int(row[column])
-            rows.append({"campaign_id": row["campaign_id"], "campaign": row["campaign"], "step": step,
+            rows.append({**{k: row[k] for k in ids}, "step": step,
                          "leads": leads, "previous": previous, "sent": int(row["messages_sent"])})
             previous = leads
-    frame = pd.DataFrame(rows, columns=["campaign_id", "campaign", "step", "leads", "previous", "sent"])
+    frame = pd.DataFrame(rows, columns=[*ids, "step", "leads", "previous", "sent"])
     prev = frame["previous"].astype("float64")
     frame["step_rate"] = frame["leads"] / prev.where(prev > 0) * 100
     low, high = wilson_interval(frame["leads"].clip(upper=frame["previous"]), frame["previous"])
@@ -249,7 +252,7 @@ def reply_times(
     params = _params(campaign_ids, reply_window, d.DEFAULT_WINDOW)
     facts = d.lead_facts_sql(campaigns=params["campaign_ids"] is not None)
     sql = f"""
-SELECT f.campaign_id, c.name AS campaign, f.lead_id, f.user_id, f.replied_touch_at AS touched_at,
+SELECT f.campaign_id, c.name AS campaign, f.lead_id, f.user_id, f.variant, f.replied_touch_at AS touched_at,
        f.first_reply_at, f.first_reply_at - f.replied_touch_at AS time_to_reply
 FROM ({facts}) f JOIN campaigns c ON c.id = f.campaign_id
 WHERE f.is_replied

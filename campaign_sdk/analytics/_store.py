@@ -75,8 +75,8 @@ TABLES: dict[str, Table] = {
         Table(
             "leads", "campaign_leads",
             (("id", "int"), ("campaign_id", "int"), ("user_id", "int"), ("custom_variables", "json"),
-             ("removed_at", "time"), ("created_at", "time"), ("updated_at", "time")),
-            checked=("id", "campaign_id", "user_id", "custom_variables", "updated_at"),
+             ("removed_at", "time"), ("created_at", "time"), ("updated_at", "time"), ("variant", "text")),
+            checked=("id", "campaign_id", "user_id", "custom_variables", "updated_at", "variant"),
         ),
         # status_at changes with every status change; the other times are set once
         Table(

@@ -7,7 +7,7 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,12 @@ class SandboxGateway:
     ``error_numbers`` makes sends to a number fail with an error kind (``"invalid_number"``,
     ``"opted_out"``, ...) or a Twilio code, like Twilio's magic test numbers (+15005550001 ->
     invalid_number, +15005550004 -> opted_out). Errors are raised with their kind directly.
+
+    Experiments: ``rates_by_text`` gives a message whose template contains a text its own true
+    rates (``{"free delivery": {"conversion_rate": 0.09}}``: each variant's arm behaves
+    differently), and ``baseline_conversion_rate`` is how often people who got no message
+    convert anyway (:meth:`simulated_conversions` with ``population=``), so a holdout has a
+    true lift to find: the arm's conversion rate minus the baseline.
     """
 
     simulated = True
@@ -99,15 +105,21 @@ class SandboxGateway:
         rate: float | None = None,
         start: dt.datetime | None = None,
         realtime: bool = True,
+        rates_by_text: Mapping[str, Mapping[str, float]] | None = None,
+        baseline_conversion_rate: float = 0.0,
     ) -> None:
         for name, value in [("delivery_rate", delivery_rate), ("read_rate", read_rate),
                             ("reply_rate", reply_rate), ("conversion_rate", conversion_rate),
-                            ("opt_out_rate", opt_out_rate)]:
+                            ("opt_out_rate", opt_out_rate), ("baseline_conversion_rate", baseline_conversion_rate),
+                            *[(f"rates_by_text[{t!r}][{k!r}]", v) for t, r in (rates_by_text or {}).items()
+                              for k, v in r.items()]]:
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
         self.seed = seed
         self.delivery_rate, self.read_rate, self.reply_rate = delivery_rate, read_rate, reply_rate
         self.conversion_rate, self.opt_out_rate = conversion_rate, opt_out_rate
+        self.rates_by_text = {t: dict(r) for t, r in (rates_by_text or {}).items()}
+        self.baseline_conversion_rate = baseline_conversion_rate
         self.failure_codes = dict(
             failure_codes
             or {Code.INVALID_RECIPIENT: 3.0, Code.MARKETING_EXPERIMENT: 2.0, Code.UNKNOWN_ERROR: 1.0}
@@ -249,15 +261,27 @@ class SandboxGateway:
             sid = "SM" + self._hash("message", to, request.content_sid, count)
             content = self._contents.get(request.content_sid)
             body = fill(main_text(content.request.types), request.content_variables) if content else None
-            message = self._simulate(_Message(sid, to, now, body, []), rng)
+            message = self._simulate(_Message(sid, to, now, body, []), rng, self._rates(content))
             self._messages[sid] = message
             self._by_to.setdefault(to, []).append(message)
         return SentMessage(sid=sid, status="accepted", to=to, date_created=now)
 
-    def _simulate(self, message: _Message, rng: random.Random) -> _Message:
+    def _rates(self, content: _Content | None) -> dict[str, float]:
+        """The true rates of a message of ``content``: the defaults, overridden by the first
+        ``rates_by_text`` entry whose text the template contains."""
+        rates = {"delivery_rate": self.delivery_rate, "read_rate": self.read_rate, "reply_rate": self.reply_rate,
+                 "conversion_rate": self.conversion_rate, "opt_out_rate": self.opt_out_rate}
+        texts = [] if content is None else [t for p in content.request.types.values() for t in _strings(p)]
+        for marker, override in self.rates_by_text.items():
+            if any(marker in text for text in texts):
+                return {**rates, **override}
+        return rates
+
+    def _simulate(self, message: _Message, rng: random.Random, rates: Mapping[str, float] | None = None) -> _Message:
+        r = rates or self._rates(None)
         sent = dt.timedelta(seconds=rng.uniform(1, 3))
         message.timeline = [(dt.timedelta(), "accepted", None), (sent, "sent", None)]
-        if rng.random() >= self.delivery_rate:
+        if rng.random() >= r["delivery_rate"]:
             codes, weights = zip(*sorted(self.failure_codes.items()), strict=True)
             code = rng.choices(codes, weights)[0]
             status = "undelivered" if code in errors.CARRIER_CODES else "failed"
@@ -265,16 +289,16 @@ class SandboxGateway:
             return message
         delivered = sent + dt.timedelta(seconds=rng.uniform(1, 5))
         message.timeline.append((delivered, "delivered", None))
-        if rng.random() < self.read_rate:
+        if rng.random() < r["read_rate"]:
             message.timeline.append((delivered + dt.timedelta(seconds=rng.uniform(30, 7200)), "read", None))
         draw = rng.random()
         at = delivered + dt.timedelta(seconds=rng.uniform(60, 6 * 3600))
         sid = "SM" + self._hash("inbound", message.sid)
-        if draw < self.opt_out_rate:
+        if draw < r["opt_out_rate"]:
             message.inbound.append((at, sid, "STOP"))
-        elif draw < self.opt_out_rate + self.reply_rate:
+        elif draw < r["opt_out_rate"] + r["reply_rate"]:
             message.inbound.append((at, sid, rng.choice(REPLIES)))
-        if rng.random() < self.conversion_rate:
+        if rng.random() < r["conversion_rate"]:
             value = round(rng.uniform(10, 200), 2)
             message.conversion = (delivered + dt.timedelta(seconds=rng.uniform(600, 3 * 86400)), value)
         return message
@@ -343,10 +367,14 @@ class SandboxGateway:
                 )
         return records
 
-    def simulated_conversions(self) -> Any:
+    def simulated_conversions(self, *, population: Iterable[str] = (), since: dt.datetime | None = None) -> Any:
         """Conversions (orders) the simulated customers made so far, as a DataFrame with the
         columns ``client.record_conversions`` takes (``external_id``, ``phone_number``,
-        ``occurred_at``, ``value``)."""
+        ``occurred_at``, ``value``).
+
+        ``population`` (phone numbers, e.g. a campaign's leads) adds the people the sandbox did
+        not message: each converts with ``baseline_conversion_rate``, 10 minutes to 3 days after
+        ``since`` (default: the sandbox's first message), like messaged people do."""
         import pandas as pd
 
         with self._lock:
@@ -357,6 +385,17 @@ class SandboxGateway:
                 for m in self._messages.values()
                 if m.conversion is not None and m.created + m.conversion[0] <= now
             ]
+            start = since or min((m.created for m in self._messages.values()), default=None)
+            for phone in dict.fromkeys(strip_channel(p) for p in population):
+                if phone in self._by_to or start is None:
+                    continue
+                rng = self._rng("organic", phone)
+                if rng.random() < self.baseline_conversion_rate:
+                    at = start + dt.timedelta(seconds=rng.uniform(600, 3 * 86400))
+                    if at <= now:
+                        rows.append({"external_id": f"sandbox-organic-{self._hash('organic', phone)[:16]}",
+                                     "phone_number": phone, "occurred_at": at,
+                                     "value": round(rng.uniform(10, 200), 2)})
         return pd.DataFrame(rows, columns=["external_id", "phone_number", "occurred_at", "value"])
 
     # -- determinism ------------------------------------------------------------------------

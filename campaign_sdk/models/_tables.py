@@ -105,17 +105,65 @@ class Campaign(Base):
     submitted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    # Delivery (migration 0004): no message of the campaign is sent after expires_at; the
+    # Delivery (migration 0005): no message of the campaign is sent after expires_at; the
     # delivery policy (send windows, frequency caps) as DeliveryPolicy's JSON, None = the client's.
     expires_at: Mapped[dt.datetime | None]
     delivery_policy: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # Experiments (migration 0006): the seed of the lead assignment, the control fraction, the
+    # share of leads in the test phase (None: everyone), the winning variant and the plan.
+    experiment_seed: Mapped[str | None] = mapped_column(sa.String(64))
+    holdout_fraction: Mapped[float | None]
+    test_fraction: Mapped[float | None]
+    winner_variant: Mapped[str | None] = mapped_column(sa.String(40))
+    planned_per_arm: Mapped[int | None]
 
     leads: Mapped[list[CampaignLead]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
     )
+    variants: Mapped[list[CampaignVariant]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="CampaignVariant.position",
+    )
 
     def __repr__(self) -> str:
         return f"<Campaign {self.id} {self.name!r} {self.status}>"
+
+
+class CampaignVariant(Base):
+    """One arm of a campaign's experiment: its own content, weight and WhatsApp approval."""
+
+    __tablename__ = "campaign_variants"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "name", name="uq_campaign_variants_campaign_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(40))
+    position: Mapped[int]
+    weight: Mapped[float]
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    content: Mapped[dict[str, Any]]
+    content_sid: Mapped[str | None] = mapped_column(sa.String(34))
+    approval_name: Mapped[str | None] = mapped_column(sa.String(512))
+    approval_state: Mapped[ApprovalState] = mapped_column(
+        _enum(ApprovalState, "approval_state"), default=ApprovalState.UNSUBMITTED
+    )
+    rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="variants")
+
+
+class GlobalHoldout(Base):
+    """A stable fraction of users kept out of every marketing campaign during [starts_at, ends_at)."""
+
+    __tablename__ = "global_holdouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seed: Mapped[str] = mapped_column(sa.String(64))
+    fraction: Mapped[float]
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ConversationUser(Base):
@@ -149,6 +197,8 @@ class CampaignLead(Base):
     removed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # the experiment arm (a variant name, "holdout", "global_holdout" or "rest"); None: no experiment
+    variant: Mapped[str | None] = mapped_column(sa.String(40))
 
     campaign: Mapped[Campaign] = relationship(back_populates="leads")
     user: Mapped[ConversationUser] = relationship()

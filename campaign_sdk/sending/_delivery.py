@@ -32,6 +32,7 @@ class Job:
     to: str
     variables: dict[str, str]
     created_at: dt.datetime
+    content_sid: str | None = None  # the lead's variant's content (None: the campaign's)
 
 
 class _Transient(Exception):
@@ -72,7 +73,7 @@ class Delivery:
                 return self._accepted(job, found, reconciled=True)
             self._limiter.acquire()
             try:
-                sent = self._gateway.send_message(SendRequest(job.to, self._content_sid, job.variables))
+                sent = self._gateway.send_message(SendRequest(job.to, job.content_sid or self._content_sid, job.variables))
             except GatewayError as exc:
                 action = classify(exc)
                 if action is Action.RECIPIENT:

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
-from campaign_sdk import service
+from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
@@ -39,7 +39,7 @@ from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import RetryPolicy
-from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, LeadCheck, blockers
+from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
 from campaign_sdk.sending._report import SendReport
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
@@ -111,6 +111,7 @@ class CampaignSender:
         with self._sessions() as session:
             row = service.get_campaign(session, self._campaign_id)
             problems = blockers(row, self._gateway, campaign_type=CampaignType.MARKETING)
+            problems += experiments.arm_problems(row) + experiments.plan_problems(session, row)
             if problems:
                 raise CampaignStateError(f"campaign {row.name!r} cannot send: " + "; ".join(problems))
             self._content_sid = str(row.content_sid)
@@ -119,7 +120,8 @@ class CampaignSender:
                 retry=self._retry, stop=self._stop, on_fatal=self._fail,
             )
             self._mapping = compile_variables(service.content_of(row)).mapping
-            self._check = LeadCheck(service.content_of(row), channel=str(getattr(self._gateway, "channel", "whatsapp")))
+            self._arms = experiments.send_arms(row)  # a lead's variant decides its content
+            self._check = ArmChecks(self._arms, channel=str(getattr(self._gateway, "channel", "whatsapp")))
             self.report = SendReport(
                 campaign=row.name, campaign_id=row.id, simulated=bool(self._gateway.simulated),
                 rate=self._limiter.rate,
@@ -130,7 +132,8 @@ class CampaignSender:
         with self._sessions() as session:
             intents = service.open_intents(session, self._campaign_id)
         jobs = [
-            Job(i.id, i.lead_id, i.user_id, i.to_number, dict(i.content_variables or {}), i.created_at)
+            Job(i.id, i.lead_id, i.user_id, i.to_number, dict(i.content_variables or {}), i.created_at,
+                i.content_sid)
             for i in intents
         ]
         futures = [pool.submit(self._settle_one, job, books) for job in jobs]
@@ -194,13 +197,15 @@ class CampaignSender:
                 pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
 
     def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate]) -> list[Job]:
+        arms = [self._arms.get(lead.variant, self._arms[None]) for lead in leads]
         values = [
-            {number: str(lead.custom_variables[name]) for name, number in self._mapping.items()} for lead in leads
+            {number: str(lead.custom_variables[name]) for name, number in arm.mapping.items()}
+            for lead, arm in zip(leads, arms, strict=True)
         ]
         intents = [
             {"lead_id": lead.lead_id, "user_id": lead.user_id, "to_number": lead.phone_number,
-             "content_sid": self._content_sid, "content_variables": variables}
-            for lead, variables in zip(leads, values, strict=True)
+             "content_sid": arm.content_sid, "content_variables": variables}
+            for lead, arm, variables in zip(leads, arms, values, strict=True)
         ]
 
         def write(session: Session) -> list[int]:
@@ -209,8 +214,8 @@ class CampaignSender:
         ids = books.run(write)
         now = dt.datetime.now(dt.UTC)
         return [
-            Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now)
-            for intent_id, lead, variables in zip(ids, leads, values, strict=True)
+            Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid)
+            for intent_id, lead, variables, arm in zip(ids, leads, values, arms, strict=True)
         ]
 
     def _work(self, job: Job, books: Bookkeeper, in_flight: threading.BoundedSemaphore, bar: Any) -> None:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from campaign_sdk import service
+from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import Issue
 from campaign_sdk.facts import content as facts
 from campaign_sdk.gateways import Gateway
@@ -95,6 +95,24 @@ def blockers(row: Campaign, gateway: Gateway | None, *, campaign_type: CampaignT
     return problems
 
 
+class ArmChecks:
+    """Per-lead reasons of a send whose leads may be in experiment arms: the arm's own reasons
+    (holdouts, and the service's: opted out, missing variables, ...), then :class:`LeadCheck` on
+    the lead's values filled into its arm's content."""
+
+    def __init__(self, arms: Mapping[str | None, Any], *, channel: str = "whatsapp") -> None:
+        self.arms = arms
+        self._checks = {name: LeadCheck(arm.content, channel=channel)
+                        for name, arm in arms.items() if arm.content is not None}
+
+    def reason(self, lead: service.LeadCandidate) -> str | None:
+        skip = experiments.lead_skip(lead, self.arms)
+        if skip is not None:
+            return skip
+        check = self._checks.get(lead.variant, self._checks.get(None))
+        return check.content_reason(lead.custom_variables or {}) if check else None
+
+
 def required_variables(row: Campaign) -> list[str]:
     """The variable names every lead needs (the compiled template's name -> number mapping)."""
     return list(compile_variables(service.content_of(row)).mapping)
@@ -104,8 +122,8 @@ def preflight(
     session: Session, row: Campaign, gateway: Gateway | None, *, rate: float | None, sample: int = 3,
 ) -> Preflight:
     """What ``send()`` would do, reading the store only (nothing is sent or written)."""
-    content = service.content_of(row)
-    check = LeadCheck(content, channel=str(getattr(gateway, "channel", "whatsapp")))
+    arms = experiments.send_arms(row)  # each lead's variant decides its content; holdouts are skipped
+    check = ArmChecks(arms, channel=str(getattr(gateway, "channel", "whatsapp")))
     counts: Counter[str] = Counter()
     skipped: list[dict[str, object]] = []
     preview: list[dict[str, object]] = []
@@ -120,8 +138,10 @@ def preflight(
                 continue
             to_send += 1
             if len(preview) < sample:
-                text = preview_text(content, lead.custom_variables, missing="mark")
-                preview.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "message": text})
+                content = arms.get(lead.variant, arms[None]).content
+                text = preview_text(content, lead.custom_variables, missing="mark") if content else ""
+                preview.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "message": text,
+                                **({"variant": lead.variant} if row.experiment_seed else {})})
     estimate = dt.timedelta(seconds=to_send / rate) if rate else None
     return Preflight(
         campaign=row.name, campaign_id=row.id, simulated=bool(getattr(gateway, "simulated", False)),
@@ -129,7 +149,9 @@ def preflight(
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
         skipped={reason: counts[reason] for reason in SKIP_REASONS if counts[reason]},
         skipped_leads=pd.DataFrame(skipped, columns=["lead_id", "phone_number", "reason"]),
-        preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message"]),
+        preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message",
+                                               *(["variant"] if row.experiment_seed else [])]),
         rate=rate, estimated_duration=estimate,
-        problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING),
+        problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING) + experiments.arm_problems(row)
+        + experiments.plan_problems(session, row),
     )

@@ -62,6 +62,42 @@ def campaign_metrics(
     return _records(frame)
 
 
+Alpha = Annotated[float, Query(gt=0, lt=1, description="significance level of the tests and 1 - interval level")]
+
+
+@router.get("/lift", tags=["experiments"])
+def lift(
+    request: Request,
+    campaigns: Annotated[list[Annotated[int, Query(ge=1, le=2**31 - 1)]] | None, Query()] = None,
+    alpha: Alpha = 0.05,
+    reply_window: Window = DEFAULT_WINDOW,
+    attribution_window: Window = DEFAULT_WINDOW,
+) -> list[dict[str, Any]]:
+    """The lift table of every experiment campaign (or those given), as
+    :meth:`CampaignClient.lift` computes it: one record per campaign x metric x test x arm."""
+    frame = get_client(request).lift(
+        campaigns=campaigns, alpha=alpha, reply_window=reply_window, attribution_window=attribution_window
+    )
+    return _records(frame)
+
+
+@router.get("/campaigns/{campaign_id}/lift", tags=["experiments"])
+def campaign_lift(
+    request: Request,
+    campaign_id: CampaignId,
+    alpha: Alpha = 0.05,
+    reply_window: Window = DEFAULT_WINDOW,
+    attribution_window: Window = DEFAULT_WINDOW,
+) -> list[dict[str, Any]]:
+    """This campaign's lift table (``test`` "fixed" rows are valid for one planned look,
+    "sequential" rows however often you look; ``srm`` flags a broken assignment). 409 when
+    the campaign is not an experiment."""
+    frame = open_campaign(request, campaign_id).lift(
+        alpha=alpha, reply_window=reply_window, attribution_window=attribution_window
+    )
+    return _records(frame)
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records", date_format="iso"))
     return records

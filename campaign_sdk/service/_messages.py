@@ -31,7 +31,7 @@ from campaign_sdk.service._events import log_unknown_status, mark_opted_out
 # The error kind that says the number itself cannot receive (a later send would fail the same way).
 INVALID_NUMBER = ErrorKind.INVALID_NUMBER
 SKIP_REASONS = (
-    "removed", "opted_out", "already_messaged", "failed_before", "unresolved",
+    "removed", "holdout", "global_holdout", "awaiting_winner", "opted_out", "already_messaged", "failed_before", "unresolved",
     "invalid_number", "missing_variables",
 )
 _SENT, _FAILED, _INTENT = 3, 2, 1
@@ -49,6 +49,7 @@ class LeadCandidate:
     opted_out: bool
     message_state: int | None
     known_invalid: bool
+    variant: str | None = None  # the experiment arm (campaign_sdk.experiments decides what it gets)
 
 
 def dedupe_key(campaign_id: int, lead_id: int) -> str:
@@ -111,7 +112,7 @@ def lead_candidates(
         sa.select(
             CampaignLead.id, CampaignLead.user_id, ConversationUser.phone_number,
             CampaignLead.custom_variables, CampaignLead.removed_at.is_not(None),
-            ConversationUser.opted_out_at.is_not(None), state, invalid,
+            ConversationUser.opted_out_at.is_not(None), state, invalid, CampaignLead.variant,
         )
         .join(ConversationUser, ConversationUser.id == CampaignLead.user_id)
         .where(CampaignLead.campaign_id == campaign_id, CampaignLead.id > after_id)
@@ -129,7 +130,7 @@ def lead_candidates(
         query = query.limit(limit)
     return [
         LeadCandidate(int(r[0]), int(r[1]), r[2], r[3] or {}, bool(r[4]), bool(r[5]),
-                      None if r[6] is None else int(r[6]), bool(r[7]))
+                      None if r[6] is None else int(r[6]), bool(r[7]), r[8])
         for r in session.execute(query)
     ]
 

@@ -205,3 +205,28 @@ def test_it_is_clearly_a_simulator_and_a_gateway() -> None:
     assert isinstance(sandbox, Gateway)
     with pytest.raises(ValueError, match="delivery_rate"):
         SandboxGateway(delivery_rate=1.5)
+
+
+def test_sandbox_simulates_each_arm_and_a_baseline_for_people_not_messaged() -> None:
+    """rates_by_text gives a template containing a text its own true rates; people the sandbox
+    never messaged convert at baseline_conversion_rate (simulated_conversions(population=))."""
+    import datetime as _dt
+
+    sandbox = SandboxGateway(seed=3, realtime=False, delivery_rate=1.0, conversion_rate=0.0,
+                             rates_by_text={"free delivery": {"conversion_rate": 1.0}}, baseline_conversion_rate=0.5)
+    plain = sandbox.create_content(ContentRequest("plain", "twilio/text", {"twilio/text": {"body": "Hi {{1}}, 10% off"}}))
+    free = sandbox.create_content(ContentRequest("free", "twilio/text", {"twilio/text": {"body": "Hi {{1}}, free delivery"}}))
+    for i in range(20):
+        sandbox.send_message(SendRequest(f"+1415555{i:04d}", plain if i < 10 else free, {"1": "Ana"}))
+    sandbox.advance(days=4)
+    others = [f"+1415556{i:04d}" for i in range(400)]
+    frame = sandbox.simulated_conversions(population=[f"+1415555{i:04d}" for i in range(20)] + others)
+    converted = set(frame["phone_number"])
+    assert {f"+1415555{i:04d}" for i in range(10, 20)} <= converted  # the free-delivery arm: rate 1
+    assert not {f"+1415555{i:04d}" for i in range(10)} & converted  # messaged people get no baseline
+    organic = len(converted & set(others)) / len(others)
+    assert 0.4 < organic < 0.6
+    assert frame["occurred_at"].min() > sandbox.now() - _dt.timedelta(days=4, seconds=1)
+    assert frame.equals(sandbox.simulated_conversions(population=[f"+1415555{i:04d}" for i in range(20)] + others))
+    with pytest.raises(ValueError, match="baseline_conversion_rate"):
+        SandboxGateway(baseline_conversion_rate=1.5)

@@ -1,0 +1,52 @@
+"""A variant send killed with SIGKILL mid-stream and after an unanswered request: the final send
+gives every lead exactly one message, with its own variant's content, and the holdout none."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from campaign_sdk import CampaignClient
+from campaign_sdk.gateways import TwilioGateway
+from campaign_sdk.testing import TwilioTestServer
+from tests.conftest import SERVICE_SID
+from tests.sending.test_crash import Child, _sent, _wait
+
+from .conftest import A, B, C, leads_frame
+
+LEADS = 120
+
+
+def test_a_killed_variant_send_resumes_with_each_leads_own_content(store_url: str, tmp_path: Path) -> None:
+    with TwilioTestServer(latency=0.002) as server:
+        gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
+        with CampaignClient(store_url, gateway=gateway) as client:
+            campaign = client.create_campaign("Crash", content=A)
+            campaign.set_experiment({"A": A, "B": B, "C": C}, holdout=0.2, seed="crash")
+            campaign.add_leads(leads_frame(LEADS))
+            campaign.submit_for_approval(category="MARKETING")
+            sids = dict(zip(campaign.variants["variant"], campaign.variants["content_sid"]))
+            for variant in "ABC":
+                server.set_approval(sids[variant], "approved")
+            campaign.sync_approval()
+            campaign.enable()
+
+            server.fail("hang", processed=True, skip=9, times=1)  # the 10th is processed, never answered
+            child = Child(store_url, server, tmp_path / "1.log")
+            _wait(server, child, lambda s: s.hanging >= 1)
+            child.kill()
+            server.clear_faults()
+            server.release()
+            server.fail("slow", delay=0.02, times=None)
+            child = Child(store_url, server, tmp_path / "2.log")
+            _wait(server, child, lambda s: len(s.sent()) >= 40)
+            child.kill()
+            server.clear_faults()
+
+            report = campaign.send(progress=False)
+            assert report.complete
+            arms = campaign.leads.set_index("phone_number")["variant"]
+            treated = sorted(arms[arms != "holdout"].index)
+            assert _sent(server) == Counter(treated)  # exactly once each, no holdout lead
+            for message in server.sent():
+                assert message["content_sid"] == sids[arms[message["to"].removeprefix("whatsapp:")]]
