@@ -336,7 +336,7 @@ campaign.add_leads(leads, progress=False)
 campaign.variants[["variant", "weight", "planned_share", "content_type", "assigned", "preview"]]'''),
     ("code", "campaign  # the HTML repr shows the variants and the holdout"),
     ("md", "Each variant is its own WhatsApp template: both are linted and submitted, and the campaign is approved once every variant is."),
-    ("code", '''campaign.submit_for_approval(category="MARKETING")
+    ("code", '''campaign.submit_for_approval(category="MARKETING", samples={"lead_name": "Alex"})  # the author's samples
 while campaign.sync_approval() not in ("approved", "rejected"):
     sandbox.advance(hours=6)
 campaign.variants[["variant", "approval_state"]]'''),
@@ -395,7 +395,7 @@ launch.set_experiment(
     test_fraction=0.3, seed="launch-2026",
 )
 launch.add_leads(pd.DataFrame({"phone_number": phones(4000, start=3000), "lead_name": "Robin"}), progress=False)
-launch.submit_for_approval(category="MARKETING")
+launch.submit_for_approval(category="MARKETING", samples={"lead_name": "Robin"})
 while launch.sync_approval() not in ("approved", "rejected"):
     sandbox.advance(hours=6)
 launch.enable().send(progress=False).skipped'''),
