@@ -95,7 +95,7 @@ else:
 client.close()
 print(json.dumps({"opened": opened, "cold": cold, "warm": warm, "native": native, "changed": changed, "stats": stats,
                   "changed_stats": changed_stats, "totals": first[%r].sum().astype(int).tolist()}))
-""" % (COUNTS, COUNTS, COUNTS)
+""" % (COUNTS, COUNTS, COUNTS)  # noqa: UP031 - the child is Python source: braces stay literal
 
 
 def child(url: str, repeat: int, change: bool) -> dict:
@@ -170,6 +170,7 @@ def pandas_metrics(engine: sa.Engine) -> pd.DataFrame:
     facts = facts.assign(
         total_leads=True, messages_sent=sent, delivered=facts["status"].isin(["delivered", "read"]),
         read=facts["status"] == "read", not_received=facts["status"].isin(["failed", "undelivered"]),
+        attempted=sent | facts["status"].isin(["failed", "undelivered"]),
         messages_replied=sent & facts["id"].isin(by_kind.get("reply", set())),
         opted_out=sent & facts["id"].isin(by_kind.get("opt_out", set())),
         converted=sent & facts["id"].isin(by_kind.get("conversion", set())),

@@ -2,6 +2,10 @@
 
     python benchmarks/bench_webhooks.py                       # SQLite file, 1 worker
     python benchmarks/bench_webhooks.py --db postgresql+psycopg://postgres@127.0.0.1:5432/test --workers 2
+    python benchmarks/bench_webhooks.py --during-load 1000000 --rate 200   # callbacks while a load runs
+
+The script runs against whichever ``campaign_sdk`` its interpreter imports, so the same script
+measures the baseline too: ``/work/main/.venv/bin/python benchmarks/bench_webhooks.py``.
 
 What it does, all on 127.0.0.1:
 1. Builds a store with ``--messages`` campaign messages (status ``accepted``), through the real
@@ -18,7 +22,13 @@ What it does, all on 127.0.0.1:
    database write), and the recorder called in-process, one transaction per callback, no HTTP.
 5. Verifies the store: every message has the status its callbacks lead to (the highest-ranked
    one, so none regressed) and every status time / error code its callbacks carried (no update
-   lost), and the refused baseline changed nothing.
+   lost), and the refused baseline changed nothing. With the durable inbox, callbacks answered
+   ``pending`` (the store was busy) are waited for until the inbox has applied them.
+
+``--during-load N``: another process bulk-loads ``N`` leads (``campaign.add_leads``) into the same
+store while the signed callbacks are posted at ``--rate`` per second; the latencies of the requests
+sent while that process runs are reported separately (the SQLite write lock is held for seconds
+by the load's write phase).
 """
 
 from __future__ import annotations
@@ -125,12 +135,19 @@ def out_of_order(callbacks: list[dict[str, str]]) -> int:
 
 
 # -- the load generator (runs as its own process) ------------------------------------------
-async def _connection(port: int, queue: list[bytes], latencies: list[float], statuses: dict[int, int]) -> None:
+async def _connection(port: int, queue: list[bytes], latencies: list[float], statuses: dict[int, int],
+                      pace: tuple[float, float] | None, sent_at: list[float], total: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     while queue:
+        index = total - len(queue)
         request = queue.pop()
+        if pace is not None:  # request ``index`` leaves at start + index / rate
+            delay = pace[0] + index / pace[1] - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
         started = time.perf_counter()
+        sent_at.append(time.time())
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.split(b"\r\n")
@@ -142,19 +159,23 @@ async def _connection(port: int, queue: list[bytes], latencies: list[float], sta
     writer.close()
 
 
-def load_generator(port: int, requests_file: str, concurrency: int, out_file: str) -> None:
+def load_generator(port: int, requests_file: str, concurrency: int, out_file: str, rate: float = 0.0) -> None:
     requests = [bytes.fromhex(line) for line in Path(requests_file).read_text().split()]
     queue = list(reversed(requests))  # pop() from the end keeps the send order
     latencies: list[float] = []
+    sent_at: list[float] = []
     statuses: dict[int, int] = {}
 
     async def main() -> float:
         started = time.perf_counter()
-        await asyncio.gather(*(_connection(port, queue, latencies, statuses) for _ in range(concurrency)))
+        pace = (started, rate) if rate > 0 else None
+        await asyncio.gather(*(_connection(port, queue, latencies, statuses, pace, sent_at, len(requests))
+                               for _ in range(concurrency)))
         return time.perf_counter() - started
 
     elapsed = asyncio.run(main())
-    Path(out_file).write_text(json.dumps({"elapsed": elapsed, "latencies": latencies, "statuses": statuses}))
+    Path(out_file).write_text(json.dumps({"elapsed": elapsed, "latencies": latencies, "statuses": statuses,
+                                          "sent_at": sent_at}))
 
 
 def http_request(params: dict[str, str], port: int, *, signature: str) -> bytes:
@@ -164,12 +185,25 @@ def http_request(params: dict[str, str], port: int, *, signature: str) -> bytes:
     return head.encode() + body
 
 
-def run_load(port: int, requests: list[bytes], concurrency: int, workdir: Path) -> dict:
+def _summary(latencies: list[float]) -> dict:
+    latencies = sorted(latencies)
+    if not latencies:
+        return {"requests": 0}
+    return {"requests": len(latencies), "p50_ms": round(1000 * statistics.median(latencies), 2),
+            "p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 2),
+            "max_ms": round(1000 * latencies[-1], 2)}
+
+
+def run_load(port: int, requests: list[bytes], concurrency: int, workdir: Path, *, rate: float = 0.0,
+             window: tuple[float, float] | None = None) -> dict:
     requests_file, out_file = workdir / "requests.hex", workdir / "result.json"
     requests_file.write_text("\n".join(r.hex() for r in requests))
     subprocess.run([sys.executable, __file__, "--load-generator", str(port), str(requests_file),
-                    str(concurrency), str(out_file)], check=True)
+                    str(concurrency), str(out_file), str(rate)], check=True)
     result = json.loads(out_file.read_text())
+    if window is not None:  # (start, end) wall-clock: only the requests sent inside it
+        return _summary([lat for lat, at in zip(result["latencies"], result["sent_at"], strict=True)
+                         if window[0] <= at <= window[1]])
     latencies = sorted(result["latencies"])
     return {
         "requests": len(latencies), "seconds": round(result["elapsed"], 2),
@@ -202,6 +236,42 @@ def start_server(url: str, workers: int, workdir: Path) -> tuple[subprocess.Pope
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"the server did not start; see {workdir / 'server.log'}")
+
+
+# -- a bulk load in another process ------------------------------------------------------------
+def lead_loader(url: str, leads: int, out_file: str) -> None:
+    """Load ``leads`` leads into a new campaign (the process the callbacks compete with)."""
+    started = time.time()
+    with CampaignClient(url) as client:
+        campaign = client.create_campaign(f"load {time.time_ns()}", template="order_confirmation")
+        phones = [f"+1415{n:07d}" for n in range(3_000_000, 3_000_000 + leads)]
+        report = campaign.add_leads(pd.DataFrame({"phone_number": phones, "lead_name": "A", "order_id": "1"}))
+    Path(out_file).write_text(json.dumps({"start": started, "end": time.time(), "report": repr(report)}))
+
+
+def wait_applied(url: str, timeout: float = 300) -> int:
+    """Wait until the inbox (if this version has one) holds no pending event; returns how many
+    were still pending when the load ended."""
+    try:
+        from campaign_sdk.inbox import inbox_for
+        from campaign_sdk.models import InboxEvent
+    except ImportError:  # the baseline: no inbox, every answered callback was applied at once
+        return 0
+    engine = sa.create_engine(url)
+    box = inbox_for(engine)
+    query = sa.select(sa.func.count()).select_from(InboxEvent).where(InboxEvent.state == "pending")
+    first = None
+    deadline = time.monotonic() + timeout
+    while True:
+        with box.engine.connect() as connection:
+            pending = int(connection.scalar(query) or 0)
+        first = pending if first is None else first
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    box.close()
+    engine.dispose()
+    return first
 
 
 # -- checks --------------------------------------------------------------------------------------
@@ -241,6 +311,31 @@ def direct_baseline(url: str, callbacks: list[dict[str, str]]) -> dict:
     return {"requests": len(callbacks), "seconds": round(elapsed, 2), "req_per_s": round(len(callbacks) / elapsed, 1)}
 
 
+def during_load(args: argparse.Namespace, url: str, sids: list[str], callbacks: list[dict[str, str]],
+                expected: dict[str, dict], port: int, workdir: Path) -> None:
+    out = workdir / "loader.json"
+    loader = subprocess.Popen([sys.executable, __file__, "--lead-loader", url, str(args.during_load), str(out)])
+    time.sleep(1.0)  # let it open the store
+    signed = run_load(port, [http_request(p, port, signature=sign(p)) for p in callbacks], args.concurrency, workdir,
+                      rate=args.rate)
+    loader.wait()
+    window = json.loads(out.read_text())
+    result = json.loads((workdir / "result.json").read_text())
+    inside = [lat for lat, at in zip(result["latencies"], result["sent_at"], strict=True)
+              if window["start"] <= at <= window["end"]]
+    leftover = wait_applied(url)
+    checks = verify(state(url, sids), expected)
+    print(f"lead load in another process: {args.during_load:,} leads, {window['end'] - window['start']:.1f} s "
+          f"({window['report']})")
+    print(f"all signed callbacks ({args.rate or 'max'} req/s): {signed}")
+    print(f"callbacks sent while the load ran: {_summary(inside)}")
+    print(f"pending in the inbox when the callbacks ended: {leftover}; store after: {checks}")
+    ok = signed["statuses"] == {"200": len(callbacks)} and not any(v for k, v in checks.items() if k != "messages")
+    print("OK: every callback answered 200, none lost, none regressed" if ok else "FAILED")
+    if not ok:
+        raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: a fresh SQLite file)")
@@ -249,6 +344,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=6_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--during-load", type=int, default=0, metavar="LEADS",
+                        help="post the callbacks while another process loads this many leads")
+    parser.add_argument("--rate", type=float, default=0.0, help="callbacks per second (default: as fast as possible)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench_webhooks_"))
     url = args.db or f"sqlite:///{workdir / 'campaigns.db'}"
@@ -262,6 +360,13 @@ def main() -> None:
           f"{out_of_order(callbacks):,} sent after a later status of their message")
 
     process, port = start_server(url, args.workers, workdir)
+    if args.during_load:
+        try:
+            during_load(args, url, sids, callbacks, expected, port, workdir)
+        finally:
+            process.terminate()
+            process.wait(30)
+        return
     try:
         before = state(url, sids)
         refused = run_load(port, [http_request(p, port, signature="d3Jvbmc=") for p in callbacks],
@@ -269,6 +374,7 @@ def main() -> None:
         assert state(url, sids) == before, "refused callbacks changed the store"
         signed = run_load(port, [http_request(p, port, signature=sign(p)) for p in callbacks],
                           args.concurrency, workdir)
+        leftover = wait_applied(url)
     finally:
         process.terminate()
         process.wait(30)
@@ -296,6 +402,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--load-generator":
-        load_generator(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5])
+        load_generator(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5], float(sys.argv[6]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--lead-loader":
+        lead_loader(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:
         main()

@@ -18,7 +18,7 @@ from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.phones import normalize_phones
 from campaign_sdk.schemas import CampaignSchema, ContentContext, compile_variables
-from campaign_sdk.schemas._dto import _utc, lead_records
+from campaign_sdk.schemas._dto import lead_records
 
 if TYPE_CHECKING:
     from campaign_sdk.client import CampaignClient
@@ -284,7 +284,7 @@ class Campaign(ExperimentMixin):
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
-            row.expires_at = None if expires_at is None else _utc(expires_at)
+            row.expires_at = None if expires_at is None else delivery.utc(expires_at)
         return self
 
     def plan(

@@ -16,7 +16,6 @@ resembles, so callers can catch either::
     └── AnalyticsError (ValueError)               a metrics option is not understood (window, group, shape)
 
 Messages name the campaign / row / field / rule involved and say what to do next.
-:class:`UnknownStatusWarning` (a ``UserWarning``) says a status was stored without being understood.
 """
 
 from __future__ import annotations
@@ -146,7 +145,8 @@ class AnalyticsError(CampaignError, ValueError):
 
 
 class UnknownStatusWarning(UserWarning):
-    """Twilio reported a message status this SDK does not know; it was stored verbatim."""
+    """Twilio reported a message status this SDK does not know; it was stored verbatim
+    (``OutboundMessage.unknown_status``) and the message kept its latest known status."""
 
 
 class DeliveryPolicyError(CampaignError, ValueError):

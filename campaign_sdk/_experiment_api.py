@@ -108,7 +108,8 @@ class ExperimentMixin:
 
     def lift(
         self, *, alpha: float = 0.05, attribution_window: str | dt.timedelta = DEFAULT_WINDOW,
-        reply_window: str | dt.timedelta = DEFAULT_WINDOW, metrics: tuple[str, ...] = ("conversion_rate", "reply_rate"),
+        reply_window: str | dt.timedelta = DEFAULT_WINDOW,
+        metrics: tuple[str, ...] = ("conversion_rate", "reply_rate"),
         tau: float | None = None,
     ) -> pd.DataFrame:
         """The experiment's lift table, tidy: one row per metric x test x arm with n, events,
@@ -118,9 +119,9 @@ class ExperimentMixin:
 
         ``test="fixed"`` rows are valid for one look at a sample size fixed in advance;
         ``test="sequential"`` rows (always-valid mSPRT) stay valid however often you look. Each
-        call counts as a look: ``looks`` says how many there were and ``use`` marks the rows of
-        the test valid for that (fixed only at the first look once the plan's sample is
-        reached, else sequential); ``frame.attrs["advice"]`` says it in words.
+        call on new data counts as a look: ``looks`` says how many there were and ``use`` marks
+        the rows of the test valid for that (fixed only at the first look once the plan's sample
+        is reached, else sequential); ``frame.attrs["advice"]`` says it in words.
         Conversions are compared with the holdout (else the first variant); replies with the
         first variant (a control cannot reply). Definitions: README, "Metric definitions".
 
@@ -130,15 +131,17 @@ class ExperimentMixin:
             row = service.get_campaign(session, self.id)
             design = _require_design(row)
             name = row.name
-            looks = experiments.record_look(session, self.id, design)
         counts = experiments.arm_counts(self._client.engine, self.id, reply_window=reply_window,
                                         attribution_window=attribution_window)
+        with self._client.transaction() as session:
+            looks = experiments.record_look(session, self.id, design, counts)
         return experiments.lift_table(design, counts, campaign_id=self.id, campaign=name, alpha=alpha, tau=tau,
                                       metrics=metrics, looks=looks)
 
     def send_winner(
         self, metric: str = "conversion_rate", *, test: str = "sequential", alpha: float = 0.05,
-        attribution_window: str | dt.timedelta = DEFAULT_WINDOW, reply_window: str | dt.timedelta = DEFAULT_WINDOW, **send: Any,
+        attribution_window: str | dt.timedelta = DEFAULT_WINDOW,
+        reply_window: str | dt.timedelta = DEFAULT_WINDOW, **send: Any,
     ) -> sending.SendReport:
         """Send the winning variant to the leads outside the test phase (``rest``), once ``test``
         ("sequential", valid however often you look, or "fixed") says the variant with the best
@@ -161,7 +164,7 @@ class ExperimentMixin:
                 raise CampaignStateError(experiments.no_winner_message(name, metric, test, alpha, table))
             with self._client.transaction() as session:
                 service.get_campaign(session, self.id).winner_variant = winner
-        return self.send(**send)  # type: ignore[attr-defined, no-any-return]
+        return self.send(**send)  # type: ignore[attr-defined]
 
     def _experiment_summary(self) -> str | None:
         """``"A 50% / B 50%, holdout 10%"`` for the HTML repr (None without an experiment)."""

@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import analytics, experiments, sending, service
+from campaign_sdk import analytics, experiments, inbox, sending, service
 from campaign_sdk._campaign import Campaign
 from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
@@ -62,6 +62,7 @@ class CampaignClient:
     def close(self) -> None:
         """Release the database connections (and the analytics mirror's)."""
         analytics.close_mirror(self.engine)
+        inbox.close_inbox(self.engine)
         self.engine.dispose()
 
     def __enter__(self) -> CampaignClient:
@@ -159,19 +160,19 @@ class CampaignClient:
     def record_statuses(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Apply message status events: columns ``sid``, ``status``, optional ``timestamp`` and
         ``error_code``. Idempotent; a status never moves a message backwards. A status the SDK
-        does not know is stored verbatim (``unknown_status``) with an :class:`UnknownStatusWarning`."""
+        does not know is stored verbatim (``unknown_status``) with an :class:`UnknownStatusWarning`.
+        The rows go through the inbox, as webhooks do: a status for a SID not recorded yet is
+        kept (``pending``) and applied when a send or ``sync()`` records the SID."""
         rows = _event_rows(events, "record_statuses")
-        with self.transaction() as session:
-            result = service.record_statuses(session, rows)
+        result = inbox.record(self._sessions, "status", rows, source="record_statuses")
         _warn_unknown(result)
-        return result
+        return _warn_refused(result, "record_statuses")
 
     def record_replies(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Store inbound messages: columns ``sid``, ``from``, ``body``, optional ``received_at``
         and ``button_payload``. STOP-family keywords opt the user out, START-family back in."""
         rows = _event_rows(events, "record_replies")
-        with self.transaction() as session:
-            return service.record_replies(session, rows)
+        return _warn_refused(inbox.record(self._sessions, "reply", rows, source="record_replies"), "record_replies")
 
     def record_conversions(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Store conversions: columns ``external_id``, ``phone_number``, optional ``occurred_at``
@@ -179,6 +180,17 @@ class CampaignClient:
         rows = _event_rows(events, "record_conversions")
         with self.transaction() as session:
             return service.record_conversions(session, rows)
+
+    def pending_events(self, *, older_than: str | dt.timedelta | None = None) -> pd.DataFrame:
+        """Events the inbox still holds: statuses waiting for their SID to be recorded (and any
+        a recorder refused, ``state`` failed), oldest first, with ``age``. ``older_than``
+        ("15m", "2h", a timedelta) keeps only those waiting at least that long. Nothing is
+        ever dropped from here silently.
+
+        >>> client.pending_events(older_than="1h")[["sid", "status", "age"]]  # doctest: +SKIP
+        """
+        age = None if older_than is None else analytics.parse_window(older_than)
+        return inbox.pending_events(self.engine, older_than=age)
 
     # -- gateway sync ---------------------------------------------------------------------
     def sync(self) -> sending.SyncReport:
@@ -216,7 +228,8 @@ class CampaignClient:
                 record["error"] = str(exc)
             records.append(record)
         for record in records:
-            record["what_to_change"] = service.rejection_advice(record["rejection_reason"])
+            reason = record["rejection_reason"]
+            record["what_to_change"] = service.rejection_advice(reason if isinstance(reason, str) else None)
         columns = ["campaign_id", "campaign", "before", "after", "status", "rejection_reason", "what_to_change",
                    "error"]
         return pd.DataFrame(records, columns=columns)
@@ -291,6 +304,24 @@ class CampaignClient:
         ids = None if campaigns is None else [self.campaign(c).id for c in campaigns]
         return analytics.reply_times(self.engine, campaign_ids=ids, reply_window=reply_window)
 
+    def export(
+        self, path: str | Any, *, reply_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+        attribution_window: str | dt.timedelta = analytics.DEFAULT_WINDOW,
+    ) -> analytics.ExportReport:
+        """Write the event tables (``message_events``, ``replies``, ``conversions``) under
+        ``path`` as Parquet, partitioned by campaign and day, for a warehouse or a DuckDB /
+        Spark cluster. Each event is written exactly once: running it again writes only the
+        events that are new since the last export to ``path``. Replies and conversions carry
+        the campaign they are attributed to (last touch within the windows; 0: none). The
+        README's "Parquet export" section lists the columns.
+
+        >>> client.export("exports/")  # doctest: +SKIP
+        <ExportReport run 1: 4211 new events in 12 files>
+        >>> duckdb.sql("select event, count(*) from 'exports/message_events/**/*.parquet' group by 1")  # doctest: +SKIP
+        """
+        return analytics.export_events(self.engine, path, reply_window=analytics.parse_window(reply_window),
+                                       attribution_window=analytics.parse_window(attribution_window))
+
     def sql(self, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Any:
         """A DuckDB relation over up-to-date views ``campaigns``, ``users``, ``leads``,
         ``messages``, ``replies`` (all inbound, with ``kind``) and ``conversions``.
@@ -298,6 +329,16 @@ class CampaignClient:
         >>> client.sql("select kind, count(*) n from replies group by kind").df()  # doctest: +SKIP
         """
         return analytics.sql(self.engine, query, params)
+
+
+def _warn_refused(result: service.RecordResult, what: str) -> service.RecordResult:
+    refused = [u for u in result.unmatched if str(u.get("reason", "")).startswith("refused")]
+    if refused:
+        shown = "; ".join(f"{u['sid']}: {u['reason']}" for u in refused[:5])
+        warnings.warn(f"{what}: {len(refused)} row(s) could not be applied and are kept in the inbox as failed "
+                      f"(client.pending_events() lists them); the other rows were recorded. {shown}",
+                      UserWarning, stacklevel=3)
+    return result
 
 
 def _event_rows(events: pd.DataFrame | Sequence[Mapping[str, Any]], what: str) -> list[dict[str, Any]]:

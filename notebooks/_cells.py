@@ -372,7 +372,7 @@ lift[lift["metric"] == "conversion_rate"][
     ["test", "arm", "role", "n", "events", "rate", "abs_lift", "abs_lift_low", "abs_lift_high",
      "rel_lift", "rel_lift_low", "rel_lift_high", "p_holm", "significant", "incremental"]
 ]'''),
-    ("md", """Every `lift()` call counts as a look. `looks` says how many there were and `use` marks the
+    ("md", """Every `lift()` call on new data counts as a look. `looks` says how many there were and `use` marks the
 rows valid for that: the fixed-sample ones only at a first look once the plan's sample is reached;
 after daily peeking, the sequential ones."""),
     ("code", '''print(lift.attrs["advice"])

@@ -8,8 +8,10 @@ Each test gets a schema of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -58,9 +60,27 @@ def store_url(request) -> str:
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite store migrated once per run (opening a fresh file runs every migration)."""
+    path = tmp_path_factory.mktemp("migrated") / "campaigns.db"
+    CampaignClient(f"sqlite:///{path}").close()
+    return path
+
+
 @pytest.fixture
-def client(store_url) -> Iterator[CampaignClient]:
-    with CampaignClient(store_url) as client:
+def migrated_url(request, store_url) -> str:
+    """``store_url`` for a client: on SQLite the file starts as a copy of ``migrated_sqlite`` (the
+    same freshly migrated store, without running every migration again for each test); on
+    PostgreSQL the empty schema, migrated when the client opens it."""
+    if store_url.startswith("sqlite:///"):
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), store_url.removeprefix("sqlite:///"))
+    return store_url
+
+
+@pytest.fixture
+def client(migrated_url) -> Iterator[CampaignClient]:
+    with CampaignClient(migrated_url) as client:
         yield client
 
 

@@ -54,13 +54,12 @@ def test_tiers_are_applied_without_marks_in_the_files(tree: pytest.Pytester) -> 
     (tests / "test_fuzz_routes.py").write_text("def test_fuzzed(): pass\n")
     (tests / "test_browser_page.py").write_text("def test_page(): pass\n")
 
-    def selected(expression: str) -> set[str]:
-        run = tree.runpytest("tests", "-m", expression)
-        return {r.nodeid.split("::", 1)[1] for r in run.reprec.getreports("pytest_runtest_logreport")
-                if r.when == "call"}
-
-    assert selected("postgres") == {"test_pg", "test_store[postgresql]"}
-    assert selected("slow") == {"test_slow"}
-    assert selected("fuzz") == {"test_fuzzed"} and selected("browser") == {"test_page"}
-    assert selected("not slow and not browser and not notebooks and not postgres and not fuzz") == {
-        "test_store[sqlite]", "test_plain"}
+    items, _ = tree.inline_genitems("tests")
+    tiers = {item.name: {m.name for m in item.iter_markers()} & {"slow", "browser", "notebooks", "postgres", "fuzz"}
+             for item in items}
+    assert tiers == {
+        "test_pg": {"postgres"}, "test_store[sqlite]": set(), "test_store[postgresql]": {"postgres"},
+        "test_slow": {"slow"}, "test_plain": set(), "test_fuzzed": {"fuzz"}, "test_page": {"browser"},
+    }
+    run = tree.runpytest("tests", "-m", "not slow and not browser and not notebooks and not postgres and not fuzz")
+    run.assert_outcomes(passed=2, deselected=5)

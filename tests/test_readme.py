@@ -39,3 +39,9 @@ def test_main_job_runs_end_to_end_on_the_embedded_default(tmp_path) -> None:
     )
     assert rerun.returncode == 0, rerun.stderr
     assert "inserted=0" in rerun.stdout  # re-running the job never duplicates leads
+
+
+def test_ci_lints_and_type_checks_after_the_tests() -> None:
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ".venv/bin/ruff check ." in ci_lines and ".venv/bin/mypy" in ci_lines
+    assert ci_lines.index(".venv/bin/mypy") > ci_lines.index(_readme_commands()[1])

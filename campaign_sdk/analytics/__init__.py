@@ -28,6 +28,7 @@ from campaign_sdk.analytics._metrics import (
     to_long,
 )
 from campaign_sdk.analytics._mirror import close_mirror, mirror_for
+from campaign_sdk.analytics._parquet import ExportReport, export_events
 from campaign_sdk.analytics._plots import funnel_chart, rates_chart, reply_times_chart
 from campaign_sdk.analytics._stats import wilson_interval
 
@@ -35,11 +36,13 @@ __all__ = [
     "AnalyticsError",
     "DEFAULT_WINDOW",
     "DEFINITIONS",
+    "ExportReport",
     "FUNNEL",
     "RATES",
     "add_rates",
     "campaign_metrics",
     "close_mirror",
+    "export_events",
     "funnel",
     "funnel_chart",
     "lead_facts",

@@ -1,8 +1,8 @@
 """The metric definitions, written down once (README "Metric definitions" mirrors this text).
 
 - A *touch* is a campaign message that reached the recipient side: status sent, delivered,
-  partially_delivered or read (``facts.statuses.TOUCH``). Its time is the message's ``created_at`` (when Twilio accepted it). If one number got two
-  touches at the same instant, the later-created message (higher id) is the touch.
+  partially_delivered or read (``facts.statuses.TOUCH``). Its time is the message's ``created_at``
+  (when Twilio accepted it). If one number got two touches at the same instant, the later-created message (higher id) is the touch.
 - total_leads: leads not removed. Every other count is of unique leads, never of messages.
 - A lead's *message* is its latest campaign message (by ``created_at``, then id).
   messages_sent: leads whose message is a touch. delivered: message delivered, partially

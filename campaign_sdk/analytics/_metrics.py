@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeAlias
 
 import duckdb
 import pandas as pd
@@ -17,8 +17,8 @@ from campaign_sdk.analytics import _definitions as d
 from campaign_sdk.analytics._mirror import VIEWS, mirror_for
 from campaign_sdk.analytics._stats import wilson_interval
 
-Window = str | dt.timedelta | pd.Timedelta
-Moment = str | dt.datetime | dt.date | pd.Timestamp | None
+Window: TypeAlias = str | dt.timedelta | pd.Timedelta
+Moment: TypeAlias = str | dt.datetime | dt.date | pd.Timestamp | None
 
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|h|m|s|w)\s*$", re.IGNORECASE)
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -263,7 +263,7 @@ ORDER BY f.campaign_id, time_to_reply, f.lead_id
     return frame
 
 
-def sql(engine: sa.Engine, query: str, params: Mapping[str, Any] | list[Any] | None = None) -> duckdb.DuckDBPyRelation:
+def sql(engine: sa.Engine, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> duckdb.DuckDBPyRelation:
     """A DuckDB relation for ``query`` over the views campaigns, users, leads, messages,
     replies and conversions (refreshed first); compose it further or call ``.df()``."""
     mirror = mirror_for(engine)

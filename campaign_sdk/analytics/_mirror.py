@@ -5,8 +5,12 @@ Before every query the mirror makes the tables it reads current:
 1. a change token says whether anything at all was committed since the last refresh
    (SQLite: ``PRAGMA data_version`` on a connection the mirror keeps open; PostgreSQL: the
    current snapshot). Unchanged: nothing to read, the query runs at once.
-2. otherwise each table's block fingerprints (``_store``) are compared with the mirror's own
-   and only the blocks that differ are read again, in one DuckDB transaction.
+2. otherwise, on SQLite, the rows the database itself marked as changed since the mirror's
+   mark (``_store``: higher ids, higher row versions, logged deletions) are read in one
+   snapshot; a row count that still differs (a row inserted below the highest id by hand)
+   falls back to step 3. On PostgreSQL, and in that fallback, each table's block fingerprints
+   are compared with the mirror's own and only the blocks that differ are read again. All of
+   it lands in one DuckDB transaction.
 
 The token is taken *before* the store is read, so a commit that races with a refresh is seen
 by the next call. A SQLite file store gets its mirror in a DuckDB file beside it
@@ -19,23 +23,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import sqlite3
 import threading
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
-from campaign_sdk.analytics._store import BLOCK_BITS, TABLES, Source, Table, sqlite_path, sqlite_version_sql
+from campaign_sdk.analytics._store import BLOCK_BITS, TABLES, Mark, Source, Table, sqlite_path
 
-# a mirror file made with other tables or checksums is rebuilt, not trusted
-FORMAT = "campaign_sdk analytics mirror v1 " + hashlib.sha256(
-    repr([(t.name, t.ddl, sqlite_version_sql(t)) for t in TABLES.values()]).encode()
+# a mirror file made with other tables or another way of tracking changes is rebuilt, not trusted
+FORMAT = "campaign_sdk analytics mirror v2 " + hashlib.sha256(
+    repr([(t.name, t.ddl, t.reload) for t in TABLES.values()]).encode()
 ).hexdigest()[:16]
 CACHE_SUFFIX = ".analytics.duckdb"
 # view name -> the SQL users see (every mirrored table, without the internal version column)
@@ -116,11 +121,12 @@ class Mirror:
             self.stats["checks"] += 1
             plans = [self._plan(table) for table in stale]
             jobs = [(plan.table, r) for plan in plans for r in plan.reads]
-            chunks = self.source.fetch(jobs, rows=sum(plan.rows for plan in plans))
+            chunks = self.source.fetch(jobs, rows=sum(plan.rows for plan in plans if plan.chunks is None))
             self.con.execute("BEGIN TRANSACTION")
             try:
                 for plan in plans:
-                    self._apply(plan, [c for (table, _), c in zip(jobs, chunks) if table is plan.table])
+                    fetched = [c for (table, _), c in zip(jobs, chunks) if table is plan.table]
+                    self._apply(plan, plan.chunks if plan.chunks is not None else fetched)
                 self.con.execute("COMMIT")
             except BaseException:
                 self.con.execute("ROLLBACK")
@@ -130,12 +136,23 @@ class Mirror:
                 self._fresh[table.name] = token
 
     def _plan(self, table: Table) -> _Plan:
-        """What to delete and read again: the blocks whose fingerprints differ, or everything
-        (small tables, and an empty mirror, which needs no fingerprints)."""
-        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchone()[0]
-        if table.reload or empty:
+        """What to delete and read again: on SQLite what changed since the mark; elsewhere the
+        blocks whose fingerprints differ; everything for small tables and an empty mirror."""
+        empty = self.con.execute(f"SELECT count(*) = 0 FROM mirror.{table.name}").fetchall()[0][0]
+        sqlite = self.source.dialect == "sqlite" and not table.reload
+        mark = self._mark(table) if sqlite else None
+        if mark is not None:
+            found = self.source.changes(table, mark)
+            if found is not None:
+                now, count, gone, rows = found
+                return _Plan(table, [], [], 0, chunks=[rows], gone=gone, mark=now, count=count)
+        if table.reload or empty or sqlite:
+            now = self.source.mark(table)[0] if sqlite else None
             rows, ranges = self.source.id_ranges(table)
-            return _Plan(table, None, ranges, rows)
+            return _Plan(table, None, ranges, rows, mark=now)
+        return self._compare(table)
+
+    def _compare(self, table: Table) -> _Plan:
         store = self.source.fingerprints(table)
         mine = {
             b: (n, s, v)
@@ -148,6 +165,10 @@ class Mirror:
         ranges = [(b << BLOCK_BITS, (b + 1) << BLOCK_BITS) for b in changed]
         return _Plan(table, changed, ranges, sum(store[b][0] for b in changed if b in store))
 
+    def _mark(self, table: Table) -> Mark | None:
+        found = self.con.execute("SELECT value FROM mirror.meta WHERE key = ?", [f"mark:{table.name}"]).fetchone()
+        return None if found is None else Mark(**json.loads(found[0]))
+
     def _apply(self, plan: _Plan, chunks: list[pa.Table]) -> None:
         name = plan.table.name
         if plan.blocks is None:
@@ -157,13 +178,32 @@ class Mirror:
             blocks = ", ".join(map(str, plan.blocks))
             self.con.execute(f"DELETE FROM mirror.{name} WHERE id >> {BLOCK_BITS} IN ({blocks})")
             self.stats["blocks_read"] += len(plan.blocks)
+        if plan.gone:
+            self.con.register("gone", pa.table({"id": pa.array(plan.gone, pa.int64())}))
+            try:
+                self.con.execute(f"DELETE FROM mirror.{name} WHERE id IN (SELECT id FROM gone)")
+            finally:
+                self.con.unregister("gone")
+            self.stats["rows_deleted"] += len(plan.gone)
         for chunk in chunks:
             self.stats["rows_read"] += chunk.num_rows - (self.source.dialect == "sqlite")  # the sentinel
             self.con.register("chunk", chunk)
             try:
+                if plan.chunks is not None:  # changed rows: replace them by id
+                    self.con.execute(f"DELETE FROM mirror.{name} WHERE id IN (SELECT id FROM chunk)")
                 self.con.execute(f"INSERT INTO mirror.{name} {plan.table.duck_select()}")
             finally:
                 self.con.unregister("chunk")
+        if plan.count is not None:
+            mine = self.con.execute(f"SELECT count(*) FROM mirror.{name}").fetchone()[0]
+            if mine != plan.count:  # a row inserted below the highest id: find it by fingerprints
+                self.stats["fallbacks"] += 1
+                fallback = self._compare(plan.table)
+                jobs = [(plan.table, r) for r in fallback.reads]
+                self._apply(fallback, self.source.fetch(jobs, rows=fallback.rows))
+        if plan.mark is not None:
+            value = json.dumps(plan.mark.__dict__)
+            self.con.execute("INSERT OR REPLACE INTO mirror.meta VALUES (?, ?)", [f"mark:{name}", value])
 
     # -- use ------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -176,12 +216,18 @@ class Mirror:
 
 @dataclass(frozen=True)
 class _Plan:
-    """``blocks`` to delete (None: the whole table) and id ``reads`` ([lo, hi)) to load."""
+    """``blocks`` to delete (None: the whole table) and id ``reads`` ([lo, hi)) to load; or
+    (SQLite) ``chunks`` already read, to replace by id, ``gone`` ids to delete, the ``count``
+    the table must then have, and the ``mark`` to remember."""
 
     table: Table
     blocks: list[int] | None
     reads: list[tuple[int, int] | None]
     rows: int
+    chunks: list[pa.Table] | None = None
+    gone: list[int] = field(default_factory=list)
+    mark: Mark | None = None
+    count: int | None = None
 
 
 _MIRRORS: weakref.WeakKeyDictionary[sa.Engine, Mirror] = weakref.WeakKeyDictionary()

@@ -1,20 +1,25 @@
-"""Reading the store (SQLite or PostgreSQL) for the DuckDB mirror: what is copied, how a block of
-rows is fingerprinted, and how rows travel (PostgreSQL: Arrow through ADBC; SQLite: ``sqlite3``
-in this process, and ADBC in a helper process for bulk reads; SQLAlchemy as the fallback).
+"""Reading the store (SQLite or PostgreSQL) for the DuckDB mirror: what is copied, how changes
+are found, and how rows travel (PostgreSQL: Arrow through ADBC; SQLite: ``sqlite3`` in this
+process, and ADBC in a helper process for bulk reads; SQLAlchemy as the fallback).
 
-Every mirrored row carries a version ``_v`` computed *by the store*: PostgreSQL's ``xmin`` (a new
-one for every insert or update), on SQLite a checksum of the row's values. Rows are grouped in
-blocks of ids (``id >> BLOCK_BITS``); a block's fingerprint is ``(count, sum(id), sum(_v))``.
-The mirror compares the store's fingerprints with the same sums over its own rows and re-reads
-only the blocks that differ (inserts, updates, deletes and re-used ids all change them).
+What is mirrored comes from the SQLAlchemy metadata (``campaign_sdk.models``): every column of
+a mirrored table, except the ones :data:`EXCLUDED` names with the reason. A column added to a
+model reaches the mirror (and ``client.sql``) by itself.
+
+Every mirrored row carries a version ``_v`` kept *by the database*: on SQLite the
+``row_version`` column that triggers stamp on every UPDATE (migration 0007; deletes are logged
+in ``row_deletions``), on PostgreSQL the row's ``xmin``. SQLite stores are refreshed from those
+alone (ids above the last seen, versions above the last seen, deletions after the last seen);
+PostgreSQL compares block fingerprints ``(count, sum(id), sum(_v))`` over ``id >> BLOCK_BITS``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,27 +28,78 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from campaign_sdk.analytics._export import export
+from campaign_sdk.models import Base
 
 BLOCK_BITS = 16
 BULK_ROWS = 100_000  # from this many rows to read, a SQLite file is read by the ADBC helper
 CHUNK_ROWS = 1 << 18  # ids per query when a whole table is read
-_MOD = 2147483647  # 2^31 - 1: SQLite row checksums stay far from int64 overflow when summed
-_DUCK_TYPES = {"int": "BIGINT", "text": "VARCHAR", "time": "TIMESTAMP", "json": "VARCHAR", "real": "DOUBLE"}
-_SENTINEL = {"int": "0", "text": "'x'", "time": "'2000-01-01 00:00:00.000000'", "json": "'{}'", "real": "0.5"}
+_DUCK_TYPES = {"int": "BIGINT", "text": "VARCHAR", "time": "TIMESTAMP", "json": "VARCHAR", "real": "DOUBLE",
+               "bool": "BOOLEAN"}
+_SENTINEL = {"int": "0", "text": "'x'", "time": "'2000-01-01 00:00:00.000000'", "json": "'{}'", "real": "0.5",
+             "bool": "0"}
+
+# view name -> (store table, re-read whole on every change); the views ``client.sql`` offers
+MIRRORED: dict[str, tuple[str, bool]] = {
+    "campaigns": ("campaigns", True),  # a handful of rows
+    "users": ("conversation_users", False),
+    "leads": ("campaign_leads", False),
+    "messages": ("outbound_messages", False),
+    "replies": ("inbound_messages", False),
+    "conversions": ("conversions", False),
+}
+_BOOKKEEPING = "the mirror's own change tracking"
+# store table -> column -> why it is not mirrored (every other column is)
+EXCLUDED: dict[str, dict[str, str]] = {
+    "campaigns": {"content": "the template itself (campaign.content reads it)",
+                  "rejection_reason": "free text from WhatsApp review (campaign.rejection_reason)",
+                  "approval_name": "Twilio's approval name, not analysed",
+                  "updated_at": "bookkeeping; the table is re-read whole anyway"},
+    "conversation_users": {"opt_out_keyword": "the keyword text; opted_out_at carries the state",
+                           "created_at": "not analysed", "row_version": _BOOKKEEPING},
+    "campaign_leads": {"row_version": _BOOKKEEPING},
+    "outbound_messages": {"to_number": "the user's number with a channel prefix (users.phone_number)",
+                          "content_variables": "a copy of the lead's variables per message (leads has them)",
+                          "content_sid": "send bookkeeping", "error_message": "send bookkeeping",
+                          "dedupe_key": "send bookkeeping", "row_version": _BOOKKEEPING},
+    "inbound_messages": {"button_payload": "kept in the store; body carries the button's text",
+                         "row_version": _BOOKKEEPING},
+    "conversions": {"row_version": _BOOKKEEPING},
+}
+# tables of the store that are not mirrored at all, and why
+NOT_MIRRORED = {
+    "sync_state": "cursors of resumable jobs",
+    "inbox_events": "the webhook inbox (events are mirrored once applied to their tables)",
+    "row_deletions": _BOOKKEEPING,
+    "campaign_variants": "experiment arms, read by campaign.variants and lift()",
+    "global_holdouts": "the users kept out of marketing campaigns, read by the experiments package",
+}
+
+
+def _kind(column: sa.Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, sa.TypeDecorator):
+        kind = kind.impl if isinstance(kind.impl, sa.types.TypeEngine) else kind.impl()
+    if isinstance(kind, sa.Boolean):
+        return "bool"
+    if isinstance(kind, sa.Integer):
+        return "int"
+    if isinstance(kind, (sa.Float, sa.Numeric)):
+        return "real"
+    if isinstance(kind, sa.DateTime):
+        return "time"
+    if isinstance(kind, sa.JSON):
+        return "json"
+    return "text"  # strings, texts, enums (stored as their values)
 
 
 @dataclass(frozen=True)
 class Table:
     """A mirrored table: its view name, the store table and ``(column, kind)`` pairs.
-
-    ``checked`` lists the columns whose *values* the SQLite checksum covers; for the others it
-    covers only whether they are NULL. ``reload`` tables are small and re-read whole every time.
-    """
+    ``reload`` tables are small and re-read whole every time anything changed."""
 
     name: str
     source: str
     columns: tuple[tuple[str, str], ...]
-    checked: tuple[str, ...] = ()
     reload: bool = False
 
     @property
@@ -57,79 +113,26 @@ class Table:
         return f"SELECT {cols}, CAST(_v AS BIGINT) FROM chunk WHERE id >= 0"
 
 
-TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (
-        Table(
-            "campaigns", "campaigns",
-            (("id", "int"), ("name", "text"), ("campaign_type", "text"), ("status", "text"),
-             ("approval_state", "text"), ("enabled", "time"), ("created_at", "time")),
-            reload=True,
-        ),
-        Table(
-            "users", "conversation_users",
-            (("id", "int"), ("phone_number", "text"), ("opted_out_at", "time")),
-            checked=("id", "phone_number", "opted_out_at"),
-        ),
-        # every write to a lead (the SDK's upserts and removals) sets updated_at
-        Table(
-            "leads", "campaign_leads",
-            (("id", "int"), ("campaign_id", "int"), ("user_id", "int"), ("custom_variables", "json"),
-             ("removed_at", "time"), ("created_at", "time"), ("updated_at", "time"), ("variant", "text")),
-            checked=("id", "campaign_id", "user_id", "custom_variables", "updated_at", "variant"),
-        ),
-        # status_at changes with every status change; the other times are set once
-        Table(
-            "messages", "outbound_messages",
-            (("id", "int"), ("sid", "text"), ("campaign_id", "int"), ("lead_id", "int"),
-             ("user_id", "int"), ("status", "text"), ("error_code", "int"), ("created_at", "time"),
-             ("status_at", "time"), ("sent_at", "time"), ("delivered_at", "time"),
-             ("read_at", "time"), ("failed_at", "time")),
-            checked=("id", "sid", "campaign_id", "lead_id", "user_id", "status", "error_code",
-                     "status_at"),
-        ),
-        # append-only
-        Table(
-            "replies", "inbound_messages",
-            (("id", "int"), ("sid", "text"), ("user_id", "int"), ("body", "text"), ("kind", "text"),
-             ("received_at", "time")),
-            checked=("id", "sid", "user_id", "body", "kind", "received_at"),
-        ),
-        Table(
-            "conversions", "conversions",
-            (("id", "int"), ("external_id", "text"), ("user_id", "int"), ("occurred_at", "time"),
-             ("value", "real")),
-            checked=("id", "external_id", "user_id", "occurred_at", "value"),
-        ),
-    )
-}
+def tables_from(metadata: sa.MetaData) -> dict[str, Table]:
+    """The mirrored tables as the models declare them, minus :data:`EXCLUDED` columns."""
+    tables = {}
+    for name, (source, reload) in MIRRORED.items():
+        skip = EXCLUDED.get(source, {})
+        columns = tuple((c.name, _kind(c)) for c in metadata.tables[source].columns if c.name not in skip)
+        tables[name] = Table(name, source, columns, reload=reload)
+    return tables
 
 
-def _sqlite_term(column: str, kind: str, checked: bool) -> str:
-    """One column's share of a row checksum: its value when ``checked`` (texts by length and
-    first character), else whether it is NULL. Every term stays below about 2e15."""
-    if not checked:
-        return f"({column} IS NULL)"
-    if kind == "int":
-        term = column
-    elif kind == "real":
-        term = f"CAST({column} * 1000 AS INTEGER)"
-    elif kind == "time":
-        # whole seconds only: SQLite's date functions round fractions differently across
-        # versions (3.40 to the millisecond), and the ADBC helper carries a newer SQLite
-        term = f"(unixepoch(substr({column}, 1, 19)) * 1000003 + CAST(substr({column}, 21) AS INTEGER))"
-    else:
-        term = f"(length({column}) * 1009 + unicode({column}))"
-    return f"coalesce({term}, -7)"  # NULL, and '' (whose first character is NULL)
+TABLES: dict[str, Table] = tables_from(Base.metadata)
 
 
-def sqlite_version_sql(table: Table) -> str:
-    """The per-row checksum SQLite computes for ``table``: deterministic, below 2^43, so that
-    a block's sum cannot overflow. Weighting by the id makes values swapped between rows count."""
-    terms = " + ".join(
-        f"{_sqlite_term(c, k, c in table.checked)} * {2 * i + 3}" for i, (c, k) in enumerate(table.columns)
-    )
-    return f"(({terms}) % {_MOD}) * (id % 4093 + 1)"
+@dataclass(frozen=True)
+class Mark:
+    """How far the mirror has read a SQLite table: the highest id, row version and deletion."""
+
+    id: int = 0
+    version: int = 0
+    seq: int = 0
 
 
 class Source:
@@ -162,26 +165,30 @@ class Source:
         if self._connect is None:  # in-memory SQLite: only the engine's own connection sees it
             with self.engine.connect() as connection:
                 result = connection.exec_driver_sql(sql)
-                return _arrow(list(result.keys()), result.fetchall())
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            try:
-                connection = self._connect()
-            except Exception:
-                if self.dialect != "postgresql":
-                    raise
-                # a URL option libpq does not take, say: read through SQLAlchemy from now on
-                self._connect, self.parallel = None, 1
-                return self.query(sql)
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
+                return _arrow(list(result.keys()), list(result.fetchall()))
+        try:
+            connection = self._connection()
+        except Exception:
+            if self.dialect != "postgresql":
+                raise
+            # a URL option libpq does not take, say: read through SQLAlchemy from now on
+            self._connect, self.parallel = None, 1
+            return self.query(sql)
         if self.dialect == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(sql)
                 return cursor.fetch_arrow_table()
         cursor = connection.execute(sql)
         return _arrow([d[0] for d in cursor.description], cursor.fetchall())
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            assert self._connect is not None
+            connection = self._local.connection = self._connect()
+            with self._lock:
+                self._connections.append(connection)
+        return connection
 
     def map(self, function: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """``function`` over ``items``, on the worker threads when there are several."""
@@ -220,7 +227,59 @@ class Source:
 
     # -- fingerprints and rows ------------------------------------------------------------
     def version_sql(self, table: Table) -> str:
-        return "xmin::text::bigint" if self.dialect == "postgresql" else sqlite_version_sql(table)
+        if self.dialect == "postgresql":
+            return "xmin::text::bigint"
+        return "0" if table.reload else "coalesce(row_version, 0)"
+
+    # -- SQLite: changes since a mark ---------------------------------------------------
+    def mark(self, table: Table, query: Callable[[str], pa.Table] | None = None) -> tuple[Mark, int]:
+        """Where ``table`` stands now, and how many rows it has."""
+        row = (query or self.query)(
+            f"SELECT coalesce(max(id), 0) AS i, count(*) AS n, (SELECT coalesce(max(row_version), 0) FROM"
+            f" {table.source} WHERE row_version IS NOT NULL) AS v, (SELECT coalesce(max(seq), 0) FROM"
+            f" row_deletions) AS s FROM {table.source}"
+        ).to_pylist()[0]
+        return Mark(row["i"], row["v"], row["s"]), row["n"]
+
+    def changes(self, table: Table, since: Mark) -> tuple[Mark, int, list[int], pa.Table] | None:
+        """In one snapshot of a SQLite store: the mark now, the row count, the ids deleted since
+        ``since``, and the rows inserted above ``since.id`` or updated after ``since.version``.
+        None when more than ``BULK_ROWS`` rows changed (a full read is faster then)."""
+        with self.snapshot() as query:
+            now, count = self.mark(table, query)
+            changed = (f"WHERE id > {since.id} UNION ALL SELECT * FROM ({self.select_sql(table, '', bare=True)}"
+                       f" WHERE row_version > {since.version} AND id <= {since.id})")
+            size = query(f"SELECT (SELECT count(*) FROM {table.source} WHERE id > {since.id}) + (SELECT count(*)"
+                         f" FROM {table.source} WHERE row_version > {since.version} AND id <= {since.id}) AS n"
+                         ).to_pylist()[0]["n"]
+            if size > BULK_ROWS:
+                return None
+            gone = query(f"SELECT row_id FROM row_deletions WHERE table_name = '{table.source}'"
+                         f" AND seq > {since.seq}").column(0).to_pylist()
+            rows = query(self.select_sql(table, changed))
+        return now, count, [int(i) for i in gone], rows
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Callable[[str], pa.Table]]:
+        """Queries that all see one committed state of a SQLite store (one read transaction)."""
+        if self._connect is None:
+            with self.engine.connect() as connection:
+                def run(sql: str) -> pa.Table:
+                    result = connection.exec_driver_sql(sql)
+                    return _arrow(list(result.keys()), result.fetchall())
+
+                yield run
+            return
+        connection = self._connection()
+        connection.execute("BEGIN")
+        try:
+            def run(sql: str) -> pa.Table:
+                cursor = connection.execute(sql)
+                return _arrow([d[0] for d in cursor.description], cursor.fetchall())
+
+            yield run
+        finally:
+            connection.execute("COMMIT")
 
     def fingerprints(self, table: Table) -> dict[int, tuple[int, int, int]]:
         """``{block: (count, sum(id), sum(_v))}`` of the store's rows now."""
@@ -247,19 +306,22 @@ class Source:
 
         return {b: fp for b, fp in self.map(one, blocks) if fp[0]}
 
-    def select_sql(self, table: Table, where: str = "") -> str:
-        """The query that reads ``table``'s rows (plus ``_v``) in the mirror's shape."""
+    def select_sql(self, table: Table, where: str = "", *, bare: bool = False) -> str:
+        """The query that reads ``table``'s rows (plus ``_v``) in the mirror's shape (``bare``:
+        without the leading row of typed sentinels)."""
         version = self.version_sql(table)
         if self.dialect == "postgresql":
             cols = ", ".join(_pg_column(c, k) for c, k in table.columns)
             return f"SELECT {cols}, {version} AS _v FROM {table.source} {where}"
         cols = ", ".join(table_column for table_column, _ in table.columns)
+        if bare:
+            return f"SELECT {cols}, {version} AS _v FROM {table.source} {where}"
         # SQLite is dynamically typed and ADBC infers each column's type from the first rows:
         # a leading row of typed sentinels (id -1, dropped on load) fixes every column's type.
         sentinel = ", ".join(
             f"{-1 if c == 'id' else _SENTINEL[k]} AS {c}" for c, k in table.columns
         )
-        return f"SELECT {sentinel}, 0 AS _v UNION ALL SELECT {cols}, {version} FROM {table.source} {where}"
+        return f"SELECT {sentinel}, 0 AS _v UNION ALL SELECT {cols}, {version} AS _v FROM {table.source} {where}"
 
     def id_ranges(self, table: Table) -> tuple[int, list[tuple[int, int] | None]]:
         """About how many rows ``table`` has, and id ranges that split it into chunks of at

@@ -7,7 +7,7 @@ estimated cost. ``Campaign.plan()`` is the way users reach it.
 
 >>> policy = DeliveryPolicy(window=SendWindow(start="10:00", end="20:00"),
 ...                         countries={"DE": SendWindow(days=["mon", "tue", "wed", "thu", "fri"])},
-...                         caps=[FrequencyCap(limit=1, per="24h"), FrequencyCap(limit=3, per="7d")])
+...                         caps=[FrequencyCap(limit=1, per="24h"), FrequencyCap(limit=3, per="1w")])
 >>> policy.window_for("marketing", "DE").days
 ('mon', 'tue', 'wed', 'thu', 'fri')
 """
@@ -19,7 +19,7 @@ from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
 from campaign_sdk.delivery._policy import DAYS, DeliveryPolicy, FrequencyCap, SendWindow
 from campaign_sdk.delivery._prices import price_table
 from campaign_sdk.delivery._reasons import DEFER, REASONS, SKIP
-from campaign_sdk.delivery._schedule import Schedule, schedule
+from campaign_sdk.delivery._schedule import Schedule, schedule, utc
 from campaign_sdk.delivery._segments import Segments, sms_segments
 from campaign_sdk.delivery._windows import local_target, next_allowed
 
@@ -42,4 +42,5 @@ __all__ = [
     "price_table",
     "schedule",
     "sms_segments",
+    "utc",
 ]

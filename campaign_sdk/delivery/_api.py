@@ -10,11 +10,11 @@ import sqlalchemy as sa
 
 from campaign_sdk.delivery._frame import DeliveryPlan
 from campaign_sdk.delivery._plan import MIRROR_TABLES, build_plan
-from campaign_sdk.delivery._spec import PlanSpec
 from campaign_sdk.delivery._policy import DeliveryPolicy
 from campaign_sdk.delivery._prices import PriceInput, price_table
 from campaign_sdk.delivery._render import template_of
 from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
+from campaign_sdk.delivery._spec import PlanSpec
 from campaign_sdk.gateways._pricing import gateway_prices
 
 
@@ -57,9 +57,17 @@ def plan_campaign(
         literals=literals, keys=keys, required=required, policy=policy, schedule=when,
         now=moment, expires_at=expires_at, messaging_tier=tier,
         freeform=channel == "whatsapp" and category == "service" and not approved,
-        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup,
+        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup, winner=_has_winner(row),
     )
     with mirror_for(engine).reading(MIRROR_TABLES) as con:
         plan = build_plan(con, spec)
     plan.attrs["problems"] = list(problems or [])
     return plan
+
+
+def _has_winner(row: Any) -> bool:
+    """Whether the campaign's experiment picked a winner (its "rest" arm is then sent)."""
+    from campaign_sdk.experiments._design import design_of
+
+    design = design_of(row)
+    return design is not None and design.winner is not None

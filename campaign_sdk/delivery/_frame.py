@@ -9,7 +9,7 @@ import pandas as pd
 from campaign_sdk.delivery._reasons import REASONS
 
 PLAN_COLUMNS = [
-    "lead_id", "phone_number", "country", "action", "reason", "detail", "zones", "ambiguous",
+    "lead_id", "phone_number", "country", "variant", "action", "reason", "detail", "zones", "ambiguous",
     "zone", "local_send_time", "send_at", "scheduler", "message", "sms_encoding", "sms_segments",
     "cost", "currency", "cost_reason",
 ]
@@ -19,7 +19,8 @@ SUMMARY_KEYS = ["action", "reason", "local_hour", "country"]
 class DeliveryPlan(pd.DataFrame):
     """What a send will do, one row per lead (a pandas DataFrame).
 
-    Columns: ``action`` (send / defer / skip), ``reason`` (None for a plain send; see
+    Columns: ``variant`` (the experiment arm, if any), ``action`` (send / defer / skip /
+    holdout), ``reason`` (None for a plain send; see
     ``campaign_sdk.delivery.REASONS``), ``detail``, ``zones`` (the recipient's possible zones,
     comma-joined), ``ambiguous`` (the number spans several zones), ``zone`` and
     ``local_send_time`` (wall clock there; for an ambiguous number the zone where it is earliest),

@@ -48,7 +48,7 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame) -> 
     used = con.execute(f"""
         SELECT count(DISTINCT m.user_id) FROM messages m
         WHERE {COUNTS} AND coalesce(m.sent_at, m.created_at) > $now - to_microseconds({day})
-    """, now).fetchone()[0]
+    """, now).fetchall()[0][0]
     first = max(limit - int(used), 0)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_over AS

@@ -17,15 +17,31 @@ import pandas as pd
 
 from campaign_sdk.delivery import _limits
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
-from campaign_sdk.delivery._render import features_sql, message_sql, segments_sql, size_sql, value_sql
+from campaign_sdk.delivery._render import (
+    features_sql,
+    message_sql,
+    segments_sql,
+    size_sql,
+    value_sql,
+)
 from campaign_sdk.delivery._schedule import scheduler_sql
 from campaign_sdk.delivery._segments import sms_segments
-from campaign_sdk.delivery._spec import LIVE, SKIPS, PlanSpec, aware, moments, naive, zone_names
+from campaign_sdk.delivery._spec import (
+    SKIPS,
+    PlanSpec,
+    aware,
+    moments,
+    naive,
+    zone_names,
+)
 from campaign_sdk.delivery._windows import earliest_local
 from campaign_sdk.delivery._zones import resolve_zones
+from campaign_sdk.facts import errors
+from campaign_sdk.facts.errors import ErrorKind
 
 MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
-INVALID_NUMBER_CODES = (21211, 21614, 63024)  # as service.INVALID_NUMBER_CODES
+# The codes of the invalid_number kind (campaign_sdk.facts.errors): the mirror holds codes, not kinds.
+INVALID_NUMBER_CODES = tuple(sorted(errors.codes_of(ErrorKind.INVALID_NUMBER)))
 _TEMP = ("plan_base", "plan_zones", "plan_rows", "_plan_phone", "_plan_deep", "_tier_over")
 
 
@@ -42,12 +58,15 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
     codes = ", ".join(map(str, INVALID_NUMBER_CODES))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_base AS
-        SELECT lead_id, user_id, phone, vals[{len(slots)}] AS tz_override{values},
+        SELECT lead_id, user_id, phone, variant, vals[{len(slots)}] AS tz_override{values},
                coalesce(store_reason, CASE WHEN {missing} THEN 'missing_variables' END) AS store_reason
         FROM (
             SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone,
                    json_extract_string(l.custom_variables, {paths}) AS vals,
+                   l.variant,
                    CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
+                        WHEN l.variant IN ('holdout', 'global_holdout') THEN l.variant
+                        WHEN l.variant = 'rest' AND NOT $winner THEN 'awaiting_winner'
                         WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
                         WHEN s.state = 3 THEN 'already_messaged'
                         WHEN s.state = 2 THEN 'failed_before'
@@ -55,13 +74,14 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
                         WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
                    END AS store_reason
             FROM leads l JOIN users u ON u.id = l.user_id
-            LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3 WHEN error_code IS NOT NULL THEN 2
+            LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
+                                                WHEN error_code IS NOT NULL OR status = 'failed' THEN 2
                                                 ELSE 1 END) AS state
                        FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
             LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_code IN ({codes})) bad
                    ON bad.user_id = l.user_id
             WHERE l.campaign_id = $c)
-    """, {"c": spec.campaign_id})
+    """, {"c": spec.campaign_id, "winner": spec.winner})
 
 
 def _timed(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +128,6 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
     joined_values = "concat(" + ", ".join([f"v{i}" for i in numbers] + ["''"]) + ")"
     is_gsm, units, doubles = size_sql(spec.literals)
     encoding, segments, exact = segments_sql("is_gsm", "units", "doubles")
-    per_segment = "segments" if spec.channel == "sms" else "1"
     skip = f"coalesce(r.reason IN {SKIPS}, false)"
     query = f"""
         WITH joined AS (
@@ -119,12 +138,13 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at AND NOT {skip}),
         featured AS (SELECT *, {features_sql("vv")} FROM (SELECT *, {joined_values} AS vv FROM joined)),
         sized AS (
-            SELECT lead_id, phone, reason, send_at, kidx, lidx, skipped,
+            SELECT lead_id, phone, variant, reason, send_at, kidx, lidx, skipped,
                    CASE WHEN reason = 'invalid_timezone' THEN tz_override END AS bad_timezone,
                    {message_sql(spec.literals, [f"v{i}" for i in numbers])} AS message,
                    {is_gsm} AS is_gsm, {units} AS units, {doubles} AS doubles FROM featured)
         SELECT lead_id, phone AS phone_number, kidx, lidx, reason,
-               CASE WHEN skipped THEN 'skip' WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action,
+               CASE WHEN reason IN ('holdout', 'global_holdout') THEN 'holdout' WHEN skipped THEN 'skip'
+                    WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action, variant,
                CASE WHEN skipped THEN NULL ELSE send_at END AS send_at,
                CASE WHEN skipped THEN NULL ELSE {scheduler_sql("send_at", twilio=spec.twilio_scheduling)} END AS scheduler,
                message, {encoding} AS sms_encoding, {segments} AS sms_segments, {exact} AS exact,
@@ -150,7 +170,7 @@ def _codes(frame: pd.DataFrame, column: str, values: pd.Series) -> pd.Categorica
 def _decorate(frame: pd.DataFrame, spec: PlanSpec, keys: pd.DataFrame, places: pd.DataFrame,
               prices: pd.DataFrame) -> pd.DataFrame:
     """Zone, country and local-time columns from their small tables; prices and their reasons."""
-    live = frame["action"] != "skip"
+    live = frame["action"].isin(["send", "defer"])
     frame["country"] = _codes(frame, "kidx", keys["country"])
     frame["zones"] = _codes(frame, "kidx", keys["zones"])
     frame["ambiguous"] = _take(frame.pop("kidx").to_numpy(), keys["ambiguous"].fillna(False).to_numpy(bool), False)

@@ -103,7 +103,7 @@ class FrequencyCap(BaseModel):
     """At most ``limit`` marketing messages per person in any ``per`` (e.g. ``"24h"``, ``"7d"``),
     counted across every campaign of the store.
 
-    >>> FrequencyCap(limit=3, per="7d").per
+    >>> FrequencyCap(limit=3, per="1w").per
     datetime.timedelta(days=7)
     """
 

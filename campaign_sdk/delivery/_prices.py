@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import phonenumbers
@@ -16,7 +16,7 @@ import phonenumbers
 from campaign_sdk._exceptions import DeliveryPolicyError
 from campaign_sdk.gateways._pricing import PRICE_COLUMNS
 
-PriceInput = pd.DataFrame | Sequence[Mapping[str, Any]]
+PriceInput: TypeAlias = pd.DataFrame | Sequence[Mapping[str, Any]]
 ANY = "*"
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 SKIP = {
     # the send path's own reasons (service.SKIP_REASONS)
     "removed": "the lead was removed from the campaign",
+    "holdout": "the lead is in the experiment's holdout (control group): never sent (action 'holdout')",
+    "global_holdout": "the person is in the global holdout: never sent by any campaign (action 'holdout')",
+    "awaiting_winner": "the lead waits for the experiment's winner before it is sent",
     "opted_out": "the person opted out (STOP); they are never messaged until they opt back in",
     "already_messaged": "this campaign already messaged the lead",
     "failed_before": "this campaign's message to the lead failed; it is not retried",

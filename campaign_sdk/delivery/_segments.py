@@ -36,7 +36,8 @@ class Segments(NamedTuple):
 @cache
 def gsm_tables() -> tuple[str, str]:
     """(basic, extension) characters of GSM 03.38, read from the codec."""
-    basic, extension = [], []
+    basic: list[str] = []
+    extension: list[str] = []
     for code in range(0x2100):  # every GSM character is below U+2100 (the euro sign is U+20AC)
         char = chr(code)
         if char == _ESCAPE:

@@ -41,6 +41,7 @@ class PlanSpec:
     freeform: bool
     twilio_scheduling: bool
     prices: Callable[[list[str]], tuple[pd.DataFrame, str]]
+    winner: bool = False  # the experiment has a winner: its "rest" arm is sent
 
 
 def naive(moment: dt.datetime) -> dt.datetime:
@@ -63,7 +64,7 @@ def moments(keys: pd.DataFrame, spec: PlanSpec, proposed: Sequence[Any] | None =
     """``send_at`` (naive UTC) and ``time_reason`` for each row of ``keys`` (``zkey, zones,
     country, zone_problem``), from the schedule or from ``proposed`` (one moment per row)."""
     sched, now = spec.schedule, spec.now
-    out = []
+    out: list[tuple[dt.datetime | None, str | None]] = []
     rows = keys[["zones", "country", "zone_problem"]].itertuples(index=False)
     for i, (zones, country, problem) in enumerate(rows):
         country = None if pd.isna(country) else country

@@ -12,6 +12,7 @@ not all of one kind) is resolved number by number. Python work is per group, not
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -37,6 +38,7 @@ def _cc_length(first3: str) -> int:
 _CC_LEN = pd.DataFrame({"l3": [f"{i:03d}" for i in range(1000)], "n": [_cc_length(f"{i:03d}") for i in range(1000)]})
 
 
+@lru_cache(maxsize=1 << 16)
 def _lookup(digits: str) -> tuple[str, str | None]:
     """libphonenumber's zones (comma-joined, sorted) and region for the E.164 digits ``digits``."""
     try:
@@ -44,7 +46,7 @@ def _lookup(digits: str) -> tuple[str, str | None]:
     except phonenumbers.NumberParseException:
         return UNKNOWN_ZONE, None
     zones = ",".join(sorted(pn_timezone.time_zones_for_number(number)))
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code, ())
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())
     region = regions[0] if len(regions) == 1 else phonenumbers.region_code_for_number(number)
     return zones, (None if region in (None, "001", "ZZ") else region)
 

@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -176,7 +176,7 @@ def _check_contents(variants: Mapping[str, Any]) -> dict[str, ContentContext]:
     for name, content in variants.items():
         try:
             if isinstance(content, Mapping):
-                parsed = parse_content_context(str(content.get("content_type")), content.get("content_context"))
+                parsed = parse_content_context(str(content.get("content_type")), content.get("content_context"))  # type: ignore[arg-type]
             else:
                 parsed = parse_content_context(content.content_type, content)
         except TemplateValidationError as exc:
@@ -217,7 +217,7 @@ def assign_leads(session: Session, campaign: Campaign) -> dict[str, int]:
     holdouts = active_global_holdouts(session) if campaign.campaign_type is CampaignType.MARKETING else []
     if design is None and not holdouts:
         return {}
-    leads, users = CampaignLead.__table__, ConversationUser.__table__
+    leads, users = cast(sa.Table, CampaignLead.__table__), cast(sa.Table, ConversationUser.__table__)
     connection = session.connection()  # Core rows: a million leads without ORM overhead
     rows = connection.execute(
         sa.select(leads.c.id, users.c.phone_number)
@@ -266,12 +266,12 @@ def plan_problems(session: Session, campaign: Campaign) -> list[str]:
     if design is None or design.planned_per_arm is None:
         return []
     compared = [a for a in arm_names(design) if a != REST]
-    counts = dict(session.execute(
+    counts: dict[str | None, int] = dict(session.execute(
         sa.select(CampaignLead.variant, sa.func.count())
         .where(CampaignLead.campaign_id == campaign.id, CampaignLead.removed_at.is_(None),
                CampaignLead.variant.in_(compared))
         .group_by(CampaignLead.variant)
-    ).all())
+    ).tuples().all())
     short = {a: int(counts.get(a, 0)) for a in compared if counts.get(a, 0) < design.planned_per_arm}
     if not short:
         return []

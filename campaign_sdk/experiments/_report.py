@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError
+from campaign_sdk._exceptions import InvalidArgumentError
 from campaign_sdk.analytics import DEFAULT_WINDOW, mirror_for, parse_window
 from campaign_sdk.analytics import _definitions as d
 from campaign_sdk.experiments._assign import GLOBAL_HOLDOUT, HOLDOUT, REST, planned_shares
@@ -42,7 +44,8 @@ class ArmCounts:
 
 
 def arm_counts(
-    engine: sa.Engine, campaign_id: int, *, reply_window: Window = DEFAULT_WINDOW, attribution_window: Window = DEFAULT_WINDOW
+    engine: sa.Engine, campaign_id: int, *, reply_window: Window = DEFAULT_WINDOW,
+    attribution_window: Window = DEFAULT_WINDOW,
 ) -> ArmCounts:
     """Count every arm of the campaign in one DuckDB pass over the analytics mirror."""
     micros = dt.timedelta(microseconds=1)
@@ -53,15 +56,28 @@ def arm_counts(
     return ArmCounts(frame.set_index("arm")[["assigned", "n", "conversions", "replies"]].astype("int64"))
 
 
-def record_look(session: Session, campaign_id: int, design: Design) -> int:
-    """Count one more look at this experiment's results; returns how many there were so far.
+def record_look(session: Session, campaign_id: int, design: Design, counts: ArmCounts) -> int:
+    """Count a look at this experiment's results; returns how many there were so far.
 
-    Stored in ``sync_state`` per campaign and experiment seed, so a new experiment starts at 0."""
+    A look at the very same counts as the last one is not a new look (it cannot change a
+    decision), and is not written: so repeated calls on unchanged data write nothing (and leave
+    the analytics mirror fresh). Stored in ``sync_state`` per campaign and experiment seed."""
     key = f"lift_looks:{campaign_id}:{design.seed}"[:100]
+    digest = hashlib.sha256(counts.frame.sort_index().to_csv().encode()).hexdigest()[:16]
     row = session.get(SyncState, key)
-    looks = (int(row.value) if row is not None else 0) + 1
-    session.merge(SyncState(key=key, value=str(looks)))
-    return looks
+    looks, last = (0, None) if row is None else _parse_look(row.value)
+    if digest == last:
+        return looks
+    session.merge(SyncState(key=key, value=json.dumps({"looks": looks + 1, "digest": digest})))
+    return looks + 1
+
+
+def _parse_look(value: str) -> tuple[int, str | None]:
+    try:
+        stored = json.loads(value)
+        return int(stored["looks"]), str(stored["digest"])
+    except (ValueError, KeyError, TypeError):
+        return 0, None
 
 
 def _use(table: pd.DataFrame, design: Design, looks: int | None) -> pd.Series:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from campaign_sdk.facts.errors import Code
+
 # SMS encodings and segment sizes. Twilio: "How long can a message be?"
 # https://www.twilio.com/docs/glossary/what-sms-character-limit (GSM-7: 160 characters in one
 # segment, 153 per segment of a longer message; UCS-2: 70 and 67; 1,600 characters at most) and
@@ -43,4 +45,4 @@ LIMIT_COUNTS_ONLY_OUTSIDE_SERVICE_WINDOW = True
 # https://www.twilio.com/docs/api/errors/63016 ;
 # https://developers.facebook.com/docs/whatsapp/conversation-types#customer-service-window
 SERVICE_WINDOW = dt.timedelta(hours=24)
-OUTSIDE_SERVICE_WINDOW_ERROR = 63016
+OUTSIDE_SERVICE_WINDOW_ERROR = Code.OUTSIDE_WINDOW  # 63016, kept with every other code in facts.errors

@@ -2,8 +2,9 @@
 
 A gateway creates Content resources, submits and fetches WhatsApp approvals, sends one message,
 and lists messages (for reconciliation after a crash and for ``client.sync()``). Every failure is a
-:class:`~campaign_sdk.GatewayError` carrying Twilio's HTTP status and error code, so the sending
-layer decides what to retry without knowing which gateway it talks to.
+:class:`~campaign_sdk.GatewayError` carrying its ``kind`` (``campaign_sdk.facts.errors.ErrorKind``),
+so the sending layer decides what to retry without knowing which gateway it talks to; Twilio's
+code and HTTP status ride along for display when there are any.
 """
 
 from __future__ import annotations

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaign_sdk._enums import ApprovalState
+from campaign_sdk._enums import MessageStatus as S
 from campaign_sdk._exceptions import GatewayError
+from campaign_sdk.facts import errors, numbers
+from campaign_sdk.facts.errors import Code, ErrorKind
 from campaign_sdk.gateways._base import (
     ApprovalResult,
     ContentRequest,
@@ -21,10 +24,13 @@ from campaign_sdk.gateways._base import (
     SentMessage,
     strip_channel,
 )
-from campaign_sdk.facts import errors, numbers
-from campaign_sdk.facts.errors import Code, ErrorKind
 from campaign_sdk.gateways._content_rules import approval_problem
-from campaign_sdk.gateways._rules import APPROVAL_CATEGORIES, APPROVAL_NAME, fill, main_text
+from campaign_sdk.gateways._rules import (
+    APPROVAL_CATEGORIES,
+    APPROVAL_NAME,
+    fill,
+    main_text,
+)
 
 SENDER = numbers.MAGIC_FROM_VALID
 REPLIES = ("Thanks!", "Yes please", "When will it arrive?", "Great, thank you", "Can you call me?")
@@ -120,11 +126,13 @@ class SandboxGateway:
         self.conversion_rate, self.opt_out_rate = conversion_rate, opt_out_rate
         self.rates_by_text = {t: dict(r) for t, r in (rates_by_text or {}).items()}
         self.baseline_conversion_rate = baseline_conversion_rate
-        self.failure_codes = dict(
-            failure_codes
-            or {Code.INVALID_RECIPIENT: 3.0, Code.MARKETING_EXPERIMENT: 2.0, Code.UNKNOWN_ERROR: 1.0}
-        )
+        default = {Code.INVALID_RECIPIENT: 3.0, Code.MARKETING_EXPERIMENT: 2.0, Code.UNKNOWN_ERROR: 1.0}
+        self.failure_codes: dict[int, float] = {int(c): w for c, w in (failure_codes or default).items()}
         self.error_numbers: dict[str, int | str] = {**errors.MAGIC_NUMBERS, **dict(error_numbers or {})}
+        wrong = sorted({str(v) for v in self.error_numbers.values() if isinstance(v, str) and v not in set(ErrorKind)})
+        if wrong:
+            raise ValueError(f"error_numbers values must be error kinds ({', '.join(ErrorKind)}) or Twilio codes; "
+                             f"not {', '.join(wrong)}")
         self.rejection_marker = rejection_marker
         self.latency = latency
         self.default_rate = rate
@@ -175,7 +183,7 @@ class SandboxGateway:
         with self._lock:
             content = self._content(content_sid)
             if not APPROVAL_NAME.match(name):
-                raise _error(ErrorKind.REQUEST, f"template name {name!r} must be lowercase letters, digits and underscores")
+                raise _error(ErrorKind.REQUEST, f"template name {name!r}: use lowercase letters, digits and underscores")
             if category not in APPROVAL_CATEGORIES:
                 raise _error(ErrorKind.REQUEST, f"category {category!r} is not one of {', '.join(APPROVAL_CATEGORIES)}")
             if any(c.name == name for c in self._contents.values()):
@@ -264,7 +272,7 @@ class SandboxGateway:
             message = self._simulate(_Message(sid, to, now, body, []), rng, self._rates(content))
             self._messages[sid] = message
             self._by_to.setdefault(to, []).append(message)
-        return SentMessage(sid=sid, status="accepted", to=to, date_created=now)
+        return SentMessage(sid=sid, status=S.ACCEPTED, to=to, date_created=now)
 
     def _rates(self, content: _Content | None) -> dict[str, float]:
         """The true rates of a message of ``content``: the defaults, overridden by the first
@@ -280,17 +288,17 @@ class SandboxGateway:
     def _simulate(self, message: _Message, rng: random.Random, rates: Mapping[str, float] | None = None) -> _Message:
         r = rates or self._rates(None)
         sent = dt.timedelta(seconds=rng.uniform(1, 3))
-        message.timeline = [(dt.timedelta(), "accepted", None), (sent, "sent", None)]
+        message.timeline = [(dt.timedelta(), S.ACCEPTED, None), (sent, S.SENT, None)]
         if rng.random() >= r["delivery_rate"]:
             codes, weights = zip(*sorted(self.failure_codes.items()), strict=True)
             code = rng.choices(codes, weights)[0]
-            status = "undelivered" if code in errors.CARRIER_CODES else "failed"
+            status = S.UNDELIVERED if code in errors.CARRIER_CODES else S.FAILED
             message.timeline.append((sent + dt.timedelta(seconds=rng.uniform(1, 8)), status, code))
             return message
         delivered = sent + dt.timedelta(seconds=rng.uniform(1, 5))
-        message.timeline.append((delivered, "delivered", None))
+        message.timeline.append((delivered, S.DELIVERED, None))
         if rng.random() < r["read_rate"]:
-            message.timeline.append((delivered + dt.timedelta(seconds=rng.uniform(30, 7200)), "read", None))
+            message.timeline.append((delivered + dt.timedelta(seconds=rng.uniform(30, 7200)), S.READ, None))
         draw = rng.random()
         at = delivered + dt.timedelta(seconds=rng.uniform(60, 6 * 3600))
         sid = "SM" + self._hash("inbound", message.sid)
@@ -342,12 +350,12 @@ class SandboxGateway:
         yield from records[:limit] if limit is not None else records
 
     def _records(self, message: _Message, now: dt.datetime) -> list[MessageRecord]:
-        status, code, updated, sent_at = "accepted", None, message.created, None
+        status, code, updated, sent_at = S.ACCEPTED.value, None, message.created, None
         for offset, step, step_code in message.timeline:
             if message.created + offset > now:
                 break
             status, code, updated = step, step_code, message.created + offset
-            if step == "sent":
+            if step == S.SENT:
                 sent_at = updated
         records = [
             MessageRecord(
@@ -361,7 +369,7 @@ class SandboxGateway:
             if at <= now:
                 records.append(
                     MessageRecord(
-                        sid=sid, direction="inbound", to=SENDER, from_=message.to, status="received",
+                        sid=sid, direction="inbound", to=SENDER, from_=message.to, status=S.RECEIVED,
                         body=body, date_created=at, date_sent=at, date_updated=at,
                     )
                 )

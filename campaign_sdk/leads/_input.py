@@ -53,7 +53,7 @@ class Source:
 
     def chunks(self, columns: Sequence[str], chunk_size: int) -> Iterator[Chunk]:
         """Chunks of at most ``chunk_size`` rows with the given columns, as string arrays."""
-        return self._chunks(list(columns), chunk_size)  # type: ignore[no-any-return]
+        return self._chunks(list(columns), chunk_size)
 
 
 def open_source(data: LeadInput, *, encoding: str | None = None) -> Source:

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from campaign_sdk.facts.errors import Code
 from campaign_sdk.leads._input import Chunk
 from campaign_sdk.phones import normalize_phones
 from campaign_sdk.leads._report import REJECTED_COLUMNS
@@ -67,7 +68,8 @@ def prepare(chunk: Chunk, offset: int, plan: Plan) -> tuple[pa.Table, pd.DataFra
         for mask in np.unique(missing[lacking]):  # one group per combination of absent variables
             names = [v for k, v in enumerate(plan.needed) if int(mask) >> k & 1]
             rows = np.flatnonzero(lacking & (missing == mask))
-            message = f"the template needs {', '.join(names)}; a send would fail with Twilio error 21656"
+            message = (f"the template needs {', '.join(names)}; a send would fail with Twilio error "
+                       f"{int(Code.CONTENT_VARIABLES_INVALID)}")
             rejected.rows(rows, ",".join(names), [None] * rows.size, ["missing_variables"] * rows.size,
                           [message] * rows.size)
         keep &= ~lacking

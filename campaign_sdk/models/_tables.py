@@ -78,6 +78,18 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: sa.JSON()}
 
 
+def _row_version_column() -> Mapped[int | None]:
+    """The row's version for the analytics mirror: on SQLite set by triggers (migration 0007)
+    whenever the row is updated (or inserted below the table's highest id), so any writer,
+    raw SQL included, is seen; NULL on rows never updated. PostgreSQL uses ``xmin`` instead."""
+    return mapped_column(sa.BigInteger)
+
+
+def _row_version_index(table: str) -> sa.Index:
+    return sa.Index(f"ix_{table}_row_version", "row_version", sqlite_where=sa.text("row_version IS NOT NULL"),
+                    postgresql_where=sa.text("row_version IS NOT NULL"))
+
+
 class Campaign(Base):
     __tablename__ = "campaigns"
 
@@ -170,12 +182,14 @@ class ConversationUser(Base):
     """One person, identified by an E.164 number; opt-out state is per user, across campaigns."""
 
     __tablename__ = "conversation_users"
+    __table_args__ = (_row_version_index("conversation_users"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone_number: Mapped[str] = mapped_column(sa.String(16), unique=True)
     opted_out_at: Mapped[dt.datetime | None]
     opt_out_keyword: Mapped[str | None] = mapped_column(sa.String(20))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    row_version: Mapped[int | None] = _row_version_column()
 
     def __repr__(self) -> str:
         return f"<ConversationUser {self.id} {self.phone_number}>"
@@ -188,6 +202,7 @@ class CampaignLead(Base):
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "user_id", name="uq_campaign_leads_campaign_user"),
         sa.Index("ix_campaign_leads_user", "user_id"),
+        _row_version_index("campaign_leads"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -199,6 +214,7 @@ class CampaignLead(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # the experiment arm (a variant name, "holdout", "global_holdout" or "rest"); None: no experiment
     variant: Mapped[str | None] = mapped_column(sa.String(40))
+    row_version: Mapped[int | None] = _row_version_column()
 
     campaign: Mapped[Campaign] = relationship(back_populates="leads")
     user: Mapped[ConversationUser] = relationship()
@@ -212,6 +228,7 @@ class OutboundMessage(Base):
         sa.Index("ix_outbound_campaign_lead", "campaign_id", "lead_id"),
         sa.Index("ix_outbound_user_created", "user_id", "created_at"),
         sa.Index("ix_outbound_dedupe_key", "dedupe_key", unique=True),
+        _row_version_index("outbound_messages"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -239,13 +256,15 @@ class OutboundMessage(Base):
     # keeps the latest known one, so the order and the metrics stay right).
     error_kind: Mapped[str | None] = mapped_column(sa.String(20))
     unknown_status: Mapped[str | None] = mapped_column(sa.String(40))
+    row_version: Mapped[int | None] = _row_version_column()
 
 
 class InboundMessage(Base):
     """A message from a user to the business; ``kind`` says whether it is a reply or a keyword."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (sa.Index("ix_inbound_user_received", "user_id", "received_at"),)
+    __table_args__ = (sa.Index("ix_inbound_user_received", "user_id", "received_at"),
+                      _row_version_index("inbound_messages"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -254,19 +273,22 @@ class InboundMessage(Base):
     button_payload: Mapped[str | None] = mapped_column(sa.String(200))
     kind: Mapped[InboundKind] = mapped_column(_enum(InboundKind, "inbound_kind"))
     received_at: Mapped[dt.datetime]
+    row_version: Mapped[int | None] = _row_version_column()
 
 
 class Conversion(Base):
     """A business outcome (order, sign-up) for a user; idempotent by ``external_id``."""
 
     __tablename__ = "conversions"
-    __table_args__ = (sa.Index("ix_conversions_user_occurred", "user_id", "occurred_at"),)
+    __table_args__ = (sa.Index("ix_conversions_user_occurred", "user_id", "occurred_at"),
+                      _row_version_index("conversions"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_users.id", ondelete="RESTRICT"))
     occurred_at: Mapped[dt.datetime]
     value: Mapped[float | None]
+    row_version: Mapped[int | None] = _row_version_column()
 
 
 class SyncState(Base):
@@ -277,3 +299,39 @@ class SyncState(Base):
     key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     value: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RowDeletion(Base):
+    """A row deleted from a tracked table (SQLite triggers write these, migration 0007), so the
+    analytics mirror drops it too. ``seq`` only grows."""
+
+    __tablename__ = "row_deletions"
+    __table_args__ = (sa.Index("ix_row_deletions_table_row", "table_name", "row_id"),)
+
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(sa.String(64))
+    row_id: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class InboxEvent(Base):
+    """A webhook (or a ``record_statuses`` / ``record_replies`` row) as received, kept until
+    applied. On a SQLite file store the inbox lives in a database of its own beside the store
+    (``<store>.inbox``); elsewhere in this table. ``state``: pending, applied or failed."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (
+        sa.Index("ix_inbox_events_state", "state", "id"),
+        sa.Index("ix_inbox_events_sid", "sid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    source: Mapped[str] = mapped_column(sa.String(20))
+    dedupe_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    sid: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[dt.datetime | None]

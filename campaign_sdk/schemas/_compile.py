@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar
 
 from campaign_sdk._exceptions import Issue, TemplateValidationError
 from campaign_sdk.facts.content import ANY_VALUE
@@ -65,7 +65,7 @@ def compile_variables(context: ContextT) -> CompiledTemplate[ContextT]:
     numbered = map_text(context, lambda f: substitute(f.text, lambda key: "{{" + mapping[key] + "}}"))
     # Validated again so a compiled template is always a valid one of the same type.
     validated = type(context).model_validate(numbered.model_dump())
-    return CompiledTemplate(cast(ContextT, validated), mapping)
+    return CompiledTemplate(validated, mapping)
 
 
 def render_preview(

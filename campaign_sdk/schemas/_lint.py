@@ -32,7 +32,7 @@ _WARN = "warning"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _AT_END = re.compile(r"\{\{(\w+)\}\}\Z")
 _ADJACENT = re.compile(r"\{\{(\w+)\}\}\s*(?=\{\{(\w+)\}\})")
-_SPACES = re.compile(" {%d,}" % (facts.WA_MAX_SPACES + 1))  # more than 4 consecutive spaces
+_SPACES = re.compile(f" {{{facts.WA_MAX_SPACES + 1},}}")  # more than 4 consecutive spaces
 _WA_ME = re.compile(r"(?<![\w.])wa\.me/", re.IGNORECASE)
 
 
@@ -54,7 +54,7 @@ def lint_whatsapp(context: ContentContext, *, samples: Mapping[str, str] | None 
     issues += _title_issues(numbered) + _link_issues(numbered) + _gap_issues(compiled.mapping)
     issues += media_issues(numbered) + _header_issues(numbered)
     if numbered.action_rule is not None and getattr(numbered, "actions", None):
-        issues += button_issues(numbered.actions, named)
+        issues += button_issues(getattr(numbered, "actions"), named)  # noqa: B009 (not every type has actions)
     if samples is not None:
         implicit = set(type(context).implicit_variables)
         explicit = {name: number for name, number in compiled.mapping.items() if name not in implicit}

@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import service
+from campaign_sdk import inbox, service
 from campaign_sdk.sending._lease import SendLease
 
 T = TypeVar("T")
@@ -148,12 +148,15 @@ class Bookkeeper:
 
 
 def apply_outcomes(session: Session, outcomes: list[Outcome]) -> None:
-    """Write outcomes: SIDs of accepted messages, errors of rejected ones, released intents deleted."""
+    """Write outcomes: SIDs of accepted messages, errors of rejected ones, released intents deleted.
+    Status callbacks that arrived before their SID (kept in the inbox) are applied with it."""
+    accepted = [o for o in outcomes if o.kind == "accepted"]
     service.record_accepted(
         session,
         [{"id": o.intent_id, "sid": o.sid, "status": o.status, "at": o.at, "created_at": o.created_at}
-         for o in outcomes if o.kind == "accepted"],
+         for o in accepted],
     )
+    inbox.apply_for_sids(session, [o.sid for o in accepted if o.sid])
     service.record_rejected(
         session,
         [{"id": o.intent_id, "user_id": o.user_id, "code": o.code, "kind": o.error_kind, "message": o.message,

@@ -26,7 +26,7 @@ SCAN_CHUNK = 5000
 # Per-lead reasons found by filling the lead's values in (after the service's own reasons).
 CONTENT_SKIPS = ("message_too_long", "value_format")
 SKIP_REASONS = (*service.SKIP_REASONS, *CONTENT_SKIPS)
-_BAD_VALUE = re.compile(r"[\n\r\t]| {%d,}" % (facts.WA_MAX_SPACES + 1))
+_BAD_VALUE = re.compile(rf"[\n\r\t]| {{{facts.WA_MAX_SPACES + 1},}}")
 
 
 class LeadCheck:

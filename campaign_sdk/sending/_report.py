@@ -25,8 +25,9 @@ class SendReport:
 
     ``sent``: messages Twilio accepted in this call; ``reconciled``: messages an interrupted send
     had already delivered to Twilio, found in its message list and not sent again; ``failed``:
-    leads refused by the gateway, by Twilio error code (or by error kind when there is no code); ``skipped``: leads not messaged, by reason;
-    ``unresolved``: requests whose outcome is still unknown (the next send reconciles them);
+    leads refused by the gateway, by Twilio error code (by error kind when there is no code);
+    ``skipped``: leads not messaged, by reason; ``unresolved``: requests whose outcome is still
+    unknown (the next send reconciles them);
     ``remaining``: sendable leads not messaged (e.g. the campaign was disabled mid-send).
     """
 

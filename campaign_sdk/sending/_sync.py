@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import service
+from campaign_sdk import inbox, service
 from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, MessageRecord
 from campaign_sdk.models import SyncState, utcnow
@@ -59,6 +59,8 @@ def sync(sessions: sessionmaker[Session], gateway: Gateway, *, lookback: dt.time
             _record(sessions, page, report)
             page = []
     _record(sessions, page, report)
+    # statuses that came (by webhook) before a SID this sync or another process recorded
+    report.statuses.applied += inbox.apply_pending(sessions).applied
     if report.cursor is not None:
         with sessions.begin() as session:
             session.merge(SyncState(key=key, value=report.cursor.isoformat()))

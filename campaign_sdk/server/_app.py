@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 
 from campaign_sdk import __version__
 from campaign_sdk.client import CampaignClient
+from campaign_sdk.inbox._worker import InboxWorker
 from campaign_sdk.server import _campaigns, _content, _errors, _lifecycle, _metrics, _webhooks
 from campaign_sdk.server._models import HealthOut
 from campaign_sdk.server._settings import ServerSettings
@@ -45,6 +46,7 @@ def create_app(settings: ServerSettings | None = None, *, client: CampaignClient
             yield
         finally:
             _lifecycle.shutdown(app)
+            app.state.inbox.close()
             if own:
                 opened.close()
 
@@ -83,12 +85,12 @@ def healthz(request: Request) -> Any:
 def _attach(app: FastAPI, client: CampaignClient, settings: ServerSettings) -> None:
     engine = client.engine
     sqlite = engine.dialect.name == "sqlite"
-    # Webhook writes: SQLite takes one writer at a time anyway, so queue them in-process instead
-    # of letting threads collide on the file lock; PostgreSQL runs them REPEATABLE READ so two
-    # callbacks for one message can never both act on a stale status (the loser retries).
+    # Webhook writes go through one inbox worker per process (so SQLite's writers never collide
+    # in-process); PostgreSQL runs them REPEATABLE READ so two workers applying callbacks for
+    # one message can never both act on a stale status (the loser retries).
     webhook_engine = engine if sqlite else engine.execution_options(isolation_level="REPEATABLE READ")
     app.state.client = client
-    app.state.write_lock = threading.Lock() if sqlite else None
     app.state.webhook_sessions = sessionmaker(webhook_engine, expire_on_commit=False)
+    app.state.inbox = InboxWorker(app.state.webhook_sessions, stale_after=dt.timedelta(seconds=settings.inbox_stale_after))
     app.state.validator = RequestValidator(settings.twilio_auth_token) if settings.twilio_auth_token else None
     _lifecycle.startup(app)

@@ -182,6 +182,10 @@ class HealthOut(BaseModel):
 
 
 class RecordOut(BaseModel):
+    """What a webhook did: ``pending`` events are stored in the inbox and applied later (a
+    status for a SID not recorded yet, or a store busy with a long write)."""
+
     applied: int
     ignored: int
     unmatched: list[dict[str, Any]]
+    pending: int = 0

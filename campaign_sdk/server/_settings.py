@@ -19,6 +19,8 @@ ENV = {
     "twilio_account_sid": "TWILIO_ACCOUNT_SID",
     "twilio_auth_token": "TWILIO_AUTH_TOKEN",
     "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
+    "inbox_wait": "CAMPAIGN_SDK_INBOX_WAIT",
+    "inbox_stale_after": "CAMPAIGN_SDK_INBOX_STALE_AFTER",
 }
 """Setting -> the environment variable it is read from."""
 
@@ -38,6 +40,9 @@ class ServerSettings:
     ``public_url`` is the address Twilio calls (``https://campaigns.example.com``): webhook
     signatures are checked against it, never against the Host header. ``media_url`` is where
     uploaded media are reachable (default ``{public_url}/media``, served by this app).
+    ``inbox_wait``: seconds a webhook waits for its stored event to be applied before it is
+    answered (it is applied later if the store is busy); ``inbox_stale_after``: seconds after
+    which a pending event (a status whose SID was never recorded) is reported in the log.
     """
 
     database_url: str | None = None
@@ -48,6 +53,8 @@ class ServerSettings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_messaging_service_sid: str | None = None
+    inbox_wait: float = 0.2
+    inbox_stale_after: float = 900.0
 
     def __repr__(self) -> str:
         database = _masked(self.database_url) if self.database_url else "sqlite:///campaigns.db"
@@ -81,6 +88,8 @@ class ServerSettings:
             twilio_account_sid=get("twilio_account_sid"),
             twilio_auth_token=get("twilio_auth_token"),
             twilio_messaging_service_sid=get("twilio_messaging_service_sid"),
+            inbox_wait=_seconds(get("inbox_wait"), "inbox_wait", 0.2),
+            inbox_stale_after=_seconds(get("inbox_stale_after"), "inbox_stale_after", 900.0),
         )
 
     def check(self) -> None:
@@ -119,8 +128,22 @@ class ServerSettings:
             "twilio_account_sid": self.twilio_account_sid,
             "twilio_auth_token": self.twilio_auth_token,
             "twilio_messaging_service_sid": self.twilio_messaging_service_sid,
+            "inbox_wait": str(self.inbox_wait),
+            "inbox_stale_after": str(self.inbox_stale_after),
         }
         return {ENV[k]: v for k, v in values.items() if v is not None}
+
+
+def _seconds(value: str | None, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ServerConfigError(f"{ENV[name]} must be a number of seconds (e.g. 0.2), not {value!r}")
+    return seconds
 
 
 def _masked(url: str) -> str:

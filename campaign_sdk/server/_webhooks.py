@@ -1,30 +1,31 @@
 """Twilio's webhooks: message status callbacks and inbound messages, signature-checked.
 
 Each request is verified with twilio-python's ``RequestValidator`` against the configured public
-URL (never the Host header), then recorded by the service's idempotent recorders in one short
-transaction and answered at once. Duplicates and out-of-order deliveries are harmless: a status
-never moves backwards and an inbound message is stored once per SID.
+URL (never the Host header), then stored in the durable inbox (``campaign_sdk.inbox``) before it
+is answered: an inbox that cannot be written answers 503, so Twilio retries. The stored event is
+applied by the service's idempotent recorders (in batches, by the inbox worker); the answer
+waits for that at most ``ServerSettings.inbox_wait`` seconds (a store busy with a long write
+does not hold Twilio up; the event is applied when the store is free). Duplicates and
+out-of-order deliveries are harmless: a status never moves backwards, an inbound message is
+stored once per SID, and a status for a SID not recorded yet waits in the inbox for it.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import logging
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import get_signature_algorithm
 
 from campaign_sdk import service
 from campaign_sdk.facts import statuses
+from campaign_sdk.phones import normalize_phone
 from campaign_sdk.server._errors import ERROR_RESPONSES
 from campaign_sdk.server._models import RecordOut
 
@@ -32,9 +33,10 @@ log = logging.getLogger("campaign_sdk.server")
 router = APIRouter(tags=["twilio"])
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-_ATTEMPTS = 6
 _SID = {"type": "string", "minLength": 1, "maxLength": 64}
-_STATUS_NAME = re.compile(rf"^[A-Za-z_]{{1,{statuses.MAX_LENGTH}}}$")  # Twilio's are lowercase words joined by _
+# Twilio's statuses are lowercase words joined by "_"; a new one is taken if it looks like a name
+# (stored verbatim up to statuses.MAX_LENGTH characters), so the callback is never refused for it.
+_STATUS_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _STATUS_FORM = {
     "type": "object",
     "required": ["MessageSid", "MessageStatus"],
@@ -86,16 +88,17 @@ async def status_callback(request: Request) -> RecordOut:
     status = _required(params, "MessageStatus", "SmsStatus")
     if not _STATUS_NAME.fullmatch(status):
         raise ValueError(
-            f"MessageStatus must be a status name (letters and _, at most {statuses.MAX_LENGTH}), not {status[:80]!r}"
+            f"MessageStatus must be a status name (letters, digits, _ - ., at most 64), not {status[:80]!r}"
         )
     status = status.lower()
     error_code = params.get("ErrorCode") or None
     if error_code is not None and not (error_code.isdigit() and len(error_code) <= 9):
         raise ValueError(f"ErrorCode must be Twilio's numeric error code, not {error_code!r}")
     event = {"sid": sid, "status": status, "error_code": error_code}
-    result = await run_in_threadpool(record, request.app, service.record_statuses, [event])
+    result = await deliver(request.app, "status", event)
     log.debug("status %s for %s: %r", status, sid, result)
-    return RecordOut(applied=result.applied, ignored=result.ignored, unmatched=result.unmatched)
+    return RecordOut(applied=result.applied, ignored=result.ignored, unmatched=result.unmatched,
+                     pending=result.pending)
 
 
 @router.post(
@@ -110,13 +113,15 @@ async def inbound_message(request: Request) -> Response:
     payload = params.get("ButtonPayload") or None
     if payload is not None and len(payload) > 200:
         raise ValueError(f"ButtonPayload has {len(payload)} characters; quick-reply ids have at most 200")
+    sender = _required(params, "From")
+    normalize_phone(sender)  # a sender that is no phone number is refused (422) before anything is stored
     event = {
         "sid": _required(params, "MessageSid", "SmsMessageSid"),
-        "from": _required(params, "From"),
+        "from": sender,
         "body": params.get("Body") or params.get("ButtonText") or "",
         "button_payload": payload,
     }
-    result = await run_in_threadpool(record, request.app, service.record_replies, [event])
+    result = await deliver(request.app, "reply", event)
     log.debug("inbound %s: %r", event["sid"], result)
     return Response(EMPTY_TWIML, media_type="application/xml")
 
@@ -153,21 +158,25 @@ def public_url(request: Request) -> str:
     return f"{base}{path}" + (f"?{query}" if query else "")
 
 
-def record(app: Any, recorder: Callable[[Session, Sequence[Mapping[str, Any]]], Any],
-           events: Sequence[Mapping[str, Any]]) -> Any:
-    """Run ``recorder`` in its own short transaction, retrying races between concurrent
-    callbacks (a lost SQLite snapshot, a PostgreSQL serialization failure, two first
-    inserts of one SID); the recorders are idempotent, so a retry is always safe."""
-    lock = app.state.write_lock or contextlib.nullcontext()
-    for attempt in range(_ATTEMPTS):
-        try:
-            with lock, app.state.webhook_sessions.begin() as session:
-                return recorder(session, events)
-        except (OperationalError, IntegrityError):
-            if attempt == _ATTEMPTS - 1:
-                raise
-            time.sleep(0.005 * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+async def deliver(app: Any, kind: str, event: Mapping[str, Any]) -> service.RecordResult:
+    """Store ``event`` in the inbox (503 if it cannot be), then wait a little for it to be applied."""
+    worker = app.state.inbox
+    ticket = worker.submit(kind, event)
+    wait = app.state.settings.inbox_wait
+    result = None
+    if worker.busy_for() <= wait / 4:  # else the store is held by a long write: do not wait for it
+        try:  # resolved once applied (or once storing failed, with None)
+            result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ticket.applied)), wait)
+        except TimeoutError:
+            pass
+    try:
+        await asyncio.wrap_future(ticket.stored)  # answered only once stored
+    except Exception as exc:
+        raise HTTPException(503, f"the webhook inbox cannot be written ({type(exc).__name__}); nothing was "
+                                 "recorded, and Twilio retries the callback") from None
+    if result is None:  # stored, not applied yet (the store is busy): it will be
+        return service.RecordResult(pending=1)
+    return result
 
 
 def _required(params: Mapping[str, str], *names: str) -> str:

@@ -108,4 +108,5 @@ __all__ = [
     "start_job",
     "submit_for_approval",
     "update_campaign",
+    "upsert_leads",
 ]

@@ -40,17 +40,22 @@ log = logging.getLogger("campaign_sdk")
 class RecordResult:
     """What a recorder did: ``applied`` changed the store, ``ignored`` were duplicates or stale,
     ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons;
-    ``unknown`` lists statuses this SDK does not know (``{sid, status}``, stored verbatim)."""
+    ``unknown`` lists statuses this SDK does not know (``{sid, status}``, stored verbatim).
+    ``pending``: of the unmatched, how many the inbox keeps, to apply once their SID is recorded.
+    ``outcomes``: per event, in order, "applied", "ignored" or "unmatched"."""
 
     applied: int = 0
     ignored: int = 0
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0
+    outcomes: list[str] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         return (
             f"<RecordResult applied={self.applied} ignored={self.ignored} "
-            f"unmatched={len(self.unmatched)}" + (f" unknown={len(self.unknown)}" if self.unknown else "") + ">"
+            f"unmatched={len(self.unmatched)}" + (f" unknown={len(self.unknown)}" if self.unknown else "")
+            + (f" pending={self.pending}" if self.pending else "") + ">"
         )
 
 
@@ -112,6 +117,7 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
     events = list(events)
     sids = sorted({str(e["sid"]) for e in events})
     messages: dict[str, OutboundMessage] = {}
+    message: OutboundMessage | None
     for start in range(0, len(sids), 500):
         chunk = sids[start : start + 500]
         # FOR UPDATE: two concurrent recorders must not both read "delivered" and then one of
@@ -126,21 +132,23 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
     for event in events:
         sid = str(event["sid"])
         raw = str(event.get("status") or "").strip().lower()
-        message = messages.get(sid)
-        if message is None:
+        found = messages.get(sid)
+        if found is None:
             result.unmatched.append({"sid": sid, "status": raw, "reason": "unknown_sid"})
+            result.outcomes.append("unmatched")
             continue
         if statuses.is_known(raw):
-            changed = _apply_status(message, MessageStatus(raw), _as_time(event.get("timestamp")),
+            changed = _apply_status(found, MessageStatus(raw), _as_time(event.get("timestamp")),
                                     event.get("error_code"))
         else:
             log_unknown_status(sid, raw)
             result.unknown.append({"sid": sid, "status": raw})
-            changed = not message.status.absorbing and message.unknown_status != raw[: statuses.MAX_LENGTH]
+            changed = not found.status.absorbing and found.unknown_status != raw[: statuses.MAX_LENGTH]
             if changed:
-                message.unknown_status = raw[: statuses.MAX_LENGTH]
+                found.unknown_status = raw[: statuses.MAX_LENGTH]
         result.applied += changed
         result.ignored += not changed
+        result.outcomes.append("applied" if changed else "ignored")
     session.flush()
     return result
 
@@ -192,6 +200,7 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
         sid = str(row["sid"])
         if session.scalar(sa.select(InboundMessage.id).where(InboundMessage.sid == sid)):
             result.ignored += 1
+            result.outcomes.append("ignored")
             continue
         kind = classify_inbound(row.get("body"))
         session.add(
@@ -205,6 +214,7 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
             )
         )
         result.applied += 1
+        result.outcomes.append("applied")
         if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
             touched.add(users[row["from"]])
     session.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -97,7 +97,7 @@ def _swap(session: Session, key: str, old: str, new: str) -> bool:
         sa.update(SyncState).where(SyncState.key == key, SyncState.value == old).values(value=new)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(cast("sa.CursorResult[Any]", result).rowcount)
 
 
 def _load(value: str) -> dict[str, Any]:

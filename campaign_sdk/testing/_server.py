@@ -306,11 +306,11 @@ def _pricing(owner: TwilioTestServer, request: RecordedRequest, path: str) -> Re
     if match is None or request.method != "GET":
         return None
     if request.account != owner.account_sid:
-        return error(401, 20003, "Authenticate")
+        return error(401, Code.AUTHENTICATION, "Authenticate")
     iso = match.group(1)
     found = owner.prices.get(iso)
     if found is None:
-        return error(404, 20404, f"The requested resource {path} was not found")
+        return error(404, Code.NOT_FOUND, f"The requested resource {path} was not found")
     url = f"https://pricing.twilio.com/v1/Messaging/Countries/{iso}"
     return Reply(200, {"iso_country": iso, "url": url, "inbound_sms_prices": [], **found})
 
@@ -319,7 +319,7 @@ def _fault_reply(fault: Fault) -> Reply:
     if fault.kind == "throttle":
         return error(429, Code.TOO_MANY_REQUESTS, "Too many concurrent requests", problem=fault.problem)
     if fault.kind in ("drop", "hang"):
-        return Reply(0, action=fault.kind)  # type: ignore[arg-type]
+        return Reply(0, action=fault.kind)
     status = fault.status if fault.kind == "error" else max(fault.status, 500)
     return error(status, fault.code, f"injected {fault.kind}", problem=fault.problem)
 

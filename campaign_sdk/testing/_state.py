@@ -13,11 +13,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from campaign_sdk.gateways._content_rules import approval_problem, content_problem
-from campaign_sdk.facts import errors, statuses
+from campaign_sdk.facts import errors
 from campaign_sdk.facts.errors import Code
 from campaign_sdk.facts.numbers import E164, MAGIC_FROM_VALID
-from campaign_sdk.gateways._rules import APPROVAL_CATEGORIES, APPROVAL_NAME, fill, main_text, variable_error
+from campaign_sdk.gateways._content_rules import approval_problem, content_problem
+from campaign_sdk.gateways._rules import (
+    APPROVAL_CATEGORIES,
+    APPROVAL_NAME,
+    fill,
+    main_text,
+    variable_error,
+)
 
 FaultKind = Literal["throttle", "error", "server_error", "slow", "drop", "hang"]
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Messages\.json$")

@@ -99,12 +99,12 @@ def _parts(rendered: Any, sample: Mapping[str, str]) -> list[str]:
         parts.append(_pin(rendered.latitude, rendered.longitude))
     for name, style in (("header_text", "font-weight:600"), ("title", "font-weight:600"), ("body", ""),
                         ("label", "font-weight:600"), ("address", "color:#667781;font-size:13px")):
-        if text := getattr(rendered, name, None):
+        if isinstance(value := getattr(rendered, name, None), str) and value:
             css = "cs-bubble-title" if name in ("title", "header_text") else "cs-bubble-body"
-            parts.append(f'<div class="{css}" style="{style}">{_text(text)}</div>')
+            parts.append(f'<div class="{css}" style="{style}">{_text(value)}</div>')
     for name in ("subtitle", "footer"):
-        if text := getattr(rendered, name, None):
-            parts.append(f'<div style="color:#667781;font-size:13px;margin-top:2px">{_text(text)}</div>')
+        if isinstance(value := getattr(rendered, name, None), str) and value:
+            parts.append(f'<div style="color:#667781;font-size:13px;margin-top:2px">{_text(value)}</div>')
     return parts
 
 

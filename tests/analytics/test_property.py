@@ -46,7 +46,7 @@ def stores(draw: st.DrawFn) -> dict[str, list[dict]]:
     user_ids = [next(_ids) for _ in range(users)]
     for user_id in user_ids:
         data["users"].append({"id": user_id, "phone_number": f"+1415555{user_id % 10000:04d}", "created_at": BASE})
-    for c in range(campaigns):
+    for _ in range(campaigns):
         campaign_id = next(_ids)
         data["campaigns"].append({
             "id": campaign_id, "name": f"c{campaign_id}", "campaign_type": "marketing", "status": "approved",

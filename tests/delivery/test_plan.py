@@ -18,7 +18,13 @@ from campaign_sdk import (
     TwilioTextContext,
 )
 from campaign_sdk.gateways import TwilioGateway
-from campaign_sdk.models import CampaignLead, ConversationUser, InboundKind, InboundMessage, OutboundMessage
+from campaign_sdk.models import (
+    CampaignLead,
+    ConversationUser,
+    InboundKind,
+    InboundMessage,
+    OutboundMessage,
+)
 from campaign_sdk.testing import TwilioTestServer
 
 UTC = dt.UTC
@@ -262,3 +268,44 @@ def test_a_category_price_wins_over_the_any_category_price(client: CampaignClien
     prices = [{"country": "US", "channel": "whatsapp", "category": "*", "price": 0.5, "currency": "USD"},
               {"country": "US", "channel": "whatsapp", "category": "marketing", "price": 0.025, "currency": "USD"}]
     assert by_phone(campaign.plan(now=NOW, prices=prices))[LA]["cost"] == pytest.approx(0.025)
+
+
+def test_the_messaging_tier_can_be_a_gateway_setting(client: CampaignClient) -> None:
+    campaign = make(client, [lead(f"+1415555{i:04d}") for i in range(3)])
+    client.gateway.messaging_tier = 1  # type: ignore[attr-defined]
+    assert sorted(campaign.plan(now=NOW)["action"]) == ["defer", "defer", "send"]
+    assert sorted(campaign.plan(now=NOW, messaging_tier=5)["action"]) == ["send", "send", "send"]
+
+
+def test_earlier_messages_give_the_send_paths_reasons(client: CampaignClient) -> None:
+    campaign = make(client, [lead(NY), lead(LA), lead(BERLIN)])
+    sent_before(client, [BERLIN], dt.timedelta(days=30), status="failed")  # another campaign
+    with client.transaction() as session:
+        users = {u.phone_number: u for u in session.query(ConversationUser)}
+        leads = {row.user_id: row for row in session.query(CampaignLead).filter_by(campaign_id=campaign.id)}
+        at = NOW - dt.timedelta(hours=1)
+        session.add(OutboundMessage(sid="SM" + "1" * 32, campaign_id=campaign.id, lead_id=leads[users[NY].id].id,
+                                    user_id=users[NY].id, to_number=NY, status="delivered", created_at=at, status_at=at))
+        session.add(OutboundMessage(campaign_id=campaign.id, lead_id=leads[users[LA].id].id, user_id=users[LA].id,
+                                    to_number=LA, status="failed", error_code=63016, created_at=at, status_at=at))
+        session.query(OutboundMessage).filter_by(user_id=users[BERLIN].id).update({"error_code": 21211})
+    rows = by_phone(campaign.plan(now=NOW))
+    assert rows[NY]["reason"] == "already_messaged"
+    assert rows[LA]["reason"] == "failed_before"
+    assert rows[BERLIN]["reason"] == "invalid_number"  # Twilio called the number invalid before
+
+
+def test_experiment_holdouts_show_as_holdout(client: CampaignClient) -> None:
+    campaign = make(client, [lead(NY), lead(LA), lead(BERLIN), lead("+12125550101")])
+    with client.transaction() as session:
+        users = {u.id: u.phone_number for u in session.query(ConversationUser)}
+        arms = {LA: "holdout", BERLIN: "global_holdout", "+12125550101": "rest"}
+        for row in session.query(CampaignLead).filter_by(campaign_id=campaign.id):
+            row.variant = arms.get(users[row.user_id])
+    plan = campaign.plan(now=NOW)
+    rows = by_phone(plan)
+    assert (rows[LA]["action"], rows[LA]["reason"], rows[LA]["variant"]) == ("holdout", "holdout", "holdout")
+    assert (rows[BERLIN]["action"], rows[BERLIN]["reason"]) == ("holdout", "global_holdout")
+    assert (rows["+12125550101"]["action"], rows["+12125550101"]["reason"]) == ("skip", "awaiting_winner")
+    assert rows[NY]["action"] == "defer" and pd.isna(rows[LA]["cost"])
+    assert "holdout" in set(plan.summary()["action"])

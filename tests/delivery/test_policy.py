@@ -8,7 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from campaign_sdk import DeliveryPolicyError
-from campaign_sdk.delivery import DeliveryPolicy, FrequencyCap, SendWindow, price_table, schedule
+from campaign_sdk.delivery import (
+    DeliveryPolicy,
+    FrequencyCap,
+    SendWindow,
+    price_table,
+    schedule,
+)
 from campaign_sdk.delivery._schedule import scheduler_sql
 from campaign_sdk.facts import scheduling
 

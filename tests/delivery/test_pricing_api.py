@@ -6,7 +6,11 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from campaign_sdk.gateways import SandboxGateway
-from campaign_sdk.gateways._pricing import SANDBOX_SOURCE, gateway_prices, twilio_sms_prices
+from campaign_sdk.gateways._pricing import (
+    SANDBOX_SOURCE,
+    gateway_prices,
+    twilio_sms_prices,
+)
 from campaign_sdk.testing import TwilioTestServer
 
 

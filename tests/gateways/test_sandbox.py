@@ -106,6 +106,11 @@ def test_magic_numbers_and_configured_errors_are_refused_by_the_api() -> None:
     assert list(sandbox.list_messages()) == []
 
 
+def test_an_error_number_must_name_a_kind_or_a_code() -> None:
+    with pytest.raises(ValueError, match="error kinds .* not invalid_numbr"):
+        SandboxGateway(error_numbers={"+14155550123": "invalid_numbr"})
+
+
 def test_stop_reply_blocks_later_sends_as_opted_out() -> None:
     sandbox = SandboxGateway(seed=5, delivery_rate=1.0, opt_out_rate=1.0, realtime=False)
     content = sandbox.create_content(TEXT)

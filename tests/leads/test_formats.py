@@ -3,6 +3,8 @@ when named, and Excel workbooks (.xlsx); what was detected is in the load report
 
 from __future__ import annotations
 
+import shutil
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -22,8 +24,9 @@ EUROPEAN = (  # what Excel writes for "CSV UTF-8" in a German, French or Spanish
 
 
 @pytest.fixture
-def client(sqlite_url: str):
+def client(sqlite_url: str, migrated_sqlite):
     """Reading files does not depend on the store: a SQLite file is enough."""
+    shutil.copyfile(migrated_sqlite, sqlite_url.removeprefix("sqlite:///"))
     with CampaignClient(sqlite_url) as client:
         yield client
 

@@ -30,8 +30,8 @@ def leads_frame(count: int, *, start: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def sender(store_url: str, gateway: TwilioGateway) -> Iterator[CampaignClient]:
-    with CampaignClient(store_url, gateway=gateway) as client:
+def sender(migrated_url: str, gateway: TwilioGateway) -> Iterator[CampaignClient]:
+    with CampaignClient(migrated_url, gateway=gateway) as client:
         yield client
 
 

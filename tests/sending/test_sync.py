@@ -97,7 +97,7 @@ def test_sync_through_the_sandbox(sqlite_url) -> None:
 
 
 def test_sync_keeps_every_status_even_one_it_does_not_know(sender, ready_campaign, twilio_server) -> None:
-    from campaign_sdk._exceptions import UnknownStatusWarning
+    from campaign_sdk import UnknownStatusWarning
 
     campaign = ready_campaign(3)
     campaign.send(progress=False)

@@ -76,6 +76,7 @@ def settings_for(url: str, media_dir: Path, **overrides) -> ServerSettings:
     values = dict(
         database_url=url, public_url=PUBLIC_URL, api_keys=(API_KEY, OTHER_KEY), media_dir=media_dir,
         twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH_TOKEN,
+        inbox_wait=10.0,  # tests read the store right after a webhook is answered
     )
     return ServerSettings(**(values | overrides))
 

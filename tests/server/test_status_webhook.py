@@ -32,3 +32,10 @@ def test_an_unknown_status_is_stored_verbatim_not_refused(anon, server, caplog) 
     assert post_signed(anon, "/twilio/status", status_params(sid, "delivered")).status_code == 200
     stored = message(server.client, sid)
     assert (stored.status, stored.unknown_status) == (MessageStatus.DELIVERED, None)
+
+
+@pytest.mark.parametrize("raw", ["delivered-to-handset", "v2.delivered", "x" * 64])
+def test_any_status_name_up_to_64_characters_is_taken(anon, server, raw: str) -> None:
+    sid, _ = seed_message(server.client)
+    assert post_signed(anon, "/twilio/status", status_params(sid, raw)).status_code == 200
+    assert message(server.client, sid).unknown_status == raw.lower()[: statuses.MAX_LENGTH]

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 import campaign_sdk as cs
-from campaign_sdk._exceptions import UnknownStatusWarning
 from campaign_sdk.facts import statuses
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignLead, MessageStatus, OutboundMessage
+from campaign_sdk import UnknownStatusWarning
 from campaign_sdk.service._events import _apply_status
 
 from .test_events import T0, _message, add_sent_message
