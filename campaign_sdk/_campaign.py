@@ -65,6 +65,29 @@ class Campaign(ExperimentMixin):
         return self._row().campaign_type
 
     @property
+    def language(self) -> str:
+        """The template's WhatsApp locale (``en`` by default), sent with the Content resource."""
+        return self._row().language
+
+    @property
+    def approval_samples(self) -> dict[str, str]:
+        """The example values submitted for approval, by variable name (empty before a submission)."""
+        return dict(self._row().approval_samples or {})
+
+    @property
+    def rejection(self) -> str | None:
+        """Why WhatsApp rejected the template and what to change (None unless rejected).
+
+        >>> print(campaign.rejection)  # doctest: +SKIP
+        INVALID_FORMAT
+        What to change: remove tabs, line breaks in values and runs of more than 4 spaces; ...
+        """
+        reason = self._row().rejection_reason
+        if not reason:
+            return None
+        return f"{reason}\nWhat to change: {service.rejection_advice(reason)}"
+
+    @property
     def content(self) -> ContentContext:
         """The template as a validated content model."""
         return service.content_of(self._row())
@@ -179,11 +202,17 @@ class Campaign(ExperimentMixin):
 
     def submit_for_approval(self, *, category: str = "MARKETING", samples: Mapping[str, str] | None = None) -> Campaign:
         """Lint the template locally (refusing with every reason), then create the Content
-        resource and submit it for WhatsApp approval through the client's gateway. The campaign
-        becomes pending; follow it with :meth:`sync_approval`.
+        resource (in the campaign's :attr:`language`) and submit it for WhatsApp approval through
+        the client's gateway. The campaign becomes pending; follow it with :meth:`sync_approval`.
 
-        ``samples`` (example values, by variable name) default to the template's own, else to
-        the first lead that has every variable. If the gateway refuses, nothing is recorded.
+        ``samples`` are example values by variable name, declared by you: Twilio refuses an
+        approval request without one per variable, and Meta's reviewers read them, so never use
+        a customer's data. They are merged over the ones stored with the campaign (and a default
+        template's own). The category must fit the content (AUTHENTICATION only for
+        whatsapp/authentication). If the gateway refuses, nothing is recorded and the state is
+        unchanged.
+
+        >>> campaign.submit_for_approval(category="UTILITY", samples={"lead_name": "Ana"})  # doctest: +SKIP
         """
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
@@ -191,6 +220,19 @@ class Campaign(ExperimentMixin):
             variant_samples = experiments.check_variants(session, row, samples)  # lint all before any request
             sending.submit(session, row, self._client.gateway, category=category, samples=chosen)
             experiments.submit_variants(session, row, self._client.gateway, variant_samples)
+        return self
+
+    def register_content(self) -> Campaign:
+        """Create the Content resource of an in-session-only template (list-picker, location) of
+        a service campaign, without an approval request (WhatsApp never approves these; they go
+        only inside a 24-hour session). Then :meth:`enable` and :meth:`trigger` work; a trigger to
+        someone outside the session fails at Twilio (63016) and is recorded.
+
+        >>> menu = client.create_campaign("Menu", content=picker, campaign_type="service")  # doctest: +SKIP
+        >>> menu.register_content().enable()  # doctest: +SKIP
+        """
+        with self._client.transaction() as session:
+            sending.register(session, service.get_campaign(session, self.id), self._client.gateway)
         return self
 
     def sync_approval(self) -> ApprovalState:

@@ -36,14 +36,28 @@ class Issue:
 
     ``field`` is a path such as ``"body"`` or ``"actions[1].url"``; ``rule`` is a stable code
     (e.g. ``"max_length"``, ``"wa_variable_at_start"``) that tests and UIs can rely on.
+    ``severity`` is ``"error"`` (a documented rule: Twilio or WhatsApp refuses) or ``"warning"``
+    (a heuristic or an inferred rule: likely, not certain, to be refused). ``limit`` is the
+    number the rule enforces, when it has one; ``source`` who enforces it (``"Twilio"``,
+    ``"WhatsApp"``) and ``url`` where it is written.
     """
 
     field: str
     rule: str
     message: str
+    severity: str = "error"
+    limit: float | None = None
+    source: str = ""
+    url: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message} [{self.rule}]"
+        tag = "" if self.is_error else "warning: "
+        where = f" ({self.source})" if self.source and self.source not in self.message else ""
+        return f"{self.field}: {tag}{self.message}{where} [{self.rule}]"
 
 
 class TemplateValidationError(CampaignError, ValueError):

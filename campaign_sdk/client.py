@@ -84,13 +84,16 @@ class CampaignClient:
         content_type: str | None = None,
         content_context: Mapping[str, Any] | str | None = None,
         template: str | None = None,
+        language: str | None = None,
     ) -> Campaign:
         """Create a campaign from ``content`` (a content model), ``content_type`` +
-        ``content_context`` (raw JSON), or ``template`` (a default template key)."""
+        ``content_context`` (raw JSON), or ``template`` (a default template key). ``language`` is
+        the template's WhatsApp locale (``en`` by default; e.g. ``en_US``, ``pt_BR``)."""
         with self.transaction() as session:
             row = service.create_campaign(
                 session, name, campaign_type=campaign_type, content=content,
                 content_type=content_type, content_context=content_context, template=template,
+                language=language,
             )
             return Campaign(self, row.id)
 
@@ -203,8 +206,9 @@ class CampaignClient:
         """Refresh the WhatsApp approval status of every campaign submitted through the gateway.
 
         One row per campaign: ``campaign_id``, ``campaign``, ``before``, ``after`` (Twilio's
-        status), ``status`` (the campaign's), ``rejection_reason`` and ``error`` (when the
-        gateway could not answer for that campaign; the others are still synced).
+        status), ``status`` (the campaign's), ``rejection_reason``, ``what_to_change`` (advice for
+        a rejection) and ``error`` (when the gateway could not answer for that campaign; the
+        others are still synced).
         """
         with self.transaction() as session:
             rows = list(session.scalars(
@@ -223,7 +227,11 @@ class CampaignClient:
             except CampaignError as exc:
                 record["error"] = str(exc)
             records.append(record)
-        columns = ["campaign_id", "campaign", "before", "after", "status", "rejection_reason", "error"]
+        for record in records:
+            reason = record["rejection_reason"]
+            record["what_to_change"] = service.rejection_advice(reason if isinstance(reason, str) else None)
+        columns = ["campaign_id", "campaign", "before", "after", "status", "rejection_reason", "what_to_change",
+                   "error"]
         return pd.DataFrame(records, columns=columns)
 
     # -- metrics --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Every default template passes :func:`campaign_sdk.schemas.check_whatsapp` with i
 
 >>> [template.key for template in default_templates()]  # doctest: +NORMALIZE_WHITESPACE
 ['order_confirmation', 'shipping_update', 'appointment_reminder', 'abandoned_cart',
- 'welcome_offer', 'promo_code']
+ 'welcome_offer', 'promo_code', 'new_arrivals', 'login_code']
 >>> get_default_template("order_confirmation").context_variables
 ('lead_name', 'order_id')
 """
@@ -16,6 +16,8 @@ from typing import Literal
 
 from campaign_sdk._exceptions import Issue, TemplateValidationError
 from campaign_sdk.schemas import (
+    AuthenticationAction,
+    CarouselCard,
     ContentContext,
     CopyCodeAction,
     QuickReplyAction,
@@ -23,12 +25,16 @@ from campaign_sdk.schemas import (
     TwilioCardContext,
     TwilioMediaContext,
     TwilioQuickReplyContext,
+    TwilioCarouselContext,
     TwilioTextContext,
     UrlAction,
+    WhatsAppAuthenticationContext,
     find_and_validate_variables,
 )
 
-Category = Literal["MARKETING", "UTILITY"]
+# A type for checkers; the categories themselves are campaign_sdk.facts.content.APPROVAL_CATEGORIES
+# (tests/schemas/test_templates.py checks the two agree).
+Category = Literal["UTILITY", "MARKETING", "AUTHENTICATION"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,9 @@ class DefaultTemplate:
 def default_templates() -> list[DefaultTemplate]:
     """The catalogue of default templates (fresh objects: changing one affects nothing else).
 
-    >>> sorted({template.content_type for template in default_templates()})
-    ['twilio/call-to-action', 'twilio/card', 'twilio/media', 'twilio/quick-reply', 'twilio/text']
+    >>> sorted({template.content_type for template in default_templates()})  # doctest: +NORMALIZE_WHITESPACE
+    ['twilio/call-to-action', 'twilio/card', 'twilio/carousel', 'twilio/media', 'twilio/quick-reply',
+     'twilio/text', 'whatsapp/authentication']
     """
     return [build() for build in _CATALOGUE]
 
@@ -176,6 +183,43 @@ def _promo_code() -> DefaultTemplate:
     )
 
 
+def _new_arrivals() -> DefaultTemplate:
+    def card(title: str, body: str, image: str, sku: str) -> CarouselCard:
+        button = UrlAction(title="Shop now", url=f"https://example.com/shop/{sku}")
+        return CarouselCard(title=title, body=body, media=f"https://example.com/images/{image}", actions=[button])
+
+    return DefaultTemplate(
+        key="new_arrivals",
+        title="New arrivals (carousel)",
+        description="Shows three new products side by side, each with its own shop button.",
+        context=TwilioCarouselContext(
+            body="Hi {{lead_name}}, our new collection has just arrived. Swipe to see the highlights.",
+            cards=[
+                card("Hoodie", "Warm and soft, in five colours", "hoodie.jpg", "hoodie"),
+                card("Tote bag", "Carries a little more every day", "tote.jpg", "tote"),
+                card("Mug", "Keeps your coffee hot for longer", "mug.jpg", "mug"),
+            ],
+        ),
+        category="MARKETING",
+        samples={"lead_name": "Ana"},
+    )
+
+
+def _login_code() -> DefaultTemplate:
+    return DefaultTemplate(
+        key="login_code",
+        title="Login code (authentication)",
+        description="Sends a one-time password with WhatsApp's preset text and a copy-code button.",
+        context=WhatsAppAuthenticationContext(
+            add_security_recommendation=True,
+            code_expiration_minutes=10,
+            actions=[AuthenticationAction(copy_code_text="Copy code")],
+        ),
+        category="AUTHENTICATION",
+        samples={},
+    )
+
+
 _CATALOGUE = (
     _order_confirmation,
     _shipping_update,
@@ -183,4 +227,6 @@ _CATALOGUE = (
     _abandoned_cart,
     _welcome_offer,
     _promo_code,
+    _new_arrivals,
+    _login_code,
 )

@@ -82,8 +82,8 @@ client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
 
 def issues(items):
     """Issues as a small table."""
-    return pd.DataFrame([{"field": i.field, "rule": i.rule, "message": i.message} for i in items],
-                        columns=["field", "rule", "message"])'''),
+    return pd.DataFrame([{"field": i.field, "rule": i.rule, "severity": i.severity, "message": i.message}
+                         for i in items], columns=["field", "rule", "severity", "message"])'''),
     ("md", "## Every content type\nEach default template opens in the studio; their variables:"),
     ("code", '''studios = {t.content_type: TemplateStudio(template=t.key) for t in cs.default_templates()}
 pd.DataFrame(
@@ -108,6 +108,31 @@ HTML(studio.preview_html)"""),
     ("code", '''studio.value = {"body": "Hi {{lead_name}}, " + "so much to say " * 110}
 print(studio.counters["body"])
 issues(studio.errors)'''),
+    ("md", """## A carousel and an authentication template
+A `twilio/carousel` is a body above up to ten cards, each with media, a short text (title and body
+share 160 characters) and one or two buttons laid out the same way on every card. Its cards are
+edited as JSON in the studio, and the preview shows them side by side:"""),
+    ("code", '''carousel = TemplateStudio(template="new_arrivals")
+print(len(carousel.errors), "errors;", [w.rule for w in carousel.warnings], "warnings")
+HTML(carousel.preview_html)'''),
+    ("md", "Give two cards different button layouts and the studio says which card breaks the rule:"),
+    ("code", '''cards = carousel.value["cards"]
+cards[1]["actions"] = [{"type": "QUICK_REPLY", "title": "I want it", "id": "tote"}]
+carousel.value = {**carousel.value, "cards": cards}
+issues(carousel.errors)'''),
+    ("md", """A `whatsapp/authentication` template sends a one-time code: WhatsApp writes the text itself;
+the template chooses the security recommendation, the expiry footer (1 to 90 minutes) and the
+copy-code button. It must be submitted as AUTHENTICATION, and only it may be:"""),
+    ("code", '''otp = TemplateStudio(template="login_code")
+print(otp.preview_text.replace("{{1}}", "482913"))
+codes = client.create_campaign("Login codes", template="login_code", campaign_type="service", language="en_US")
+try:
+    codes.submit_for_approval(category="UTILITY")
+except cs.TemplateValidationError as err:
+    display(issues(err.issues))
+codes.submit_for_approval(category="AUTHENTICATION")
+codes.status, codes.language'''),
+    ("code", 'cs.compile_variables(codes.content).to_json({"otp": "482913"})  # the code is the one send-time variable'),
     ("md", "## Named variables compile to WhatsApp's numbered form"),
     ("code", '''content = cs.TwilioTextContext(body="Hi {{lead_name}}, your order {{order_id}} ships with {{carrier}}. Thanks {{lead_name}}!")
 compiled = cs.compile_variables(content)
@@ -123,7 +148,8 @@ except cs.TemplateValidationError as err:
 bad.status'''),
     ("code", '''studio.value = {"body": "Hi {{lead_name}}, your order {{order_id}} is packed and leaves our warehouse today."}
 campaign = studio.save(client, name="Packed")
-campaign.submit_for_approval(category="UTILITY")
+# Samples are yours to declare (Twilio needs one per variable; never a customer's data).
+campaign.submit_for_approval(category="UTILITY", samples={"lead_name": "Ana", "order_id": "A-1042"})
 history = [campaign.approval_state.value]
 while campaign.sync_approval() not in ("approved", "rejected"):
     sandbox.advance(hours=6)
@@ -155,7 +181,7 @@ bodies = {
 }
 campaigns = {v: client.create_campaign(f"Variant {v}", content=cs.TwilioTextContext(body=b)) for v, b in bodies.items()}
 for campaign in campaigns.values():
-    campaign.submit_for_approval(category="UTILITY")
+    campaign.submit_for_approval(category="UTILITY", samples={"lead_name": "Ana", "order_id": "A-1042"})
 while any(c.sync_approval() not in ("approved", "rejected") for c in campaigns.values()):
     sandbox.advance(hours=6)
 for day in range(6):  # each variant goes to a sixth of its leads every day
@@ -310,7 +336,7 @@ campaign.add_leads(leads, progress=False)
 campaign.variants[["variant", "weight", "planned_share", "content_type", "assigned", "preview"]]'''),
     ("code", "campaign  # the HTML repr shows the variants and the holdout"),
     ("md", "Each variant is its own WhatsApp template: both are linted and submitted, and the campaign is approved once every variant is."),
-    ("code", '''campaign.submit_for_approval(category="MARKETING")
+    ("code", '''campaign.submit_for_approval(category="MARKETING", samples={"lead_name": "Alex"})  # the author's samples
 while campaign.sync_approval() not in ("approved", "rejected"):
     sandbox.advance(hours=6)
 campaign.variants[["variant", "approval_state"]]'''),
@@ -369,7 +395,7 @@ launch.set_experiment(
     test_fraction=0.3, seed="launch-2026",
 )
 launch.add_leads(pd.DataFrame({"phone_number": phones(4000, start=3000), "lead_name": "Robin"}), progress=False)
-launch.submit_for_approval(category="MARKETING")
+launch.submit_for_approval(category="MARKETING", samples={"lead_name": "Robin"})
 while launch.sync_approval() not in ("approved", "rejected"):
     sandbox.advance(hours=6)
 launch.enable().send(progress=False).skipped'''),

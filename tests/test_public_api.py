@@ -22,6 +22,10 @@ EXPORTED = [
     "default_templates", "find_and_validate_variables", "get_default_template",
     "get_variable_supported_fields", "lift_chart", "lint_whatsapp", "parse_content_context",
     "plan_experiment", "render_preview",
+    # issue 11: the content types WhatsApp marketers use, VOICE_CALL_REQUEST, the channel check
+    "AuthenticationAction", "CarouselCard", "CatalogItem", "ListItem", "TwilioCarouselContext",
+    "TwilioCatalogContext", "TwilioListPickerContext", "TwilioLocationContext", "VoiceCallRequestAction",
+    "WhatsAppAuthenticationContext", "WhatsAppCardContext", "check_whatsapp", "lint_channel",
 ]
 
 

@@ -11,14 +11,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaign_sdk import service
 from campaign_sdk.experiments._assign import GLOBAL_HOLDOUT, HOLDOUT, REST
 from campaign_sdk.experiments._design import TREATMENT, design_of
 from campaign_sdk.gateways import ApprovalResult, ContentRequest, Gateway
-from campaign_sdk.models import ApprovalState, Campaign, CampaignLead, CampaignVariant
+from campaign_sdk.models import ApprovalState, Campaign, CampaignVariant
 from campaign_sdk.schemas import ContentContext, check_whatsapp, compile_variables, parse_content_context
 
 # how far along WhatsApp's review a state is: the campaign is as far as its least advanced variant
@@ -36,21 +35,11 @@ def extra_variants(row: Campaign) -> list[CampaignVariant]:
 
 
 def samples_for(session: Session, row: Campaign, content: ContentContext, explicit: Mapping[str, str] | None) -> dict[str, str]:
-    """Approval samples for a variant: given ones, else the first lead that has its variables."""
-    names = list(compile_variables(content).mapping)
-    if explicit:
-        return {str(k): str(v) for k, v in explicit.items()}
-    if not names:
-        return {}
-    leads = session.scalars(
-        sa.select(CampaignLead.custom_variables)
-        .where(CampaignLead.campaign_id == row.id, CampaignLead.removed_at.is_(None))
-        .order_by(CampaignLead.id).limit(1000)
-    )
-    for values in leads:
-        if all(str((values or {}).get(n) or "").strip() for n in names):
-            return {n: str(values[n]) for n in names}
-    return {}
+    """Approval samples for a variant: the author's (given, else stored with the campaign), never a
+    lead's data (Meta reviews samples; issue 11). A missing one is reported by the lint."""
+    chosen = {str(k): str(v) for k, v in (row.approval_samples or {}).items()}
+    chosen.update({str(k): str(v) for k, v in (explicit or {}).items()})
+    return chosen
 
 
 def check_variants(session: Session, row: Campaign, explicit: Mapping[str, str] | None) -> dict[int, dict[str, str]]:
@@ -83,7 +72,7 @@ def submit_variants(
                     if values.get(name, values.get(num)) is not None}
         sid = gateway.create_content(ContentRequest(
             friendly_name=variant.approval_name, content_type=variant.content_type,
-            types={variant.content_type: compiled.context.to_twilio()}, variables=numbered,
+            types={variant.content_type: compiled.context.to_twilio()}, variables=numbered, language=row.language,
         ))
         result = gateway.submit_approval(sid, name=variant.approval_name, category=row.approval_category or "MARKETING")
         variant.content_sid = sid

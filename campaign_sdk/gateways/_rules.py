@@ -7,8 +7,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-APPROVAL_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
-APPROVAL_CATEGORIES = ("UTILITY", "MARKETING", "AUTHENTICATION")
+from campaign_sdk.facts.content import APPROVAL_CATEGORIES, APPROVAL_NAME_PATTERN
+
+APPROVAL_NAME = re.compile(APPROVAL_NAME_PATTERN)
+__all__ = ["APPROVAL_CATEGORIES", "APPROVAL_NAME", "fill", "main_text", "variable_error"]
 
 # E.164, the magic test numbers and the error codes live in campaign_sdk.facts (numbers, errors).
 

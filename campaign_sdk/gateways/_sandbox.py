@@ -24,6 +24,7 @@ from campaign_sdk.gateways._base import (
     SentMessage,
     strip_channel,
 )
+from campaign_sdk.gateways._content_rules import approval_problem
 from campaign_sdk.gateways._rules import (
     APPROVAL_CATEGORIES,
     APPROVAL_NAME,
@@ -169,6 +170,10 @@ class SandboxGateway:
 
     # -- content and approval ---------------------------------------------------------------
     def create_content(self, request: ContentRequest) -> str:
+        from campaign_sdk.gateways._content_rules import content_problem
+
+        if problem := content_problem(request.types, request.language):
+            raise _error(ErrorKind.REQUEST, problem)
         with self._lock:
             sid = "HX" + self._hash("content", request.friendly_name, len(self._contents))
             self._contents[sid] = _Content(request)
@@ -183,6 +188,8 @@ class SandboxGateway:
                 raise _error(ErrorKind.REQUEST, f"category {category!r} is not one of {', '.join(APPROVAL_CATEGORIES)}")
             if any(c.name == name for c in self._contents.values()):
                 raise _error(ErrorKind.REQUEST, f"a template named {name!r} was already submitted; pick another name")
+            if problem := approval_problem(content.request.types, content.request.variables, category):
+                raise _error(ErrorKind.REQUEST, problem)
             rng = self._rng("approval", content_sid)
             now = self.now()
             content.name, content.category, content.submitted_at = name, category, now
@@ -226,8 +233,9 @@ class SandboxGateway:
             issues = lint_whatsapp(context, samples=dict(request.variables))
         except (ValueError, KeyError) as exc:
             return ApprovalResult(ApprovalState.REJECTED, f"sandbox: invalid content ({exc})")
-        if issues:
-            return ApprovalResult(ApprovalState.REJECTED, f"sandbox: {issues[0].message}")
+        errors = [issue for issue in issues if issue.is_error]  # warnings are heuristics: not rejected
+        if errors:
+            return ApprovalResult(ApprovalState.REJECTED, f"sandbox: {errors[0].message}")
         return ApprovalResult(ApprovalState.APPROVED)
 
     def _content(self, content_sid: str) -> _Content:

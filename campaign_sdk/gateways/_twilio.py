@@ -106,10 +106,13 @@ class TwilioGateway:
 
     # -- content and approval ---------------------------------------------------------------
     def create_content(self, request: ContentRequest) -> str:
-        """Create a Content resource; returns its SID (``HX...``)."""
-        from twilio.rest.content.v1.content import ContentList
+        """Create a Content resource; returns its SID (``HX...``).
 
-        payload = ContentList.ContentCreateRequest(
+        The JSON body is exactly the SDK's content model: twilio-python 9.13's generated classes
+        would drop fields its spec lacks (a twilio/card's ``body``, documented by Twilio's card
+        page) and add every unset field as null, so the body is handed to it as it is.
+        """
+        payload = _content_payload(
             {
                 "friendly_name": request.friendly_name,
                 "language": request.language,
@@ -182,6 +185,17 @@ class TwilioGateway:
             if message is None:
                 return
             yield _record(message)
+
+
+def _content_payload(body: dict[str, Any]) -> Any:
+    """A twilio-python ``ContentCreateRequest`` whose JSON is ``body``, unchanged."""
+    from twilio.rest.content.v1.content import ContentList
+
+    class _Exact(ContentList.ContentCreateRequest):
+        def to_dict(self) -> dict[str, Any]:
+            return body
+
+    return _Exact(body)
 
 
 def _call(action: str, fn: Callable[[], T]) -> T:

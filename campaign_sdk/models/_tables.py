@@ -110,6 +110,10 @@ class Campaign(Base):
     content_sid: Mapped[str | None] = mapped_column(sa.String(34), unique=True)
     approval_name: Mapped[str | None] = mapped_column(sa.String(512))
     approval_category: Mapped[str | None] = mapped_column(sa.String(20))
+    # WhatsApp locale of the template (sent as the Content resource's ``language``).
+    language: Mapped[str] = mapped_column(sa.String(20), default="en", server_default="en")
+    # Example values the author declared for approval, by variable name (never a lead's data).
+    approval_samples: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     submitted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from campaign_sdk._exceptions import Issue
-from campaign_sdk.schemas._rules import STRICTER, FieldRule, Phone, Range, RuleModel, Text, Url
+from campaign_sdk.facts import content as facts
+from campaign_sdk.schemas._rules import FieldRule, Phone, RuleModel, Text, Url
 
-_TITLE_NOTE = f"some WhatsApp pages say 25; {STRICTER}"
-_BUTTON_TITLE = Text(20, note=_TITLE_NOTE, no_variables="button titles cannot hold variables")
+_BUTTON_TITLE = Text.of(facts.BUTTON_TITLE, no_variables="button titles cannot hold variables")
 
 
 class _Action(RuleModel):
@@ -33,16 +33,11 @@ class QuickReplyAction(_Action):
     id: str
 
     field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "title": Text(
-            20,
-            note=_TITLE_NOTE,
+        "title": Text.of(
+            facts.BUTTON_TITLE,
             no_variables="quick-reply titles take variables only in-session, never in an approved template",
         ),
-        "id": Text(
-            128,
-            note=f"Twilio allows 200 but WhatsApp approved templates allow 128; {STRICTER}",
-            no_variables="quick-reply ids cannot hold variables",
-        ),
+        "id": Text.of(facts.ACTION_TEXT["QUICK_REPLY"]["id"], no_variables="quick-reply ids cannot hold variables"),
     }
 
 
@@ -91,29 +86,50 @@ class CopyCodeAction(_Action):
     field_rules: ClassVar[Mapping[str, FieldRule]] = {
         "title": _BUTTON_TITLE,
         # Twilio documents no limit of its own for the code; 1,600 is its limit for any value.
-        "code": Text(1600, variables=True),
+        # WhatsApp's 15-character limit for the code is checked by the WhatsApp lint.
+        "code": Text.of(facts.ANY_VALUE, variables=True),
     }
 
 
 class VoiceCallAction(_Action):
-    """A WhatsApp voice-call button (private beta) valid for ``ttl_minutes`` after sending.
+    """A WhatsApp voice-call button (private beta).
 
-    >>> VoiceCallAction(title="Call now").ttl_minutes
-    10080
+    ``ttl_minutes`` is accepted for old drafts but dropped: it is not in the Content API's action
+    schema (``#/components/schemas/callToActionAction``) and twilio-python never sends it.
+
+    >>> VoiceCallAction(title="Call now").to_twilio()
+    {'type': 'VOICE_CALL', 'title': 'Call now'}
     """
 
     type: Literal["VOICE_CALL"] = "VOICE_CALL"
     title: str
-    ttl_minutes: int = 10080
 
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "title": _BUTTON_TITLE,
-        "ttl_minutes": Range(1, 43200, unit=" minutes (30 days)"),
-    }
+    field_rules: ClassVar[Mapping[str, FieldRule]] = {"title": _BUTTON_TITLE}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_ttl(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "ttl_minutes" in data:
+            return {key: value for key, value in data.items() if key != "ttl_minutes"}
+        return data
+
+
+class VoiceCallRequestAction(_Action):
+    """A button asking the user for permission to call (``VOICE_CALL_REQUEST``, listed by the
+    Content API's ``callToActionActionType`` enum; call-to-action only).
+
+    >>> VoiceCallRequestAction(title="May we call?").to_twilio()
+    {'type': 'VOICE_CALL_REQUEST', 'title': 'May we call?'}
+    """
+
+    type: Literal["VOICE_CALL_REQUEST"] = "VOICE_CALL_REQUEST"
+    title: str
+
+    field_rules: ClassVar[Mapping[str, FieldRule]] = {"title": _BUTTON_TITLE}
 
 
 TwilioAction = Annotated[
-    QuickReplyAction | UrlAction | PhoneAction | CopyCodeAction | VoiceCallAction,
+    QuickReplyAction | UrlAction | PhoneAction | CopyCodeAction | VoiceCallAction | VoiceCallRequestAction,
     Field(discriminator="type"),
 ]
 
@@ -123,6 +139,7 @@ ACTION_CLASSES: dict[str, type[_Action]] = {
     "PHONE_NUMBER": PhoneAction,
     "COPY_CODE": CopyCodeAction,
     "VOICE_CALL": VoiceCallAction,
+    "VOICE_CALL_REQUEST": VoiceCallRequestAction,
 }
 
 
@@ -132,59 +149,39 @@ class ActionList:
     even when an action itself is invalid."""
 
     where: str
-    allowed: tuple[str, ...] = tuple(ACTION_CLASSES)
     min_items: int = 1
-    max_items: int = 10
-    max_note: str = "WhatsApp's limit"
-    max_url: int | None = None
-    max_calls: int | None = None
+    max_items: int = facts.MAX_ACTIONS.value
+    max_note: str = facts.MAX_ACTIONS.note
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """The action types of the Content API's enum for this content type."""
+        return facts.ACTION_TYPES[self.where]
 
     def check(self, name: str, actions: list[Any]) -> list[Issue]:
         types = [_raw(action, "type") for action in actions]
-        return (
-            self._count_issues(name, len(actions))
-            + self._type_issues(types)
-            + self._limit_issues(name, types)
-            + _duplicate_id_issues(actions)
-        )
+        return self._count_issues(name, len(actions)) + self._type_issues(types) + _duplicate_id_issues(actions)
 
     def _count_issues(self, name: str, count: int) -> list[Issue]:
         if count < self.min_items:
-            message = f"{name} is empty; {self.where} needs at least {self.min_items} button"
-            return [Issue("", "too_few_actions", message)]
+            message = f"{name} is empty; {self.where} needs at least {self.min_items} button; add one"
+            return [Issue("", "too_few_actions", message, limit=self.min_items, source=facts.TWILIO)]
         if count > self.max_items:
+            note = f" ({self.max_note})" if self.max_note else ""
             message = (
-                f"{name} has {count} buttons; Twilio allows at most {self.max_items} "
-                f"({self.max_note}). Remove {count - self.max_items}."
+                f"{name} has {count} buttons; Twilio allows at most {self.max_items}{note}. "
+                f"Remove {count - self.max_items}."
             )
-            return [Issue("", "too_many_actions", message)]
+            return [Issue("", "too_many_actions", message, limit=self.max_items, source=facts.TWILIO)]
         return []
 
     def _type_issues(self, types: list[Any]) -> list[Issue]:
-        message = "{} buttons are not allowed in {}; use " + ", ".join(self.allowed)
+        message = "{} buttons are not allowed in {} (Twilio's Content API); use " + ", ".join(self.allowed)
         return [
-            Issue(f"[{i}].type", "action_type_not_allowed", message.format(kind, self.where))
+            Issue(f"[{i}].type", "action_type_not_allowed", message.format(kind, self.where), source=facts.TWILIO)
             for i, kind in enumerate(types)
             if kind in ACTION_CLASSES and kind not in self.allowed
         ]
-
-    def _limit_issues(self, name: str, types: list[Any]) -> list[Issue]:
-        issues = []
-        urls = types.count("URL")
-        if self.max_url is not None and urls > self.max_url:
-            message = (
-                f"{name} has {urls} URL buttons; WhatsApp allows at most {self.max_url}. "
-                f"Remove {urls - self.max_url}."
-            )
-            issues.append(Issue("", "too_many_url_buttons", message))
-        calls = types.count("PHONE_NUMBER") + types.count("VOICE_CALL")
-        if self.max_calls is not None and calls > self.max_calls:
-            message = (
-                f"{name} has {calls} call buttons; WhatsApp allows at most {self.max_calls} "
-                "PHONE_NUMBER or VOICE_CALL button (the two combined). Keep one."
-            )
-            issues.append(Issue("", "too_many_call_buttons", message))
-        return issues
 
 
 def _duplicate_id_issues(actions: list[Any]) -> list[Issue]:

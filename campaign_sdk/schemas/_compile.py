@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar
 
 from campaign_sdk._exceptions import Issue, TemplateValidationError
+from campaign_sdk.facts.content import ANY_VALUE
 from campaign_sdk.schemas._content import ContentContext
 from campaign_sdk.schemas._rules import Text
 from campaign_sdk.schemas._variables import find_variables, substitute, unique
@@ -16,7 +17,7 @@ from campaign_sdk.schemas._walk import iter_text, map_text
 ContextT = TypeVar("ContextT", bound=ContentContext)
 Missing = Literal["error", "keep", "mark"]
 
-MAX_VALUE_LENGTH = 1600
+MAX_VALUE_LENGTH = ANY_VALUE.value
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,12 @@ def compile_variables(context: ContextT) -> CompiledTemplate[ContextT]:
     {'2': '2', 'name': '3', '1': '1'}
     """
     mapping = _number(_keys(context))
+    for name, number in type(context).implicit_variables.items():  # e.g. the OTP of an authentication
+        mapping.setdefault(name, number)
     numbered = map_text(context, lambda f: substitute(f.text, lambda key: "{{" + mapping[key] + "}}"))
     # Validated again so a compiled template is always a valid one of the same type.
     validated = type(context).model_validate(numbered.model_dump())
-    return CompiledTemplate(cast(ContextT, validated), mapping)
+    return CompiledTemplate(validated, mapping)
 
 
 def render_preview(
@@ -91,7 +94,8 @@ def render_preview(
 
 
 def preview_text(context: ContentContext, variables: Mapping[str, Any], **options: Any) -> str:
-    """A plain-text rendering: title, body, media URLs, subtitle, then buttons as ``[ title ]``.
+    """A plain-text rendering: header, title, body, media URLs, subtitle / footer, then buttons as
+    ``[ title ]``; carousel cards, list items and locations each get their lines.
 
     ``options`` go to :func:`render_preview` (e.g. ``missing="keep"``).
 
@@ -103,11 +107,40 @@ def preview_text(context: ContentContext, variables: Mapping[str, Any], **option
     [ Yes ]
     """
     rendered = render_preview(context, variables, **options)
-    parts = [getattr(rendered, name, None) for name in ("title", "body")]
-    parts += list(getattr(rendered, "media", None) or [])
-    parts.append(getattr(rendered, "subtitle", None))
-    parts += [f"[ {action.title} ]" for action in getattr(rendered, "actions", None) or []]
-    return "\n".join(part for part in parts if part)
+    if rendered.content_type == "whatsapp/authentication":
+        return _otp_text(rendered, variables)
+    return "\n".join(part for part in _lines(rendered) if part)
+
+
+def _lines(item: Any) -> list[str]:
+    parts = [getattr(item, name, None) for name in ("header_text", "title", "body")]
+    media = getattr(item, "media", None)
+    parts += [media] if isinstance(media, str) else list(media or [])
+    parts += [getattr(item, name, None) for name in ("subtitle", "footer", "label", "address")]
+    if isinstance(getattr(item, "latitude", None), int | float):
+        parts.append(f"📍 {item.latitude}, {item.longitude}")
+    parts += [f"[ {action.title} ]" for action in getattr(item, "actions", None) or []]
+    for index, card in enumerate(getattr(item, "cards", None) or []):
+        parts += [f"--- card {index + 1} ---", *_lines(card)]
+    if isinstance(getattr(item, "button", None), str):
+        parts.append(f"[ {item.button} ]")
+    for entry in getattr(item, "items", None) or []:
+        text = getattr(entry, "item", None) or getattr(entry, "name", None) or getattr(entry, "id", None)
+        description = getattr(entry, "description", None)
+        parts.append(f"• {text}" + (f" - {description}" if description else ""))
+    return [part for part in parts if isinstance(part, str)]
+
+
+def _otp_text(context: Any, variables: Mapping[str, Any]) -> str:
+    """WhatsApp's preset authentication text (Meta's copy-code template page)."""
+    code = variables.get("otp") or variables.get("1") or "{{1}}"
+    lines = [f"{code} is your verification code."]
+    if context.add_security_recommendation:
+        lines[0] += " For your security, do not share this code."
+    if context.code_expiration_minutes:
+        lines.append(f"This code expires in {context.code_expiration_minutes} minutes.")
+    lines += [f"[ {action.copy_code_text} ]" for action in context.actions]
+    return "\n".join(lines)
 
 
 def _number(keys: list[str]) -> dict[str, str]:

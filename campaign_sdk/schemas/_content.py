@@ -1,7 +1,11 @@
 """Content contexts: the JSON object Twilio's Content API holds under ``types[content_type]``.
 
-Every context is frozen, refuses unknown fields and checks Twilio's limits at construction.
-Lengths are Python ``len()`` of the text (one Unicode code point is one character).
+Every context is frozen, refuses unknown fields and checks the Content API's own rules at
+construction (what ``POST /v1/Content`` accepts); what WhatsApp accepts on top is the lint's job
+(:mod:`campaign_sdk.schemas._lint`). Lengths are UTF-16 code units (see ``char_count``).
+
+One content type = one module in :mod:`campaign_sdk.schemas.types`, whose class subclasses
+:class:`ContentBase`; defining the class registers it in :data:`CONTENT_TYPES`.
 """
 
 from __future__ import annotations
@@ -12,20 +16,53 @@ from typing import Any, ClassVar
 from pydantic import ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
 
 from campaign_sdk._exceptions import Issue, UnknownContentTypeError
-from campaign_sdk.schemas._actions import ACTION_CLASSES, ActionList, TwilioAction
+from campaign_sdk.facts import content as facts
+from campaign_sdk.schemas._actions import ACTION_CLASSES, ActionList
 from campaign_sdk.schemas._issues import issues_from_error, raise_issues
-from campaign_sdk.schemas._rules import FieldRule, Items, RuleModel, Text, Url
+from campaign_sdk.schemas._rules import Items, RuleModel, Url
 from campaign_sdk.schemas._variables import MAX_VARIABLES, find_variables, unique
 from campaign_sdk.schemas._walk import iter_text
 
-_MEDIA = Items(Url(variables="path"))
+MEDIA = Items(Url(variables="path"))
+
+CONTENT_TYPES: dict[str, type[ContentBase]] = {}
+"""content type (``"twilio/text"``) -> its model, in the order the types were defined."""
 
 
-class _ContentBase(RuleModel):
-    """Shared behaviour of the five content contexts."""
+class ContentBase(RuleModel):
+    """Shared behaviour of every content context.
+
+    Class attributes a content type sets: ``content_type`` (Twilio's name), ``type_label`` (for
+    people), ``action_rule`` (its buttons, if any), ``whatsapp_body`` (the field WhatsApp reviews
+    as the template body, if any).
+    """
 
     content_type: ClassVar[str]
+    type_label: ClassVar[str] = ""
     action_rule: ClassVar[ActionList | None] = None
+    whatsapp_body: ClassVar[str | None] = "body"
+    # Variables Twilio fills at send time that the template does not spell (name -> number).
+    implicit_variables: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "content_type" in cls.__dict__:
+            CONTENT_TYPES[cls.content_type] = cls  # the final (pydantic-built) class
+
+    @classmethod
+    def in_session_only(cls) -> bool:
+        """True for types that can never start a conversation (list-picker, location)."""
+        return cls.content_type in facts.IN_SESSION_ONLY
+
+    @classmethod
+    def channels(cls) -> tuple[str, ...]:
+        """The channels that carry this content type (Twilio's content types overview)."""
+        return facts.CHANNELS.get(cls.content_type, ())
+
+    def whatsapp_body_field(self) -> str | None:
+        """The field WhatsApp reviews as the body of this template (None: it has none)."""
+        return self.whatsapp_body
 
     def to_twilio(self) -> dict[str, Any]:
         """The context as Twilio expects it under ``types[content_type]`` (null fields left out)."""
@@ -44,13 +81,13 @@ class _ContentBase(RuleModel):
     def _check_actions(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         rule = cls.action_rule
         issues = rule.check("actions", value) if rule and isinstance(value, list) else []
-        return _validate_with(value, handler, issues)
+        return validate_with(value, handler, issues)
 
     @model_validator(mode="wrap")
     @classmethod
     def _check_template(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         issues = cls._template_issues(data) if isinstance(data, Mapping) else []
-        return _validate_with(data, handler, issues)
+        return validate_with(data, handler, issues)
 
     @classmethod
     def _template_issues(cls, data: Mapping[str, Any]) -> list[Issue]:
@@ -61,10 +98,10 @@ class _ContentBase(RuleModel):
             f"the template uses {len(keys)} different variables; Twilio allows at most "
             f"{MAX_VARIABLES}. Merge or remove some."
         )
-        return [Issue("template", "too_many_variables", message)]
+        return [Issue("template", "too_many_variables", message, limit=MAX_VARIABLES, source=facts.TWILIO)]
 
 
-def _validate_with(value: Any, handler: ValidatorFunctionWrapHandler, issues: list[Issue]) -> Any:
+def validate_with(value: Any, handler: ValidatorFunctionWrapHandler, issues: list[Issue]) -> Any:
     """Run pydantic's own validation, then report its errors together with ``issues``."""
     try:
         validated = handler(value)
@@ -77,142 +114,13 @@ def _validate_with(value: Any, handler: ValidatorFunctionWrapHandler, issues: li
     return validated
 
 
-class TwilioTextContext(_ContentBase):
-    """``twilio/text``: plain text, the only type SMS can carry.
-
-    >>> TwilioTextContext(body="Hi {{lead_name}}!").to_twilio()
-    {'body': 'Hi {{lead_name}}!'}
-    """
-
-    content_type: ClassVar[str] = "twilio/text"
-    body: str
-
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "body": Text(
-            1600,
-            variables=True,
-            rendered_max=1024,
-            rendered_note="WhatsApp rejects a template message over 1,024 characters (Twilio error 63021)",
-        ),
-    }
+# Kept for code that imported the private name.
+_ContentBase = ContentBase
+ContentContext = ContentBase
+"""Any content context (every model in :data:`CONTENT_TYPES` is one)."""
 
 
-class TwilioMediaContext(_ContentBase):
-    """``twilio/media``: one or more media URLs with an optional body (WhatsApp approval needs it).
-
-    >>> TwilioMediaContext(media=["https://example.com/img/{{sku}}.jpg"]).media
-    ['https://example.com/img/{{sku}}.jpg']
-    """
-
-    content_type: ClassVar[str] = "twilio/media"
-    body: str | None = None
-    media: list[str]
-
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "body": Text(1600, variables=True),
-        "media": _MEDIA,
-    }
-
-
-class TwilioCardContext(_ContentBase):
-    """``twilio/card``: a title plus at least one of subtitle, media or actions.
-
-    Twilio's OpenAPI spec has no ``body`` on a card, so ``title`` is always required.
-
-    >>> TwilioCardContext(title="Your cart, {{lead_name}}", subtitle="Reply STOP to opt out").subtitle
-    'Reply STOP to opt out'
-    """
-
-    content_type: ClassVar[str] = "twilio/card"
-    title: str
-    subtitle: str | None = None
-    media: list[str] | None = None
-    actions: list[TwilioAction] | None = None
-
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "title": Text(1024, variables=True, note="WhatsApp's limit; RCS allows only 200"),
-        "subtitle": Text(
-            60, no_variables="the subtitle becomes the WhatsApp footer, which takes no variables"
-        ),
-        "media": _MEDIA,
-    }
-    action_rule: ClassVar[ActionList | None] = ActionList("twilio/card")
-
-    @classmethod
-    def _template_issues(cls, data: Mapping[str, Any]) -> list[Issue]:
-        issues = super()._template_issues(data)
-        if not any(data.get(name) for name in ("subtitle", "media", "actions")):
-            message = "a twilio/card needs a title and at least one of subtitle, media or actions; add one"
-            issues.append(Issue("template", "required_one_of", message))
-        return issues
-
-
-class TwilioCallToActionContext(_ContentBase):
-    """``twilio/call-to-action``: a body and buttons that open a URL, call, or copy a code.
-
-    >>> cta = TwilioCallToActionContext(
-    ...     body="Your order {{order_id}} is on its way.",
-    ...     actions=[{"type": "URL", "title": "Track", "url": "https://example.com/t/{{order_id}}"}],
-    ... )
-    >>> type(cta.actions[0]).__name__
-    'UrlAction'
-    """
-
-    content_type: ClassVar[str] = "twilio/call-to-action"
-    body: str
-    actions: list[TwilioAction]
-
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {"body": Text(640, variables=True)}
-    action_rule: ClassVar[ActionList | None] = ActionList(
-        "twilio/call-to-action",
-        allowed=("URL", "PHONE_NUMBER", "COPY_CODE", "VOICE_CALL"),
-        max_url=2,
-        max_calls=1,
-    )
-
-
-class TwilioQuickReplyContext(_ContentBase):
-    """``twilio/quick-reply``: a body and 1 to 10 quick-reply buttons with unique ids.
-
-    >>> yes = {"type": "QUICK_REPLY", "title": "Yes", "id": "yes"}
-    >>> qr = TwilioQuickReplyContext(body="Still coming?", actions=[yes])
-    >>> qr.to_twilio()["actions"]
-    [{'type': 'QUICK_REPLY', 'title': 'Yes', 'id': 'yes'}]
-    """
-
-    content_type: ClassVar[str] = "twilio/quick-reply"
-    body: str
-    actions: list[TwilioAction]
-
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {"body": Text(1024, variables=True)}
-    action_rule: ClassVar[ActionList | None] = ActionList(
-        "twilio/quick-reply",
-        allowed=("QUICK_REPLY",),
-        max_note="Twilio's quick-reply page; an older version said 5",
-    )
-
-
-ContentContext = (
-    TwilioTextContext
-    | TwilioMediaContext
-    | TwilioCardContext
-    | TwilioCallToActionContext
-    | TwilioQuickReplyContext
-)
-
-CONTENT_TYPES: dict[str, type[_ContentBase]] = {
-    cls.content_type: cls
-    for cls in (
-        TwilioTextContext,
-        TwilioMediaContext,
-        TwilioCardContext,
-        TwilioCallToActionContext,
-        TwilioQuickReplyContext,
-    )
-}
-
-
-def context_class(content_type: str) -> type[_ContentBase]:
+def context_class(content_type: str) -> type[ContentBase]:
     """The context model for ``content_type``; :class:`UnknownContentTypeError` if there is none."""
     try:
         return CONTENT_TYPES[content_type]
@@ -228,6 +136,10 @@ def get_variable_supported_fields(content_type: str) -> tuple[str, ...]:
     in-session, so no quick-reply button field is listed.
 
     >>> get_variable_supported_fields("twilio/card")
-    ('title', 'media', 'actions.url', 'actions.code')
+    ('title', 'body', 'media', 'actions.url', 'actions.code')
     """
     return tuple(context_class(content_type).variable_fields())
+
+
+def _validate_with(value: Any, handler: ValidatorFunctionWrapHandler, issues: list[Issue]) -> Any:
+    return validate_with(value, handler, issues)

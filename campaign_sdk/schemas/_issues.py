@@ -8,6 +8,7 @@ turns a pydantic ``ValidationError`` back into Issues with paths such as ``"acti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -21,10 +22,13 @@ _TYPE_ERRORS = ("_type", "_parsing", "_from_float", "is_instance_of")
 
 
 def raise_issues(issues: Sequence[Issue]) -> NoReturn:
-    """Raise ``issues`` (paths relative to the value being validated) as one pydantic error."""
+    """Raise ``issues`` (paths relative to the value being validated) as one pydantic error.
+
+    The Issues ride in the error's context, so severity, limit and source survive the trip.
+    """
     if len(issues) == 1 and not issues[0].field:
         issue = issues[0]
-        raise PydanticCustomError(issue.rule, "{message}", {"message": issue.message})
+        raise PydanticCustomError(issue.rule, "{message}", {"message": issue.message, "issues": (issue,)})
     summary = "; ".join(str(issue) if issue.field else f"{issue.message} [{issue.rule}]" for issue in issues)
     raise PydanticCustomError(ISSUES_ERROR, "{summary}", {"summary": summary, "issues": tuple(issues)})
 
@@ -62,8 +66,8 @@ def join_path(base: str, relative: str) -> str:
 def _error_issues(path: str, error: Any) -> list[Issue]:
     kind: str = error["type"]
     ctx = error.get("ctx") or {}
-    if kind == ISSUES_ERROR:
-        return [Issue(join_path(path, i.field), i.rule, i.message) for i in ctx["issues"]]
+    if kind == ISSUES_ERROR or isinstance(ctx.get("issues"), tuple):
+        return [replace(i, field=join_path(path, i.field)) for i in ctx["issues"]]
     if kind == "missing":
         return [Issue(path, "required", f"{_name(path)} is required; add it")]
     if kind == "extra_forbidden":

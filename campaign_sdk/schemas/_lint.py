@@ -1,8 +1,12 @@
 """WhatsApp approval lint: catch locally what Meta rejects. Rule codes start with ``wa_``.
 
 The lint works on the compiled (numbered) form, the one WhatsApp reviews; messages name both the
-number and the original name (``{{1}} ({{lead_name}})``). For ``twilio/card`` the title is the
-text WhatsApp reviews as the message body, so the body rules apply to it.
+number and the original name (``{{1}} ({{lead_name}})``). The body rules apply to the field
+WhatsApp reviews as the body (``whatsapp_body_field()``: a card's body, or its title without one).
+
+Issues have a severity: ``error`` for a rule Twilio or Meta documents, ``warning`` for a
+heuristic (too few words per variable, emoji count, tabs / runs of spaces in the body).
+:func:`check_whatsapp` refuses errors only. :func:`lint_channel` adds the SMS / MMS checks.
 """
 
 from __future__ import annotations
@@ -14,16 +18,21 @@ from collections.abc import Mapping
 import emoji
 
 from campaign_sdk._exceptions import Issue, TemplateValidationError
+from campaign_sdk.facts import content as facts
 from campaign_sdk.schemas._compile import compile_variables
-from campaign_sdk.schemas._content import ContentContext, TwilioCardContext, TwilioMediaContext
+from campaign_sdk.schemas._content import ContentContext
+from campaign_sdk.schemas._lint_buttons import button_issues, media_issues
+from campaign_sdk.schemas._rules import char_count
 from campaign_sdk.schemas._variables import find_variables
 from campaign_sdk.schemas._walk import iter_text
 
-MAX_EMOJIS = 10
+MAX_EMOJIS = facts.WA_MAX_EMOJIS
+_WA = facts.WHATSAPP_SOURCE
+_WARN = "warning"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _AT_END = re.compile(r"\{\{(\w+)\}\}\Z")
 _ADJACENT = re.compile(r"\{\{(\w+)\}\}\s*(?=\{\{(\w+)\}\})")
-_SPACES = re.compile(r" {5,}")
+_SPACES = re.compile(f" {{{facts.WA_MAX_SPACES + 1},}}")  # more than 4 consecutive spaces
 _WA_ME = re.compile(r"(?<![\w.])wa\.me/", re.IGNORECASE)
 
 
@@ -31,8 +40,8 @@ def lint_whatsapp(context: ContentContext, *, samples: Mapping[str, str] | None 
     """Every reason WhatsApp is likely to reject ``context`` as a template (empty list: none found).
 
     ``samples`` are the example values sent for approval, keyed by name (``lead_name``) or number
-    (``1``). When given (non-empty), every variable needs one and none may hold a line break, a tab
-    or more than 4 consecutive spaces. An empty mapping counts as no samples given.
+    (``1``). When given (a mapping, even empty), every variable needs one, and none may be empty,
+    hold a line break, a tab or more than 4 consecutive spaces (Meta's rules for values).
 
     >>> from campaign_sdk.schemas import TwilioTextContext
     >>> [i.rule for i in lint_whatsapp(TwilioTextContext(body="{{lead_name}}, your order shipped"))]
@@ -40,22 +49,117 @@ def lint_whatsapp(context: ContentContext, *, samples: Mapping[str, str] | None 
     """
     compiled = compile_variables(context)
     numbered, labels = compiled.context, _labels(compiled.mapping)
-    issues = _media_body_issues(numbered) + _main_text_issues(numbered, labels)
+    named = _named_samples(compiled.mapping, samples)
+    issues = _session_issues(numbered) + _media_body_issues(numbered) + _main_text_issues(numbered, labels)
     issues += _title_issues(numbered) + _link_issues(numbered) + _gap_issues(compiled.mapping)
-    if samples:
-        issues += _sample_issues(compiled.mapping, samples, labels)
+    issues += media_issues(numbered) + _header_issues(numbered)
+    if numbered.action_rule is not None and getattr(numbered, "actions", None):
+        issues += button_issues(getattr(numbered, "actions"), named)  # noqa: B009 (not every type has actions)
+    if samples is not None:
+        implicit = set(type(context).implicit_variables)
+        explicit = {name: number for name, number in compiled.mapping.items() if name not in implicit}
+        issues += _sample_issues(explicit, samples, labels) + _media_sample_issues(numbered, named or {})
     return issues
 
 
-def check_whatsapp(context: ContentContext, *, samples: Mapping[str, str] | None = None) -> None:
-    """Raise :class:`TemplateValidationError` with every :func:`lint_whatsapp` issue, if any.
+_FILE_TYPE = re.compile(r"\.[A-Za-z0-9]{2,5}$")
+
+
+def _media_sample_issues(context: ContentContext, samples: Mapping[str, str]) -> list[Issue]:
+    """A media URL with a variable must, with its sample filled in, name a file with its type
+    (Twilio's card and media pages: "The final URL must include the file type")."""
+    media = getattr(context, "media", None)
+    urls = [media] if isinstance(media, str) else list(media or [])
+    issues = []
+    for index, url in enumerate(urls):
+        keys = find_variables(url)
+        if not keys or any(key not in samples for key in keys):
+            continue
+        filled = url
+        for key in keys:
+            filled = filled.replace("{{" + key + "}}", samples[key])
+        path = filled.split("?", 1)[0].split("#", 1)[0]
+        if not _FILE_TYPE.search(path) or any(char.isspace() for char in filled):
+            message = (
+                f"with its sample, media[{index}] is {filled[:80]!r}, which names no file type; the sample must "
+                "complete the URL of a public file, e.g. images/cart.png (Twilio's media page)"
+            )
+            issues.append(Issue(f"media[{index}]", "wa_media_sample", message, source=facts.TWILIO))
+    return issues
+
+
+def check_whatsapp(context: ContentContext, *, samples: Mapping[str, str] | None = None) -> list[Issue]:
+    """Raise :class:`TemplateValidationError` with every :func:`lint_whatsapp` *error* (warnings
+    are listed in the message too); returns the warnings when there is no error.
 
     >>> from campaign_sdk.schemas import TwilioTextContext
     >>> check_whatsapp(TwilioTextContext(body="Hi {{lead_name}}, your order has shipped."))
+    []
     """
     issues = lint_whatsapp(context, samples=samples)
-    if issues:
+    if any(issue.is_error for issue in issues):
         raise TemplateValidationError(issues, content_type=context.content_type)
+    return issues
+
+
+def lint_channel(context: ContentContext, channel: str, *, samples: Mapping[str, str] | None = None) -> list[Issue]:
+    """What ``channel`` (``"sms"``, ``"mms"``, ``"whatsapp"``, ...) refuses in ``context``.
+
+    SMS carries ``twilio/text`` only, MMS ``twilio/media`` with at most 10 media; WhatsApp runs
+    :func:`lint_whatsapp`.
+
+    >>> from campaign_sdk.schemas import TwilioMediaContext
+    >>> media = TwilioMediaContext(body="Hi", media=[f"https://example.com/{i}.jpg" for i in range(11)])
+    >>> [i.rule for i in lint_channel(media, "mms")]
+    ['mms_too_many_media']
+    """
+    channel = channel.lower()
+    if channel == "whatsapp":
+        return lint_whatsapp(context, samples=samples)
+    supported = type(context).channels()
+    if channel not in supported:
+        message = (
+            f"{context.content_type} can't be sent on {channel.upper()}; it goes on "
+            f"{', '.join(supported) or 'no channel'} (Twilio's content types overview). Use another type"
+        )
+        return [Issue("content_type", "channel_not_supported", message, source=facts.TWILIO, url=facts.CHANNELS_SOURCE)]
+    media = getattr(context, "media", None) or []
+    limit = facts.MMS_MEDIA
+    if channel == "mms" and len(media) > limit.value:
+        message = f"the message has {len(media)} media; MMS carries at most {limit.value}. Remove {len(media) - limit.value}"
+        return [Issue("media", "mms_too_many_media", message, limit=limit.value, source=limit.source, url=limit.url)]
+    return []
+
+
+def _named_samples(mapping: Mapping[str, str], samples: Mapping[str, str] | None) -> dict[str, str] | None:
+    """Samples keyed by *number* (the compiled form's keys), from samples keyed by name or number."""
+    if samples is None:
+        return None
+    out = {}
+    for name, number in mapping.items():
+        value = samples.get(name, samples.get(number))
+        if value is not None:
+            out[number] = str(value)
+    return out
+
+
+def _header_issues(context: ContentContext) -> list[Issue]:
+    header = getattr(context, "header_text", None)
+    count = len(find_variables(header)) if isinstance(header, str) else 0
+    if count <= 1:
+        return []
+    message = f"the header text holds {count} variables; a WhatsApp header takes at most one. Keep one"
+    return [Issue("header_text", "wa_header_variables", message, limit=1, source=_WA, url=facts.WA_HEADER_TEXT.url)]
+
+
+def _session_issues(context: ContentContext) -> list[Issue]:
+    if not type(context).in_session_only():
+        return []
+    message = (
+        f"{context.content_type} is sent only inside a 24-hour session and can't be submitted for "
+        "WhatsApp approval (Twilio's page for the type); use it in a service campaign: campaign.register_content()"
+    )
+    return [Issue("content_type", "wa_in_session_only", message, source=facts.TWILIO, url=facts.CHANNELS_SOURCE)]
 
 
 def _labels(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -67,19 +171,36 @@ def _labels(mapping: Mapping[str, str]) -> dict[str, str]:
 
 
 def _media_body_issues(context: ContentContext) -> list[Issue]:
-    if isinstance(context, TwilioMediaContext) and not context.body:
-        message = "WhatsApp approval needs a body on twilio/media; add a short caption"
-        return [Issue("body", "wa_media_body_required", message)]
+    if context.content_type == "twilio/media" and not getattr(context, "body", None):
+        message = "WhatsApp approval needs a body on twilio/media (Twilio's media page); add a short caption"
+        return [Issue("body", "wa_media_body_required", message, source=facts.TWILIO)]
     return []
 
 
+# Rules Meta documents (errors) and heuristics (warnings), by rule code.
+_HEURISTICS = frozenset({"wa_too_few_words", "wa_too_many_emojis", "wa_tab", "wa_consecutive_spaces"})
+
+
 def _main_text_issues(context: ContentContext, labels: Mapping[str, str]) -> list[Issue]:
-    field = "title" if isinstance(context, TwilioCardContext) else "body"
-    text: str | None = getattr(context, field)
-    if not text:
+    field = context.whatsapp_body_field()
+    text: str | None = getattr(context, field) if field else None
+    if not field or not text:
         return []
     checks = (_edge_issues, _adjacent_issues, _word_issues, _whitespace_issues, _emoji_issues)
-    return [Issue(field, rule, message) for check in checks for rule, message in check(field, text, labels)]
+    issues = [
+        Issue(field, rule, message, severity=_WARN if rule in _HEURISTICS else "error", source=_WA,
+              url=facts.WA_SOURCE_GUIDELINES)
+        for check in checks
+        for rule, message in check(field, text, labels)
+    ]
+    limit = facts.WA_BODY
+    if char_count(text) > limit.value:
+        message = (
+            f"the {field} is {char_count(text):,} characters; WhatsApp allows at most {limit.value:,} in a "
+            f"template body ({context.content_type} included). Shorten it by {char_count(text) - limit.value:,}"
+        )
+        issues.append(Issue(field, "wa_body_too_long", message, limit=limit.value, source=_WA, url=limit.url))
+    return issues
 
 
 def _edge_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -114,7 +235,8 @@ def _word_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tuple
         return []
     message = (
         f"the {field} has {variables} variable(s) but only {words} other word(s); WhatsApp wants at "
-        f"least {needed} (2 per variable + 1). Add more text or use fewer variables"
+        f"least {needed} (2 per variable + 1; a heuristic, not a documented rule). Add more text or use "
+        "fewer variables"
     )
     return [("wa_too_few_words", message)]
 
@@ -122,9 +244,13 @@ def _word_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tuple
 def _whitespace_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tuple[str, str]]:
     found = []
     if "\t" in text:
-        found.append(("wa_tab", f"the {field} contains a tab; WhatsApp rejects tabs. Use spaces"))
+        message = f"the {field} contains a tab; Meta refuses tabs in values and reviewers often in the body. Use spaces"
+        found.append(("wa_tab", message))
     if _SPACES.search(text):
-        message = f"the {field} has more than 4 consecutive spaces; WhatsApp rejects that. Use fewer"
+        message = (
+            f"the {field} has more than 4 consecutive spaces; Meta refuses that in values and reviewers "
+            "often in the body. Use fewer"
+        )
         found.append(("wa_consecutive_spaces", message))
     return found
 
@@ -133,21 +259,36 @@ def _emoji_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tupl
     count = emoji.emoji_count(text)
     if count <= MAX_EMOJIS:
         return []
-    message = f"the {field} has {count} emojis; WhatsApp rejects more than {MAX_EMOJIS}. Remove some"
+    message = (
+        f"the {field} has {count} emojis; templates with more than {MAX_EMOJIS} are often rejected "
+        "(a heuristic from Twilio's list of rejection reasons). Remove some"
+    )
     return [("wa_too_many_emojis", message)]
 
 
 def _title_issues(context: ContentContext) -> list[Issue]:
-    if isinstance(context, TwilioCardContext) and ("\n" in context.title or "\r" in context.title):
+    title = getattr(context, "title", None) if context.content_type == "twilio/card" else None
+    if not title:
+        return []
+    issues = []
+    if "\n" in title or "\r" in title:
         message = "the card title has a line break; WhatsApp rejects line breaks there. Keep it on one line"
-        return [Issue("title", "wa_newline_in_title", message)]
-    return []
+        issues.append(Issue("title", "wa_newline_in_title", message, source=_WA))
+    limit = facts.WA_HEADER_TEXT
+    if getattr(context, "body", None) and char_count(title) > limit.value:
+        message = (
+            f"with a body, the card title likely becomes the WhatsApp header, which holds at most {limit.value} "
+            f"characters (inferred from Meta's header limit); this one has {char_count(title)}. Shorten it"
+        )
+        issues.append(Issue("title", "wa_header_too_long", message, severity=_WARN, limit=limit.value, source=_WA,
+                            url=limit.url))
+    return issues
 
 
 def _link_issues(context: ContentContext) -> list[Issue]:
     message = "{} has a wa.me link; WhatsApp rejects templates with wa.me links. Link to your own site"
     return [
-        Issue(f.path, "wa_wa_me_link", message.format(f.path))
+        Issue(f.path, "wa_wa_me_link", message.format(f.path), source=_WA)
         for f in iter_text(context)
         if _WA_ME.search(f.text)
     ]
@@ -164,7 +305,7 @@ def _gap_issues(mapping: Mapping[str, str]) -> list[Issue]:
         f"the variables are numbered {used}, skipping {', '.join('{{' + str(n) + '}}' for n in skipped)}; "
         "WhatsApp needs {{1}} to {{n}} with no gaps. Renumber them, or use names and let the SDK number them"
     )
-    return [Issue("template", "wa_variable_gap", message)]
+    return [Issue("template", "wa_variable_gap", message, source=_WA)]
 
 
 def _sample_issues(
@@ -178,13 +319,14 @@ def _sample_issues(
             message = (
                 f"no sample value for {label}; WhatsApp needs one for every variable to review the template"
             )
-            issues.append(Issue(field, "wa_missing_sample", message))
+            message += "; pass samples={...} to submit_for_approval (never a real customer's data)"
+            issues.append(Issue(field, "wa_missing_sample", message, source=facts.TWILIO))
         elif any(char in str(value) for char in "\n\r\t") or _SPACES.search(str(value)):
             message = (
                 f"the sample for {label} has a line break, a tab or more than 4 consecutive spaces; "
                 "Meta forbids these in variable values. Use a single line"
             )
-            issues.append(Issue(field, "wa_sample_whitespace", message))
+            issues.append(Issue(field, "wa_sample_whitespace", message, source=_WA))
     return issues
 
 

@@ -107,6 +107,7 @@ class CampaignSchema(BaseModel):
     campaign_type: CampaignType
     content_type: str
     template_key: str | None = None
+    language: str = Field(default="en", description="WhatsApp template locale sent with the Content resource")
     body: str | None = Field(default=None, description="Preview of the template text")
     total_leads: int = 0
     messages_sent: int = 0
@@ -145,6 +146,7 @@ class CampaignSchema(BaseModel):
             campaign_type=campaign.campaign_type,
             content_type=campaign.content_type,
             template_key=campaign.template_key,
+            language=getattr(campaign, "language", None) or "en",
             body=body,
             total_leads=int(metrics.get("total_leads", 0) or 0),
             messages_sent=int(metrics.get("messages_sent", 0) or 0),

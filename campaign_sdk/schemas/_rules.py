@@ -1,8 +1,9 @@
 """Field rules (length, variables, URL, phone, range) and the base model that applies them.
 
 Each rule checks one field value and returns *every* problem it finds as Issues, so a field with
-two problems reports both. Lengths are Python ``len()`` of the ``str``: one Unicode code point
-counts as one character, the way Twilio counts characters.
+two problems reports both. Lengths are counted in UTF-16 code units (:func:`char_count`; an emoji
+counts 2), the stricter reading of Twilio's rule (see :mod:`campaign_sdk.facts.content`).
+Limits and their sources are read from :mod:`campaign_sdk.facts.content`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from campaign_sdk._exceptions import Issue
+from campaign_sdk.facts import content as facts
+from campaign_sdk.facts.numbers import E164
 from campaign_sdk.schemas._issues import raise_issues
 from campaign_sdk.schemas._variables import find_variables, placeholder_issues
 
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
 _SCHEME = re.compile(r"https?://", re.IGNORECASE)
 
 STRICTER = "the stricter limit is enforced"
+
+
+def char_count(text: str) -> int:
+    """Characters as Twilio counts them: UTF-16 code units (``char_count("😀") == 2``).
+
+    >>> char_count("Hi"), char_count("olá"), char_count("👋🏽")
+    (2, 3, 4)
+    """
+    return len(text.encode("utf-16-le")) // 2
 
 
 class FieldRule(Protocol):
@@ -35,10 +46,11 @@ class FieldRule(Protocol):
 
 @dataclass(frozen=True)
 class Text:
-    """A text field of ``min_length..max_length`` characters.
+    """A text field of ``min_length..max_length`` characters (UTF-16 code units).
 
     ``note`` explains where the limit comes from; ``rendered_max`` / ``rendered_note`` are the limit
     once variables are filled in and its reason; ``no_variables`` says why variables are refused.
+    ``source`` / ``url`` say who sets the limit and where it is written.
     """
 
     max_length: int
@@ -48,6 +60,14 @@ class Text:
     rendered_max: int | None = None
     rendered_note: str = "the channel rejects content over the field's limit (Twilio error 63021)"
     no_variables: str = "this field cannot hold variables in a WhatsApp template"
+    source: str = facts.TWILIO
+    url: str = ""
+
+    @classmethod
+    def of(cls, limit: facts.Limit, **options: Any) -> Text:
+        """A Text rule for a :class:`~campaign_sdk.facts.content.Limit` (value, source, page)."""
+        options.setdefault("note", limit.note)
+        return cls(limit.value, source=limit.source, url=limit.url, **options)
 
     @property
     def takes_variables(self) -> bool:
@@ -57,25 +77,30 @@ class Text:
         issues = placeholder_issues(value)
         if not self.variables:
             issues += variable_not_allowed(name, value, self.no_variables)
-        if len(value) < self.min_length:
+        length = char_count(value)
+        if length < self.min_length:
             message = f"{name} is empty; write some text (or leave the field out if it is optional)"
-            issues.append(Issue("", "min_length", message))
-        if len(value) > self.max_length:
+            issues.append(Issue("", "min_length", message, limit=self.min_length))
+        if length > self.max_length:
             note = f" ({self.note})" if self.note else ""
-            message = f"{name} is {len(value):,} characters; Twilio allows at most {self.max_length:,}{note}"
-            issues.append(Issue("", "max_length", message + ". Shorten it."))
+            message = (
+                f"{name} is {length:,} characters; {self.source} allows at most {self.max_length:,}{note}. "
+                f"Shorten it by {length - self.max_length:,}."
+            )
+            issues.append(Issue("", "max_length", message, limit=self.max_length, source=self.source, url=self.url))
         return issues
 
     def rendered_issue(self, path: str, rendered: str) -> Issue | None:
         """A ``rendered_too_long`` Issue when ``rendered`` (variables filled in) is over the limit."""
         limit = self.rendered_max or self.max_length
-        if len(rendered) <= limit:
+        length = char_count(rendered)
+        if length <= limit:
             return None
         message = (
-            f"{path} is {len(rendered):,} characters once the variables are filled in; at most "
+            f"{path} is {length:,} characters once the variables are filled in; at most "
             f"{limit:,} are allowed: {self.rendered_note}. Shorten the text or the values."
         )
-        return Issue(path, "rendered_too_long", message)
+        return Issue(path, "rendered_too_long", message, limit=limit, source=self.source, url=self.url)
 
 
 @dataclass(frozen=True)
@@ -83,7 +108,9 @@ class Url:
     """An absolute http(s) URL whose variables sit after the domain.
 
     ``variables="path"``: anywhere after the domain (media); ``"end"``: one variable, as the very
-    last thing in the URL (URL buttons). ``needs_path`` asks for a ``/`` after the domain.
+    last thing in the URL (URL buttons). ``needs_path`` asks for a ``/`` after the domain of a URL
+    that holds a variable (Twilio's call-to-action page: the variable goes after the domain and
+    a path separator); a static URL without a path is an ordinary URL.
     """
 
     variables: Literal["path", "end"] = "path"
@@ -110,9 +137,12 @@ class Url:
             return [Issue("", "url_variable_position", message)]
         if not host:
             return [Issue("", "url_invalid", f"{name} has no domain after the scheme")]
-        if self.needs_path and not rest[len(host) :].startswith("/"):
-            message = f"{name} needs a '/' after the domain (e.g. https://{host}/), as Twilio requires"
-            return [Issue("", "url_path", message)]
+        if self.needs_path and find_variables(value) and not rest[len(host) :].startswith("/"):
+            message = (
+                f"{name} holds a variable but no '/' after the domain; Twilio needs the variable in "
+                f"the path (e.g. https://{host}/{{{{1}}}})"
+            )
+            return [Issue("", "url_path", message, source=facts.TWILIO)]
         return []
 
     def _variable_issues(self, name: str, value: str) -> list[Issue]:
@@ -137,7 +167,7 @@ class Phone:
     def check(self, name: str, value: str) -> list[Issue]:
         issues = placeholder_issues(value)
         issues += variable_not_allowed(name, value, "phone numbers cannot hold variables")
-        if issues or _E164.fullmatch(value):
+        if issues or E164.fullmatch(value):
             return issues
         message = f"{name} {value!r} is not in E.164 format: '+', country code and number, e.g. +14155550100"
         return [Issue("", "e164", message)]
@@ -147,19 +177,22 @@ class Phone:
 class Range:
     """An integer between ``low`` and ``high`` inclusive."""
 
-    low: int
-    high: int
+    low: float
+    high: float
     unit: str = ""
+    source: str = facts.TWILIO
+    url: str = ""
 
     @property
     def takes_variables(self) -> bool:
         return False
 
-    def check(self, name: str, value: int) -> list[Issue]:
+    def check(self, name: str, value: float) -> list[Issue]:
         if self.low <= value <= self.high:
             return []
-        message = f"{name} is {value:,}; Twilio allows {self.low:,} to {self.high:,}{self.unit}"
-        return [Issue("", "out_of_range", message)]
+        message = f"{name} is {value:,}; {self.source} allows {self.low:,} to {self.high:,}{self.unit}"
+        return [Issue("", "out_of_range", message, limit=self.high if value > self.high else self.low,
+                      source=self.source, url=self.url)]
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def parse_content_context(content_type: str, context: RawContext) -> ContentCont
         return _same_type(cls, context)
     data = _load(content_type, context)
     try:
-        return cls.model_validate(data)  # type: ignore[return-value]
+        return cls.model_validate(data)
     except ValidationError as exc:
         raise TemplateValidationError(issues_from_error(exc), content_type=content_type) from exc
 
@@ -125,7 +125,7 @@ def _listed(keys: set[str]) -> str:
 
 def _same_type(cls: type[_ContentBase], context: _ContentBase) -> ContentContext:
     if isinstance(context, cls):
-        return context  # type: ignore[return-value]
+        return context
     message = f"got a {type(context).__name__} ({context.content_type}) for content type {cls.content_type}"
     raise TemplateValidationError([Issue("content_type", "content_type_mismatch", message)])
 

@@ -11,9 +11,9 @@ import re
 from collections.abc import Callable, Iterable
 
 from campaign_sdk._exceptions import Issue
+from campaign_sdk.facts.content import MAX_KEY_LENGTH, MAX_VARIABLES
 
-MAX_KEY_LENGTH = 16
-MAX_VARIABLES = 100
+__all__ = ["MAX_KEY_LENGTH", "MAX_VARIABLES", "find_variables", "is_valid_key", "placeholder_issues"]
 
 # A candidate is anything between double braces that holds no brace itself; it is a variable
 # only when its content is a valid key. Every other brace in the text is malformed.

@@ -1,9 +1,10 @@
 """Walk the text fields of a content context (a model or its raw dict) in a fixed order.
 
-Traversal order (it fixes how named variables are numbered): ``title``, ``body``, ``subtitle``,
-``media`` (each URL in order), ``actions`` (each action in order, its fields in declaration order:
-``title``, then ``url`` / ``phone`` / ``code`` / ``id``). Any other field comes after, in its own
-order. Action ``type`` tags are not text and are skipped.
+Traversal order (it fixes how named variables are numbered): ``header_text``, ``title``,
+``body``, ``subtitle``, ``footer``, ``media`` (each URL in order), ``actions`` (each action in
+order, its fields in declaration order: ``title``, then ``url`` / ``phone`` / ``code`` / ``id``),
+``cards`` (each card the same way), ``items``. Any other field comes after, in its own order.
+Action ``type`` tags are not text and are skipped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 
 from campaign_sdk.schemas._issues import join_path
 
-FIELD_ORDER = ("title", "body", "subtitle", "media", "actions")
+FIELD_ORDER = ("header_text", "title", "body", "subtitle", "footer", "media", "actions", "cards", "items")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

@@ -10,7 +10,7 @@ Users reach all of this through ``Campaign`` (``submit_for_approval``, ``sync_ap
 
 from __future__ import annotations
 
-from campaign_sdk.sending._approval import content_request, fetch, pick_samples, submit
+from campaign_sdk.sending._approval import content_request, fetch, pick_samples, register, submit
 from campaign_sdk.sending._engine import CampaignSender, send_campaign
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import Action, RetryPolicy, classify
@@ -33,6 +33,7 @@ __all__ = [
     "fetch",
     "pick_samples",
     "preflight",
+    "register",
     "send_campaign",
     "submit",
     "sync",

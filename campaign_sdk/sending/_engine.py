@@ -39,7 +39,7 @@ from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import RetryPolicy
-from campaign_sdk.sending._preflight import SCAN_CHUNK, blockers
+from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
 from campaign_sdk.sending._report import SendReport
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
@@ -121,6 +121,7 @@ class CampaignSender:
             )
             self._mapping = compile_variables(service.content_of(row)).mapping
             self._arms = experiments.send_arms(row)  # a lead's variant decides its content
+            self._check = ArmChecks(self._arms, channel=str(getattr(self._gateway, "channel", "whatsapp")))
             self.report = SendReport(
                 campaign=row.name, campaign_id=row.id, simulated=bool(self._gateway.simulated),
                 rate=self._limiter.rate,
@@ -156,11 +157,11 @@ class CampaignSender:
             while batch := service.lead_candidates(session, self._campaign_id, after_id=after, limit=SCAN_CHUNK):
                 after = batch[-1].lead_id
                 for lead in batch:
-                    reason = experiments.lead_skip(lead, self._arms)
+                    reason = self._check.reason(lead)
                     counts[reason or "send"] += 1
         to_send = counts.pop("send", 0)
         self.report.to_send = to_send
-        self.report.skipped = {r: counts[r] for r in service.SKIP_REASONS if counts[r]}
+        self.report.skipped = {r: counts[r] for r in SKIP_REASONS if counts[r]}
 
     def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
         in_flight = threading.BoundedSemaphore(self._max_in_flight)
@@ -174,7 +175,7 @@ class CampaignSender:
             if not batch or self._stop.is_set():
                 return
             after = batch[-1].lead_id
-            leads = [lead for lead in batch if experiments.lead_skip(lead, self._arms) is None]
+            leads = [lead for lead in batch if self._check.reason(lead) is None]
             if not leads:
                 continue
             try:
@@ -275,7 +276,7 @@ class CampaignSender:
                 session, self._campaign_id, after_id=after, limit=SCAN_CHUNK, unsent_only=True
             ):
                 after = batch[-1].lead_id
-                remaining += sum(experiments.lead_skip(lead, self._arms) is None for lead in batch)
+                remaining += sum(self._check.reason(lead) is None for lead in batch)
         return remaining
 
     @contextmanager

@@ -8,13 +8,69 @@ from collections import Counter
 import pandas as pd
 from sqlalchemy.orm import Session
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from campaign_sdk import experiments, service
+from campaign_sdk._exceptions import Issue
+from campaign_sdk.facts import content as facts
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
-from campaign_sdk.schemas import compile_variables, preview_text
+from campaign_sdk.schemas import ContentContext, compile_variables, preview_text
+from campaign_sdk.schemas._rules import char_count
+from campaign_sdk.schemas._variables import substitute
 from campaign_sdk.sending._report import Preflight
 
 SCAN_CHUNK = 5000
+# Per-lead reasons found by filling the lead's values in (after the service's own reasons).
+CONTENT_SKIPS = ("message_too_long", "value_format")
+SKIP_REASONS = (*service.SKIP_REASONS, *CONTENT_SKIPS)
+_BAD_VALUE = re.compile(rf"[\n\r\t]| {{{facts.WA_MAX_SPACES + 1},}}")
+
+
+class LeadCheck:
+    """Why one lead must not be sent to: the service's reasons (opted out, missing variables ->
+    21656, ...), then what its filled-in message would break: longer than the channel takes
+    (WhatsApp 1,024 characters: error 63021) -> ``message_too_long``; a value with a line break, a
+    tab or more than 4 consecutive spaces (Meta refuses them in values) -> ``value_format``.
+
+    >>> from campaign_sdk.schemas import TwilioTextContext
+    >>> check = LeadCheck(TwilioTextContext(body="Hi {{name}}, welcome to the shop!"))
+    >>> check.content_reason({"name": "Ana"}), check.content_reason({"name": "A\\nB"})
+    (None, 'value_format')
+    """
+
+    def __init__(self, content: ContentContext, *, channel: str = "whatsapp") -> None:
+        self.required = list(compile_variables(content).mapping)
+        field = content.whatsapp_body_field()
+        self._text: str | None = getattr(content, field, None) if field else None
+        self._limit = facts.WA_BODY.value if channel == "whatsapp" else facts.SMS_BODY.value
+
+    def reason(self, lead: service.LeadCandidate) -> str | None:
+        return service.skip_reason(lead, self.required) or self.content_reason(lead.custom_variables or {})
+
+    def issue(self, values: Mapping[str, Any]) -> Issue | None:
+        """:meth:`content_reason` as an Issue that says what to change (for a single send)."""
+        reason = self.content_reason(values)
+        if reason == "value_format":
+            message = ("a value holds a line break, a tab or more than 4 consecutive spaces; WhatsApp refuses "
+                       "those in variable values. Put the value on one line")
+            return Issue("variables", reason, message, source=facts.WHATSAPP_SOURCE, url=facts.WA_SOURCE_GUIDELINES)
+        if reason == "message_too_long":
+            message = (f"the message would be over {self._limit:,} characters once the values are filled in; "
+                       "the channel refuses it (Twilio error 63021). Shorten the values")
+            return Issue("variables", reason, message, limit=self._limit, source=facts.TWILIO)
+        return None
+
+    def content_reason(self, values: Mapping[str, Any]) -> str | None:
+        if any(_BAD_VALUE.search(str(values.get(name) or "")) for name in self.required):
+            return "value_format"
+        if self._text is not None:
+            filled = substitute(self._text, lambda key: str(values.get(key, "{{" + key + "}}")))
+            if char_count(filled) > self._limit:
+                return "message_too_long"
+        return None
 
 
 def blockers(row: Campaign, gateway: Gateway | None, *, campaign_type: CampaignType) -> list[str]:
@@ -25,7 +81,9 @@ def blockers(row: Campaign, gateway: Gateway | None, *, campaign_type: CampaignT
     if row.campaign_type is not campaign_type:
         how = "campaign.trigger(...)" if row.campaign_type is CampaignType.SERVICE else "campaign.send()"
         problems.append(f"this is a {row.campaign_type} campaign; it sends with {how}")
-    if not (row.status == "approved" and row.approval_state.can_send):
+    if service.sends_without_approval(row):
+        pass  # an in-session template of a service campaign: no approval, its Content resource exists
+    elif not (row.status == "approved" and row.approval_state.can_send):
         problems.append(
             f"the template is {row.status} (WhatsApp: {row.approval_state}); only an approved template "
             "sends: submit_for_approval() then sync_approval() until it is approved"
@@ -35,6 +93,24 @@ def blockers(row: Campaign, gateway: Gateway | None, *, campaign_type: CampaignT
     if row.enabled is None:
         problems.append("the campaign is not enabled; call campaign.enable()")
     return problems
+
+
+class ArmChecks:
+    """Per-lead reasons of a send whose leads may be in experiment arms: the arm's own reasons
+    (holdouts, and the service's: opted out, missing variables, ...), then :class:`LeadCheck` on
+    the lead's values filled into its arm's content."""
+
+    def __init__(self, arms: Mapping[str | None, Any], *, channel: str = "whatsapp") -> None:
+        self.arms = arms
+        self._checks = {name: LeadCheck(arm.content, channel=channel)
+                        for name, arm in arms.items() if arm.content is not None}
+
+    def reason(self, lead: service.LeadCandidate) -> str | None:
+        skip = experiments.lead_skip(lead, self.arms)
+        if skip is not None:
+            return skip
+        check = self._checks.get(lead.variant, self._checks.get(None))
+        return check.content_reason(lead.custom_variables or {}) if check else None
 
 
 def required_variables(row: Campaign) -> list[str]:
@@ -47,6 +123,7 @@ def preflight(
 ) -> Preflight:
     """What ``send()`` would do, reading the store only (nothing is sent or written)."""
     arms = experiments.send_arms(row)  # each lead's variant decides its content; holdouts are skipped
+    check = ArmChecks(arms, channel=str(getattr(gateway, "channel", "whatsapp")))
     counts: Counter[str] = Counter()
     skipped: list[dict[str, object]] = []
     preview: list[dict[str, object]] = []
@@ -54,7 +131,7 @@ def preflight(
     while batch := service.lead_candidates(session, row.id, after_id=after, limit=SCAN_CHUNK):
         after = batch[-1].lead_id
         for lead in batch:
-            reason = experiments.lead_skip(lead, arms)
+            reason = check.reason(lead)
             if reason is not None:
                 counts[reason] += 1
                 skipped.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "reason": reason})
@@ -70,7 +147,7 @@ def preflight(
         campaign=row.name, campaign_id=row.id, simulated=bool(getattr(gateway, "simulated", False)),
         campaign_type=str(row.campaign_type), status=str(row.status), approval_state=str(row.approval_state),
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
-        skipped={reason: counts[reason] for reason in service.SKIP_REASONS if counts[reason]},
+        skipped={reason: counts[reason] for reason in SKIP_REASONS if counts[reason]},
         skipped_leads=pd.DataFrame(skipped, columns=["lead_id", "phone_number", "reason"]),
         preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message",
                                                *(["variant"] if row.experiment_seed else [])]),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
-from campaign_sdk._exceptions import CampaignStateError, GatewayError, LeadValidationError
+from campaign_sdk._exceptions import CampaignStateError, GatewayError, LeadValidationError, TemplateValidationError
 from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, SentMessage
 from campaign_sdk.models import Campaign, CampaignLead, CampaignType, ConversationUser, OutboundMessage
@@ -20,7 +20,7 @@ from campaign_sdk.sending._books import Outcome, apply_outcomes
 from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import RetryPolicy
-from campaign_sdk.sending._preflight import blockers
+from campaign_sdk.sending._preflight import LeadCheck, blockers
 
 
 def trigger(
@@ -39,7 +39,11 @@ def trigger(
             raise CampaignStateError(f"campaign {row.name!r} cannot trigger: " + "; ".join(problems))
         lead = _lead(session, row, lead_or_phone, clean_custom_variables(variables))
         values = {**(lead.custom_variables or {}), **clean_custom_variables(variables)}
-        numbered = compile_variables(service.content_of(row)).content_variables(values)
+        content = service.content_of(row)
+        numbered = compile_variables(content).content_variables(values)
+        check = LeadCheck(content, channel=str(getattr(gateway, "channel", "whatsapp")))
+        if (issue := check.issue(values)) is not None:  # refused here rather than by Twilio
+            raise TemplateValidationError([issue], content_type=content.content_type)
         job, done, existed = _intent(session, row, lead, numbered, key)
         content_sid = str(row.content_sid)
     if done is not None:

@@ -59,7 +59,7 @@ def create_campaign(request: Request, body: CampaignCreate) -> CampaignSchema:
     """Create a campaign from a default template or a content context."""
     campaign = get_client(request).create_campaign(
         body.name, campaign_type=body.campaign_type, content_type=body.content_type,
-        content_context=body.content_context, template=body.template,
+        content_context=body.content_context, template=body.template, language=body.language,
     )
     return campaign.to_schema()
 

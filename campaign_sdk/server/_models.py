@@ -48,6 +48,7 @@ class CampaignCreate(BaseModel):
     content_type: str | None = None
     content_context: dict[str, Any] | str | None = None
     template: str | None = None
+    language: str | None = Field(default=None, description="WhatsApp template locale, e.g. en, en_US, pt_BR (default en)")
 
 
 class CampaignUpdate(BaseModel):

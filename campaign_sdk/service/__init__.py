@@ -6,7 +6,10 @@ caller owns the transaction, so a failure leaves nothing half-written. Gateways 
 
 from __future__ import annotations
 
+from campaign_sdk.service._approval import check_language, rejection_advice
 from campaign_sdk.service._campaigns import (
+    check_session_content,
+    sends_without_approval,
     APPROVAL_CATEGORIES,
     apply_approval_result,
     content_of,
@@ -53,6 +56,10 @@ from campaign_sdk.service._messages import (
 
 __all__ = [
     "APPROVAL_CATEGORIES",
+    "check_language",
+    "check_session_content",
+    "sends_without_approval",
+    "rejection_advice",
     "HELP_KEYWORDS",
     "INVALID_NUMBER",
     "JOB_TTL",

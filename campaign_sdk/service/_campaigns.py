@@ -12,10 +12,13 @@ from sqlalchemy.orm import Session
 
 from campaign_sdk._exceptions import (
     CampaignNotFoundError,
-    InvalidArgumentError,
     CampaignStateError,
     DuplicateCampaignError,
+    InvalidArgumentError,
+    Issue,
+    TemplateValidationError,
 )
+from campaign_sdk.facts import content as facts
 from campaign_sdk.models import (
     ApprovalState,
     Campaign,
@@ -24,11 +27,12 @@ from campaign_sdk.models import (
     OutboundMessage,
     utcnow,
 )
-from campaign_sdk.schemas import ContentContext, check_whatsapp, parse_content_context
+from campaign_sdk.schemas import ContentContext, lint_whatsapp, parse_content_context
+from campaign_sdk.service._approval import category_issues, check_category, check_language, clean_samples
 from campaign_sdk.templates import get_default_template
 
 _EDITABLE = (CampaignStatus.UNSUBMITTED, CampaignStatus.REJECTED)
-APPROVAL_CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+APPROVAL_CATEGORIES = facts.APPROVAL_CATEGORIES
 
 
 def get_campaign(session: Session, id_or_name: int | str) -> Campaign:
@@ -58,10 +62,18 @@ def create_campaign(
     content_type: str | None = None,
     content_context: Mapping[str, Any] | str | None = None,
     template: str | None = None,
+    language: str | None = None,
 ) -> Campaign:
-    """Create a campaign from a content model, a raw content context, or a default template key."""
+    """Create a campaign from a content model, a raw content context, or a default template key.
+
+    ``language`` is the template's WhatsApp locale (``en``, ``en_US``, ``pt_BR``, ...; default ``en``).
+    A marketing campaign starts conversations, so in-session-only types (list-picker, location)
+    are refused for it; a service campaign may use them.
+    """
     name = _clean_name(name)
+    language = check_language(language)
     content, template = _resolve_content(content, content_type, content_context, template)
+    _check_starts_conversation(content, CampaignType(campaign_type))
     if session.scalar(sa.select(Campaign.id).where(Campaign.name == name)) is not None:
         raise DuplicateCampaignError(
             f"a campaign named {name!r} already exists; pick another name or open it with "
@@ -75,6 +87,7 @@ def create_campaign(
         content_type=content.content_type,
         content=content.model_dump(mode="json", exclude_none=True),
         template_key=template,
+        language=language,
     )
     session.add(campaign)
     session.flush()
@@ -90,8 +103,11 @@ def update_campaign(
     content: ContentContext | None = None,
     content_type: str | None = None,
     content_context: Mapping[str, Any] | str | None = None,
+    language: str | None = None,
+    approval_samples: Mapping[str, Any] | None = None,
 ) -> Campaign:
-    """Rename a campaign, or change its type or content while the template is still editable.
+    """Rename a campaign, or change its type, content, language or approval samples (example
+    values by variable name, checked when submitted) while the template is still editable.
 
     A submitted (pending) or approved template cannot be edited, as with WhatsApp; a rejected one
     can, and editing it makes it unsubmitted again.
@@ -104,12 +120,19 @@ def update_campaign(
         if clash is not None:
             raise DuplicateCampaignError(f"a campaign named {name!r} already exists")
         campaign.name = name
-    if campaign_type is not None or content is not None or content_context is not None:
+    if campaign_type is not None or content is not None or content_context is not None or language is not None:
         _require_editable(campaign)
+    if language is not None:
+        campaign.language = check_language(language)
+    if approval_samples is not None:
+        _require_editable(campaign)
+        campaign.approval_samples = clean_samples(approval_samples)
     if campaign_type is not None:
         campaign.campaign_type = CampaignType(campaign_type)
+        _check_starts_conversation(content_of(campaign), campaign.campaign_type)
     if content is not None or content_context is not None:
         new, _ = _resolve_content(content, content_type, content_context, None)
+        _check_starts_conversation(new, campaign.campaign_type)
         campaign.content_type = new.content_type
         campaign.content = new.model_dump(mode="json", exclude_none=True)
         campaign.status = CampaignStatus.UNSUBMITTED
@@ -146,21 +169,25 @@ def submit_for_approval(
 ) -> Campaign:
     """Record that the template was submitted for WhatsApp approval (status pending).
 
-    The local WhatsApp lint runs first and refuses with every reason (TemplateValidationError).
-    The gateway (Twilio or sandbox) does the remote part; this records the outcome.
+    Refuses, with every reason at once (TemplateValidationError), a template the WhatsApp lint
+    finds errors in, a variable without a sample (Twilio refuses an approval request without
+    one), an in-session-only type, or a category that does not fit the content (AUTHENTICATION is
+    for whatsapp/authentication only, and that type is AUTHENTICATION only). Warnings do not
+    block. The gateway (Twilio or sandbox) does the remote part; this records the outcome.
     """
     _require_editable(campaign)
-    category = category.upper()
-    if category not in APPROVAL_CATEGORIES:
-        raise InvalidArgumentError(
-            f"approval category {category!r} is not one WhatsApp accepts: "
-            f"{', '.join(APPROVAL_CATEGORIES)}"
-        )
-    check_whatsapp(content_of(campaign), samples=samples)
+    category = check_category(category)
+    content = content_of(campaign)
+    given = clean_samples(samples)
+    issues = [i for i in lint_whatsapp(content, samples=given) if i.is_error]
+    issues += [i for i in category_issues(content, category) if i.is_error]
+    if issues:
+        raise TemplateValidationError(issues, content_type=campaign.content_type)
     campaign.status = CampaignStatus.PENDING
     campaign.approval_state = ApprovalState.RECEIVED
     campaign.approval_category = category
     campaign.approval_name = approval_name or default_approval_name(campaign)
+    campaign.approval_samples = given
     campaign.rejection_reason = None
     campaign.submitted_at = utcnow()
     if content_sid is not None:
@@ -186,10 +213,29 @@ def apply_approval_result(
     return campaign
 
 
+def check_session_content(campaign: Campaign) -> None:
+    """Refuse unless ``campaign`` is a service campaign with an in-session-only template."""
+    in_session = type(content_of(campaign)).in_session_only()
+    if not in_session or campaign.campaign_type is not CampaignType.SERVICE:
+        raise CampaignStateError(
+            f"campaign {campaign.name!r} is a {campaign.campaign_type} campaign with {campaign.content_type}: only a "
+            "service campaign with an in-session template (list-picker, location) skips approval; "
+            "submit this one with submit_for_approval()"
+        )
+
+
+def sends_without_approval(campaign: Campaign) -> bool:
+    """In-session templates of service campaigns need no approval, only their Content resource."""
+    return (campaign.campaign_type is CampaignType.SERVICE and campaign.content_sid is not None
+            and type(content_of(campaign)).in_session_only())
+
+
 def enable_campaign(session: Session, campaign: Campaign, *, at: dt.datetime | None = None) -> Campaign:
     """Enable an approved campaign (``enabled`` = now). Marketing: sending may start; service:
-    automatic sends are on. Idempotent: an enabled campaign keeps its original timestamp."""
-    if campaign.status is not CampaignStatus.APPROVED or not campaign.approval_state.can_send:
+    automatic sends are on. Idempotent: an enabled campaign keeps its original timestamp.
+    A service campaign's in-session template needs no approval, only its Content resource."""
+    approved = campaign.status is CampaignStatus.APPROVED and campaign.approval_state.can_send
+    if not approved and not sends_without_approval(campaign):
         raise CampaignStateError(
             f"campaign {campaign.name!r} is {campaign.status} (WhatsApp: {campaign.approval_state}); "
             "only an approved template can be enabled. Submit it for approval and sync first"
@@ -211,6 +257,17 @@ def default_approval_name(campaign: Campaign) -> str:
     """WhatsApp template names: lowercase letters, digits and underscores, unique per account."""
     slug = re.sub(r"[^a-z0-9]+", "_", campaign.name.lower()).strip("_") or "campaign"
     return f"{slug[:400]}_{campaign.id}"
+
+
+def _check_starts_conversation(content: ContentContext, campaign_type: CampaignType) -> None:
+    if campaign_type is CampaignType.MARKETING and type(content).in_session_only():
+        message = (
+            f"{content.content_type} can't start a conversation (Twilio: in-session only, never approved), "
+            "so a marketing campaign can't send it. Use a service campaign (campaign_type='service') "
+            "that replies inside the 24-hour session, or another content type"
+        )
+        issue = Issue("content_type", "in_session_only", message, source=facts.TWILIO, url=facts.CHANNELS_SOURCE)
+        raise TemplateValidationError([issue], content_type=content.content_type)
 
 
 def _require_editable(campaign: Campaign) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from campaign_sdk.facts import errors
 from campaign_sdk.facts.errors import Code
 from campaign_sdk.facts.numbers import E164, MAGIC_FROM_VALID
+from campaign_sdk.gateways._content_rules import approval_problem, content_problem
 from campaign_sdk.gateways._rules import (
     APPROVAL_CATEGORIES,
     APPROVAL_NAME,
@@ -246,8 +247,8 @@ class FakeTwilio:
         types = {k: _drop_nulls(v) for k, v in (payload.get("types") or {}).items() if v is not None}
         if not types:
             return error(400, None, "types must hold at least one content type")
-        if not payload.get("language"):
-            return error(400, None, "language is required")
+        if problem := content_problem(types, payload.get("language")):
+            return error(400, None, problem)
         with self.lock:
             _, sid = self._next("HX")
             now = _iso(dt.datetime.now(dt.UTC))
@@ -274,6 +275,8 @@ class FakeTwilio:
                 return error(400, None, f"category {category!r} must be one of {', '.join(APPROVAL_CATEGORIES)}")
             if any(a["name"] == name for a in self.approvals.values()):
                 return error(400, None, f"a template named {name!r} already exists")
+            if problem := approval_problem(content["types"], content["variables"], category):
+                return error(400, None, problem)
             approval = {
                 "name": name, "category": category, "content_type": next(iter(content["types"])),
                 "status": "received", "rejection_reason": "", "allow_category_change": True,

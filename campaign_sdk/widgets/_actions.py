@@ -15,16 +15,17 @@ from campaign_sdk.schemas import (
     QuickReplyAction,
     UrlAction,
     VoiceCallAction,
+    VoiceCallRequestAction,
 )
 from campaign_sdk.widgets._html import counter_html, issues_html
 
 ACTION_MODELS = {
     cls.model_fields["type"].default: cls
-    for cls in (QuickReplyAction, UrlAction, PhoneAction, CopyCodeAction, VoiceCallAction)
+    for cls in (QuickReplyAction, UrlAction, PhoneAction, CopyCodeAction, VoiceCallAction, VoiceCallRequestAction)
 }
 TYPE_LABELS = {
     "QUICK_REPLY": "Quick reply", "URL": "Open URL", "PHONE_NUMBER": "Call number",
-    "COPY_CODE": "Copy code", "VOICE_CALL": "WhatsApp call",
+    "COPY_CODE": "Copy code", "VOICE_CALL": "WhatsApp call", "VOICE_CALL_REQUEST": "Ask to call",
 }
 _HINTS = {"id": "reply id, e.g. confirm", "url": "https://example.com/track/{{order_id}}",
           "phone": "+14155550100", "code": "{{promo_code}}"}
@@ -87,11 +88,7 @@ class ActionRow:
         names = [n for n in (model.model_fields if model else ()) if n not in ("type", "title")]
         self.detail_name = names[0] if names else None
         self.detail = None
-        if self.detail_name == "ttl_minutes":
-            default = model.model_fields["ttl_minutes"].default if model else 10080
-            self.detail = w.IntText(value=int(action.get("ttl_minutes") or default), description="TTL min",
-                                    layout=w.Layout(width="170px"))
-        elif self.detail_name:
+        if self.detail_name:
             self.detail = w.Text(value=str(action.get(self.detail_name) or ""), continuous_update=True,
                                  placeholder=_HINTS.get(self.detail_name, self.detail_name),
                                  layout=w.Layout(width="170px"))

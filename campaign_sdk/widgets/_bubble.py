@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from campaign_sdk.schemas import ContentContext, render_preview
+from campaign_sdk.schemas import ContentContext, preview_text, render_preview
 
 _STYLES = (
     (re.compile(r"```(.+?)```", re.DOTALL), r'<span style="font-family:monospace">\1</span>'),
@@ -70,15 +70,14 @@ def bubble_html(
     True
     """
     rendered = render_preview(context, _strings(sample), missing="mark")
-    parts = [_media(url) for url in getattr(rendered, "media", None) or []]
-    if title := getattr(rendered, "title", None):
-        parts.append(f'<div class="cs-bubble-title" style="font-weight:600">{_text(title)}</div>')
-    if body := getattr(rendered, "body", None):
-        parts.append(f'<div class="cs-bubble-body">{_text(body)}</div>')
-    if subtitle := getattr(rendered, "subtitle", None):
-        parts.append(f'<div style="color:#667781;font-size:13px;margin-top:2px">{_text(subtitle)}</div>')
+    parts = _parts(rendered, _strings(sample))
     parts.append('<div style="text-align:right;color:#667781;font-size:11px;margin-top:-2px">12:00</div>')
-    buttons = "".join(_button(action) for action in getattr(rendered, "actions", None) or [])
+    buttons = "".join(_button(action) for action in _buttons(rendered))
+    if button := getattr(rendered, "button", None):  # list picker: the button that opens the list
+        buttons += _list(button, getattr(rendered, "items", None) or [])
+    if rendered.content_type == "twilio/catalog":
+        buttons += f'<div class="cs-bubble-button" style="{_BUTTON}">{_ICONS["URL"]} View items</div>'
+    cards = _cards(getattr(rendered, "cards", None) or [])
     opacity = "0.45" if stale else "1"
     banner = (
         f'<div class="cs-preview-note" style="font-size:12px;line-height:1.35;color:#a15c00;'
@@ -87,7 +86,71 @@ def bubble_html(
     return (
         f'<div class="cs-chat" style="{_CHAT}">{_HEADER}{banner if note else ""}'
         f'<div style="opacity:{opacity};margin:0 12px"><div class="cs-bubble" style="{_BUBBLE}">'
-        f'{"".join(parts)}</div>{buttons}</div></div>'
+        f'{"".join(parts)}</div>{buttons}{cards}</div></div>'
+    )
+
+
+def _parts(rendered: Any, sample: Mapping[str, str]) -> list[str]:
+    if rendered.content_type == "whatsapp/authentication":  # WhatsApp presets the text
+        text = preview_text(rendered, {"otp": sample.get("otp", "123456")})
+        return [f'<div class="cs-bubble-body">{_text(chr(10).join(text.splitlines()[:-1]))}</div>']
+    parts = [_media(url) for url in getattr(rendered, "media", None) or [] if isinstance(url, str)]
+    if isinstance(getattr(rendered, "latitude", None), int | float):
+        parts.append(_pin(rendered.latitude, rendered.longitude))
+    for name, style in (("header_text", "font-weight:600"), ("title", "font-weight:600"), ("body", ""),
+                        ("label", "font-weight:600"), ("address", "color:#667781;font-size:13px")):
+        if isinstance(value := getattr(rendered, name, None), str) and value:
+            css = "cs-bubble-title" if name in ("title", "header_text") else "cs-bubble-body"
+            parts.append(f'<div class="{css}" style="{style}">{_text(value)}</div>')
+    for name in ("subtitle", "footer"):
+        if isinstance(value := getattr(rendered, name, None), str) and value:
+            parts.append(f'<div style="color:#667781;font-size:13px;margin-top:2px">{_text(value)}</div>')
+    return parts
+
+
+def _buttons(rendered: Any) -> list[Any]:
+    if rendered.content_type == "whatsapp/authentication":
+        return [_Button("COPY_CODE", action.copy_code_text) for action in rendered.actions]
+    return list(getattr(rendered, "actions", None) or [])
+
+
+class _Button:
+    def __init__(self, type_: str, title: str) -> None:
+        self.type, self.title = type_, title
+
+
+def _cards(cards: list[Any]) -> str:
+    if not cards:
+        return ""
+    shown = []
+    for card in cards:
+        inner = _media(card.media) + "".join(
+            f'<div style="{style}">{_text(text)}</div>'
+            for text, style in ((card.title, "font-weight:600"), (card.body, "")) if text
+        )
+        buttons = "".join(
+            f'<div style="border-top:1px solid #e9edef;padding:6px;text-align:center;color:#027eb5">'
+            f'{_ICONS.get(a.type, "")} {html.escape(a.title)}</div>' for a in card.actions
+        )
+        shown.append(f'<div class="cs-bubble-card" style="{_BUBBLE};min-width:210px;border-radius:8px">{inner}{buttons}</div>')
+    return f'<div class="cs-bubble-cards" style="display:flex;gap:6px;overflow-x:auto;margin-top:4px">{"".join(shown)}</div>'
+
+
+def _list(button: str, items: list[Any]) -> str:
+    rows = "".join(
+        f'<div style="padding:3px 0;border-top:1px solid #e9edef">{html.escape(item.item)}'
+        + (f'<div style="color:#667781;font-size:12px">{html.escape(item.description)}</div>' if item.description else "")
+        + "</div>" for item in items
+    )
+    return (f'<div class="cs-bubble-button" style="{_BUTTON}">☰ {html.escape(button)}</div>'
+            f'<div class="cs-bubble-list" style="{_BUBBLE};margin-top:3px;font-size:13px">{rows}</div>')
+
+
+def _pin(latitude: float, longitude: float) -> str:
+    return (
+        '<div class="cs-bubble-location" style="background:#dfe8d8;border-radius:6px;height:110px;'
+        'margin:-2px -4px 6px -5px;display:flex;align-items:center;justify-content:center;color:#c62828;'
+        f'font-size:13px">📍 {latitude:.4f}, {longitude:.4f}</div>'
     )
 
 

@@ -23,9 +23,14 @@ from campaign_sdk.schemas import (
     parse_content_context,
     render_preview,
 )
+from campaign_sdk.schemas._rules import char_count
 
 #: The fields an editor can show, in the order WhatsApp shows them.
-EDITABLE_FIELDS = ("title", "body", "subtitle", "media", "actions")
+EDITABLE_FIELDS = (
+    "header_text", "title", "body", "subtitle", "footer", "media", "button", "items", "cards", "label", "address",
+    "latitude", "longitude", "id", "dynamic_items", "add_security_recommendation", "code_expiration_minutes",
+    "actions",
+)
 
 
 @dataclass(frozen=True)
@@ -89,13 +94,14 @@ def check_draft(
 
 
 def counters(content_type: str, value: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
-    """``path -> (characters, limit)`` for every text field of ``value`` that has a limit.
+    """``path -> (characters, limit)`` for every text field of ``value`` that has a limit
+    (characters as Twilio counts them: UTF-16 code units, an emoji counts 2).
 
     >>> counters("twilio/quick-reply", {"body": "Coming?", "actions": [{"type": "QUICK_REPLY", "title": "Yes"}]})
     {'body': (7, 1024), 'actions[0].title': (3, 20)}
     """
     found = {
-        name: (len(text), limit)
+        name: (char_count(text), limit)
         for name, limit in FIELD_LIMITS[content_type].items()
         if isinstance(text := value.get(name), str)
     }
@@ -103,7 +109,7 @@ def counters(content_type: str, value: Mapping[str, Any]) -> dict[str, tuple[int
         limits = ACTION_FIELD_LIMITS.get(str(action.get("type")), {}) if isinstance(action, Mapping) else {}
         for name, limit in limits.items():
             if isinstance(text := action.get(name), str):
-                found[f"actions[{index}].{name}"] = (len(text), limit)
+                found[f"actions[{index}].{name}"] = (char_count(text), limit)
     return found
 
 

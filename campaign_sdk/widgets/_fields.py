@@ -10,12 +10,23 @@ import ipywidgets as w
 from campaign_sdk._exceptions import Issue
 from campaign_sdk.widgets._html import counter_html, issues_html
 
-LABELS = {"title": "Title", "body": "Body", "subtitle": "Subtitle (footer)", "media": "Media URLs"}
+LABELS = {
+    "header_text": "Header text", "title": "Title", "body": "Body", "subtitle": "Subtitle (footer)",
+    "footer": "Footer", "media": "Media URLs", "button": "List button", "label": "Label", "address": "Address",
+    "id": "Catalog id", "dynamic_items": "Dynamic items",
+}
 HINTS = {
-    "title": "Card title: the text WhatsApp reviews as the message body",
+    "header_text": "A short text header (no media then), at most 60 characters",
+    "title": "Card title: the text WhatsApp reviews as the message body when there is no body",
     "body": "Write the message; {{lead_name}} inserts each lead's value",
     "subtitle": "Footer text, no variables (e.g. Reply STOP to opt out)",
+    "footer": "Footer text, no variables (e.g. Reply STOP to opt out)",
     "media": "One URL per line, e.g. https://example.com/images/{{sku}}.png",
+    "button": "The button that opens the list, e.g. Choose",
+    "label": "Shown next to the pin, e.g. Time to board @ SFO",
+    "address": "Street address of the pin",
+    "id": "The Meta catalog's id (Commerce Manager)",
+    "dynamic_items": "Products chosen at send time, e.g. {{1}}",
 }
 
 

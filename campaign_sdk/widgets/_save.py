@@ -20,12 +20,14 @@ def save_content(
     name: str | None = None,
     campaign_type: str | None = None,
     template: str | None = None,
+    approval_samples: Mapping[str, str] | None = None,
 ) -> Campaign:
     """Update ``target`` (a Campaign) or create a campaign on ``target`` (a client) with ``content``.
 
     Refused with :class:`TemplateValidationError` listing ``errors`` while there are any. ``template``
     is the default template key to record when ``content`` is that template unchanged (so its
-    samples are used when it is submitted for approval).
+    samples are used when it is submitted for approval). ``approval_samples`` are stored with the
+    campaign for its approval request.
     """
     if errors or content is None:
         raise TemplateValidationError(errors, content_type=content_type)
@@ -35,10 +37,13 @@ def save_content(
             changes["name"] = name
         if campaign_type:
             changes["campaign_type"] = campaign_type
+        if approval_samples:
+            changes["approval_samples"] = approval_samples
         return target.update(**changes)
     if isinstance(target, CampaignClient):
         source: dict[str, Any] = {"template": template} if template else {"content": content}
-        return target.create_campaign(name or "", campaign_type=campaign_type or "marketing", **source)
+        created = target.create_campaign(name or "", campaign_type=campaign_type or "marketing", **source)
+        return created.update(approval_samples=approval_samples) if approval_samples else created
     raise TypeError(
         f"save into a CampaignClient (creates a campaign) or a Campaign (updates it), not {type(target).__name__}"
     )

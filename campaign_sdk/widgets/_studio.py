@@ -11,7 +11,7 @@ import ipywidgets as w
 
 from campaign_sdk import Campaign, CampaignClient
 from campaign_sdk._exceptions import CampaignError, Issue, TemplateValidationError
-from campaign_sdk.schemas import ACTION_TYPES, ContentContext, preview_text
+from campaign_sdk.schemas import ACTION_TYPES, ContentContext, lint_whatsapp, preview_text
 from campaign_sdk.templates import get_default_template
 from campaign_sdk.widgets._bubble import bubble_html, placeholder_html
 from campaign_sdk.widgets._draft import (
@@ -23,6 +23,7 @@ from campaign_sdk.widgets._draft import (
 from campaign_sdk.widgets._html import issues_html
 from campaign_sdk.widgets._save import campaign_samples, save_content
 from campaign_sdk.widgets._view import StudioView
+from campaign_sdk.widgets.editors import TYPE_EDITORS
 
 STALE_NOTE = "Showing the last valid version: fix the problems on the left to update the preview."
 
@@ -101,8 +102,7 @@ class TemplateStudio(w.VBox):
         """The context as edited (a dict as Twilio takes it; empty optional fields left out)."""
         value = dict(self._extra)
         for name, required in fields_of(self.content_type).items():
-            field = self._ui.actions if name == "actions" else self._ui.fields[name]
-            if (item := field.get(required)) is not None:
+            if (item := self._ui.editor(self.content_type, name).get(required)) is not None:
                 value[name] = item
         return value
 
@@ -115,7 +115,11 @@ class TemplateStudio(w.VBox):
             self._extra = {k: v for k, v in value.items() if k not in fields_of(self.content_type)}
             for name, editor in self._ui.fields.items():
                 editor.set(value.get(name))
-            self._ui.actions.set(value.get("actions"))
+            special = set(TYPE_EDITORS.get(self.content_type, {}))
+            if "actions" not in special:
+                self._ui.actions.set(value.get("actions"))
+            for name in special:
+                self._ui.editor(self.content_type, name).set(value.get(name))
 
     @property
     def check(self) -> DraftCheck:
@@ -177,6 +181,17 @@ class TemplateStudio(w.VBox):
         self._ui.sample.value = index
 
     @property
+    def approval_samples(self) -> dict[str, str]:
+        """Example values for the approval request, by variable name (the "Approval samples" box);
+        saved with the campaign. Default templates bring theirs."""
+        pairs = (line.partition("=") for line in self._ui.approval_samples.value.splitlines() if "=" in line)
+        return {key.strip(): value.strip() for key, _, value in pairs if key.strip()}
+
+    @approval_samples.setter
+    def approval_samples(self, samples: Mapping[str, Any]) -> None:
+        self._ui.approval_samples.value = "\n".join(f"{key} = {value}" for key, value in samples.items())
+
+    @property
     def preview_text(self) -> str | None:
         """The message as plain text with the sample's values (None while there are errors)."""
         context = self._check.context
@@ -196,6 +211,7 @@ class TemplateStudio(w.VBox):
             self.content_type = template.content_type
             self.value = template.context
             self.samples = [dict(template.samples), *self._base_samples]
+            self.approval_samples = template.samples
             self._template_key = key
 
     def save(
@@ -217,6 +233,7 @@ class TemplateStudio(w.VBox):
             name=name or self._ui.name.value.strip() or None,
             campaign_type=campaign_type or (self._ui.kind.value if isinstance(target, CampaignClient) else None),
             template=self._template_key if unchanged else None,
+            approval_samples=self.approval_samples,
         )
         return self.campaign
 
@@ -250,12 +267,13 @@ class TemplateStudio(w.VBox):
         with self._batch():
             shown = fields_of(content_type)
             self._extra = {k: v for k, v in self._extra.items() if k not in shown}
-            for name, editor in self._ui.fields.items():
-                if name in shown:
-                    editor.set_required(shown[name])
+            for name, required in shown.items():
+                editor = self._ui.editor(content_type, name)
+                if editor is not self._ui.actions:
+                    editor.set_required(required)
             if ACTION_TYPES[content_type]:
                 self._ui.actions.set_allowed(ACTION_TYPES[content_type], shown["actions"])
-            self._ui.show_fields(shown)
+            self._ui.show_fields(content_type, shown)
 
     def _refresh(self) -> None:
         self._check = check_draft(self.content_type, self.value, sample=self.sample,
@@ -263,6 +281,16 @@ class TemplateStudio(w.VBox):
         if self._check.context is not None:
             self._last_valid = self._check.context
         self._ui.show(self._check, self._preview())
+        self._ui.approval_issues.value = issues_html(self.approval_issues, [])
+
+    @property
+    def approval_issues(self) -> list[Issue]:
+        """What WhatsApp's rules say about :attr:`approval_samples` (a missing or malformed one)."""
+        context = self._check.context
+        if context is None:
+            return []
+        issues = lint_whatsapp(context, samples=self.approval_samples)
+        return [issue for issue in issues if issue.field.startswith("samples.")]
 
     def _preview(self) -> str:
         if self._check.context is not None:

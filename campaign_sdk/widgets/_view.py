@@ -12,8 +12,9 @@ from campaign_sdk._exceptions import Issue
 from campaign_sdk.schemas import CONTENT_TYPES
 from campaign_sdk.templates import default_templates
 from campaign_sdk.widgets._actions import ActionsEditor
-from campaign_sdk.widgets._draft import DraftCheck
+from campaign_sdk.widgets._draft import DraftCheck, fields_of
 from campaign_sdk.widgets._fields import LABELS, FieldEditor
+from campaign_sdk.widgets.editors import TYPE_EDITORS
 from campaign_sdk.widgets._html import (
     ERROR_COLOR,
     WARNING_COLOR,
@@ -24,10 +25,7 @@ from campaign_sdk.widgets._html import (
 if TYPE_CHECKING:
     from campaign_sdk.widgets._studio import TemplateStudio
 
-TYPE_LABELS = {
-    "twilio/text": "Text", "twilio/media": "Media", "twilio/card": "Card",
-    "twilio/call-to-action": "Call to action", "twilio/quick-reply": "Quick reply",
-}
+TYPE_LABELS = {content_type: cls.type_label for content_type, cls in CONTENT_TYPES.items()}
 
 
 class StudioView:
@@ -44,6 +42,10 @@ class StudioView:
         self.content_type.observe(lambda c: studio._retype(c["new"]), names="value")
         self.fields = {name: FieldEditor(name, studio._changed) for name in LABELS}
         self.actions = ActionsEditor(studio._changed)
+        # Editors of one content type's own fields (editors/<type>.py), by (type, field); built
+        # when the type is first shown, so a studio costs only the widgets it uses.
+        self.special: dict[tuple[str, str], Any] = {}
+        self._on_change = studio._changed
         self.general, self.status, self.saved = w.HTML(), w.HTML(), w.HTML()
         self.general.add_class("cs-issues-template")
         self.status.add_class("cs-status")
@@ -53,6 +55,13 @@ class StudioView:
                                  layout=w.Layout(width="330px"))
         self.sample.observe(lambda _c: studio._changed(), names="value")
         self.preview, self.variables = w.HTML(), w.HTML()
+        # Example values for WhatsApp's review: the author's, never a lead's (one "name = value" a line).
+        self.approval_samples = w.Textarea(placeholder="lead_name = Ana\norder_id = A-1042", rows=3,
+                                           continuous_update=True, layout=w.Layout(width="100%"))
+        self.approval_samples.add_class("cs-approval-samples")
+        self.approval_samples.observe(lambda _c: studio._changed(), names="value")
+        self.approval_issues = w.HTML()
+        self.approval_issues.add_class("cs-issues-approval-samples")
         self.preview.add_class("cs-preview")
         self.variables.add_class("cs-variables-box")
         self.name = w.Text(placeholder="campaign name", description="Campaign", layout=w.Layout(width="330px"))
@@ -70,7 +79,9 @@ class StudioView:
         header = w.HBox([title, self.status], layout=w.Layout(justify_content="space-between",
                                                               align_items="center"))
         right = w.VBox(
-            [self.sample, self.preview, w.HTML("<b>Variables</b>"), self.variables],
+            [self.sample, self.preview, w.HTML("<b>Variables</b>"), self.variables,
+             w.HTML("<b>Approval samples</b> (sent to WhatsApp; never a customer's data)"),
+             self.approval_samples, self.approval_issues],
             layout=w.Layout(width="44%"),
         )
         body = w.HBox([self.editors, right], layout=w.Layout(align_items="flex-start"))
@@ -95,17 +106,30 @@ class StudioView:
             self.sample.options = [(_sample_label(i, s), i) for i, s in enumerate(samples)]
         self.sample.value = self.sample.options[0][1]
 
-    def show_fields(self, shown: Mapping[str, bool]) -> None:
-        boxes = [self.actions.box if n == "actions" else self.fields[n].box for n in shown]
+    def editor(self, content_type: str, name: str) -> Any:
+        """The editor of field ``name`` for ``content_type`` (its own, else the shared one)."""
+        make = TYPE_EDITORS.get(content_type, {}).get(name)
+        if make is not None:
+            if (content_type, name) not in self.special:
+                self.special[(content_type, name)] = make(self._on_change)
+            return self.special[(content_type, name)]
+        return self.actions if name == "actions" else self.fields[name]
+
+    def show_fields(self, content_type: str, shown: Mapping[str, bool]) -> None:
+        boxes = [self.editor(content_type, n).box for n in shown]
         self.editors.children = [self.general, *boxes]
 
     def show(self, check: DraftCheck, preview: str) -> None:
         placed: set[int] = set()
-        for name, editor in self.fields.items():
+        kind = check.content_type
+        # Only the fields this type shows take their issues; the rest go to the general box.
+        for name in fields_of(kind):
+            editor = self.editor(kind, name)
             errors, warnings = _take(check.errors, name, placed), _take(check.warnings, name, placed)
-            editor.show(check.counters.get(name), errors, warnings)
-        actions = _take(check.errors, "actions", placed), _take(check.warnings, "actions", placed)
-        self.actions.show(check.counters, *actions)
+            if editor is self.actions:
+                editor.show(check.counters, errors, warnings)
+            else:
+                editor.show(check.counters.get(name), errors, warnings)
         samples = _take(check.errors, "samples", placed), _take(check.warnings, "samples", placed)
         rest = [i for i in check.errors if id(i) not in placed], [i for i in check.warnings if id(i) not in placed]
         self.general.value = issues_html(*rest)

@@ -17,6 +17,9 @@ C = cs.TwilioQuickReplyContext(
     actions=[cs.QuickReplyAction(title="Yes please", id="yes"), cs.QuickReplyAction(title="No thanks", id="no")],
 )
 
+# The author's approval samples (never a lead's data: issue 11).
+SAMPLES = {"lead_name": "Ana", "order_id": "A-1042", "1": "Ana"}
+
 
 def numbers(count: int, *, start: int = 0) -> list[str]:
     return [f"+1415555{i:04d}" for i in range(start, start + count)]
@@ -40,7 +43,7 @@ def sandbox_client(store_url: str, sandbox: cs.SandboxGateway) -> Iterator[Campa
 
 
 def approve_in_sandbox(campaign: cs.Campaign, sandbox: cs.SandboxGateway) -> cs.Campaign:
-    campaign.submit_for_approval(category="MARKETING")
+    campaign.submit_for_approval(category="MARKETING", samples=SAMPLES)
     while campaign.sync_approval() not in ("approved", "rejected"):
         sandbox.advance(hours=6)
     assert campaign.status == "approved", campaign._row().rejection_reason

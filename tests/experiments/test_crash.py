@@ -14,6 +14,9 @@ from tests.sending.test_crash import Child, _sent, _wait
 
 from .conftest import A, B, C, leads_frame
 
+# The author's approval samples (never a lead's data: issue 11).
+SAMPLES = {"lead_name": "Ana", "order_id": "A-1042", "1": "Ana"}
+
 LEADS = 120
 
 
@@ -24,7 +27,7 @@ def test_a_killed_variant_send_resumes_with_each_leads_own_content(store_url: st
             campaign = client.create_campaign("Crash", content=A)
             campaign.set_experiment({"A": A, "B": B, "C": C}, holdout=0.2, seed="crash")
             campaign.add_leads(leads_frame(LEADS))
-            campaign.submit_for_approval(category="MARKETING")
+            campaign.submit_for_approval(category="MARKETING", samples=SAMPLES)
             sids = dict(zip(campaign.variants["variant"], campaign.variants["content_sid"]))
             for variant in "ABC":
                 server.set_approval(sids[variant], "approved")

@@ -14,6 +14,9 @@ from campaign_sdk.testing import TwilioTestServer
 
 from .conftest import A, B, C, approve_in_sandbox, leads_frame
 
+# The author's approval samples (never a lead's data: issue 11).
+SAMPLES = {"lead_name": "Ana", "order_id": "A-1042", "1": "Ana"}
+
 
 @pytest.fixture
 def sender(store_url: str, gateway: TwilioGateway) -> CampaignClient:
@@ -32,7 +35,7 @@ def test_each_variant_is_approved_and_sent_its_own_content_and_holdouts_never(
     campaign = sender.create_campaign("AB", content=A)
     campaign.set_experiment({"A": A, "B": B, "C": C}, holdout=0.2, seed="send-test")
     campaign.add_leads(leads_frame(120))
-    campaign.submit_for_approval(category="MARKETING")
+    campaign.submit_for_approval(category="MARKETING", samples=SAMPLES)
     sids = {k: v for k, v in _variant_sids(campaign).items() if isinstance(v, str)}
     assert set(sids) == {"A", "B", "C"} and len(set(sids.values())) == 3  # one Content resource each
     twilio_server.set_approval(sids["A"], "approved")
@@ -68,7 +71,7 @@ def test_a_rejected_variant_rejects_the_campaign_and_names_itself(
     campaign = sender.create_campaign("Rejected", content=A)
     campaign.set_experiment({"A": A, "B": B})
     campaign.add_leads(leads_frame(10))
-    campaign.submit_for_approval(category="MARKETING")
+    campaign.submit_for_approval(category="MARKETING", samples=SAMPLES)
     sids = _variant_sids(campaign)
     twilio_server.set_approval(sids["A"], "approved")
     twilio_server.set_approval(sids["B"], "rejected", reason="promotional content in a utility template")

@@ -12,6 +12,12 @@ MEDIA = "twilio/media"
 CARD = "twilio/card"
 CTA = "twilio/call-to-action"
 QUICK_REPLY = "twilio/quick-reply"
+CAROUSEL = "twilio/carousel"
+WA_CARD = "whatsapp/card"
+AUTH = "whatsapp/authentication"
+LIST = "twilio/list-picker"
+LOCATION = "twilio/location"
+CATALOG = "twilio/catalog"
 
 
 def quick_reply(title: str = "Yes", id: str = "yes") -> dict[str, Any]:
@@ -30,8 +36,9 @@ def copy_code(code: str = "SAVE10") -> dict[str, Any]:
     return {"type": "COPY_CODE", "code": code}
 
 
-def voice_call(title: str = "Call now", ttl_minutes: int = 10080) -> dict[str, Any]:
-    return {"type": "VOICE_CALL", "title": title, "ttl_minutes": ttl_minutes}
+def voice_call(title: str = "Call now", ttl_minutes: Any = None) -> dict[str, Any]:
+    action = {"type": "VOICE_CALL", "title": title}
+    return action if ttl_minutes is None else {**action, "ttl_minutes": ttl_minutes}
 
 
 VALID: dict[str, dict[str, Any]] = {
@@ -40,6 +47,22 @@ VALID: dict[str, dict[str, Any]] = {
     CARD: {"title": "Hello {{lead_name}}", "subtitle": "Reply STOP to opt out", "actions": [url_button()]},
     CTA: {"body": "Hi {{lead_name}}, your order is ready.", "actions": [url_button()]},
     QUICK_REPLY: {"body": "Hi {{lead_name}}, are you coming?", "actions": [quick_reply()]},
+    CAROUSEL: {
+        "body": "New merch for you, {{lead_name}}!",
+        "cards": [
+            {"title": "Hoodie", "body": "Warm as owl feathers", "media": "https://example.com/hoodie.jpg",
+             "actions": [{"type": "URL", "title": "Buy", "url": "https://example.com/buy/{{sku}}"}]},
+            {"body": "Carry a little more", "media": "https://example.com/tote.jpg",
+             "actions": [{"type": "URL", "title": "Buy", "url": "https://example.com/tote"}]},
+        ],
+    },
+    WA_CARD: {"body": "Hi {{lead_name}}, your table is ready.", "footer": "Reply STOP to opt out"},
+    AUTH: {"add_security_recommendation": True, "code_expiration_minutes": 10,
+           "actions": [{"type": "COPY_CODE", "copy_code_text": "Copy code"}]},
+    LIST: {"body": "Hi {{lead_name}}, where to?", "button": "Destinations",
+           "items": [{"item": "NYC", "id": "nyc", "description": "New York"}, {"item": "SFO", "id": "sfo"}]},
+    LOCATION: {"latitude": 37.62, "longitude": -122.38, "label": "Time to board, {{lead_name}}"},
+    CATALOG: {"body": "Hi {{lead_name}}, new arrivals", "id": "1234567890", "items": [{"id": "sku-1"}]},
 }
 
 

@@ -126,7 +126,8 @@ def test_wa_me_links_in_buttons() -> None:
     ("samples", "expected"),
     [
         (None, []),
-        ({}, []),
+        # A mapping, even empty, means "these are the samples": every variable needs one.
+        ({}, [("samples.lead_name", "wa_missing_sample")]),
         ({"lead_name": "Ana"}, []),
         ({"1": "Ana"}, []),
         ({"lead_name": "Ana\nMaria"}, [("samples.lead_name", "wa_sample_whitespace")]),

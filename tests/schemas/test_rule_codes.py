@@ -19,6 +19,7 @@ from campaign_sdk.schemas import (
     TwilioTextContext,
     compile_variables,
     find_and_validate_variables,
+    lint_channel,
     lint_whatsapp,
     parse_content_context,
     render_preview,
@@ -27,7 +28,18 @@ from campaign_sdk.schemas import (
 from campaign_sdk.schemas._issues import issues_from_error
 from campaign_sdk.templates import get_default_template
 
-from ._factories import CARD, CTA, QUICK_REPLY, TEXT, data, phone_button, quick_reply, url_button, voice_call
+from ._factories import (
+    CARD,
+    CTA,
+    QUICK_REPLY,
+    TEXT,
+    copy_code,
+    data,
+    phone_button,
+    quick_reply,
+    url_button,
+    voice_call,
+)
 
 
 def raised(call: Callable[[], object]) -> list[str]:
@@ -54,6 +66,17 @@ def lint(body: str, **samples: str) -> Callable[[], list[str]]:
     return lambda: [i.rule for i in lint_whatsapp(TwilioTextContext(body=body), samples=samples or None)]
 
 
+def wa(content_type: str, **fields: object) -> Callable[[], list[str]]:
+    return lambda: [i.rule for i in lint_whatsapp(parse_content_context(content_type, fields))]
+
+
+def carousel_card(actions: list[dict[str, object]]) -> dict[str, object]:
+    return {"body": "A mug", "media": "https://e.com/mug.png", "actions": actions}
+
+
+AUTH, CAROUSEL, LIST, MEDIA = "whatsapp/authentication", "twilio/carousel", "twilio/list-picker", "twilio/media"
+WA_CARD = "whatsapp/card"
+
 TEXT_WITH_VARS = TwilioTextContext(body="Hi {{lead_name}}, code {{code}} inside")
 
 EXAMPLES: dict[str, Callable[[], list[str]]] = {
@@ -74,16 +97,21 @@ EXAMPLES: dict[str, Callable[[], list[str]]] = {
     "variable_not_allowed": structural(CARD, subtitle="{{x}}"),
     "url_scheme": structural(CTA, actions=[url_button(url="ftp://e.com/")]),
     "url_invalid": structural(CTA, actions=[url_button(url="https:///x")]),
-    "url_path": structural(CTA, actions=[url_button(url="https://e.com")]),
+    "url_path": structural(CTA, actions=[url_button(url="https://e.com?x={{a}}")]),
     "url_variable_position": structural(CTA, actions=[url_button(url="https://e.com/{{a}}/b")]),
     "e164": structural(CTA, actions=[phone_button(phone="12")]),
-    "out_of_range": structural(CTA, actions=[voice_call(ttl_minutes=0)]),
+    "out_of_range": structural(AUTH, code_expiration_minutes=91, actions=[{"copy_code_text": "Copy"}]),
     # action lists and whole template
     "too_few_actions": structural(QUICK_REPLY, actions=[]),
     "too_many_actions": structural(QUICK_REPLY, actions=[quick_reply(id=str(i)) for i in range(11)]),
     "action_type_not_allowed": structural(QUICK_REPLY, actions=[url_button()]),
-    "too_many_url_buttons": structural(CTA, actions=[url_button()] * 3),
-    "too_many_call_buttons": structural(CTA, actions=[phone_button(), voice_call()]),
+    "card_count": structural(CAROUSEL, body="Pick one", cards=[]),
+    "carousel_layout": structural(
+        CAROUSEL, body="Pick one", cards=[carousel_card([url_button()]), carousel_card([quick_reply()])]
+    ),
+    "one_header": structural(WA_CARD, body="Hi", header_text="Hello", media=["https://e.com/a.png"]),
+    "otp_button": structural(AUTH, actions=[]),
+    "item_count": structural(LIST, body="Pick", button="Open", items=[]),
     "duplicate_id": structural(QUICK_REPLY, actions=[quick_reply(), quick_reply()]),
     "too_many_variables": structural(TEXT, body=" ".join("{{v" + str(i) + "}}" for i in range(101))),
     "required_one_of": lambda: [i.rule for i in validate_context(CARD, {"title": "a"})],
@@ -120,6 +148,27 @@ EXAMPLES: dict[str, Callable[[], list[str]]] = {
     "wa_media_body_required": lambda: [
         i.rule for i in lint_whatsapp(TwilioMediaContext(media=["https://e.com/a.png"]))
     ],
+    "wa_body_too_long": lint("Hello there " + "x" * 1013),
+    "wa_header_too_long": wa(CARD, title="t" * 61, body="Your order is on its way to you"),
+    "wa_one_media": wa(MEDIA, body="Look at these", media=["https://e.com/a.png", "https://e.com/b.png"]),
+    "wa_too_many_url_buttons": wa(CTA, body="Shop with us today", actions=[url_button()] * 3),
+    "wa_too_many_phone_buttons": wa(CTA, body="Call us any time", actions=[phone_button(), voice_call()]),
+    "wa_too_many_copy_code_buttons": wa(CTA, body="Your codes for today", actions=[copy_code(), copy_code()]),
+    "wa_code_too_long": wa(CTA, body="Your code for today", actions=[copy_code(code="C" * 16)]),
+    "wa_url_too_long": wa(CTA, body="Shop with us today", actions=[url_button(url="https://e.com/" + "p" * 1990)]),
+    "wa_quick_replies_not_grouped": wa(
+        CARD, title="Pick one of these", actions=[quick_reply(id="a"), url_button(), quick_reply(id="b")]
+    ),
+    "wa_header_variables": wa(WA_CARD, body="Your table is ready for you now", header_text="{{a}} and {{b}}"),
+    "wa_media_sample": lambda: [i.rule for i in lint_whatsapp(
+        TwilioMediaContext(body="Your receipt is here", media=["https://e.com/{{f}}"]), samples={"f": "x"})],
+    "wa_in_session_only": wa(LIST, body="Pick one", button="Open", items=[{"item": "A", "id": "a"}]),
+    # channels
+    "mms_too_many_media": lambda: [
+        i.rule
+        for i in lint_channel(TwilioMediaContext(media=[f"https://e.com/{n}.png" for n in range(11)]), "mms")
+    ],
+    "channel_not_supported": lambda: [i.rule for i in lint_channel(TwilioCardContext(title="a", body="b"), "sms")],
 }
 
 
@@ -132,4 +181,4 @@ def test_rule_codes_are_snake_case_and_lint_codes_are_prefixed() -> None:
     for rule in EXAMPLES:
         assert re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", rule)
     lint_rules = {rule for rule in EXAMPLES if rule.startswith("wa_")}
-    assert len(lint_rules) == 13
+    assert len(lint_rules) == 25

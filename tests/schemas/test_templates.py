@@ -20,8 +20,11 @@ TEMPLATES = default_templates()
 
 def test_catalogue_covers_every_content_type_and_both_categories() -> None:
     assert len(TEMPLATES) >= 5
-    assert {t.content_type for t in TEMPLATES} == set(CONTENT_TYPES)
-    assert {t.category for t in TEMPLATES} == {"MARKETING", "UTILITY"}
+    approvable = {t for t, cls in CONTENT_TYPES.items() if not cls.in_session_only()}
+    # Every type that can start a conversation, but the two that need data of the account (a Meta
+    # catalog; whatsapp/card is covered by twilio/card's templates).
+    assert {t.content_type for t in TEMPLATES} == approvable - {"twilio/catalog", "whatsapp/card"}
+    assert {t.category for t in TEMPLATES} == {"MARKETING", "UTILITY", "AUTHENTICATION"}
 
 
 def test_keys_are_unique_whatsapp_names() -> None:
@@ -39,7 +42,9 @@ def test_default_template_passes_the_whatsapp_lint_with_its_samples(template: De
 def test_default_template_is_consistent(template: DefaultTemplate) -> None:
     assert template.content_type == template.context.content_type
     assert template.context_variables == tuple(find_and_validate_variables(template.context))
-    assert template.context_variables, "every default template personalises its message"
+    # WhatsApp presets an authentication template's text: its one variable is the code at send time.
+    personal = template.context_variables or template.content_type == "whatsapp/authentication"
+    assert personal, "every default template personalises its message"
     assert set(template.samples) == set(template.context_variables)
     assert parse_content_context(template.content_type, template.context.to_twilio()) == template.context
     assert all(not key.isdigit() for key in template.context_variables)
@@ -47,9 +52,10 @@ def test_default_template_is_consistent(template: DefaultTemplate) -> None:
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.key)
 def test_default_template_renders_and_compiles_with_its_samples(template: DefaultTemplate) -> None:
-    assert "{{" not in preview_text(template.context, template.samples)
+    values = {**template.samples, **{name: "123456" for name in type(template.context).implicit_variables}}
+    assert "{{" not in preview_text(template.context, values)
     compiled = compile_variables(template.context)
-    assert set(compiled.content_variables(template.samples)) == set(compiled.mapping.values())
+    assert set(compiled.content_variables(values)) == set(compiled.mapping.values())
 
 
 def test_get_default_template() -> None:
@@ -69,3 +75,12 @@ def test_templates_are_frozen_and_fresh() -> None:
         template.key = "other"  # type: ignore[misc]
     template.samples["lead_name"] = "changed"
     assert default_templates()[0].samples["lead_name"] != "changed"
+
+
+def test_the_category_type_is_the_facts_categories() -> None:
+    from typing import get_args
+
+    from campaign_sdk.facts.content import APPROVAL_CATEGORIES
+    from campaign_sdk.templates import Category
+
+    assert get_args(Category) == APPROVAL_CATEGORIES

@@ -65,7 +65,7 @@ def test_numeric_and_named_keys_are_accepted(key: str) -> None:
     [
         (TEXT, ("body",)),
         (MEDIA, ("body", "media")),
-        (CARD, ("title", "media", "actions.url", "actions.code")),
+        (CARD, ("title", "body", "media", "actions.url", "actions.code")),
         (CTA, ("body", "actions.url", "actions.code")),
         (QUICK_REPLY, ("body",)),
     ],
@@ -76,7 +76,7 @@ def test_variable_supported_fields(content_type: str, expected: tuple[str, ...])
 
 def test_variable_supported_fields_of_unknown_type() -> None:
     with pytest.raises(UnknownContentTypeError, match="twilio/text"):
-        get_variable_supported_fields("twilio/list-picker")
+        get_variable_supported_fields("twilio/flows")
 
 
 @pytest.mark.parametrize(

@@ -37,14 +37,20 @@ def test_submit_creates_numbered_content_and_requests_approval(sender, twilio_se
 
 
 @SQLITE_ONLY
-def test_samples_come_from_the_first_complete_lead(sender, twilio_server) -> None:
+def test_samples_never_come_from_leads_and_a_missing_one_is_refused_before_twilio(sender, twilio_server) -> None:
     content = TwilioTextContext(body="Hello {{first_name}}, your code {{code}} is waiting for you today.")
     campaign = sender.create_campaign("Codes", content=content)
     campaign.add_leads(pd.DataFrame({"phone_number": ["+14155550100", "+14155550101"],
                                      "first_name": [None, "Bo"], "code": ["X1", "Y2"]}))
-    campaign.submit_for_approval()
-    assert twilio_server.requests[0].json["variables"] == {"1": "Bo", "2": "Y2"}
+    with pytest.raises(TemplateValidationError) as refused:
+        campaign.submit_for_approval(samples={"first_name": "Ana"})
+    assert [(i.field, i.rule) for i in refused.value.issues] == [("samples.code", "wa_missing_sample")]
+    assert "never a real customer's data" in str(refused.value)
+    assert twilio_server.requests == [] and campaign.status == CampaignStatus.UNSUBMITTED
+    campaign.submit_for_approval(samples={"first_name": "Ana", "code": "SAMPLE1"})
+    assert twilio_server.requests[0].json["variables"] == {"1": "Ana", "2": "SAMPLE1"}
     assert twilio_server.requests[1].json["category"] == "MARKETING"
+    assert campaign.approval_samples == {"first_name": "Ana", "code": "SAMPLE1"}
 
 
 @SQLITE_ONLY
@@ -127,6 +133,7 @@ def test_client_sync_approvals_reports_every_campaign(sender, twilio_server) -> 
         ["A", "received", "approved", "approved"], ["B", "received", "rejected", "rejected"],
     ]
     assert pd.isna(frame["rejection_reason"][0]) and frame["rejection_reason"][1] == "Adjacent variables"
+    assert pd.isna(frame["what_to_change"][0]) and "keep them apart with words" in frame["what_to_change"][1]
     twilio_server.fail("server_error", method="GET", path="/ApprovalRequests", times=1)
     assert frame["error"].isna().all()
     again = sender.sync_approvals()

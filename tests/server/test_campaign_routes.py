@@ -245,3 +245,10 @@ def test_unknown_or_repeated_query_parameters_are_refused(api) -> None:
     made = create(api)
     several = api.get("/metrics", params=[("campaigns", made["id"]), ("campaigns", made["id"])])
     assert several.status_code == 200
+
+
+def test_a_campaign_is_created_in_a_whatsapp_language(api) -> None:
+    made = api.post("/campaigns", json={"name": "Lang pt", "template": "order_confirmation", "language": "pt_BR"})
+    assert made.status_code == 201 and made.json()["language"] == "pt_BR"
+    refused = api.post("/campaigns", json={"name": "Lang bad", "template": "order_confirmation", "language": "pt-BR"})
+    assert refused.status_code == 422 and "pt_BR" in refused.text

@@ -80,7 +80,8 @@ def test_text_templates_and_submitted_templates_refuse_media(api, server) -> Non
     refused = upload(api, text["id"], PNG, "image/png")
     assert refused.status_code == 422 and refused.json()["issues"][0]["rule"] == "media_not_supported"
     made = media_campaign(api)
-    assert api.post(f"/campaigns/{made['id']}/submit-for-approval", json={"category": "MARKETING"}).status_code == 200
+    approval = {"category": "MARKETING", "samples": {"lead_name": "Ana"}}
+    assert api.post(f"/campaigns/{made['id']}/submit-for-approval", json=approval).status_code == 200
     unique_png = PNG + b"submitted"
     frozen = upload(api, made["id"], unique_png, "image/png")
     assert frozen.status_code == 409

@@ -93,7 +93,7 @@ def test_submit_runs_the_whatsapp_lint_first(client: CampaignClient) -> None:
         campaign.submit_for_approval()
     assert {"wa_variable_at_start", "wa_adjacent_variables"} <= set(err.value.rules)
     assert campaign.status is CampaignStatus.UNSUBMITTED
-    with pytest.raises(ValueError, match="MARKETING, UTILITY, AUTHENTICATION"):
+    with pytest.raises(ValueError, match="UTILITY, MARKETING, AUTHENTICATION"):
         client.create_campaign("D", content=GOOD).submit_for_approval(category="PROMO")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -112,6 +113,51 @@ def test_typing_shows_errors_and_counters_and_the_fixed_template_saves(studio_pa
 
     with CampaignClient(store) as client:
         assert client.campaign("Browser test").content.body == FIXED
+
+
+def test_the_new_content_types_are_edited_and_previewed_in_the_browser(studio_page) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, store = studio_page
+    expect.set_options(timeout=15_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url)
+            page.locator(".cs-input-body textarea").wait_for(timeout=60_000)
+            start, preview = page.locator(".cs-start select"), page.locator(".cs-preview")
+
+            start.select_option(label="New arrivals (carousel) (twilio/carousel)")
+            expect(preview.locator(".cs-bubble-card")).to_have_count(3)
+            expect(preview.locator(".cs-bubble-body").first).to_contain_text("Hi Ana, our new collection")
+            cards = page.locator(".cs-input-cards textarea")
+            expect(cards).to_have_value(re.compile('"title": "Hoodie"'))
+            cards.fill(cards.input_value().replace('"type": "URL"', '"type": "QUICK_REPLY"', 1).replace(
+                '"url": "https://example.com/shop/hoodie"', '"id": "hoodie"', 1))
+            expect(page.locator(".cs-issues-cards")).to_contain_text("[carousel_layout]")
+            page.screenshot(path=str(ARTIFACTS / "template_studio_carousel.png"), full_page=True)
+
+            start.select_option(label="Login code (authentication) (whatsapp/authentication)")
+            expect(preview).to_contain_text("is your verification code. For your security, do not share this code.")
+            expect(preview).to_contain_text("This code expires in 10 minutes.")
+            expiry = page.locator(".cs-input-code_expiration_minutes input")
+            expiry.fill("91")
+            expect(page.locator(".cs-issues-code_expiration_minutes")).to_contain_text("[out_of_range]")
+            expiry.fill("45")
+            expect(page.locator(".cs-issues-code_expiration_minutes")).to_have_text("")
+            expect(preview).to_contain_text("This code expires in 45 minutes.")
+            page.locator(".cs-template-studio input[placeholder='campaign name']").fill("OTP")
+            page.locator(".cs-campaign-type select").select_option("service")
+            page.locator(".cs-save").click()
+            expect(page.locator(".cs-save-result")).to_contain_text("Saved to campaign 'OTP'")
+            page.screenshot(path=str(ARTIFACTS / "template_studio_authentication.png"), full_page=True)
+        finally:
+            browser.close()
+
+    with CampaignClient(store) as client:
+        assert client.campaign("OTP").content.code_expiration_minutes == 45
 
 
 def _free_port() -> int:

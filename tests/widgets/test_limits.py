@@ -14,6 +14,7 @@ from campaign_sdk.schemas import (
     validate_context,
 )
 from campaign_sdk.widgets._draft import counters
+from tests.schemas._factories import VALID
 
 VALID_ACTIONS: dict[str, dict[str, Any]] = {
     "QUICK_REPLY": {"type": "QUICK_REPLY", "title": "Yes", "id": "yes"},
@@ -21,6 +22,7 @@ VALID_ACTIONS: dict[str, dict[str, Any]] = {
     "PHONE_NUMBER": {"type": "PHONE_NUMBER", "title": "Call", "phone": "+14155550100"},
     "COPY_CODE": {"type": "COPY_CODE", "title": "Copy Code", "code": "SAVE10"},
     "VOICE_CALL": {"type": "VOICE_CALL", "title": "Call now"},
+    "VOICE_CALL_REQUEST": {"type": "VOICE_CALL_REQUEST", "title": "May we call?"},
 }
 
 
@@ -28,12 +30,9 @@ def _rules_at(content_type: str, context: dict[str, Any], path: str) -> list[str
     return [i.rule for i in validate_context(content_type, context) if i.field == path]
 
 
-@pytest.mark.parametrize("content_type", sorted(FIELD_LIMITS))
+@pytest.mark.parametrize("content_type", [t for t in sorted(FIELD_LIMITS) if FIELD_LIMITS[t]])
 def test_field_limits_are_where_the_models_refuse(content_type: str) -> None:
-    base = {"body": "Hello there", "title": "Hello there", "media": ["https://example.com/a.png"],
-            "actions": [VALID_ACTIONS[ACTION_TYPES[content_type][0]]] if ACTION_TYPES[content_type] else None}
-    fields = CONTENT_TYPES[content_type].model_fields
-    context = {k: v for k, v in base.items() if k in fields and v is not None}
+    context = dict(VALID[content_type])
     assert validate_context(content_type, context) == []
     assert FIELD_LIMITS[content_type]
     for name, limit in FIELD_LIMITS[content_type].items():
@@ -44,14 +43,15 @@ def test_field_limits_are_where_the_models_refuse(content_type: str) -> None:
 
 @pytest.mark.parametrize("action_type", sorted(ACTION_FIELD_LIMITS))
 def test_button_limits_are_where_the_models_refuse(action_type: str) -> None:
-    card = {"title": "Hello there", "subtitle": "Reply STOP to opt out"}
+    owner = "twilio/card" if action_type in ACTION_TYPES["twilio/card"] else "twilio/call-to-action"
+    card = {"title": "Hello there", "subtitle": "Reply STOP to opt out"} if owner == "twilio/card" else {"body": "Hi"}
     for name, limit in ACTION_FIELD_LIMITS[action_type].items():
         at_limit = {**VALID_ACTIONS[action_type], name: "a" * limit}
         over = {**VALID_ACTIONS[action_type], name: "a" * (limit + 1)}
         path = f"actions[0].{name}"
-        assert _rules_at("twilio/card", {**card, "actions": [at_limit]}, path) == []
-        assert _rules_at("twilio/card", {**card, "actions": [over]}, path) == ["max_length"]
-        assert counters("twilio/card", {**card, "actions": [over]})[path] == (limit + 1, limit)
+        assert _rules_at(owner, {**card, "actions": [at_limit]}, path) == []
+        assert _rules_at(owner, {**card, "actions": [over]}, path) == ["max_length"]
+        assert counters(owner, {**card, "actions": [over]})[path] == (limit + 1, limit)
 
 
 @pytest.mark.parametrize("content_type", [t for t in sorted(ACTION_TYPES) if ACTION_TYPES[t]])

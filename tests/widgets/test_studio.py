@@ -80,7 +80,8 @@ def test_whatsapp_lint_and_rendered_length_are_warnings_next_to_their_field(stud
     assert "WhatsApp warning" in find(studio, "cs-status").value
 
     text_input(studio, "body").value = "Hello {{lead_name}}, " + "a long story. " * 77  # 1,100 characters
-    assert [issue.rule for issue in studio.warnings] == ["rendered_too_long"]
+    # Over 1,024 characters: WhatsApp's body limit, as written and once filled in.
+    assert [issue.rule for issue in studio.warnings] == ["wa_body_too_long", "rendered_too_long"]
     assert "1,024" in find(studio, "cs-issues-body").value
 
 
@@ -93,15 +94,17 @@ def test_switching_type_keeps_shared_fields_and_shows_the_new_type_fields(studio
     assert find_all(studio, "cs-field-media") == []
 
     studio.content_type = "twilio/card"
-    assert {"cs-field-title", "cs-field-subtitle", "cs-field-media", "cs-field-actions"} <= _classes(studio)
-    assert find_all(studio, "cs-field-body") == []
+    # A card takes a title or a body (Twilio's card page), so both are shown, both optional.
+    assert {"cs-field-title", "cs-field-body", "cs-field-subtitle", "cs-field-media", "cs-field-actions"} <= _classes(studio)
+    assert find_all(studio, "cs-field-footer") == []
 
 
 def test_buttons_can_be_added_retyped_reordered_and_removed(studio) -> None:
     studio.content_type = "twilio/call-to-action"
     add_type, add = find(studio, "cs-new-action-type"), find(studio, "cs-add-action")
     assert add_type.options == (("Open URL", "URL"), ("Call number", "PHONE_NUMBER"),
-                                ("Copy code", "COPY_CODE"), ("WhatsApp call", "VOICE_CALL"))
+                                ("Copy code", "COPY_CODE"), ("WhatsApp call", "VOICE_CALL"),
+                                ("Ask to call", "VOICE_CALL_REQUEST"))
     add.click()
     rows = find_all(studio, "cs-action")
     find(rows[0], "cs-action-title").value = "Track my order now please"  # 25 > 20

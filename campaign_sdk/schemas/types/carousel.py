@@ -1,0 +1,148 @@
+"""``twilio/carousel``: https://www.twilio.com/docs/content/carousel
+(``#/components/schemas/twilioCarousel``, ``carouselCard``, ``carouselAction``).
+
+A body above 1 to 10 cards; each card has media, a body (title and body together at most 160
+characters) and 1 to 2 buttons of QUICK_REPLY / URL / PHONE_NUMBER, in the same order on every card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, ValidatorFunctionWrapHandler, field_validator, model_validator
+
+from campaign_sdk._exceptions import Issue
+from campaign_sdk.facts import content as facts
+from campaign_sdk.schemas._actions import ActionList, PhoneAction, QuickReplyAction, UrlAction
+from campaign_sdk.schemas._content import ContentBase, validate_with
+from campaign_sdk.schemas._rules import FieldRule, RuleModel, Text, Url, char_count
+
+_LIMITS = facts.CONTENT_API["twilio/carousel"]
+_CARD_TEXT = _LIMITS["card_text"]
+_NO_VARS = "carousel card text takes no variables on WhatsApp (Twilio's carousel page)"
+
+CarouselAction = Annotated[QuickReplyAction | UrlAction | PhoneAction, Field(discriminator="type")]
+
+
+class CarouselCard(RuleModel):
+    """One card of a carousel: ``media`` (one URL), ``body``, an optional ``title``, 1-2 buttons.
+
+    >>> card = CarouselCard(body="Warm hoodie", media="https://example.com/hoodie.jpg",
+    ...                     actions=[{"type": "QUICK_REPLY", "title": "I want it", "id": "hoodie"}])
+    >>> card.to_twilio()["media"]
+    'https://example.com/hoodie.jpg'
+    """
+
+    title: str | None = None
+    body: str
+    media: str
+    actions: list[CarouselAction]
+
+    field_rules: ClassVar[Mapping[str, FieldRule]] = {
+        "title": Text.of(_CARD_TEXT, no_variables=_NO_VARS),
+        "body": Text.of(_CARD_TEXT, no_variables=_NO_VARS),
+        "media": Url(variables="path"),
+    }
+    action_rule: ClassVar[ActionList] = ActionList(
+        "twilio/carousel", min_items=facts.CAROUSEL_CARD_BUTTONS[0], max_items=facts.CAROUSEL_CARD_BUTTONS[1],
+        max_note="Twilio's carousel page: 1 to 2 buttons in each card",
+    )
+
+    def to_twilio(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @field_validator("actions", mode="wrap")
+    @classmethod
+    def _check_actions(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        issues = cls.action_rule.check("actions", value) if isinstance(value, list) else []
+        return validate_with(value, handler, issues)
+
+    @model_validator(mode="after")
+    def _combined_length(self) -> CarouselCard:
+        total = char_count(self.title or "") + char_count(self.body)
+        if total > _CARD_TEXT.value:
+            from campaign_sdk.schemas._issues import raise_issues
+
+            message = (
+                f"the card's title and body are {total:,} characters together; Twilio allows at most "
+                f"{_CARD_TEXT.value} for both. Shorten them by {total - _CARD_TEXT.value}."
+            )
+            raise_issues([Issue("body", "max_length", message, limit=_CARD_TEXT.value, source=facts.TWILIO,
+                                url=_CARD_TEXT.url)])
+        return self
+
+
+class TwilioCarouselContext(ContentBase):
+    """``twilio/carousel``: a body and 1 to 10 cards with the same button layout.
+
+    >>> button = {"type": "URL", "title": "Buy", "url": "https://example.com/buy"}
+    >>> card = {"body": "Mug", "media": "https://example.com/mug.jpg", "actions": [button]}
+    >>> len(TwilioCarouselContext(body="New merch for {{lead_name}}!", cards=[card, card]).cards)
+    2
+    """
+
+    content_type: ClassVar[str] = "twilio/carousel"
+    type_label: ClassVar[str] = "Carousel"
+    body: str
+    cards: list[CarouselCard]
+
+    field_rules: ClassVar[Mapping[str, FieldRule]] = {"body": Text.of(_LIMITS["body"], variables=True)}
+
+    @classmethod
+    def _template_issues(cls, data: Mapping[str, Any]) -> list[Issue]:
+        issues = super()._template_issues(data)
+        cards = data.get("cards")
+        if not isinstance(cards, list):
+            return issues
+        limit = facts.CAROUSEL_CARDS
+        if not cards or len(cards) > limit.value:
+            message = f"a carousel has {len(cards)} cards; Twilio allows 1 to {limit.value}. "
+            message += "Add one." if not cards else f"Remove {len(cards) - limit.value}."
+            issues.append(Issue("cards", "card_count", message, limit=limit.value, source=facts.TWILIO, url=limit.url))
+        return issues + _layout_issues(cards) + _media_kind_issues(cards)
+
+
+_KINDS = {"jpg": "image", "jpeg": "image", "png": "image", "mp4": "video", "3gp": "video"}
+
+
+def _media_kind_issues(cards: list[Any]) -> list[Issue]:
+    """Every card's header must be of one kind (all images or all videos), as WhatsApp's carousel
+    template requires; a URL whose extension is unknown (or a variable) is not judged."""
+    kinds = []
+    for card in cards:
+        media = card.get("media") if isinstance(card, Mapping) else getattr(card, "media", None)
+        ext = str(media or "").split("?")[0].rsplit(".", 1)[-1].lower() if "." in str(media or "") else ""
+        kinds.append(_KINDS.get(ext))
+    known = [kind for kind in kinds if kind]
+    if len(set(known)) <= 1:
+        return []
+    first = known[0]
+    return [
+        Issue(f"cards[{index}].media", "carousel_layout",
+              f"card {index} has a {kind} header but the first card a {first}; every card of a carousel has the "
+              "same kind of media (all images or all videos)", source=facts.TWILIO, url=_CARD_TEXT.url)
+        for index, kind in enumerate(kinds) if kind and kind != first
+    ]
+
+
+def _layout_issues(cards: list[Any]) -> list[Issue]:
+    layouts = [_layout(card) for card in cards]
+    first = layouts[0] if layouts else None
+    return [
+        Issue(
+            f"cards[{index}].actions", "carousel_layout",
+            f"card {index} has buttons {list(layout)} but card 0 has {list(first or ())}; Twilio needs the "
+            "same button types in the same order on every card",
+            source=facts.TWILIO, url=_CARD_TEXT.url,
+        )
+        for index, layout in enumerate(layouts)
+        if first is not None and layout is not None and layout != first
+    ]
+
+
+def _layout(card: Any) -> tuple[Any, ...] | None:
+    actions = card.get("actions") if isinstance(card, Mapping) else getattr(card, "actions", None)
+    if not isinstance(actions, list):
+        return None
+    return tuple(a.get("type") if isinstance(a, Mapping) else getattr(a, "type", None) for a in actions)
