@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import inbox, service
-from campaign_sdk.sending._lease import SendLease
+
+if TYPE_CHECKING:
+    from campaign_sdk.sending._deferred import Claims
+    from campaign_sdk.sending._lease import SendLease
 
 T = TypeVar("T")
 OutcomeKind = Literal["accepted", "rejected", "released", "unresolved"]
@@ -46,11 +49,13 @@ class Outcome:
 
 class Bookkeeper:
     def __init__(
-        self, sessions: sessionmaker[Session], lease: SendLease | None = None, *,
+        self, sessions: sessionmaker[Session], lease: SendLease | Claims | None = None, *,
         interval: float = 0.05, heartbeat_every: float = 5.0, inline: bool = False,
+        on_outcomes: Callable[[Session, list[Outcome]], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._lease = lease
+        self._on_outcomes = on_outcomes  # more writes for the outcomes, in their transaction
         self._interval = interval
         self._heartbeat_every = heartbeat_every
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -134,6 +139,8 @@ class Bookkeeper:
         try:
             with self._sessions.begin() as session:
                 apply_outcomes(session, outcomes)
+                if self._on_outcomes is not None and outcomes:
+                    self._on_outcomes(session, outcomes)
                 if beat and self._lease is not None:
                     self._lease.heartbeat(session)
                     self._last_beat = time.monotonic()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from campaign_sdk import CampaignClient
+from campaign_sdk import DeliveryPolicy, CampaignClient
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import OutboundMessage
 from campaign_sdk.testing import TwilioTestServer
@@ -102,6 +102,7 @@ def test_sigkill_at_every_stage_then_exactly_once(store_url: str, tmp_path: Path
     with TwilioTestServer(latency=0.002) as server:
         gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
         with CampaignClient(store_url, gateway=gateway) as client:
+            client.delivery_policy = DeliveryPolicy(window=None)
             campaign = client.create_campaign("Crash", template="order_confirmation")
             campaign.add_leads(leads_frame(LEADS))
             approve(campaign, server)
