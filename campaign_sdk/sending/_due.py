@@ -32,7 +32,7 @@ from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
 from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._limiter import RateLimiter
-from campaign_sdk.sending._planned import decide
+from campaign_sdk.sending._planned import clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import ArmChecks
 
@@ -145,7 +145,7 @@ class DueSender:
         self._batch = batch
         self._ttl = ttl
         self._client_policy = client_policy
-        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._clock = clock or (lambda: clock_of(gateway))
         self._token = _deferred.worker_token()
         self._limiter: Any = SharedRateLimiter(sessions, rate) if rate and not self._inline else RateLimiter(rate)
         self._stop = threading.Event()

@@ -46,7 +46,7 @@ from campaign_sdk.sending._books import Bookkeeper, Outcome
 from campaign_sdk.sending._delivery import Delivery, Job, supports
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
-from campaign_sdk.sending._planned import Decision, Decisions, decide
+from campaign_sdk.sending._planned import Decision, Decisions, clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
 from campaign_sdk.sending._report import SendReport
@@ -139,7 +139,8 @@ class CampaignSender:
             self._expires_at = policy_layer.utc(row.expires_at) if row.expires_at is not None else None
             policy = policy_layer.policy_for(row, given=None, client_policy=self._client_policy)
             # checked now (a schedule in the past, ...): the plan itself is made after step 2
-            policy_layer.schedule(at=self._at, local_time=self._local_time, now=dt.datetime.now(dt.UTC), expires_at=self._expires_at)
+            policy_layer.schedule(at=self._at, local_time=self._local_time, now=clock_of(self._gateway),
+                                  expires_at=self._expires_at)
             self._twilio_schedules = supports("send_at")
             self._delivery = Delivery(
                 self._sessions, self._gateway, self._content_sid, limiter=self._limiter,

@@ -62,6 +62,15 @@ class Decisions:
         return self.frame.groupby(["action", "reason"], dropna=False, observed=True).size().rename("leads").reset_index()
 
 
+def clock_of(gateway: Any) -> dt.datetime:
+    """Now, for sends through ``gateway``: the sandbox's simulated clock (``advance()`` moves it),
+    else the real time."""
+    now = getattr(gateway, "now", None)
+    if getattr(gateway, "simulated", False) and callable(now):
+        return delivery.utc(now())
+    return dt.datetime.now(dt.UTC)
+
+
 def decide(
     sessions: sessionmaker[Session], gateway: Any, campaign_id: int, *,
     client_policy: delivery.DeliveryPolicy | None = None, at: dt.datetime | str | None = None,
@@ -73,8 +82,9 @@ def decide(
         policy = delivery.policy_for(row, given=None, client_policy=client_policy)
         content = service.content_of(row)
         required = list(compile_variables(content).mapping)
-        session.expunge(row)
+        list(row.variants)  # loaded now: the plan reads the experiment's arms after the session
     engine = sessions.kw["bind"]
+    now = now or clock_of(gateway)
     plan = delivery.plan_campaign(
         engine, row, gateway, content=content, required=required, policy=policy, at=at,
         local_time=local_time, prices=NO_PRICES, now=now,

@@ -32,9 +32,9 @@ def closed_now(zone: ZoneInfo = LA) -> SendWindow:
     return SendWindow(start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))
 
 
-def opening(window: SendWindow) -> dt.datetime:
-    """The next UTC moment ``window`` opens in LA."""
-    local = dt.datetime.now(LA)
+def opening(window: SendWindow, zone: ZoneInfo = LA) -> dt.datetime:
+    """The next UTC moment ``window`` opens in ``zone``."""
+    local = dt.datetime.now(zone)
     hh, mm = map(int, window.start.split(":"))
     target = local.replace(hour=hh, minute=mm, second=0, microsecond=0)
     if target <= local:
