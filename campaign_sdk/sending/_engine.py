@@ -78,6 +78,7 @@ class CampaignSender:
         self._lock = threading.Lock()
         self._fatal: BaseException | None = None
         self._undispatched: list[Job] = []
+        self._ahead: Future[tuple[int | None, list[Job]]] | None = None  # the next chunk, prepared
         self._client_policy = client_policy
         self._at, self._local_time = at, local_time
         self._plan: Decisions | None = None
@@ -108,8 +109,7 @@ class CampaignSender:
                 except KeyboardInterrupt as exc:
                     interrupted = exc
                     self._halt("interrupted")
-                    for job in self._undispatched:  # never requested: the leads stay sendable
-                        books.put(Outcome(job.intent_id, job.user_id, "released"))
+                    self._release_undispatched(books)
                 finally:
                     pool.shutdown(wait=True)
                     books.close()
@@ -223,16 +223,67 @@ class CampaignSender:
         return decision.action == "defer" and not (decision.scheduler == "twilio" and self._twilio_schedules)
 
     def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
+        """Send chunk after chunk; the next chunk's intents are committed while the current
+        chunk's last requests are in flight, so the pipeline never drains waiting for a commit."""
         in_flight = threading.BoundedSemaphore(self._max_in_flight)
-        after, last_check = 0, 0.0
-        while not self._stopping(books):
-            last_check = self._check_enabled()
+        ahead = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-intend")
+        cursor: int | None = 0
+        try:
+            while not self._stopping(books) and cursor is not None:
+                last_check = self._check_enabled()
+                if self._stop.is_set():
+                    return
+                try:
+                    if self._ahead is not None:
+                        cursor, jobs = self._ahead.result()
+                        self._ahead = None
+                    else:
+                        cursor, jobs = self._next_jobs(books, cursor)
+                except Exception as exc:  # the intents could not be committed: send nothing more
+                    self._fail(exc)
+                    return
+                self._undispatched = jobs
+                while self._undispatched:
+                    if ahead is not None and self._ahead is None and cursor is not None \
+                            and len(self._undispatched) <= self._max_in_flight:
+                        self._ahead = ahead.submit(self._next_jobs, books, cursor)
+                    while not in_flight.acquire(timeout=CHECK_EVERY):
+                        last_check = self._check_enabled()
+                    if time.monotonic() - last_check > CHECK_EVERY:
+                        last_check = self._check_enabled()
+                    if self._stopping(books):
+                        in_flight.release()
+                        self._release_undispatched(books)
+                        return
+                    pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
+        finally:
+            if ahead is not None:
+                ahead.shutdown(wait=True)
+            if self._ahead is not None:  # prepared but never reached: never requested
+                self._release_undispatched(books)
+
+    def _release_undispatched(self, books: Bookkeeper) -> None:
+        """Jobs never requested (this chunk's rest and a chunk prepared ahead): their leads stay sendable."""
+        jobs, self._undispatched = self._undispatched, []
+        if self._ahead is not None:
+            try:
+                jobs += self._ahead.result()[1]
+            except Exception:  # its intents were never committed
+                pass
+            self._ahead = None
+        for job in jobs:
+            books.put(Outcome(job.intent_id, job.user_id, "released"))
+
+    def _next_jobs(self, books: Bookkeeper, after: int) -> tuple[int | None, list[Job]]:
+        """The next chunk after lead ``after``: its deferred leads stored and its due leads'
+        intents committed; returns the new cursor (None: no lead left) and the jobs."""
+        while True:
             with self._sessions() as session:
                 batch = service.lead_candidates(
                     session, self._campaign_id, after_id=after, limit=self._chunk, unsent_only=True
                 )
-            if not batch or self._stop.is_set():
-                return
+            if not batch:
+                return None, []
             after = batch[-1].lead_id
             leads = [lead for lead in batch if self._check.reason(lead) is None]
             if not leads:
@@ -244,25 +295,8 @@ class CampaignSender:
             later = [(lead, decisions[lead.lead_id]) for lead in leads
                      if lead.lead_id not in held and self._deferred(decisions[lead.lead_id])]
             leads = [lead for lead in leads if lead.lead_id not in held and self._now(decisions[lead.lead_id])]
-            if not leads and not later:
-                continue
-            try:
-                self._undispatched = self._intend(books, leads, later, decisions)
-            except Exception as exc:  # the intents could not be committed: send nothing more
-                self._fail(exc)
-                return
-            while self._undispatched:
-                while not in_flight.acquire(timeout=CHECK_EVERY):
-                    last_check = self._check_enabled()
-                if time.monotonic() - last_check > CHECK_EVERY:
-                    last_check = self._check_enabled()
-                if self._stopping(books):
-                    in_flight.release()
-                    for job in self._undispatched:  # never requested: the leads stay sendable
-                        books.put(Outcome(job.intent_id, job.user_id, "released"))
-                    self._undispatched = []
-                    return
-                pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
+            if leads or later:
+                return after, self._intend(books, leads, later, decisions)
 
     def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate],
                 later: list[tuple[service.LeadCandidate, Decision]], decisions: dict[int, Decision]) -> list[Job]:
