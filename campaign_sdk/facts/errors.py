@@ -113,6 +113,13 @@ class Code(IntEnum):
     INVALID_RECIPIENT = 63024
     MARKETING_EXPERIMENT = 63032
     MARKETING_NOT_DELIVERED = 63049
+    # Scheduled messages (ScheduleType=fixed + SendAt; facts/scheduling.py has the window)
+    SEND_AT_MISSING = 35111
+    SEND_AT_OUT_OF_WINDOW = 35114
+    SEND_AT_OUT_OF_WINDOW_2 = 35115
+    SCHEDULING_NEEDS_SERVICE = 35118
+    SCHEDULE_TYPE_INVALID = 35126
+    VALIDITY_EXPIRED = 30036
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,12 @@ ERRORS: dict[int, ErrorFact] = {
         _row(Code.INVALID_RECIPIENT, "Invalid message recipient: not an active WhatsApp user", K.INVALID_NUMBER),
         _row(Code.MARKETING_EXPERIMENT, "Meta did not deliver this marketing template (experiment)", K.POLICY),
         _row(Code.MARKETING_NOT_DELIVERED, "Meta chose not to deliver this marketing template", K.POLICY),
+        _row(Code.SEND_AT_MISSING, "SendAt is required when ScheduleType is 'fixed'", K.REQUEST),
+        _row(Code.SEND_AT_OUT_OF_WINDOW, "SendAt must be 15 minutes to 35 days ahead, in ISO 8601 UTC", K.REQUEST),
+        _row(Code.SEND_AT_OUT_OF_WINDOW_2, "SendAt must be 15 minutes to 35 days ahead, in ISO 8601 UTC", K.REQUEST),
+        _row(Code.SCHEDULING_NEEDS_SERVICE, "A MessagingServiceSid is required to schedule a message", K.SENDER),
+        _row(Code.SCHEDULE_TYPE_INVALID, "ScheduleType must be 'fixed'", K.REQUEST),
+        _row(Code.VALIDITY_EXPIRED, "The message outlived its ValidityPeriod in Twilio's queue", K.UNDELIVERABLE),
     )
 }
 
