@@ -51,11 +51,12 @@ class Bookkeeper:
     def __init__(
         self, sessions: sessionmaker[Session], lease: SendLease | Claims | None = None, *,
         interval: float = 0.05, heartbeat_every: float = 5.0, inline: bool = False,
-        on_outcomes: Callable[[Session, list[Outcome]], None] | None = None,
+        on_outcomes: Callable[[Session, list[Outcome]], None] | None = None, coalesce: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self._lease = lease
         self._on_outcomes = on_outcomes  # more writes for the outcomes, in their transaction
+        self._coalesce = coalesce  # seconds to wait after a write before the next one
         self._interval = interval
         self._heartbeat_every = heartbeat_every
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -119,6 +120,10 @@ class Bookkeeper:
                 self._write([i for i in items if i is not None], beat)
             if closing:
                 return
+            if items and self._coalesce and not self._closing.is_set():
+                # let outcomes gather: fewer, larger transactions (each costs a commit and the
+                # inbox lookup), and less of the writer holding the GIL while requests are sent
+                self._closing.wait(self._coalesce)
 
     def _collect(self) -> list[Any]:
         try:

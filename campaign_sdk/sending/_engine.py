@@ -52,6 +52,7 @@ from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks,
 from campaign_sdk.sending._report import SendReport
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
+WRITE_EVERY = 0.05  # seconds the writer lets outcomes gather between transactions
 
 
 class CampaignSender:
@@ -70,7 +71,7 @@ class CampaignSender:
         self._campaign_id = campaign_id
         self._inline = isinstance(sessions.kw["bind"].pool, SingletonThreadPool)
         self._max_in_flight = 1 if self._inline else max_in_flight
-        self._chunk = chunk_size or max(50, min(500, 4 * self._max_in_flight))
+        self._chunk = chunk_size or max(50, min(500, 8 * self._max_in_flight))
         self._limiter = RateLimiter(rate)
         self._retry = retry
         self._progress_enabled = progress
@@ -92,7 +93,8 @@ class CampaignSender:
         lease.acquire()
         interrupted: BaseException | None = None
         try:
-            with Bookkeeper(self._sessions, lease, inline=self._inline) as books, self._executor() as pool:
+            with Bookkeeper(self._sessions, lease, inline=self._inline, coalesce=WRITE_EVERY) as books, \
+                    self._executor() as pool:
                 try:
                     self._settle_leftovers(books, pool)
                     # the delivery plan (after step 2: it sees the settled intents) decides who is
@@ -244,8 +246,7 @@ class CampaignSender:
                     return
                 self._undispatched = jobs
                 while self._undispatched:
-                    if ahead is not None and self._ahead is None and cursor is not None \
-                            and len(self._undispatched) <= self._max_in_flight:
+                    if ahead is not None and self._ahead is None and cursor is not None:
                         self._ahead = ahead.submit(self._next_jobs, books, cursor)
                     while not in_flight.acquire(timeout=CHECK_EVERY):
                         last_check = self._check_enabled()
