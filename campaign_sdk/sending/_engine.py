@@ -52,6 +52,7 @@ from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks,
 from campaign_sdk.sending._report import SendReport
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
+TWILIO_SCHEDULING = False  # see _prepare
 WRITE_EVERY = 0.05  # seconds the writer lets outcomes gather between transactions
 
 
@@ -143,7 +144,9 @@ class CampaignSender:
             # checked now (a schedule in the past, ...): the plan itself is made after step 2
             policy_layer.schedule(at=self._at, local_time=self._local_time, now=clock_of(self._gateway),
                                   expires_at=self._expires_at)
-            self._twilio_schedules = supports("send_at")
+            # Handing deferred messages to Twilio's scheduler (SendRequest.send_at) waits for the
+            # gateways' support and for disable() to cancel them; until then the worker holds them.
+            self._twilio_schedules = TWILIO_SCHEDULING and supports("send_at")
             self._delivery = Delivery(
                 self._sessions, self._gateway, self._content_sid, limiter=self._limiter,
                 retry=self._retry, stop=self._stop, on_fatal=self._fail,
