@@ -96,6 +96,17 @@ class Bookkeeper:
             self._queue.put((job, future))
         return future.result()
 
+    def submit(self, job: Callable[[Session], T]) -> Future[T]:
+        """Run ``job`` in the writer's next transaction without waiting for it (errors end in
+        :attr:`error`, as an outcome's would)."""
+        if self._inline:
+            future: Future[T] = Future()
+            future.set_result(self.run(job))
+            return future
+        future = Future()
+        self._queue.put((job, future))
+        return future
+
     def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         self.run(lambda session: None)

@@ -299,8 +299,19 @@ class CampaignSender:
             later = [(lead, decisions[lead.lead_id]) for lead in leads
                      if lead.lead_id not in held and self._deferred(decisions[lead.lead_id])]
             leads = [lead for lead in leads if lead.lead_id not in held and self._now(decisions[lead.lead_id])]
-            if leads or later:
+            if leads:
                 return after, self._intend(books, leads, later, decisions)
+            if later:  # nothing to send in this chunk: its deferrals are written without waiting
+                books.submit(self._deferral(later))
+
+    def _deferral(self, later: list[tuple[service.LeadCandidate, Decision]]) -> Callable[[Session], None]:
+        held = [{"lead_id": lead.lead_id, "user_id": lead.user_id, "due_at": d.send_at, "reason": d.reason or "scheduled"}
+                for lead, d in later]
+
+        def write(session: Session) -> None:
+            _deferred.defer(session, self._campaign_id, held)
+
+        return write
 
     def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate],
                 later: list[tuple[service.LeadCandidate, Decision]], decisions: dict[int, Decision]) -> list[Job]:
@@ -315,11 +326,10 @@ class CampaignSender:
             for lead, arm, variables in zip(leads, arms, values, strict=True)
         ]
 
-        held = [{"lead_id": lead.lead_id, "user_id": lead.user_id, "due_at": d.send_at, "reason": d.reason or "scheduled"}
-                for lead, d in later]
+        deferral = self._deferral(later)
 
         def write(session: Session) -> list[int]:
-            _deferred.defer(session, self._campaign_id, held)
+            deferral(session)
             return service.create_intents(session, session.get_one(Campaign, self._campaign_id), intents)
 
         ids = books.run(write)
