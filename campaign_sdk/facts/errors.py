@@ -121,7 +121,10 @@ class Code(IntEnum):
     MARKETING_NOT_DELIVERED = 63049
     VALIDITY_EXPIRED = 30036
     CANNOT_CANCEL = 30409
+    SEND_AT_MISSING = 35111
     SEND_AT_UNSUPPORTED = 35114
+    SEND_AT_UNSUPPORTED_2 = 35115
+    SCHEDULE_TYPE_UNSUPPORTED = 35126
     VALIDITY_PERIOD_INVALID = 90007
 
 
@@ -195,6 +198,11 @@ ERRORS: dict[int, ErrorFact] = {
         _row(Code.SEND_AT_UNSUPPORTED,
              "Scheduling does not support this timestamp: SendAt must be 15 minutes to 35 days ahead, ISO 8601 UTC",
              K.SCHEDULE),
+        _row(Code.SEND_AT_MISSING, "SendAt timestamp is missing: required when ScheduleType is 'fixed'", K.REQUEST),
+        _row(Code.SEND_AT_UNSUPPORTED_2,
+             "Scheduling does not support this timestamp (as 35114; one revision says 300 s, not 15 minutes)",
+             K.SCHEDULE),
+        _row(Code.SCHEDULE_TYPE_UNSUPPORTED, "The ScheduleType value is not supported: only 'fixed'", K.REQUEST),
         _row(Code.VALIDITY_PERIOD_INVALID, "Invalid validity period value: whole seconds from 1 to 36,000", K.REQUEST),
     )
 }

@@ -307,9 +307,12 @@ def _schedule(request: RecordedRequest) -> tuple[dt.datetime | None, int | None]
     kind, at, validity = request.field("ScheduleType"), request.field("SendAt"), request.field("ValidityPeriod")
     send_at = None
     if kind is not None or at is not None:
-        if kind != scheduling.SCHEDULE_TYPE or not at:
-            raise SimError(ErrorKind.SCHEDULE, f"ScheduleType must be {scheduling.SCHEDULE_TYPE!r} with a SendAt "
-                           f"(got {kind!r}, {at!r})", wire_code=Code.SEND_AT_UNSUPPORTED)
+        if kind != scheduling.SCHEDULE_TYPE:
+            raise SimError(ErrorKind.REQUEST, f"ScheduleType {kind!r} is not supported: only "
+                           f"{scheduling.SCHEDULE_TYPE!r}", wire_code=Code.SCHEDULE_TYPE_UNSUPPORTED)
+        if not at:
+            raise SimError(ErrorKind.REQUEST, "SendAt is required when ScheduleType is 'fixed'",
+                           wire_code=Code.SEND_AT_MISSING)
         try:
             send_at = _parse_date(at)
         except ValueError:
