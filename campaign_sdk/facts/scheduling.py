@@ -37,10 +37,10 @@ SEND_AT_MAX_AHEAD_BETA = dt.timedelta(days=7)
 # Error codes of scheduled sends, with their kinds in facts.errors (one row per code there).
 # https://www.twilio.com/docs/api/errors/<code>
 SEND_AT_MISSING = Code.SEND_AT_MISSING  # 35111: ScheduleType=fixed without SendAt
-SEND_AT_OUT_OF_WINDOW = Code.SEND_AT_OUT_OF_WINDOW  # 35114: SendAt outside the window (or not ISO 8601 UTC)
-SEND_AT_OUT_OF_WINDOW_2 = Code.SEND_AT_OUT_OF_WINDOW_2  # 35115: same rule, another code for it
+SEND_AT_OUT_OF_WINDOW = Code.SEND_AT_UNSUPPORTED  # 35114: SendAt outside the window (or not ISO 8601 UTC)
+SEND_AT_OUT_OF_WINDOW_2 = Code.SEND_AT_UNSUPPORTED_2  # 35115: same rule, another code for it
 SCHEDULING_NEEDS_SERVICE = Code.SCHEDULING_NEEDS_SERVICE  # 35118: no Messaging Service sender
-SCHEDULE_TYPE_UNSUPPORTED = Code.SCHEDULE_TYPE_INVALID  # 35126: a ScheduleType other than "fixed"
+SCHEDULE_TYPE_UNSUPPORTED = Code.SCHEDULE_TYPE_UNSUPPORTED  # 35126: a ScheduleType other than "fixed"
 SCHEDULING_ERRORS = {
     SEND_AT_MISSING: "SendAt is missing: it is required when ScheduleType is 'fixed'",
     SEND_AT_OUT_OF_WINDOW: "SendAt must be 15 minutes to 35 days ahead, in ISO 8601 UTC",
