@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable
@@ -37,26 +36,10 @@ class Job:
     send_at: dt.datetime | None = None  # handed to Twilio's scheduler (ScheduleType=fixed)
 
 
-# SendRequest's scheduling fields (agreed in OWNERS.md; the gateways add them): passed only when
-# the gateway's SendRequest has them.
-_REQUEST_FIELDS = {f.name for f in dataclasses.fields(SendRequest)}
-
-
-def supports(name: str) -> bool:
-    """Whether ``SendRequest`` carries the field ``name`` (``send_at``, ``validity_period``)."""
-    return name in _REQUEST_FIELDS
-
-
 def request(job: Job, content_sid: str, *, validity_period: int | None = None) -> SendRequest:
     """The gateway request for ``job``: its content, variables, SendAt and ValidityPeriod."""
-    extra: dict[str, Any] = {}
-    if job.send_at is not None:
-        if not supports("send_at"):
-            raise RuntimeError("this gateway version cannot schedule messages (SendRequest has no send_at)")
-        extra["send_at"] = job.send_at
-    if validity_period is not None and supports("validity_period"):
-        extra["validity_period"] = validity_period
-    return SendRequest(job.to, job.content_sid or content_sid, job.variables, **extra)
+    return SendRequest(job.to, job.content_sid or content_sid, job.variables, send_at=job.send_at,
+                       validity_period=validity_period)
 
 
 class _Transient(Exception):

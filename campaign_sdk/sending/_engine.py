@@ -43,7 +43,7 @@ from campaign_sdk.models import Campaign, CampaignType
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
-from campaign_sdk.sending._delivery import Delivery, Job, supports
+from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._planned import Decision, Decisions, clock_of, decide
@@ -144,9 +144,9 @@ class CampaignSender:
             # checked now (a schedule in the past, ...): the plan itself is made after step 2
             policy_layer.schedule(at=self._at, local_time=self._local_time, now=clock_of(self._gateway),
                                   expires_at=self._expires_at)
-            # Handing deferred messages to Twilio's scheduler (SendRequest.send_at) waits for the
-            # gateways' support and for disable() to cancel them; until then the worker holds them.
-            self._twilio_schedules = TWILIO_SCHEDULING and supports("send_at")
+            # Handing deferred messages to Twilio's scheduler (SendRequest.send_at) waits for
+            # disable() to cancel them and resume them; until then the local worker holds them.
+            self._twilio_schedules = TWILIO_SCHEDULING
             self._delivery = Delivery(
                 self._sessions, self._gateway, self._content_sid, limiter=self._limiter,
                 retry=self._retry, stop=self._stop, on_fatal=self._fail,

@@ -157,3 +157,11 @@ def test_leads_due_now_are_sent_while_the_others_wait(sender, twilio_server):
     assert sorted(_sent(twilio_server)) == numbers(3)
     with sender.engine.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)) == 3
+
+
+def test_the_policy_validity_period_goes_with_every_request(sender, ready_campaign, twilio_server):
+    sender.delivery_policy = DeliveryPolicy(window=None, validity_period=600)
+    campaign = ready_campaign(3)
+    assert campaign.send(progress=False, retry=FAST_RETRY).sent == 3
+    creates = [r for r in twilio_server.requests if r.method == "POST" and r.path.endswith("/Messages.json")]
+    assert [r.field("ValidityPeriod") for r in creates] == ["600"] * 3
