@@ -52,6 +52,7 @@ _LIST = "https://www.twilio.com/docs/content/twiliolist-picker"
 _LOCATION = "https://www.twilio.com/docs/content/twilio-location"
 _CATALOG = "https://www.twilio.com/docs/content/twilio-catalog"
 _OVERVIEW = "https://www.twilio.com/docs/content/content-types-overview"
+_META_SECTIONS = "https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages#section-object"
 _MMS = "https://www.twilio.com/docs/messaging/api/media-resource"
 _META_COMPONENTS = "https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates/components"
 _META_GUIDELINES = "https://developers.facebook.com/docs/whatsapp/message-templates/guidelines"
@@ -128,6 +129,12 @@ MAX_ACTIONS = Limit(10, TWILIO, _QR, "Twilio's quick-reply page; an older versio
 CAROUSEL_CARDS = Limit(10, TWILIO, _CAROUSEL)
 CAROUSEL_CARD_BUTTONS = (1, 2)  # the carousel page: "1 to 2 buttons in each card"
 LIST_ITEMS = (1, 10)  # the list-picker page: minimum 1 item, maximum 10
+# twilio/catalog: Twilio sends listed items as a WhatsApp multi-product message, "1 to 30 products"
+# (the catalog page); Meta's section object: 1 to 10 sections, a section title at most 24
+# characters and required when there is more than one section (Cloud API messages reference).
+CATALOG_ITEMS = Limit(30, TWILIO, _CATALOG, "a multi-product message holds 1 to 30 products")
+CATALOG_SECTIONS = Limit(10, WHATSAPP_SOURCE, _META_SECTIONS, "a multi-product message has 1 to 10 sections")
+CATALOG_SECTION_TITLE = Limit(24, WHATSAPP_SOURCE, _META_SECTIONS, "a section title of a multi-product message")
 OTP_EXPIRY_MINUTES = (1, 90)  # the whatsapp/authentication page: "whole numbers from 1-90"
 OTP_EXPIRY_SOURCE = _WA_AUTH
 OTP_BUTTON_TEXT = Limit(25, WHATSAPP_SOURCE, _META_AUTH, "WhatsApp's button text limit")
@@ -150,6 +157,16 @@ WA_FOOTER = Limit(60, WHATSAPP_SOURCE, _META_COMPONENTS)
 WA_MAX_EMOJIS = 10  # Twilio's list of common rejection reasons; a heuristic, so a warning
 WA_MAX_SPACES = 4  # Meta: values may not hold newlines, tabs or more than 4 consecutive spaces
 WA_SOURCE_GUIDELINES = _META_GUIDELINES
+# A variable at the start / end of the body, or two adjacent variables: refused "without a sample
+# variable" (Twilio's text and call-to-action pages; its variables page: "cannot be the start or
+# end of a body string without a sample"); with samples still a common rejection reason (Twilio's
+# approval page: "WhatsApp does not allow a placeholder at the beginning or end").
+WA_EDGE_SOURCES = (
+    "https://www.twilio.com/docs/content/using-variables-with-content-api",
+    _TEXT,
+    _CTA,
+    "https://www.twilio.com/docs/whatsapp/tutorial/message-template-approvals-statuses",
+)
 # Content types that can never start a conversation nor be submitted for approval.
 IN_SESSION_ONLY = frozenset({"twilio/list-picker", "twilio/location"})  # their pages, and _OVERVIEW
 # Channels per content type (the overview page's table).

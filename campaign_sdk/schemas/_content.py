@@ -64,6 +64,10 @@ class ContentBase(RuleModel):
         """The field WhatsApp reviews as the body of this template (None: it has none)."""
         return self.whatsapp_body
 
+    def whatsapp_issues(self) -> list[Issue]:
+        """WhatsApp rules of this content type alone, added to :func:`lint_whatsapp`'s (none here)."""
+        return []
+
     def to_twilio(self) -> dict[str, Any]:
         """The context as Twilio expects it under ``types[content_type]`` (null fields left out)."""
         return self.model_dump(mode="json", exclude_none=True)
