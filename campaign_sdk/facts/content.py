@@ -10,11 +10,17 @@ Three levels are kept apart, because they are three different gates:
 - ``SMS_MMS``: what the SMS / MMS channels accept.
 
 Character counting: Twilio's error 21617 page ("some special characters such as emojis ...
-will be counted as multiple characters") does not give the exact unit; SMS and WhatsApp both
-carry text as UTF-16 (UCS-2 on SMS), so the SDK counts **UTF-16 code units**: an ASCII or
-accented letter counts 1, an emoji outside the Basic Multilingual Plane (most emoji) counts 2.
-This is the stricter reading (a code-point count would accept text Twilio may refuse).
+will be counted as multiple characters if they have a higher byte count"; its 2026 version:
+"characters outside GSM-7, such as emoji ... can use more space") does not give the exact unit;
+SMS and WhatsApp both carry text as UTF-16 (UCS-2 on SMS), so the SDK counts **UTF-16 code
+units**: an ASCII or accented letter counts 1, an emoji outside the Basic Multilingual Plane
+(most emoji) counts 2. This is the stricter reading (a code-point count would accept text Twilio
+may refuse). Every limit is counted so, variable values included (error 21658).
 Source: https://www.twilio.com/docs/api/errors/21617
+
+Variable values: 1,600 characters (Twilio's variables page, 250 recommended; error 21658). An
+older copy of the variables page (under /docs/content-api/) said 255; the current pages and the
+error page agree on 1,600, which is enforced.
 """
 
 from __future__ import annotations
@@ -138,6 +144,9 @@ CATALOG_SECTION_TITLE = Limit(24, WHATSAPP_SOURCE, _META_SECTIONS, "a section ti
 OTP_EXPIRY_MINUTES = (1, 90)  # the whatsapp/authentication page: "whole numbers from 1-90"
 OTP_EXPIRY_SOURCE = _WA_AUTH
 OTP_BUTTON_TEXT = Limit(25, WHATSAPP_SOURCE, _META_AUTH, "WhatsApp's button text limit")
+# The one-time code sent in an authentication template's {{1}}: Twilio's page says it "must be less
+# than 15 characters long" (at most 14); Meta's authentication pages allow 15. The stricter is enforced.
+OTP_CODE = Limit(14, TWILIO, _WA_AUTH, "Twilio: less than 15 characters; Meta allows 15; the stricter is enforced")
 LATITUDE = (-90.0, 90.0)  # the location page
 LONGITUDE = (-180.0, 180.0)  # the location page
 MAX_VARIABLES = 100  # https://www.twilio.com/docs/content/using-variables-with-content-api

@@ -43,6 +43,8 @@ class ContentBase(RuleModel):
     whatsapp_body: ClassVar[str | None] = "body"
     # Variables Twilio fills at send time that the template does not spell (name -> number).
     implicit_variables: ClassVar[Mapping[str, str]] = {}
+    # Send-time limits on one variable's value, by name (below Twilio's 1,600 for any value).
+    value_limits: ClassVar[Mapping[str, facts.Limit]] = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

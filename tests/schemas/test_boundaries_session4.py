@@ -121,3 +121,29 @@ def test_untitled_items_beside_titled_ones_are_a_warning_that_says_it_is_inferre
     for items in ([{"id": "a"}, {"id": "b"}], [{"id": "a", "section_title": "A"}, {"id": "b", "section_title": "B"}]):
         catalog = TwilioCatalogContext(body="New arrivals for you", id="1", items=items)
         assert "wa_section_title_missing" not in [i.rule for i in lint_whatsapp(catalog)]
+
+
+def test_the_otp_value_at_14_and_15_characters() -> None:
+    """Twilio's whatsapp/authentication page: the code "must be less than 15 characters long"
+    (Meta allows 15; the stricter is enforced). https://www.twilio.com/docs/content/whatsappauthentication"""
+    from campaign_sdk.schemas import WhatsAppAuthenticationContext, compile_variables
+
+    compiled = compile_variables(WhatsAppAuthenticationContext(actions=[{"copy_code_text": "Copy code"}]))
+    assert compiled.content_variables({"otp": "1" * 14}) == {"1": "1" * 14}
+    with pytest.raises(TemplateValidationError) as raised:
+        compiled.content_variables({"otp": "1" * 15})
+    issue = raised.value.issues[0]
+    assert (issue.rule, issue.limit, issue.source) == ("value_too_long", 14, "Twilio")
+    assert "Meta allows 15" in issue.message
+
+
+def test_a_value_is_counted_in_utf16_units_at_1600_and_1601() -> None:
+    """Twilio error 21658: a Content variable value holds at most 1,600 characters; counted as the
+    SDK counts every limit (UTF-16 code units, an emoji 2). https://www.twilio.com/docs/api/errors/21658"""
+    from campaign_sdk.schemas import compile_variables
+
+    compiled = compile_variables(TwilioTextContext(body="Hi {{name}}, welcome back to our shop."))
+    assert compiled.content_variables({"name": "😀" * 800})  # 1,600 units
+    with pytest.raises(TemplateValidationError) as raised:
+        compiled.content_variables({"name": "😀" * 800 + "a"})
+    assert raised.value.rules == ["value_too_long"] and "1,601 characters" in str(raised.value)
