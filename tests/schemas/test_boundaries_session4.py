@@ -147,3 +147,22 @@ def test_a_value_is_counted_in_utf16_units_at_1600_and_1601() -> None:
     with pytest.raises(TemplateValidationError) as raised:
         compiled.content_variables({"name": "😀" * 800 + "a"})
     assert raised.value.rules == ["value_too_long"] and "1,601 characters" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("media", "rules"),
+    [
+        ("https://example.com/images/hoodie.jpg", []),
+        ("https://example.com/videos/hoodie.mp4?v=2", []),
+        ("https://example.com/{{file}}", []),  # a variable: judged by its sample, not here
+        ("https://example.com/menu.pdf", ["carousel_media_type"]),
+        ("https://example.com/jingle.ogg", ["carousel_media_type"]),
+    ],
+)
+def test_carousel_card_media_is_an_image_or_a_video(media: str, rules: list[str]) -> None:
+    """Twilio's carousel page: "Only images and videos are supported within carousels".
+    https://www.twilio.com/docs/content/carousel"""
+    card = {"body": "Warm hoodie", "media": media,
+            "actions": [{"type": "URL", "title": "Buy", "url": "https://example.com/buy"}]}
+    found = [i.rule for i in validate_context("twilio/carousel", {"body": "New in for you", "cards": [card]})]
+    assert found == rules

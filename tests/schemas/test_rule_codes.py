@@ -109,6 +109,9 @@ EXAMPLES: dict[str, Callable[[], list[str]]] = {
     "carousel_layout": structural(
         CAROUSEL, body="Pick one", cards=[carousel_card([url_button()]), carousel_card([quick_reply()])]
     ),
+    "carousel_media_type": structural(
+        CAROUSEL, body="Pick one", cards=[{**carousel_card([url_button()]), "media": "https://e.com/menu.pdf"}]
+    ),
     "one_header": structural(WA_CARD, body="Hi", header_text="Hello", media=["https://e.com/a.png"]),
     "otp_button": structural(AUTH, actions=[]),
     "item_count": structural(LIST, body="Pick", button="Open", items=[]),

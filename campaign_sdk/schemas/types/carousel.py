@@ -104,21 +104,36 @@ class TwilioCarouselContext(ContentBase):
 
 
 _KINDS = {"jpg": "image", "jpeg": "image", "png": "image", "mp4": "video", "3gp": "video"}
+# Files a carousel card can't show: "Only images and videos are supported within carousels"
+# (Twilio's carousel page); the document and audio types of Twilio's supported media list.
+_NOT_IMAGE_OR_VIDEO = frozenset({"pdf", "doc", "docx", "ppt", "pptx", "xls", "xlsx", "txt", "ogg", "mp3", "amr",
+                                 "aac", "m4a", "opus", "vcf"})
+
+
+def _extension(media: Any) -> str:
+    path = str(media or "").split("?")[0].split("#")[0]
+    last = path.rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[-1].lower() if "." in last and "{{" not in last else ""
 
 
 def _media_kind_issues(cards: list[Any]) -> list[Issue]:
-    """Every card's header must be of one kind (all images or all videos), as WhatsApp's carousel
-    template requires; a URL whose extension is unknown (or a variable) is not judged."""
-    kinds = []
-    for card in cards:
-        media = card.get("media") if isinstance(card, Mapping) else getattr(card, "media", None)
-        ext = str(media or "").split("?")[0].rsplit(".", 1)[-1].lower() if "." in str(media or "") else ""
-        kinds.append(_KINDS.get(ext))
+    """Every card's header is an image or a video (Twilio's carousel page), and all cards have the
+    same kind (all images or all videos), as WhatsApp's carousel template requires; a URL whose
+    extension is unknown (or a variable) is not judged."""
+    exts = [_extension(card.get("media") if isinstance(card, Mapping) else getattr(card, "media", None))
+            for card in cards]
+    issues = [
+        Issue(f"cards[{index}].media", "carousel_media_type",
+              f"card {index}'s media is a .{ext} file; a carousel card shows only images or videos (Twilio's "
+              "carousel page). Use a JPG/PNG image or an MP4 video", source=facts.TWILIO, url=_CARD_TEXT.url)
+        for index, ext in enumerate(exts) if ext in _NOT_IMAGE_OR_VIDEO
+    ]
+    kinds = [_KINDS.get(ext) for ext in exts]
     known = [kind for kind in kinds if kind]
     if len(set(known)) <= 1:
-        return []
+        return issues
     first = known[0]
-    return [
+    return issues + [
         Issue(f"cards[{index}].media", "carousel_layout",
               f"card {index} has a {kind} header but the first card a {first}; every card of a carousel has the "
               "same kind of media (all images or all videos)", source=facts.TWILIO, url=_CARD_TEXT.url)
