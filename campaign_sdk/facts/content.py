@@ -211,6 +211,12 @@ AUTH_SOURCE = _META_AUTH
 # Meta: catalog and carousel templates are marketing templates (inferred from Meta's template
 # pages, which show them under MARKETING only): a warning.
 MARKETING_ONLY = frozenset({"twilio/catalog"})
+# Documented, so an error: Meta's media card carousel page, "carousel cards are only available for
+# marketing template messages".
+MARKETING_ONLY_DOCUMENTED: dict[str, str] = {
+    "twilio/carousel": "https://developers.facebook.com/documentation/business-messaging/whatsapp/templates/"
+    "marketing-templates/media-card-carousel-templates",
+}
 APPROVAL_NAME_PATTERN = r"^[a-z0-9_]{1,512}$"  # lowercase, digits, underscores; 512 (360dialog, Meta)
 
 # WhatsApp template languages (Meta's supported-languages page); ``en`` is the SDK's default.

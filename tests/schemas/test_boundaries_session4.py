@@ -166,3 +166,23 @@ def test_carousel_card_media_is_an_image_or_a_video(media: str, rules: list[str]
             "actions": [{"type": "URL", "title": "Buy", "url": "https://example.com/buy"}]}
     found = [i.rule for i in validate_context("twilio/carousel", {"body": "New in for you", "cards": [card]})]
     assert found == rules
+
+
+@pytest.mark.parametrize(
+    ("template", "category", "found"),
+    [
+        ("new_arrivals", "MARKETING", []),
+        ("new_arrivals", "UTILITY", [("wa_category_mismatch", "error")]),
+        ("new_arrivals", "AUTHENTICATION", [("wa_category_mismatch", "error"), ("wa_category_mismatch", "error")]),
+    ],
+)
+def test_a_carousel_is_a_marketing_template_only(template: str, category: str, found: list[tuple[str, str]]) -> None:
+    """Meta's media card carousel page: "carousel cards are only available for marketing template
+    messages" (documented: an error). A catalog outside MARKETING stays an inferred warning."""
+    from campaign_sdk.service._approval import category_issues
+    from campaign_sdk.templates import get_default_template
+
+    context = get_default_template(template).context
+    assert [(i.rule, i.severity) for i in category_issues(context, category)] == found
+    catalog = TwilioCatalogContext(body="New arrivals for you", id="1", items=[{"id": "a"}])
+    assert [(i.rule, i.severity) for i in category_issues(catalog, "UTILITY")] == [("wa_category_mismatch", "warning")]
