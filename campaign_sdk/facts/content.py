@@ -100,7 +100,12 @@ CONTENT_API: dict[str, dict[str, Limit]] = {
         "id": Limit(200, TWILIO, _LIST),
         "description": Limit(72, TWILIO, _LIST),
     },
-    "twilio/location": {"label": Limit(1024, TWILIO, _LOCATION, "no limit on the page; the body limit of WhatsApp is used")},
+    # The location page (and Meta's location message) give no limit for label or address: Twilio's
+    # 1,600 for any message text applies, not an invented smaller one.
+    "twilio/location": {"label": Limit(1600, TWILIO, _LOCATION, "no limit on the location page: Twilio's 1,600 "
+                                       "for any message text"),
+                        "address": Limit(1600, TWILIO, _LOCATION, "no limit on the location page: Twilio's 1,600 "
+                                         "for any message text")},
     "twilio/catalog": {
         "body": Limit(1024, TWILIO, _CATALOG),
         "title": Limit(60, WHATSAPP_SOURCE, _META_COMPONENTS, "header text limit"),

@@ -186,3 +186,13 @@ def test_a_carousel_is_a_marketing_template_only(template: str, category: str, f
     assert [(i.rule, i.severity) for i in category_issues(context, category)] == found
     catalog = TwilioCatalogContext(body="New arrivals for you", id="1", items=[{"id": "a"}])
     assert [(i.rule, i.severity) for i in category_issues(catalog, "UTILITY")] == [("wa_category_mismatch", "warning")]
+
+
+def test_location_label_and_address_take_twilios_limit_for_any_text() -> None:
+    """Neither Twilio's location page nor Meta's location message gives a limit for label or
+    address, so no smaller limit is invented: Twilio's 1,600 for any text applies.
+    https://www.twilio.com/docs/content/twilio-location"""
+    pin = {"latitude": 37.62, "longitude": -122.38}
+    for field in ("label", "address"):
+        assert validate_context("twilio/location", {**pin, field: "x" * 1600}) == []
+        assert [i.rule for i in validate_context("twilio/location", {**pin, field: "x" * 1601})] == ["max_length"]
