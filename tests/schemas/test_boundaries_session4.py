@@ -196,3 +196,20 @@ def test_location_label_and_address_take_twilios_limit_for_any_text() -> None:
     for field in ("label", "address"):
         assert validate_context("twilio/location", {**pin, field: "x" * 1600}) == []
         assert [i.rule for i in validate_context("twilio/location", {**pin, field: "x" * 1601})] == ["max_length"]
+
+
+def test_a_carousel_card_title_takes_variables_on_rcs_only() -> None:
+    """Twilio's carousel page: card title variable support "Yes (RCS), No (WhatsApp)"; card body "No".
+    https://www.twilio.com/docs/content/carousel"""
+    from campaign_sdk.schemas import TwilioCarouselContext
+
+    def card(**fields: str) -> dict[str, object]:
+        return {"body": "Warm hoodie", "media": "https://example.com/h.jpg",
+                "actions": [{"type": "URL", "title": "Buy", "url": "https://example.com/buy"}], **fields}
+
+    titled = TwilioCarouselContext(body="Hi {{name}}, new in for you", cards=[card(title="For {{name}}")])
+    assert [(i.field, i.rule, i.severity) for i in lint_whatsapp(titled, samples={"name": "Ana"})] == [
+        ("cards[0].title", "wa_variable_not_allowed", "error")
+    ]
+    found = validate_context("twilio/carousel", {"body": "New in for you", "cards": [card(body="For {{name}}")]})
+    assert [(i.field, i.rule) for i in found] == [("cards[0].body", "variable_not_allowed")]

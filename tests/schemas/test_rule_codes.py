@@ -171,6 +171,9 @@ EXAMPLES: dict[str, Callable[[], list[str]]] = {
     "wa_section_title_missing": wa(
         CATALOG, body="New arrivals for you", id="1", items=[{"id": "a", "section_title": "Hoodies"}, {"id": "b"}]
     ),
+    "wa_variable_not_allowed": wa(
+        CAROUSEL, body="New in for you", cards=[{**carousel_card([url_button()]), "title": "For {{a}}"}]
+    ),
     "wa_in_session_only": wa(LIST, body="Pick one", button="Open", items=[{"item": "A", "id": "a"}]),
     # channels
     "mms_too_many_media": lambda: [
@@ -190,4 +193,4 @@ def test_rule_codes_are_snake_case_and_lint_codes_are_prefixed() -> None:
     for rule in EXAMPLES:
         assert re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", rule)
     lint_rules = {rule for rule in EXAMPLES if rule.startswith("wa_")}
-    assert len(lint_rules) == 26
+    assert len(lint_rules) == 27

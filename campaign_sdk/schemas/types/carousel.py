@@ -3,6 +3,7 @@
 
 A body above 1 to 10 cards; each card has media, a body (title and body together at most 160
 characters) and 1 to 2 buttons of QUICK_REPLY / URL / PHONE_NUMBER, in the same order on every card.
+A card's body takes no variables; its title takes them on RCS only (the WhatsApp lint refuses them).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from campaign_sdk.facts import content as facts
 from campaign_sdk.schemas._actions import ActionList, PhoneAction, QuickReplyAction, UrlAction
 from campaign_sdk.schemas._content import ContentBase, validate_with
 from campaign_sdk.schemas._rules import FieldRule, RuleModel, Text, Url, char_count
+from campaign_sdk.schemas._variables import find_variables
 
 _LIMITS = facts.CONTENT_API["twilio/carousel"]
 _CARD_TEXT = _LIMITS["card_text"]
-_NO_VARS = "carousel card text takes no variables on WhatsApp (Twilio's carousel page)"
+_NO_VARS = "a carousel card's body takes no variables (Twilio's carousel page)"
 
 CarouselAction = Annotated[QuickReplyAction | UrlAction | PhoneAction, Field(discriminator="type")]
 
@@ -40,7 +42,9 @@ class CarouselCard(RuleModel):
     actions: list[CarouselAction]
 
     field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "title": Text.of(_CARD_TEXT, no_variables=_NO_VARS),
+        # Twilio's page: title variables "Yes (RCS), No (WhatsApp)": the Content API takes them, the
+        # WhatsApp lint refuses them (TwilioCarouselContext.whatsapp_issues).
+        "title": Text.of(_CARD_TEXT, variables=True),
         "body": Text.of(_CARD_TEXT, no_variables=_NO_VARS),
         "media": Url(variables="path"),
     }
@@ -88,6 +92,16 @@ class TwilioCarouselContext(ContentBase):
     cards: list[CarouselCard]
 
     field_rules: ClassVar[Mapping[str, FieldRule]] = {"body": Text.of(_LIMITS["body"], variables=True)}
+
+    def whatsapp_issues(self) -> list[Issue]:
+        """A card title with a variable: Twilio's carousel page supports it on RCS, not on WhatsApp."""
+        return [
+            Issue(f"cards[{index}].title", "wa_variable_not_allowed",
+                  f"card {index}'s title holds {', '.join('{{' + k + '}}' for k in find_variables(card.title))}; "
+                  "a carousel card title takes variables on RCS only, not on WhatsApp (Twilio's carousel page). "
+                  "Write the title out", source=facts.TWILIO, url=_CARD_TEXT.url)
+            for index, card in enumerate(self.cards) if card.title and find_variables(card.title)
+        ]
 
     @classmethod
     def _template_issues(cls, data: Mapping[str, Any]) -> list[Issue]:
