@@ -149,7 +149,8 @@ def test_the_new_content_types_are_edited_and_previewed_in_the_browser(studio_pa
             expect(page.locator(".cs-issues-cards")).to_contain_text("[carousel_layout]")
             page.screenshot(path=str(ARTIFACTS / "template_studio_carousel.png"), full_page=True)
             first.locator(".cs-action-type select").first.select_option(label="Open URL")
-            first.locator(".cs-action-detail input").first.fill("https://example.com/shop/hoodie")
+            # the kernel rebuilds the button's field for the new type: wait for the URL input itself
+            first.locator(".cs-action-detail input[placeholder^='https://']").fill("https://example.com/shop/hoodie")
             expect(page.locator(".cs-issues-cards")).to_have_text("")
             # add a fourth card: it brings the same button types; filled in, the preview shows it
             page.locator(".cs-add-card").click()
