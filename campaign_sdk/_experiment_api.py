@@ -91,7 +91,7 @@ class ExperimentMixin:
                 content = experiments._variants.content_of(v)
                 records.append({"variant": v.name, "weight": v.weight, "planned_share": shares.get(v.name),
                                 "content_type": v.content_type,
-                                "approval_state": str(row.approval_state if position == 0 else v.approval_state),
+                                "approval_state": str(v.approval_state),
                                 "content_sid": row.content_sid if position == 0 else v.content_sid,
                                 "assigned": assigned.get(v.name, 0),
                                 "preview": preview_text(content, {}, missing="keep")})

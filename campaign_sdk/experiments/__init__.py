@@ -58,6 +58,7 @@ from campaign_sdk.experiments._variants import (
     check_variants,
     lead_skip,
     send_arms,
+    set_variant_approval,
     submit_variants,
     sync_variants,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "send_arms",
     "set_experiment",
     "set_global_holdout",
+    "set_variant_approval",
     "srm_check",
     "submit_variants",
     "sync_variants",
