@@ -184,3 +184,26 @@ def test_relative_confidence_sequence_covers_the_truth_at_every_look_at_once(p_c
                      metric="conversion_rate")
     seq = rows[(rows.test == "sequential") & (rows.arm == "A")].iloc[0]
     assert (seq.rel_lift_low, seq.rel_lift_high) == pytest.approx((low[0, -1] * 100, high[0, -1] * 100))
+
+
+def test_aa_peeking_with_failing_numbers_keeps_the_itt_sequential_test_at_alpha() -> None:
+    """1,000 A/A experiments (the message changes nothing) looked at 20 times, where 20% of the
+    numbers fail and their people never buy: counting every assigned lead (intention to treat,
+    as lift() does) keeps the sequential test's false-positive rate at or under alpha + 1 point;
+    the old per-protocol count (only messages that reached the phone, against the whole control)
+    finds a "lift" that is not there, and so does the fixed-sample test when peeked at."""
+    rng = np.random.default_rng(12)
+    runs, looks, per, rate, bad_share, delivered = 1000, 20, 250, 0.08, 0.2, 0.9
+    shape = (runs, looks, per)
+    good_t, good_c = rng.random(shape) >= bad_share, rng.random(shape) >= bad_share
+    reached = good_t & (rng.random(shape) < delivered)
+    buys_t, buys_c = good_t & (rng.random(shape) < rate), good_c & (rng.random(shape) < rate)
+    n = np.broadcast_to(per * np.arange(1, looks + 1), (runs, looks))
+    x_t, x_c = buys_t.sum(axis=2).cumsum(axis=1), buys_c.sum(axis=2).cumsum(axis=1)
+    p_itt, _, _ = msprt(x_t, n, x_c, n)
+    assert np.mean((p_itt < ALPHA).any(axis=1)) <= ALPHA + 0.01
+    pp_n, pp_x = reached.sum(axis=2).cumsum(axis=1), (buys_t & reached).sum(axis=2).cumsum(axis=1)
+    p_pp, _, _ = msprt(pp_x, pp_n, x_c, n)
+    assert np.mean((p_pp < ALPHA).any(axis=1)) > 0.3  # per-protocol: biased, "significant" at 0 effect
+    p_fixed = fixed_sample(x_t.ravel(), n.ravel(), x_c.ravel(), n.ravel())["p"].reshape(runs, looks)
+    assert np.mean((p_fixed < ALPHA).any(axis=1)) > ALPHA + 0.01
