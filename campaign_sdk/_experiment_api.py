@@ -117,6 +117,10 @@ class ExperimentMixin:
         CI, p-value, Holm-adjusted p-value across arms, significance, incremental events with
         their CI, and the sample-ratio-mismatch check (``srm_p``, ``srm`` flags p < 0.001).
 
+        Intention to treat: once the campaign's send has started, every lead assigned to an arm
+        is in its n, whatever happened to its message (refused, failed, not sent yet), with the
+        same opt-out and removal rules in every arm; before it, n is 0.
+
         ``test="fixed"`` rows are valid for one look at a sample size fixed in advance;
         ``test="sequential"`` rows (always-valid mSPRT) stay valid however often you look. Each
         call on new data counts as a look: ``looks`` says how many there were and ``use`` marks
