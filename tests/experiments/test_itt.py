@@ -117,3 +117,39 @@ def test_a_campaign_mid_send_counts_its_leads_not_sent_yet_from_the_send_time(
     assert counts["holdout"] == (len(held), len(held), 1)
     campaign.send(progress=False)  # the send finishes: the same leads, the same n
     assert _counts(campaign)["treatment"][:2] == (len(treated), len(treated))
+
+
+def test_in_the_sandbox_people_whose_message_failed_convert_at_the_organic_baseline() -> None:
+    """The sandbox's truth behind the ITT estimand: a person no message reached (refused,
+    failed or undelivered) converts at ``baseline_conversion_rate``, like one never messaged; a
+    person a message reached converts at the message's rate, never on top of the baseline."""
+    import numpy as np
+
+    from campaign_sdk import SandboxGateway
+    from campaign_sdk.facts import statuses
+    from campaign_sdk.gateways import ContentRequest, SendRequest
+
+    phones = [f"+1415{i:07d}" for i in range(3000)]
+    refused = set(phones[::10])
+    sandbox = SandboxGateway(seed=3, realtime=False, delivery_rate=0.5, conversion_rate=0.0, opt_out_rate=0.0,
+                             baseline_conversion_rate=0.3, error_numbers=dict.fromkeys(refused, "invalid_number"))
+    content = sandbox.create_content(ContentRequest("t", "twilio/text", {"twilio/text": {"body": "Hi {{1}}"}}))
+    for phone in phones[:2000]:
+        try:
+            sandbox.send_message(SendRequest(phone, content, {"1": "Ana"}))
+        except GatewayError:
+            pass
+    sandbox.advance(days=4)
+    status = {m.to: m.status for m in sandbox.list_messages() if m.direction == "outbound-api"}
+    buyers = set(sandbox.simulated_conversions(population=phones)["phone_number"])
+    groups = {
+        "refused": [p for p in phones[:2000] if p in refused],
+        "failed": [p for p in phones[:2000] if status.get(p) in statuses.NOT_RECEIVED],
+        "never messaged": phones[2000:],
+        "reached": [p for p in phones[:2000] if status.get(p) in statuses.DELIVERED],
+    }
+    rates = {name: np.mean([p in buyers for p in group]) for name, group in groups.items()}
+    assert min(len(g) for g in groups.values()) >= 200, {k: len(g) for k, g in groups.items()}
+    for name in ("refused", "failed", "never messaged"):
+        assert abs(rates[name] - 0.3) < 4 * np.sqrt(0.3 * 0.7 / len(groups[name])), rates
+    assert rates["reached"] == 0.0  # the message's own rate (0 here) replaces the baseline

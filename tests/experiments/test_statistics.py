@@ -152,7 +152,7 @@ def test_over_400_seeded_sandbox_experiments_the_interval_covers_the_true_lift()
     the phone) is biased upward and misses it far more often."""
     from tests.experiments.sandbox_runs import run_holdout_experiments
 
-    runs = run_holdout_experiments(400, leads=700)
+    runs = run_holdout_experiments(400, leads=700, delivery=(0.75, 0.95))
     covered = (runs.itt_low <= runs.truth) & (runs.truth <= runs.itt_high)
     assert 0.93 <= covered.mean() <= 0.97, covered.mean()
     per_protocol = (runs.pp_low <= runs.truth) & (runs.truth <= runs.pp_high)
