@@ -67,7 +67,7 @@ def msprt(
         d = x1 / m1 - x2 / m2
         log_lr = 0.5 * np.log(v / (v + tau2)) + tau2 * d**2 / (2 * v * (v + tau2))
         p = np.minimum(1.0, np.exp(-log_lr))
-        half = np.sqrt(2 * v * (v + tau2) / tau2 * (np.log(1 / alpha) + 0.5 * np.log((v + tau2) / v)))
+    half = _half_width(v, tau2, alpha)
     bad = ~((m1 > 0) & (m2 > 0))
     p, low, high = (np.where(bad, np.nan, a) for a in (p, d - half, d + half))
     return p, low, high
