@@ -115,16 +115,19 @@ CONTENT_API: dict[str, dict[str, Limit]] = {
 
 # Buttons (actions), per action type.
 BUTTON_TITLE = Limit(20, TWILIO, _QR, "some WhatsApp pages say 25; the stricter limit is enforced")
+# URL, phone, copy-code and voice-call buttons: Twilio's call-to-action page gives "Max 25 chars" for
+# their title, as Meta's template button text (25).
+CTA_BUTTON_TITLE = Limit(25, TWILIO, _CTA, "Twilio's call-to-action page: 'Max 25 chars'; WhatsApp's button text is 25 too")
 ACTION_TEXT: dict[str, dict[str, Limit]] = {
     "QUICK_REPLY": {
         "title": BUTTON_TITLE,
         "id": Limit(128, WHATSAPP_SOURCE, _QR, "Twilio allows 200 but approved WhatsApp templates 128; the stricter is enforced"),
     },
-    "URL": {"title": BUTTON_TITLE},
-    "PHONE_NUMBER": {"title": BUTTON_TITLE},
-    "COPY_CODE": {"title": BUTTON_TITLE, "code": ANY_VALUE},
-    "VOICE_CALL": {"title": BUTTON_TITLE},
-    "VOICE_CALL_REQUEST": {"title": BUTTON_TITLE},
+    "URL": {"title": CTA_BUTTON_TITLE},
+    "PHONE_NUMBER": {"title": CTA_BUTTON_TITLE},
+    "COPY_CODE": {"title": CTA_BUTTON_TITLE, "code": ANY_VALUE},
+    "VOICE_CALL": {"title": CTA_BUTTON_TITLE},
+    "VOICE_CALL_REQUEST": {"title": CTA_BUTTON_TITLE},
 }
 
 # Action types each content type takes: the OpenAPI enums (#/components/schemas/<x>ActionType).
