@@ -30,7 +30,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("analytics",),
     ("service",),
     ("models", "migrations", "_store"),
-    ("gateways", "simulator", "testing"),
+    ("gateways", "testing"),  # testing/ is the simulator over HTTP (the README says so on the next line)
+    ("simulator",),
     ("schemas", "templates"),
     ("phones",),
     ("facts", "_enums", "_exceptions"),
