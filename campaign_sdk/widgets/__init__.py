@@ -9,7 +9,7 @@ Importing ``campaign_sdk`` does not import this package (nor ipywidgets); import
 
 from __future__ import annotations
 
-from campaign_sdk.widgets._draft import DraftCheck, Variable
+from campaign_sdk.schemas._draft import DraftCheck, Variable
 from campaign_sdk.widgets._leads import LeadLoader
 from campaign_sdk.widgets._studio import TemplateStudio
 
