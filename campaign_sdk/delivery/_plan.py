@@ -18,11 +18,12 @@ import pandas as pd
 from campaign_sdk.delivery import _limits
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
 from campaign_sdk.delivery._render import (
+    LeadTemplate,
+    arm_sql,
     features_sql,
     message_sql,
+    reason_sql,
     segments_sql,
-    size_sql,
-    value_sql,
 )
 from campaign_sdk.delivery._schedule import scheduler_sql
 from campaign_sdk.delivery._segments import sms_segments
@@ -36,37 +37,36 @@ from campaign_sdk.delivery._spec import (
 )
 from campaign_sdk.delivery._windows import earliest_local
 from campaign_sdk.delivery._zones import resolve_zones
-from campaign_sdk.facts import errors
 from campaign_sdk.facts.errors import ErrorKind
 
 MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
-# The codes of the invalid_number kind (campaign_sdk.facts.errors): the mirror holds codes, not kinds.
-INVALID_NUMBER_CODES = tuple(sorted(errors.codes_of(ErrorKind.INVALID_NUMBER)))
 _TEMP = ("plan_base", "plan_zones", "plan_rows", "_plan_phone", "_plan_deep", "_tier_over")
 
 
-def _slots(spec: PlanSpec) -> list[str]:
-    """The variables read from each lead's JSON: the template's, then ``timezone``."""
-    return list(dict.fromkeys([*spec.keys, *spec.required])) + ["timezone"]
+def _columns(spec: PlanSpec) -> dict[str, str]:
+    """Each slot's value column in ``plan_base``."""
+    return {k: f"v{i}" for i, k in enumerate(spec.slots[:-1])}
 
 
 def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
-    slots = _slots(spec)
+    slots = spec.slots
     paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in slots) + "]"
-    missing = " OR ".join(f"trim(coalesce(vals[{slots.index(k) + 1}], '')) = ''" for k in spec.required) or "false"
-    values = "".join(f", {value_sql(k, f'vals[{i + 1}]')} AS v{i}" for i, k in enumerate(slots[:-1]))
-    codes = ", ".join(map(str, INVALID_NUMBER_CODES))
+    cols = _columns(spec)
+    values = "".join(f", vals[{i + 1}] AS {cols[k]}" for i, k in enumerate(slots[:-1]))
+    skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
+    arm = arm_sql([(names, i) for i, (names, _) in enumerate(spec.arms)], "variant", str, default="-1")
+    raw = {k: f"vals[{i + 1}]" for i, k in enumerate(slots[:-1])}
+    content = arm_sql(spec.templates, "variant", lambda t: reason_sql(t, raw))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_base AS
-        SELECT lead_id, user_id, phone, variant, vals[{len(slots)}] AS tz_override{values},
-               coalesce(store_reason, CASE WHEN {missing} THEN 'missing_variables' END) AS store_reason
+        SELECT lead_id, user_id, phone, variant, {arm} AS arm, nullif(trim(vals[{len(slots)}]), '') AS tz_override
+               {values},
+               coalesce(store_reason, {content}) AS store_reason
         FROM (
             SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone,
-                   json_extract_string(l.custom_variables, {paths}) AS vals,
-                   l.variant,
+                   json_extract_string(l.custom_variables, {paths}) AS vals, l.variant,
                    CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
-                        WHEN l.variant IN ('holdout', 'global_holdout') THEN l.variant
-                        WHEN l.variant = 'rest' AND NOT $winner THEN 'awaiting_winner'
+                        WHEN {skip} IS NOT NULL THEN {skip}
                         WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
                         WHEN s.state = 3 THEN 'already_messaged'
                         WHEN s.state = 2 THEN 'failed_before'
@@ -75,13 +75,12 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
                    END AS store_reason
             FROM leads l JOIN users u ON u.id = l.user_id
             LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
-                                                WHEN error_code IS NOT NULL OR status = 'failed' THEN 2
-                                                ELSE 1 END) AS state
+                                                WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
                        FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
-            LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_code IN ({codes})) bad
+            LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
                    ON bad.user_id = l.user_id
             WHERE l.campaign_id = $c)
-    """, {"c": spec.campaign_id, "winner": spec.winner})
+    """, {"c": spec.campaign_id})
 
 
 def _timed(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame) -> pd.DataFrame:
@@ -123,25 +122,20 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
     places = _locals(keys, pairs)
     con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
     con.register("_plan_kidx", pd.DataFrame({"zkey": keys["zkey"], "kidx": range(len(keys))}))
-    slots = _slots(spec)
-    numbers = [slots.index(k) for k in spec.keys]
-    joined_values = "concat(" + ", ".join([f"v{i}" for i in numbers] + ["''"]) + ")"
-    is_gsm, units, doubles = size_sql(spec.literals)
-    encoding, segments, exact = segments_sql("is_gsm", "units", "doubles")
+    message = arm_sql(spec.templates, "b.variant", lambda t: message_sql(t, {k: f"b.{c}" for k, c in _columns(spec).items()}))
+    encoding, segments, exact = segments_sql("is_gsm", "chars", "doubles")
     skip = f"coalesce(r.reason IN {SKIPS}, false)"
     query = f"""
         WITH joined AS (
-            SELECT b.*, r.reason, r.send_at, coalesce(k.kidx, -1) AS kidx, coalesce(loc.lidx, -1) AS lidx,
-                   {skip} AS skipped
+            SELECT b.lead_id, b.phone, b.variant, b.tz_override, r.reason, r.send_at, coalesce(k.kidx, -1) AS kidx,
+                   coalesce(loc.lidx, -1) AS lidx, {skip} AS skipped, {message} AS message
             FROM plan_rows r JOIN plan_base b ON b.lead_id = r.lead_id
             LEFT JOIN _plan_kidx k ON k.zkey = r.zkey
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at AND NOT {skip}),
-        featured AS (SELECT *, {features_sql("vv")} FROM (SELECT *, {joined_values} AS vv FROM joined)),
         sized AS (
             SELECT lead_id, phone, variant, reason, send_at, kidx, lidx, skipped,
                    CASE WHEN reason = 'invalid_timezone' THEN tz_override END AS bad_timezone,
-                   {message_sql(spec.literals, [f"v{i}" for i in numbers])} AS message,
-                   {is_gsm} AS is_gsm, {units} AS units, {doubles} AS doubles FROM featured)
+                   message, {features_sql("message")} FROM joined)
         SELECT lead_id, phone AS phone_number, kidx, lidx, reason,
                CASE WHEN reason IN ('holdout', 'global_holdout') THEN 'holdout' WHEN skipped THEN 'skip'
                     WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action, variant,

@@ -17,6 +17,7 @@ from campaign_sdk import (
     SendWindow,
     TwilioTextContext,
 )
+from campaign_sdk.facts.errors import kind_of_code
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import (
     CampaignLead,
@@ -287,8 +288,10 @@ def test_earlier_messages_give_the_send_paths_reasons(client: CampaignClient) ->
         session.add(OutboundMessage(sid="SM" + "1" * 32, campaign_id=campaign.id, lead_id=leads[users[NY].id].id,
                                     user_id=users[NY].id, to_number=NY, status="delivered", created_at=at, status_at=at))
         session.add(OutboundMessage(campaign_id=campaign.id, lead_id=leads[users[LA].id].id, user_id=users[LA].id,
-                                    to_number=LA, status="failed", error_code=63016, created_at=at, status_at=at))
-        session.query(OutboundMessage).filter_by(user_id=users[BERLIN].id).update({"error_code": 21211})
+                                    to_number=LA, status="failed", error_code=63016, created_at=at, status_at=at,
+                                    error_kind=kind_of_code(63016).value))  # as record_rejected writes it
+        session.query(OutboundMessage).filter_by(user_id=users[BERLIN].id).update(
+            {"error_code": 21211, "error_kind": kind_of_code(21211).value})
     rows = by_phone(campaign.plan(now=NOW))
     assert rows[NY]["reason"] == "already_messaged"
     assert rows[LA]["reason"] == "failed_before"
