@@ -155,19 +155,47 @@ def count_sql(v: str, cls: str) -> str:
             f"THEN length({v}) - length(regexp_replace({v}, '{cls}', '', 'g')) ELSE 0 END")
 
 
-def features_sql(v: str) -> str:
-    """Select-list SQL for the SMS size of the text column ``v``: ``is_gsm`` (all GSM-7),
-    ``units`` (septets, or UTF-16 units) and ``doubles`` (characters taking two units). ASCII
-    text skips the expensive checks."""
+def _classes() -> tuple[str, str, str]:
     basic, extension = gsm_tables()
     not_gsm = "[^" + char_class(basic + extension)[1:]
     ascii_not_gsm = char_class("".join(chr(c) for c in range(128) if chr(c) not in basic + extension))
-    ascii = f"strlen({v}) = length({v})"
-    gsm = f"CASE WHEN {ascii} THEN NOT regexp_matches({v}, '{ascii_not_gsm}') ELSE NOT regexp_matches({v}, '{not_gsm}') END"
-    ext = count_sql(v, char_class(extension))
-    astral = f"CASE WHEN {ascii} THEN 0 ELSE {count_sql(v, _ASTRAL)} END"
-    return (f"{gsm} AS is_gsm, CASE WHEN {gsm} THEN {ext} ELSE {astral} END AS doubles, "
-            f"length({v}) AS chars")
+    return not_gsm, ascii_not_gsm, char_class(extension)
+
+
+def values_sql(t: LeadTemplate, col: Mapping[str, str]) -> str:
+    """SQL of the lead's values joined as they appear in the message (a blank one as its mark):
+    the message minus the template's literals, whose size is counted once (:func:`literal_size`)."""
+    parts = [f"CASE WHEN {blank_sql(col[k])} THEN {_lit(f'[missing: {k}]')} ELSE {col[k]} END" for k in t.keys]
+    return "concat(" + ", ".join([*parts, "''"]) + ")"
+
+
+def literal_size(t: LeadTemplate) -> tuple[bool, int, int, int]:
+    """(all GSM-7, characters, extension characters, astral characters) of the template's literals."""
+    from campaign_sdk.delivery._segments import sms_segments
+
+    joined = "".join(t.literals)
+    size = sms_segments(joined)
+    gsm = size.encoding == GSM7
+    return gsm, len(joined), size.units - len(joined) if gsm else 0, sum(ord(c) > 0xFFFF for c in joined)
+
+
+def features_sql(v: str) -> str:
+    """Select-list SQL of the cheap SMS features of the text column ``v``: ``vg`` (all GSM-7) and
+    ``vn`` (characters). ASCII text skips the expensive check."""
+    not_gsm, ascii_not_gsm, _ = _classes()
+    return (f"CASE WHEN strlen({v}) = length({v}) THEN NOT regexp_matches({v}, '{ascii_not_gsm}') "
+            f"ELSE NOT regexp_matches({v}, '{not_gsm}') END AS vg, length({v}) AS vn")
+
+
+def size_sql(v: str, lit_gsm: str, lit_chars: str, lit_ext: str, lit_astral: str) -> tuple[str, str, str]:
+    """SQL of the message's ``is_gsm``, ``chars`` and ``doubles`` (characters taking two units)
+    from its values ``v`` (with their :func:`features_sql` columns) and its literals' size; the
+    extension or astral characters of ``v`` are counted only for the encoding that needs them."""
+    _, _, extension = _classes()
+    is_gsm = f"({lit_gsm} AND vg)"
+    astral = f"CASE WHEN strlen({v}) = length({v}) THEN 0 ELSE {count_sql(v, _ASTRAL)} END"
+    doubles = f"(CASE WHEN {is_gsm} THEN {lit_ext} + {count_sql(v, extension)} ELSE {lit_astral} + {astral} END)"
+    return is_gsm, f"({lit_chars} + vn)", doubles
 
 
 def segments_sql(is_gsm: str, chars: str, doubles: str) -> tuple[str, str, str]:

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campaign_sdk.delivery import sms_segments
-from campaign_sdk.delivery._render import features_sql, segments_sql
+from campaign_sdk.delivery._render import (
+    LeadTemplate,
+    features_sql,
+    literal_size,
+    segments_sql,
+    size_sql,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,13 +51,19 @@ def test_a_two_septet_character_never_straddles_two_segments() -> None:
     assert sms_segments("ж" * 66 + "😀" + "ж" * 66).segments == 3
 
 
-def _sql_segments(text: str) -> tuple[str, int, int, bool]:
-    """The plan's SQL count of the rendered message ``text``."""
+def _sql_segments(text: str, split: int) -> tuple[str, int, int, bool]:
+    """The plan's SQL count of ``text`` rendered from a template literal / value / literal,
+    the value being ``text[split:split + 20]``."""
+    value = text[split:split + 20]
+    template = LeadTemplate((text[:split], text[split + 20:]), ("v",), ("v",), None, (), 1024)
     con = duckdb.connect()
-    con.register("one", pd.DataFrame({"m": [text]}))
+    con.register("one", pd.DataFrame({"v": [value]}))
+    lit = [str(x).lower() for x in literal_size(template)]
+    is_gsm, chars, doubles = size_sql("vv", *lit)
     encoding, segments, exact = segments_sql("is_gsm", "chars", "doubles")
-    query = (f"SELECT {encoding}, chars + doubles, {segments}, {exact} "
-             f"FROM (SELECT *, {features_sql('m')} FROM one)")
+    query = (f"SELECT {encoding}, chars + doubles, {segments}, {exact} FROM (SELECT *, {is_gsm} AS is_gsm, "
+             f"{chars} AS chars, {doubles} AS doubles FROM (SELECT *, {features_sql('vv')} FROM "
+             f"(SELECT v AS vv FROM one)))")
     return con.execute(query).fetchone()
 
 
@@ -59,10 +71,10 @@ _ALPHABET = st.sampled_from(list("abc XYZ019.,!?@£$¥èéùìòÇØøÅåΔΦΓ
 
 
 @settings(max_examples=120, deadline=None)
-@given(text=st.lists(_ALPHABET, min_size=0, max_size=400).map("".join))
-def test_the_plans_sql_count_agrees_with_the_python_count(text: str) -> None:
+@given(text=st.lists(_ALPHABET, min_size=0, max_size=400).map("".join), split=st.integers(0, 60))
+def test_the_plans_sql_count_agrees_with_the_python_count(text: str, split: int) -> None:
     expected = sms_segments(text)
-    encoding, units, segments, exact = _sql_segments(text)
+    encoding, units, segments, exact = _sql_segments(text, min(split, len(text)))
     assert (encoding, units) == (expected.encoding, expected.units)
     if exact:
         assert segments == expected.segments
