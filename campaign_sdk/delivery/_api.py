@@ -51,7 +51,8 @@ def plan_campaign(
     """The delivery plan of the campaign ``row`` (see ``Campaign.plan``)."""
     from campaign_sdk.analytics import mirror_for
 
-    moment = utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    clock = getattr(gateway, "now", None)  # the sandbox simulates time: plan on its clock, as sync() does
+    moment = utc(now) if now is not None else utc(clock()) if callable(clock) else dt.datetime.now(dt.UTC)
     expires_at = utc(row.expires_at) if row.expires_at is not None else None
     when = schedule(at=at, local_time=local_time, now=moment, expires_at=expires_at)
     channel = getattr(gateway, "channel", "whatsapp")

@@ -52,7 +52,7 @@ def _columns(spec: PlanSpec) -> dict[str, str]:
     return {k: f"v{i}" for i, k in enumerate(spec.slots[:-1])}
 
 
-def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
+def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, cache: str) -> None:
     slots = spec.slots
     paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in slots) + "]"
     cols = _columns(spec)
@@ -78,7 +78,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
                         WHEN s.state = 1 THEN 'unresolved'
                         WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
                    END AS store_reason
-            FROM leads l JOIN users u ON u.id = l.user_id {zone_cache.JOIN}
+            FROM leads l JOIN users u ON u.id = l.user_id {zone_cache.JOIN.format(schema=cache)}
             LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
                                                 WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
                        FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
@@ -229,8 +229,7 @@ def _recount(frame: pd.DataFrame) -> None:
 def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> DeliveryPlan:
     """The plan of ``spec.campaign_id`` on the mirror connection ``con`` (already refreshed)."""
     try:
-        zone_cache.prepare(con)
-        _base(con, spec)
+        _base(con, spec, zone_cache.prepare(con))
         zone_cache.fill(con, "plan_base")
         keys, zkey = zone_cache.zone_keys(con, "plan_base")
         con.register("_plan_keys", keys)

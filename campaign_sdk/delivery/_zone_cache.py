@@ -2,7 +2,7 @@
 
 A phone number's zones (libphonenumber's data) do not change between plans, so the plan keeps
 them per user in the mirror's DuckDB database (a file beside a SQLite store, memory otherwise):
-``delivery.user_places(user_id, phone, place)`` and ``delivery.places(place, zones, country)``.
+``cs_delivery.user_places(user_id, phone, place)`` and ``cs_delivery.places(place, zones, country)``.
 A plan resolves (:func:`campaign_sdk.delivery._zones.resolve_zones`) only the users it has not
 seen with that number, then joins. The cache is keyed by the phonenumbers version (and this
 module's :data:`VERSION`): another version starts it afresh. It is derived data: deleting it
@@ -24,27 +24,37 @@ VERSION = f"1/phonenumbers {phonenumbers.__version__}"
 STATS: Counter[str] = Counter()  # resolved / cached users, for tests and benchmarks
 
 
-def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the cache's tables (afresh for another :data:`VERSION`)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS delivery")
-    con.execute("CREATE TABLE IF NOT EXISTS delivery.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    found = con.execute("SELECT value FROM delivery.meta WHERE key = 'version'").fetchone()
+def schema(con: duckdb.DuckDBPyConnection) -> str:
+    """The cache's schema, qualified by the database (whose name is the store file's)."""
+    name = con.execute("SELECT current_database()").fetchall()[0][0]
+    return '"' + str(name).replace('"', '""') + '".cs_delivery'
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> str:
+    """Create the cache's tables (afresh for another :data:`VERSION`); returns :func:`schema`."""
+    delivery = schema(con)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {delivery}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    found = con.execute(f"SELECT value FROM {delivery}.meta WHERE key = 'version'").fetchone()
     if found is None or found[0] != VERSION:
-        con.execute("DROP TABLE IF EXISTS delivery.user_places")
-        con.execute("DROP TABLE IF EXISTS delivery.places")
-        con.execute("INSERT OR REPLACE INTO delivery.meta VALUES ('version', ?)", [VERSION])
-    con.execute("CREATE TABLE IF NOT EXISTS delivery.places (place INTEGER, zones VARCHAR, country VARCHAR)")
-    con.execute("CREATE TABLE IF NOT EXISTS delivery.user_places (user_id BIGINT, phone VARCHAR, place INTEGER)")
+        con.execute(f"DROP TABLE IF EXISTS {delivery}.user_places")
+        con.execute(f"DROP TABLE IF EXISTS {delivery}.places")
+        con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('version', ?)", [VERSION])
+    con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.places (place INTEGER, zones VARCHAR, country VARCHAR)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.user_places (user_id BIGINT, phone VARCHAR, place INTEGER)")
+    return delivery
 
 
-# the join and column that give each lead (``l``, its user ``u``) its cached place, or NULL
-JOIN = "LEFT JOIN delivery.user_places zc ON zc.user_id = l.user_id"
+# the join (format with the schema) and the column that give each lead (``l``, its user ``u``)
+# its cached place, or NULL
+JOIN = "LEFT JOIN {schema}.user_places zc ON zc.user_id = l.user_id"
 PLACE = "CASE WHEN zc.phone = u.phone_number THEN zc.place END"
 
 
 def fill(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Resolve the users of ``table(lead_id, user_id, phone, place, ...)`` whose place is NULL
     (not cached with that number), cache them and set their ``place``."""
+    delivery = schema(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _zone_new AS
         SELECT DISTINCT user_id AS lead_id, phone, NULL::VARCHAR AS tz_override FROM {table}
@@ -56,14 +66,14 @@ def fill(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute("DROP TABLE _zone_new")
         return
     keys = resolve_zones(con, "_zone_new")  # no overrides: one key per place
-    known = con.execute("SELECT zones, country, place FROM delivery.places").fetchall()
+    known = con.execute(f"SELECT zones, country, place FROM {delivery}.places").fetchall()
     ids = {(z, c): p for z, c, p in known}
     pairs = list(zip(_plain(keys["zones"]), _plain(keys["country"])))
     for pair in pairs:
         ids.setdefault(pair, len(ids))
     fresh = [(p, z, c) for (z, c), p in ids.items() if p >= len(known)]
     if fresh:
-        con.executemany("INSERT INTO delivery.places VALUES (?, ?, ?)", fresh)
+        con.executemany(f"INSERT INTO {delivery}.places VALUES (?, ?, ?)", fresh)
     con.register("_zone_map", pd.DataFrame({"zkey": keys["zkey"], "place": [ids[pair] for pair in pairs]}))
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _zone_found AS
@@ -71,8 +81,8 @@ def fill(con: duckdb.DuckDBPyConnection, table: str) -> None:
         JOIN plan_zones z ON z.lead_id = n.lead_id JOIN _zone_map m ON m.zkey = z.zkey
     """)
     con.unregister("_zone_map")
-    con.execute("DELETE FROM delivery.user_places WHERE user_id IN (SELECT user_id FROM _zone_found)")
-    con.execute("INSERT INTO delivery.user_places SELECT * FROM _zone_found")
+    con.execute(f"DELETE FROM {delivery}.user_places WHERE user_id IN (SELECT user_id FROM _zone_found)")
+    con.execute(f"INSERT INTO {delivery}.user_places SELECT * FROM _zone_found")
     con.execute(f"UPDATE {table} SET place = f.place FROM _zone_found f WHERE f.user_id = {table}.user_id")
     for name in ("_zone_new", "_zone_found", "plan_zones"):
         con.execute(f"DROP TABLE {name}")
@@ -87,7 +97,7 @@ def zone_keys(con: duckdb.DuckDBPyConnection, table: str) -> tuple[pd.DataFrame,
     con.register("_zone_overrides", pd.DataFrame({"name": names, "oid": range(1, len(names) + 1)}))
     width = len(names) + 1
     places: dict[int, tuple[Any, Any]] = {p: (z, c) for p, z, c in con.execute(
-        "SELECT place, zones, country FROM delivery.places").fetchall()}
+        f"SELECT place, zones, country FROM {schema(con)}.places").fetchall()}
     keys = [k for (k,) in con.execute(f"""
         SELECT DISTINCT t.place * {width} + coalesce(o.oid, 0) FROM {table} t
         LEFT JOIN _zone_overrides o ON o.name = t.tz_override WHERE t.place IS NOT NULL ORDER BY 1""").fetchall()]
