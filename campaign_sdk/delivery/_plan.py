@@ -138,11 +138,12 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
     query = f"""
         WITH joined AS (
             SELECT b.lead_id, b.phone, b.variant, b.tz_override, r.reason, r.send_at, coalesce(k.kidx, -1) AS kidx,
-                   coalesce(loc.lidx, -1) AS lidx, {skip} AS skipped, {message} AS message, {values} AS vv,
+                   {skip} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx,
+                   {message} AS message, {values} AS vv,
                    {", ".join(f"{x} AS lit{i}" for i, x in enumerate(sizes))}
             FROM plan_rows r JOIN plan_base b ON b.lead_id = r.lead_id
             LEFT JOIN _plan_kidx k ON k.zkey = r.zkey
-            LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at AND NOT {skip}),
+            LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at),
         featured AS (SELECT *, {features_sql("vv")} FROM joined),
         sized AS (
             SELECT lead_id, phone, variant, reason, send_at, kidx, lidx, skipped,

@@ -35,7 +35,6 @@ from campaign_sdk.schemas._variables import substitute
 
 _MARK = "\x00"
 _BAD_VALUE = re.compile(rf"[\n\r\t]| {{{facts.WA_MAX_SPACES + 1},}}")
-_BAD_VALUE_SQL = rf"[\n\r\t]| {{{facts.WA_MAX_SPACES + 1},}}"
 # what Python's str.strip() removes: a value made only of these is blank (missing)
 _BLANK_SQL = "^" + char_class("".join(chr(c) for c in range(0x3001) if chr(c).isspace())) + "*$"
 _ASTRAL = "[\\x{10000}-\\x{10ffff}]"
@@ -116,8 +115,20 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+
+
 def blank_sql(v: str) -> str:
-    return f"({v} IS NULL OR regexp_matches({v}, {_lit(_BLANK_SQL)}))"
+    """SQL: the value is absent or only whitespace (the regular expression runs only on values
+    that start with whitespace)."""
+    starts = ", ".join(f"chr({ord(c)})" for c in _SPACES)
+    return f"({v} IS NULL OR {v} = '' OR (left({v}, 1) IN ({starts}) AND regexp_matches({v}, {_lit(_BLANK_SQL)})))"
+
+
+def bad_format_sql(v: str) -> str:
+    """SQL of ``_BAD_VALUE``: a line break, a tab or more than 4 consecutive spaces."""
+    spaces = " " * (facts.WA_MAX_SPACES + 1)
+    return f"(contains({v}, chr(10)) OR contains({v}, chr(13)) OR contains({v}, chr(9)) OR contains({v}, '{spaces}'))"
 
 
 def _u16(v: str) -> str:
@@ -130,7 +141,7 @@ def reason_sql(t: LeadTemplate, col: Mapping[str, str]) -> str:
     whens = []
     if t.required:
         whens.append(f"WHEN {' OR '.join(blank_sql(col[k]) for k in t.required)} THEN 'missing_variables'")
-        bad = " OR ".join(f"regexp_matches({col[k]}, {_lit(_BAD_VALUE_SQL)})" for k in t.required)
+        bad = " OR ".join(bad_format_sql(col[k]) for k in t.required)
         whens.append(f"WHEN {bad} THEN 'value_format'")
     if t.body_literals is not None:
         fixed = char_count("".join(t.body_literals))
@@ -213,6 +224,8 @@ def segments_sql(is_gsm: str, chars: str, doubles: str) -> tuple[str, str, str]:
 def arm_sql(arms: Sequence[tuple[Sequence[str | None], Any]], variant: str, pick: Any, default: str = "NULL") -> str:
     """``CASE`` over the lead's ``variant`` column: ``pick(x)`` for the arm whose names include
     it; the arm named None is the default (also for unknown names)."""
+    if len(arms) == 1 and None in arms[0][0]:
+        return pick(arms[0][1])  # one arm for everyone: no CASE
     whens, fallback = [], default
     for names, x in arms:
         named = [n for n in names if n is not None]
