@@ -312,3 +312,17 @@ def test_experiment_holdouts_show_as_holdout(client: CampaignClient) -> None:
     assert (rows["+12125550101"]["action"], rows["+12125550101"]["reason"]) == ("skip", "awaiting_winner")
     assert rows[NY]["action"] == "defer" and pd.isna(rows[LA]["cost"])
     assert "holdout" in set(plan.summary()["action"])
+
+
+def test_the_messaging_limit_ranks_every_lead_by_send_moment_across_zones(client: CampaignClient) -> None:
+    la = [f"+1415555010{i}" for i in range(3)]  # due now (19:00): ranks 0-2, today
+    berlin = [f"+491511234567{i}" for i in range(3)]  # 07:00 UTC: ranks 3-5, all one day later
+    ny = [f"+1212555010{i}" for i in range(4)]  # 13:00 UTC: ranks 6-8 two days later, rank 9 three
+    campaign = make(client, [lead(p) for p in la + berlin + ny])
+    plan = campaign.plan(now=NOW, messaging_tier=3).set_index("phone_number")
+    hours = ((plan["send_at"] - pd.Timestamp(NOW)).dt.total_seconds() / 3600).round(2)
+    assert set(plan.loc[la, "action"]) == {"send"} and set(hours[la]) == {0.0}
+    # a day later is 02:00 UTC: 04:00 in Berlin, 22:00 in New York: each waits for its 09:00
+    assert set(hours[berlin]) == {29.0} and set(plan.loc[berlin, "reason"]) == {"messaging_tier"}
+    assert sorted(hours[ny]) == [59.0, 59.0, 59.0, 83.0]  # in lead order: the last one a day later
+    assert hours[ny[-1]] == 83.0
