@@ -185,7 +185,10 @@ def _decorate(frame: pd.DataFrame, spec: PlanSpec, keys: pd.DataFrame, places: p
     local = places["local_send_time"].to_numpy("datetime64[us]")
     frame["local_send_time"] = _take(frame.pop("lidx").to_numpy(), local, np.datetime64("NaT", "us"))
     bad = frame.pop("bad_timezone")
-    frame["detail"] = ("timezone '" + bad + "' is not an IANA zone name (e.g. 'America/New_York')").astype(object)
+    detail = np.full(len(frame), None, dtype=object)
+    rows = np.flatnonzero(bad.notna().to_numpy())  # a few leads: build their text only
+    detail[rows] = [f"timezone '{b}' is not an IANA zone name (e.g. 'America/New_York')" for b in bad.iloc[rows]]
+    frame["detail"] = detail
     _price(frame, spec, prices, live)
     return frame
 
