@@ -92,10 +92,16 @@ pd.DataFrame(
 )'''),
     ("code", 'studios["twilio/call-to-action"]'),
     ("code", 'print(studios["twilio/call-to-action"].preview_text)'),
-    ("md", "## A draft WhatsApp would reject, and its fix"),
+    ("md", "## A draft WhatsApp would likely reject, and its fix\nWith a sample lead every variable has a value, so the placement rules below are warnings (see next)."),
     ("code", '''studio = TemplateStudio("twilio/text", samples=[{"lead_name": "Ana", "order_id": "A-1042"}])
 studio.value = {"body": "{{lead_name}} {{order_id}}"}
 issues(studio.errors + studio.warnings)'''),
+    ("md", """A variable at the start or end of the body, or two side by side, is refused *without a sample*
+(Twilio's text, call-to-action and variables pages); with a sample for it Twilio's pages allow it,
+so the lint keeps it as a warning (its approval page still lists it as a common rejection reason):"""),
+    ("code", '''draft = cs.TwilioTextContext(body="{{lead_name}}, your order {{order_id}} has shipped today, enjoy it")
+pd.concat({"no samples": issues(cs.lint_whatsapp(draft)),
+           "with samples": issues(cs.lint_whatsapp(draft, samples={"lead_name": "Ana", "order_id": "A-1042"}))})'''),
     ("code", '''studio.value = {"body": "Hi {{lead_name}}, your order {{order_id}} is packed and leaves our warehouse today."}
 print(issues(studio.errors + studio.warnings).to_string() if studio.errors + studio.warnings else "no problems")
 print(studio.preview_text)'''),
@@ -110,11 +116,13 @@ print(studio.counters["body"])
 issues(studio.errors)'''),
     ("md", """## A carousel and an authentication template
 A `twilio/carousel` is a body above up to ten cards, each with media, a short text (title and body
-share 160 characters) and one or two buttons laid out the same way on every card. Its cards are
-edited as JSON in the studio, and the preview shows them side by side:"""),
+share 160 characters) and one or two buttons laid out the same way on every card. The studio edits
+its cards as a form (one box per card: media URL, title, body and buttons, with add, move and
+remove), and the preview shows them side by side:"""),
     ("code", '''carousel = TemplateStudio(template="new_arrivals")
 print(len(carousel.errors), "errors;", [w.rule for w in carousel.warnings], "warnings")
 HTML(carousel.preview_html)'''),
+    ("code", "carousel  # the live studio: each card is a box of its own"),
     ("md", "Give two cards different button layouts and the studio says which card breaks the rule:"),
     ("code", '''cards = carousel.value["cards"]
 cards[1]["actions"] = [{"type": "QUICK_REPLY", "title": "I want it", "id": "tote"}]
