@@ -444,10 +444,111 @@ client.record_conversions(sandbox.simulated_conversions())
 launch.metrics(by="variant")[["variant", "total_leads", "messages_sent", "converted", "conversion_rate"]]'''),
 ]
 
+DELIVERY = [
+    ("md", """
+# Delivery: who gets what, and when, person by person
+
+`campaign.plan()` says what a send will do to each lead before anything is sent: whether the
+message goes now, is **deferred** (the recipient's quiet hours, a schedule, WhatsApp's messaging
+limit) or **skipped** (opted out, a frequency cap, a bad value, an unknown time zone, ...), the
+recipient's zone and local arrival time, the rendered message, its SMS segments and its cost.
+`campaign.preflight()` is a summary of the same plan. Everything here runs on the **sandbox**
+gateway, whose clock stands still unless we move it: nothing is really sent."""),
+    ("code", FRESH_STORE.format(db="delivery.db") + '''import datetime as dt
+
+import pandas as pd
+
+# 02:00 UTC on Wednesday 1 July 2026: evening in the Americas, early morning in Europe and Asia
+sandbox = cs.SandboxGateway(seed=13, start=dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC), realtime=False)
+client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
+
+PREFIXES = {  # a number prefix and how many leads have it
+    "+1212555": 60, "+1305555": 40, "+1312555": 50, "+1415555": 70, "+1720555": 30, "+1808555": 10,
+    "+4915123": 40, "+4474001": 40, "+336123": 30, "+9198765": 40, "+8190123": 20, "+614123": 30,
+}
+LENGTH = {"+1": 12, "+49": 14, "+44": 13, "+33": 12, "+91": 13, "+81": 13, "+61": 12}  # E.164 length
+
+def phones():
+    out = []
+    for prefix, count in PREFIXES.items():
+        width = next(n for code, n in LENGTH.items() if prefix.startswith(code)) - len(prefix)
+        out += [prefix + str(i).zfill(width) for i in range(count)]
+    return out
+
+numbers = phones()
+leads = pd.DataFrame({"phone_number": numbers, "lead_name": [f"Friend {i}" for i in range(len(numbers))],
+                      "city": (["Lisbon", "São Paulo", "Zürich", "Austin"] * len(numbers))[:len(numbers)],
+                      "timezone": ""})
+leads.loc[65, "timezone"] = "Europe/Lisbon"     # a person who told us where they live
+leads.loc[66, "timezone"] = "Mars/Olympus"      # a typo: the plan says so, for that lead only
+leads.loc[67, "lead_name"] = "Ana\\nMaria"       # a line break: WhatsApp refuses it in a value
+leads.loc[68, "city"] = ""                       # a missing value: the send would fail (21656)
+campaign = client.create_campaign("Summer sale", content=cs.TwilioTextContext(
+    body="Hi {{lead_name}}, our summer sale starts today in {{city}}: 20% off everything. Reply STOP to opt out."))
+report = campaign.add_leads(leads, progress=False)
+report.counts'''),
+    ("md", """## An earlier campaign, for the frequency caps
+A flash sale reached the first 40 New York leads a few hours ago; with a cap of one marketing
+message per person per 24 hours they are skipped (`frequency_cap`)."""),
+    ("code", '''earlier = client.create_campaign("Flash sale", content=cs.TwilioTextContext(
+    body="Hello {{lead_name}}, our flash sale runs today only, with free delivery."))
+earlier.add_leads(leads.head(40)[["phone_number", "lead_name"]], progress=False)
+earlier.submit_for_approval(category="MARKETING", samples={"lead_name": "Ana"})
+while earlier.sync_approval() not in ("approved", "rejected"):
+    sandbox.advance(hours=2)
+earlier.enable()
+earlier.plan(policy=cs.DeliveryPolicy(window=None))["action"].value_counts()  # this one sends at once'''),
+    ("code", '''earlier.send(progress=False).sent'''),
+    ("md", """## The policy and the plan
+Marketing only between 09:00 and 21:00 in the recipient's zone (the default), no Sunday sends in
+Germany, and at most 1 marketing message per person per 24 h and 3 per 7 days."""),
+    ("code", '''policy = cs.DeliveryPolicy(
+    countries={"DE": cs.SendWindow(days=["mon", "tue", "wed", "thu", "fri", "sat"])},
+    caps=[cs.FrequencyCap(limit=1, per="24h"), cs.FrequencyCap(limit=3, per="7d")],
+)
+campaign.set_delivery(policy)
+plan = campaign.plan()  # at the sandbox's clock: the approval above took it a few hours on
+print("now:", sandbox.now().strftime("%a %d %b %H:%M UTC"))
+plan[["phone_number", "country", "action", "reason", "zone", "local_send_time", "send_at", "message"]].head(8)'''),
+    ("md", "Totals by action and reason (the cost comes from the sandbox's labelled price table):"),
+    ("code", '''summary = plan.summary()
+summary.groupby(["action", "reason"], dropna=False)[["leads", "cost"]].sum()'''),
+    ("md", "The same totals, per country and local hour of arrival:"),
+    ("code", '''live = summary[summary["action"].isin(["send", "defer"])]
+live.groupby(["country", "local_hour"])["leads"].sum().unstack(fill_value=0)'''),
+    ("md", """## When the messages arrive, in local time
+Nothing arrives between 21:00 and 09:00 in its recipient's zone: what is due there now goes now,
+the rest at 09:00 local. An Australian mobile number may be in any Australian zone
+(`ambiguous`): it may only arrive in the hours allowed in all of them at once, and the plan shows
+its local time in the zone where that moment is earliest on the clock."""),
+    ("code", 'plan.hour_chart()'),
+    ("code", '''plan.loc[plan["ambiguous"] & (plan["country"] == "AU"), ["phone_number", "zones", "zone", "local_send_time"]].head(2)'''),
+    ("md", "The preflight is a view of the same plan: deferred leads count as to send (later), skipped ones by reason."),
+    ("code", '''check = campaign.preflight()
+check.to_send, check.skipped'''),
+    ("md", """## One recipient at a time
+`PlanPreview` shows one lead: its message as WhatsApp shows it, with its own values, its local
+arrival time and why it is deferred or skipped. Pick a lead in the dropdown (or type a number).
+Below, the widget is driven from code and its view kept as HTML."""),
+    ("code", '''from IPython.display import HTML
+
+from campaign_sdk.widgets import PlanPreview
+
+preview = PlanPreview(campaign, plan)
+preview.lead_id = int(plan.loc[plan["reason"] == "quiet_hours", "lead_id"].iloc[0])
+HTML(preview.html)'''),
+    ("code", '''preview.lead_id = int(plan.loc[plan["reason"] == "frequency_cap", "lead_id"].iloc[0])
+print(preview.state["action"], "-", preview.state["why"])
+HTML(preview.html)'''),
+    ("code", '''preview.lead_id = int(plan.loc[plan["reason"] == "value_format", "lead_id"].iloc[0])
+HTML(preview.html)'''),
+]
+
 NOTEBOOKS = {
     "01_quickstart": QUICKSTART,
     "02_templates": TEMPLATES,
     "03_analytics": ANALYTICS,
     "04_bulk_leads": BULK,
     "05_experiments": EXPERIMENTS,
+    "06_delivery": DELIVERY,
 }
