@@ -5,7 +5,10 @@
     python benchmarks/bench_webhooks.py --during-load 1000000 --rate 200   # callbacks while a load runs
 
 The script runs against whichever ``campaign_sdk`` its interpreter imports, so the same script
-measures the baseline too: ``/work/main/.venv/bin/python benchmarks/bench_webhooks.py``.
+measures the baseline too: ``/work/main/.venv/bin/python benchmarks/bench_webhooks.py`` (or
+``PYTHONPATH=<a checkout of the baseline>``). Install the ``server`` extra as a deployment does
+(``uvicorn[standard]``: uvloop and httptools); with the test extra alone uvicorn parses HTTP in
+pure Python and the numbers are not the service's.
 
 What it does, all on 127.0.0.1:
 1. Builds a store with ``--messages`` campaign messages (status ``accepted``), through the real
