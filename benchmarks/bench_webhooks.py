@@ -232,7 +232,7 @@ def start_server(url: str, workers: int, workdir: Path) -> tuple[subprocess.Pope
     process = subprocess.Popen(
         [sys.executable, "-m", "campaign_sdk.cli", "serve", "--port", str(port), "--workers", str(workers),
          "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine starts 2 workers slowly
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
