@@ -308,7 +308,7 @@ class Campaign(ExperimentMixin):
         gateway = self._client.gateway
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
-            chosen = delivery.policy_for(row, given=policy, client_policy=getattr(self._client, "delivery_policy", None))
+            chosen = delivery.policy_for(row, given=policy, client_policy=self._client.delivery_policy)
             problems = sending.blockers(row, gateway, campaign_type=row.campaign_type)
             content = service.content_of(row)
             required = list(compile_variables(content).mapping)
@@ -329,7 +329,7 @@ class Campaign(ExperimentMixin):
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             return sending.preflight(
-                session, row, gateway, rate=rate or getattr(gateway, "default_rate", None), sample=sample
+                session, row, gateway, rate=rate or gateway.default_rate, sample=sample
             )
 
     def send(
@@ -352,7 +352,7 @@ class Campaign(ExperimentMixin):
         what would be sent. ``progress=False`` hides the progress bar.
         """
         gateway = self._client.gateway
-        rate = rate or getattr(gateway, "default_rate", None)
+        rate = rate or gateway.default_rate
         if dry_run:
             check = self.preflight(rate=rate)
             return sending.SendReport(

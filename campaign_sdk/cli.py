@@ -98,7 +98,7 @@ def _demo(client: CampaignClient, leads: str) -> int:
     gateway = client.gateway
     print(f"store: {client!r}")
     print(f"gateway: {gateway!r}")
-    if not getattr(gateway, "simulated", False):
+    if not isinstance(gateway, SandboxGateway):
         print("error: the demo runs only on the sandbox gateway (it never sends real messages)", file=sys.stderr)
         return 1
     name = "Demo: order confirmation (sandbox)"

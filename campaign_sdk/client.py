@@ -17,7 +17,7 @@ from campaign_sdk._campaign import Campaign
 from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
 from campaign_sdk.delivery import DeliveryPolicy
-from campaign_sdk.gateways import SandboxGateway
+from campaign_sdk.gateways import Gateway, SandboxGateway
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignType
 from campaign_sdk.schemas import CampaignSchema, ContentContext
@@ -45,10 +45,10 @@ class CampaignClient:
     default a ``SandboxGateway(seed=0)``, a simulator that sends nothing to anybody.
     """
 
-    def __init__(self, url: str | sa.URL | None = None, *, gateway: Any = None, echo: bool = False) -> None:
+    def __init__(self, url: str | sa.URL | None = None, *, gateway: Gateway | None = None, echo: bool = False) -> None:
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.gateway = gateway if gateway is not None else SandboxGateway(seed=0)
+        self.gateway: Gateway = gateway if gateway is not None else SandboxGateway(seed=0)
         # the delivery policy of campaigns that set none (campaign.set_delivery); None: the default
         self.delivery_policy: DeliveryPolicy | None = None
 

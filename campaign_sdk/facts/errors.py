@@ -41,6 +41,8 @@ class ErrorKind(StrEnum):
     AUTH = "auth"  # credentials or account: nothing can be sent
     SENDER = "sender"  # the sender (From / Messaging Service / channel) is not usable
     REQUEST = "request"  # the request itself is wrong (missing field, unknown resource)
+    SCHEDULE = "schedule"  # SendAt outside Twilio's scheduling window (or scheduling unavailable)
+    EXPIRED = "expired"  # the message outlived its ValidityPeriod in Twilio's queue: not sent
     UNKNOWN = "unknown"  # not a code the SDK knows
 
 
@@ -78,6 +80,10 @@ KINDS: dict[ErrorKind, KindFact] = {
     ErrorKind.SENDER: KindFact(None, False, "check the From number or Messaging Service"),
     ErrorKind.REQUEST: KindFact(None, False, "the request is wrong; check the Content SID and options"),
     ErrorKind.UNKNOWN: KindFact(None, False, "look the code up on Twilio's error page"),
+    # https://www.twilio.com/docs/api/errors/35114: SendAt must be 15 minutes to 35 days ahead.
+    ErrorKind.SCHEDULE: KindFact(None, True, "schedule 15 minutes to 35 days ahead, or send it when due"),
+    # https://www.twilio.com/docs/api/errors/30036: "Retry the message with a longer ValidityPeriod".
+    ErrorKind.EXPIRED: KindFact(None, True, "it waited in Twilio's queue past its validity; send again if still relevant"),
 }
 
 
@@ -113,6 +119,13 @@ class Code(IntEnum):
     INVALID_RECIPIENT = 63024
     MARKETING_EXPERIMENT = 63032
     MARKETING_NOT_DELIVERED = 63049
+    VALIDITY_EXPIRED = 30036
+    CANNOT_CANCEL = 30409
+    SEND_AT_MISSING = 35111
+    SEND_AT_UNSUPPORTED = 35114
+    SEND_AT_UNSUPPORTED_2 = 35115
+    SCHEDULE_TYPE_UNSUPPORTED = 35126
+    VALIDITY_PERIOD_INVALID = 90007
 
 
 @dataclass(frozen=True)
@@ -178,6 +191,19 @@ ERRORS: dict[int, ErrorFact] = {
         _row(Code.INVALID_RECIPIENT, "Invalid message recipient: not an active WhatsApp user", K.INVALID_NUMBER),
         _row(Code.MARKETING_EXPERIMENT, "Meta did not deliver this marketing template (experiment)", K.POLICY),
         _row(Code.MARKETING_NOT_DELIVERED, "Meta chose not to deliver this marketing template", K.POLICY),
+        # Scheduling and validity (pages read 2026-12-01).
+        _row(Code.VALIDITY_EXPIRED,
+             "Validity period expired: the message stayed in Twilio's queue longer than its ValidityPeriod", K.EXPIRED),
+        _row(Code.CANNOT_CANCEL, "This message cannot be canceled: it is no longer scheduled", K.REQUEST),
+        _row(Code.SEND_AT_UNSUPPORTED,
+             "Scheduling does not support this timestamp: SendAt must be 15 minutes to 35 days ahead, ISO 8601 UTC",
+             K.SCHEDULE),
+        _row(Code.SEND_AT_MISSING, "SendAt timestamp is missing: required when ScheduleType is 'fixed'", K.REQUEST),
+        _row(Code.SEND_AT_UNSUPPORTED_2,
+             "Scheduling does not support this timestamp (as 35114; one revision says 300 s, not 15 minutes)",
+             K.SCHEDULE),
+        _row(Code.SCHEDULE_TYPE_UNSUPPORTED, "The ScheduleType value is not supported: only 'fixed'", K.REQUEST),
+        _row(Code.VALIDITY_PERIOD_INVALID, "Invalid validity period value: whole seconds from 1 to 36,000", K.REQUEST),
     )
 }
 

@@ -5,7 +5,9 @@
 True
 
 ``TwilioGateway`` wraps a real ``twilio.rest.Client``; ``SandboxGateway`` is the embedded default
-and a deterministic simulator. Both satisfy the small :class:`Gateway` protocol.
+and a deterministic simulator (:mod:`campaign_sdk.simulator`, the same one the local HTTP Twilio
+server serves). Both satisfy the small :class:`Gateway` protocol; ``tests/gateways/contract``
+runs the same cases against each.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from campaign_sdk.gateways._base import (
     address,
     strip_channel,
 )
+from campaign_sdk.gateways._http import RetryAfterHttpClient
 from campaign_sdk.gateways._sandbox import REJECTION_MARKER, SandboxGateway
 from campaign_sdk.gateways._twilio import TwilioGateway
 
@@ -29,6 +32,7 @@ __all__ = [
     "Gateway",
     "MessageRecord",
     "REJECTION_MARKER",
+    "RetryAfterHttpClient",
     "SandboxGateway",
     "SendRequest",
     "SentMessage",

@@ -53,11 +53,23 @@ class ApprovalResult:
 
 @dataclass(frozen=True)
 class SendRequest:
-    """One message: ``to`` in E.164 (the gateway adds the channel prefix), numbered variables."""
+    """One message: ``to`` in E.164 (the gateway adds the channel prefix), numbered variables.
+
+    ``send_at`` (aware UTC) asks Twilio to send it then (``ScheduleType=fixed`` + ``SendAt``,
+    which needs a Messaging Service; see :attr:`Gateway.schedule_window`); the message is
+    ``scheduled`` until then and can be canceled. ``validity_period`` (seconds, Twilio's
+    ``ValidityPeriod``): a message still queued that long fails instead of going out late.
+    """
 
     to: str
     content_sid: str
     content_variables: Mapping[str, str]
+    send_at: dt.datetime | None = None
+    validity_period: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.send_at is not None and self.send_at.utcoffset() is None:
+            raise ValueError(f"send_at must be an aware datetime (UTC), not {self.send_at!r}")
 
 
 @dataclass(frozen=True)
@@ -97,11 +109,15 @@ class Gateway(Protocol):
     ``simulated`` is True for a simulator, whose sends reach nobody; reports say so.
     ``default_rate`` is the send rate (messages per second) used when ``send(rate=None)``; None
     means no limit. ``key`` names the account for sync cursors (never a secret).
+    ``schedule_window`` is how far ahead ``SendRequest.send_at`` may be (least, most), or None
+    when the gateway cannot schedule (Twilio needs a Messaging Service); a send outside it fails
+    with kind ``schedule``. ``now()`` is the gateway's clock (a simulator's may run ahead).
     """
 
     simulated: bool
     default_rate: float | None
     channel: str
+    schedule_window: tuple[dt.timedelta, dt.timedelta] | None
 
     @property
     def key(self) -> str: ...
@@ -112,7 +128,11 @@ class Gateway(Protocol):
 
     def fetch_approval(self, content_sid: str) -> ApprovalResult: ...
 
+    def now(self) -> dt.datetime: ...
+
     def send_message(self, request: SendRequest) -> SentMessage: ...
+
+    def cancel_message(self, sid: str) -> MessageRecord: ...
 
     def list_messages(
         self, *, to: str | None = None, since: dt.datetime | None = None, limit: int | None = None

@@ -12,7 +12,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 
 from campaign_sdk._enums import ApprovalState
 from campaign_sdk._exceptions import GatewayError
-from campaign_sdk.facts import errors
+from campaign_sdk.facts import errors, scheduling
 from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.gateways._base import (
     ApprovalResult,
@@ -23,6 +23,7 @@ from campaign_sdk.gateways._base import (
     address,
     strip_channel,
 )
+from campaign_sdk.gateways._http import RetryAfterHttpClient, retry_after
 
 T = TypeVar("T")
 CHANNELS = ("whatsapp", "sms", "messenger", "rcs")
@@ -40,6 +41,11 @@ class TwilioGateway:
     ``messaging_service_sid`` or ``from_`` names the sender; ``status_callback`` is passed on every
     send; ``rate`` is the default send rate in messages per second (WhatsApp allows 80 per sender
     by default). The auth token never appears in reprs, logs or errors.
+
+    Scheduling (``SendRequest.send_at``) needs ``messaging_service_sid``. A 429's ``Retry-After``
+    header reaches ``GatewayError.retry_after`` when the client's ``http_client`` is a
+    :class:`RetryAfterHttpClient` (``from_env`` builds one; twilio-python's default client keeps
+    one last answer for all threads, so it is not read).
     """
 
     simulated = False
@@ -84,9 +90,21 @@ class TwilioGateway:
                 f"TwilioGateway.from_env() needs the environment variable(s) {', '.join(missing)}; "
                 "set them, or build TwilioGateway(twilio.rest.Client(...), ...) yourself", kind=ErrorKind.AUTH,
             )
-        client = Client(os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"])
+        client = Client(os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"],
+                        http_client=RetryAfterHttpClient())
         options.setdefault("messaging_service_sid", os.environ.get("TWILIO_MESSAGING_SERVICE_SID"))
         return cls(client, **options)
+
+    @property
+    def schedule_window(self) -> tuple[dt.timedelta, dt.timedelta] | None:
+        """How far ahead Twilio schedules (15 minutes to 35 days), or None without a Messaging Service."""
+        if self.messaging_service_sid is None and scheduling.SCHEDULING_NEEDS_MESSAGING_SERVICE:
+            return None
+        return scheduling.SEND_AT_MIN_AHEAD, scheduling.SEND_AT_MAX_AHEAD
+
+    def now(self) -> dt.datetime:
+        """The wall clock (UTC): Twilio's time."""
+        return dt.datetime.now(dt.UTC)
 
     @property
     def key(self) -> str:
@@ -120,7 +138,7 @@ class TwilioGateway:
                 "types": dict(request.types),
             }
         )
-        content = _call("create the Content resource", lambda: self.client.content.v1.contents.create(payload))
+        content = self._call("create the Content resource", lambda: self.client.content.v1.contents.create(payload))
         return str(content.sid)
 
     def submit_approval(self, content_sid: str, *, name: str, category: str) -> ApprovalResult:
@@ -128,7 +146,7 @@ class TwilioGateway:
         from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
         body = ApprovalCreateList.ContentApprovalRequest({"name": name, "category": category})
-        created = _call(
+        created = self._call(
             f"submit {content_sid} for WhatsApp approval",
             lambda: self.client.content.v1.contents(content_sid).approval_create.create(body),
         )
@@ -140,7 +158,7 @@ class TwilioGateway:
 
     def fetch_approval(self, content_sid: str) -> ApprovalResult:
         """The WhatsApp approval status of ``content_sid`` (``unsubmitted`` if never submitted)."""
-        fetched = _call(
+        fetched = self._call(
             f"fetch the approval status of {content_sid}",
             lambda: self.client.content.v1.contents(content_sid).approval_fetch().fetch(),
         )
@@ -149,7 +167,14 @@ class TwilioGateway:
     # -- messages ---------------------------------------------------------------------------
     def send_message(self, request: SendRequest) -> SentMessage:
         """Send one template message: ``ContentSid`` + ``ContentVariables`` as a JSON *string*
-        (a dict would be mangled by twilio-python), never ``Body``."""
+        (a dict would be mangled by twilio-python), never ``Body``. ``send_at`` becomes
+        ``ScheduleType=fixed`` + ``SendAt``; ``validity_period`` becomes ``ValidityPeriod``."""
+        if request.send_at is not None and self.schedule_window is None:
+            raise GatewayError(
+                f"cannot schedule the message to {request.to}: Twilio schedules only through a Messaging "
+                "Service (without one it drops SendAt and sends at once); build the gateway with "
+                "messaging_service_sid='MG...'", kind=ErrorKind.SENDER,
+            )
         options: dict[str, Any] = {
             "to": address(request.to, self.channel),
             "content_sid": request.content_sid,
@@ -161,11 +186,31 @@ class TwilioGateway:
             options["from_"] = self.from_
         if self.status_callback:
             options["status_callback"] = self.status_callback
-        message = _call(f"send to {request.to}", lambda: self.client.messages.create(**options))
+        if request.send_at is not None:
+            options["schedule_type"] = scheduling.SCHEDULE_TYPE
+            options["send_at"] = request.send_at.astimezone(dt.UTC)
+        if request.validity_period is not None:
+            options["validity_period"] = request.validity_period
+        message = self._call(f"send to {request.to}", lambda: self.client.messages.create(**options))
         return SentMessage(
             sid=str(message.sid), status=str(message.status or "queued"), to=request.to,
             date_created=message.date_created,
         )
+
+    def cancel_message(self, sid: str) -> MessageRecord:
+        """Cancel a scheduled message: update it with ``Status=canceled`` (Twilio refuses, 30409,
+        when it is no longer scheduled)."""
+        message = self._call(f"cancel {sid}", lambda: self.client.messages(sid).update(status="canceled"))
+        return _record(message)
+
+    def _call(self, action: str, fn: Callable[[], T]) -> T:
+        """:func:`_call`, with the Retry-After of a refused request when the HTTP client kept it."""
+        try:
+            return _call(action, fn)
+        except GatewayError as exc:
+            if exc.retry_after is None and exc.status == 429:
+                exc.retry_after = retry_after(getattr(self.client, "http_client", None))
+            raise
 
     def list_messages(
         self, *, to: str | None = None, since: dt.datetime | None = None, limit: int | None = None
@@ -179,9 +224,9 @@ class TwilioGateway:
             options["date_sent_after"] = since
         if limit is not None:
             options["limit"] = limit
-        stream = _call("list messages", lambda: self.client.messages.stream(**options))
+        stream = self._call("list messages", lambda: self.client.messages.stream(**options))
         while True:
-            message = _call("list messages", lambda: next(stream, None))
+            message = self._call("list messages", lambda: next(stream, None))
             if message is None:
                 return
             yield _record(message)
@@ -203,8 +248,8 @@ def _call(action: str, fn: Callable[[], T]) -> T:
     from ``facts.errors`` (TwilioServiceException, for RFC 9457 bodies, is not a
     TwilioRestException: both are caught).
 
-    No Retry-After is passed on: twilio-python's exceptions drop the response headers, and
-    Twilio's 20429 page asks for a backoff, not for a header (the sending layer backs off)."""
+    twilio-python's exceptions drop the response headers: ``TwilioGateway._call`` reads a 429's
+    Retry-After from its HTTP client instead."""
     try:
         return fn()
     except TwilioRestException as exc:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from campaign_sdk import inbox, service
 from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, MessageRecord
-from campaign_sdk.models import SyncState, utcnow
+from campaign_sdk.models import SyncState
 
 PAGE = 1000
 OVERLAP = dt.timedelta(minutes=10)
@@ -44,7 +44,7 @@ class SyncReport:
 def sync(sessions: sessionmaker[Session], gateway: Gateway, *, lookback: dt.timedelta = LOOKBACK) -> SyncReport:
     """Record every status change and inbound message the gateway lists since the last sync."""
     key = f"sync:{gateway.key}"[:100]
-    now = _gateway_now(gateway)
+    now = gateway.now()  # the sandbox simulates time; Twilio's is the wall clock
     with sessions() as session:
         state = session.get(SyncState, key)
         cursor = dt.datetime.fromisoformat(state.value) if state is not None else None
@@ -65,12 +65,6 @@ def sync(sessions: sessionmaker[Session], gateway: Gateway, *, lookback: dt.time
         with sessions.begin() as session:
             session.merge(SyncState(key=key, value=report.cursor.isoformat()))
     return report
-
-
-def _gateway_now(gateway: Gateway) -> dt.datetime:
-    """The gateway's clock when it has one (the sandbox simulates time), else the wall clock."""
-    clock = getattr(gateway, "now", None)
-    return clock() if callable(clock) else utcnow()
 
 
 def _record(sessions: sessionmaker[Session], page: list[MessageRecord], report: SyncReport) -> None:

@@ -5,6 +5,7 @@
 ...     server.url.startswith("http://127.0.0.1:")
 True
 
+It is :class:`campaign_sdk.simulator.Simulator` (the one behind ``SandboxGateway``) over HTTP.
 The real ``twilio.rest.Client`` talks to it through :class:`LocalTwilioHttpClient`; it records
 every request (:class:`RecordedRequest`) and injects :class:`Fault` s. Run it on its own with
 ``python -m campaign_sdk.testing --latency 0.005`` (it prints its URL and credentials).

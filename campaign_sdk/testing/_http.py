@@ -6,13 +6,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from requests.adapters import HTTPAdapter
-from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
+from campaign_sdk.gateways._http import RetryAfterHttpClient
 
-class LocalTwilioHttpClient(TwilioHttpClient):
-    """twilio-python's own ``TwilioHttpClient`` (requests, pooled connections), with the scheme
-    and host of every request replaced by ``base_url`` (``http://127.0.0.1:PORT``).
+
+class LocalTwilioHttpClient(RetryAfterHttpClient):
+    """twilio-python's own ``TwilioHttpClient`` (requests, pooled connections; each thread's last
+    answer kept, see :class:`RetryAfterHttpClient`), with the scheme and host of every request
+    replaced by ``base_url`` (``http://127.0.0.1:PORT``).
 
     ``pool_size`` connections are kept alive, so many threads can send at once.
     """

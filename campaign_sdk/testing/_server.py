@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import socket
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from campaign_sdk.facts.errors import Code
+from campaign_sdk.simulator import Simulator
 from campaign_sdk.testing._state import FakeTwilio, Fault, RecordedRequest, Reply, error
 
 DEFAULT_ACCOUNT = "AC" + "5e" * 16
@@ -50,14 +52,19 @@ class TwilioTestServer:
 
     Use :meth:`twilio_client` for a real ``twilio.rest.Client`` pointed at the server, and
     :meth:`fail` to inject 429s, 5xx, slow answers, dropped connections and error codes.
+
+    It is :class:`campaign_sdk.simulator.Simulator` over HTTP, the one behind ``SandboxGateway``
+    too. By default it is scripted (statuses move with :meth:`set_status`, approvals with
+    :meth:`set_approval`); pass ``simulator=Simulator(seed, world=World())`` for a live one whose
+    statuses, replies and reviews progress with its clock (:meth:`advance`).
     """
 
     def __init__(
         self, *, latency: float = 0.0, account_sid: str = DEFAULT_ACCOUNT, auth_token: str = DEFAULT_TOKEN,
-        seed: int = 0, port: int = 0,
+        seed: int = 0, port: int = 0, simulator: Simulator | None = None,
     ) -> None:
         self.latency = latency
-        self.state = FakeTwilio(account_sid, auth_token, seed=seed)
+        self.state = FakeTwilio(account_sid, auth_token, seed=seed, simulator=simulator)
         self._http = _Server(("127.0.0.1", port), _Handler)
         self._http.owner = self
         self._thread = threading.Thread(
@@ -126,29 +133,34 @@ class TwilioTestServer:
         with self.state.lock:
             self.state.faults.clear()
 
-    def reject_number(self, number: str, code: int) -> None:
-        """Make sends to ``number`` (E.164) fail with Twilio error ``code`` (e.g. ``Code.INVALID_TO``)."""
-        with self.state.lock:
-            self.state.number_errors[number] = code
+    def reject_number(self, number: str, code: int | str) -> None:
+        """Make sends to ``number`` (E.164) fail with Twilio error ``code`` (e.g. ``Code.INVALID_TO``)
+        or with the usual code of an error kind (``"invalid_number"``)."""
+        with self.simulator.lock:
+            self.simulator.error_numbers[number] = code
+
+    @property
+    def simulator(self) -> Simulator:
+        """The simulated account behind the HTTP API."""
+        return self.state.simulator
+
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0) -> None:
+        """Move the simulated clock forward (scheduled sends, validity, the 24 h window, a live world)."""
+        self.simulator.clock.advance(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
     def add_content(self, body: str, *, variables: dict[str, str] | None = None) -> str:
         """Create a ``twilio/text`` Content resource directly; returns its SID."""
-        reply = self.state.create_content({"friendly_name": "t", "language": "en",
-                                           "variables": variables or {}, "types": {"twilio/text": {"body": body}}})
-        return str(reply.body["sid"])
+        content = self.simulator.create_content({"twilio/text": {"body": body}}, friendly_name="t",
+                                                variables=variables or {}, language="en")
+        return content.sid
 
     def set_approval(self, content_sid: str, status: str, *, reason: str = "") -> None:
         """Change a content's WhatsApp approval status, as WhatsApp's review would."""
-        with self.state.lock:
-            self.state.approvals[content_sid].update(status=status, rejection_reason=reason)
+        self.simulator.force_approval(content_sid, status, reason=reason)
 
     def set_status(self, sid: str, status: str, *, error_code: int | None = None) -> None:
         """Move a message to ``status`` (e.g. delivered, read, failed with ``error_code``)."""
-        import datetime as dt
-
-        with self.state.lock:
-            message = self.state.messages[sid]
-            message.status, message.error_code, message.updated = status, error_code, dt.datetime.now(dt.UTC)
+        self.simulator.set_status(sid, status, error_code=error_code)
 
     def receive(self, from_: str, body: str) -> str:
         """An inbound message from ``from_`` (e.g. ``whatsapp:+1415...``); returns its SID."""
@@ -274,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return None
-        return self._respond(reply.status, reply.body)
+        return self._respond(reply.status, reply.body, retry_after=reply.retry_after)
 
     def _admin(self, method: str, path: str, raw: bytes) -> None:
         owner = self.server.owner
@@ -289,13 +301,18 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_test/release" and method == "POST":
             owner.release()
             return self._respond(200, {})
+        if path == "/_test/advance" and method == "POST":
+            owner.advance(seconds=float(_json(raw).get("seconds", 0)))
+            return self._respond(200, {"now": owner.simulator.now().isoformat()})
         return self._respond(404, {"message": f"no test endpoint {path}"})
 
-    def _respond(self, status: int, body: Any) -> None:
+    def _respond(self, status: int, body: Any, *, retry_after: float | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if retry_after is not None:
+            self.send_header("Retry-After", str(max(0, math.ceil(retry_after))))  # delay-seconds: an integer
         self.end_headers()
         self.wfile.write(data)
 
@@ -317,7 +334,8 @@ def _pricing(owner: TwilioTestServer, request: RecordedRequest, path: str) -> Re
 
 def _fault_reply(fault: Fault) -> Reply:
     if fault.kind == "throttle":
-        return error(429, Code.TOO_MANY_REQUESTS, "Too many concurrent requests", problem=fault.problem)
+        return error(429, Code.TOO_MANY_REQUESTS, "Too many concurrent requests", problem=fault.problem,
+                     retry_after=fault.retry_after)
     if fault.kind in ("drop", "hang"):
         return Reply(0, action=fault.kind)
     status = fault.status if fault.kind == "error" else max(fault.status, 500)

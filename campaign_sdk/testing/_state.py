@@ -1,29 +1,23 @@
-"""The local Twilio's state and API logic (no HTTP here): messages, contents, approvals, faults."""
+"""The local Twilio's API layer (no sockets here): Twilio's request and answer shapes over the
+simulator, request records and injected faults."""
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import hashlib
 import json
 import random
 import re
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from campaign_sdk.facts import errors
-from campaign_sdk.facts.errors import Code
-from campaign_sdk.facts.numbers import E164, MAGIC_FROM_VALID
-from campaign_sdk.gateways._content_rules import approval_problem, content_problem
-from campaign_sdk.gateways._rules import (
-    APPROVAL_CATEGORIES,
-    APPROVAL_NAME,
-    fill,
-    main_text,
-    variable_error,
-)
+from campaign_sdk.facts import errors, scheduling
+from campaign_sdk.facts.errors import Code, ErrorKind
+from campaign_sdk.facts.numbers import MAGIC_FROM_VALID
+from campaign_sdk.simulator import Approval, Content, Record, SimError, Simulator
+from campaign_sdk.simulator._rules import variable_error
 
 FaultKind = Literal["throttle", "error", "server_error", "slow", "drop", "hang"]
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Messages\.json$")
@@ -42,6 +36,7 @@ class Fault:
     connection is closed without an answer), ``hang`` (the answer is held until ``release()``,
     then the connection is dropped). ``processed=True`` makes Twilio do the work before failing:
     the ambiguous case. ``problem=True`` answers with an RFC 9457 body (TwilioServiceException).
+    ``retry_after`` (seconds) adds a ``Retry-After`` header to the answer.
     """
 
     kind: FaultKind
@@ -56,6 +51,7 @@ class Fault:
     delay: float = 0.0
     probability: float = 1.0
     problem: bool = False
+    retry_after: float | None = None
 
 
 @dataclass
@@ -83,44 +79,37 @@ class Reply:
     status: int
     body: Any = None
     action: Literal["respond", "drop", "hang"] = "respond"
-
-
-@dataclass
-class _Message:
-    seq: int
-    sid: str
-    to: str
-    from_: str | None
-    messaging_service_sid: str | None
-    body: str | None
-    status: str
-    direction: str
-    created: dt.datetime
-    content_sid: str | None = None
-    content_variables: str | None = None
-    error_code: int | None = None
-    updated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    retry_after: float | None = None  # sent as a Retry-After header
 
 
 class FakeTwilio:
-    """Twilio's Messages and Content APIs, in memory, with fault injection."""
+    """Twilio's Messages and Content APIs over :class:`campaign_sdk.simulator.Simulator`: this
+    layer only parses form fields / JSON, answers in Twilio's JSON shapes, records requests and
+    injects HTTP faults. Every rule and every state lives in ``simulator``."""
 
-    def __init__(self, account_sid: str, auth_token: str, *, seed: int = 0) -> None:
+    def __init__(self, account_sid: str, auth_token: str, *, seed: int = 0, simulator: Simulator | None = None) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.simulator = simulator or Simulator(seed)
         self.lock = threading.Lock()
         self.release_event = threading.Event()
         self.requests: list[RecordedRequest] = []
-        self.messages: dict[str, _Message] = {}
-        self.contents: dict[str, dict[str, Any]] = {}
-        self.approvals: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
-        self.number_errors: dict[str, int] = dict(errors.MAGIC_NUMBERS)
         self.hanging = 0
         self.active = 0  # requests being answered now
         self.peak = 0  # most requests answered at once
-        self._seq = 0
         self._rng = random.Random(seed)
+
+    @property
+    def number_errors(self) -> dict[str, int | str]:
+        """Numbers whose sends are refused: a Twilio code or an error kind (the magic numbers too)."""
+        return self.simulator.error_numbers
+
+    @property
+    def contents(self) -> dict[str, dict[str, Any]]:
+        """Every Content resource, as ``GET /v1/Content/{sid}`` would answer."""
+        with self.simulator.lock:
+            return {sid: self.content_json(c) for sid, c in self.simulator.contents.items()}
 
     # -- bookkeeping ------------------------------------------------------------------------
     def record(self, request: RecordedRequest) -> None:
@@ -153,21 +142,25 @@ class FakeTwilio:
                 return fault
         return None
 
-    def _next(self, prefix: str) -> tuple[int, str]:
-        self._seq += 1
-        digest = hashlib.sha256(f"{self.account_sid}|{prefix}|{self._seq}".encode()).hexdigest()[:32]
-        return self._seq, prefix + digest
-
     # -- API --------------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]], request: RecordedRequest) -> Reply:
         if request.account != self.account_sid:
             return error(401, Code.AUTHENTICATION, "Authenticate")
+        try:
+            return self._route(method, path, query, request)
+        except SimError as exc:
+            return Reply(exc.status, _error_body(exc.status, exc.wire_code, exc.detail),
+                         retry_after=exc.retry_after)
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], request: RecordedRequest) -> Reply:
         if (m := _MESSAGES.match(path)) and method == "POST":
             return self._guard(m.group(1)) or self.create_message(request)
         if (m := _MESSAGES.match(path)) and method == "GET":
             return self._guard(m.group(1)) or self.list_messages(path, query)
         if (m := _MESSAGE.match(path)) and method == "GET":
-            return self._guard(m.group(1)) or self.fetch_message(m.group(2))
+            return self._guard(m.group(1)) or Reply(200, self.message_json(self.simulator.fetch(m.group(2))))
+        if (m := _MESSAGE.match(path)) and method == "POST":
+            return self._guard(m.group(1)) or self.update_message(m.group(2), request)
         if path == "/v1/Content" and method == "POST":
             return self.create_content(request.json)
         if (m := _CONTENT_APPROVAL.match(path)) and method == "POST" and m.group(2):
@@ -190,164 +183,162 @@ class FakeTwilio:
             return error(400, None, "Body must not be sent together with ContentSid (test server rule)")
         if not content_sid and not request.field("Body"):
             return error(400, Code.BODY_REQUIRED, "Message body is required")
-        with self.lock:
-            content = self.contents.get(content_sid or "")
-            if content_sid and content is None:
-                return error(400, Code.CONTENT_SID_INVALID, f"The ContentSid {content_sid} is invalid")
-            if problem := variable_error(variables):
-                return error(400, Code.CONTENT_VARIABLES_INVALID, problem)
-            bare = _bare(to)
-            if not E164.match(bare):
-                return error(400, Code.INVALID_TO, f"The 'To' number {to} is not a valid phone number")
-            if code := self.number_errors.get(bare):
-                return error(400, code, f"{errors.meaning(code) or 'error'}: {to}")
-            values = json.loads(variables) if variables else {}
-            body = fill(main_text(content["types"]), values) if content else request.field("Body")
-            seq, sid = self._next("SM")
-            now = dt.datetime.now(dt.UTC)
-            message = _Message(
-                seq=seq, sid=sid, to=to, from_=sender, messaging_service_sid=service, body=body,
-                status="accepted" if service else "queued", direction="outbound-api", created=now,
-                content_sid=content_sid, content_variables=variables, updated=now,
-            )
-            self.messages[sid] = message
-            return Reply(201, self.message_json(message))
+        if problem := variable_error(variables):
+            return error(400, Code.CONTENT_VARIABLES_INVALID, problem)
+        send_at, validity = _schedule(request)
+        record = self.simulator.send(
+            to, channel=to.split(":", 1)[0] if ":" in to else "sms", from_=sender, service=service,
+            content_sid=content_sid, variables=json.loads(variables) if variables else {}, raw_variables=variables,
+            body=request.field("Body"), send_at=send_at, validity_period=validity,
+        )
+        return Reply(201, self.message_json(record))
+
+    def update_message(self, sid: str, request: RecordedRequest) -> Reply:
+        status = request.field("Status")
+        if status != "canceled":
+            return error(400, None, f"Status {status!r}: a Message can only be updated to 'canceled' (test server)")
+        return Reply(200, self.message_json(self.simulator.cancel(sid)))
 
     def list_messages(self, path: str, query: dict[str, list[str]]) -> Reply:
         one = {k: v[0] for k, v in query.items() if v}
         size = min(int(one.get("PageSize", 50)), 1000)
-        token = int(one["PageToken"][2:]) if one.get("PageToken", "").startswith("PA") else None
-        with self.lock:
-            found = sorted(self.messages.values(), key=lambda m: m.seq, reverse=True)
-        found = [m for m in found if _matches(m, one) and (token is None or m.seq < token)]
+        found = sorted(self.simulator.records(), key=lambda r: r.order, reverse=True)
+        found = [r for r in found if _matches(r, one)]
+        token = one.get("PageToken", "")
+        if token.startswith("PA"):
+            after = next((i for i, r in enumerate(found) if r.sid == token[2:]), len(found))
+            found = found[after + 1:]
         page, more = found[:size], len(found) > size
         base = {k: v for k, v in one.items() if k not in ("Page", "PageToken")}
         number = int(one.get("Page", 0))
         next_uri = None
         if more:
-            next_uri = f"{path}?" + urlencode({**base, "Page": number + 1, "PageToken": f"PA{page[-1].seq}"})
+            next_uri = f"{path}?" + urlencode({**base, "Page": number + 1, "PageToken": f"PA{page[-1].sid}"})
         body = {
-            "messages": [self.message_json(m) for m in page],
+            "messages": [self.message_json(r) for r in page],
             "end": number * size + len(page) - 1, "first_page_uri": f"{path}?" + urlencode({**base, "Page": 0}),
             "next_page_uri": next_uri, "page": number, "page_size": size, "previous_page_uri": None,
             "start": number * size, "uri": f"{path}?" + urlencode(one),
         }
         return Reply(200, body)
 
-    def fetch_message(self, sid: str) -> Reply:
-        with self.lock:
-            message = self.messages.get(sid)
-            if message is None:
-                return error(404, Code.NOT_FOUND, f"The requested resource Message {sid} was not found")
-            return Reply(200, self.message_json(message))
-
     def create_content(self, payload: Any) -> Reply:
         if not isinstance(payload, dict):
             return error(400, None, "the Content API takes a JSON body")
         types = {k: _drop_nulls(v) for k, v in (payload.get("types") or {}).items() if v is not None}
-        if not types:
-            return error(400, None, "types must hold at least one content type")
-        if problem := content_problem(types, payload.get("language")):
-            return error(400, None, problem)
-        with self.lock:
-            _, sid = self._next("HX")
-            now = _iso(dt.datetime.now(dt.UTC))
-            content = {
-                "sid": sid, "account_sid": self.account_sid, "friendly_name": payload.get("friendly_name"),
-                "language": payload["language"], "variables": payload.get("variables") or {}, "types": types,
-                "url": f"https://content.twilio.com/v1/Content/{sid}", "date_created": now, "date_updated": now,
-                "links": {"approval_create": f"https://content.twilio.com/v1/Content/{sid}/ApprovalRequests/whatsapp",
-                          "approval_fetch": f"https://content.twilio.com/v1/Content/{sid}/ApprovalRequests"},
-            }
-            self.contents[sid] = content
-        return Reply(201, content)
+        content = self.simulator.create_content(
+            types, friendly_name=payload.get("friendly_name"), variables=payload.get("variables") or {},
+            language=payload.get("language"),
+        )
+        return Reply(201, self.content_json(content))
 
     def create_approval(self, sid: str, payload: Any) -> Reply:
         payload = payload if isinstance(payload, dict) else {}
         name, category = str(payload.get("name") or ""), str(payload.get("category") or "")
-        with self.lock:
-            content = self.contents.get(sid)
-            if content is None:
-                return error(404, Code.NOT_FOUND, f"The requested resource Content {sid} was not found")
-            if not APPROVAL_NAME.match(name):
-                return error(400, None, f"name {name!r} must be lowercase letters, digits and underscores")
-            if category not in APPROVAL_CATEGORIES:
-                return error(400, None, f"category {category!r} must be one of {', '.join(APPROVAL_CATEGORIES)}")
-            if any(a["name"] == name for a in self.approvals.values()):
-                return error(400, None, f"a template named {name!r} already exists")
-            if problem := approval_problem(content["types"], content["variables"], category):
-                return error(400, None, problem)
-            approval = {
-                "name": name, "category": category, "content_type": next(iter(content["types"])),
-                "status": "received", "rejection_reason": "", "allow_category_change": True,
-            }
-            self.approvals[sid] = approval
-            return Reply(201, dict(approval))
+        return Reply(201, self.approval_json(self.simulator.submit_approval(sid, name=name, category=category), sid))
 
     def fetch_approval(self, sid: str) -> Reply:
-        with self.lock:
-            if sid not in self.contents:
-                return error(404, Code.NOT_FOUND, f"The requested resource Content {sid} was not found")
-            whatsapp = dict(self.approvals.get(sid, {}))
-        if whatsapp:
-            whatsapp["type"] = "whatsapp"
+        approval = self.simulator.approval(sid)
+        whatsapp = {} if approval.status == "unsubmitted" else {**self.approval_json(approval, sid), "type": "whatsapp"}
         body = {"sid": sid, "account_sid": self.account_sid, "whatsapp": whatsapp,
                 "url": f"https://content.twilio.com/v1/Content/{sid}/ApprovalRequests"}
         return Reply(200, body)
 
     # -- controls used by tests -------------------------------------------------------------
     def inbound(self, from_: str, body: str, *, to: str = f"whatsapp:{MAGIC_FROM_VALID}") -> str:
-        with self.lock:
-            seq, sid = self._next("SM")
-            now = dt.datetime.now(dt.UTC)
-            self.messages[sid] = _Message(
-                seq=seq, sid=sid, to=to, from_=from_, messaging_service_sid=None, body=body,
-                status="received", direction="inbound", created=now, updated=now,
-            )
-        return sid
+        return self.simulator.inbound(from_, body, to=to)
 
-    def message_json(self, m: _Message) -> dict[str, Any]:
-        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{m.sid}.json"
+    # -- Twilio's JSON shapes ---------------------------------------------------------------
+    def message_json(self, r: Record) -> dict[str, Any]:
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{r.sid}.json"
         return {
-            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": m.body,
-            "date_created": _rfc2822(m.created), "date_sent": _rfc2822(m.created),
-            "date_updated": _rfc2822(m.updated), "direction": m.direction, "error_code": m.error_code,
-            "error_message": errors.meaning(m.error_code) or None, "from": m.from_,
-            "messaging_service_sid": m.messaging_service_sid, "num_media": "0", "num_segments": "1",
-            "price": None, "price_unit": "USD", "sid": m.sid, "status": m.status,
-            "subresource_uris": {"media": uri.replace(".json", "/Media.json")}, "to": m.to, "uri": uri,
+            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": r.body,
+            "date_created": _rfc2822(r.created), "date_sent": _rfc2822(_date_sent(r)),
+            "date_updated": _rfc2822(r.updated), "direction": r.direction, "error_code": r.error_code,
+            "error_message": errors.meaning(r.error_code) or None, "from": r.from_,
+            "messaging_service_sid": r.messaging_service_sid, "num_media": "0", "num_segments": "1",
+            "price": None, "price_unit": "USD", "sid": r.sid, "status": r.status,
+            "subresource_uris": {"media": uri.replace(".json", "/Media.json")}, "to": r.to, "uri": uri,
         }
 
+    def content_json(self, c: Content) -> dict[str, Any]:
+        sid, at = c.sid, _iso(c.created)
+        return {
+            "sid": sid, "account_sid": self.account_sid, "friendly_name": c.friendly_name,
+            "language": c.language, "variables": c.variables, "types": c.types,
+            "url": f"https://content.twilio.com/v1/Content/{sid}", "date_created": at, "date_updated": at,
+            "links": {"approval_create": f"https://content.twilio.com/v1/Content/{sid}/ApprovalRequests/whatsapp",
+                      "approval_fetch": f"https://content.twilio.com/v1/Content/{sid}/ApprovalRequests"},
+        }
+
+    def approval_json(self, a: Approval, sid: str) -> dict[str, Any]:
+        kind = a.content_type or self.simulator.contents[sid].content_type
+        return {"name": a.name, "category": a.category, "content_type": kind, "status": a.status,
+                "rejection_reason": a.reason or "", "allow_category_change": True}
+
     def snapshot(self) -> dict[str, Any]:
+        records = sorted(self.simulator.records(), key=lambda r: r.order)
         with self.lock:
             return {
                 "requests": [asdict(r) for r in self.requests],
-                "messages": [self.message_json(m) | {"content_sid": m.content_sid,
-                                                     "content_variables": m.content_variables}
-                             for m in sorted(self.messages.values(), key=lambda m: m.seq)],
+                "messages": [self.message_json(r) | {"content_sid": r.content_sid,
+                                                     "content_variables": r.content_variables} for r in records],
                 "hanging": self.hanging,
                 "peak": self.peak,
             }
 
 
-def error(status: int, code: int | None, message: str, *, problem: bool = False) -> Reply:
+def error(status: int, code: int | None, message: str, *, problem: bool = False,
+          retry_after: float | None = None) -> Reply:
     """An error answer, in Twilio's legacy shape or as RFC 9457 problem details."""
+    return Reply(status, _error_body(status, code, message, problem=problem), retry_after=retry_after)
+
+
+def _error_body(status: int, code: int | None, message: str, *, problem: bool = False) -> dict[str, Any]:
     more = errors.ERROR_PAGE.format(code=int(code)) if code else "https://www.twilio.com/docs/api/errors"
     if problem:
-        return Reply(status, {"type": more, "title": message, "status": status, "code": int(code or status),
-                              "detail": message, "instance": None})
-    return Reply(status, {"code": None if code is None else int(code), "message": message, "more_info": more,
-                          "status": status})
+        return {"type": more, "title": message, "status": status, "code": int(code or status),
+                "detail": message, "instance": None}
+    return {"code": None if code is None else int(code), "message": message, "more_info": more, "status": status}
 
 
-def _matches(m: _Message, one: dict[str, str]) -> bool:
-    if "To" in one and _bare(m.to) != _bare(one["To"]):
+def _schedule(request: RecordedRequest) -> tuple[dt.datetime | None, int | None]:
+    """SendAt (when ScheduleType is fixed) and ValidityPeriod from a create-message form."""
+    kind, at, validity = request.field("ScheduleType"), request.field("SendAt"), request.field("ValidityPeriod")
+    send_at = None
+    if kind is not None or at is not None:
+        if kind != scheduling.SCHEDULE_TYPE:
+            raise SimError(ErrorKind.REQUEST, f"ScheduleType {kind!r} is not supported: only "
+                           f"{scheduling.SCHEDULE_TYPE!r}", wire_code=Code.SCHEDULE_TYPE_UNSUPPORTED)
+        if not at:
+            raise SimError(ErrorKind.REQUEST, "SendAt is required when ScheduleType is 'fixed'",
+                           wire_code=Code.SEND_AT_MISSING)
+        try:
+            send_at = _parse_date(at)
+        except ValueError:
+            raise SimError(ErrorKind.SCHEDULE, f"SendAt {at!r} is not an ISO 8601 UTC time",
+                           wire_code=Code.SEND_AT_UNSUPPORTED) from None
+    try:
+        period = int(validity) if validity is not None else None
+    except ValueError:
+        raise SimError(ErrorKind.REQUEST, f"ValidityPeriod {validity!r} is not a number of seconds",
+                       wire_code=Code.VALIDITY_PERIOD_INVALID) from None
+    return send_at, period
+
+
+def _date_sent(r: Record) -> dt.datetime:
+    # Twilio's DateSent; a message not yet sent shows its creation time (as this server always did).
+    return r.sent or r.created
+
+
+def _matches(r: Record, one: dict[str, str]) -> bool:
+    if "To" in one and _bare(r.to) != _bare(one["To"]):
         return False
-    if "From" in one and _bare(m.from_) != _bare(one["From"]):
+    if "From" in one and _bare(r.from_) != _bare(one["From"]):
         return False
     for key, test in (("DateSent>", lambda a, b: a >= b), ("DateSent<", lambda a, b: a <= b),
                       ("DateSent", lambda a, b: a.date() == b.date())):
-        if key in one and not test(m.created, _parse_date(one[key])):
+        if key in one and not test(_date_sent(r), _parse_date(one[key])):
             return False
     return True
 
