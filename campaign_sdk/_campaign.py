@@ -252,11 +252,19 @@ class Campaign(ExperimentMixin):
             experiments.sync_variants(session, row, self._client.gateway)  # every variant's approval
             return row.approval_state
 
-    def set_approval_status(self, state: ApprovalState | str, *, reason: str | None = None) -> Campaign:
+    def set_approval_status(
+        self, state: ApprovalState | str, *, reason: str | None = None, variant: str | None = None
+    ) -> Campaign:
         """Apply an approval outcome reported by WhatsApp (e.g. from a webhook or Twilio's
-        console): any of unsubmitted, received, pending, approved, rejected, paused, disabled."""
+        console): any of unsubmitted, received, pending, approved, rejected, paused, disabled.
+
+        An experiment's variants are separate templates: name the one decided on with
+        ``variant=`` (required when the campaign has variants). The campaign's own status then
+        follows its variants: rejected, paused or disabled when one of them is (the reason names
+        it), else as far along as the least advanced one: approved when all are."""
         with self._client.transaction() as session:
-            service.apply_approval_result(session, service.get_campaign(session, self.id), state, reason=reason)
+            experiments.set_variant_approval(session, service.get_campaign(session, self.id), state,
+                                             variant=variant, reason=reason)
         return self
 
     def enable(self) -> Campaign:

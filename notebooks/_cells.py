@@ -92,10 +92,16 @@ pd.DataFrame(
 )'''),
     ("code", 'studios["twilio/call-to-action"]'),
     ("code", 'print(studios["twilio/call-to-action"].preview_text)'),
-    ("md", "## A draft WhatsApp would reject, and its fix"),
+    ("md", "## A draft WhatsApp would likely reject, and its fix\nWith a sample lead every variable has a value, so the placement rules below are warnings (see next)."),
     ("code", '''studio = TemplateStudio("twilio/text", samples=[{"lead_name": "Ana", "order_id": "A-1042"}])
 studio.value = {"body": "{{lead_name}} {{order_id}}"}
 issues(studio.errors + studio.warnings)'''),
+    ("md", """A variable at the start or end of the body, or two side by side, is refused *without a sample*
+(Twilio's text, call-to-action and variables pages); with a sample for it Twilio's pages allow it,
+so the lint keeps it as a warning (its approval page still lists it as a common rejection reason):"""),
+    ("code", '''draft = cs.TwilioTextContext(body="{{lead_name}}, your order {{order_id}} has shipped today, enjoy it")
+pd.concat({"no samples": issues(cs.lint_whatsapp(draft)),
+           "with samples": issues(cs.lint_whatsapp(draft, samples={"lead_name": "Ana", "order_id": "A-1042"}))})'''),
     ("code", '''studio.value = {"body": "Hi {{lead_name}}, your order {{order_id}} is packed and leaves our warehouse today."}
 print(issues(studio.errors + studio.warnings).to_string() if studio.errors + studio.warnings else "no problems")
 print(studio.preview_text)'''),
@@ -110,11 +116,13 @@ print(studio.counters["body"])
 issues(studio.errors)'''),
     ("md", """## A carousel and an authentication template
 A `twilio/carousel` is a body above up to ten cards, each with media, a short text (title and body
-share 160 characters) and one or two buttons laid out the same way on every card. Its cards are
-edited as JSON in the studio, and the preview shows them side by side:"""),
+share 160 characters) and one or two buttons laid out the same way on every card. The studio edits
+its cards as a form (one box per card: media URL, title, body and buttons, with add, move and
+remove), and the preview shows them side by side:"""),
     ("code", '''carousel = TemplateStudio(template="new_arrivals")
 print(len(carousel.errors), "errors;", [w.rule for w in carousel.warnings], "warnings")
 HTML(carousel.preview_html)'''),
+    ("code", "carousel  # the live studio: each card is a box of its own"),
     ("md", "Give two cards different button layouts and the studio says which card breaks the rule:"),
     ("code", '''cards = carousel.value["cards"]
 cards[1]["actions"] = [{"type": "QUICK_REPLY", "title": "I want it", "id": "tote"}]
@@ -294,30 +302,34 @@ EXPERIMENTS = [
 Two variants of one message and a holdout that gets nothing, in one campaign. Users are assigned
 by a hash of the campaign's experiment seed and their phone number (the same on every engine and
 in every process). The **sandbox** simulates each arm with its own true conversion rate, and people
-who got no message still convert at a baseline rate, so there is a real lift to find:
+who got no message still convert at a baseline rate, so there is a real lift to find. As in real
+lists, one number in ten is invalid (a typo, a fake sign-up): Twilio refuses it, and the person
+behind it never buys. The lift counts every lead assigned to an arm (intention to treat), so the
+truth it estimates includes them:
 
-| arm | true conversion rate | true lift vs holdout |
-|---|---|---|
-| holdout (no message) | 3% | - |
-| A: 10% off | 6% | +3 points |
-| B: free delivery | 9% | +6 points |
+| arm | valid numbers convert | every assigned lead (x 0.9) | true lift vs holdout |
+|---|---|---|---|
+| holdout (no message) | 3% | 2.7% | - |
+| A: 10% off | 6% | 5.4% | +2.7 points |
+| B: free delivery | 9% | 8.1% | +5.4 points |
 """),
     ("code", FRESH_STORE.format(db="experiments.db") + '''import datetime as dt
 
 import pandas as pd
 
+def phones(n, start=0):
+    areas = ["212", "305", "415", "512", "617", "720"]
+    return [f"+1{areas[i % 6]}555{i // 6:04d}" for i in range(start, start + n)]
+
+invalid = set(phones(3000)[::10])  # 300 numbers that cannot receive: Twilio refuses them
 sandbox = cs.SandboxGateway(
     seed=5, start=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), realtime=False, delivery_rate=1.0,
-    baseline_conversion_rate=0.03,
+    baseline_conversion_rate=0.03, error_numbers={p: "invalid_number" for p in invalid},
     rates_by_text={"10% off": {"conversion_rate": 0.06}, "free delivery": {"conversion_rate": 0.09},
                    "gift card": {"conversion_rate": 0.04}, "free gift": {"conversion_rate": 0.14}},
 )
 client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
-pd.set_option("display.precision", 3)
-
-def phones(n, start=0):
-    areas = ["212", "305", "415", "512", "617", "720"]
-    return [f"+1{areas[i % 6]}555{i // 6:04d}" for i in range(start, start + n)]'''),
+pd.set_option("display.precision", 3)'''),
     ("md", """## 1. Plan
 How many leads each arm needs to detect a 3-point lift over a 3% baseline, with 80% power. With
 three arms (holdout, A, B) each of the two comparisons with the holdout is planned at alpha / 2
@@ -340,7 +352,7 @@ campaign.variants[["variant", "weight", "planned_share", "content_type", "assign
 while campaign.sync_approval() not in ("approved", "rejected"):
     sandbox.advance(hours=6)
 campaign.variants[["variant", "approval_state"]]'''),
-    ("md", "## 3. Send\nThe preflight shows the holdout leads as skipped (`holdout`): they are never sent."),
+    ("md", "## 3. Send\nThe preflight shows the holdout leads as skipped (`holdout`): they are never sent. Twilio refuses the invalid numbers (`failed`)."),
     ("code", '''check = campaign.enable().preflight()
 check.to_send, check.skipped, check.problems'''),
     ("code", '''report = campaign.send(progress=False)
@@ -350,9 +362,10 @@ Analysts look every day. The `sequential` rows (an always-valid mixture SPRT) st
 often you look; the `fixed` rows are valid for one look at the planned sample size only: looking
 daily and stopping at the first p < 0.05 inflates the false-positive rate (a test of this package
 measures it at about 25% for 20 looks)."""),
-    ("code", '''def record_day():
+    ("code", '''def record_day():  # the day's statuses, replies and orders (nobody behind an invalid number buys)
     client.sync()
-    client.record_conversions(sandbox.simulated_conversions(population=campaign.leads["phone_number"]))
+    buyers = [p for p in campaign.leads["phone_number"] if p not in invalid]
+    client.record_conversions(sandbox.simulated_conversions(population=buyers))
 
 looks = []
 for day in range(1, 5):
@@ -378,11 +391,25 @@ after daily peeking, the sequential ones."""),
     ("code", '''print(lift.attrs["advice"])
 lift[lift["use"] & (lift["metric"] == "conversion_rate")][["test", "arm", "abs_lift", "abs_lift_low", "abs_lift_high", "p_holm", "looks"]]'''),
     ("code", '''lift.drop_duplicates("arm")[["arm", "assigned", "planned_share", "srm_p", "srm"]]'''),
+    ("md", """Every lead assigned to an arm is in its `n`, whatever happened to its message: refused,
+failed, or not sent yet (intention to treat; the definitions are in the README). Counting only the
+messages that reached a phone would drop the invalid numbers from A and B but not from the
+holdout, whose invalid numbers never buy either: that per-protocol comparison credits the message
+with the invalid numbers' absence and overstates the lift (true: +2.7 and +5.4 points)."""),
+    ("code", '''fixed = lift[(lift["metric"] == "conversion_rate") & (lift["test"] == "fixed")].set_index("arm")
+reached = campaign.metrics(by="variant").set_index("variant")
+holdout_rate = fixed.loc["holdout", "rate"]
+pd.DataFrame({
+    "assigned": fixed["assigned"], "n (every assigned lead)": fixed["n"],
+    "messages that reached the phone": reached["messages_sent"].reindex(fixed.index).fillna(0).astype(int),
+    "lift (intention to treat)": fixed["abs_lift"],
+    "lift if only reached leads counted": (reached["conversion_rate"] - holdout_rate).reindex(fixed.index),
+}).drop(index="holdout")'''),
     ("md", "Replies: a holdout cannot reply (it got no message), so reply lift compares B with A."),
     ("code", '''lift[(lift["metric"] == "reply_rate") & (lift["role"] == "treatment")][
     ["test", "arm", "control", "rate", "control_rate", "abs_lift", "abs_lift_low", "abs_lift_high", "p_value", "valid_for"]
 ]'''),
-    ("md", "## 6. Forest plot\nEach arm's lift over the holdout with its interval; the true lifts are +3 (A) and +6 (B) points."),
+    ("md", "## 6. Forest plot\nEach arm's lift over the holdout with its interval; the true lifts are +2.7 (A) and +5.4 (B) points."),
     ("code", 'cs.lift_chart(lift, metric="conversion_rate", title="Conversion lift over the holdout")'),
     ("md", """## 7. Test first, then send the winner
 A second campaign (true rates: A 4%, B 14%) sends its two variants to 30% of the leads; `send_winner` sends the better one
