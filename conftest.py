@@ -97,7 +97,7 @@ DOCUMENTED: dict[str, int] = {
     "campaign_sdk.templates": BOTH,
     # widgets
     "campaign_sdk.widgets._bubble": BOTH,
-    "campaign_sdk.widgets._draft": BOTH,
+    "campaign_sdk.schemas._draft": BOTH,
     "campaign_sdk.widgets._html": BOTH,
 }
 
@@ -130,6 +130,7 @@ SLOW: dict[str, set[str]] = {
     "tests/sending/test_workers.py": set(),
     "tests/sending/test_preflight_reports.py": {"test_the_cli_demo_sends_through_the_sandbox"},
     "tests/server/test_security.py": {"test_importing_the_sdk_does_not_import_fastapi"},
+    "tests/test_layers.py": {"test_the_server_app_checks_a_draft_without_loading_ipywidgets"},
     "tests/test_readme.py": {"test_main_job_runs_end_to_end_on_the_embedded_default"},
     "tests/widgets/test_package.py": {"test_importing_campaign_sdk_does_not_import_ipywidgets"},
 }

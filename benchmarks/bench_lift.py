@@ -6,7 +6,9 @@ same store (the issue's target: within 2x), measured in one run and one process.
 The store (one marketing campaign, 1M leads over 1.2M people, 4 variants + a 20% holdout, one
 message per treated lead with its statuses, 150k inbound messages, 50k conversions) is made on
 first use with ``make_bench_store.generate``; the arms are assigned with the SDK's own hash and
-the holdout's messages removed (a holdout is never sent). Both calls read the same DuckDB mirror:
+the holdout's messages removed (a holdout is never sent). Some messages failed or are still
+queued, and lift() counts those leads too (intention to treat: n = assigned per arm). Both calls
+read the same DuckDB mirror:
 each is called once first (the first call of the process builds the mirror, reported apart),
 then ``--repeat`` times alternately (the machine is shared, so only side-by-side ratios count).
 """

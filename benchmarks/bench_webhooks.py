@@ -5,7 +5,10 @@
     python benchmarks/bench_webhooks.py --during-load 1000000 --rate 200   # callbacks while a load runs
 
 The script runs against whichever ``campaign_sdk`` its interpreter imports, so the same script
-measures the baseline too: ``/work/main/.venv/bin/python benchmarks/bench_webhooks.py``.
+measures the baseline too: ``/work/main/.venv/bin/python benchmarks/bench_webhooks.py`` (or
+``PYTHONPATH=<a checkout of the baseline>``). Install the ``server`` extra as a deployment does
+(``uvicorn[standard]``: uvloop and httptools); with the test extra alone uvicorn parses HTTP in
+pure Python and the numbers are not the service's.
 
 What it does, all on 127.0.0.1:
 1. Builds a store with ``--messages`` campaign messages (status ``accepted``), through the real
@@ -24,6 +27,10 @@ What it does, all on 127.0.0.1:
    one, so none regressed) and every status time / error code its callbacks carried (no update
    lost), and the refused baseline changed nothing. With the durable inbox, callbacks answered
    ``pending`` (the store was busy) are waited for until the inbox has applied them.
+
+``--busy-loop S`` (the control): instead of the load, ``--busy-processes`` processes spin on the
+CPU for ``S`` seconds, touching no store; the same latencies then show what CPU starvation alone
+costs on this machine.
 
 ``--during-load N``: another process bulk-loads ``N`` leads (``campaign.add_leads``) into the same
 store while the signed callbacks are posted at ``--rate`` per second; the latencies of the requests
@@ -225,7 +232,7 @@ def start_server(url: str, workers: int, workdir: Path) -> tuple[subprocess.Pope
     process = subprocess.Popen(
         [sys.executable, "-m", "campaign_sdk.cli", "serve", "--port", str(port), "--workers", str(workers),
          "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine starts 2 workers slowly
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
@@ -236,6 +243,26 @@ def start_server(url: str, workers: int, workdir: Path) -> tuple[subprocess.Pope
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"the server did not start; see {workdir / 'server.log'}")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (Linux)."""
+    def own(p: int) -> tuple[float, int] | None:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[1])
+    total = own(pid)
+    if total is None:
+        return None
+    seconds = total[0]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != pid:
+            child = own(int(entry.name))
+            if child is not None and child[1] == pid:
+                seconds += child[0]
+    return seconds
 
 
 # -- a bulk load in another process ------------------------------------------------------------
@@ -249,7 +276,19 @@ def lead_loader(url: str, leads: int, out_file: str) -> None:
     Path(out_file).write_text(json.dumps({"start": started, "end": time.time(), "report": repr(report)}))
 
 
-def wait_applied(url: str, timeout: float = 300) -> int:
+def busy_loop(seconds: float, processes: int, out_file: str) -> None:
+    """Keep ``processes`` CPUs busy for ``seconds`` with pure Python (no I/O, no store): the
+    control for ``--during-load``, separating CPU starvation from waiting on the store."""
+    started = time.time()
+    spinners = [subprocess.Popen([sys.executable, "-c", f"import time\nend = time.time() + {seconds}\n"
+                                  "while time.time() < end: pass"]) for _ in range(processes)]
+    for spinner in spinners:
+        spinner.wait()
+    Path(out_file).write_text(json.dumps({"start": started, "end": time.time(),
+                                          "report": f"{processes} busy-loop process(es), no store"}))
+
+
+def wait_applied(url: str, timeout: float = 300, poll: float = 0.5) -> int:
     """Wait until the inbox (if this version has one) holds no pending event; returns how many
     were still pending when the load ended."""
     try:
@@ -268,7 +307,7 @@ def wait_applied(url: str, timeout: float = 300) -> int:
         first = pending if first is None else first
         if not pending or time.monotonic() > deadline:
             break
-        time.sleep(0.5)
+        time.sleep(poll)
     box.close()
     engine.dispose()
     return first
@@ -291,7 +330,9 @@ def verify(found: dict[str, dict], expected: dict[str, dict]) -> dict[str, int]:
     regressed = lost = wrong_code = 0
     for sid, want in expected.items():
         row = found[sid]
-        regressed += MessageStatus(row["status"]).value != want["status"]
+        if MessageStatus(row["status"]).value != want["status"]:
+            regressed += 1
+            print(f"  {sid}: status {MessageStatus(row['status']).value}, its callbacks lead to {want['status']}")
         lost += any(row[column] is None for column in want["times"])
         wrong_code += row["error_code"] != want["error_code"]
     return {"messages": len(expected), "status_not_final": regressed, "lost_times": lost,
@@ -312,12 +353,18 @@ def direct_baseline(url: str, callbacks: list[dict[str, str]]) -> dict:
 
 
 def during_load(args: argparse.Namespace, url: str, sids: list[str], callbacks: list[dict[str, str]],
-                expected: dict[str, dict], port: int, workdir: Path) -> None:
+                expected: dict[str, dict], server: subprocess.Popen, port: int, workdir: Path) -> None:
     out = workdir / "loader.json"
-    loader = subprocess.Popen([sys.executable, __file__, "--lead-loader", url, str(args.during_load), str(out)])
+    if args.busy_loop:
+        loader = subprocess.Popen([sys.executable, __file__, "--busy-loop", str(args.busy_loop),
+                                   str(args.busy_processes), str(out)])
+    else:
+        loader = subprocess.Popen([sys.executable, __file__, "--lead-loader", url, str(args.during_load), str(out)])
     time.sleep(1.0)  # let it open the store
+    cpu_before = cpu_seconds(server.pid)
     signed = run_load(port, [http_request(p, port, signature=sign(p)) for p in callbacks], args.concurrency, workdir,
                       rate=args.rate)
+    cpu_used = cpu_seconds(server.pid)
     loader.wait()
     window = json.loads(out.read_text())
     result = json.loads((workdir / "result.json").read_text())
@@ -325,10 +372,12 @@ def during_load(args: argparse.Namespace, url: str, sids: list[str], callbacks: 
               if window["start"] <= at <= window["end"]]
     leftover = wait_applied(url)
     checks = verify(state(url, sids), expected)
-    print(f"lead load in another process: {args.during_load:,} leads, {window['end'] - window['start']:.1f} s "
-          f"({window['report']})")
+    what = "busy loop" if args.busy_loop else f"lead load in another process: {args.during_load:,} leads,"
+    print(f"{what} {window['end'] - window['start']:.1f} s ({window['report']})")
     print(f"all signed callbacks ({args.rate or 'max'} req/s): {signed}")
     print(f"callbacks sent while the load ran: {_summary(inside)}")
+    if cpu_before is not None and cpu_used is not None:
+        print(f"server CPU: {1000 * (cpu_used - cpu_before) / len(callbacks):.2f} ms per callback")
     print(f"pending in the inbox when the callbacks ended: {leftover}; store after: {checks}")
     ok = signed["statuses"] == {"200": len(callbacks)} and not any(v for k, v in checks.items() if k != "messages")
     print("OK: every callback answered 200, none lost, none regressed" if ok else "FAILED")
@@ -346,6 +395,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--during-load", type=int, default=0, metavar="LEADS",
                         help="post the callbacks while another process loads this many leads")
+    parser.add_argument("--busy-loop", type=float, default=0.0, metavar="SECONDS",
+                        help="instead of a load, keep --busy-processes CPUs busy for this long (the control)")
+    parser.add_argument("--busy-processes", type=int, default=2)
     parser.add_argument("--rate", type=float, default=0.0, help="callbacks per second (default: as fast as possible)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench_webhooks_"))
@@ -360,9 +412,9 @@ def main() -> None:
           f"{out_of_order(callbacks):,} sent after a later status of their message")
 
     process, port = start_server(url, args.workers, workdir)
-    if args.during_load:
+    if args.during_load or args.busy_loop:
         try:
-            during_load(args, url, sids, callbacks, expected, port, workdir)
+            during_load(args, url, sids, callbacks, expected, process, port, workdir)
         finally:
             process.terminate()
             process.wait(30)
@@ -372,9 +424,13 @@ def main() -> None:
         refused = run_load(port, [http_request(p, port, signature="d3Jvbmc=") for p in callbacks],
                            args.concurrency, workdir)
         assert state(url, sids) == before, "refused callbacks changed the store"
+        cpu_before = cpu_seconds(process.pid)
         signed = run_load(port, [http_request(p, port, signature=sign(p)) for p in callbacks],
                           args.concurrency, workdir)
-        wait_applied(url)
+        answered_at = time.perf_counter()
+        wait_applied(url, poll=0.02)
+        applied_after = time.perf_counter() - answered_at
+        cpu_used = cpu_seconds(process.pid)
     finally:
         process.terminate()
         process.wait(30)
@@ -392,6 +448,10 @@ def main() -> None:
     print(f"baseline, recorder in-process:    {direct}")
     print(f"ratios: signed / refused = {signed['req_per_s'] / refused['req_per_s']:.2f}; "
           f"signed / in-process = {signed['req_per_s'] / direct['req_per_s']:.2f}")
+    print(f"applied {applied_after:.2f} s after the last answer; throughput including that: "
+          f"{len(callbacks) / (signed['seconds'] + applied_after):.1f} req/s")
+    if cpu_before is not None and cpu_used is not None:
+        print(f"server CPU: {1000 * (cpu_used - cpu_before) / len(callbacks):.2f} ms per callback")
     print(f"store after the signed run: {checks}")
     print(f"store after the in-process baseline: {direct_checks}")
     ok = signed["statuses"] == {"200": len(callbacks)} and not any(v for k, v in checks.items() if k != "messages")
@@ -403,6 +463,8 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--load-generator":
         load_generator(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5], float(sys.argv[6]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--busy-loop":
+        busy_loop(float(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif len(sys.argv) > 1 and sys.argv[1] == "--lead-loader":
         lead_loader(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:

@@ -17,7 +17,7 @@ from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_v
 from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.phones import normalize_phones
-from campaign_sdk.schemas import CampaignSchema, ContentContext, compile_variables
+from campaign_sdk.schemas import CampaignSchema, ContentContext
 from campaign_sdk.schemas._dto import lead_records
 
 if TYPE_CHECKING:
@@ -252,11 +252,19 @@ class Campaign(ExperimentMixin):
             experiments.sync_variants(session, row, self._client.gateway)  # every variant's approval
             return row.approval_state
 
-    def set_approval_status(self, state: ApprovalState | str, *, reason: str | None = None) -> Campaign:
+    def set_approval_status(
+        self, state: ApprovalState | str, *, reason: str | None = None, variant: str | None = None
+    ) -> Campaign:
         """Apply an approval outcome reported by WhatsApp (e.g. from a webhook or Twilio's
-        console): any of unsubmitted, received, pending, approved, rejected, paused, disabled."""
+        console): any of unsubmitted, received, pending, approved, rejected, paused, disabled.
+
+        An experiment's variants are separate templates: name the one decided on with
+        ``variant=`` (required when the campaign has variants). The campaign's own status then
+        follows its variants: rejected, paused or disabled when one of them is (the reason names
+        it), else as far along as the least advanced one: approved when all are."""
         with self._client.transaction() as session:
-            service.apply_approval_result(session, service.get_campaign(session, self.id), state, reason=reason)
+            experiments.set_variant_approval(session, service.get_campaign(session, self.id), state,
+                                             variant=variant, reason=reason)
         return self
 
     def enable(self) -> Campaign:
@@ -306,14 +314,14 @@ class Campaign(ExperimentMixin):
         >>> plan.summary()                                      # doctest: +SKIP
         """
         gateway = self._client.gateway
+        self._assign()
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             chosen = delivery.policy_for(row, given=policy, client_policy=self._client.delivery_policy)
             problems = sending.blockers(row, gateway, campaign_type=row.campaign_type)
-            content = service.content_of(row)
-            required = list(compile_variables(content).mapping)
+            arms = delivery.plan_arms(row, str(getattr(gateway, "channel", "whatsapp")))
         return delivery.plan_campaign(
-            self._client.engine, row, gateway, content=content, required=required, policy=chosen,
+            self._client.engine, row, gateway, arms=arms, policy=chosen,
             at=at, local_time=local_time, prices=prices, messaging_tier=messaging_tier, now=now,
             problems=problems,
         )
@@ -325,11 +333,11 @@ class Campaign(ExperimentMixin):
         removed), a rendered preview, approval and enabled state, and the estimated duration at
         ``rate`` (default: the gateway's)."""
         gateway = self._client.gateway
-        self._assign()
+        plan = self.plan()  # assigns experiment arms first
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             return sending.preflight(
-                session, row, gateway, rate=rate or gateway.default_rate, sample=sample
+                session, row, gateway, plan=plan, rate=rate or gateway.default_rate, sample=sample
             )
 
     def send(

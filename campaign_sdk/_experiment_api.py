@@ -91,7 +91,7 @@ class ExperimentMixin:
                 content = experiments._variants.content_of(v)
                 records.append({"variant": v.name, "weight": v.weight, "planned_share": shares.get(v.name),
                                 "content_type": v.content_type,
-                                "approval_state": str(row.approval_state if position == 0 else v.approval_state),
+                                "approval_state": str(v.approval_state),
                                 "content_sid": row.content_sid if position == 0 else v.content_sid,
                                 "assigned": assigned.get(v.name, 0),
                                 "preview": preview_text(content, {}, missing="keep")})
@@ -116,6 +116,10 @@ class ExperimentMixin:
         rate (%), the control's, absolute lift (points) with its CI, relative lift (%) with its
         CI, p-value, Holm-adjusted p-value across arms, significance, incremental events with
         their CI, and the sample-ratio-mismatch check (``srm_p``, ``srm`` flags p < 0.001).
+
+        Intention to treat: once the campaign's send has started, every lead assigned to an arm
+        is in its n, whatever happened to its message (refused, failed, not sent yet), with the
+        same opt-out and removal rules in every arm; before it, n is 0.
 
         ``test="fixed"`` rows are valid for one look at a sample size fixed in advance;
         ``test="sequential"`` rows (always-valid mSPRT) stay valid however often you look. Each

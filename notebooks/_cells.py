@@ -96,10 +96,16 @@ pd.DataFrame(
 )'''),
     ("code", 'studios["twilio/call-to-action"]'),
     ("code", 'print(studios["twilio/call-to-action"].preview_text)'),
-    ("md", "## A draft WhatsApp would reject, and its fix"),
+    ("md", "## A draft WhatsApp would likely reject, and its fix\nWith a sample lead every variable has a value, so the placement rules below are warnings (see next)."),
     ("code", '''studio = TemplateStudio("twilio/text", samples=[{"lead_name": "Ana", "order_id": "A-1042"}])
 studio.value = {"body": "{{lead_name}} {{order_id}}"}
 issues(studio.errors + studio.warnings)'''),
+    ("md", """A variable at the start or end of the body, or two side by side, is refused *without a sample*
+(Twilio's text, call-to-action and variables pages); with a sample for it Twilio's pages allow it,
+so the lint keeps it as a warning (its approval page still lists it as a common rejection reason):"""),
+    ("code", '''draft = cs.TwilioTextContext(body="{{lead_name}}, your order {{order_id}} has shipped today, enjoy it")
+pd.concat({"no samples": issues(cs.lint_whatsapp(draft)),
+           "with samples": issues(cs.lint_whatsapp(draft, samples={"lead_name": "Ana", "order_id": "A-1042"}))})'''),
     ("code", '''studio.value = {"body": "Hi {{lead_name}}, your order {{order_id}} is packed and leaves our warehouse today."}
 print(issues(studio.errors + studio.warnings).to_string() if studio.errors + studio.warnings else "no problems")
 print(studio.preview_text)'''),
@@ -114,11 +120,13 @@ print(studio.counters["body"])
 issues(studio.errors)'''),
     ("md", """## A carousel and an authentication template
 A `twilio/carousel` is a body above up to ten cards, each with media, a short text (title and body
-share 160 characters) and one or two buttons laid out the same way on every card. Its cards are
-edited as JSON in the studio, and the preview shows them side by side:"""),
+share 160 characters) and one or two buttons laid out the same way on every card. The studio edits
+its cards as a form (one box per card: media URL, title, body and buttons, with add, move and
+remove), and the preview shows them side by side:"""),
     ("code", '''carousel = TemplateStudio(template="new_arrivals")
 print(len(carousel.errors), "errors;", [w.rule for w in carousel.warnings], "warnings")
 HTML(carousel.preview_html)'''),
+    ("code", "carousel  # the live studio: each card is a box of its own"),
     ("md", "Give two cards different button layouts and the studio says which card breaks the rule:"),
     ("code", '''cards = carousel.value["cards"]
 cards[1]["actions"] = [{"type": "QUICK_REPLY", "title": "I want it", "id": "tote"}]
@@ -300,32 +308,36 @@ EXPERIMENTS = [
 Two variants of one message and a holdout that gets nothing, in one campaign. Users are assigned
 by a hash of the campaign's experiment seed and their phone number (the same on every engine and
 in every process). The **sandbox** simulates each arm with its own true conversion rate, and people
-who got no message still convert at a baseline rate, so there is a real lift to find:
+who got no message still convert at a baseline rate, so there is a real lift to find. As in real
+lists, one number in ten is invalid (a typo, a fake sign-up): Twilio refuses it, and the person
+behind it never buys. The lift counts every lead assigned to an arm (intention to treat), so the
+truth it estimates includes them:
 
-| arm | true conversion rate | true lift vs holdout |
-|---|---|---|
-| holdout (no message) | 3% | - |
-| A: 10% off | 6% | +3 points |
-| B: free delivery | 9% | +6 points |
+| arm | valid numbers convert | every assigned lead (x 0.9) | true lift vs holdout |
+|---|---|---|---|
+| holdout (no message) | 3% | 2.7% | - |
+| A: 10% off | 6% | 5.4% | +2.7 points |
+| B: free delivery | 9% | 8.1% | +5.4 points |
 """),
     ("code", FRESH_STORE.format(db="experiments.db") + '''import datetime as dt
 
 import pandas as pd
 
+def phones(n, start=0):
+    areas = ["212", "305", "415", "512", "617", "720"]
+    return [f"+1{areas[i % 6]}555{i // 6:04d}" for i in range(start, start + n)]
+
+invalid = set(phones(3000)[::10])  # 300 numbers that cannot receive: Twilio refuses them
 sandbox = cs.SandboxGateway(
     seed=5, start=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), realtime=False, delivery_rate=1.0,
-    baseline_conversion_rate=0.03,
+    baseline_conversion_rate=0.03, error_numbers={p: "invalid_number" for p in invalid},
     rates_by_text={"10% off": {"conversion_rate": 0.06}, "free delivery": {"conversion_rate": 0.09},
                    "gift card": {"conversion_rate": 0.04}, "free gift": {"conversion_rate": 0.14}},
 )
 client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
 # this demo sends at any hour; by default marketing arrives 09:00-21:00 in each recipient's zone
 client.delivery_policy = cs.DeliveryPolicy(window=None)
-pd.set_option("display.precision", 3)
-
-def phones(n, start=0):
-    areas = ["212", "305", "415", "512", "617", "720"]
-    return [f"+1{areas[i % 6]}555{i // 6:04d}" for i in range(start, start + n)]'''),
+pd.set_option("display.precision", 3)'''),
     ("md", """## 1. Plan
 How many leads each arm needs to detect a 3-point lift over a 3% baseline, with 80% power. With
 three arms (holdout, A, B) each of the two comparisons with the holdout is planned at alpha / 2
@@ -348,7 +360,7 @@ campaign.variants[["variant", "weight", "planned_share", "content_type", "assign
 while campaign.sync_approval() not in ("approved", "rejected"):
     sandbox.advance(hours=6)
 campaign.variants[["variant", "approval_state"]]'''),
-    ("md", "## 3. Send\nThe preflight shows the holdout leads as skipped (`holdout`): they are never sent."),
+    ("md", "## 3. Send\nThe preflight shows the holdout leads as skipped (`holdout`): they are never sent. Twilio refuses the invalid numbers (`failed`)."),
     ("code", '''check = campaign.enable().preflight()
 check.to_send, check.skipped, check.problems'''),
     ("code", '''report = campaign.send(progress=False)
@@ -358,9 +370,10 @@ Analysts look every day. The `sequential` rows (an always-valid mixture SPRT) st
 often you look; the `fixed` rows are valid for one look at the planned sample size only: looking
 daily and stopping at the first p < 0.05 inflates the false-positive rate (a test of this package
 measures it at about 25% for 20 looks)."""),
-    ("code", '''def record_day():
+    ("code", '''def record_day():  # the day's statuses, replies and orders (nobody behind an invalid number buys)
     client.sync()
-    client.record_conversions(sandbox.simulated_conversions(population=campaign.leads["phone_number"]))
+    buyers = [p for p in campaign.leads["phone_number"] if p not in invalid]
+    client.record_conversions(sandbox.simulated_conversions(population=buyers))
 
 looks = []
 for day in range(1, 5):
@@ -386,11 +399,25 @@ after daily peeking, the sequential ones."""),
     ("code", '''print(lift.attrs["advice"])
 lift[lift["use"] & (lift["metric"] == "conversion_rate")][["test", "arm", "abs_lift", "abs_lift_low", "abs_lift_high", "p_holm", "looks"]]'''),
     ("code", '''lift.drop_duplicates("arm")[["arm", "assigned", "planned_share", "srm_p", "srm"]]'''),
+    ("md", """Every lead assigned to an arm is in its `n`, whatever happened to its message: refused,
+failed, or not sent yet (intention to treat; the definitions are in the README). Counting only the
+messages that reached a phone would drop the invalid numbers from A and B but not from the
+holdout, whose invalid numbers never buy either: that per-protocol comparison credits the message
+with the invalid numbers' absence and overstates the lift (true: +2.7 and +5.4 points)."""),
+    ("code", '''fixed = lift[(lift["metric"] == "conversion_rate") & (lift["test"] == "fixed")].set_index("arm")
+reached = campaign.metrics(by="variant").set_index("variant")
+holdout_rate = fixed.loc["holdout", "rate"]
+pd.DataFrame({
+    "assigned": fixed["assigned"], "n (every assigned lead)": fixed["n"],
+    "messages that reached the phone": reached["messages_sent"].reindex(fixed.index).fillna(0).astype(int),
+    "lift (intention to treat)": fixed["abs_lift"],
+    "lift if only reached leads counted": (reached["conversion_rate"] - holdout_rate).reindex(fixed.index),
+}).drop(index="holdout")'''),
     ("md", "Replies: a holdout cannot reply (it got no message), so reply lift compares B with A."),
     ("code", '''lift[(lift["metric"] == "reply_rate") & (lift["role"] == "treatment")][
     ["test", "arm", "control", "rate", "control_rate", "abs_lift", "abs_lift_low", "abs_lift_high", "p_value", "valid_for"]
 ]'''),
-    ("md", "## 6. Forest plot\nEach arm's lift over the holdout with its interval; the true lifts are +3 (A) and +6 (B) points."),
+    ("md", "## 6. Forest plot\nEach arm's lift over the holdout with its interval; the true lifts are +2.7 (A) and +5.4 (B) points."),
     ("code", 'cs.lift_chart(lift, metric="conversion_rate", title="Conversion lift over the holdout")'),
     ("md", """## 7. Test first, then send the winner
 A second campaign (true rates: A 4%, B 14%) sends its two variants to 30% of the leads; `send_winner` sends the better one
@@ -425,10 +452,111 @@ client.record_conversions(sandbox.simulated_conversions())
 launch.metrics(by="variant")[["variant", "total_leads", "messages_sent", "converted", "conversion_rate"]]'''),
 ]
 
+DELIVERY = [
+    ("md", """
+# Delivery: who gets what, and when, person by person
+
+`campaign.plan()` says what a send will do to each lead before anything is sent: whether the
+message goes now, is **deferred** (the recipient's quiet hours, a schedule, WhatsApp's messaging
+limit) or **skipped** (opted out, a frequency cap, a bad value, an unknown time zone, ...), the
+recipient's zone and local arrival time, the rendered message, its SMS segments and its cost.
+`campaign.preflight()` is a summary of the same plan. Everything here runs on the **sandbox**
+gateway, whose clock stands still unless we move it: nothing is really sent."""),
+    ("code", FRESH_STORE.format(db="delivery.db") + '''import datetime as dt
+
+import pandas as pd
+
+# 02:00 UTC on Wednesday 1 July 2026: evening in the Americas, early morning in Europe and Asia
+sandbox = cs.SandboxGateway(seed=13, start=dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC), realtime=False)
+client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
+
+PREFIXES = {  # a number prefix and how many leads have it
+    "+1212555": 60, "+1305555": 40, "+1312555": 50, "+1415555": 70, "+1720555": 30, "+1808555": 10,
+    "+4915123": 40, "+4474001": 40, "+336123": 30, "+9198765": 40, "+8190123": 20, "+614123": 30,
+}
+LENGTH = {"+1": 12, "+49": 14, "+44": 13, "+33": 12, "+91": 13, "+81": 13, "+61": 12}  # E.164 length
+
+def phones():
+    out = []
+    for prefix, count in PREFIXES.items():
+        width = next(n for code, n in LENGTH.items() if prefix.startswith(code)) - len(prefix)
+        out += [prefix + str(i).zfill(width) for i in range(count)]
+    return out
+
+numbers = phones()
+leads = pd.DataFrame({"phone_number": numbers, "lead_name": [f"Friend {i}" for i in range(len(numbers))],
+                      "city": (["Lisbon", "São Paulo", "Zürich", "Austin"] * len(numbers))[:len(numbers)],
+                      "timezone": ""})
+leads.loc[65, "timezone"] = "Europe/Lisbon"     # a person who told us where they live
+leads.loc[66, "timezone"] = "Mars/Olympus"      # a typo: the plan says so, for that lead only
+leads.loc[67, "lead_name"] = "Ana\\nMaria"       # a line break: WhatsApp refuses it in a value
+leads.loc[68, "city"] = ""                       # a missing value: the send would fail (21656)
+campaign = client.create_campaign("Summer sale", content=cs.TwilioTextContext(
+    body="Hi {{lead_name}}, our summer sale starts today in {{city}}: 20% off everything. Reply STOP to opt out."))
+report = campaign.add_leads(leads, progress=False)
+report.counts'''),
+    ("md", """## An earlier campaign, for the frequency caps
+A flash sale reached the first 40 New York leads a few hours ago; with a cap of one marketing
+message per person per 24 hours they are skipped (`frequency_cap`)."""),
+    ("code", '''earlier = client.create_campaign("Flash sale", content=cs.TwilioTextContext(
+    body="Hello {{lead_name}}, our flash sale runs today only, with free delivery."))
+earlier.add_leads(leads.head(40)[["phone_number", "lead_name"]], progress=False)
+earlier.submit_for_approval(category="MARKETING", samples={"lead_name": "Ana"})
+while earlier.sync_approval() not in ("approved", "rejected"):
+    sandbox.advance(hours=2)
+earlier.enable()
+earlier.plan(policy=cs.DeliveryPolicy(window=None))["action"].value_counts()  # this one sends at once'''),
+    ("code", '''earlier.send(progress=False).sent'''),
+    ("md", """## The policy and the plan
+Marketing only between 09:00 and 21:00 in the recipient's zone (the default), no Sunday sends in
+Germany, and at most 1 marketing message per person per 24 h and 3 per 7 days."""),
+    ("code", '''policy = cs.DeliveryPolicy(
+    countries={"DE": cs.SendWindow(days=["mon", "tue", "wed", "thu", "fri", "sat"])},
+    caps=[cs.FrequencyCap(limit=1, per="24h"), cs.FrequencyCap(limit=3, per="7d")],
+)
+campaign.set_delivery(policy)
+plan = campaign.plan()  # at the sandbox's clock: the approval above took it a few hours on
+print("now:", sandbox.now().strftime("%a %d %b %H:%M UTC"))
+plan[["phone_number", "country", "action", "reason", "zone", "local_send_time", "send_at", "message"]].head(8)'''),
+    ("md", "Totals by action and reason (the cost comes from the sandbox's labelled price table):"),
+    ("code", '''summary = plan.summary()
+summary.groupby(["action", "reason"], dropna=False)[["leads", "cost"]].sum()'''),
+    ("md", "The same totals, per country and local hour of arrival:"),
+    ("code", '''live = summary[summary["action"].isin(["send", "defer"])]
+live.groupby(["country", "local_hour"])["leads"].sum().unstack(fill_value=0)'''),
+    ("md", """## When the messages arrive, in local time
+Nothing arrives between 21:00 and 09:00 in its recipient's zone: what is due there now goes now,
+the rest at 09:00 local. An Australian mobile number may be in any Australian zone
+(`ambiguous`): it may only arrive in the hours allowed in all of them at once, and the plan shows
+its local time in the zone where that moment is earliest on the clock."""),
+    ("code", 'plan.hour_chart()'),
+    ("code", '''plan.loc[plan["ambiguous"] & (plan["country"] == "AU"), ["phone_number", "zones", "zone", "local_send_time"]].head(2)'''),
+    ("md", "The preflight is a view of the same plan: deferred leads count as to send (later), skipped ones by reason."),
+    ("code", '''check = campaign.preflight()
+check.to_send, check.skipped'''),
+    ("md", """## One recipient at a time
+`PlanPreview` shows one lead: its message as WhatsApp shows it, with its own values, its local
+arrival time and why it is deferred or skipped. Pick a lead in the dropdown (or type a number).
+Below, the widget is driven from code and its view kept as HTML."""),
+    ("code", '''from IPython.display import HTML
+
+from campaign_sdk.widgets import PlanPreview
+
+preview = PlanPreview(campaign, plan)
+preview.lead_id = int(plan.loc[plan["reason"] == "quiet_hours", "lead_id"].iloc[0])
+HTML(preview.html)'''),
+    ("code", '''preview.lead_id = int(plan.loc[plan["reason"] == "frequency_cap", "lead_id"].iloc[0])
+print(preview.state["action"], "-", preview.state["why"])
+HTML(preview.html)'''),
+    ("code", '''preview.lead_id = int(plan.loc[plan["reason"] == "value_format", "lead_id"].iloc[0])
+HTML(preview.html)'''),
+]
+
 NOTEBOOKS = {
     "01_quickstart": QUICKSTART,
     "02_templates": TEMPLATES,
     "03_analytics": ANALYTICS,
     "04_bulk_leads": BULK,
     "05_experiments": EXPERIMENTS,
+    "06_delivery": DELIVERY,
 }

@@ -28,17 +28,27 @@
   ``"variant"`` is the lead's experiment arm; any other name is a custom variable of the lead
   (leads without it have none). ``start`` / ``end`` keep only leads whose message was created
   in [start, end).
-- Experiments (``lift``): a lead's *arm* is its stored variant: a variant's name, ``holdout``
-  (the campaign's control), ``global_holdout`` or ``rest`` (waiting for ``send_winner``; not in
-  the lift table). A treatment lead's *exposure time* is its campaign message's touch time; a
-  control lead has no message, so its exposure time is the moment its treatment cohort was
-  sent: the campaign's first touch, and it is exposed only if its user had not opted out by
-  then. n: exposed leads of the arm. The *conversion window* is ``attribution_window`` (default
-  7 days): a lead converted if its user has a conversion at or after its exposure time and
-  within that window, whichever touch last-touch attribution would credit it to, so that the
-  control and treatment arms are measured the same way; replied: a reply (not a keyword)
-  within ``reply_window`` after the exposure. Rates are events / n x 100. A control cannot
-  reply, so reply lift compares variants with the first variant.
+- Experiments (``lift``), intention to treat: a lead's *arm* is its stored variant: a
+  variant's name, ``holdout`` (the campaign's control), ``global_holdout`` or ``rest``
+  (waiting for ``send_winner``; not in the lift table). A campaign's leads form one *cohort*;
+  its *send time* is the creation of the campaign's first message Twilio accepted (one with a
+  SID). Until then the cohort's send has not started and no lead counts (n = 0). From then on
+  every lead assigned to an arm counts in its arm's n, whatever happened to its message
+  (accepted, failed, undelivered, refused, skipped, not sent yet): n is the same rule on both
+  sides, the leads of the arm whose user had not opted out at the cohort's send time and that
+  were not removed before it (a lead removed later still counts, so that dropping failed
+  numbers cannot bring back a per-protocol comparison). ``assigned`` (the sample-ratio check)
+  counts the arm's leads not removed before the send time. A lead's *exposure time* is, for a
+  treatment lead, the creation of its first campaign message Twilio accepted, or the cohort's
+  send time if it has none (refused, skipped or not sent yet); for a control lead, the
+  cohort's send time. A campaign mid-send therefore counts its treatment leads not sent yet
+  from the send time: the lift is diluted toward zero until the send ends, never inflated.
+  The *conversion window* is ``attribution_window`` (default 7 days): a lead converted if its
+  user has a conversion at or after its exposure time and within that window, whichever
+  touch last-touch attribution would credit it to, so that the control and treatment arms
+  are measured the same way; replied: a reply (not a keyword) within ``reply_window`` after
+  the exposure. Rates are events / n x 100. A control cannot reply, so reply lift compares
+  variants with the first variant.
 """
 
 from __future__ import annotations
@@ -189,29 +199,30 @@ CONTROL_ARMS = ("holdout", "global_holdout")
 
 
 def lift_counts_sql() -> str:
-    """Per arm of campaign ``$campaign_id``: leads ``assigned`` (not removed), ``n`` exposed,
-    ``conversions`` and ``replies`` (see the Experiments definition). Parameters as in
+    """Per arm of campaign ``$campaign_id`` (intention to treat, see the Experiments definition):
+    leads ``assigned``, ``n`` counted, ``conversions`` and ``replies``. Parameters as in
     :func:`lead_facts_sql` (``$reply_us``, ``$attribution_us``)."""
     return f"""
-WITH scope AS (
-    SELECT l.id AS lead_id, l.user_id, l.variant FROM leads l
-    WHERE l.campaign_id = $campaign_id AND l.removed_at IS NULL AND l.variant IS NOT NULL
+WITH cohort AS (
+    SELECT min(created_at) AS t0 FROM messages WHERE campaign_id = $campaign_id AND sid IS NOT NULL
 ),
-latest AS (
-    SELECT lead_id, arg_max({{'status': status, 'created_at': created_at}}, (created_at, id)) AS m
-    FROM messages WHERE campaign_id = $campaign_id GROUP BY lead_id
+scope AS (
+    SELECT l.id AS lead_id, l.user_id, l.variant, ft.t0,
+           l.removed_at IS NULL OR (ft.t0 IS NOT NULL AND l.removed_at > ft.t0) AS kept
+    FROM leads l CROSS JOIN cohort ft
+    WHERE l.campaign_id = $campaign_id AND l.variant IS NOT NULL
 ),
-first_touch AS (
-    SELECT min(created_at) AS t0 FROM messages
-    WHERE campaign_id = $campaign_id AND status IN {_in(SENT_STATUSES)}
+first_message AS (
+    SELECT lead_id, min(created_at) AS at FROM messages
+    WHERE campaign_id = $campaign_id AND sid IS NOT NULL GROUP BY lead_id
 ),
 exposed AS (
-    SELECT s.lead_id, s.user_id, s.variant,
-           CASE WHEN s.variant IN {_in(CONTROL_ARMS)} THEN
-                    CASE WHEN u.opted_out_at IS NULL OR u.opted_out_at > ft.t0 THEN ft.t0 END
-                WHEN lt.m.status IN {_in(SENT_STATUSES)} THEN lt.m.created_at END AS exposed_at
-    FROM scope s CROSS JOIN first_touch ft
-    LEFT JOIN latest lt ON lt.lead_id = s.lead_id
+    SELECT s.lead_id, s.user_id, s.variant, s.kept,
+           CASE WHEN s.kept AND s.t0 IS NOT NULL AND (u.opted_out_at IS NULL OR u.opted_out_at > s.t0) THEN
+                CASE WHEN s.variant IN {_in(CONTROL_ARMS)} THEN s.t0 ELSE coalesce(fm.at, s.t0) END
+           END AS exposed_at
+    FROM scope s
+    LEFT JOIN first_message fm ON fm.lead_id = s.lead_id
     LEFT JOIN users u ON u.id = s.user_id
 ),
 converted AS (
@@ -223,7 +234,7 @@ replied AS (
     WHERE r.kind = 'reply' AND e.variant NOT IN {_in(CONTROL_ARMS)}
       AND r.received_at >= e.exposed_at AND r.received_at <= e.exposed_at + to_microseconds($reply_us::BIGINT)
 )
-SELECT e.variant AS arm, count(*) AS assigned, count(e.exposed_at) AS n,
+SELECT e.variant AS arm, count(*) FILTER (WHERE e.kept) AS assigned, count(e.exposed_at) AS n,
        count(c.lead_id) AS conversions, count(r.lead_id) AS replies
 FROM exposed e
 LEFT JOIN converted c ON c.lead_id = e.lead_id

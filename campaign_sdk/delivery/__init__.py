@@ -14,7 +14,7 @@ estimated cost. ``Campaign.plan()`` is the way users reach it.
 
 from __future__ import annotations
 
-from campaign_sdk.delivery._api import plan_campaign, policy_for
+from campaign_sdk.delivery._api import plan_arms, plan_campaign, policy_for
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
 from campaign_sdk.delivery._policy import DAYS, DeliveryPolicy, FrequencyCap, SendWindow
 from campaign_sdk.delivery._prices import price_table
@@ -37,6 +37,7 @@ __all__ = [
     "SendWindow",
     "local_target",
     "next_allowed",
+    "plan_arms",
     "plan_campaign",
     "policy_for",
     "price_table",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -12,7 +13,7 @@ from campaign_sdk.delivery._frame import DeliveryPlan
 from campaign_sdk.delivery._plan import MIRROR_TABLES, build_plan
 from campaign_sdk.delivery._policy import DeliveryPolicy
 from campaign_sdk.delivery._prices import PriceInput, price_table
-from campaign_sdk.delivery._render import template_of
+from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._spec import PlanSpec
 from campaign_sdk.gateways._pricing import gateway_prices
@@ -27,8 +28,22 @@ def policy_for(row: Any, *, given: DeliveryPolicy | None, client_policy: Deliver
     return client_policy or DeliveryPolicy()
 
 
+def plan_arms(row: Any, channel: str) -> list[tuple[tuple[str | None, ...], LeadTemplate | str]]:
+    """Each arm's template (or why it is never sent), arms with the same content together: the
+    campaign's own content for leads in no experiment (and the control arm), each variant's own
+    content for its leads, the winner's for the rest once there is one."""
+    from campaign_sdk.experiments import send_arms
+
+    grouped: dict[LeadTemplate | str, list[str | None]] = {}
+    for name, arm in send_arms(row).items():
+        what: LeadTemplate | str = (LeadTemplate.of(arm.content, channel=channel) if arm.content is not None
+                                    else arm.skip or "awaiting_winner")
+        grouped.setdefault(what, []).append(name)
+    return [(tuple(names), what) for what, names in grouped.items()]
+
+
 def plan_campaign(
-    engine: sa.Engine, row: Any, gateway: Any, *, content: Any, required: list[str],
+    engine: sa.Engine, row: Any, gateway: Any, *, arms: Sequence[tuple[tuple[str | None, ...], LeadTemplate | str]],
     policy: DeliveryPolicy, at: dt.datetime | str | None = None, local_time: str | None = None,
     prices: PriceInput | None = None, messaging_tier: int | None = None, now: dt.datetime | None = None,
     problems: list[str] | None = None,
@@ -36,7 +51,8 @@ def plan_campaign(
     """The delivery plan of the campaign ``row`` (see ``Campaign.plan``)."""
     from campaign_sdk.analytics import mirror_for
 
-    moment = utc(now) if now is not None else dt.datetime.now(dt.UTC)
+    clock = getattr(gateway, "now", None)  # the sandbox simulates time: plan on its clock, as sync() does
+    moment = utc(now) if now is not None else utc(clock()) if callable(clock) else dt.datetime.now(dt.UTC)
     expires_at = utc(row.expires_at) if row.expires_at is not None else None
     when = schedule(at=at, local_time=local_time, now=moment, expires_at=expires_at)
     channel = getattr(gateway, "channel", "whatsapp")
@@ -48,26 +64,17 @@ def plan_campaign(
             return table, "the prices= table"
         return gateway_prices(gateway, countries, channel)
 
-    literals, keys = template_of(content)
     tier = messaging_tier or policy.messaging_tier or getattr(gateway, "messaging_tier", None)
     approved = row.approval_state.can_send if row.approval_state is not None else False
     spec = PlanSpec(
         campaign_id=row.id, category=category,
         price_category=(row.approval_category or category).lower(), channel=channel,
-        literals=literals, keys=keys, required=required, policy=policy, schedule=when,
+        arms=arms, policy=policy, schedule=when,
         now=moment, expires_at=expires_at, messaging_tier=tier,
         freeform=channel == "whatsapp" and category == "service" and not approved,
-        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup, winner=_has_winner(row),
+        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup,
     )
     with mirror_for(engine).reading(MIRROR_TABLES) as con:
         plan = build_plan(con, spec)
     plan.attrs["problems"] = list(problems or [])
     return plan
-
-
-def _has_winner(row: Any) -> bool:
-    """Whether the campaign's experiment picked a winner (its "rest" arm is then sent)."""
-    from campaign_sdk.experiments._design import design_of
-
-    design = design_of(row)
-    return design is not None and design.winner is not None

@@ -60,6 +60,12 @@ class DeliveryPlan(pd.DataFrame):
         out["meaning"] = out["reason"].map(REASONS)
         return pd.DataFrame(out)
 
+    def hour_chart(self, *, title: str | None = None) -> Any:
+        """The send-time histogram by local hour (a matplotlib Figure; see :meth:`by_hour`)."""
+        from campaign_sdk.delivery._chart import send_time_chart
+
+        return send_time_chart(self, title=title)
+
     def by_hour(self) -> pd.DataFrame:
         """Leads to send or defer per local hour of arrival (for a send-time histogram)."""
         live = self[self["action"].isin(["send", "defer"])]

@@ -50,17 +50,35 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame) -> 
         WHERE {COUNTS} AND coalesce(m.sent_at, m.created_at) > $now - to_microseconds({day})
     """, now).fetchall()[0][0]
     first = max(limit - int(used), 0)
+    # eligible rows in send order (send_at, lead_id): rank r goes in batch 0 (as planned) below
+    # ``first``, else 1 + (r - first) // limit days later. Ranks are counted per send moment (a
+    # small table); only moments that straddle a batch boundary number their own rows.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tier_rows AS
+        SELECT r.lead_id, r.zkey, r.send_at FROM plan_rows r
+        LEFT JOIN (SELECT user_id, max(received_at) AS last_in FROM replies GROUP BY user_id) q ON q.user_id = r.user_id
+        WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL
+          AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at)
+    """)
+    batch = f"CASE WHEN {{rank}} < {first} THEN 0 ELSE 1 + ({{rank}} - {first}) // {limit} END"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tier_groups AS
+        SELECT send_at, start, {batch.format(rank="start")} AS lo, {batch.format(rank="start + n - 1")} AS hi
+        FROM (SELECT send_at, n, sum(n) OVER (ORDER BY send_at) - n AS start
+              FROM (SELECT send_at, count(*) AS n FROM _tier_rows GROUP BY send_at))
+    """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_over AS
-        SELECT lead_id, zkey, 1 + (rank - {first}) // {limit} AS batch FROM (
-            SELECT r.lead_id, r.zkey, row_number() OVER (ORDER BY r.send_at, r.lead_id) - 1 AS rank
-            FROM plan_rows r
-            LEFT JOIN (SELECT user_id, max(received_at) AS last_in FROM replies GROUP BY user_id) q
-                   ON q.user_id = r.user_id
-            WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL
-              AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at))
-        WHERE rank >= {first}
+        SELECT r.lead_id, r.zkey, g.lo AS batch FROM _tier_rows r JOIN _tier_groups g ON g.send_at = r.send_at
+        WHERE g.lo = g.hi AND g.lo > 0
+        UNION ALL
+        SELECT lead_id, zkey, {batch.format(rank="start + i")} FROM (
+            SELECT r.lead_id, r.zkey, g.start, row_number() OVER (PARTITION BY r.send_at ORDER BY r.lead_id) - 1 AS i
+            FROM _tier_rows r JOIN _tier_groups g ON g.send_at = r.send_at WHERE g.lo < g.hi)
+        WHERE {batch.format(rank="start + i")} > 0
     """)
+    con.execute("DROP TABLE _tier_rows")
+    con.execute("DROP TABLE _tier_groups")
     moves = con.execute("""
         SELECT DISTINCT o.zkey, o.batch, greatest(t.send_at, $now + to_microseconds($day) * o.batch) AS proposed
         FROM (SELECT DISTINCT zkey, batch FROM _tier_over) o

@@ -18,11 +18,15 @@ import pandas as pd
 from campaign_sdk.delivery import _limits
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
 from campaign_sdk.delivery._render import (
+    LeadTemplate,
+    arm_sql,
     features_sql,
+    literal_size,
     message_sql,
+    reason_sql,
     segments_sql,
     size_sql,
-    value_sql,
+    values_sql,
 )
 from campaign_sdk.delivery._schedule import scheduler_sql
 from campaign_sdk.delivery._segments import sms_segments
@@ -35,69 +39,70 @@ from campaign_sdk.delivery._spec import (
     zone_names,
 )
 from campaign_sdk.delivery._windows import earliest_local
-from campaign_sdk.delivery._zones import resolve_zones
-from campaign_sdk.facts import errors
+from campaign_sdk.delivery import _zone_cache as zone_cache
 from campaign_sdk.facts.errors import ErrorKind
 
 MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
-# The codes of the invalid_number kind (campaign_sdk.facts.errors): the mirror holds codes, not kinds.
-INVALID_NUMBER_CODES = tuple(sorted(errors.codes_of(ErrorKind.INVALID_NUMBER)))
-_TEMP = ("plan_base", "plan_zones", "plan_rows", "_plan_phone", "_plan_deep", "_tier_over")
+_TEMP = ("plan_base", "plan_zones", "plan_rows", "_plan_phone", "_plan_deep", "_tier_over", "_tier_groups", "_tier_rows", "_zone_new",
+         "_zone_found")
 
 
-def _slots(spec: PlanSpec) -> list[str]:
-    """The variables read from each lead's JSON: the template's, then ``timezone``."""
-    return list(dict.fromkeys([*spec.keys, *spec.required])) + ["timezone"]
+def _columns(spec: PlanSpec) -> dict[str, str]:
+    """Each slot's value column in ``plan_base``."""
+    return {k: f"v{i}" for i, k in enumerate(spec.slots[:-1])}
 
 
-def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
-    slots = _slots(spec)
+def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, cache: str) -> None:
+    slots = spec.slots
     paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in slots) + "]"
-    missing = " OR ".join(f"trim(coalesce(vals[{slots.index(k) + 1}], '')) = ''" for k in spec.required) or "false"
-    values = "".join(f", {value_sql(k, f'vals[{i + 1}]')} AS v{i}" for i, k in enumerate(slots[:-1]))
-    codes = ", ".join(map(str, INVALID_NUMBER_CODES))
+    cols = _columns(spec)
+    values = "".join(f", vals[{i + 1}] AS {cols[k]}" for i, k in enumerate(slots[:-1]))
+    skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
+    arm = arm_sql([(names, i) for i, (names, _) in enumerate(spec.arms)], "variant", str, default="-1")
+    raw = {k: f"vals[{i + 1}]" for i, k in enumerate(slots[:-1])}
+    content = arm_sql(spec.templates, "variant", lambda t: reason_sql(t, raw))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_base AS
-        SELECT lead_id, user_id, phone, variant, vals[{len(slots)}] AS tz_override{values},
-               coalesce(store_reason, CASE WHEN {missing} THEN 'missing_variables' END) AS store_reason
+        SELECT lead_id, user_id, phone, variant, place, {arm} AS arm,
+               nullif(trim(vals[{len(slots)}]), '') AS tz_override
+               {values},
+               coalesce(store_reason, {content}) AS store_reason
         FROM (
             SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone,
-                   json_extract_string(l.custom_variables, {paths}) AS vals,
-                   l.variant,
+                   json_extract_string(l.custom_variables, {paths}) AS vals, l.variant, {zone_cache.PLACE} AS place,
                    CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
-                        WHEN l.variant IN ('holdout', 'global_holdout') THEN l.variant
-                        WHEN l.variant = 'rest' AND NOT $winner THEN 'awaiting_winner'
+                        WHEN {skip} IS NOT NULL THEN {skip}
                         WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
                         WHEN s.state = 3 THEN 'already_messaged'
                         WHEN s.state = 2 THEN 'failed_before'
                         WHEN s.state = 1 THEN 'unresolved'
                         WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
                    END AS store_reason
-            FROM leads l JOIN users u ON u.id = l.user_id
+            FROM leads l JOIN users u ON u.id = l.user_id {zone_cache.JOIN.format(schema=cache)}
             LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
-                                                WHEN error_code IS NOT NULL OR status = 'failed' THEN 2
-                                                ELSE 1 END) AS state
+                                                WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
                        FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
-            LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_code IN ({codes})) bad
+            LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
                    ON bad.user_id = l.user_id
             WHERE l.campaign_id = $c)
-    """, {"c": spec.campaign_id, "winner": spec.winner})
+    """, {"c": spec.campaign_id})
 
 
-def _timed(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame) -> pd.DataFrame:
+def _timed(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, zkey: str) -> pd.DataFrame:
     times = moments(keys, spec)
     con.register("_plan_times", times[["zkey", "send_at", "time_reason"]])
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_rows AS
-        SELECT b.lead_id, b.user_id, z.zkey, t.send_at,
+        SELECT b.lead_id, b.user_id, t.zkey, t.send_at,
                CASE WHEN b.store_reason IS NOT NULL THEN b.store_reason
-                    WHEN z.lead_id IS NULL THEN 'invalid_number'
+                    WHEN t.zkey IS NULL THEN 'invalid_number'
                     ELSE t.time_reason END AS reason
         FROM plan_base b
-        LEFT JOIN plan_zones z ON z.lead_id = b.lead_id
-        LEFT JOIN _plan_times t ON t.zkey = z.zkey
+        LEFT JOIN _zone_overrides o ON o.name = b.tz_override
+        LEFT JOIN _plan_times t ON t.zkey = {zkey.format(t="b")}
     """)
     con.unregister("_plan_times")
+    con.unregister("_zone_overrides")
     return times[["zkey", "send_at"]]
 
 
@@ -123,25 +128,27 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
     places = _locals(keys, pairs)
     con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
     con.register("_plan_kidx", pd.DataFrame({"zkey": keys["zkey"], "kidx": range(len(keys))}))
-    slots = _slots(spec)
-    numbers = [slots.index(k) for k in spec.keys]
-    joined_values = "concat(" + ", ".join([f"v{i}" for i in numbers] + ["''"]) + ")"
-    is_gsm, units, doubles = size_sql(spec.literals)
-    encoding, segments, exact = segments_sql("is_gsm", "units", "doubles")
+    cols = {k: f"b.{c}" for k, c in _columns(spec).items()}
+    message = arm_sql(spec.templates, "b.variant", lambda t: message_sql(t, cols))
+    values = arm_sql(spec.templates, "b.variant", lambda t: values_sql(t, cols))
+    sizes = [arm_sql(spec.templates, "b.variant", lambda t, i=i: str(literal_size(t)[i]).lower()) for i in range(4)]
+    is_gsm, chars, doubles = size_sql("vv", *(f"lit{i}" for i in range(4)))
+    encoding, segments, exact = segments_sql("is_gsm", "chars", "doubles")
     skip = f"coalesce(r.reason IN {SKIPS}, false)"
     query = f"""
         WITH joined AS (
-            SELECT b.*, r.reason, r.send_at, coalesce(k.kidx, -1) AS kidx, coalesce(loc.lidx, -1) AS lidx,
-                   {skip} AS skipped
+            SELECT b.lead_id, b.phone, b.variant, b.tz_override, r.reason, r.send_at, coalesce(k.kidx, -1) AS kidx,
+                   {skip} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx,
+                   {message} AS message, {values} AS vv,
+                   {", ".join(f"{x} AS lit{i}" for i, x in enumerate(sizes))}
             FROM plan_rows r JOIN plan_base b ON b.lead_id = r.lead_id
             LEFT JOIN _plan_kidx k ON k.zkey = r.zkey
-            LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at AND NOT {skip}),
-        featured AS (SELECT *, {features_sql("vv")} FROM (SELECT *, {joined_values} AS vv FROM joined)),
+            LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at),
+        featured AS (SELECT *, {features_sql("vv")} FROM joined),
         sized AS (
             SELECT lead_id, phone, variant, reason, send_at, kidx, lidx, skipped,
                    CASE WHEN reason = 'invalid_timezone' THEN tz_override END AS bad_timezone,
-                   {message_sql(spec.literals, [f"v{i}" for i in numbers])} AS message,
-                   {is_gsm} AS is_gsm, {units} AS units, {doubles} AS doubles FROM featured)
+                   message, {is_gsm} AS is_gsm, {chars} AS chars, {doubles} AS doubles FROM featured)
         SELECT lead_id, phone AS phone_number, kidx, lidx, reason,
                CASE WHEN reason IN ('holdout', 'global_holdout') THEN 'holdout' WHEN skipped THEN 'skip'
                     WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action, variant,
@@ -178,7 +185,10 @@ def _decorate(frame: pd.DataFrame, spec: PlanSpec, keys: pd.DataFrame, places: p
     local = places["local_send_time"].to_numpy("datetime64[us]")
     frame["local_send_time"] = _take(frame.pop("lidx").to_numpy(), local, np.datetime64("NaT", "us"))
     bad = frame.pop("bad_timezone")
-    frame["detail"] = ("timezone '" + bad + "' is not an IANA zone name (e.g. 'America/New_York')").astype(object)
+    detail = np.full(len(frame), None, dtype=object)
+    rows = np.flatnonzero(bad.notna().to_numpy())  # a few leads: build their text only
+    detail[rows] = [f"timezone '{b}' is not an IANA zone name (e.g. 'America/New_York')" for b in bad.iloc[rows]]
+    frame["detail"] = detail
     _price(frame, spec, prices, live)
     return frame
 
@@ -223,10 +233,11 @@ def _recount(frame: pd.DataFrame) -> None:
 def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> DeliveryPlan:
     """The plan of ``spec.campaign_id`` on the mirror connection ``con`` (already refreshed)."""
     try:
-        _base(con, spec)
-        keys = resolve_zones(con, "plan_base")
+        _base(con, spec, zone_cache.prepare(con))
+        zone_cache.fill(con, "plan_base")
+        keys, zkey = zone_cache.zone_keys(con, "plan_base")
         con.register("_plan_keys", keys)
-        pairs = _timed(con, spec, keys)
+        pairs = _timed(con, spec, keys, zkey)
         _limits.caps(con, spec)
         moved = _limits.tier(con, spec, keys)
         _limits.stale(con, spec)

@@ -14,6 +14,10 @@ SKIP = {
     "unresolved": "a send to this lead may or may not have reached Twilio; send() reconciles it first",
     "invalid_number": "Twilio called the number invalid (21211 / 21614 / 63024) or it is not E.164",
     "missing_variables": "a template variable has no value (the send would fail with 21656); fill it in",
+    "value_format": "a value holds a line break, a tab or more than 4 consecutive spaces (WhatsApp refuses it); "
+                    "put the value on one line",
+    "message_too_long": "the message is longer than the channel takes once the values are filled in "
+                        "(WhatsApp 1,024 characters: 63021; SMS 1,600); shorten the values",
     # delivery policy
     "invalid_timezone": "the lead's timezone value is not an IANA zone name; fix it (e.g. 'America/New_York')",
     "unknown_timezone": "libphonenumber knows no time zone for the number; give the lead a timezone value",

@@ -11,6 +11,7 @@ import pandas as pd
 
 from campaign_sdk.delivery._policy import DeliveryPolicy
 from campaign_sdk.delivery._reasons import SKIP
+from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import Schedule
 from campaign_sdk.delivery._windows import local_target, next_allowed
 
@@ -30,9 +31,9 @@ class PlanSpec:
     category: str  # marketing / service: the policy's categories
     price_category: str  # marketing / utility / authentication / service: the price table's
     channel: str
-    literals: Sequence[str]  # the template's text around its placeholders
-    keys: Sequence[str]  # the placeholders' variable names, in order (repeats included)
-    required: Sequence[str]
+    # (arm names, template or skip reason): the content each experiment arm's leads get (None:
+    # the campaign's own arm, and any lead whose arm is unknown) or why the arm is never sent
+    arms: Sequence[tuple[tuple[str | None, ...], LeadTemplate | str]]
     policy: DeliveryPolicy
     schedule: Schedule
     now: dt.datetime  # aware UTC
@@ -41,7 +42,15 @@ class PlanSpec:
     freeform: bool
     twilio_scheduling: bool
     prices: Callable[[list[str]], tuple[pd.DataFrame, str]]
-    winner: bool = False  # the experiment has a winner: its "rest" arm is sent
+
+    @property
+    def templates(self) -> list[tuple[tuple[str | None, ...], LeadTemplate]]:
+        return [(names, t) for names, t in self.arms if isinstance(t, LeadTemplate)]
+
+    @property
+    def slots(self) -> list[str]:
+        """The variables read from each lead's JSON: every arm's, then ``timezone``."""
+        return list(dict.fromkeys(k for _, t in self.templates for k in t.slots)) + ["timezone"]
 
 
 def naive(moment: dt.datetime) -> dt.datetime:

@@ -152,7 +152,7 @@ def resolve_zones(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
         con.unregister(name)
     con.execute("DROP TABLE IF EXISTS _plan_deep")
     keys = [k for (k,) in con.execute("SELECT DISTINCT zkey FROM plan_zones ORDER BY 1").fetchall()]
-    return pd.DataFrame([_key(k, width, places.places, names) for k in keys],
+    return pd.DataFrame([zone_key(k, width, places.places, names) for k in keys],
                         columns=["zkey", "zones", "country", "ambiguous", "zone_problem"])
 
 
@@ -185,13 +185,16 @@ def _deep(con: duckdb.DuckDBPyConnection, deep: list[str], places: _Places) -> b
     return True
 
 
-def _key(zkey: int, width: int, places: list[tuple[str, str | None]], names: list[str]) -> tuple[Any, ...]:
+def zone_key(zkey: int, width: int, places: Any, names: list[str]) -> tuple[Any, ...]:
+    """The key row (zkey, zones, country, ambiguous, zone_problem) of ``zkey``: place
+    ``zkey // width`` of ``places`` (``(zones, region)`` by index), with override name
+    ``names[zkey % width - 1]`` (0: none)."""
     zones, country = places[zkey // width]
     oid = zkey % width
     if oid:
         name = names[oid - 1]
         valid = zone(name) is not None and name != UNKNOWN_ZONE
         return zkey, name if valid else None, country, False, None if valid else "invalid_timezone"
-    if zones == UNKNOWN_ZONE:
+    if zones is None or zones == UNKNOWN_ZONE:
         return zkey, None, country, False, "unknown_timezone"
     return zkey, zones, country, "," in zones, None

@@ -5,7 +5,7 @@ holdout (a control fraction that is never sent) and a test phase (``test_fractio
 winner ``send_winner`` sends to the rest. Users are assigned deterministically from the
 campaign's experiment seed and their phone number (``_assign``). ``lift`` reports, per arm and
 metric, the absolute and relative lift against the control with fixed-sample (statsmodels) and
-always-valid (mSPRT, ``_sequential``) intervals and tests, Holm-adjusted p-values and a
+always-valid (mSPRT and confidence sequences, ``_sequential``) intervals and tests, Holm-adjusted p-values and a
 sample-ratio-mismatch check. ``plan_experiment`` sizes an experiment.
 
 >>> from campaign_sdk.experiments import plan_experiment
@@ -51,13 +51,14 @@ from campaign_sdk.experiments._report import (
     pick_winner,
     record_look,
 )
-from campaign_sdk.experiments._sequential import msprt
+from campaign_sdk.experiments._sequential import msprt, relative_cs
 from campaign_sdk.experiments._variants import (
     Arm,
     arm_problems,
     check_variants,
     lead_skip,
     send_arms,
+    set_variant_approval,
     submit_variants,
     sync_variants,
 )
@@ -99,9 +100,11 @@ __all__ = [
     "plan_problems",
     "planned_shares",
     "record_look",
+    "relative_cs",
     "send_arms",
     "set_experiment",
     "set_global_holdout",
+    "set_variant_approval",
     "srm_check",
     "submit_variants",
     "sync_variants",

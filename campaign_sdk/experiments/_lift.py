@@ -3,7 +3,9 @@
 Fixed-sample (valid for one look at a sample size fixed in advance), from statsmodels:
 absolute lift p_t - p_c with Newcomb's hybrid score interval, its p-value from the
 Agresti-Caffo test, relative lift p_t / p_c - 1 with the log-adjusted ratio interval.
-Always-valid (valid however often the results are looked at): the mSPRT of ``_sequential``.
+Always-valid (valid however often the results are looked at): the mSPRT of ``_sequential`` and
+its confidence sequence of the absolute lift, and a confidence sequence of the relative lift
+(``relative_cs``: the same mixture boundary on the delta-method log ratio).
 p-values are Holm-adjusted across the arms compared with the same control (statsmodels
 ``multipletests``). Rates and lifts are in percent (percentage points for absolute lifts).
 """
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from campaign_sdk.experiments._sequential import msprt
+from campaign_sdk.experiments._sequential import msprt, relative_cs
 
 TESTS = {
     "fixed": "one look at a sample size fixed in advance (e.g. the plan's); not valid if you peeked",
@@ -100,7 +102,7 @@ def lift_rows(
             r_low, r_high = f["ratio_low"] - 1, f["ratio_high"] - 1
         else:
             p, low, high = msprt(x_t, n_t, c_x, c_n, alpha=alpha, tau=tau) if arms else (np.array([]),) * 3
-            r_low = r_high = np.full(len(arms), np.nan)
+            r_low, r_high = relative_cs(x_t, n_t, c_x, c_n, alpha=alpha) if arms else (np.array([]),) * 2
         with np.errstate(divide="ignore", invalid="ignore"):
             rate_t, rate_c = x_t / n_t, c_x / c_n
             diff = rate_t - rate_c

@@ -28,7 +28,7 @@ Window = str | dt.timedelta
 
 @dataclass(frozen=True)
 class ArmCounts:
-    """Per arm: leads assigned, exposed (n), converted and replied."""
+    """Per arm: leads assigned, counted (n, intention to treat), converted and replied."""
 
     frame: pd.DataFrame  # index: arm; columns assigned, n, conversions, replies
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from campaign_sdk import service
+from campaign_sdk._exceptions import InvalidArgumentError
 from campaign_sdk.experiments._assign import GLOBAL_HOLDOUT, HOLDOUT, REST
 from campaign_sdk.experiments._design import TREATMENT, design_of
 from campaign_sdk.gateways import ApprovalResult, ContentRequest, Gateway
@@ -92,8 +93,9 @@ def sync_variants(session: Session, row: Campaign, gateway: Gateway | None) -> N
 
 
 def combine(session: Session, row: Campaign) -> None:
-    """The campaign's approval: a stopped variant (rejected, disabled, paused) stops it; else it
-    is as far along as its least advanced variant."""
+    """The campaign's approval from its variants': a stopped variant (rejected, disabled, paused)
+    stops it (its reason names the variant); else it is as far along as its least advanced
+    variant, so it is approved only when every variant is."""
     states = [(v.name, v.approval_state, v.rejection_reason) for v in row.variants]
     stopped = [s for s in states if s[1] in _STOPPED]
     if stopped:
@@ -102,6 +104,38 @@ def combine(session: Session, row: Campaign) -> None:
         return
     least = min((s[1] for s in states), key=lambda s: _PROGRESS.index(s) if s in _PROGRESS else 0)
     service.apply_approval_result(session, row, least)
+
+
+def set_variant_approval(
+    session: Session, row: Campaign, state: ApprovalState | str, *, variant: str | None, reason: str | None = None
+) -> None:
+    """Apply an approval outcome reported by WhatsApp to one variant's template (or to the
+    campaign's one template when it has no variants), then fold the variants into the
+    campaign's state (:func:`combine`)."""
+    try:
+        state = ApprovalState(str(state).lower())
+    except ValueError:
+        raise InvalidArgumentError(
+            f"approval state {state!r} is not one of {', '.join(s.value for s in ApprovalState)}"
+        ) from None
+    names = [v.name for v in row.variants]
+    if not names:
+        if variant is not None and variant != TREATMENT:
+            raise InvalidArgumentError(
+                f"campaign {row.name!r} has no variants (it has one template): leave variant= out, not {variant!r}"
+            )
+        service.apply_approval_result(session, row, state, reason=reason)
+        return
+    if variant not in names:
+        given = "no variant=" if variant is None else f"variant={variant!r} is not one of them"
+        raise InvalidArgumentError(
+            f"campaign {row.name!r} has {len(names)} variants, each its own WhatsApp template "
+            f"({', '.join(names)}); {given}. Say which template WhatsApp decided on, e.g. "
+            f"campaign.set_approval_status({state.value!r}, variant={names[0]!r})"
+        )
+    target = next(v for v in row.variants if v.name == variant)
+    _record(target, ApprovalResult(state, reason))
+    combine(session, row)
 
 
 def _mirror_first(row: Campaign) -> None:

@@ -10,11 +10,17 @@ Three levels are kept apart, because they are three different gates:
 - ``SMS_MMS``: what the SMS / MMS channels accept.
 
 Character counting: Twilio's error 21617 page ("some special characters such as emojis ...
-will be counted as multiple characters") does not give the exact unit; SMS and WhatsApp both
-carry text as UTF-16 (UCS-2 on SMS), so the SDK counts **UTF-16 code units**: an ASCII or
-accented letter counts 1, an emoji outside the Basic Multilingual Plane (most emoji) counts 2.
-This is the stricter reading (a code-point count would accept text Twilio may refuse).
+will be counted as multiple characters if they have a higher byte count"; its 2026 version:
+"characters outside GSM-7, such as emoji ... can use more space") does not give the exact unit;
+SMS and WhatsApp both carry text as UTF-16 (UCS-2 on SMS), so the SDK counts **UTF-16 code
+units**: an ASCII or accented letter counts 1, an emoji outside the Basic Multilingual Plane
+(most emoji) counts 2. This is the stricter reading (a code-point count would accept text Twilio
+may refuse). Every limit is counted so, variable values included (error 21658).
 Source: https://www.twilio.com/docs/api/errors/21617
+
+Variable values: 1,600 characters (Twilio's variables page, 250 recommended; error 21658). An
+older copy of the variables page (under /docs/content-api/) said 255; the current pages and the
+error page agree on 1,600, which is enforced.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ _LIST = "https://www.twilio.com/docs/content/twiliolist-picker"
 _LOCATION = "https://www.twilio.com/docs/content/twilio-location"
 _CATALOG = "https://www.twilio.com/docs/content/twilio-catalog"
 _OVERVIEW = "https://www.twilio.com/docs/content/content-types-overview"
+_META_SECTIONS = "https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages#section-object"
 _MMS = "https://www.twilio.com/docs/messaging/api/media-resource"
 _META_COMPONENTS = "https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates/components"
 _META_GUIDELINES = "https://developers.facebook.com/docs/whatsapp/message-templates/guidelines"
@@ -93,7 +100,12 @@ CONTENT_API: dict[str, dict[str, Limit]] = {
         "id": Limit(200, TWILIO, _LIST),
         "description": Limit(72, TWILIO, _LIST),
     },
-    "twilio/location": {"label": Limit(1024, TWILIO, _LOCATION, "no limit on the page; the body limit of WhatsApp is used")},
+    # The location page (and Meta's location message) give no limit for label or address: Twilio's
+    # 1,600 for any message text applies, not an invented smaller one.
+    "twilio/location": {"label": Limit(1600, TWILIO, _LOCATION, "no limit on the location page: Twilio's 1,600 "
+                                       "for any message text"),
+                        "address": Limit(1600, TWILIO, _LOCATION, "no limit on the location page: Twilio's 1,600 "
+                                         "for any message text")},
     "twilio/catalog": {
         "body": Limit(1024, TWILIO, _CATALOG),
         "title": Limit(60, WHATSAPP_SOURCE, _META_COMPONENTS, "header text limit"),
@@ -103,16 +115,19 @@ CONTENT_API: dict[str, dict[str, Limit]] = {
 
 # Buttons (actions), per action type.
 BUTTON_TITLE = Limit(20, TWILIO, _QR, "some WhatsApp pages say 25; the stricter limit is enforced")
+# URL, phone, copy-code and voice-call buttons: Twilio's call-to-action page gives "Max 25 chars" for
+# their title, as Meta's template button text (25).
+CTA_BUTTON_TITLE = Limit(25, TWILIO, _CTA, "Twilio's call-to-action page: 'Max 25 chars'; WhatsApp's button text is 25 too")
 ACTION_TEXT: dict[str, dict[str, Limit]] = {
     "QUICK_REPLY": {
         "title": BUTTON_TITLE,
         "id": Limit(128, WHATSAPP_SOURCE, _QR, "Twilio allows 200 but approved WhatsApp templates 128; the stricter is enforced"),
     },
-    "URL": {"title": BUTTON_TITLE},
-    "PHONE_NUMBER": {"title": BUTTON_TITLE},
-    "COPY_CODE": {"title": BUTTON_TITLE, "code": ANY_VALUE},
-    "VOICE_CALL": {"title": BUTTON_TITLE},
-    "VOICE_CALL_REQUEST": {"title": BUTTON_TITLE},
+    "URL": {"title": CTA_BUTTON_TITLE},
+    "PHONE_NUMBER": {"title": CTA_BUTTON_TITLE},
+    "COPY_CODE": {"title": CTA_BUTTON_TITLE, "code": ANY_VALUE},
+    "VOICE_CALL": {"title": CTA_BUTTON_TITLE},
+    "VOICE_CALL_REQUEST": {"title": CTA_BUTTON_TITLE},
 }
 
 # Action types each content type takes: the OpenAPI enums (#/components/schemas/<x>ActionType).
@@ -128,9 +143,18 @@ MAX_ACTIONS = Limit(10, TWILIO, _QR, "Twilio's quick-reply page; an older versio
 CAROUSEL_CARDS = Limit(10, TWILIO, _CAROUSEL)
 CAROUSEL_CARD_BUTTONS = (1, 2)  # the carousel page: "1 to 2 buttons in each card"
 LIST_ITEMS = (1, 10)  # the list-picker page: minimum 1 item, maximum 10
+# twilio/catalog: Twilio sends listed items as a WhatsApp multi-product message, "1 to 30 products"
+# (the catalog page); Meta's section object: 1 to 10 sections, a section title at most 24
+# characters and required when there is more than one section (Cloud API messages reference).
+CATALOG_ITEMS = Limit(30, TWILIO, _CATALOG, "a multi-product message holds 1 to 30 products")
+CATALOG_SECTIONS = Limit(10, WHATSAPP_SOURCE, _META_SECTIONS, "a multi-product message has 1 to 10 sections")
+CATALOG_SECTION_TITLE = Limit(24, WHATSAPP_SOURCE, _META_SECTIONS, "a section title of a multi-product message")
 OTP_EXPIRY_MINUTES = (1, 90)  # the whatsapp/authentication page: "whole numbers from 1-90"
 OTP_EXPIRY_SOURCE = _WA_AUTH
 OTP_BUTTON_TEXT = Limit(25, WHATSAPP_SOURCE, _META_AUTH, "WhatsApp's button text limit")
+# The one-time code sent in an authentication template's {{1}}: Twilio's page says it "must be less
+# than 15 characters long" (at most 14); Meta's authentication pages allow 15. The stricter is enforced.
+OTP_CODE = Limit(14, TWILIO, _WA_AUTH, "Twilio: less than 15 characters; Meta allows 15; the stricter is enforced")
 LATITUDE = (-90.0, 90.0)  # the location page
 LONGITUDE = (-180.0, 180.0)  # the location page
 MAX_VARIABLES = 100  # https://www.twilio.com/docs/content/using-variables-with-content-api
@@ -150,6 +174,16 @@ WA_FOOTER = Limit(60, WHATSAPP_SOURCE, _META_COMPONENTS)
 WA_MAX_EMOJIS = 10  # Twilio's list of common rejection reasons; a heuristic, so a warning
 WA_MAX_SPACES = 4  # Meta: values may not hold newlines, tabs or more than 4 consecutive spaces
 WA_SOURCE_GUIDELINES = _META_GUIDELINES
+# A variable at the start / end of the body, or two adjacent variables: refused "without a sample
+# variable" (Twilio's text and call-to-action pages; its variables page: "cannot be the start or
+# end of a body string without a sample"); with samples still a common rejection reason (Twilio's
+# approval page: "WhatsApp does not allow a placeholder at the beginning or end").
+WA_EDGE_SOURCES = (
+    "https://www.twilio.com/docs/content/using-variables-with-content-api",
+    _TEXT,
+    _CTA,
+    "https://www.twilio.com/docs/whatsapp/tutorial/message-template-approvals-statuses",
+)
 # Content types that can never start a conversation nor be submitted for approval.
 IN_SESSION_ONLY = frozenset({"twilio/list-picker", "twilio/location"})  # their pages, and _OVERVIEW
 # Channels per content type (the overview page's table).
@@ -185,6 +219,12 @@ AUTH_SOURCE = _META_AUTH
 # Meta: catalog and carousel templates are marketing templates (inferred from Meta's template
 # pages, which show them under MARKETING only): a warning.
 MARKETING_ONLY = frozenset({"twilio/catalog"})
+# Documented, so an error: Meta's media card carousel page, "carousel cards are only available for
+# marketing template messages".
+MARKETING_ONLY_DOCUMENTED: dict[str, str] = {
+    "twilio/carousel": "https://developers.facebook.com/documentation/business-messaging/whatsapp/templates/"
+    "marketing-templates/media-card-carousel-templates",
+}
 APPROVAL_NAME_PATTERN = r"^[a-z0-9_]{1,512}$"  # lowercase, digits, underscores; 512 (360dialog, Meta)
 
 # WhatsApp template languages (Meta's supported-languages page); ``en`` is the SDK's default.

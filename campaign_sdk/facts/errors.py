@@ -103,8 +103,10 @@ class Code(IntEnum):
     OPTED_OUT = 21610
     CANNOT_ROUTE = 21612
     NOT_MOBILE = 21614
+    BODY_TOO_LONG = 21617
     CONTENT_SID_INVALID = 21655
     CONTENT_VARIABLES_INVALID = 21656
+    PARAMETER_TOO_LONG = 21658
     UNREACHABLE = 30003
     BLOCKED_BY_CARRIER = 30004
     UNKNOWN_HANDSET = 30005
@@ -112,11 +114,13 @@ class Code(IntEnum):
     FILTERED = 30007
     UNKNOWN_ERROR = 30008
     CHANNEL_NOT_FOUND = 63007
+    CHANNEL_POLICY = 63013
     RECIPIENT_BLOCKED = 63014
     OUTSIDE_WINDOW = 63016
     CHANNEL_RATE_LIMIT = 63018
     CONTENT_REJECTED = 63021
     INVALID_RECIPIENT = 63024
+    PARAMETER_COUNT = 63028
     MARKETING_EXPERIMENT = 63032
     MARKETING_NOT_DELIVERED = 63049
     VALIDITY_EXPIRED = 30036
@@ -175,9 +179,14 @@ ERRORS: dict[int, ErrorFact] = {
         _row(Code.OPTED_OUT, "Attempt to send to an unsubscribed recipient (replied STOP)", K.OPTED_OUT),
         _row(Code.CANNOT_ROUTE, "Twilio cannot connect this 'To' / 'From' combination", K.UNDELIVERABLE),
         _row(Code.NOT_MOBILE, "The 'To' number is not a valid mobile number", K.INVALID_NUMBER),
+        _row(Code.BODY_TOO_LONG, "The message body exceeds 1,600 characters (emoji and non-GSM characters "
+             "count more)", K.CONTENT),
         _row(Code.CONTENT_SID_INVALID, "The ContentSid is invalid", K.REQUEST),
         _row(Code.CONTENT_VARIABLES_INVALID,
              "The ContentVariables parameter is invalid: every value must be a non-empty string", K.CONTENT),
+        _row(Code.PARAMETER_TOO_LONG,
+             "A parameter exceeded its character limit (a Content variable value: 1,600, or its field's limit)",
+             K.CONTENT),
         _row(Code.UNREACHABLE, "Unreachable destination handset", K.UNDELIVERABLE),
         _row(Code.BLOCKED_BY_CARRIER, "Message blocked by the carrier or the recipient", K.BLOCKED),
         _row(Code.UNKNOWN_HANDSET, "Unknown destination handset", K.UNDELIVERABLE),
@@ -185,11 +194,16 @@ ERRORS: dict[int, ErrorFact] = {
         _row(Code.FILTERED, "Message filtered (carrier spam filtering)", K.POLICY),
         _row(Code.UNKNOWN_ERROR, "Unknown error (the carrier gave no reason)", K.UNDELIVERABLE),
         _row(Code.CHANNEL_NOT_FOUND, "No channel sender with the 'From' address was found", K.SENDER),
+        _row(Code.CHANNEL_POLICY,
+             "Channel policy violation (e.g. more than 4 consecutive spaces or an empty value in a WhatsApp "
+             "template variable)", K.CONTENT),
         _row(Code.RECIPIENT_BLOCKED, "The recipient blocked messages from this sender", K.BLOCKED),
         _row(Code.OUTSIDE_WINDOW, "Outside the 24 h window: only an approved template may be sent", K.WINDOW),
         _row(Code.CHANNEL_RATE_LIMIT, "Rate limit exceeded for the channel or sender", K.RATE_LIMITED),
         _row(Code.CONTENT_REJECTED, "The channel rejected the content (e.g. over 1,024 characters)", K.CONTENT),
         _row(Code.INVALID_RECIPIENT, "Invalid message recipient: not an active WhatsApp user", K.INVALID_NUMBER),
+        _row(Code.PARAMETER_COUNT,
+             "The number of ContentVariables does not match the template's placeholders", K.CONTENT),
         _row(Code.MARKETING_EXPERIMENT, "Meta did not deliver this marketing template (experiment)", K.POLICY),
         _row(Code.MARKETING_NOT_DELIVERED, "Meta chose not to deliver this marketing template", K.POLICY),
         # Scheduling and validity (pages read 2026-12-01).

@@ -179,9 +179,10 @@ class SandboxGateway:
         columns ``client.record_conversions`` takes (``external_id``, ``phone_number``,
         ``occurred_at``, ``value``).
 
-        ``population`` (phone numbers, e.g. a campaign's leads) adds the people the sandbox did
-        not message: each converts with ``baseline_conversion_rate``, 10 minutes to 3 days after
-        ``since`` (default: the sandbox's first message), like messaged people do."""
+        ``population`` (phone numbers, e.g. a campaign's leads) adds the people no message
+        reached (never messaged, or refused, failed or undelivered): each converts with
+        ``baseline_conversion_rate``, 10 minutes to 3 days after ``since`` (default: the
+        sandbox's first message), like messaged people do."""
         import pandas as pd
 
         rows = self.simulator.conversions(population=population, since=since)

@@ -1,21 +1,20 @@
 """The server's inbox worker: webhooks stored in batches, applied in batches, swept for the late.
 
-Two threads, so that a store that is busy (a long bulk write holds SQLite's write lock) never
-delays *storing* a webhook, only applying it:
+Two threads, so that applying (which waits for the store, and a long bulk write holds SQLite's
+write lock for seconds) never delays *storing* a webhook:
 
-- the *keeper* stores every webhook that arrived since its last commit in one inbox
-  transaction (one ``fsync`` for all of them), together with the states of the events applied
-  meanwhile, then applies them itself, giving up after 50 ms if a SQLite store's write lock
-  is held (by a long bulk write), in which case it hands them on;
+- the *keeper* only stores: every webhook that arrived since its last commit goes into one
+  inbox transaction (one ``fsync`` for all of them), together with the states of the events
+  applied meanwhile, and is handed on;
 - the *applier* applies what was handed on (waiting for the store as long as it takes), and every
   ``sweep_every`` seconds applies pending events whose SID has been recorded since, logs the
   ones pending longer than ``stale_after`` (with SID and age), and forgets applied events
   older than ``keep``.
 
-A request waits for its event to be stored (or fails: the route answers 503 so Twilio retries),
-then at most ``inbox_wait`` seconds for it to be applied, and is answered either way; when the
-applier has already been stuck for a quarter of that (the store's write lock is held by a
-long bulk write), it is answered at once.
+A request is answered once its event is stored (or fails: the route answers 503 so Twilio
+retries). With ``inbox_wait`` above 0 it first waits up to that many seconds for the event to be
+applied, unless the applier has been stuck for a quarter of that already (the store's write lock
+is held by a long bulk write).
 """
 
 from __future__ import annotations
@@ -30,13 +29,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
-from campaign_sdk._store import _sqlite_pragmas
-from campaign_sdk.analytics._store import sqlite_path
 from campaign_sdk.inbox import apply_pending
 from campaign_sdk.inbox._apply import apply, marks, result_of
 from campaign_sdk.inbox._store import KINDS, Stored, inbox_for
@@ -63,7 +58,6 @@ class InboxWorker:
                  stale_after: dt.timedelta = dt.timedelta(minutes=15), keep: dt.timedelta = dt.timedelta(days=7)) -> None:
         self.sessions = sessions
         self.inbox = inbox_for(sessions.kw["bind"])
-        self.quick_sessions = _quick(sessions)
         self.sweep_every, self.stale_after, self.keep = sweep_every, stale_after, keep
         self._incoming: queue.SimpleQueue[Ticket | dict[int, tuple[str, str | None]] | None] = queue.SimpleQueue()
         self._stored: queue.SimpleQueue[list[Ticket] | None] = queue.SimpleQueue()
@@ -95,8 +89,6 @@ class InboxWorker:
         self._threads[1].join(30)
         self._incoming.put(None)
         self._threads[0].join(30)
-        if self.quick_sessions is not self.sessions:
-            self.quick_sessions.kw["bind"].dispose()
 
     # -- the keeper -------------------------------------------------------------------------
     def _keep(self) -> None:
@@ -116,8 +108,8 @@ class InboxWorker:
                 return
 
     def _store(self, tickets: list[Ticket], marks: dict[int, tuple[str, str | None]]) -> dict[int, tuple[str, str | None]]:
-        """Store ``tickets`` (and write ``marks``), then try to apply them at once; returns the
-        states to write next time."""
+        """Store ``tickets`` (and write ``marks``) and hand them to the applier; returns the
+        states still to write (when the inbox could not be written)."""
         try:
             for kind in KINDS:
                 group = [t for t in tickets if t.kind == kind]
@@ -134,13 +126,8 @@ class InboxWorker:
                     ticket.applied.set_result(None)
             return marks  # states only: written with the next insert
         ok = [t for t in tickets if t.stored.exception() is None]
-        if not ok:
-            return {}
-        if self.busy_for() < 0.1:  # the applier is not stuck behind a long write: try here first
-            done = self._apply_tickets(ok, self.quick_sessions, quick=True)
-            if done is not None:
-                return done
-        self._stored.put(ok)
+        if ok:
+            self._stored.put(ok)
         return {}
 
     # -- the applier ------------------------------------------------------------------------
@@ -151,7 +138,7 @@ class InboxWorker:
             self._busy_since = time.monotonic()
             try:
                 if tickets:
-                    done = self._apply_tickets(tickets, self.sessions, quick=False)
+                    done = self._apply_tickets(tickets)
                     if done:
                         self._incoming.put(done)
                 if time.monotonic() - self._last_sweep >= self.sweep_every:
@@ -161,17 +148,11 @@ class InboxWorker:
             if None in batch:
                 return
 
-    def _apply_tickets(self, tickets: list[Ticket], sessions: sessionmaker[Session], *,
-                       quick: bool) -> dict[int, tuple[str, str | None]] | None:
-        """Apply and answer ``tickets``; returns the states for the inbox, or None (``quick``
-        only) when the store was busy and nothing was done."""
+    def _apply_tickets(self, tickets: list[Ticket]) -> dict[int, tuple[str, str | None]]:
+        """Apply and answer ``tickets``; returns the states for the inbox."""
         stored = [t.stored.result() for t in tickets]
         try:
-            outcomes = apply(sessions, self.inbox, stored, mark=False, attempts=1 if quick else 6)
-        except OperationalError:
-            if quick:
-                return None
-            return self._failed(tickets)
+            outcomes = apply(self.sessions, self.inbox, stored, mark=False)
         except Exception:  # stored, so not lost: the next sweep applies them
             return self._failed(tickets)
         counted: set[int] = set()
@@ -204,24 +185,6 @@ class InboxWorker:
                 self.inbox.prune(keep=self.keep)
         except Exception as exc:  # the store may be busy or gone for a while; try again later
             log.warning("inbox sweep failed (%s); retrying in %.0f s", type(exc).__name__, self.sweep_every)
-
-
-def _quick(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
-    """Sessions that give up on a SQLite store's write lock after 50 ms (the keeper's own try;
-    a long write is left to the applier). Other stores: the same sessions."""
-    engine = sessions.kw["bind"]
-    if engine.dialect.name != "sqlite" or sqlite_path(engine) is None:
-        return sessions
-    quick = sa.create_engine(engine.url)
-    sa.event.listen(quick, "connect", _quick_pragmas)
-    return sessionmaker(quick, expire_on_commit=False)
-
-
-def _quick_pragmas(dbapi_connection: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_connection, record)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=50")
-    cursor.close()
 
 
 def _drain(source: queue.SimpleQueue[Any], *, timeout: float | None) -> list[Any]:

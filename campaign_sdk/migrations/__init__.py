@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,9 +21,27 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the database behind ``engine`` up to ``revision`` (idempotent)."""
+    """Bring the database behind ``engine`` up to ``revision`` (idempotent).
+
+    A database already at the head is only read (its one revision row), without loading the
+    migration scripts: that is every open of a client after the first."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.begin() as connection:
+        if revision == "head" and MigrationContext.configure(connection).get_current_revision() == head_revision():
+            return
         command.upgrade(alembic_config(connection), revision)
+
+
+@cache
+def head_revision() -> str:
+    """The newest revision shipped with the package (read from the scripts once per process)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships its migrations
+        raise RuntimeError(f"no Alembic migrations found in {_HERE}")
+    return head
 
 
 def current_revision(engine: sa.Engine) -> str | None:

@@ -12,7 +12,7 @@ from campaign_sdk._exceptions import Issue
 from campaign_sdk.facts import content as facts
 from campaign_sdk.schemas._rules import FieldRule, Phone, RuleModel, Text, Url
 
-_BUTTON_TITLE = Text.of(facts.BUTTON_TITLE, no_variables="button titles cannot hold variables")
+_CTA_TITLE = Text.of(facts.CTA_BUTTON_TITLE, no_variables="button titles cannot hold variables")
 
 
 class _Action(RuleModel):
@@ -53,7 +53,7 @@ class UrlAction(_Action):
     url: str
 
     field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "title": _BUTTON_TITLE,
+        "title": _CTA_TITLE,
         "url": Url(variables="end", needs_path=True),
     }
 
@@ -69,7 +69,7 @@ class PhoneAction(_Action):
     title: str
     phone: str
 
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {"title": _BUTTON_TITLE, "phone": Phone()}
+    field_rules: ClassVar[Mapping[str, FieldRule]] = {"title": _CTA_TITLE, "phone": Phone()}
 
 
 class CopyCodeAction(_Action):
@@ -84,7 +84,7 @@ class CopyCodeAction(_Action):
     code: str
 
     field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "title": _BUTTON_TITLE,
+        "title": _CTA_TITLE,
         # Twilio documents no limit of its own for the code; 1,600 is its limit for any value.
         # WhatsApp's 15-character limit for the code is checked by the WhatsApp lint.
         "code": Text.of(facts.ANY_VALUE, variables=True),
@@ -104,7 +104,7 @@ class VoiceCallAction(_Action):
     type: Literal["VOICE_CALL"] = "VOICE_CALL"
     title: str
 
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {"title": _BUTTON_TITLE}
+    field_rules: ClassVar[Mapping[str, FieldRule]] = {"title": _CTA_TITLE}
 
     @model_validator(mode="before")
     @classmethod
@@ -125,7 +125,7 @@ class VoiceCallRequestAction(_Action):
     type: Literal["VOICE_CALL_REQUEST"] = "VOICE_CALL_REQUEST"
     title: str
 
-    field_rules: ClassVar[Mapping[str, FieldRule]] = {"title": _BUTTON_TITLE}
+    field_rules: ClassVar[Mapping[str, FieldRule]] = {"title": _CTA_TITLE}
 
 
 TwilioAction = Annotated[

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 from campaign_sdk._exceptions import Issue, TemplateValidationError
-from campaign_sdk.facts.content import ANY_VALUE
+from campaign_sdk.facts.content import ANY_VALUE, Limit
 from campaign_sdk.schemas._content import ContentContext
-from campaign_sdk.schemas._rules import Text
+from campaign_sdk.schemas._rules import Text, char_count
 from campaign_sdk.schemas._variables import find_variables, substitute, unique
 from campaign_sdk.schemas._walk import iter_text, map_text
 
@@ -40,7 +40,10 @@ class CompiledTemplate(Generic[ContextT]):
 
         A missing or empty value fails the send with Twilio error 21656, so it is refused here.
         """
-        issues = [issue for name in self.mapping if (issue := _value_issue(name, values.get(name)))]
+        limits = type(self.context).value_limits
+        issues = [
+            issue for name in self.mapping if (issue := _value_issue(name, values.get(name), limits.get(name)))
+        ]
         if issues:
             raise TemplateValidationError(issues, content_type=self.context.content_type)
         return {number: str(values[name]) for name, number in self.mapping.items()}
@@ -172,18 +175,22 @@ def _is_missing(value: Any) -> bool:
     return value is None or not str(value).strip()
 
 
-def _value_issue(name: str, value: Any) -> Issue | None:
+def _value_issue(name: str, value: Any, limit: Limit | None = None) -> Issue | None:
     shown = "{{" + name + "}}"
     if _is_missing(value):
         rule = "missing_value" if value is None else "empty_value"
         message = f"no value for {shown}: a null or empty value fails the send with Twilio error 21656"
         return Issue(name, rule, message + "; give every lead a value")
-    if len(str(value)) > MAX_VALUE_LENGTH:
-        length = len(str(value))
+    length = char_count(str(value))  # UTF-16 code units, as every other limit (facts.COUNT_UNIT)
+    if length > MAX_VALUE_LENGTH:
         message = (
             f"the value for {shown} is {length:,} characters; Twilio allows at most {MAX_VALUE_LENGTH:,}"
         )
-        return Issue(name, "value_too_long", message)
+        return Issue(name, "value_too_long", message, limit=MAX_VALUE_LENGTH, source=ANY_VALUE.source,
+                     url=ANY_VALUE.url)
+    if limit is not None and length > limit.value:
+        message = f"the value for {shown} is {length:,} characters; at most {limit.value} are allowed ({limit.note})"
+        return Issue(name, "value_too_long", message, limit=limit.value, source=limit.source, url=limit.url)
     return None
 
 

@@ -43,6 +43,8 @@ class ContentBase(RuleModel):
     whatsapp_body: ClassVar[str | None] = "body"
     # Variables Twilio fills at send time that the template does not spell (name -> number).
     implicit_variables: ClassVar[Mapping[str, str]] = {}
+    # Send-time limits on one variable's value, by name (below Twilio's 1,600 for any value).
+    value_limits: ClassVar[Mapping[str, facts.Limit]] = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -63,6 +65,10 @@ class ContentBase(RuleModel):
     def whatsapp_body_field(self) -> str | None:
         """The field WhatsApp reviews as the body of this template (None: it has none)."""
         return self.whatsapp_body
+
+    def whatsapp_issues(self) -> list[Issue]:
+        """WhatsApp rules of this content type alone, added to :func:`lint_whatsapp`'s (none here)."""
+        return []
 
     def to_twilio(self) -> dict[str, Any]:
         """The context as Twilio expects it under ``types[content_type]`` (null fields left out)."""

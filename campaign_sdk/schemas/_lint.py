@@ -6,6 +6,13 @@ WhatsApp reviews as the body (``whatsapp_body_field()``: a card's body, or its t
 
 Issues have a severity: ``error`` for a rule Twilio or Meta documents, ``warning`` for a
 heuristic (too few words per variable, emoji count, tabs / runs of spaces in the body).
+
+A variable at the start or end of the body, or two adjacent variables: Twilio's text and
+call-to-action pages say such a template "will not be approved by WhatsApp *without a sample
+variable*", and its variables page says the same ("cannot be the start or end of a body string
+without a sample"). So without a sample for those variables it is an error; with one it is a
+warning, because Twilio's approval page still lists it as a common rejection reason
+(``facts.WA_EDGE_SOURCES``).
 :func:`check_whatsapp` refuses errors only. :func:`lint_channel` adds the SMS / MMS checks.
 """
 
@@ -50,9 +57,9 @@ def lint_whatsapp(context: ContentContext, *, samples: Mapping[str, str] | None 
     compiled = compile_variables(context)
     numbered, labels = compiled.context, _labels(compiled.mapping)
     named = _named_samples(compiled.mapping, samples)
-    issues = _session_issues(numbered) + _media_body_issues(numbered) + _main_text_issues(numbered, labels)
+    issues = _session_issues(numbered) + _media_body_issues(numbered) + _main_text_issues(numbered, labels, named)
     issues += _title_issues(numbered) + _link_issues(numbered) + _gap_issues(compiled.mapping)
-    issues += media_issues(numbered) + _header_issues(numbered)
+    issues += media_issues(numbered) + _header_issues(numbered) + numbered.whatsapp_issues()
     if numbered.action_rule is not None and getattr(numbered, "actions", None):
         issues += button_issues(getattr(numbered, "actions"), named)  # noqa: B009 (not every type has actions)
     if samples is not None:
@@ -181,18 +188,20 @@ def _media_body_issues(context: ContentContext) -> list[Issue]:
 _HEURISTICS = frozenset({"wa_too_few_words", "wa_too_many_emojis", "wa_tab", "wa_consecutive_spaces"})
 
 
-def _main_text_issues(context: ContentContext, labels: Mapping[str, str]) -> list[Issue]:
+def _main_text_issues(
+    context: ContentContext, labels: Mapping[str, str], samples: Mapping[str, str] | None
+) -> list[Issue]:
     field = context.whatsapp_body_field()
     text: str | None = getattr(context, field) if field else None
     if not field or not text:
         return []
-    checks = (_edge_issues, _adjacent_issues, _word_issues, _whitespace_issues, _emoji_issues)
     issues = [
         Issue(field, rule, message, severity=_WARN if rule in _HEURISTICS else "error", source=_WA,
               url=facts.WA_SOURCE_GUIDELINES)
-        for check in checks
+        for check in (_word_issues, _whitespace_issues, _emoji_issues)
         for rule, message in check(field, text, labels)
     ]
+    issues = _placement_issues(field, text, labels, samples) + issues
     limit = facts.WA_BODY
     if char_count(text) > limit.value:
         message = (
@@ -203,26 +212,50 @@ def _main_text_issues(context: ContentContext, labels: Mapping[str, str]) -> lis
     return issues
 
 
-def _edge_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tuple[str, str]]:
+def _placement_issues(
+    field: str, text: str, labels: Mapping[str, str], samples: Mapping[str, str] | None
+) -> list[Issue]:
+    """Variables at the start / end of the body and adjacent variables: an error when one of the
+    variables involved has no sample, a warning when all have one (see the module docstring)."""
+    issues = []
+    for rule, message, numbers in _edge_issues(field, text, labels) + _adjacent_issues(field, text, labels):
+        sampled = samples is not None and all(str(samples.get(n) or "").strip() for n in numbers)
+        if sampled:
+            message += (
+                ". With a sample Twilio's pages allow it, but WhatsApp reviewers often reject it "
+                "(Twilio's approval page): a warning"
+            )
+        else:
+            message += (
+                ", or give a sample for it: without one WhatsApp does not approve it (Twilio's text, "
+                "call-to-action and variables pages)"
+            )
+        issues.append(Issue(field, rule, message, severity=_WARN if sampled else "error", source=_WA,
+                            url=facts.WA_EDGE_SOURCES[0]))
+    return issues
+
+
+def _edge_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tuple[str, str, list[str]]]:
     core = _strip_punctuation(text)
     why = "WhatsApp rejects a variable at the start or end, and punctuation next to it does not help"
     found = []
     if first := _PLACEHOLDER.match(core):
         message = f"the {field} starts with {labels[first.group(1)]} ({why}); put words before it"
-        found.append(("wa_variable_at_start", message))
+        found.append(("wa_variable_at_start", message, [first.group(1)]))
     if last := _AT_END.search(core):
         message = f"the {field} ends with {labels[last.group(1)]} ({why}); put words after it"
-        found.append(("wa_variable_at_end", message))
+        found.append(("wa_variable_at_end", message, [last.group(1)]))
     return found
 
 
-def _adjacent_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tuple[str, str]]:
+def _adjacent_issues(field: str, text: str, labels: Mapping[str, str]) -> list[tuple[str, str, list[str]]]:
     message = (
         "{} and {} are next to each other in the {}; WhatsApp rejects adjacent variables "
         "(spaces alone do not separate them). Put words between them"
     )
     return [
-        ("wa_adjacent_variables", message.format(labels[m.group(1)], labels[m.group(2)], field))
+        ("wa_adjacent_variables", message.format(labels[m.group(1)], labels[m.group(2)], field),
+         [m.group(1), m.group(2)])
         for m in _ADJACENT.finditer(text)
     ]
 

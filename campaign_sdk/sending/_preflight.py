@@ -1,32 +1,36 @@
-"""Preflight: whether a campaign may send, and what a send would do to each lead."""
+"""Preflight: whether a campaign may send, and what a send would do to each lead.
+
+``preflight()`` is a view of the campaign's delivery plan (``campaign.plan()``): the leads it
+sends or defers, the ones it skips and why, and a few rendered messages, all computed set-wise by
+the plan. The per-lead content checks (``missing_variables`` 21656, ``value_format``,
+``message_too_long`` 63021) come from one renderer, ``delivery.LeadTemplate``, which the send
+path (:class:`LeadCheck`, one lead at a time) and the plan (SQL over every lead) share.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
-import re
-from collections.abc import Mapping
-from typing import Any
-
 from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import Issue
+from campaign_sdk.delivery import SKIP as PLAN_SKIPS
+from campaign_sdk.delivery import DeliveryPlan
+from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.facts import content as facts
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
-from campaign_sdk.schemas import ContentContext, compile_variables, preview_text
-from campaign_sdk.schemas._rules import char_count
-from campaign_sdk.schemas._variables import substitute
+from campaign_sdk.schemas import ContentContext, compile_variables
 from campaign_sdk.sending._report import Preflight
 
 SCAN_CHUNK = 5000
 # Per-lead reasons found by filling the lead's values in (after the service's own reasons).
 CONTENT_SKIPS = ("message_too_long", "value_format")
-SKIP_REASONS = (*service.SKIP_REASONS, *CONTENT_SKIPS)
-_BAD_VALUE = re.compile(rf"[\n\r\t]| {{{facts.WA_MAX_SPACES + 1},}}")
+SKIP_REASONS = tuple(dict.fromkeys((*service.SKIP_REASONS, *CONTENT_SKIPS, *PLAN_SKIPS)))
 
 
 class LeadCheck:
@@ -34,6 +38,7 @@ class LeadCheck:
     21656, ...), then what its filled-in message would break: longer than the channel takes
     (WhatsApp 1,024 characters: error 63021) -> ``message_too_long``; a value with a line break, a
     tab or more than 4 consecutive spaces (Meta refuses them in values) -> ``value_format``.
+    The rules are :class:`campaign_sdk.delivery._render.LeadTemplate`'s (the plan's, too).
 
     >>> from campaign_sdk.schemas import TwilioTextContext
     >>> check = LeadCheck(TwilioTextContext(body="Hi {{name}}, welcome to the shop!"))
@@ -42,10 +47,9 @@ class LeadCheck:
     """
 
     def __init__(self, content: ContentContext, *, channel: str = "whatsapp") -> None:
+        self.template = LeadTemplate.of(content, channel=channel)
         self.required = list(compile_variables(content).mapping)
-        field = content.whatsapp_body_field()
-        self._text: str | None = getattr(content, field, None) if field else None
-        self._limit = facts.WA_BODY.value if channel == "whatsapp" else facts.SMS_BODY.value
+        self._limit = self.template.limit
 
     def reason(self, lead: service.LeadCandidate) -> str | None:
         return service.skip_reason(lead, self.required) or self.content_reason(lead.custom_variables or {})
@@ -64,13 +68,7 @@ class LeadCheck:
         return None
 
     def content_reason(self, values: Mapping[str, Any]) -> str | None:
-        if any(_BAD_VALUE.search(str(values.get(name) or "")) for name in self.required):
-            return "value_format"
-        if self._text is not None:
-            filled = substitute(self._text, lambda key: str(values.get(key, "{{" + key + "}}")))
-            if char_count(filled) > self._limit:
-                return "message_too_long"
-        return None
+        return self.template.content_reason(values)
 
 
 def blockers(row: Campaign, gateway: Gateway | None, *, campaign_type: CampaignType) -> list[str]:
@@ -119,39 +117,28 @@ def required_variables(row: Campaign) -> list[str]:
 
 
 def preflight(
-    session: Session, row: Campaign, gateway: Gateway | None, *, rate: float | None, sample: int = 3,
+    session: Session, row: Campaign, gateway: Gateway | None, *, plan: DeliveryPlan, rate: float | None,
+    sample: int = 3,
 ) -> Preflight:
-    """What ``send()`` would do, reading the store only (nothing is sent or written)."""
-    arms = experiments.send_arms(row)  # each lead's variant decides its content; holdouts are skipped
-    check = ArmChecks(arms, channel=str(getattr(gateway, "channel", "whatsapp")))
-    counts: Counter[str] = Counter()
-    skipped: list[dict[str, object]] = []
-    preview: list[dict[str, object]] = []
-    to_send, after = 0, 0
-    while batch := service.lead_candidates(session, row.id, after_id=after, limit=SCAN_CHUNK):
-        after = batch[-1].lead_id
-        for lead in batch:
-            reason = check.reason(lead)
-            if reason is not None:
-                counts[reason] += 1
-                skipped.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "reason": reason})
-                continue
-            to_send += 1
-            if len(preview) < sample:
-                content = arms.get(lead.variant, arms[None]).content
-                text = preview_text(content, lead.custom_variables, missing="mark") if content else ""
-                preview.append({"lead_id": lead.lead_id, "phone_number": lead.phone_number, "message": text,
-                                **({"variant": lead.variant} if row.experiment_seed else {})})
+    """What ``send()`` would do, as a view of the campaign's delivery ``plan`` (nothing is sent
+    or written): leads sent now or deferred count as to send; skipped and holdout leads with
+    their reasons; the first ``sample`` messages to send as the preview."""
+    live = plan["action"].isin(["send", "defer"]).to_numpy()
+    to_send = int(live.sum())
+    held = pd.DataFrame({"lead_id": plan["lead_id"].to_numpy()[~live],
+                         "phone_number": plan["phone_number"].to_numpy()[~live],
+                         "reason": plan["reason"].astype(object).to_numpy()[~live]})
+    counts = held["reason"].value_counts().to_dict()
+    order = [*SKIP_REASONS, *sorted(set(counts) - set(SKIP_REASONS))]
+    columns = ["lead_id", "phone_number", "message", *(["variant"] if row.experiment_seed else [])]
+    preview = pd.DataFrame(plan[live].head(sample)[columns]).reset_index(drop=True)
     estimate = dt.timedelta(seconds=to_send / rate) if rate else None
     return Preflight(
         campaign=row.name, campaign_id=row.id, simulated=bool(getattr(gateway, "simulated", False)),
         campaign_type=str(row.campaign_type), status=str(row.status), approval_state=str(row.approval_state),
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
-        skipped={reason: counts[reason] for reason in SKIP_REASONS if counts[reason]},
-        skipped_leads=pd.DataFrame(skipped, columns=["lead_id", "phone_number", "reason"]),
-        preview=pd.DataFrame(preview, columns=["lead_id", "phone_number", "message",
-                                               *(["variant"] if row.experiment_seed else [])]),
-        rate=rate, estimated_duration=estimate,
+        skipped={reason: int(counts[reason]) for reason in order if counts.get(reason)},
+        skipped_leads=held, preview=preview, rate=rate, estimated_duration=estimate,
         problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING) + experiments.arm_problems(row)
         + experiments.plan_problems(session, row),
     )

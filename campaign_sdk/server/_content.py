@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -17,7 +16,7 @@ from fastapi.responses import FileResponse
 
 from campaign_sdk import service
 from campaign_sdk._exceptions import Issue, TemplateValidationError
-from campaign_sdk.schemas import validate_context
+from campaign_sdk.schemas._draft import check_draft
 from campaign_sdk.server._auth import require_api_key
 from campaign_sdk.server._campaigns import CampaignId
 from campaign_sdk.server._deps import get_client, known_query_only
@@ -52,20 +51,11 @@ def list_templates() -> list[TemplateOut]:
 @router.post("/templates/validate", tags=["templates"])
 def validate_draft(body: DraftIn) -> DraftOut:
     """Check a draft template without saving it: the same errors and WhatsApp warnings the
-    notebook's Template Studio shows, with character counters and variables."""
-    from campaign_sdk.widgets._draft import check_draft  # the widget's own checks, not a copy
+    notebook's Template Studio shows, with character counters and variables.
 
-    issues = validate_context(body.content_type, body.content_context)
-    if any(i.rule in ("unknown_content_type", "invalid_json", "wrong_type") for i in issues):
-        return _draft_out(issues, [], {}, [])
-    value = body.content_context if isinstance(body.content_context, dict) else json.loads(body.content_context)
-    try:
-        check = check_draft(body.content_type, value, sample=body.samples, lead_columns=body.lead_columns)
-    except (TypeError, AttributeError, KeyError):
-        if not issues:
-            raise
-        # A draft malformed enough to trip the editor's counters: its errors still stand.
-        return _draft_out(issues, [], {}, [])
+    A draft that is not a context at all (an unknown content type, text that is not JSON, JSON
+    that is not an object) is answered like any other: ``valid`` false, with its one error."""
+    check = check_draft(body.content_type, body.content_context, sample=body.samples, lead_columns=body.lead_columns)
     return _draft_out(
         check.errors, check.warnings, check.counters,
         [VariableOut(name=v.name, number=v.number, fields=list(v.fields), source=v.source, sample=v.sample)

@@ -40,8 +40,8 @@ class ServerSettings:
     ``public_url`` is the address Twilio calls (``https://campaigns.example.com``): webhook
     signatures are checked against it, never against the Host header. ``media_url`` is where
     uploaded media are reachable (default ``{public_url}/media``, served by this app).
-    ``inbox_wait``: seconds a webhook waits for its stored event to be applied before it is
-    answered (it is applied later if the store is busy); ``inbox_stale_after``: seconds after
+    ``inbox_wait``: seconds a webhook waits at most for its stored event to be applied before it
+    is answered (default 0: answered once stored, applied right after); ``inbox_stale_after``: seconds after
     which a pending event (a status whose SID was never recorded) is reported in the log.
     """
 
@@ -53,7 +53,7 @@ class ServerSettings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_messaging_service_sid: str | None = None
-    inbox_wait: float = 0.2
+    inbox_wait: float = 0.0
     inbox_stale_after: float = 900.0
 
     def __repr__(self) -> str:
@@ -88,7 +88,7 @@ class ServerSettings:
             twilio_account_sid=get("twilio_account_sid"),
             twilio_auth_token=get("twilio_auth_token"),
             twilio_messaging_service_sid=get("twilio_messaging_service_sid"),
-            inbox_wait=_seconds(get("inbox_wait"), "inbox_wait", 0.2),
+            inbox_wait=_seconds(get("inbox_wait"), "inbox_wait", 0.0),
             inbox_stale_after=_seconds(get("inbox_stale_after"), "inbox_stale_after", 900.0),
         )
 

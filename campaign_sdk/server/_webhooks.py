@@ -3,9 +3,10 @@
 Each request is verified with twilio-python's ``RequestValidator`` against the configured public
 URL (never the Host header), then stored in the durable inbox (``campaign_sdk.inbox``) before it
 is answered: an inbox that cannot be written answers 503, so Twilio retries. The stored event is
-applied by the service's idempotent recorders (in batches, by the inbox worker); the answer
-waits for that at most ``ServerSettings.inbox_wait`` seconds (a store busy with a long write
-does not hold Twilio up; the event is applied when the store is free). Duplicates and
+applied by the service's idempotent recorders (in batches, by the inbox worker, after the
+answer: a store busy with a long write never holds Twilio up). ``ServerSettings.inbox_wait``
+(default 0) makes the answer wait that many seconds at most for the event to be applied, so it
+can say what the event changed. Duplicates and
 out-of-order deliveries are harmless: a status never moves backwards, an inbound message is
 stored once per SID, and a status for a SID not recorded yet waits in the inbox for it.
 """
@@ -159,12 +160,13 @@ def public_url(request: Request) -> str:
 
 
 async def deliver(app: Any, kind: str, event: Mapping[str, Any]) -> service.RecordResult:
-    """Store ``event`` in the inbox (503 if it cannot be), then wait a little for it to be applied."""
+    """Store ``event`` in the inbox (503 if it cannot be) and answer; with ``inbox_wait`` set,
+    first wait that long at most for it to be applied."""
     worker = app.state.inbox
     ticket = worker.submit(kind, event)
     wait = app.state.settings.inbox_wait
     result = None
-    if worker.busy_for() <= wait / 4:  # else the store is held by a long write: do not wait for it
+    if wait > 0 and worker.busy_for() <= wait / 4:  # else the store is held by a long write
         try:  # resolved once applied (or once storing failed, with None)
             result = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ticket.applied)), wait)
         except TimeoutError:
@@ -174,7 +176,7 @@ async def deliver(app: Any, kind: str, event: Mapping[str, Any]) -> service.Reco
     except Exception as exc:
         raise HTTPException(503, f"the webhook inbox cannot be written ({type(exc).__name__}); nothing was "
                                  "recorded, and Twilio retries the callback") from None
-    if result is None:  # stored, not applied yet (the store is busy): it will be
+    if result is None:  # stored, not applied yet: it will be
         return service.RecordResult(pending=1)
     return result
 

@@ -64,6 +64,13 @@ def category_issues(content: ContentContext, category: str) -> list[Issue]:
         message = f"a whatsapp/authentication template must be submitted as AUTHENTICATION, not {category}"
         issues.append(Issue("category", "wa_category_mismatch", message, source=facts.WHATSAPP_SOURCE,
                             url=facts.AUTH_SOURCE))
+    if kind in facts.MARKETING_ONLY_DOCUMENTED and category != "MARKETING":
+        message = (
+            f"{kind} templates can only be MARKETING templates on WhatsApp (Meta's carousel template page: "
+            f"carousel cards are only available for marketing template messages), not {category}. Submit as MARKETING"
+        )
+        issues.append(Issue("category", "wa_category_mismatch", message, source=facts.WHATSAPP_SOURCE,
+                            url=facts.MARKETING_ONLY_DOCUMENTED[kind]))
     if kind in facts.MARKETING_ONLY and category != "MARKETING":
         message = (
             f"{kind} templates are marketing templates on WhatsApp (inferred from Meta's template pages); "

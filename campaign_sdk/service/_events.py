@@ -59,6 +59,24 @@ class RecordResult:
         )
 
 
+def hold_write_lock(session: Session) -> None:
+    """On SQLite, take the store's write lock before a recorder reads what it will change.
+
+    pysqlite opens a transaction only at the first INSERT / UPDATE, so a recorder's SELECT would
+    run outside it: two writers (two threads of the server's inbox worker, a server and a
+    ``sync()``) both read ``sent``, one commits ``read``, and the other then writes its stale
+    decision over it, moving the status backwards. ``BEGIN IMMEDIATE`` makes the read and the
+    write one transaction that writers take in turn (waiting ``busy_timeout`` for the lock). A
+    transaction that has written already holds the lock; PostgreSQL uses ``FOR UPDATE``.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def classify_inbound(body: str | None) -> InboundKind:
     """STOP-family keywords opt out, START-family opt in, HELP / INFO ask for help; anything
     else is a reply. Like Twilio, a keyword counts only as the whole message (case-insensitive,
@@ -116,12 +134,14 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
     result = RecordResult()
     events = list(events)
     sids = sorted({str(e["sid"]) for e in events})
+    if sids:
+        hold_write_lock(session)
     messages: dict[str, OutboundMessage] = {}
     message: OutboundMessage | None
     for start in range(0, len(sids), 500):
         chunk = sids[start : start + 500]
         # FOR UPDATE: two concurrent recorders must not both read "delivered" and then one of
-        # them write back an older status (PostgreSQL; SQLite serialises writers anyway)
+        # them write back an older status (PostgreSQL; on SQLite, hold_write_lock above)
         for message in session.scalars(
             sa.select(OutboundMessage)
             .where(OutboundMessage.sid.in_(chunk))
@@ -194,6 +214,9 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
     of a STOP and a START ends in the right state.
     """
     result = RecordResult()
+    events = list(events)
+    if events:
+        hold_write_lock(session)
     rows, users = _rows_and_users(session, events, "from")
     touched: set[int] = set()
     for row in rows:
@@ -256,6 +279,9 @@ def record_conversions(session: Session, events: Iterable[Mapping[str, Any]]) ->
     """Store conversions ``{external_id, phone_number, occurred_at?, value?}``, idempotent by
     ``external_id`` (a repeated id is ignored, whatever its other fields)."""
     result = RecordResult()
+    events = list(events)
+    if events:
+        hold_write_lock(session)
     rows, users = _rows_and_users(session, events, "phone_number")
     seen: set[str] = set()
     for row in rows:

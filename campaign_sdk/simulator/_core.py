@@ -18,7 +18,7 @@ from typing import Any
 
 from campaign_sdk._enums import MessageStatus as S
 from campaign_sdk.facts import content as content_facts
-from campaign_sdk.facts import errors, scheduling
+from campaign_sdk.facts import errors, scheduling, statuses
 from campaign_sdk.facts.errors import Code, ErrorKind
 from campaign_sdk.facts.numbers import E164, MAGIC_FROM_VALID
 from campaign_sdk.simulator._clock import Clock
@@ -448,9 +448,10 @@ class Simulator:
 
     # -- conversions ------------------------------------------------------------------------
     def conversions(self, *, population: Iterable[str] = (), since: dt.datetime | None = None) -> list[dict[str, Any]]:
-        """Conversions so far: of messaged people (drawn with their message) and, for the
-        ``population`` never messaged, at the world's baseline rate from ``since`` (default: the
-        first message)."""
+        """Conversions so far: of people a message reached (drawn with that delivered message)
+        and, for the rest of ``population`` (never messaged, or whose messages were refused,
+        failed or undelivered: nothing reached them), at the world's baseline rate from ``since``
+        (default: the first message)."""
         if self.world is None:
             return []
         with self.lock:
@@ -462,8 +463,9 @@ class Simulator:
                 for m in sent if m.conversion is not None and m.created + m.conversion[0] <= now
             ]
             start = since or min((m.created for m in sent), default=None)
+            reached = {m.phone for m in sent if any(step in statuses.DELIVERED for _, step, _ in m.timeline)}
             for phone in dict.fromkeys(_bare(p) for p in population):
-                if phone in self._to or start is None:
+                if phone in reached or start is None:
                     continue
                 drawn = self.world.organic(self._rng("organic", phone), start)
                 if drawn is not None and drawn[0] <= now:

@@ -40,7 +40,8 @@ class Fate:
 @dataclass
 class World:
     """The true rates of the simulated audience (``rates_by_text``: a template containing a text
-    gets its own rates; ``baseline_conversion_rate``: people never messaged convert anyway)."""
+    gets its own rates; ``baseline_conversion_rate``: people no message reached, never messaged or whose message failed,
+    convert anyway)."""
 
     delivery_rate: float = 0.95
     read_rate: float = 0.6
@@ -114,7 +115,8 @@ class World:
         return ("rejected", f"sandbox: {found[0].message}") if found else ("approved", None)
 
     def organic(self, rng: random.Random, start: dt.datetime) -> tuple[dt.datetime, float] | None:
-        """Whether someone never messaged converts anyway: when, and for how much."""
+        """Whether someone no message reached (never messaged, refused, failed, undelivered)
+        converts anyway: when, and for how much."""
         if rng.random() < self.baseline_conversion_rate:
             return start + dt.timedelta(seconds=rng.uniform(600, 3 * 86400)), round(rng.uniform(10, 200), 2)
         return None

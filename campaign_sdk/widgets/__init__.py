@@ -1,4 +1,4 @@
-"""Notebook widgets (ipywidgets 8): the Template Studio and the lead loader.
+"""Notebook widgets (ipywidgets 8): the Template Studio, the lead loader and the plan preview.
 
 Importing ``campaign_sdk`` does not import this package (nor ipywidgets); import it in a notebook::
 
@@ -9,8 +9,9 @@ Importing ``campaign_sdk`` does not import this package (nor ipywidgets); import
 
 from __future__ import annotations
 
-from campaign_sdk.widgets._draft import DraftCheck, Variable
+from campaign_sdk.schemas._draft import DraftCheck, Variable
 from campaign_sdk.widgets._leads import LeadLoader
+from campaign_sdk.widgets._plan_preview import PlanPreview
 from campaign_sdk.widgets._studio import TemplateStudio
 
-__all__ = ["DraftCheck", "LeadLoader", "TemplateStudio", "Variable"]
+__all__ = ["DraftCheck", "LeadLoader", "PlanPreview", "TemplateStudio", "Variable"]

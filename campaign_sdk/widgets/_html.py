@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 
 from campaign_sdk._exceptions import Issue
-from campaign_sdk.widgets._draft import Variable
+from campaign_sdk.schemas._draft import Variable
 
 ERROR_COLOR = "#c62828"
 WARNING_COLOR = "#a15c00"

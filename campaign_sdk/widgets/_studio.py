@@ -14,7 +14,7 @@ from campaign_sdk._exceptions import CampaignError, Issue, TemplateValidationErr
 from campaign_sdk.schemas import ACTION_TYPES, ContentContext, lint_whatsapp, preview_text
 from campaign_sdk.templates import get_default_template
 from campaign_sdk.widgets._bubble import bubble_html, placeholder_html
-from campaign_sdk.widgets._draft import (
+from campaign_sdk.schemas._draft import (
     DraftCheck,
     Variable,
     check_draft,

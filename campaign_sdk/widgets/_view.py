@@ -12,7 +12,7 @@ from campaign_sdk._exceptions import Issue
 from campaign_sdk.schemas import CONTENT_TYPES
 from campaign_sdk.templates import default_templates
 from campaign_sdk.widgets._actions import ActionsEditor
-from campaign_sdk.widgets._draft import DraftCheck, fields_of
+from campaign_sdk.schemas._draft import DraftCheck, fields_of
 from campaign_sdk.widgets._fields import LABELS, FieldEditor
 from campaign_sdk.widgets.editors import TYPE_EDITORS
 from campaign_sdk.widgets._html import (

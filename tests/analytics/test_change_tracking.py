@@ -48,6 +48,29 @@ def test_a_new_model_column_is_mirrored_without_code() -> None:
     assert ("variant", "text") in TABLES["leads"].columns  # added by the experiments migration, mirrored as is
 
 
+
+def test_error_kind_and_unknown_status_of_messages_reach_the_mirror(sqlite_url) -> None:
+    """Issue 11's columns are mirrored like every other (no column list to forget them in)."""
+    from tests.inbox._seed import record_sids, seed_intents
+
+    with CampaignClient(sqlite_url) as client:
+        intents = seed_intents(client, 3)
+        record_sids(client, intents)
+        sids = [sid for *_, sid in intents]
+        with pytest.warns(Warning, match="does not know"):
+            client.record_statuses([{"sid": sids[0], "status": "failed", "error_code": 30008},
+                                    {"sid": sids[1], "status": "exploded"}])
+        query = "SELECT sid, error_kind, unknown_status FROM messages ORDER BY sid"
+        assert [tuple(r) for r in client.sql(query).fetchall()] == [
+            (sids[0], "undeliverable", None), (sids[1], None, "exploded"), (sids[2], None, None)]
+    raw = sa.create_engine(sqlite_url)
+    with raw.begin() as connection:  # another program, on the store of a persisted mirror
+        connection.exec_driver_sql("UPDATE outbound_messages SET unknown_status = 'imploded' WHERE sid = ?",
+                                   (sids[2],))
+    raw.dispose()
+    with CampaignClient(sqlite_url) as fresh:
+        assert fresh.sql(query).fetchall()[2][2] == "imploded"
+
 def test_an_in_place_edit_of_the_same_length_reaches_metrics_by_group(sqlite_url) -> None:
     """The bug that started it: another program rewrites custom_variables, same length, no updated_at."""
     A, B = "+14155550101", "+14155550102"

@@ -17,6 +17,7 @@ from campaign_sdk import (
     SendWindow,
     TwilioTextContext,
 )
+from campaign_sdk.facts.errors import kind_of_code
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import (
     CampaignLead,
@@ -287,8 +288,10 @@ def test_earlier_messages_give_the_send_paths_reasons(client: CampaignClient) ->
         session.add(OutboundMessage(sid="SM" + "1" * 32, campaign_id=campaign.id, lead_id=leads[users[NY].id].id,
                                     user_id=users[NY].id, to_number=NY, status="delivered", created_at=at, status_at=at))
         session.add(OutboundMessage(campaign_id=campaign.id, lead_id=leads[users[LA].id].id, user_id=users[LA].id,
-                                    to_number=LA, status="failed", error_code=63016, created_at=at, status_at=at))
-        session.query(OutboundMessage).filter_by(user_id=users[BERLIN].id).update({"error_code": 21211})
+                                    to_number=LA, status="failed", error_code=63016, created_at=at, status_at=at,
+                                    error_kind=kind_of_code(63016).value))  # as record_rejected writes it
+        session.query(OutboundMessage).filter_by(user_id=users[BERLIN].id).update(
+            {"error_code": 21211, "error_kind": kind_of_code(21211).value})
     rows = by_phone(campaign.plan(now=NOW))
     assert rows[NY]["reason"] == "already_messaged"
     assert rows[LA]["reason"] == "failed_before"
@@ -309,3 +312,17 @@ def test_experiment_holdouts_show_as_holdout(client: CampaignClient) -> None:
     assert (rows["+12125550101"]["action"], rows["+12125550101"]["reason"]) == ("skip", "awaiting_winner")
     assert rows[NY]["action"] == "defer" and pd.isna(rows[LA]["cost"])
     assert "holdout" in set(plan.summary()["action"])
+
+
+def test_the_messaging_limit_ranks_every_lead_by_send_moment_across_zones(client: CampaignClient) -> None:
+    la = [f"+1415555010{i}" for i in range(3)]  # due now (19:00): ranks 0-2, today
+    berlin = [f"+491511234567{i}" for i in range(3)]  # 07:00 UTC: ranks 3-5, all one day later
+    ny = [f"+1212555010{i}" for i in range(4)]  # 13:00 UTC: ranks 6-8 two days later, rank 9 three
+    campaign = make(client, [lead(p) for p in la + berlin + ny])
+    plan = campaign.plan(now=NOW, messaging_tier=3).set_index("phone_number")
+    hours = ((plan["send_at"] - pd.Timestamp(NOW)).dt.total_seconds() / 3600).round(2)
+    assert set(plan.loc[la, "action"]) == {"send"} and set(hours[la]) == {0.0}
+    # a day later is 02:00 UTC: 04:00 in Berlin, 22:00 in New York: each waits for its 09:00
+    assert set(hours[berlin]) == {29.0} and set(plan.loc[berlin, "reason"]) == {"messaging_tier"}
+    assert sorted(hours[ny]) == [59.0, 59.0, 59.0, 83.0]  # in lead order: the last one a day later
+    assert hours[ny[-1]] == 83.0

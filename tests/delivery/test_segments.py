@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campaign_sdk.delivery import sms_segments
-from campaign_sdk.delivery._render import features_sql, segments_sql, size_sql
+from campaign_sdk.delivery._render import (
+    LeadTemplate,
+    features_sql,
+    literal_size,
+    segments_sql,
+    size_sql,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,20 +51,20 @@ def test_a_two_septet_character_never_straddles_two_segments() -> None:
     assert sms_segments("ж" * 66 + "😀" + "ж" * 66).segments == 3
 
 
-def _sql_segments(texts: list[str], split: int) -> list[tuple[str, int, int, bool]]:
-    """The plan's SQL count over ``texts`` cut into literal / value / literal at ``split``."""
+def _sql_segments(text: str, split: int) -> tuple[str, int, int, bool]:
+    """The plan's SQL count of ``text`` rendered from a template literal / value / literal,
+    the value being ``text[split:split + 20]``."""
+    value = text[split:split + 20]
+    template = LeadTemplate((text[:split], text[split + 20:]), ("v",), ("v",), None, (), 1024)
     con = duckdb.connect()
-    rows = pd.DataFrame({"v0": [t[split:split + 20] for t in texts]})
-    literals = [[t[:split], t[split + 20:]] for t in texts]
-    out = []
-    for (head, tail), value in zip(literals, rows["v0"]):
-        con.register("one", pd.DataFrame({"v0": [value]}))
-        is_gsm, units, doubles = size_sql([head, tail])
-        encoding, segments, exact = segments_sql("is_gsm", "units", "doubles")
-        query = (f"SELECT {encoding}, units, {segments}, {exact} FROM (SELECT *, {is_gsm} AS is_gsm, "
-                 f"{units} AS units, {doubles} AS doubles FROM (SELECT *, {features_sql('v0')} FROM one))")
-        out.append(con.execute(query).fetchone())
-    return out
+    con.register("one", pd.DataFrame({"v": [value]}))
+    lit = [str(x).lower() for x in literal_size(template)]
+    is_gsm, chars, doubles = size_sql("vv", *lit)
+    encoding, segments, exact = segments_sql("is_gsm", "chars", "doubles")
+    query = (f"SELECT {encoding}, chars + doubles, {segments}, {exact} FROM (SELECT *, {is_gsm} AS is_gsm, "
+             f"{chars} AS chars, {doubles} AS doubles FROM (SELECT *, {features_sql('vv')} FROM "
+             f"(SELECT v AS vv FROM one)))")
+    return con.execute(query).fetchone()
 
 
 _ALPHABET = st.sampled_from(list("abc XYZ019.,!?@£$¥èéùìòÇØøÅåΔΦΓ") + list("€[]{}^~|\\") + ["ж", "中", "😀", "ç"])
@@ -68,7 +74,7 @@ _ALPHABET = st.sampled_from(list("abc XYZ019.,!?@£$¥èéùìòÇØøÅåΔΦΓ
 @given(text=st.lists(_ALPHABET, min_size=0, max_size=400).map("".join), split=st.integers(0, 60))
 def test_the_plans_sql_count_agrees_with_the_python_count(text: str, split: int) -> None:
     expected = sms_segments(text)
-    encoding, units, segments, exact = _sql_segments([text], min(split, len(text)))[0]
+    encoding, units, segments, exact = _sql_segments(text, min(split, len(text)))
     assert (encoding, units) == (expected.encoding, expected.units)
     if exact:
         assert segments == expected.segments

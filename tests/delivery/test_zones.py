@@ -95,3 +95,28 @@ def test_a_timezone_variable_overrides_the_number_and_a_bad_one_is_reported() ->
 def test_a_number_without_a_known_zone_says_so() -> None:
     frame = _zones(["+447700900123"])  # Ofcom's drama range: not a valid number, no zone
     assert frame["zone_problem"].iloc[0] == "unknown_timezone"
+
+
+def test_the_plan_resolves_each_persons_zones_once_and_again_after_a_number_change(client) -> None:
+    import datetime as dt
+
+    from campaign_sdk import TwilioTextContext
+    from campaign_sdk.delivery import _zone_cache
+    from campaign_sdk.models import ConversationUser
+
+    now = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)
+    campaign = client.create_campaign("Zones", content=TwilioTextContext(body="Hi {{lead_name}} there"))
+    campaign.add_leads(pd.DataFrame({"phone_number": ["+12125550100", "+61412345678", "+4915112345678"],
+                                     "lead_name": "Ana"}))
+    before = _zone_cache.STATS["resolved"]
+    first = campaign.plan(now=now).set_index("lead_id")
+    assert _zone_cache.STATS["resolved"] - before == 3
+    second = campaign.plan(now=now).set_index("lead_id")
+    assert _zone_cache.STATS["resolved"] - before == 3  # nothing resolved again
+    pd.testing.assert_frame_equal(pd.DataFrame(first), pd.DataFrame(second))
+    with client.transaction() as session:  # the New York person's number changes to Los Angeles
+        session.query(ConversationUser).filter_by(phone_number="+12125550100").update({"phone_number": "+14155550100"})
+    third = campaign.plan(now=now).set_index("phone_number")
+    assert _zone_cache.STATS["resolved"] - before == 4
+    assert third.loc["+14155550100", "zones"] == "America/Los_Angeles"
+    assert set(third["zones"].astype(str)) >= {"America/Los_Angeles"} and "+12125550100" not in third.index

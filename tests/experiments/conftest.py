@@ -37,8 +37,8 @@ def sandbox() -> cs.SandboxGateway:
 
 
 @pytest.fixture
-def sandbox_client(store_url: str, sandbox: cs.SandboxGateway) -> Iterator[CampaignClient]:
-    with CampaignClient(store_url, gateway=sandbox) as client:
+def sandbox_client(migrated_url: str, sandbox: cs.SandboxGateway) -> Iterator[CampaignClient]:
+    with CampaignClient(migrated_url, gateway=sandbox) as client:
         client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         yield client
 

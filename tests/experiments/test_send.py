@@ -127,8 +127,12 @@ def test_send_winner_sends_the_winner_to_the_rest_only(store_url: str) -> None:
 
 
 def test_lift_finds_the_true_holdout_effect_through_the_sandbox(store_url: str) -> None:
-    sandbox = cs.SandboxGateway(seed=8, realtime=False, delivery_rate=1.0, conversion_rate=0.15,
-                                baseline_conversion_rate=0.03)
+    """One number in ten is invalid (Twilio refuses it) and its person never buys; one message in
+    ten of the others fails (those people buy at the 3% baseline): the lift counts every assigned
+    lead and its interval holds the true ITT lift 0.9 x (0.9 x 15% + 0.1 x 3% - 3%) = 9.72 points."""
+    invalid = set(leads_frame(1000).phone_number[::10])
+    sandbox = cs.SandboxGateway(seed=8, realtime=False, delivery_rate=0.9, conversion_rate=0.15,
+                                baseline_conversion_rate=0.03, error_numbers=dict.fromkeys(invalid, "invalid_number"))
     with CampaignClient(store_url, gateway=sandbox) as client:
         client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = client.create_campaign("Holdout", content=A)
@@ -137,20 +141,26 @@ def test_lift_finds_the_true_holdout_effect_through_the_sandbox(store_url: str) 
         approve_in_sandbox(campaign, sandbox).send(progress=False)
         sandbox.advance(days=4)
         client.sync()
-        client.record_conversions(sandbox.simulated_conversions(population=campaign.leads.phone_number))
+        buyers = [p for p in campaign.leads.phone_number if p not in invalid]
+        client.record_conversions(sandbox.simulated_conversions(population=buyers))
         lift = campaign.lift()
         # the first look with the plan's sample reached: the fixed-sample rows are the valid ones
         assert lift["looks"].eq(1).all() and lift.loc[lift["use"], "test"].eq("fixed").all()
         assert "fixed-sample rows are valid" in lift.attrs["advice"]
         assert campaign.lift()["looks"].eq(1).all()  # the same data again is not a new look
         row = lift[(lift.metric == "conversion_rate") & (lift.test == "fixed") & (lift.arm == "treatment")].iloc[0]
-        assert row.abs_lift_low <= 12 <= row.abs_lift_high and row.significant
+        assert row.abs_lift_low <= 9.72 <= row.abs_lift_high and row.significant
         control = lift[(lift.role == "control") & (lift.metric == "conversion_rate")].iloc[0]
         assert control.arm == "holdout" and control.n == int((campaign.leads.variant == "holdout").sum())
         assert not lift.srm.any()
         by_variant = campaign.metrics(by="variant").set_index("variant")
-        assert row.rate == pytest.approx(by_variant.loc["treatment", "conversion_rate"])  # same rate as metrics
-        assert row.n == by_variant.loc["treatment", "messages_sent"]
+        treated = campaign.leads[campaign.leads.variant == "treatment"]
+        refused = int(treated.phone_number.isin(invalid).sum())
+        reached = by_variant.loc["treatment", "messages_sent"]
+        assert by_variant.loc["treatment", "not_received"] > refused > 0
+        assert row.n == len(treated) == reached + by_variant.loc["treatment", "not_received"]  # failed ones count too
+        # its events: metrics()' buyers among the reached, plus the failed ones' organic purchases
+        assert row.events > by_variant.loc["treatment", "converted"]
         funnel = campaign.funnel(by="variant").set_index(["variant", "step"])
         assert funnel.loc[("holdout", "sent"), "leads"] == 0  # the holdout got nothing
         assert funnel.loc[("treatment", "converted"), "leads"] == by_variant.loc["treatment", "converted"]
@@ -161,7 +171,7 @@ def test_lift_finds_the_true_holdout_effect_through_the_sandbox(store_url: str) 
         html = campaign._repr_html_()
         assert "treatment 100%, holdout 30%" in html
         leads = campaign.leads
-        quiet = leads[(leads.variant == "treatment") & leads.converted_at.isna()].iloc[0]
+        quiet = leads[(leads.variant == "treatment") & leads.converted_at.isna() & leads.message_sid.notna()].iloc[0]
         client.record_conversions([{"external_id": "late-1", "phone_number": quiet.phone_number,
                                     "occurred_at": quiet.sent_at + pd.Timedelta(hours=1)}])
         again = campaign.lift()

@@ -144,27 +144,66 @@ def test_holm_is_statsmodels_holm() -> None:
 
 
 def test_over_400_seeded_sandbox_experiments_the_interval_covers_the_true_lift() -> None:
-    """End to end through the sandbox's own simulation (its per-arm true rates, its random
-    draws per message), without the database: 400 seeded experiments of 2 x 300 messages; the
-    lift table's 95% interval of the absolute lift covers the sandbox's true lift 93-97% of the time."""
-    from campaign_sdk import SandboxGateway
-    from campaign_sdk.gateways import ContentRequest, SendRequest
+    """End to end through the sandbox's own simulation and the lift SQL: 400 seeded holdout
+    experiments of 700 leads with known true rates, where a share of the numbers fail (refused
+    as invalid) and those people never buy (failing numbers convert less, as in real lists).
+    ``lift_counts_sql`` (intention to treat) and the lift table's 95% interval cover the true
+    ITT lift 93-97% of the time; the old per-protocol count (treatment n = messages that reached
+    the phone) is biased upward and misses it far more often."""
+    from tests.experiments.sandbox_runs import run_holdout_experiments
 
-    runs, per_arm, covered = 400, 300, 0
-    for seed in range(runs):
-        rng = np.random.default_rng(seed)
-        p_a = float(rng.uniform(0.04, 0.25))
-        p_b = float(p_a + rng.uniform(-0.03, 0.06))
-        sandbox = SandboxGateway(seed=seed, realtime=False, delivery_rate=1.0, opt_out_rate=0.0, reply_rate=0.0,
-                                 rates_by_text={"arm-a": {"conversion_rate": p_a}, "arm-b": {"conversion_rate": p_b}})
-        sids = [sandbox.create_content(ContentRequest(arm, "twilio/text", {"twilio/text": {"body": f"Hi {{{{1}}}} {arm}"}}))
-                for arm in ("arm-a", "arm-b")]
-        for i in range(2 * per_arm):
-            sandbox.send_message(SendRequest(f"+1415555{i:04d}", sids[i % 2], {"1": "Ana"}))
-        sandbox.advance(days=4)
-        converted = sandbox.simulated_conversions()["phone_number"].str[-4:].astype(int) % 2
-        counts = {"A": (per_arm, int((converted == 0).sum())), "B": (per_arm, int((converted == 1).sum()))}
-        rows = lift_rows(counts, "A", metric="conversion_rate")
-        fixed = rows[(rows.test == "fixed") & (rows.arm == "B")].iloc[0]
-        covered += fixed.abs_lift_low <= (p_b - p_a) * 100 <= fixed.abs_lift_high
-    assert 0.93 <= covered / runs <= 0.97, covered / runs
+    runs = run_holdout_experiments(400, leads=700, delivery=(0.75, 0.95))
+    covered = (runs.itt_low <= runs.truth) & (runs.truth <= runs.itt_high)
+    assert 0.93 <= covered.mean() <= 0.97, covered.mean()
+    per_protocol = (runs.pp_low <= runs.truth) & (runs.truth <= runs.pp_high)
+    assert per_protocol.mean() < 0.85, per_protocol.mean()  # the old estimand: biased upward
+    assert (runs.pp_lift - runs.truth).mean() > 1.5 > abs((runs.itt_lift - runs.truth).mean())
+    assert (runs.failed > 0).all()  # every experiment has failing numbers in its treatment arm
+    assert (runs.treatment_n == runs.treatment_assigned).all()  # each of them counts in n (ITT)
+
+
+@pytest.mark.parametrize(("p_c", "p_t", "per_look"), [(0.10, 0.12, 250), (0.05, 0.05, 400), (0.20, 0.15, 200)])
+def test_relative_confidence_sequence_covers_the_truth_at_every_look_at_once(p_c: float, p_t: float, per_look: int) -> None:
+    """The sequential rows' relative-lift interval (``relative_cs``) holds the true p_t / p_c - 1
+    at all 20 looks at once in >= 95% (minus a point) of 1,000 experiments; the fixed-sample
+    relative interval looked at the same 20 times does not."""
+    from campaign_sdk.experiments import relative_cs
+
+    rng = np.random.default_rng(int(p_c * 1000 + p_t * 100))
+    runs, looks = 1000, 20
+    x_t = rng.binomial(per_look, p_t, (runs, looks)).cumsum(axis=1)
+    x_c = rng.binomial(per_look, p_c, (runs, looks)).cumsum(axis=1)
+    n = np.broadcast_to(per_look * np.arange(1, looks + 1), (runs, looks))
+    truth = p_t / p_c - 1
+    low, high = relative_cs(x_t, n, x_c, n)
+    assert ((low <= truth) & (truth <= high)).all(axis=1).mean() >= 0.94
+    fixed = fixed_sample(x_t.ravel(), n.ravel(), x_c.ravel(), n.ravel())
+    f_low, f_high = (fixed[k].reshape(runs, looks) - 1 for k in ("ratio_low", "ratio_high"))
+    assert ((f_low <= truth) & (truth <= f_high)).all(axis=1).mean() < 0.90
+    rows = lift_rows({"holdout": (int(n[0, -1]), int(x_c[0, -1])), "A": (int(n[0, -1]), int(x_t[0, -1]))}, "holdout",
+                     metric="conversion_rate")
+    seq = rows[(rows.test == "sequential") & (rows.arm == "A")].iloc[0]
+    assert (seq.rel_lift_low, seq.rel_lift_high) == pytest.approx((low[0, -1] * 100, high[0, -1] * 100))
+
+
+def test_aa_peeking_with_failing_numbers_keeps_the_itt_sequential_test_at_alpha() -> None:
+    """1,000 A/A experiments (the message changes nothing) looked at 20 times, where 20% of the
+    numbers fail and their people never buy: counting every assigned lead (intention to treat,
+    as lift() does) keeps the sequential test's false-positive rate at or under alpha + 1 point;
+    the old per-protocol count (only messages that reached the phone, against the whole control)
+    finds a "lift" that is not there, and so does the fixed-sample test when peeked at."""
+    rng = np.random.default_rng(12)
+    runs, looks, per, rate, bad_share, delivered = 1000, 20, 250, 0.08, 0.2, 0.9
+    shape = (runs, looks, per)
+    good_t, good_c = rng.random(shape) >= bad_share, rng.random(shape) >= bad_share
+    reached = good_t & (rng.random(shape) < delivered)
+    buys_t, buys_c = good_t & (rng.random(shape) < rate), good_c & (rng.random(shape) < rate)
+    n = np.broadcast_to(per * np.arange(1, looks + 1), (runs, looks))
+    x_t, x_c = buys_t.sum(axis=2).cumsum(axis=1), buys_c.sum(axis=2).cumsum(axis=1)
+    p_itt, _, _ = msprt(x_t, n, x_c, n)
+    assert np.mean((p_itt < ALPHA).any(axis=1)) <= ALPHA + 0.01
+    pp_n, pp_x = reached.sum(axis=2).cumsum(axis=1), (buys_t & reached).sum(axis=2).cumsum(axis=1)
+    p_pp, _, _ = msprt(pp_x, pp_n, x_c, n)
+    assert np.mean((p_pp < ALPHA).any(axis=1)) > 0.3  # per-protocol: biased, "significant" at 0 effect
+    p_fixed = fixed_sample(x_t.ravel(), n.ravel(), x_c.ravel(), n.ravel())["p"].reshape(runs, looks)
+    assert np.mean((p_fixed < ALPHA).any(axis=1)) > ALPHA + 0.01

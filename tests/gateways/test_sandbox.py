@@ -154,15 +154,18 @@ def test_approval_timing_is_deterministic() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "reason"),
+    ("body", "samples", "reason"),
     [
-        ("{{1}} your order {{2}} has shipped today.", "starts with"),
-        (f"Hi {{{{1}}}}, your order {{{{2}}}} shipped {REJECTION_MARKER}", "rejection marker"),
+        # (a variable at the start with a sample is only a warning since session 4: a wa.me link is an error)
+        ("Hi {{1}}, ask about order {{2}} at wa.me/14155550100 today.", {"1": "a", "2": "b"}, "wa.me"),
+        (f"Hi {{{{1}}}}, your order {{{{2}}}} shipped {REJECTION_MARKER}", {"1": "a", "2": "b"}, "rejection marker"),
     ],
 )
-def test_templates_whatsapp_would_refuse_are_rejected_with_a_reason(body: str, reason: str) -> None:
+def test_templates_whatsapp_would_refuse_are_rejected_with_a_reason(
+    body: str, samples: dict[str, str], reason: str
+) -> None:
     sandbox = SandboxGateway(seed=0, realtime=False)
-    request = ContentRequest("t", "twilio/text", {"twilio/text": {"body": body}}, {"1": "a", "2": "b"})
+    request = ContentRequest("t", "twilio/text", {"twilio/text": {"body": body}}, samples)
     content = sandbox.create_content(request)
     sandbox.submit_approval(content, name="t", category="MARKETING")
     sandbox.advance(days=2)

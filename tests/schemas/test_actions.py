@@ -64,9 +64,16 @@ def test_actions_are_frozen() -> None:
         action.title = "No"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("make", [quick_reply, url_button, phone_button, voice_call])
 @pytest.mark.parametrize(("length", "expected"), [(20, []), (21, ["max_length"])])
-def test_button_title_boundary(make: Any, length: int, expected: list[str]) -> None:
+def test_quick_reply_title_boundary(length: int, expected: list[str]) -> None:
+    """twilio/quick-reply: a quick-reply title is at most 20 characters."""
+    assert rules(CARD, data(CARD, actions=[quick_reply(title="t" * length)])) == expected
+
+
+@pytest.mark.parametrize("make", [url_button, phone_button, voice_call])
+@pytest.mark.parametrize(("length", "expected"), [(25, []), (26, ["max_length"])])
+def test_call_to_action_title_boundary(make: Any, length: int, expected: list[str]) -> None:
+    """twilio/call-to-action: URL / phone / voice-call button text "Max 25 chars" (and WhatsApp's 25)."""
     assert rules(CARD, data(CARD, actions=[make(title="t" * length)])) == expected
 
 

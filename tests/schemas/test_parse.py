@@ -73,7 +73,7 @@ def test_every_problem_is_reported_at_once() -> None:
     raw = {
         "body": "Hi {{ name }} " + "x" * 640,
         "actions": [
-            url_button(title="t" * 21, url="ftp://example.com"),
+            url_button(title="t" * 26, url="ftp://example.com"),
             url_button(),
             url_button(),
             phone_button(phone="555"),

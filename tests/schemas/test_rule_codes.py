@@ -75,7 +75,7 @@ def carousel_card(actions: list[dict[str, object]]) -> dict[str, object]:
 
 
 AUTH, CAROUSEL, LIST, MEDIA = "whatsapp/authentication", "twilio/carousel", "twilio/list-picker", "twilio/media"
-WA_CARD = "whatsapp/card"
+WA_CARD, CATALOG = "whatsapp/card", "twilio/catalog"
 
 TEXT_WITH_VARS = TwilioTextContext(body="Hi {{lead_name}}, code {{code}} inside")
 
@@ -109,9 +109,15 @@ EXAMPLES: dict[str, Callable[[], list[str]]] = {
     "carousel_layout": structural(
         CAROUSEL, body="Pick one", cards=[carousel_card([url_button()]), carousel_card([quick_reply()])]
     ),
+    "carousel_media_type": structural(
+        CAROUSEL, body="Pick one", cards=[{**carousel_card([url_button()]), "media": "https://e.com/menu.pdf"}]
+    ),
     "one_header": structural(WA_CARD, body="Hi", header_text="Hello", media=["https://e.com/a.png"]),
     "otp_button": structural(AUTH, actions=[]),
     "item_count": structural(LIST, body="Pick", button="Open", items=[]),
+    "section_count": structural(
+        CATALOG, body="New in", id="1", items=[{"id": str(i), "section_title": f"S{i}"} for i in range(11)]
+    ),
     "duplicate_id": structural(QUICK_REPLY, actions=[quick_reply(), quick_reply()]),
     "too_many_variables": structural(TEXT, body=" ".join("{{v" + str(i) + "}}" for i in range(101))),
     "required_one_of": lambda: [i.rule for i in validate_context(CARD, {"title": "a"})],
@@ -162,6 +168,12 @@ EXAMPLES: dict[str, Callable[[], list[str]]] = {
     "wa_header_variables": wa(WA_CARD, body="Your table is ready for you now", header_text="{{a}} and {{b}}"),
     "wa_media_sample": lambda: [i.rule for i in lint_whatsapp(
         TwilioMediaContext(body="Your receipt is here", media=["https://e.com/{{f}}"]), samples={"f": "x"})],
+    "wa_section_title_missing": wa(
+        CATALOG, body="New arrivals for you", id="1", items=[{"id": "a", "section_title": "Hoodies"}, {"id": "b"}]
+    ),
+    "wa_variable_not_allowed": wa(
+        CAROUSEL, body="New in for you", cards=[{**carousel_card([url_button()]), "title": "For {{a}}"}]
+    ),
     "wa_in_session_only": wa(LIST, body="Pick one", button="Open", items=[{"item": "A", "id": "a"}]),
     # channels
     "mms_too_many_media": lambda: [
@@ -181,4 +193,4 @@ def test_rule_codes_are_snake_case_and_lint_codes_are_prefixed() -> None:
     for rule in EXAMPLES:
         assert re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", rule)
     lint_rules = {rule for rule in EXAMPLES if rule.startswith("wa_")}
-    assert len(lint_rules) == 25
+    assert len(lint_rules) == 27

@@ -65,7 +65,7 @@ def test_the_local_lint_refuses_before_anything_reaches_twilio(sender, twilio_se
     campaign = sender.create_campaign("Bad", content=TwilioTextContext(body="{{name}} see wa.me/123 now"))
     with pytest.raises(TemplateValidationError) as raised:
         campaign.submit_for_approval(samples={"name": "Ana"})
-    assert {"wa_variable_at_start", "wa_wa_me_link"} <= set(raised.value.rules)
+    assert "wa_wa_me_link" in raised.value.rules  # a variable at the start with a sample: only a warning
     assert twilio_server.requests == []
     assert campaign.status == CampaignStatus.UNSUBMITTED
 

@@ -229,7 +229,7 @@ def test_default_templates_and_draft_validation(api) -> None:
 
 @pytest.mark.parametrize("draft_type", ["twilio/media", "twilio/card"])
 def test_draft_validation_equals_the_widget(api, draft_type) -> None:
-    from campaign_sdk.widgets._draft import check_draft
+    from campaign_sdk.schemas._draft import check_draft
 
     context = {"title": "T {{x}}", "body": "", "media": ["ftp://nope"], "actions": [{"type": "URL"}]}
     got = api.post("/templates/validate", json={"content_type": draft_type, "content_context": context}).json()

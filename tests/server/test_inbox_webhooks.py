@@ -95,3 +95,28 @@ def test_a_callback_while_the_store_is_locked_is_stored_answered_and_applied_lat
         while {s[0] for s in message_state(live.client, [sid for *_, sid in intents]).values()} != {"read"}:
             assert time.monotonic() < deadline, "the stored callbacks were never applied"
             time.sleep(0.1)
+
+
+def test_by_default_a_callback_is_answered_once_stored_and_applied_right_after(sqlite_url, tmp_path) -> None:
+    """inbox_wait 0 (the default): the answer never waits for the store, the event still lands."""
+    import time
+
+    import httpx
+
+    from campaign_sdk.server import ServerSettings, create_app
+
+    from .conftest import LiveServer, settings_for
+
+    assert ServerSettings().inbox_wait == 0
+    app = create_app(settings_for(sqlite_url, tmp_path, inbox_wait=0))
+    with LiveServer(app) as live, httpx.Client(base_url=live.url) as http:
+        intents = seed_intents(live.client, 1, first_phone=7400)
+        record_sids(live.client, intents)
+        sid = intents[0][2]
+        answer = post_signed(http, "/twilio/status", status_params(sid, "delivered"))
+        assert answer.status_code == 200 and answer.json()["pending"] == 1  # stored; applied after the answer
+        deadline = time.monotonic() + 30
+        while (message_state(live.client, [sid])[sid][0] != "delivered"
+               or sid in set(live.client.pending_events()["sid"])):  # applied, then marked so in the inbox
+            assert time.monotonic() < deadline, "the stored callback was never applied"
+            time.sleep(0.05)

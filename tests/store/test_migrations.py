@@ -51,3 +51,16 @@ def test_opening_a_client_upgrades_an_old_store_and_keeps_its_data(store_url: st
         assert campaign.content.body.startswith("Hello")
     with CampaignClient(store_url) as client:  # opening again is a no-op
         assert current_revision(client.engine) == _head()
+
+
+def test_a_store_at_the_head_opens_without_running_alembic(store_url: str, monkeypatch) -> None:
+    from alembic import command
+
+    CampaignClient(store_url).close()
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("alembic ran on a store already at the head")
+
+    monkeypatch.setattr(command, "upgrade", refuse)
+    with CampaignClient(store_url) as client:
+        assert current_revision(client.engine) == _head()

@@ -132,12 +132,44 @@ def test_the_new_content_types_are_edited_and_previewed_in_the_browser(studio_pa
             start.select_option(label="New arrivals (carousel) (twilio/carousel)")
             expect(preview.locator(".cs-bubble-card")).to_have_count(3)
             expect(preview.locator(".cs-bubble-body").first).to_contain_text("Hi Ana, our new collection")
-            cards = page.locator(".cs-input-cards textarea")
-            expect(cards).to_have_value(re.compile('"title": "Hoodie"'))
-            cards.fill(cards.input_value().replace('"type": "URL"', '"type": "QUICK_REPLY"', 1).replace(
-                '"url": "https://example.com/shop/hoodie"', '"id": "hoodie"', 1))
+            cards = page.locator(".cs-card")
+            expect(cards).to_have_count(3)
+            first = cards.nth(0)
+            expect(first.locator(".cs-card-title input")).to_have_value("Hoodie")
+            expect(first.locator(".cs-card-media input")).to_have_value(re.compile(r"^https://.+\.jpg$"))
+            # one card's text over 160 characters (title and body together): the error sits on that card
+            second_body = cards.nth(1).locator(".cs-card-body textarea")
+            second_body.fill("x" * 161)
+            expect(cards.nth(1).locator(".cs-card-issues")).to_contain_text("[max_length]")
+            expect(cards.nth(1).locator(".cs-card-counter")).to_contain_text("/ 160 ✖")
+            second_body.fill("Carry a little more")
+            expect(cards.nth(1).locator(".cs-card-issues")).to_have_text("")
+            # another button type on the first card breaks the same-layout rule
+            first.locator(".cs-action-type select").first.select_option(label="Quick reply")
             expect(page.locator(".cs-issues-cards")).to_contain_text("[carousel_layout]")
             page.screenshot(path=str(ARTIFACTS / "template_studio_carousel.png"), full_page=True)
+            first.locator(".cs-action-type select").first.select_option(label="Open URL")
+            # the kernel rebuilds the button's field for the new type: wait for the URL input itself
+            first.locator(".cs-action-detail input[placeholder^='https://']").fill("https://example.com/shop/hoodie")
+            expect(page.locator(".cs-issues-cards")).to_have_text("")
+            # add a fourth card: it brings the same button types; filled in, the preview shows it
+            page.locator(".cs-add-card").click()
+            expect(cards).to_have_count(4)
+            fourth = cards.nth(3)
+            fourth.locator(".cs-card-media input").fill("https://example.com/images/cap.jpg")
+            fourth.locator(".cs-card-body textarea").fill("Keep the sun out")
+            fourth.locator(".cs-action-title input").first.fill("Shop")
+            fourth.locator(".cs-action-detail input").first.fill("https://example.com/shop/cap")
+            expect(preview.locator(".cs-bubble-card")).to_have_count(4)
+            expect(preview).to_contain_text("Keep the sun out")
+            page.locator(".cs-template-studio input[placeholder='campaign name']").fill("Carousel")
+            page.locator(".cs-save").click()
+            expect(page.locator(".cs-save-result")).to_contain_text("Saved to campaign 'Carousel'")
+            page.screenshot(path=str(ARTIFACTS / "template_studio_carousel_saved.png"), full_page=True)
+            with CampaignClient(store) as client:  # what the form saved (the next save updates this campaign)
+                saved = client.campaign("Carousel").content
+                assert [card.body for card in saved.cards][-1] == "Keep the sun out"
+                assert saved.cards[-1].actions[0].url == "https://example.com/shop/cap"
 
             start.select_option(label="Login code (authentication) (whatsapp/authentication)")
             expect(preview).to_contain_text("is your verification code. For your security, do not share this code.")

@@ -13,7 +13,7 @@ from campaign_sdk.schemas import (
     FIELD_LIMITS,
     validate_context,
 )
-from campaign_sdk.widgets._draft import counters
+from campaign_sdk.schemas._draft import counters
 from tests.schemas._factories import VALID
 
 VALID_ACTIONS: dict[str, dict[str, Any]] = {

@@ -15,7 +15,7 @@ def test_importing_campaign_sdk_does_not_import_ipywidgets() -> None:
 
 
 def test_the_public_names_are_pinned_sorted_and_documented() -> None:
-    assert widgets.__all__ == ["DraftCheck", "LeadLoader", "TemplateStudio", "Variable"]
+    assert widgets.__all__ == ["DraftCheck", "LeadLoader", "PlanPreview", "TemplateStudio", "Variable"]
     for name in widgets.__all__:
         assert (getattr(widgets, name).__doc__ or "").strip(), name
     for name in ("save", "from_campaign", "load_template", "value", "errors", "warnings", "context"):

@@ -107,9 +107,9 @@ def test_buttons_can_be_added_retyped_reordered_and_removed(studio) -> None:
                                 ("Ask to call", "VOICE_CALL_REQUEST"))
     add.click()
     rows = find_all(studio, "cs-action")
-    find(rows[0], "cs-action-title").value = "Track my order now please"  # 25 > 20
+    find(rows[0], "cs-action-title").value = "Track my order now please!"  # 26 > 25
     find(rows[0], "cs-action-detail").value = "https://example.com/t/{{order_id}}"
-    assert studio.counters["actions[0].title"] == (25, 20)
+    assert studio.counters["actions[0].title"] == (26, 25)
     assert "[max_length]" in find(rows[0], "cs-action-issues").value
 
     find(rows[0], "cs-action-title").value = "Track order"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from campaign_sdk.schemas import CONTENT_TYPES
@@ -29,17 +27,69 @@ def test_every_content_type_is_offered_with_a_label() -> None:
     assert set(labels) == set(CONTENT_TYPES) and all(labels.values())
 
 
-def test_carousel_cards_are_edited_and_previewed_side_by_side() -> None:
+def test_carousel_cards_are_edited_as_a_form_and_previewed_side_by_side() -> None:
     studio = TemplateStudio(CAROUSEL, VALID[CAROUSEL], samples=[{"lead_name": "Ana", "sku": "hoodie"}])
     assert studio.preview_html.count('class="cs-bubble-card"') == 2
     assert "https://example.com/buy/hoodie" not in studio.preview_html  # URLs are not shown, titles are
-    cards = json.loads(text_input(studio, "cards").value)
-    cards[1]["actions"] = [{"type": "QUICK_REPLY", "title": "Want", "id": "w"}]
-    text_input(studio, "cards").value = json.dumps(cards)
+    cards = find_all(studio, "cs-card")
+    assert len(cards) == 2
+    first, second = cards
+    assert find(first, "cs-card-media").value == "https://example.com/hoodie.jpg"
+    assert find(first, "cs-card-title").value == "Hoodie"
+    assert find(second, "cs-card-body").value == "Carry a little more"
+    assert [row.value for row in find_all(first, "cs-action-type")] == ["URL"]
+    assert studio.value == VALID[CAROUSEL]  # the form round-trips every field
+
+    # typing in a card: the title and body share 160 characters, counted per card
+    find(second, "cs-card-body").value = "x" * 161
+    assert [(i.field, i.rule) for i in studio.errors] == [("cards[1].body", "max_length")]
+    assert "[max_length]" in find(second, "cs-card-issues").value
+    assert "161 / 160 ✖" in find(second, "cs-card-counter").value
+    assert find(first, "cs-card-issues").value == ""
+    find(second, "cs-card-body").value = "x" * 160
+    assert studio.errors == []
+
+    # a button of another type on one card breaks the carousel's layout rule, shown on that card
+    find(second, "cs-action-type").value = "QUICK_REPLY"
+    find(second, "cs-action-title").value = "Want"
+    find(second, "cs-action-detail").value = "want"
     assert [(i.field, i.rule) for i in studio.errors] == [("cards[1].actions", "carousel_layout")]
+    assert "carousel_layout" in find(second, "cs-issues-actions").value
     assert "carousel_layout" in find(studio, "cs-issues-cards").value
-    text_input(studio, "cards").value = "[{not json"
-    assert studio.errors and studio.context is None
+    find(second, "cs-action-type").value = "URL"
+    find(second, "cs-action-title").value = "Buy"
+    find(second, "cs-action-detail").value = "https://example.com/tote"
+    assert studio.errors == []
+
+    # add a card: it copies the last card's button types; fill it and it is valid and previewed
+    find(studio, "cs-add-card").click()
+    third = find_all(studio, "cs-card")[2]
+    assert [row.value for row in find_all(third, "cs-action-type")] == ["URL"]
+    assert {i.field for i in studio.errors} >= {"cards[2].body", "cards[2].media"}
+    find(third, "cs-card-media").value = "https://example.com/mug.jpg"
+    find(third, "cs-card-body").value = "Sip a little"
+    find(third, "cs-action-title").value = "Buy"
+    find(third, "cs-action-detail").value = "https://example.com/mug"
+    assert studio.errors == [] and studio.preview_html.count('class="cs-bubble-card"') == 3
+    # move it first, then remove it
+    find(third, "cs-card-arrow-up").click()
+    find(third, "cs-card-arrow-up").click()
+    assert studio.value["cards"][0]["body"] == "Sip a little"
+    find(third, "cs-card-trash").click()
+    assert studio.value == {**VALID[CAROUSEL], "cards": [VALID[CAROUSEL]["cards"][0],
+                                                          {**VALID[CAROUSEL]["cards"][1], "body": "x" * 160}]}
+
+
+def test_a_carousel_takes_at_most_ten_cards() -> None:
+    card = VALID[CAROUSEL]["cards"][1]
+    studio = TemplateStudio(CAROUSEL, {**VALID[CAROUSEL], "cards": [card] * 9}, samples=[{"lead_name": "Ana"}])
+    add = find(studio, "cs-add-card")
+    assert studio.errors == [] and not add.disabled
+    add.click()
+    assert len(find_all(studio, "cs-card")) == 10 and add.disabled
+    studio.value = {**VALID[CAROUSEL], "cards": [card] * 11}  # from code: refused by the schemas
+    assert [(i.field, i.rule) for i in studio.errors] == [("cards", "card_count")]
+    assert "card_count" in find(studio, "cs-issues-cards").value
 
 
 def test_authentication_template_shows_whatsapps_preset_text() -> None:

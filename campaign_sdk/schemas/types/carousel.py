@@ -3,6 +3,7 @@
 
 A body above 1 to 10 cards; each card has media, a body (title and body together at most 160
 characters) and 1 to 2 buttons of QUICK_REPLY / URL / PHONE_NUMBER, in the same order on every card.
+A card's body takes no variables; its title takes them on RCS only (the WhatsApp lint refuses them).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from campaign_sdk.facts import content as facts
 from campaign_sdk.schemas._actions import ActionList, PhoneAction, QuickReplyAction, UrlAction
 from campaign_sdk.schemas._content import ContentBase, validate_with
 from campaign_sdk.schemas._rules import FieldRule, RuleModel, Text, Url, char_count
+from campaign_sdk.schemas._variables import find_variables
 
 _LIMITS = facts.CONTENT_API["twilio/carousel"]
 _CARD_TEXT = _LIMITS["card_text"]
-_NO_VARS = "carousel card text takes no variables on WhatsApp (Twilio's carousel page)"
+_NO_VARS = "a carousel card's body takes no variables (Twilio's carousel page)"
 
 CarouselAction = Annotated[QuickReplyAction | UrlAction | PhoneAction, Field(discriminator="type")]
 
@@ -40,7 +42,9 @@ class CarouselCard(RuleModel):
     actions: list[CarouselAction]
 
     field_rules: ClassVar[Mapping[str, FieldRule]] = {
-        "title": Text.of(_CARD_TEXT, no_variables=_NO_VARS),
+        # Twilio's page: title variables "Yes (RCS), No (WhatsApp)": the Content API takes them, the
+        # WhatsApp lint refuses them (TwilioCarouselContext.whatsapp_issues).
+        "title": Text.of(_CARD_TEXT, variables=True),
         "body": Text.of(_CARD_TEXT, no_variables=_NO_VARS),
         "media": Url(variables="path"),
     }
@@ -89,6 +93,16 @@ class TwilioCarouselContext(ContentBase):
 
     field_rules: ClassVar[Mapping[str, FieldRule]] = {"body": Text.of(_LIMITS["body"], variables=True)}
 
+    def whatsapp_issues(self) -> list[Issue]:
+        """A card title with a variable: Twilio's carousel page supports it on RCS, not on WhatsApp."""
+        return [
+            Issue(f"cards[{index}].title", "wa_variable_not_allowed",
+                  f"card {index}'s title holds {', '.join('{{' + k + '}}' for k in find_variables(card.title))}; "
+                  "a carousel card title takes variables on RCS only, not on WhatsApp (Twilio's carousel page). "
+                  "Write the title out", source=facts.TWILIO, url=_CARD_TEXT.url)
+            for index, card in enumerate(self.cards) if card.title and find_variables(card.title)
+        ]
+
     @classmethod
     def _template_issues(cls, data: Mapping[str, Any]) -> list[Issue]:
         issues = super()._template_issues(data)
@@ -104,21 +118,36 @@ class TwilioCarouselContext(ContentBase):
 
 
 _KINDS = {"jpg": "image", "jpeg": "image", "png": "image", "mp4": "video", "3gp": "video"}
+# Files a carousel card can't show: "Only images and videos are supported within carousels"
+# (Twilio's carousel page); the document and audio types of Twilio's supported media list.
+_NOT_IMAGE_OR_VIDEO = frozenset({"pdf", "doc", "docx", "ppt", "pptx", "xls", "xlsx", "txt", "ogg", "mp3", "amr",
+                                 "aac", "m4a", "opus", "vcf"})
+
+
+def _extension(media: Any) -> str:
+    path = str(media or "").split("?")[0].split("#")[0]
+    last = path.rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[-1].lower() if "." in last and "{{" not in last else ""
 
 
 def _media_kind_issues(cards: list[Any]) -> list[Issue]:
-    """Every card's header must be of one kind (all images or all videos), as WhatsApp's carousel
-    template requires; a URL whose extension is unknown (or a variable) is not judged."""
-    kinds = []
-    for card in cards:
-        media = card.get("media") if isinstance(card, Mapping) else getattr(card, "media", None)
-        ext = str(media or "").split("?")[0].rsplit(".", 1)[-1].lower() if "." in str(media or "") else ""
-        kinds.append(_KINDS.get(ext))
+    """Every card's header is an image or a video (Twilio's carousel page), and all cards have the
+    same kind (all images or all videos), as WhatsApp's carousel template requires; a URL whose
+    extension is unknown (or a variable) is not judged."""
+    exts = [_extension(card.get("media") if isinstance(card, Mapping) else getattr(card, "media", None))
+            for card in cards]
+    issues = [
+        Issue(f"cards[{index}].media", "carousel_media_type",
+              f"card {index}'s media is a .{ext} file; a carousel card shows only images or videos (Twilio's "
+              "carousel page). Use a JPG/PNG image or an MP4 video", source=facts.TWILIO, url=_CARD_TEXT.url)
+        for index, ext in enumerate(exts) if ext in _NOT_IMAGE_OR_VIDEO
+    ]
+    kinds = [_KINDS.get(ext) for ext in exts]
     known = [kind for kind in kinds if kind]
     if len(set(known)) <= 1:
-        return []
+        return issues
     first = known[0]
-    return [
+    return issues + [
         Issue(f"cards[{index}].media", "carousel_layout",
               f"card {index} has a {kind} header but the first card a {first}; every card of a carousel has the "
               "same kind of media (all images or all videos)", source=facts.TWILIO, url=_CARD_TEXT.url)

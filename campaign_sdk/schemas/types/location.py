@@ -37,5 +37,5 @@ class TwilioLocationContext(ContentBase):
         "latitude": Range(*facts.LATITUDE, unit=" degrees", url=_URL),
         "longitude": Range(*facts.LONGITUDE, unit=" degrees", url=_URL),
         "label": Text.of(facts.CONTENT_API["twilio/location"]["label"], variables=True),
-        "address": Text.of(facts.CONTENT_API["twilio/location"]["label"], variables=True),
+        "address": Text.of(facts.CONTENT_API["twilio/location"]["address"], variables=True),
     }

@@ -49,6 +49,7 @@ class WhatsAppAuthenticationContext(ContentBase):
     type_label: ClassVar[str] = "WhatsApp authentication (OTP)"
     whatsapp_body: ClassVar[str | None] = None
     implicit_variables: ClassVar[Mapping[str, str]] = {"otp": "1"}
+    value_limits: ClassVar[Mapping[str, facts.Limit]] = {"otp": facts.OTP_CODE}
     add_security_recommendation: bool = True  # the page: "This field defaults to TRUE"
     code_expiration_minutes: StrictInt | None = None
     actions: list[AuthenticationAction]

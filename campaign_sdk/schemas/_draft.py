@@ -1,11 +1,17 @@
-"""A template draft checked the way the schemas check it: no ipywidgets here, so it tests alone.
+"""A template draft checked the way the schemas check it, for every editor of drafts.
 
 Every rule comes from :mod:`campaign_sdk.schemas`; this module only gathers what they say about a
-draft (errors, WhatsApp warnings, character counts, variables) for the studio to show.
+draft (errors, WhatsApp warnings, character counts, variables). The notebook's Template Studio
+(:mod:`campaign_sdk.widgets`) and the HTTP service's ``POST /templates/validate`` both show exactly
+this, so it lives here, below both: the server never imports the widgets (nor ipywidgets).
+
+Any draft gets an answer, however malformed: an unknown content type, text that is not JSON or a
+JSON value that is not an object come back as errors, never as an exception.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,22 +76,32 @@ def fields_of(content_type: str) -> dict[str, bool]:
 
 def check_draft(
     content_type: str,
-    value: Mapping[str, Any],
+    value: Mapping[str, Any] | str,
     *,
     sample: Mapping[str, Any] | None = None,
     lead_columns: Sequence[str] | None = None,
 ) -> DraftCheck:
-    """Validate ``value`` as a ``content_type`` context and lint it with ``sample`` values.
+    """Validate ``value`` (a dict, or its JSON text) as a ``content_type`` context and lint it
+    with ``sample`` values.
 
     ``lead_columns``: the custom variables the campaign's leads have (None: no leads yet); each
-    variable they lack is a ``variable_not_provided`` warning.
+    variable they lack is a ``variable_not_provided`` warning. A draft that is no context at all
+    (unknown content type, not JSON, not a JSON object) has only its one error:
+
+    >>> [issue.rule for issue in check_draft("twilio/text", "[1, 2]").errors]
+    ['wrong_type']
+    >>> check_draft("twilio/fax", {"body": "Hi"}).counters
+    {}
     """
-    value = dict(value)
     try:
         context: ContentContext | None = parse_content_context(content_type, value)
         errors: list[Issue] = []
-    except TemplateValidationError as exc:
+    except TemplateValidationError as exc:  # UnknownContentTypeError included
         context, errors = None, exc.issues
+    raw = _as_object(value)
+    if raw is None or content_type not in CONTENT_TYPES:
+        return DraftCheck(content_type, raw or {}, None, errors)
+    value = raw
     warnings = _warnings(context, sample, lead_columns) if context is not None else []
     return DraftCheck(
         content_type, value, context, errors, warnings, counters(content_type, value),
@@ -105,12 +121,23 @@ def counters(content_type: str, value: Mapping[str, Any]) -> dict[str, tuple[int
         for name, limit in FIELD_LIMITS[content_type].items()
         if isinstance(text := value.get(name), str)
     }
-    for index, action in enumerate(value.get("actions") or ()):
+    actions = value.get("actions")
+    for index, action in enumerate(actions if isinstance(actions, list | tuple) else ()):
         limits = ACTION_FIELD_LIMITS.get(str(action.get("type")), {}) if isinstance(action, Mapping) else {}
         for name, limit in limits.items():
             if isinstance(text := action.get(name), str):
                 found[f"actions[{index}].{name}"] = (char_count(text), limit)
     return found
+
+
+def _as_object(value: Mapping[str, Any] | str) -> dict[str, Any] | None:
+    """The draft as a dict, or None when it is not a JSON object (its error says why)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return dict(value) if isinstance(value, Mapping) else None
 
 
 def _warnings(

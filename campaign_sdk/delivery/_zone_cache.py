@@ -1,0 +1,110 @@
+"""Each person's zones and region, resolved once and kept beside the analytics mirror.
+
+A phone number's zones (libphonenumber's data) do not change between plans, so the plan keeps
+them per user in the mirror's DuckDB database (a file beside a SQLite store, memory otherwise):
+``cs_delivery.user_places(user_id, phone, place)`` and ``cs_delivery.places(place, zones, country)``.
+A plan resolves (:func:`campaign_sdk.delivery._zones.resolve_zones`) only the users it has not
+seen with that number, then joins. The cache is keyed by the phonenumbers version (and this
+module's :data:`VERSION`): another version starts it afresh. It is derived data: deleting it
+(or the mirror file) costs one slower plan, never a wrong one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import duckdb
+import pandas as pd
+import phonenumbers
+
+from campaign_sdk.delivery._zones import resolve_zones, zone_key
+
+VERSION = f"1/phonenumbers {phonenumbers.__version__}"
+STATS: Counter[str] = Counter()  # resolved / cached users, for tests and benchmarks
+
+
+def schema(con: duckdb.DuckDBPyConnection) -> str:
+    """The cache's schema, qualified by the database (whose name is the store file's)."""
+    name = con.execute("SELECT current_database()").fetchall()[0][0]
+    return '"' + str(name).replace('"', '""') + '".cs_delivery'
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> str:
+    """Create the cache's tables (afresh for another :data:`VERSION`); returns :func:`schema`."""
+    delivery = schema(con)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {delivery}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    found = con.execute(f"SELECT value FROM {delivery}.meta WHERE key = 'version'").fetchone()
+    if found is None or found[0] != VERSION:
+        con.execute(f"DROP TABLE IF EXISTS {delivery}.user_places")
+        con.execute(f"DROP TABLE IF EXISTS {delivery}.places")
+        con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('version', ?)", [VERSION])
+    con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.places (place INTEGER, zones VARCHAR, country VARCHAR)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.user_places (user_id BIGINT, phone VARCHAR, place INTEGER)")
+    return delivery
+
+
+# the join (format with the schema) and the column that give each lead (``l``, its user ``u``)
+# its cached place, or NULL
+JOIN = "LEFT JOIN {schema}.user_places zc ON zc.user_id = l.user_id"
+PLACE = "CASE WHEN zc.phone = u.phone_number THEN zc.place END"
+
+
+def fill(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Resolve the users of ``table(lead_id, user_id, phone, place, ...)`` whose place is NULL
+    (not cached with that number), cache them and set their ``place``."""
+    delivery = schema(con)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _zone_new AS
+        SELECT DISTINCT user_id AS lead_id, phone, NULL::VARCHAR AS tz_override FROM {table}
+        WHERE place IS NULL AND phone LIKE '+%'
+    """)
+    new = con.execute("SELECT count(*) FROM _zone_new").fetchall()[0][0]
+    STATS["resolved"] += new
+    if not new:
+        con.execute("DROP TABLE _zone_new")
+        return
+    keys = resolve_zones(con, "_zone_new")  # no overrides: one key per place
+    known = con.execute(f"SELECT zones, country, place FROM {delivery}.places").fetchall()
+    ids = {(z, c): p for z, c, p in known}
+    pairs = list(zip(_plain(keys["zones"]), _plain(keys["country"])))
+    for pair in pairs:
+        ids.setdefault(pair, len(ids))
+    fresh = [(p, z, c) for (z, c), p in ids.items() if p >= len(known)]
+    if fresh:
+        con.executemany(f"INSERT INTO {delivery}.places VALUES (?, ?, ?)", fresh)
+    con.register("_zone_map", pd.DataFrame({"zkey": keys["zkey"], "place": [ids[pair] for pair in pairs]}))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _zone_found AS
+        SELECT n.lead_id AS user_id, n.phone, m.place FROM _zone_new n
+        JOIN plan_zones z ON z.lead_id = n.lead_id JOIN _zone_map m ON m.zkey = z.zkey
+    """)
+    con.unregister("_zone_map")
+    con.execute(f"DELETE FROM {delivery}.user_places WHERE user_id IN (SELECT user_id FROM _zone_found)")
+    con.execute(f"INSERT INTO {delivery}.user_places SELECT * FROM _zone_found")
+    con.execute(f"UPDATE {table} SET place = f.place FROM _zone_found f WHERE f.user_id = {table}.user_id")
+    for name in ("_zone_new", "_zone_found", "plan_zones"):
+        con.execute(f"DROP TABLE {name}")
+
+
+def zone_keys(con: duckdb.DuckDBPyConnection, table: str) -> tuple[pd.DataFrame, str]:
+    """The zone keys of ``table(place, tz_override, ...)`` (``zkey, zones, country, ambiguous,
+    zone_problem``) and the SQL of a row's key (NULL: no place; it needs ``LEFT JOIN
+    _zone_overrides o ON o.name = <table>.tz_override``, registered here)."""
+    names = [n for (n,) in con.execute(
+        f"SELECT DISTINCT tz_override FROM {table} WHERE tz_override IS NOT NULL ORDER BY 1").fetchall()]
+    con.register("_zone_overrides", pd.DataFrame({"name": names, "oid": range(1, len(names) + 1)}))
+    width = len(names) + 1
+    places: dict[int, tuple[Any, Any]] = {p: (z, c) for p, z, c in con.execute(
+        f"SELECT place, zones, country FROM {schema(con)}.places").fetchall()}
+    keys = [k for (k,) in con.execute(f"""
+        SELECT DISTINCT t.place * {width} + coalesce(o.oid, 0) FROM {table} t
+        LEFT JOIN _zone_overrides o ON o.name = t.tz_override WHERE t.place IS NOT NULL ORDER BY 1""").fetchall()]
+    frame = pd.DataFrame([zone_key(k, width, places, names) for k in keys],
+                         columns=["zkey", "zones", "country", "ambiguous", "zone_problem"])
+    return frame, f"{{t}}.place * {width} + coalesce(o.oid, 0)"
+
+
+def _plain(values: pd.Series) -> list[Any]:
+    return [v if isinstance(v, str) else None for v in values]
