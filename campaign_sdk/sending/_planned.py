@@ -14,7 +14,6 @@ import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import delivery, service
-from campaign_sdk.schemas import compile_variables
 
 # The plan's cost columns are not needed to send: an empty price table keeps the plan from
 # asking a gateway's Pricing API (an HTTP call per country) on every send.
@@ -80,13 +79,12 @@ def decide(
     with sessions() as session:
         row = service.get_campaign(session, campaign_id)
         policy = delivery.policy_for(row, given=None, client_policy=client_policy)
-        content = service.content_of(row)
-        required = list(compile_variables(content).mapping)
+        arms = delivery.plan_arms(row, str(getattr(gateway, "channel", "whatsapp")))
         list(row.variants)  # loaded now: the plan reads the experiment's arms after the session
     engine = sessions.kw["bind"]
     now = now or clock_of(gateway)
     plan = delivery.plan_campaign(
-        engine, row, gateway, content=content, required=required, policy=policy, at=at,
+        engine, row, gateway, arms=arms, policy=policy, at=at,
         local_time=local_time, prices=NO_PRICES, now=now,
     )
     return Decisions(plan, policy=policy)
