@@ -123,7 +123,11 @@ SLOW: dict[str, set[str]] = {
         "test_over_400_seeded_sandbox_experiments_the_interval_covers_the_true_lift",
     },
     "tests/leads/test_last_rows.py": {"test_last_row_per_phone_in_text_order"},
-    "tests/sending/test_crash.py": {"test_sigkill_at_every_stage_then_exactly_once"},
+    "tests/sending/test_crash.py": {
+        "test_sigkill_at_every_stage_then_exactly_once",
+        "test_sigkill_during_a_send_with_deferred_messages_then_exactly_once",
+    },
+    "tests/sending/test_workers.py": set(),
     "tests/sending/test_preflight_reports.py": {"test_the_cli_demo_sends_through_the_sandbox"},
     "tests/server/test_security.py": {"test_importing_the_sdk_does_not_import_fastapi"},
     "tests/test_layers.py": {"test_the_server_app_checks_a_draft_without_loading_ipywidgets"},

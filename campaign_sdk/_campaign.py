@@ -348,8 +348,16 @@ class Campaign(ExperimentMixin):
         dry_run: bool = False,
         progress: bool = True,
         retry: sending.RetryPolicy | None = None,
+        at: dt.datetime | str | None = None,
+        local_time: str | None = None,
     ) -> sending.SendReport:
         """Send the template to every sendable lead, at most once each; returns a ``SendReport``.
+
+        The delivery policy (:meth:`plan`) decides per lead: due now, *deferred* to the next
+        allowed moment (quiet hours in the recipient's zone, ``at=`` / ``local_time=``, WhatsApp's
+        messaging limit; never dropped, never early: ``client.run_due()`` or ``campaign-sdk
+        worker`` sends them when due) or skipped (``frequency_cap``, ``expired``, ...: counted in
+        ``report.skipped``).
 
         Only an approved, enabled marketing campaign sends. ``rate`` caps messages per second
         (default: the gateway's), ``max_in_flight`` caps concurrent requests. 429 / 20429, 5xx
@@ -373,8 +381,23 @@ class Campaign(ExperimentMixin):
         self._assign()
         return sending.send_campaign(
             self._client._sessions, gateway, self.id, rate=rate, max_in_flight=max_in_flight,
-            retry=retry, progress=progress,
+            retry=retry, progress=progress, client_policy=getattr(self._client, "delivery_policy", None),
+            at=at, local_time=local_time,
         )
+
+    def schedule(
+        self, *, at: dt.datetime | str | None = None, local_time: str | None = None, **options: Any,
+    ) -> sending.SendReport:
+        """Send at ``at`` (one moment) or at ``local_time="10:00"`` in each recipient's zone:
+        :meth:`send` with a schedule. Deferred messages are held by Twilio's scheduler when the
+        gateway sends through a Messaging Service and the moment is in Twilio's SendAt window,
+        else by the local worker (``client.run_due()`` / ``campaign-sdk worker``).
+
+        >>> campaign.schedule(local_time="10:00")   # doctest: +SKIP
+        """
+        if at is None and local_time is None:
+            raise InvalidArgumentError("schedule() needs at= (a moment) or local_time= ('10:00'); use send() to send now")
+        return self.send(at=at, local_time=local_time, **options)
 
     def trigger(
         self, lead_or_phone: int | str, variables: Mapping[str, Any] | None = None, *, key: str | None = None,

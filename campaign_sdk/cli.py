@@ -1,19 +1,23 @@
-"""``campaign-sdk``: the command line (demo, loading leads, metrics)."""
+"""``campaign-sdk``: the command line (demo, loading leads, metrics, the worker that sends due messages)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
 from campaign_sdk._campaign import Campaign
 from campaign_sdk._exceptions import CampaignError, GatewayError
 from campaign_sdk.client import CampaignClient
-from campaign_sdk.gateways import SandboxGateway
+from campaign_sdk.delivery import DeliveryPolicy
+from campaign_sdk.gateways import Gateway, SandboxGateway, TwilioGateway
 from campaign_sdk.sending._report import SIMULATED
 
 SAMPLE_LEADS = Path(__file__).resolve().parent.parent / "data" / "sample_leads.csv"
@@ -43,9 +47,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL for more than 1)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    work = sub.add_parser("worker", help="send deferred messages when they are due, until stopped (SIGTERM / "
+                          "Ctrl-C); run several on one PostgreSQL store to share the work. Twilio from "
+                          "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN / TWILIO_MESSAGING_SERVICE_SID (else the sandbox)")
+    work.add_argument("--rate", type=float, default=None, help="messages per second, shared by every worker")
+    work.add_argument("--max-in-flight", type=int, default=16)
+    work.add_argument("--batch", type=int, default=None,
+                      help="messages claimed at a time (default 8 x max-in-flight); smaller shares work more evenly")
+    work.add_argument("--poll", type=float, default=5.0, help="seconds between looks for due messages")
+    work.add_argument("--lease", type=float, default=60.0,
+                      help="seconds after which a dead worker's claimed messages are taken over")
+    work.add_argument("--once", action="store_true", help="send what is due now and exit")
+    work.add_argument("--twilio-url", default=os.environ.get("CAMPAIGN_SDK_TWILIO_URL"),
+                      help="send Twilio's API requests to this base URL (a local Twilio-compatible server)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "worker":
+        return _worker(args)
     try:
         with CampaignClient(args.db) as client:
             if args.command == "demo":
@@ -77,6 +96,51 @@ def _load_leads(client: CampaignClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_gateway(args: argparse.Namespace) -> Gateway | None:
+    """A TwilioGateway from the TWILIO_* variables, or None (the client's sandbox)."""
+    sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
+    if not (sid and token):
+        return None
+    from twilio.rest import Client
+
+    http = None
+    if args.twilio_url:
+        from campaign_sdk.testing import LocalTwilioHttpClient
+
+        http = LocalTwilioHttpClient(args.twilio_url)
+    gateway = TwilioGateway(Client(sid, token, http_client=http), rate=None,
+                            messaging_service_sid=os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None)
+    return cast(Gateway, gateway)  # mypy reads its schedule_window property as not the Protocol's attribute
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from campaign_sdk.sending import DueSender
+
+    try:
+        with CampaignClient(args.db, gateway=_worker_gateway(args)) as client:
+            gateway = client.gateway
+            print(f"worker {os.getpid()}: store {client!r}, gateway {gateway!r}", flush=True)
+            if getattr(gateway, "simulated", False):
+                print(SIMULATED, flush=True)
+            worker = DueSender(
+                client._sessions, gateway, rate=args.rate or getattr(gateway, "default_rate", None),
+                max_in_flight=args.max_in_flight, ttl=args.lease, client_policy=client.delivery_policy,
+                batch=args.batch or 8 * args.max_in_flight,
+            )
+            if args.once:
+                print(worker.run(), flush=True)
+                return 0
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: worker.stop())
+            print("READY", flush=True)
+            worker.loop(poll=args.poll, on_report=lambda report: print(report, flush=True))
+            print("stopped", flush=True)
+            return 0
+    except CampaignError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     try:
         from campaign_sdk.server import ServerSettings, serve
@@ -98,6 +162,10 @@ def _demo(client: CampaignClient, leads: str) -> int:
     gateway = client.gateway
     print(f"store: {client!r}")
     print(f"gateway: {gateway!r}")
+    # The demo sends at once, at any hour; real campaigns keep the default policy (marketing
+    # arrives 09:00-21:00 in the recipient's zone; the rest is deferred, see campaign.plan()).
+    client.delivery_policy = DeliveryPolicy(window=None)
+    print("delivery policy: any hour (demo only; the default sends marketing 09:00-21:00 local)")
     if not isinstance(gateway, SandboxGateway):
         print("error: the demo runs only on the sandbox gateway (it never sends real messages)", file=sys.stderr)
         return 1

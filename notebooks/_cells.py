@@ -25,6 +25,8 @@ import datetime as dt
 
 sandbox = cs.SandboxGateway(seed=42, start=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), realtime=False)
 client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
+# this demo sends at any hour; by default marketing arrives 09:00-21:00 in each recipient's zone
+client.delivery_policy = cs.DeliveryPolicy(window=None)
 client'''),
     ("md", "The catalogue of ready templates, with the variables each one uses:"),
     ("code", 'client.default_templates()[["key", "content_type", "category", "context_variables"]]'),
@@ -78,6 +80,8 @@ from campaign_sdk.widgets import TemplateStudio
 
 sandbox = cs.SandboxGateway(seed=7, start=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), realtime=False)
 client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
+# this demo sends at any hour; by default marketing arrives 09:00-21:00 in each recipient's zone
+client.delivery_policy = cs.DeliveryPolicy(window=None)
 
 
 def issues(items):
@@ -181,6 +185,8 @@ from campaign_sdk import analytics
 sandbox = cs.SandboxGateway(seed=11, start=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), realtime=False,
                             reply_rate=0.2, conversion_rate=0.08)
 client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
+# this demo sends at any hour; by default marketing arrives 09:00-21:00 in each recipient's zone
+client.delivery_policy = cs.DeliveryPolicy(window=None)
 leads = pd.read_csv("../data/sample_leads.csv", dtype=str)
 pd.set_option("display.precision", 2)
 bodies = {
@@ -329,6 +335,8 @@ sandbox = cs.SandboxGateway(
                    "gift card": {"conversion_rate": 0.04}, "free gift": {"conversion_rate": 0.14}},
 )
 client = cs.CampaignClient(f"sqlite:///{DB}", gateway=sandbox)
+# this demo sends at any hour; by default marketing arrives 09:00-21:00 in each recipient's zone
+client.delivery_policy = cs.DeliveryPolicy(window=None)
 pd.set_option("display.precision", 3)'''),
     ("md", """## 1. Plan
 How many leads each arm needs to detect a 3-point lift over a 3% baseline, with 80% power. With

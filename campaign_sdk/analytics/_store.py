@@ -72,6 +72,7 @@ NOT_MIRRORED = {
     "row_deletions": _BOOKKEEPING,
     "campaign_variants": "experiment arms, read by campaign.variants and lift()",
     "global_holdouts": "the users kept out of marketing campaigns, read by the experiments package",
+    "deferred_sends": "messages held until due, read and claimed by the send worker (sending._deferred)",
 }
 
 

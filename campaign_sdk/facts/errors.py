@@ -130,6 +130,7 @@ class Code(IntEnum):
     SEND_AT_UNSUPPORTED_2 = 35115
     SCHEDULE_TYPE_UNSUPPORTED = 35126
     VALIDITY_PERIOD_INVALID = 90007
+    SCHEDULING_NEEDS_SERVICE = 35118
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ ERRORS: dict[int, ErrorFact] = {
              K.SCHEDULE),
         _row(Code.SCHEDULE_TYPE_UNSUPPORTED, "The ScheduleType value is not supported: only 'fixed'", K.REQUEST),
         _row(Code.VALIDITY_PERIOD_INVALID, "Invalid validity period value: whole seconds from 1 to 36,000", K.REQUEST),
+        _row(Code.SCHEDULING_NEEDS_SERVICE, "A MessagingServiceSid is required to schedule a message", K.SENDER),
     )
 }
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from campaign_sdk.facts.errors import Code
+
 # Scheduling needs a Messaging Service: with only a From number "the scheduling parameters will
 # be dropped from the API request and the message will be sent immediately".
 # https://support.twilio.com/hc/en-us/articles/4412165297947-Message-Scheduling-FAQs-and-Beta-Limitations
@@ -32,11 +34,13 @@ SEND_AT_MAX_AHEAD = dt.timedelta(seconds=3_024_000)  # 35 days
 # The support FAQ (beta, 2022) said at most 7 days ahead; superseded by the error pages' 35 days.
 SEND_AT_MAX_AHEAD_BETA = dt.timedelta(days=7)
 
-# Error codes of scheduled sends. https://www.twilio.com/docs/api/errors/<code>
-SEND_AT_MISSING = 35111  # ScheduleType=fixed without SendAt
-SEND_AT_OUT_OF_WINDOW = 35114  # SendAt outside the window above (or not ISO 8601 UTC)
-SEND_AT_OUT_OF_WINDOW_2 = 35115  # same rule, another code for it
-SCHEDULE_TYPE_UNSUPPORTED = 35126  # a ScheduleType other than "fixed"
+# Error codes of scheduled sends, with their kinds in facts.errors (one row per code there).
+# https://www.twilio.com/docs/api/errors/<code>
+SEND_AT_MISSING = Code.SEND_AT_MISSING  # 35111: ScheduleType=fixed without SendAt
+SEND_AT_OUT_OF_WINDOW = Code.SEND_AT_UNSUPPORTED  # 35114: SendAt outside the window (or not ISO 8601 UTC)
+SEND_AT_OUT_OF_WINDOW_2 = Code.SEND_AT_UNSUPPORTED_2  # 35115: same rule, another code for it
+SCHEDULING_NEEDS_SERVICE = Code.SCHEDULING_NEEDS_SERVICE  # 35118: no Messaging Service sender
+SCHEDULE_TYPE_UNSUPPORTED = Code.SCHEDULE_TYPE_UNSUPPORTED  # 35126: a ScheduleType other than "fixed"
 SCHEDULING_ERRORS = {
     SEND_AT_MISSING: "SendAt is missing: it is required when ScheduleType is 'fixed'",
     SEND_AT_OUT_OF_WINDOW: "SendAt must be 15 minutes to 35 days ahead, in ISO 8601 UTC",
@@ -58,4 +62,4 @@ VALIDITY_PERIOD_MIN = 1
 VALIDITY_PERIOD_MAX = 36_000
 VALIDITY_PERIOD_DEFAULT = 36_000
 VALIDITY_PERIOD_RECOMMENDED_MIN = 5
-VALIDITY_EXPIRED_ERROR = 30036
+VALIDITY_EXPIRED_ERROR = Code.VALIDITY_EXPIRED  # 30036

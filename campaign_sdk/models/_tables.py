@@ -259,6 +259,30 @@ class OutboundMessage(Base):
     row_version: Mapped[int | None] = _row_version_column()
 
 
+class DeferredSend(Base):
+    """A campaign message held back until ``due_at`` (quiet hours, a schedule, a messaging limit):
+    the local worker sends it when due (migration 0009). ``claimed_by`` / ``claimed_until``: the
+    worker sending it now; a claim whose worker died expires and another worker takes it over.
+    ``twilio_sid``: the message was handed to Twilio's scheduler (``ScheduleType=fixed``)."""
+
+    __tablename__ = "deferred_sends"
+    __table_args__ = (
+        sa.Index("ix_deferred_campaign_lead", "campaign_id", "lead_id", unique=True),
+        sa.Index("ix_deferred_due", "due_at"),
+        sa.Index("ix_deferred_claimed_by", "claimed_by"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign_leads.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("conversation_users.id", ondelete="RESTRICT"))
+    due_at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
+    claimed_until: Mapped[dt.datetime | None]
+
+
 class InboundMessage(Base):
     """A message from a user to the business; ``kind`` says whether it is a reply or a keyword."""
 

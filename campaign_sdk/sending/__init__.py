@@ -11,6 +11,7 @@ Users reach all of this through ``Campaign`` (``submit_for_approval``, ``sync_ap
 from __future__ import annotations
 
 from campaign_sdk.sending._approval import content_request, fetch, pick_samples, register, submit
+from campaign_sdk.sending._due import DueReport, DueSender, SharedRateLimiter, run_due
 from campaign_sdk.sending._engine import CampaignSender, send_campaign
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import Action, RetryPolicy, classify
@@ -22,10 +23,13 @@ from campaign_sdk.sending._trigger import trigger
 __all__ = [
     "Action",
     "CampaignSender",
+    "DueReport",
+    "DueSender",
     "Preflight",
     "RateLimiter",
     "RetryPolicy",
     "SendReport",
+    "SharedRateLimiter",
     "SyncReport",
     "blockers",
     "classify",
@@ -34,6 +38,7 @@ __all__ = [
     "pick_samples",
     "preflight",
     "register",
+    "run_due",
     "send_campaign",
     "submit",
     "sync",

@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import inbox, service
-from campaign_sdk.sending._lease import SendLease
+
+if TYPE_CHECKING:
+    from campaign_sdk.sending._deferred import Claims
+    from campaign_sdk.sending._lease import SendLease
 
 T = TypeVar("T")
 OutcomeKind = Literal["accepted", "rejected", "released", "unresolved"]
@@ -46,11 +49,14 @@ class Outcome:
 
 class Bookkeeper:
     def __init__(
-        self, sessions: sessionmaker[Session], lease: SendLease | None = None, *,
+        self, sessions: sessionmaker[Session], lease: SendLease | Claims | None = None, *,
         interval: float = 0.05, heartbeat_every: float = 5.0, inline: bool = False,
+        on_outcomes: Callable[[Session, list[Outcome]], None] | None = None, coalesce: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self._lease = lease
+        self._on_outcomes = on_outcomes  # more writes for the outcomes, in their transaction
+        self._coalesce = coalesce  # seconds to wait after a write before the next one
         self._interval = interval
         self._heartbeat_every = heartbeat_every
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -90,6 +96,17 @@ class Bookkeeper:
             self._queue.put((job, future))
         return future.result()
 
+    def submit(self, job: Callable[[Session], T]) -> Future[T]:
+        """Run ``job`` in the writer's next transaction without waiting for it (errors end in
+        :attr:`error`, as an outcome's would)."""
+        if self._inline:
+            future: Future[T] = Future()
+            future.set_result(self.run(job))
+            return future
+        future = Future()
+        self._queue.put((job, future))
+        return future
+
     def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         self.run(lambda session: None)
@@ -114,6 +131,10 @@ class Bookkeeper:
                 self._write([i for i in items if i is not None], beat)
             if closing:
                 return
+            if items and self._coalesce and not self._closing.is_set():
+                # let outcomes gather: fewer, larger transactions (each costs a commit and the
+                # inbox lookup), and less of the writer holding the GIL while requests are sent
+                self._closing.wait(self._coalesce)
 
     def _collect(self) -> list[Any]:
         try:
@@ -134,6 +155,8 @@ class Bookkeeper:
         try:
             with self._sessions.begin() as session:
                 apply_outcomes(session, outcomes)
+                if self._on_outcomes is not None and outcomes:
+                    self._on_outcomes(session, outcomes)
                 if beat and self._lease is not None:
                     self._lease.heartbeat(session)
                     self._last_beat = time.monotonic()

@@ -33,6 +33,13 @@ class Job:
     variables: dict[str, str]
     created_at: dt.datetime
     content_sid: str | None = None  # the lead's variant's content (None: the campaign's)
+    send_at: dt.datetime | None = None  # handed to Twilio's scheduler (ScheduleType=fixed)
+
+
+def request(job: Job, content_sid: str, *, validity_period: int | None = None) -> SendRequest:
+    """The gateway request for ``job``: its content, variables, SendAt and ValidityPeriod."""
+    return SendRequest(job.to, job.content_sid or content_sid, job.variables, send_at=job.send_at,
+                       validity_period=validity_period)
 
 
 class _Transient(Exception):
@@ -51,8 +58,9 @@ class Delivery:
     def __init__(
         self, sessions: sessionmaker[Session], gateway: Gateway, content_sid: str, *,
         limiter: RateLimiter, retry: RetryPolicy, stop: threading.Event,
-        on_fatal: Callable[[BaseException], None],
+        on_fatal: Callable[[BaseException], None], validity_period: int | None = None,
     ) -> None:
+        self._validity = validity_period
         self._sessions = sessions
         self._gateway = gateway
         self._content_sid = content_sid
@@ -73,7 +81,7 @@ class Delivery:
                 return self._accepted(job, found, reconciled=True)
             self._limiter.acquire()
             try:
-                sent = self._gateway.send_message(SendRequest(job.to, job.content_sid or self._content_sid, job.variables))
+                sent = self._gateway.send_message(request(job, self._content_sid, validity_period=self._validity))
             except GatewayError as exc:
                 action = classify(exc)
                 if action is Action.RECIPIENT:

@@ -12,6 +12,12 @@ Exactly-once, step by step:
    looked up in Twilio's list before each retry, so a request that was processed is not sent twice.
 
 A crash anywhere leaves at worst intents without SID, which step 2 settles on the next call.
+
+Delivery policy: the campaign's plan (``campaign_sdk.delivery.plan_campaign``, run once per call)
+decides per lead: sent now, *deferred* (quiet hours, a schedule, WhatsApp's messaging limit: a
+``deferred_sends`` row with its due moment and reason, committed with the chunk's intents; the
+worker, :mod:`._due`, sends it when due) or skipped (``frequency_cap``, ``expired``, ...; counted
+in the report). A lead that already has a deferred row belongs to the worker and is left alone.
 """
 
 from __future__ import annotations
@@ -29,20 +35,25 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
+from campaign_sdk import delivery as policy_layer
 from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
 from campaign_sdk.schemas import compile_variables
+from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
 from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
+from campaign_sdk.sending._planned import Decision, Decisions, clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
 from campaign_sdk.sending._report import SendReport
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
+TWILIO_SCHEDULING = False  # see _prepare
+WRITE_EVERY = 0.05  # seconds the writer lets outcomes gather between transactions
 
 
 class CampaignSender:
@@ -51,7 +62,8 @@ class CampaignSender:
     def __init__(
         self, sessions: sessionmaker[Session], gateway: Gateway, campaign_id: int, *,
         rate: float | None, max_in_flight: int, retry: RetryPolicy, progress: bool,
-        chunk_size: int | None = None,
+        chunk_size: int | None = None, client_policy: policy_layer.DeliveryPolicy | None = None,
+        at: dt.datetime | str | None = None, local_time: str | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
@@ -60,7 +72,7 @@ class CampaignSender:
         self._campaign_id = campaign_id
         self._inline = isinstance(sessions.kw["bind"].pool, SingletonThreadPool)
         self._max_in_flight = 1 if self._inline else max_in_flight
-        self._chunk = chunk_size or max(50, min(500, 4 * self._max_in_flight))
+        self._chunk = chunk_size or max(50, min(500, 8 * self._max_in_flight))
         self._limiter = RateLimiter(rate)
         self._retry = retry
         self._progress_enabled = progress
@@ -68,6 +80,10 @@ class CampaignSender:
         self._lock = threading.Lock()
         self._fatal: BaseException | None = None
         self._undispatched: list[Job] = []
+        self._ahead: Future[tuple[int | None, list[Job]]] | None = None  # the next chunk, prepared
+        self._client_policy = client_policy
+        self._at, self._local_time = at, local_time
+        self._plan: Decisions | None = None
         self.report: SendReport
 
     # -- the call -----------------------------------------------------------------------------
@@ -78,9 +94,15 @@ class CampaignSender:
         lease.acquire()
         interrupted: BaseException | None = None
         try:
-            with Bookkeeper(self._sessions, lease, inline=self._inline) as books, self._executor() as pool:
+            with Bookkeeper(self._sessions, lease, inline=self._inline, coalesce=WRITE_EVERY) as books, \
+                    self._executor() as pool:
                 try:
                     self._settle_leftovers(books, pool)
+                    # the delivery plan (after step 2: it sees the settled intents) decides who is
+                    # sent now, deferred (until when) or skipped
+                    self._plan = decide(self._sessions, self._gateway, self._campaign_id,
+                                        client_policy=self._client_policy, at=self._at,
+                                        local_time=self._local_time)
                     self._census()
                     with self._progress() as bar:
                         try:
@@ -90,8 +112,7 @@ class CampaignSender:
                 except KeyboardInterrupt as exc:
                     interrupted = exc
                     self._halt("interrupted")
-                    for job in self._undispatched:  # never requested: the leads stay sendable
-                        books.put(Outcome(job.intent_id, job.user_id, "released"))
+                    self._release_undispatched(books)
                 finally:
                     pool.shutdown(wait=True)
                     books.close()
@@ -100,6 +121,9 @@ class CampaignSender:
         finally:
             lease.release()
         self.report.remaining = self._remaining()
+        with self._sessions() as session:
+            _, due = _deferred.waiting(session, self._campaign_id)
+        self.report.next_due = policy_layer.utc(due) if due is not None else None
         self.report.duration = time.monotonic() - started
         if interrupted is not None:
             raise interrupted
@@ -115,9 +139,18 @@ class CampaignSender:
             if problems:
                 raise CampaignStateError(f"campaign {row.name!r} cannot send: " + "; ".join(problems))
             self._content_sid = str(row.content_sid)
+            self._expires_at = policy_layer.utc(row.expires_at) if row.expires_at is not None else None
+            policy = policy_layer.policy_for(row, given=None, client_policy=self._client_policy)
+            # checked now (a schedule in the past, ...): the plan itself is made after step 2
+            policy_layer.schedule(at=self._at, local_time=self._local_time, now=clock_of(self._gateway),
+                                  expires_at=self._expires_at)
+            # Handing deferred messages to Twilio's scheduler (SendRequest.send_at) waits for
+            # disable() to cancel them and resume them; until then the local worker holds them.
+            self._twilio_schedules = TWILIO_SCHEDULING
             self._delivery = Delivery(
                 self._sessions, self._gateway, self._content_sid, limiter=self._limiter,
                 retry=self._retry, stop=self._stop, on_fatal=self._fail,
+                validity_period=policy.validity_period,
             )
             self._mapping = compile_variables(service.content_of(row)).mapping
             self._arms = experiments.send_arms(row)  # a lead's variant decides its content
@@ -131,6 +164,9 @@ class CampaignSender:
     def _settle_leftovers(self, books: Bookkeeper, pool: Any) -> None:
         with self._sessions() as session:
             intents = service.open_intents(session, self._campaign_id)
+            # an intent whose lead has a deferred row is the worker's (it may be in flight there)
+            owned = _deferred.deferred_leads(session, self._campaign_id, [i.lead_id for i in intents])
+        intents = [i for i in intents if i.lead_id not in owned]
         jobs = [
             Job(i.id, i.lead_id, i.user_id, i.to_number, dict(i.content_variables or {}), i.created_at,
                 i.content_sid)
@@ -150,53 +186,135 @@ class CampaignSender:
             self._count(outcome)
 
     # -- step 3: claim, intend, send ----------------------------------------------------------
+    def _decided(self) -> Decisions:
+        assert self._plan is not None, "the plan is made before leads are looked at"
+        return self._plan
+
     def _census(self) -> None:
         counts: Counter[str] = Counter()
-        to_send, after = 0, 0
+        deferred: Counter[str] = Counter()
+        after = 0
         with self._sessions() as session:
             while batch := service.lead_candidates(session, self._campaign_id, after_id=after, limit=SCAN_CHUNK):
                 after = batch[-1].lead_id
-                for lead in batch:
+                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in batch])
+                decisions = self._decided().of([lead.lead_id for lead in batch])
+                for lead, decision in zip(batch, decisions, strict=True):
                     reason = self._check.reason(lead)
-                    counts[reason or "send"] += 1
-        to_send = counts.pop("send", 0)
-        self.report.to_send = to_send
-        self.report.skipped = {r: counts[r] for r in SKIP_REASONS if counts[r]}
+                    if reason is None and (lead.lead_id in held or self._deferred(decision)):
+                        deferred[decision.reason or "scheduled"] += 1
+                    elif reason is None and decision.action in ("skip", "holdout"):
+                        counts[decision.reason or decision.action] += 1
+                    elif reason is None and decision.action == "unplanned":
+                        counts["unplanned"] += 1
+                    else:
+                        counts[reason or "send"] += 1
+        self.report.to_send = counts.pop("send", 0)
+        ordered = [*SKIP_REASONS, *(r for r in counts if r not in SKIP_REASONS)]
+        self.report.skipped = {r: counts[r] for r in ordered if counts[r]}
+        self.report.deferred = dict(deferred)
+        if self._expires_at is not None and self._expires_at < self._decided().now and counts.get("expired"):
+            self.report.notes.append(
+                f"the campaign expired at {self._expires_at.isoformat(timespec='seconds')}: "
+                f"{counts['expired']} message(s) were not sent (a stale message is never sent)"
+            )
+
+    def _now(self, decision: Decision) -> bool:
+        """Sent in this call: due now, or handed to Twilio's scheduler."""
+        return decision.action == "send" or (decision.action == "defer" and not self._deferred(decision))
+
+    def _deferred(self, decision: Decision) -> bool:
+        """Held back: deferred by the plan, unless Twilio's scheduler holds it (sent now with SendAt)."""
+        return decision.action == "defer" and not (decision.scheduler == "twilio" and self._twilio_schedules)
 
     def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
+        """Send chunk after chunk; the next chunk's intents are committed while the current
+        chunk's last requests are in flight, so the pipeline never drains waiting for a commit."""
         in_flight = threading.BoundedSemaphore(self._max_in_flight)
-        after, last_check = 0, 0.0
-        while not self._stopping(books):
-            last_check = self._check_enabled()
+        ahead = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-intend")
+        cursor: int | None = 0
+        try:
+            while not self._stopping(books) and cursor is not None:
+                last_check = self._check_enabled()
+                if self._stop.is_set():
+                    return
+                try:
+                    if self._ahead is not None:
+                        cursor, jobs = self._ahead.result()
+                        self._ahead = None
+                    else:
+                        cursor, jobs = self._next_jobs(books, cursor)
+                except Exception as exc:  # the intents could not be committed: send nothing more
+                    self._fail(exc)
+                    return
+                self._undispatched = jobs
+                while self._undispatched:
+                    if ahead is not None and self._ahead is None and cursor is not None:
+                        self._ahead = ahead.submit(self._next_jobs, books, cursor)
+                    while not in_flight.acquire(timeout=CHECK_EVERY):
+                        last_check = self._check_enabled()
+                    if time.monotonic() - last_check > CHECK_EVERY:
+                        last_check = self._check_enabled()
+                    if self._stopping(books):
+                        in_flight.release()
+                        self._release_undispatched(books)
+                        return
+                    pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
+        finally:
+            if ahead is not None:
+                ahead.shutdown(wait=True)
+            if self._ahead is not None:  # prepared but never reached: never requested
+                self._release_undispatched(books)
+
+    def _release_undispatched(self, books: Bookkeeper) -> None:
+        """Jobs never requested (this chunk's rest and a chunk prepared ahead): their leads stay sendable."""
+        jobs, self._undispatched = self._undispatched, []
+        if self._ahead is not None:
+            try:
+                jobs += self._ahead.result()[1]
+            except Exception:  # its intents were never committed
+                pass
+            self._ahead = None
+        for job in jobs:
+            books.put(Outcome(job.intent_id, job.user_id, "released"))
+
+    def _next_jobs(self, books: Bookkeeper, after: int) -> tuple[int | None, list[Job]]:
+        """The next chunk after lead ``after``: its deferred leads stored and its due leads'
+        intents committed; returns the new cursor (None: no lead left) and the jobs."""
+        while True:
             with self._sessions() as session:
                 batch = service.lead_candidates(
                     session, self._campaign_id, after_id=after, limit=self._chunk, unsent_only=True
                 )
-            if not batch or self._stop.is_set():
-                return
+            if not batch:
+                return None, []
             after = batch[-1].lead_id
             leads = [lead for lead in batch if self._check.reason(lead) is None]
             if not leads:
                 continue
-            try:
-                self._undispatched = self._intend(books, leads)
-            except Exception as exc:  # the intents could not be committed: send nothing more
-                self._fail(exc)
-                return
-            while self._undispatched:
-                while not in_flight.acquire(timeout=CHECK_EVERY):
-                    last_check = self._check_enabled()
-                if time.monotonic() - last_check > CHECK_EVERY:
-                    last_check = self._check_enabled()
-                if self._stopping(books):
-                    in_flight.release()
-                    for job in self._undispatched:  # never requested: the leads stay sendable
-                        books.put(Outcome(job.intent_id, job.user_id, "released"))
-                    self._undispatched = []
-                    return
-                pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
+            with self._sessions() as session:
+                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in leads])
+            decisions = dict(zip([lead.lead_id for lead in leads], self._decided().of([lead.lead_id for lead in leads]),
+                                 strict=True))
+            later = [(lead, decisions[lead.lead_id]) for lead in leads
+                     if lead.lead_id not in held and self._deferred(decisions[lead.lead_id])]
+            leads = [lead for lead in leads if lead.lead_id not in held and self._now(decisions[lead.lead_id])]
+            if leads:
+                return after, self._intend(books, leads, later, decisions)
+            if later:  # nothing to send in this chunk: its deferrals are written without waiting
+                books.submit(self._deferral(later))
 
-    def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate]) -> list[Job]:
+    def _deferral(self, later: list[tuple[service.LeadCandidate, Decision]]) -> Callable[[Session], None]:
+        held = [{"lead_id": lead.lead_id, "user_id": lead.user_id, "due_at": d.send_at, "reason": d.reason or "scheduled"}
+                for lead, d in later]
+
+        def write(session: Session) -> None:
+            _deferred.defer(session, self._campaign_id, held)
+
+        return write
+
+    def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate],
+                later: list[tuple[service.LeadCandidate, Decision]], decisions: dict[int, Decision]) -> list[Job]:
         arms = [self._arms.get(lead.variant, self._arms[None]) for lead in leads]
         values = [
             {number: str(lead.custom_variables[name]) for name, number in arm.mapping.items()}
@@ -208,13 +326,17 @@ class CampaignSender:
             for lead, arm, variables in zip(leads, arms, values, strict=True)
         ]
 
+        deferral = self._deferral(later)
+
         def write(session: Session) -> list[int]:
+            deferral(session)
             return service.create_intents(session, session.get_one(Campaign, self._campaign_id), intents)
 
         ids = books.run(write)
         now = dt.datetime.now(dt.UTC)
         return [
-            Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid)
+            Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid,
+                send_at=decisions[lead.lead_id].send_at if decisions[lead.lead_id].action == "defer" else None)
             for intent_id, lead, variables, arm in zip(ids, leads, values, arms, strict=True)
         ]
 
@@ -270,13 +392,21 @@ class CampaignSender:
         self._halt(f"error: {error}"[:300])
 
     def _remaining(self) -> int:
+        """Leads the plan says are due now that have no message yet (deferred ones are the worker's)."""
         remaining, after = 0, 0
         with self._sessions() as session:
             while batch := service.lead_candidates(
                 session, self._campaign_id, after_id=after, limit=SCAN_CHUNK, unsent_only=True
             ):
                 after = batch[-1].lead_id
-                remaining += sum(self._check.reason(lead) is None for lead in batch)
+                open_ = [lead for lead in batch if self._check.reason(lead) is None]
+                if self._plan is None:  # stopped before the plan was made
+                    remaining += len(open_)
+                    continue
+                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in open_])
+                decisions = self._plan.of([lead.lead_id for lead in open_])
+                remaining += sum(lead.lead_id not in held and self._now(d)
+                                 for lead, d in zip(open_, decisions, strict=True))
         return remaining
 
     @contextmanager
@@ -330,11 +460,14 @@ def _stopped_error(error: BaseException, report: SendReport) -> GatewayError:
 def send_campaign(
     sessions: sessionmaker[Session], gateway: Gateway, campaign_id: int, *, rate: float | None = None,
     max_in_flight: int = 16, retry: RetryPolicy | None = None, progress: bool = True,
-    chunk_size: int | None = None,
+    chunk_size: int | None = None, client_policy: policy_layer.DeliveryPolicy | None = None,
+    at: dt.datetime | str | None = None, local_time: str | None = None,
 ) -> SendReport:
-    """Send a marketing campaign to every sendable lead; see :class:`CampaignSender`."""
+    """Send a marketing campaign to every sendable lead that is due (deferring the others, see
+    :class:`CampaignSender`)."""
     sender = CampaignSender(
         sessions, gateway, campaign_id, rate=rate, max_in_flight=max_in_flight,
-        retry=retry or RetryPolicy(), progress=progress, chunk_size=chunk_size,
+        retry=retry or RetryPolicy(), progress=progress, chunk_size=chunk_size, client_policy=client_policy,
+        at=at, local_time=local_time,
     )
     return sender.run()

@@ -28,7 +28,11 @@ class SendReport:
     leads refused by the gateway, by Twilio error code (by error kind when there is no code);
     ``skipped``: leads not messaged, by reason; ``unresolved``: requests whose outcome is still
     unknown (the next send reconciles them);
-    ``remaining``: sendable leads not messaged (e.g. the campaign was disabled mid-send).
+    ``remaining``: sendable leads not messaged (e.g. the campaign was disabled mid-send);
+    ``deferred``: leads held back until a later moment, by reason (quiet_hours, scheduled,
+    messaging_tier; the worker sends them when due: ``client.run_due()`` / ``campaign-sdk worker``)
+    and ``next_due``, the earliest of those moments; ``notes``: why leads were not sent (e.g. the
+    campaign expired).
     """
 
     campaign: str
@@ -42,6 +46,9 @@ class SendReport:
     skipped: dict[str, int] = field(default_factory=dict)
     unresolved: int = 0
     remaining: int = 0
+    deferred: dict[str, int] = field(default_factory=dict)
+    next_due: dt.datetime | None = None
+    notes: list[str] = field(default_factory=list)
     stopped: str | None = None
     rate: float | None = None
     duration: float = 0.0
@@ -70,6 +77,8 @@ class SendReport:
             "skipped": sum(self.skipped.values()),
             "unresolved": self.unresolved,
             "remaining": self.remaining,
+            "deferred": sum(self.deferred.values()),
+            "next due": self.next_due.isoformat(timespec="minutes") if self.next_due else "-",
             "stopped": self.stopped or "no",
             "duration": f"{self.duration:.2f} s",
             "rate": f"{self.achieved_rate:.1f} msg/s" + (f" (limit {self.rate:g}/s)" if self.rate else ""),
@@ -81,7 +90,8 @@ class SendReport:
         return (
             f"<SendReport {self.campaign!r}{mode} sent={self.sent} reconciled={self.reconciled} "
             f"failed={sum(self.failed.values())} skipped={sum(self.skipped.values())} "
-            f"unresolved={self.unresolved} remaining={self.remaining}{stopped} "
+            f"unresolved={self.unresolved} remaining={self.remaining}"
+            f"{f' deferred={sum(self.deferred.values())}' if self.deferred else ''}{stopped} "
             f"in {self.duration:.2f} s ({self.achieved_rate:.1f} msg/s)>"
         )
 
@@ -94,7 +104,9 @@ class SendReport:
             return (
                 f"<div><strong>Send report: {html.escape(self.campaign)}</strong>"
                 f"{_BANNER if self.simulated else ''}{_table(self.summary())}"
-                f"{_section('failed by error code or kind', failed)}{_section('skipped by reason', self.skipped)}</div>"
+                f"{_section('failed by error code or kind', failed)}{_section('skipped by reason', self.skipped)}"
+                f"{_section('deferred by reason', self.deferred)}"
+                + "".join(f"<div>{html.escape(n)}</div>" for n in self.notes) + "</div>"
             )
         except Exception:  # a notebook repr must never raise
             return html.escape(f"<SendReport {self.campaign!r}>")

@@ -13,12 +13,22 @@ from campaign_sdk import service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError, LeadValidationError, TemplateValidationError
 from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, SentMessage
-from campaign_sdk.models import Campaign, CampaignLead, CampaignType, ConversationUser, OutboundMessage
+from campaign_sdk.delivery import REASONS, utc
+from campaign_sdk.facts.delivery import SERVICE_WINDOW
+from campaign_sdk.models import (
+    Campaign,
+    CampaignLead,
+    CampaignType,
+    ConversationUser,
+    InboundMessage,
+    OutboundMessage,
+)
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.schemas._payloads import clean_custom_variables
 from campaign_sdk.sending._books import Outcome, apply_outcomes
 from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._limiter import RateLimiter
+from campaign_sdk.sending._planned import clock_of
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import LeadCheck, blockers
 
@@ -38,6 +48,7 @@ def trigger(
         if problems:
             raise CampaignStateError(f"campaign {row.name!r} cannot trigger: " + "; ".join(problems))
         lead = _lead(session, row, lead_or_phone, clean_custom_variables(variables))
+        _require_service_window(session, row, lead, gateway)
         values = {**(lead.custom_variables or {}), **clean_custom_variables(variables)}
         content = service.content_of(row)
         numbered = compile_variables(content).content_variables(values)
@@ -60,6 +71,22 @@ def trigger(
     with sessions.begin() as session:
         apply_outcomes(session, [outcome])
     return _result(outcome, job, fatal, key)
+
+
+def _require_service_window(session: Session, row: Campaign, lead: CampaignLead, gateway: Gateway | None) -> None:
+    """A free-form (in-session, never approved) WhatsApp message goes only inside the person's
+    24-hour customer-service window (facts.delivery.SERVICE_WINDOW); outside it, the trigger is
+    refused here with the reason, rather than sent and failed by Twilio (63016)."""
+    if str(getattr(gateway, "channel", "whatsapp")) != "whatsapp" or not service.sends_without_approval(row):
+        return
+    last = session.scalar(sa.select(sa.func.max(InboundMessage.received_at)).where(InboundMessage.user_id == lead.user_id))
+    now = clock_of(gateway)
+    if last is None or utc(last) + SERVICE_WINDOW < now:
+        since = "has never messaged you" if last is None else f"last messaged at {utc(last).isoformat(timespec='minutes')}"
+        raise CampaignStateError(
+            f"outside_service_window: {REASONS['outside_service_window']}; this person {since}. Send an approved "
+            "template instead (a campaign whose template WhatsApp approved), or wait for them to write"
+        )
 
 
 def _lead(session: Session, row: Campaign, lead_or_phone: int | str, variables: dict[str, str]) -> CampaignLead:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import campaign_sdk as cs
-from campaign_sdk import CampaignClient
+from campaign_sdk import DeliveryPolicy, CampaignClient
 
 A = cs.TwilioTextContext(body="Hi {{lead_name}}, your order {{order_id}} ships today. Enjoy 10% off your next one.")
 B = cs.TwilioTextContext(body="Hi {{lead_name}}, your order {{order_id}} ships today. Delivery on us next time.")
@@ -39,6 +39,7 @@ def sandbox() -> cs.SandboxGateway:
 @pytest.fixture
 def sandbox_client(migrated_url: str, sandbox: cs.SandboxGateway) -> Iterator[CampaignClient]:
     with CampaignClient(migrated_url, gateway=sandbox) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         yield client
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from campaign_sdk import CampaignClient
+from campaign_sdk import DeliveryPolicy, CampaignClient
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.testing import TwilioTestServer
 from tests.conftest import SERVICE_SID
@@ -24,6 +24,7 @@ def test_a_killed_variant_send_resumes_with_each_leads_own_content(store_url: st
     with TwilioTestServer(latency=0.002) as server:
         gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
         with CampaignClient(store_url, gateway=gateway) as client:
+            client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
             campaign = client.create_campaign("Crash", content=A)
             campaign.set_experiment({"A": A, "B": B, "C": C}, holdout=0.2, seed="crash")
             campaign.add_leads(leads_frame(LEADS))

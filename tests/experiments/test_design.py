@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import campaign_sdk as cs
-from campaign_sdk import CampaignClient, CampaignStateError, InvalidArgumentError, TemplateValidationError
+from campaign_sdk import DeliveryPolicy, CampaignClient, CampaignStateError, InvalidArgumentError, TemplateValidationError
 
 from .conftest import A, B, C, leads_frame
 
@@ -76,6 +76,7 @@ def test_variants_of_any_content_type(memory: CampaignClient) -> None:
 def test_a_variant_added_after_sending_started_is_refused(store_url: str) -> None:
     sandbox = cs.SandboxGateway(seed=2, realtime=False)
     with CampaignClient(store_url, gateway=sandbox) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = client.create_campaign("Started", content=A)
         campaign.set_experiment({"A": A, "B": B}, holdout=0.2)
         campaign.add_leads(leads_frame(20))
@@ -94,6 +95,7 @@ def test_too_few_leads_for_the_plan_blocks_the_send_with_the_numbers(store_url: 
     sandbox = cs.SandboxGateway(seed=2, realtime=False)
     plan = cs.plan_experiment(0.10, 0.10)  # 10% -> 20%: about 200 per arm
     with CampaignClient(store_url, gateway=sandbox) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = client.create_campaign("Planned", content=A)
         campaign.set_experiment({"A": A, "B": B}, plan=plan, seed="p")
         campaign.add_leads(leads_frame(100))

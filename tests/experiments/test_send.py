@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import campaign_sdk as cs
-from campaign_sdk import CampaignClient, CampaignStateError
+from campaign_sdk import DeliveryPolicy, CampaignClient, CampaignStateError
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.testing import TwilioTestServer
 
@@ -21,6 +21,7 @@ SAMPLES = {"lead_name": "Ana", "order_id": "A-1042", "1": "Ana"}
 @pytest.fixture
 def sender(store_url: str, gateway: TwilioGateway) -> CampaignClient:
     with CampaignClient(store_url, gateway=gateway) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         yield client
 
 
@@ -96,6 +97,7 @@ def _run_test_phase(client: CampaignClient, sandbox: cs.SandboxGateway, leads: i
 def test_send_winner_refuses_with_the_numbers_when_there_is_no_winner(store_url: str) -> None:
     sandbox = cs.SandboxGateway(seed=4, realtime=False, delivery_rate=1.0, conversion_rate=0.05)
     with CampaignClient(store_url, gateway=sandbox) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = _run_test_phase(client, sandbox, 400)  # same true rates: no winner
         sent = len(list(sandbox.list_messages()))
         with pytest.raises(CampaignStateError, match=r"no winner on conversion_rate .* sequential") as caught:
@@ -109,6 +111,7 @@ def test_send_winner_sends_the_winner_to_the_rest_only(store_url: str) -> None:
     sandbox = cs.SandboxGateway(seed=4, realtime=False, delivery_rate=1.0, conversion_rate=0.02,
                                 rates_by_text={"Delivery on us": {"conversion_rate": 0.5}})
     with CampaignClient(store_url, gateway=sandbox) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = _run_test_phase(client, sandbox, 600)
         before = campaign.leads.copy()
         report = campaign.send_winner(metric="conversion_rate", test="sequential")
@@ -131,6 +134,7 @@ def test_lift_finds_the_true_holdout_effect_through_the_sandbox(store_url: str) 
     sandbox = cs.SandboxGateway(seed=8, realtime=False, delivery_rate=0.9, conversion_rate=0.15,
                                 baseline_conversion_rate=0.03, error_numbers=dict.fromkeys(invalid, "invalid_number"))
     with CampaignClient(store_url, gateway=sandbox) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = client.create_campaign("Holdout", content=A)
         campaign.set_experiment(holdout=0.3, seed="lift", plan=cs.plan_experiment(0.03, 0.12))
         campaign.add_leads(leads_frame(1000))

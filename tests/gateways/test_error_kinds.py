@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from campaign_sdk import CampaignClient, GatewayError
+from campaign_sdk import DeliveryPolicy, CampaignClient, GatewayError
 from campaign_sdk.facts import errors
 from campaign_sdk.facts.errors import ERRORS, KINDS, Code, ErrorKind
 from campaign_sdk.gateways import MessageRecord, SandboxGateway, SendRequest, SentMessage
@@ -111,6 +111,7 @@ def test_a_gateway_without_twilio_codes_fails_leads_by_kind(tmp_path) -> None:
     invalid, stopped, fine = "+14155550101", "+14155550102", "+14155550103"
     gateway = KindOnlyGateway({invalid: "invalid_number", stopped: "opted_out"})
     with CampaignClient(f"sqlite:///{tmp_path / 'k.db'}", gateway=gateway) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = client.create_campaign("K", template="order_confirmation")
         campaign.add_leads(pd.DataFrame({"phone_number": [invalid, stopped, fine], "lead_name": ["A", "B", "C"],
                                          "order_id": ["1", "2", "3"]}))
@@ -145,6 +146,7 @@ def test_retry_after_from_a_gateway_is_honoured(tmp_path) -> None:
 
     gateway = Busy({})
     with CampaignClient(f"sqlite:///{tmp_path / 'r.db'}", gateway=gateway) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = client.create_campaign("R", template="order_confirmation")
         campaign.add_leads(pd.DataFrame({"phone_number": ["+14155550101"], "lead_name": ["A"], "order_id": ["1"]}))
         campaign.submit_for_approval(category="UTILITY")

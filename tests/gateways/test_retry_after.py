@@ -7,7 +7,7 @@ import pytest
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from campaign_sdk import CampaignClient, GatewayError
+from campaign_sdk import DeliveryPolicy, CampaignClient, GatewayError
 from campaign_sdk.gateways import RetryAfterHttpClient, SendRequest, TwilioGateway
 from campaign_sdk.sending import RetryPolicy
 from campaign_sdk.testing import TwilioTestServer
@@ -52,6 +52,7 @@ def test_a_client_that_shares_its_last_answer_across_threads_is_not_read(twilio_
 def test_send_waits_as_long_as_the_server_asked(tmp_path, twilio_server) -> None:
     gateway = TwilioGateway(twilio_server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
     with CampaignClient(f"sqlite:///{tmp_path / 'r.db'}", gateway=gateway) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: 09-21 local)
         campaign = client.create_campaign("R", template="order_confirmation")
         campaign.add_leads(leads_frame(3))
         approve(campaign, twilio_server)

@@ -8,12 +8,15 @@ from collections.abc import Callable, Iterator
 import pandas as pd
 import pytest
 
-from campaign_sdk import Campaign, CampaignClient
+from campaign_sdk import Campaign, CampaignClient, DeliveryPolicy
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.sending import RetryPolicy
 from campaign_sdk.testing import TwilioTestServer
 
 FAST_RETRY = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, jitter=0.01)
+# Sends at any hour: the tests of the send loop itself do not depend on the time of day (the
+# delivery policy's tests set their own windows, see test_deferral.py).
+ANY_HOUR = DeliveryPolicy(window=None)
 
 
 def numbers(count: int, *, start: int = 0) -> list[str]:
@@ -32,6 +35,7 @@ def leads_frame(count: int, *, start: int = 0) -> pd.DataFrame:
 @pytest.fixture
 def sender(migrated_url: str, gateway: TwilioGateway) -> Iterator[CampaignClient]:
     with CampaignClient(migrated_url, gateway=gateway) as client:
+        client.delivery_policy = ANY_HOUR
         yield client
 
 

@@ -3,6 +3,8 @@ against the content, rejection reasons with what to change, and refusals that ch
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from campaign_sdk import (
@@ -141,9 +143,19 @@ def test_an_in_session_template_of_a_service_campaign_triggers_without_approval(
     assert create.path == "/v1/Content" and list(create.json["types"]) == ["twilio/list-picker"]
     assert not any(r.path.endswith("/ApprovalRequests/whatsapp") for r in twilio_server.requests)
     assert menu.status == CampaignStatus.UNSUBMITTED
+    before = len(twilio_server.requests)
+    with pytest.raises(CampaignStateError, match="outside_service_window.*never messaged"):
+        menu.trigger("+14155550100", key="menu-1")  # free-form, outside the 24 h window: refused here
+    assert len(twilio_server.requests) == before  # not sent and failed by Twilio (63016)
+    sender.record_replies([{"sid": "SM" + "1" * 32, "from": "+14155550100", "body": "menu please",
+                            "received_at": dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)}])
     sent = menu.trigger("+14155550100", key="menu-1")
     assert sent.sid.startswith("SM")
     assert twilio_server.requests[-1].field("ContentSid") == content_sid(menu)
     marketing = sender.create_campaign("Promo", template="order_confirmation")
     with pytest.raises(CampaignStateError, match="only a service campaign with an in-session template"):
         marketing.register_content()
+    sender.record_replies([{"sid": "SM" + "2" * 32, "from": "+14155550101", "body": "hi",
+                            "received_at": dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)}])
+    with pytest.raises(CampaignStateError, match="outside_service_window.*last messaged at"):
+        menu.trigger("+14155550101")

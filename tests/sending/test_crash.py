@@ -3,6 +3,7 @@ must show every lead messaged exactly once after a final send() finishes the job
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import os
 import signal
@@ -12,19 +13,22 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from campaign_sdk import CampaignClient
+from campaign_sdk import CampaignClient, DeliveryPolicy, SendWindow
 from campaign_sdk.gateways import TwilioGateway
-from campaign_sdk.models import OutboundMessage
+from campaign_sdk.models import DeferredSend, OutboundMessage
+from campaign_sdk.sending import DueSender
 from campaign_sdk.testing import TwilioTestServer
 
 from . import _crash_sender
 from tests.conftest import SERVICE_SID
 
-from .conftest import approve, leads_frame, numbers
+from .conftest import FAST_RETRY, approve, leads_frame, numbers
+from .test_deferral import closed_now, opening
 
 LEADS = 120
 
@@ -102,6 +106,7 @@ def test_sigkill_at_every_stage_then_exactly_once(store_url: str, tmp_path: Path
     with TwilioTestServer(latency=0.002) as server:
         gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
         with CampaignClient(store_url, gateway=gateway) as client:
+            client.delivery_policy = DeliveryPolicy(window=None)
             campaign = client.create_campaign("Crash", template="order_confirmation")
             campaign.add_leads(leads_frame(LEADS))
             approve(campaign, server)
@@ -163,3 +168,44 @@ def test_sigkill_at_every_stage_then_exactly_once(store_url: str, tmp_path: Path
             assert sorted(stored) == sorted((m["to"].removeprefix("whatsapp:"), m["sid"]) for m in server.sent())
             lookups = [r for r in server.requests if r.method == "GET" and r.query.get("To")]
             assert lookups, "the killed sends' intents were reconciled against Twilio's list"
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+GERMAN = [f"+49151123{i:05d}" for i in range(60)]
+
+
+def test_sigkill_during_a_send_with_deferred_messages_then_exactly_once(store_url: str, tmp_path: Path) -> None:
+    """Half the leads are due (US, window open), half deferred (Germany, window closed): the send
+    is killed mid-stream, resumed, and the worker sends the deferred half when due, each once."""
+    with TwilioTestServer(latency=0.002) as server:
+        gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
+        with CampaignClient(store_url, gateway=gateway) as client:
+            campaign = client.create_campaign("Crash", template="order_confirmation")
+            frame = leads_frame(120)
+            frame.loc[60:, "phone_number"] = GERMAN
+            campaign.add_leads(frame)
+            approve(campaign, server)
+            window = closed_now(BERLIN)
+            # stored on the campaign: the child's send reads it too
+            campaign.set_delivery(DeliveryPolicy(window=SendWindow(start="00:00", end="23:59"),
+                                                 countries={"DE": window}))
+            server.fail("slow", delay=0.03, times=None)
+            child = Child(store_url, server, tmp_path / "d.log")
+            _wait(server, child, lambda s: len(s.sent()) >= 20)
+            child.kill()
+            assert max(_sent(server).values()) == 1
+            server.clear_faults()
+
+            report = campaign.send(progress=False, retry=FAST_RETRY)
+            assert report.complete and report.deferred == {"quiet_hours": 60}
+            assert _sent(server) == Counter(numbers(60))  # the due half, once; nothing early
+            due = opening(window, BERLIN)
+            with client.engine.connect() as connection:
+                held = connection.execute(sa.select(DeferredSend.due_at)).scalars().all()
+            assert len(held) == 60 and set(held) == {due}
+
+            done = DueSender(client._sessions, gateway, retry=FAST_RETRY, clock=lambda: due + dt.timedelta(seconds=1)).run()
+            assert done.sent == 60 and done.waiting == 0
+            assert _sent(server) == Counter(numbers(60) + GERMAN)
+            assert campaign.send(progress=False, retry=FAST_RETRY).sent == 0
+            assert _sent(server) == Counter(numbers(60) + GERMAN)

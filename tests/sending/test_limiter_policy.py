@@ -142,3 +142,33 @@ def test_the_decision_reads_the_kind_alone_never_a_code(kind: ErrorKind) -> None
 def test_an_unknown_kind_is_refused_when_the_error_is_built() -> None:
     with pytest.raises(ValueError, match="not_a_kind"):
         GatewayError("x", kind="not_a_kind")
+
+
+def test_a_shared_rate_limiter_hands_out_one_schedule_to_every_worker(migrated_url) -> None:
+    """Two limiters on one store (two workers) at 40/s: their slots interleave on one schedule,
+    never two at once, so together they stay at 40/s (each alone would also be 40/s)."""
+    import threading
+
+    from campaign_sdk import CampaignClient
+    from campaign_sdk.sending import SharedRateLimiter
+
+    with CampaignClient(migrated_url) as client:
+        limiters = [SharedRateLimiter(client._sessions, 40, block=4) for _ in range(2)]
+        slots: list[float] = []
+        lock = threading.Lock()
+
+        def take(limiter: SharedRateLimiter) -> None:
+            for _ in range(12):
+                slot = limiter.acquire()
+                with lock:
+                    slots.append(slot)
+
+        threads = [threading.Thread(target=take, args=(limiter,)) for limiter in limiters]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        slots.sort()
+        gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
+        assert len(slots) == 24 and min(gaps) >= 1 / 40 - 1e-6  # one schedule, no slot handed out twice
+        assert slots[-1] - slots[0] >= 23 / 40 - 1e-6

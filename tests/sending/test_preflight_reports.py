@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from campaign_sdk import CampaignClient
+from campaign_sdk import DeliveryPolicy, CampaignClient
 from campaign_sdk.cli import main
 from campaign_sdk.sending import SendReport
 
@@ -63,6 +63,7 @@ def test_preflight_html_escapes_and_shows_the_preview(sender, ready_campaign) ->
 
 def test_sandbox_reports_are_marked_simulated(sqlite_url) -> None:
     with CampaignClient(sqlite_url) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)
         campaign = client.create_campaign("Welcome", template="order_confirmation")
         campaign.add_leads(leads_frame(3))
         campaign.submit_for_approval()

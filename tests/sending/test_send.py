@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from campaign_sdk import CampaignClient, CampaignStateError, GatewayError
+from campaign_sdk import DeliveryPolicy, CampaignClient, CampaignStateError, GatewayError
 from campaign_sdk.models import ConversationUser, OutboundMessage
 from campaign_sdk.testing import TwilioTestServer
 
@@ -297,6 +297,7 @@ def test_sending_from_an_in_memory_database(twilio_server, gateway) -> None:
     from .conftest import approve
 
     with CampaignClient("sqlite:///:memory:", gateway=gateway) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)
         campaign = client.create_campaign("Mem", template="order_confirmation")
         campaign.add_leads(leads_frame(5))
         approve(campaign, twilio_server)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from campaign_sdk import GatewayError
+from campaign_sdk import DeliveryPolicy, GatewayError
 from campaign_sdk.models import ConversationUser, InboundMessage, SyncState
 from campaign_sdk.sending import _sync
 
@@ -81,6 +81,7 @@ def test_sync_through_the_sandbox(sqlite_url) -> None:
 
     sandbox = SandboxGateway(seed=2, reply_rate=0.5, opt_out_rate=0.1)
     with CampaignClient(sqlite_url, gateway=sandbox) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)
         campaign = client.create_campaign("Welcome", template="order_confirmation")
         campaign.add_leads(leads_frame(40))
         campaign.submit_for_approval()

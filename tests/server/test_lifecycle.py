@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from campaign_sdk import CampaignClient
+from campaign_sdk import CampaignClient, DeliveryPolicy
 from campaign_sdk.gateways import SandboxGateway
 from campaign_sdk.server import create_app
 
@@ -21,6 +21,7 @@ def sandbox() -> SandboxGateway:
 @pytest.fixture(scope="module")
 def server(live_url, tmp_path_factory, sandbox):
     client = CampaignClient(live_url, gateway=sandbox)
+    client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: marketing 09-21 local)
     with LiveServer(create_app(settings_for(live_url, tmp_path_factory.mktemp("media")), client=client)) as live:
         yield live
     client.close()

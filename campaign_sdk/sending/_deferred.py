@@ -1,0 +1,156 @@
+"""Deferred sends in the store: held until due, claimed by one worker at a time.
+
+A row of ``deferred_sends`` is one lead's message waiting for its moment. A worker *claims* due
+rows (``claimed_by`` = its token, ``claimed_until`` = a lease it keeps refreshing); on PostgreSQL
+the claim reads ``FOR UPDATE SKIP LOCKED``, so concurrent workers take disjoint rows, and on both
+engines the claim is a conditional UPDATE, so a row is never claimed twice. The message itself is
+then sent exactly like ``send()`` sends: an intent row committed first (its unique ``dedupe_key``
+allows one message per lead and campaign), Twilio's answer recorded after. The deferred row is
+deleted in the transaction that records the answer; a claim whose worker died (lease expired,
+or its process is gone on this host) is taken over by another worker, which reconciles an open
+intent against Twilio's message list before it sends anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from campaign_sdk.models import Campaign, DeferredSend, utcnow
+from campaign_sdk.sending._lease import LeaseLost, _alive
+
+
+def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store ``{lead_id, user_id, due_at, reason}`` rows (a lead already deferred keeps its row)."""
+    if not rows:
+        return 0
+    values = [{"campaign_id": campaign_id, "lead_id": r["lead_id"], "user_id": r["user_id"], "due_at": r["due_at"],
+               "reason": r["reason"], "created_at": utcnow()} for r in rows]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(DeferredSend).values(values).on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
+    result = session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def deferred_leads(session: Session, campaign_id: int, lead_ids: Iterable[int]) -> set[int]:
+    """The leads among ``lead_ids`` that have a deferred message (they belong to the worker)."""
+    wanted = list(lead_ids)
+    found: set[int] = set()
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start:start + 900]
+        found.update(session.scalars(sa.select(DeferredSend.lead_id).where(
+            DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id.in_(chunk))))
+    return found
+
+
+def waiting(session: Session, campaign_id: int | None = None) -> tuple[int, dt.datetime | None]:
+    """How many messages wait (of one campaign, or all) and when the next one is due."""
+    query = sa.select(sa.func.count(), sa.func.min(DeferredSend.due_at))
+    if campaign_id is not None:
+        query = query.where(DeferredSend.campaign_id == campaign_id)
+    count, due = session.execute(query).one()
+    return int(count or 0), due
+
+
+def worker_token() -> str:
+    """A worker's identity: host and pid (to see on this host that it died) and a random part."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+
+
+def free_dead_claims(session: Session, now: dt.datetime) -> int:
+    """Expire the claims of workers on this host whose process is gone (SIGKILLed)."""
+    host = socket.gethostname()
+    owners = session.scalars(sa.select(DeferredSend.claimed_by).where(
+        DeferredSend.claimed_until >= now, DeferredSend.claimed_by.like(f"{host}/%")).distinct()).all()
+    dead = [o for o in owners if o and not _alive(_pid(o))]
+    if not dead:
+        return 0
+    result = session.execute(sa.update(DeferredSend).where(DeferredSend.claimed_by.in_(dead))
+                             .values(claimed_until=None).execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _pid(token: str) -> int:
+    try:
+        return int(token.split("/")[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def claim_due(session: Session, token: str, *, now: dt.datetime, limit: int, ttl: float) -> list[DeferredSend]:
+    """Claim up to ``limit`` due messages of enabled campaigns (earliest first) for ``token``."""
+    free = sa.or_(DeferredSend.claimed_until.is_(None), DeferredSend.claimed_until < now)
+    candidates = (
+        sa.select(DeferredSend.id)
+        .join(Campaign, Campaign.id == DeferredSend.campaign_id)
+        .where(DeferredSend.due_at <= now, free, Campaign.enabled.is_not(None))
+        .order_by(DeferredSend.due_at, DeferredSend.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(of=DeferredSend, skip_locked=True)
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    session.execute(
+        sa.update(DeferredSend).where(DeferredSend.id.in_(ids), free)
+        .values(claimed_by=token, claimed_until=now + dt.timedelta(seconds=ttl))
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.scalars(sa.select(DeferredSend).where(DeferredSend.claimed_by == token)
+                                .order_by(DeferredSend.due_at, DeferredSend.id)))
+
+
+def finish(session: Session, token: str, done: Sequence[int], back: Sequence[int]) -> None:
+    """Delete the rows whose message is settled (``done``); un-claim ``back`` (sent again later)."""
+    if done:
+        session.execute(sa.delete(DeferredSend).where(DeferredSend.id.in_(list(done)), DeferredSend.claimed_by == token)
+                        .execution_options(synchronize_session=False))
+    if back:
+        unclaim(session, token, back)
+
+
+def unclaim(session: Session, token: str, ids: Sequence[int] | None = None) -> None:
+    """Give claimed rows back (all of ``token``'s when ``ids`` is None)."""
+    query = sa.update(DeferredSend).where(DeferredSend.claimed_by == token)
+    if ids is not None:
+        query = query.where(DeferredSend.id.in_(list(ids)))
+    session.execute(query.values(claimed_by=None, claimed_until=None).execution_options(synchronize_session=False))
+
+
+def move(session: Session, token: str, moves: Sequence[tuple[int, dt.datetime, str]]) -> None:
+    """Re-defer claimed rows to a later moment (``(id, due_at, reason)``) and un-claim them."""
+    for row_id, due_at, reason in moves:
+        session.execute(sa.update(DeferredSend).where(DeferredSend.id == row_id, DeferredSend.claimed_by == token)
+                        .values(due_at=due_at, reason=reason, claimed_by=None, claimed_until=None)
+                        .execution_options(synchronize_session=False))
+
+
+class Claims:
+    """A worker's lease on its claimed rows, refreshed by the writer (the Bookkeeper's ``lease``)."""
+
+    def __init__(self, token: str, ttl: float) -> None:
+        self.token = token
+        self.ttl = ttl
+        self.held = 0  # rows this worker believes it holds
+
+    def heartbeat(self, session: Session) -> None:
+        result = session.execute(
+            sa.update(DeferredSend).where(DeferredSend.claimed_by == self.token)
+            .values(claimed_until=utcnow() + dt.timedelta(seconds=self.ttl))
+            .execution_options(synchronize_session=False)
+        )
+        if int(getattr(result, "rowcount", 0) or 0) < self.held:
+            raise LeaseLost(
+                f"worker {self.token}: stalled for more than {self.ttl:.0f} s and another worker took over "
+                "some of its messages; this one stops"
+            )

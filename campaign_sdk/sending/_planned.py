@@ -1,0 +1,90 @@
+"""The delivery plan's decisions as the send engine reads them: per lead, send now, defer (until
+when, why) or skip (why). The decisions are ``campaign_sdk.delivery``'s (``plan_campaign``), not
+recomputed here; this module only runs the plan for the engine and looks leads up in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session, sessionmaker
+
+from campaign_sdk import delivery, service
+
+# The plan's cost columns are not needed to send: an empty price table keeps the plan from
+# asking a gateway's Pricing API (an HTTP call per country) on every send.
+NO_PRICES = pd.DataFrame(columns=["country", "channel", "category", "price", "currency"])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the plan says for one lead: ``action`` send / defer / skip / holdout / unplanned (the
+    lead was added after the plan was made), ``reason``, ``send_at`` (aware UTC) and ``scheduler``
+    (now / twilio / worker)."""
+
+    action: str
+    reason: str | None = None
+    send_at: dt.datetime | None = None
+    scheduler: str | None = None
+
+
+UNPLANNED = Decision("unplanned")
+
+
+class Decisions:
+    """A campaign's plan, indexed by lead id."""
+
+    def __init__(self, frame: pd.DataFrame, *, policy: delivery.DeliveryPolicy) -> None:
+        self.policy = policy
+        self.frame = frame.set_index("lead_id")[["action", "reason", "send_at", "scheduler"]]
+        self.now: dt.datetime = frame.attrs.get("now") or dt.datetime.now(dt.UTC)
+
+    def of(self, lead_ids: Sequence[int]) -> list[Decision]:
+        """The decisions of ``lead_ids``, in order (one reindex per call, not a lookup per lead)."""
+        rows = self.frame.reindex(list(lead_ids))
+        out = []
+        for action, reason, send_at, scheduler in rows.itertuples(index=False):
+            if not isinstance(action, str):
+                out.append(UNPLANNED)
+                continue
+            moment = None if pd.isna(send_at) else pd.Timestamp(send_at).to_pydatetime()
+            out.append(Decision(action, reason if isinstance(reason, str) else None, moment,
+                                scheduler if isinstance(scheduler, str) else None))
+        return out
+
+    def counts(self) -> pd.DataFrame:
+        """Leads by action and reason."""
+        return self.frame.groupby(["action", "reason"], dropna=False, observed=True).size().rename("leads").reset_index()
+
+
+def clock_of(gateway: Any) -> dt.datetime:
+    """Now, for sends through ``gateway``: the sandbox's simulated clock (``advance()`` moves it),
+    else the real time."""
+    now = getattr(gateway, "now", None)
+    if getattr(gateway, "simulated", False) and callable(now):
+        return delivery.utc(now())
+    return dt.datetime.now(dt.UTC)
+
+
+def decide(
+    sessions: sessionmaker[Session], gateway: Any, campaign_id: int, *,
+    client_policy: delivery.DeliveryPolicy | None = None, at: dt.datetime | str | None = None,
+    local_time: str | None = None, now: dt.datetime | None = None,
+) -> Decisions:
+    """Run ``campaign_sdk.delivery.plan_campaign`` for the campaign (no prices) and index it."""
+    with sessions() as session:
+        row = service.get_campaign(session, campaign_id)
+        policy = delivery.policy_for(row, given=None, client_policy=client_policy)
+        arms = delivery.plan_arms(row, str(getattr(gateway, "channel", "whatsapp")))
+        list(row.variants)  # loaded now: the plan reads the experiment's arms after the session
+    engine = sessions.kw["bind"]
+    now = now or clock_of(gateway)
+    plan = delivery.plan_campaign(
+        engine, row, gateway, arms=arms, policy=policy, at=at,
+        local_time=local_time, prices=NO_PRICES, now=now,
+    )
+    return Decisions(plan, policy=policy)
