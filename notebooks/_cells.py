@@ -504,8 +504,9 @@ earlier.add_leads(leads.head(40)[["phone_number", "lead_name"]], progress=False)
 earlier.submit_for_approval(category="MARKETING", samples={"lead_name": "Ana"})
 while earlier.sync_approval() not in ("approved", "rejected"):
     sandbox.advance(hours=2)
+earlier.set_delivery(cs.DeliveryPolicy(window=None))  # this one sends at once, at any hour
 earlier.enable()
-earlier.plan(policy=cs.DeliveryPolicy(window=None))["action"].value_counts()  # this one sends at once'''),
+earlier.plan()["action"].value_counts()'''),
     ("code", '''earlier.send(progress=False).sent'''),
     ("md", """## The policy and the plan
 Marketing only between 09:00 and 21:00 in the recipient's zone (the default), no Sunday sends in
