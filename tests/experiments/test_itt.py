@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from campaign_sdk import CampaignClient, GatewayError
+from campaign_sdk import CampaignClient, DeliveryPolicy, GatewayError
 from campaign_sdk.facts.errors import Code
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.testing import TwilioTestServer
@@ -23,6 +23,7 @@ HOUR = dt.timedelta(hours=1)
 @pytest.fixture
 def sender(store_url: str, gateway: TwilioGateway) -> CampaignClient:
     with CampaignClient(store_url, gateway=gateway) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)  # sends at any hour, on the real clock
         yield client
 
 
