@@ -46,6 +46,20 @@ class Outcome:
     created_at: dt.datetime | None = None
     reconciled: bool = False
 
+    def tally(self, report: Any) -> None:
+        """Count this outcome in a ``SendReport`` or ``DueReport`` (``sent`` / ``reconciled`` /
+        ``failed`` by Twilio's code, else by kind / ``unresolved``); the caller holds its lock."""
+        if self.kind == "accepted":
+            if self.reconciled:
+                report.reconciled += 1
+            else:
+                report.sent += 1
+        elif self.kind == "rejected":
+            key = self.code or str(self.error_kind)  # Twilio's code when there is one, else the kind
+            report.failed[key] = report.failed.get(key, 0) + 1
+        elif self.kind == "unresolved":
+            report.unresolved += 1
+
 
 class Bookkeeper:
     def __init__(

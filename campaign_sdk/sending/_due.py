@@ -342,16 +342,7 @@ class DueSender:
 
     def _count(self, outcome: Outcome, report: DueReport) -> None:
         with self._lock:
-            if outcome.kind == "accepted":
-                if outcome.reconciled:
-                    report.reconciled += 1
-                else:
-                    report.sent += 1
-            elif outcome.kind == "rejected":
-                key = outcome.code or str(outcome.error_kind)
-                report.failed[key] = report.failed.get(key, 0) + 1
-            elif outcome.kind == "unresolved":
-                report.unresolved += 1
+            outcome.tally(report)
 
     def _write(self, job: Callable[[Session], Any]) -> None:
         with self._sessions.begin() as session:

@@ -356,17 +356,7 @@ class CampaignSender:
     # -- state --------------------------------------------------------------------------------
     def _count(self, outcome: Outcome) -> None:
         with self._lock:
-            report = self.report
-            if outcome.kind == "accepted":
-                if outcome.reconciled:
-                    report.reconciled += 1
-                else:
-                    report.sent += 1
-            elif outcome.kind == "rejected":
-                key = outcome.code or str(outcome.error_kind)  # Twilio's code when there is one, else the kind
-                report.failed[key] = report.failed.get(key, 0) + 1
-            elif outcome.kind == "unresolved":
-                report.unresolved += 1
+            outcome.tally(self.report)
 
     def _check_enabled(self) -> float:
         with self._sessions() as session:
