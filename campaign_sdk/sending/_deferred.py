@@ -66,16 +66,27 @@ def worker_token() -> str:
     return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
 
 
+# A request the dead worker had in flight may still be processed by Twilio after the process died
+# (Twilio has the request; nobody reads the answer). Its message must be in Twilio's list before
+# another worker reconciles against that list, so a dead worker's claims end this long after its
+# death is seen, not at once (without it, a request still being processed was sent again).
+TAKEOVER_GRACE = dt.timedelta(seconds=5)
+
+
 def free_dead_claims(session: Session, now: dt.datetime) -> int:
-    """Expire the claims of workers on this host whose process is gone (SIGKILLed)."""
+    """Shorten the claims of workers on this host whose process is gone (SIGKILLed) to
+    :data:`TAKEOVER_GRACE` from now (never lengthening one), so another worker takes them over
+    once the dead worker's last requests can have reached Twilio's message list."""
     host = socket.gethostname()
+    until = now + TAKEOVER_GRACE
     owners = session.scalars(sa.select(DeferredSend.claimed_by).where(
-        DeferredSend.claimed_until >= now, DeferredSend.claimed_by.like(f"{host}/%")).distinct()).all()
+        DeferredSend.claimed_until > until, DeferredSend.claimed_by.like(f"{host}/%")).distinct()).all()
     dead = [o for o in owners if o and not _alive(_pid(o))]
     if not dead:
         return 0
-    result = session.execute(sa.update(DeferredSend).where(DeferredSend.claimed_by.in_(dead))
-                             .values(claimed_until=None).execution_options(synchronize_session=False))
+    result = session.execute(sa.update(DeferredSend)
+                             .where(DeferredSend.claimed_by.in_(dead), DeferredSend.claimed_until > until)
+                             .values(claimed_until=until).execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
