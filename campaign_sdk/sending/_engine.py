@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -53,6 +53,7 @@ from campaign_sdk.sending._report import SendReport
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
 TWILIO_SCHEDULING = False  # see _prepare
+CHUNK_MAX = 1000  # leads per chunk at most (its intents are open at once)
 WRITE_EVERY = 0.05  # seconds the writer lets outcomes gather between transactions
 
 
@@ -73,13 +74,16 @@ class CampaignSender:
         self._inline = isinstance(sessions.kw["bind"].pool, SingletonThreadPool)
         self._max_in_flight = 1 if self._inline else max_in_flight
         self._chunk = chunk_size or max(50, min(500, 8 * self._max_in_flight))
+        # chunks grow to this (a given chunk_size stays fixed): the first requests leave soon, and
+        # later chunks last long enough for the next one's intents to be committed meanwhile
+        self._chunk_max = chunk_size or max(self._chunk, min(CHUNK_MAX, 32 * self._max_in_flight))
         self._limiter = RateLimiter(rate)
         self._retry = retry
         self._progress_enabled = progress
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._fatal: BaseException | None = None
-        self._undispatched: list[Job] = []
+        self._undispatched: deque[Job] = deque()
         self._ahead: Future[tuple[int | None, list[Job]]] | None = None  # the next chunk, prepared
         self._client_policy = client_policy
         self._at, self._local_time = at, local_time
@@ -233,6 +237,7 @@ class CampaignSender:
         in_flight = threading.BoundedSemaphore(self._max_in_flight)
         ahead = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-intend")
         cursor: int | None = 0
+        size = self._chunk
         try:
             while not self._stopping(books) and cursor is not None:
                 last_check = self._check_enabled()
@@ -243,14 +248,15 @@ class CampaignSender:
                         cursor, jobs = self._ahead.result()
                         self._ahead = None
                     else:
-                        cursor, jobs = self._next_jobs(books, cursor)
+                        cursor, jobs = self._next_jobs(books, cursor, size)
                 except Exception as exc:  # the intents could not be committed: send nothing more
                     self._fail(exc)
                     return
-                self._undispatched = jobs
+                self._undispatched = deque(jobs)
+                size = min(2 * size, self._chunk_max)
                 while self._undispatched:
                     if ahead is not None and self._ahead is None and cursor is not None:
-                        self._ahead = ahead.submit(self._next_jobs, books, cursor)
+                        self._ahead = ahead.submit(self._next_jobs, books, cursor, size)
                     while not in_flight.acquire(timeout=CHECK_EVERY):
                         last_check = self._check_enabled()
                     if time.monotonic() - last_check > CHECK_EVERY:
@@ -259,7 +265,7 @@ class CampaignSender:
                         in_flight.release()
                         self._release_undispatched(books)
                         return
-                    pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
+                    pool.submit(self._work, self._undispatched.popleft(), books, in_flight, bar)
         finally:
             if ahead is not None:
                 ahead.shutdown(wait=True)
@@ -268,7 +274,7 @@ class CampaignSender:
 
     def _release_undispatched(self, books: Bookkeeper) -> None:
         """Jobs never requested (this chunk's rest and a chunk prepared ahead): their leads stay sendable."""
-        jobs, self._undispatched = self._undispatched, []
+        jobs, self._undispatched = list(self._undispatched), deque()
         if self._ahead is not None:
             try:
                 jobs += self._ahead.result()[1]
@@ -278,13 +284,13 @@ class CampaignSender:
         for job in jobs:
             books.put(Outcome(job.intent_id, job.user_id, "released"))
 
-    def _next_jobs(self, books: Bookkeeper, after: int) -> tuple[int | None, list[Job]]:
-        """The next chunk after lead ``after``: its deferred leads stored and its due leads'
-        intents committed; returns the new cursor (None: no lead left) and the jobs."""
+    def _next_jobs(self, books: Bookkeeper, after: int, size: int) -> tuple[int | None, list[Job]]:
+        """The next chunk (``size`` leads) after lead ``after``: its deferred leads stored and its
+        due leads' intents committed; returns the new cursor (None: no lead left) and the jobs."""
         while True:
             with self._sessions() as session:
                 batch = service.lead_candidates(
-                    session, self._campaign_id, after_id=after, limit=self._chunk, unsent_only=True
+                    session, self._campaign_id, after_id=after, limit=size, unsent_only=True
                 )
             if not batch:
                 return None, []
