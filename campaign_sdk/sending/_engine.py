@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -39,13 +39,14 @@ from campaign_sdk import delivery as policy_layer
 from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
 from campaign_sdk.gateways import Gateway
-from campaign_sdk.models import Campaign, CampaignType
+from campaign_sdk.models import Campaign, CampaignLead, CampaignType, DeferredSend, OutboundMessage
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
 from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
+from campaign_sdk.sending._queue import JobQueue
 from campaign_sdk.sending._planned import Decision, Decisions, clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
@@ -83,11 +84,16 @@ class CampaignSender:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._fatal: BaseException | None = None
-        self._undispatched: deque[Job] = deque()
+        self._queue = JobQueue()  # jobs whose intents are committed, not yet taken
+        self._last_check = 0.0  # when the campaign was last seen enabled
         self._ahead: Future[tuple[int | None, list[Job]]] | None = None  # the next chunk, prepared
         self._client_policy = client_policy
         self._at, self._local_time = at, local_time
         self._plan: Decisions | None = None
+        # the census, counted as the scan goes (see _sort); None: every lead was scanned
+        self._counts: Counter[str] = Counter()
+        self._deferred_counts: Counter[str] = Counter()
+        self._scanned: int | None = 0
         self.report: SendReport
 
     # -- the call -----------------------------------------------------------------------------
@@ -107,7 +113,6 @@ class CampaignSender:
                     self._plan = decide(self._sessions, self._gateway, self._campaign_id,
                                         client_policy=self._client_policy, at=self._at,
                                         local_time=self._local_time)
-                    self._census()
                     with self._progress() as bar:
                         try:
                             self._dispatch(books, pool, bar)
@@ -124,6 +129,7 @@ class CampaignSender:
                 self._fail(books.error)
         finally:
             lease.release()
+        self._census()
         self.report.remaining = self._remaining()
         with self._sessions() as session:
             _, due = _deferred.waiting(session, self._campaign_id)
@@ -194,29 +200,49 @@ class CampaignSender:
         assert self._plan is not None, "the plan is made before leads are looked at"
         return self._plan
 
+    def _sort(self, session: Session, batch: list[service.LeadCandidate]) -> tuple[
+            list[service.LeadCandidate], list[tuple[service.LeadCandidate, Decision]]]:
+        """Count ``batch`` in the report's census (to send, deferred or skipped, by reason) and
+        return its leads due now and its leads to defer (those that have no deferred row yet).
+        The send's scan calls this once per lead, in lead order: the census is made as it goes."""
+        counts, deferred = self._counts, self._deferred_counts
+        open_ = []
+        for lead in batch:
+            reason = self._check.reason(lead)
+            if reason is None:
+                open_.append(lead)
+            else:
+                counts[reason] += 1
+        held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in open_])
+        due, later = [], []
+        for lead, decision in zip(open_, self._decided().of([lead.lead_id for lead in open_]), strict=True):
+            if lead.lead_id in held or self._deferred(decision):
+                deferred[decision.reason or "scheduled"] += 1
+                if lead.lead_id not in held:
+                    later.append((lead, decision))
+            elif decision.action in ("skip", "holdout"):
+                counts[decision.reason or decision.action] += 1
+            elif decision.action == "unplanned":
+                counts["unplanned"] += 1
+            else:
+                counts["send"] += 1
+                due.append(lead)
+        self._scanned = batch[-1].lead_id if batch else self._scanned
+        return due, later
+
     def _census(self) -> None:
-        counts: Counter[str] = Counter()
-        deferred: Counter[str] = Counter()
-        after = 0
+        """The report's census: the scan's counts, and the leads a stopped send never reached."""
+        if self._plan is None:  # stopped before the plan was made
+            return
         with self._sessions() as session:
-            while batch := service.lead_candidates(session, self._campaign_id, after_id=after, limit=SCAN_CHUNK):
-                after = batch[-1].lead_id
-                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in batch])
-                decisions = self._decided().of([lead.lead_id for lead in batch])
-                for lead, decision in zip(batch, decisions, strict=True):
-                    reason = self._check.reason(lead)
-                    if reason is None and (lead.lead_id in held or self._deferred(decision)):
-                        deferred[decision.reason or "scheduled"] += 1
-                    elif reason is None and decision.action in ("skip", "holdout"):
-                        counts[decision.reason or decision.action] += 1
-                    elif reason is None and decision.action == "unplanned":
-                        counts["unplanned"] += 1
-                    else:
-                        counts[reason or "send"] += 1
+            while self._scanned is not None and (batch := service.lead_candidates(
+                    session, self._campaign_id, after_id=self._scanned, limit=SCAN_CHUNK)):
+                self._sort(session, batch)
+        counts = Counter(self._counts)
         self.report.to_send = counts.pop("send", 0)
         ordered = [*SKIP_REASONS, *(r for r in counts if r not in SKIP_REASONS)]
         self.report.skipped = {r: counts[r] for r in ordered if counts[r]}
-        self.report.deferred = dict(deferred)
+        self.report.deferred = dict(self._deferred_counts)
         if self._expires_at is not None and self._expires_at < self._decided().now and counts.get("expired"):
             self.report.notes.append(
                 f"the campaign expired at {self._expires_at.isoformat(timespec='seconds')}: "
@@ -232,16 +258,21 @@ class CampaignSender:
         return decision.action == "defer" and not (decision.scheduler == "twilio" and self._twilio_schedules)
 
     def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
-        """Send chunk after chunk; the next chunk's intents are committed while the current
-        chunk's last requests are in flight, so the pipeline never drains waiting for a commit."""
-        in_flight = threading.BoundedSemaphore(self._max_in_flight)
+        """Send chunk after chunk: the sending threads take jobs from one queue, and the next
+        chunk's intents are committed while the current chunk is sent, so the queue never runs
+        dry waiting for a commit."""
+        queue = self._queue
         ahead = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-intend")
+        if not self._inline:
+            for _ in range(self._max_in_flight):
+                pool.submit(self._sending, queue, books, bar)
+        reserve = 4 * self._max_in_flight  # jobs left when the next chunk joins the queue
         cursor: int | None = 0
         size = self._chunk
         try:
-            while not self._stopping(books) and cursor is not None:
-                last_check = self._check_enabled()
-                if self._stop.is_set():
+            while cursor is not None:
+                self._last_check = self._check_enabled()
+                if self._stopping(books):
                     return
                 try:
                     if self._ahead is not None:
@@ -252,29 +283,43 @@ class CampaignSender:
                 except Exception as exc:  # the intents could not be committed: send nothing more
                     self._fail(exc)
                     return
-                self._undispatched = deque(jobs)
+                queue.add(jobs)
                 size = min(2 * size, self._chunk_max)
-                while self._undispatched:
-                    if ahead is not None and self._ahead is None and cursor is not None:
-                        self._ahead = ahead.submit(self._next_jobs, books, cursor, size)
-                    while not in_flight.acquire(timeout=CHECK_EVERY):
-                        last_check = self._check_enabled()
-                    if time.monotonic() - last_check > CHECK_EVERY:
-                        last_check = self._check_enabled()
-                    if self._stopping(books):
-                        in_flight.release()
-                        self._release_undispatched(books)
-                        return
-                    pool.submit(self._work, self._undispatched.popleft(), books, in_flight, bar)
+                if ahead is not None and cursor is not None:
+                    self._ahead = ahead.submit(self._next_jobs, books, cursor, size)
+                if self._inline:
+                    self._sending(queue, books, bar, wait=False)
+                self._wait_for(queue, books, reserve if cursor is not None else 0)
+        except KeyboardInterrupt:
+            self._halt("interrupted")  # before the queue closes: no job is taken any more
+            raise
         finally:
+            queue.close()
             if ahead is not None:
                 ahead.shutdown(wait=True)
-            if self._ahead is not None:  # prepared but never reached: never requested
+            if self._stop.is_set():  # jobs never taken, a chunk prepared but never reached
                 self._release_undispatched(books)
 
+    def _wait_for(self, queue: JobQueue, books: Bookkeeper, left: int) -> None:
+        """Wait until the queue holds ``left`` jobs, checking every CHECK_EVERY that the
+        campaign is still enabled."""
+        while len(queue) > left and not self._stopping(books):
+            queue.wait_until(left, max(0.0, self._last_check + CHECK_EVERY - time.monotonic()))
+            if time.monotonic() - self._last_check >= CHECK_EVERY:
+                self._last_check = self._check_enabled()
+        queue.wake()  # a stop is seen by the waiting sending threads
+
+    def _sending(self, queue: JobQueue, books: Bookkeeper, bar: Any, *, wait: bool = True) -> None:
+        """One sending thread: take a job, deliver it, until the queue is closed and empty or
+        the send stops."""
+        while (job := queue.take(lambda: self._stopping(books), wait=wait)) is not None:
+            self._work(job, books, bar)
+            if not wait and time.monotonic() - self._last_check > CHECK_EVERY:  # inline: no dispatcher
+                self._last_check = self._check_enabled()
+
     def _release_undispatched(self, books: Bookkeeper) -> None:
-        """Jobs never requested (this chunk's rest and a chunk prepared ahead): their leads stay sendable."""
-        jobs, self._undispatched = list(self._undispatched), deque()
+        """Jobs never requested (left in the queue, and a chunk prepared ahead): their leads stay sendable."""
+        jobs = self._queue.drain()
         if self._ahead is not None:
             try:
                 jobs += self._ahead.result()[1]
@@ -289,24 +334,14 @@ class CampaignSender:
         due leads' intents committed; returns the new cursor (None: no lead left) and the jobs."""
         while True:
             with self._sessions() as session:
-                batch = service.lead_candidates(
-                    session, self._campaign_id, after_id=after, limit=size, unsent_only=True
-                )
-            if not batch:
-                return None, []
-            after = batch[-1].lead_id
-            leads = [lead for lead in batch if self._check.reason(lead) is None]
-            if not leads:
-                continue
-            with self._sessions() as session:
-                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in leads])
-            decisions = dict(zip([lead.lead_id for lead in leads], self._decided().of([lead.lead_id for lead in leads]),
-                                 strict=True))
-            later = [(lead, decisions[lead.lead_id]) for lead in leads
-                     if lead.lead_id not in held and self._deferred(decisions[lead.lead_id])]
-            leads = [lead for lead in leads if lead.lead_id not in held and self._now(decisions[lead.lead_id])]
+                batch = service.lead_candidates(session, self._campaign_id, after_id=after, limit=size)
+                if not batch:
+                    self._scanned = None  # every lead is counted
+                    return None, []
+                after = batch[-1].lead_id
+                leads, later = self._sort(session, batch)
             if leads:
-                return after, self._intend(books, leads, later, decisions)
+                return after, self._intend(books, leads, later)
             if later:  # nothing to send in this chunk: its deferrals are written without waiting
                 books.submit(self._deferral(later))
 
@@ -320,7 +355,7 @@ class CampaignSender:
         return write
 
     def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate],
-                later: list[tuple[service.LeadCandidate, Decision]], decisions: dict[int, Decision]) -> list[Job]:
+                later: list[tuple[service.LeadCandidate, Decision]]) -> list[Job]:
         arms = [self._arms.get(lead.variant, self._arms[None]) for lead in leads]
         values = [
             {number: str(lead.custom_variables[name]) for name, number in arm.mapping.items()}
@@ -342,11 +377,12 @@ class CampaignSender:
         now = dt.datetime.now(dt.UTC)
         return [
             Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid,
-                send_at=decisions[lead.lead_id].send_at if decisions[lead.lead_id].action == "defer" else None)
-            for intent_id, lead, variables, arm in zip(ids, leads, values, arms, strict=True)
+                send_at=decision.send_at if decision.action == "defer" else None)
+            for intent_id, lead, variables, arm, decision in zip(
+                ids, leads, values, arms, self._decided().of([lead.lead_id for lead in leads]), strict=True)
         ]
 
-    def _work(self, job: Job, books: Bookkeeper, in_flight: threading.BoundedSemaphore, bar: Any) -> None:
+    def _work(self, job: Job, books: Bookkeeper, bar: Any) -> None:
         try:
             outcome = self._delivery.deliver(job)
         except BaseException as exc:  # a bug or an unexpected error: the request may have left
@@ -357,7 +393,6 @@ class CampaignSender:
         self._count(outcome)
         with self._lock:
             bar.update(1)
-        in_flight.release()
 
     # -- state --------------------------------------------------------------------------------
     def _count(self, outcome: Outcome) -> None:
@@ -391,18 +426,18 @@ class CampaignSender:
         """Leads the plan says are due now that have no message yet (deferred ones are the worker's)."""
         remaining, after = 0, 0
         with self._sessions() as session:
+            if self._plan is not None and not session.scalar(_unsent_undeferred(self._campaign_id)):
+                return 0  # every lead has a message or a deferred row (a send that finished)
             while batch := service.lead_candidates(
                 session, self._campaign_id, after_id=after, limit=SCAN_CHUNK, unsent_only=True
             ):
                 after = batch[-1].lead_id
-                open_ = [lead for lead in batch if self._check.reason(lead) is None]
                 if self._plan is None:  # stopped before the plan was made
-                    remaining += len(open_)
+                    remaining += sum(self._check.reason(lead) is None for lead in batch)
                     continue
-                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in open_])
-                decisions = self._plan.of([lead.lead_id for lead in open_])
-                remaining += sum(lead.lead_id not in held and self._now(d)
-                                 for lead, d in zip(open_, decisions, strict=True))
+                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in batch])
+                open_ = [lead for lead in batch if lead.lead_id not in held and self._check.reason(lead) is None]
+                remaining += sum(map(self._now, self._plan.of([lead.lead_id for lead in open_])))
         return remaining
 
     @contextmanager
@@ -418,7 +453,9 @@ class CampaignSender:
         from tqdm.auto import tqdm
 
         label = f"{self.report.campaign}" + (" (SIMULATED)" if self.report.simulated else "")
-        bar = tqdm(total=self.report.to_send, desc=label, unit="msg", disable=not self._progress_enabled)
+        # the plan's count: the exact one (the census) is made by the scan the bar follows
+        total = self._decided().count(self._now)
+        bar = tqdm(total=total, desc=label, unit="msg", disable=not self._progress_enabled)
         try:
             yield bar
         finally:
@@ -438,6 +475,16 @@ class _InlineExecutor:
 
     def shutdown(self, wait: bool = True) -> None:
         return None
+
+
+def _unsent_undeferred(campaign_id: int) -> sa.Select[tuple[bool]]:
+    """Whether the campaign has a lead with neither a message nor a deferred row."""
+    lead = CampaignLead
+    return sa.select(sa.exists().where(
+        lead.campaign_id == campaign_id, lead.removed_at.is_(None),
+        ~sa.exists().where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == lead.id),
+        ~sa.exists().where(DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id == lead.id),
+    ))
 
 
 def _stopped_error(error: BaseException, report: SendReport) -> GatewayError:

@@ -6,7 +6,7 @@ recomputed here; this module only runs the plan for the engine and looks leads u
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,10 @@ class Decisions:
         """The decisions of ``lead_ids``, in order (a lead the plan does not know: ``unplanned``)."""
         get = self._by_lead.get
         return [get(lead_id, UNPLANNED) for lead_id in lead_ids]
+
+    def count(self, keep: Callable[[Decision], bool]) -> int:
+        """How many planned leads ``keep`` accepts."""
+        return sum(1 for decision in self._by_lead.values() if keep(decision))
 
     def counts(self) -> pd.DataFrame:
         """Leads by action and reason."""
