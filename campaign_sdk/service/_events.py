@@ -240,8 +240,8 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
             InboundMessage(
                 sid=sid,
                 user_id=users[row["from"]],
-                body=row.get("body") or "",
-                button_payload=row.get("button_payload") or None,
+                body=_text(row.get("body")) or "",
+                button_payload=_text(row.get("button_payload")) or None,
                 kind=kind,
                 received_at=_as_time(row.get("received_at")),
             )
@@ -312,6 +312,12 @@ def record_conversions(session: Session, events: Iterable[Mapping[str, Any]]) ->
         applied += 1
     session.flush()
     return RecordResult(applied=applied, ignored=ignored)
+
+
+def _text(value: Any) -> str | None:
+    """A message text as stored: a NUL character (which PostgreSQL text cannot hold, and no
+    person types) becomes U+FFFD, the replacement character, so the message is kept, not refused."""
+    return None if value is None else str(value).replace("\x00", "\ufffd")
 
 
 def _as_time(value: Any) -> dt.datetime:
