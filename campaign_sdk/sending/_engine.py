@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -51,6 +50,7 @@ from campaign_sdk.sending._planned import Decision, Decisions, clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
 from campaign_sdk.sending._report import SendReport
+from campaign_sdk.sending._scan import Scan, census
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
 TWILIO_SCHEDULING = False  # see _prepare
@@ -86,14 +86,12 @@ class CampaignSender:
         self._fatal: BaseException | None = None
         self._queue = JobQueue()  # jobs whose intents are committed, not yet taken
         self._last_check = 0.0  # when the campaign was last seen enabled
-        self._ahead: Future[tuple[int | None, list[Job]]] | None = None  # the next chunk, prepared
+        self._ahead: Future[tuple[bool, list[Job]]] | None = None  # the next chunk, prepared
         self._client_policy = client_policy
         self._at, self._local_time = at, local_time
         self._plan: Decisions | None = None
         # the census, counted as the scan goes (see _sort); None: every lead was scanned
-        self._counts: Counter[str] = Counter()
-        self._deferred_counts: Counter[str] = Counter()
-        self._scanned: int | None = 0
+        self._scans = [Scan(campaign_id)]  # the send's stretches of leads (see _dispatch)
         self.report: SendReport
 
     # -- the call -----------------------------------------------------------------------------
@@ -200,12 +198,12 @@ class CampaignSender:
         assert self._plan is not None, "the plan is made before leads are looked at"
         return self._plan
 
-    def _sort(self, session: Session, batch: list[service.LeadCandidate]) -> tuple[
+    def _sort(self, session: Session, batch: list[service.LeadCandidate], scan: Scan) -> tuple[
             list[service.LeadCandidate], list[tuple[service.LeadCandidate, Decision]]]:
-        """Count ``batch`` in the report's census (to send, deferred or skipped, by reason) and
+        """Count ``batch`` in ``scan``'s census (to send, deferred or skipped, by reason) and
         return its leads due now and its leads to defer (those that have no deferred row yet).
-        The send's scan calls this once per lead, in lead order: the census is made as it goes."""
-        counts, deferred = self._counts, self._deferred_counts
+        The send's scans call this once per lead: the census is made as they go."""
+        counts, deferred = scan.counts, scan.deferred
         open_ = []
         for lead in batch:
             reason = self._check.reason(lead)
@@ -227,7 +225,7 @@ class CampaignSender:
             else:
                 counts["send"] += 1
                 due.append(lead)
-        self._scanned = batch[-1].lead_id if batch else self._scanned
+        scan.counted(batch)
         return due, later
 
     def _census(self) -> None:
@@ -235,14 +233,14 @@ class CampaignSender:
         if self._plan is None:  # stopped before the plan was made
             return
         with self._sessions() as session:
-            while self._scanned is not None and (batch := service.lead_candidates(
-                    session, self._campaign_id, after_id=self._scanned, limit=SCAN_CHUNK)):
-                self._sort(session, batch)
-        counts = Counter(self._counts)
+            for scan in self._scans:
+                while batch := scan.fetch(session, SCAN_CHUNK):
+                    self._sort(session, batch, scan)
+        counts, deferred = census(self._scans)
         self.report.to_send = counts.pop("send", 0)
         ordered = [*SKIP_REASONS, *(r for r in counts if r not in SKIP_REASONS)]
         self.report.skipped = {r: counts[r] for r in ordered if counts[r]}
-        self.report.deferred = dict(self._deferred_counts)
+        self.report.deferred = dict(deferred)
         if self._expires_at is not None and self._expires_at < self._decided().now and counts.get("expired"):
             self.report.notes.append(
                 f"the campaign expired at {self._expires_at.isoformat(timespec='seconds')}: "
@@ -267,29 +265,37 @@ class CampaignSender:
             for _ in range(self._max_in_flight):
                 pool.submit(self._sending, queue, books, bar)
         reserve = 4 * self._max_in_flight  # jobs left when the next chunk joins the queue
-        cursor: int | None = 0
+        main = self._scans[0]
+        scanner = rest = None
+        if ahead is not None and (last := self._decided().last(self._now)) is not None:
+            # the leads after the last one due now are scanned by a thread of their own
+            main.end = last
+            self._scans.append(Scan(self._campaign_id, cursor=last))
+            scanner = ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-scan")
+            rest = scanner.submit(self._scan_rest, books, self._scans[-1])
+        more = True
         size = self._chunk
         try:
-            while cursor is not None:
+            while more:
                 self._last_check = self._check_enabled()
                 if self._stopping(books):
                     return
                 try:
                     if self._ahead is not None:
-                        cursor, jobs = self._ahead.result()
+                        more, jobs = self._ahead.result()
                         self._ahead = None
                     else:
-                        cursor, jobs = self._next_jobs(books, cursor, size)
+                        more, jobs = self._next_jobs(books, main, size)
                 except Exception as exc:  # the intents could not be committed: send nothing more
                     self._fail(exc)
                     return
                 queue.add(jobs)
                 size = min(2 * size, self._chunk_max)
-                if ahead is not None and cursor is not None:
-                    self._ahead = ahead.submit(self._next_jobs, books, cursor, size)
+                if ahead is not None and more:
+                    self._ahead = ahead.submit(self._next_jobs, books, main, size)
                 if self._inline:
                     self._sending(queue, books, bar, wait=False)
-                self._wait_for(queue, books, reserve if cursor is not None else 0)
+                self._wait_for(queue, books, reserve if more else 0)
         except KeyboardInterrupt:
             self._halt("interrupted")  # before the queue closes: no job is taken any more
             raise
@@ -297,6 +303,10 @@ class CampaignSender:
             queue.close()
             if ahead is not None:
                 ahead.shutdown(wait=True)
+            if scanner is not None:
+                scanner.shutdown(wait=True)
+            if rest is not None and (error := rest.exception()) is not None:
+                self._fail(error)
             if self._stop.is_set():  # jobs never taken, a chunk prepared but never reached
                 self._release_undispatched(books)
 
@@ -329,21 +339,29 @@ class CampaignSender:
         for job in jobs:
             books.put(Outcome(job.intent_id, job.user_id, "released"))
 
-    def _next_jobs(self, books: Bookkeeper, after: int, size: int) -> tuple[int | None, list[Job]]:
-        """The next chunk (``size`` leads) after lead ``after``: its deferred leads stored and its
-        due leads' intents committed; returns the new cursor (None: no lead left) and the jobs."""
+    def _next_jobs(self, books: Bookkeeper, scan: Scan, size: int) -> tuple[bool, list[Job]]:
+        """The next chunk of ``scan`` (``size`` leads): its deferred leads stored and its due
+        leads' intents committed; returns whether leads are left, and the jobs."""
         while True:
             with self._sessions() as session:
-                batch = service.lead_candidates(session, self._campaign_id, after_id=after, limit=size)
+                batch = scan.fetch(session, size)
                 if not batch:
-                    self._scanned = None  # every lead is counted
-                    return None, []
-                after = batch[-1].lead_id
-                leads, later = self._sort(session, batch)
+                    return False, []
+                leads, later = self._sort(session, batch, scan)
             if leads:
-                return after, self._intend(books, leads, later)
+                return True, self._intend(books, leads, later)
             if later:  # nothing to send in this chunk: its deferrals are written without waiting
                 books.submit(self._deferral(later))
+
+    def _scan_rest(self, books: Bookkeeper, scan: Scan) -> None:
+        """The stretch after the last lead due now: counted and its deferrals written, while the
+        requests go out (it holds no lead to send; it ends early when the send stops)."""
+        while not self._stop.is_set():
+            more, jobs = self._next_jobs(books, scan, SCAN_CHUNK)
+            for job in jobs:  # none: the stretch starts after the plan's last lead due now
+                books.put(Outcome(job.intent_id, job.user_id, "released"))
+            if not more:
+                return
 
     def _deferral(self, later: list[tuple[service.LeadCandidate, Decision]]) -> Callable[[Session], None]:
         held = [{"lead_id": lead.lead_id, "user_id": lead.user_id, "due_at": d.send_at, "reason": d.reason or "scheduled"}

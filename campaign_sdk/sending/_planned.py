@@ -50,6 +50,10 @@ class Decisions:
         get = self._by_lead.get
         return [get(lead_id, UNPLANNED) for lead_id in lead_ids]
 
+    def last(self, keep: Callable[[Decision], bool]) -> int | None:
+        """The highest planned lead id that ``keep`` accepts (None: none)."""
+        return max((lead for lead, decision in self._by_lead.items() if keep(decision)), default=None)
+
     def count(self, keep: Callable[[Decision], bool]) -> int:
         """How many planned leads ``keep`` accepts."""
         return sum(1 for decision in self._by_lead.values() if keep(decision))
