@@ -19,7 +19,7 @@ from campaign_sdk.sending._delivery import Job
 from campaign_sdk.sending._planned import UNPLANNED, Decision, Decisions
 from campaign_sdk.sending._queue import JobQueue
 
-from .conftest import leads_frame, numbers
+from .conftest import disabled_midway, leads_frame, numbers
 from .test_deferral import closed_now
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -58,14 +58,7 @@ def test_the_scan_counts_due_and_deferred_leads_and_writes_the_deferrals_behind_
 def test_a_send_stopped_midway_still_counts_every_lead_in_its_report(sender, ready_campaign, twilio_server) -> None:
     sender.delivery_policy = _policy()
     campaign = ready_campaign(frame=_half_german(120))
-    twilio_server.fail("slow", delay=0.03, times=None)
-    result: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: result.update(report=campaign.send(progress=False, max_in_flight=2)))
-    worker.start()
-    twilio_server.wait_for(lambda s: len(s.sent()) >= 6)
-    campaign.disable()
-    worker.join(timeout=30)
-    report = result["report"]
+    report = disabled_midway(campaign, twilio_server)
     assert report.stopped == "disabled" and 6 <= report.sent < 120
     # the census covers the leads the stopped scan never reached, as one made before the send would
     assert report.to_send == 120 and report.deferred == {"quiet_hours": 40}
