@@ -38,7 +38,7 @@ from campaign_sdk import delivery as policy_layer
 from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
 from campaign_sdk.gateways import Gateway
-from campaign_sdk.models import Campaign, CampaignLead, CampaignType, DeferredSend, OutboundMessage
+from campaign_sdk.models import Campaign, CampaignType
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
@@ -50,7 +50,7 @@ from campaign_sdk.sending._planned import Decision, Decisions, clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
 from campaign_sdk.sending._report import SendReport
-from campaign_sdk.sending._scan import Scan, census
+from campaign_sdk.sending._scan import Scan, census, every_lead_handled
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
 TWILIO_SCHEDULING = False  # see _prepare
@@ -90,8 +90,7 @@ class CampaignSender:
         self._client_policy = client_policy
         self._at, self._local_time = at, local_time
         self._plan: Decisions | None = None
-        # the census, counted as the scan goes (see _sort); None: every lead was scanned
-        self._scans = [Scan(campaign_id)]  # the send's stretches of leads (see _dispatch)
+        self._scans = [Scan(campaign_id)]  # the send's stretches of leads, and their census (see _sort)
         self.report: SendReport
 
     # -- the call -----------------------------------------------------------------------------
@@ -259,23 +258,21 @@ class CampaignSender:
         """Send chunk after chunk: the sending threads take jobs from one queue, and the next
         chunk's intents are committed while the current chunk is sent, so the queue never runs
         dry waiting for a commit."""
-        queue = self._queue
+        queue, main = self._queue, self._scans[0]
         ahead = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-intend")
-        if not self._inline:
-            for _ in range(self._max_in_flight):
-                pool.submit(self._sending, queue, books, bar)
         reserve = 4 * self._max_in_flight  # jobs left when the next chunk joins the queue
-        main = self._scans[0]
         scanner = rest = None
-        if ahead is not None and (last := self._decided().last(self._now)) is not None:
-            # the leads after the last one due now are scanned by a thread of their own
-            main.end = last
-            self._scans.append(Scan(self._campaign_id, cursor=last))
-            scanner = ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-scan")
-            rest = scanner.submit(self._scan_rest, books, self._scans[-1])
-        more = True
-        size = self._chunk
+        more, size = True, self._chunk
         try:
+            if not self._inline:
+                for _ in range(self._max_in_flight):
+                    pool.submit(self._sending, queue, books, bar)
+            if ahead is not None and (last := self._decided().last(self._now)) is not None:
+                # the leads after the last one due now are scanned by a thread of their own
+                main.end = last
+                self._scans.append(Scan(self._campaign_id, cursor=last))
+                scanner = ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-scan")
+                rest = scanner.submit(self._scan_rest, books, self._scans[-1])
             while more:
                 self._last_check = self._check_enabled()
                 if self._stopping(books):
@@ -296,8 +293,8 @@ class CampaignSender:
                 if self._inline:
                     self._sending(queue, books, bar, wait=False)
                 self._wait_for(queue, books, reserve if more else 0)
-        except KeyboardInterrupt:
-            self._halt("interrupted")  # before the queue closes: no job is taken any more
+        except BaseException as exc:  # before the queue closes: no job is taken any more
+            self._halt("interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}"[:300])
             raise
         finally:
             queue.close()
@@ -444,7 +441,7 @@ class CampaignSender:
         """Leads the plan says are due now that have no message yet (deferred ones are the worker's)."""
         remaining, after = 0, 0
         with self._sessions() as session:
-            if self._plan is not None and not session.scalar(_unsent_undeferred(self._campaign_id)):
+            if self._plan is not None and session.scalar(every_lead_handled(self._campaign_id)):
                 return 0  # every lead has a message or a deferred row (a send that finished)
             while batch := service.lead_candidates(
                 session, self._campaign_id, after_id=after, limit=SCAN_CHUNK, unsent_only=True
@@ -493,16 +490,6 @@ class _InlineExecutor:
 
     def shutdown(self, wait: bool = True) -> None:
         return None
-
-
-def _unsent_undeferred(campaign_id: int) -> sa.Select[tuple[bool]]:
-    """Whether the campaign has a lead with neither a message nor a deferred row."""
-    lead = CampaignLead
-    return sa.select(sa.exists().where(
-        lead.campaign_id == campaign_id, lead.removed_at.is_(None),
-        ~sa.exists().where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == lead.id),
-        ~sa.exists().where(DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id == lead.id),
-    ))
 
 
 def _stopped_error(error: BaseException, report: SendReport) -> GatewayError:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaign_sdk import service
+from campaign_sdk.models import CampaignLead, DeferredSend, OutboundMessage
 
 
 @dataclass
@@ -51,3 +53,14 @@ def census(scans: list[Scan]) -> tuple[Counter[str], Counter[str]]:
         counts.update(scan.counts)
         deferred.update(scan.deferred)
     return counts, deferred
+
+
+def every_lead_handled(campaign_id: int) -> sa.Select[tuple[bool]]:
+    """Whether every lead of the campaign (not removed) has a message or a deferred row: then
+    none is left to send now, without looking at each lead."""
+    lead = CampaignLead
+    return sa.select(~sa.exists().where(
+        lead.campaign_id == campaign_id, lead.removed_at.is_(None),
+        ~sa.exists().where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == lead.id),
+        ~sa.exists().where(DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id == lead.id),
+    ))
