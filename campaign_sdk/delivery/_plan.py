@@ -81,7 +81,8 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, cache: str) -> None:
             FROM leads l JOIN users u ON u.id = l.user_id {zone_cache.JOIN.format(schema=cache)}
             LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
                                                 WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
-                       FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
+                       FROM messages WHERE campaign_id = $c AND status <> 'canceled' GROUP BY lead_id) s
+                   ON s.lead_id = l.id
             LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
                    ON bad.user_id = l.user_id
             WHERE l.campaign_id = $c)

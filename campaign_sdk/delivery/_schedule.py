@@ -84,6 +84,18 @@ def twilio_can_schedule(gateway: Any) -> bool:
     return bool(getattr(gateway, "messaging_service_sid", None)) or not scheduling.SCHEDULING_NEEDS_MESSAGING_SERVICE
 
 
+def in_twilio_window(send_at: dt.datetime, now: dt.datetime) -> bool:
+    """Whether Twilio would take ``send_at`` as ``SendAt`` now (15 minutes to 35 days ahead, both
+    ends allowed): the same rule as :func:`scheduler_sql`, for a moment the engine is about to send.
+
+    >>> import datetime as dt
+    >>> now = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+    >>> [in_twilio_window(now + dt.timedelta(seconds=s), now) for s in (899, 900, 3_024_000, 3_024_001)]
+    [False, True, True, False]
+    """
+    return scheduling.SEND_AT_MIN_AHEAD <= utc(send_at) - utc(now) <= scheduling.SEND_AT_MAX_AHEAD
+
+
 def scheduler_sql(send_at: str, *, twilio: bool) -> str:
     """SQL naming who holds each message: ``now`` (due), ``twilio`` or ``worker``. ``?`` parameter: now."""
     low = int(scheduling.SEND_AT_MIN_AHEAD.total_seconds())

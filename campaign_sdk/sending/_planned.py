@@ -62,10 +62,10 @@ class Decisions:
 
 
 def clock_of(gateway: Any) -> dt.datetime:
-    """Now, for sends through ``gateway``: the sandbox's simulated clock (``advance()`` moves it),
-    else the real time."""
+    """Now, for sends through ``gateway``: its clock (the sandbox's is simulated, ``advance()``
+    moves it; Twilio's is the wall clock), as ``plan_campaign`` reads it; else the real time."""
     now = getattr(gateway, "now", None)
-    if getattr(gateway, "simulated", False) and callable(now):
+    if callable(now):
         return delivery.utc(now())
     return dt.datetime.now(dt.UTC)
 

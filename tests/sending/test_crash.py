@@ -28,7 +28,7 @@ from . import _crash_sender
 from tests.conftest import SERVICE_SID
 
 from .conftest import FAST_RETRY, approve, leads_frame, numbers
-from .test_deferral import closed_now, opening
+from .test_deferral import FROM_NUMBER, closed_now, opening
 
 LEADS = 120
 
@@ -40,9 +40,9 @@ class Child:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["campaign_sdk", "twilio.rest", _crash_sender.__name__])
 
-    def __init__(self, store_url: str, server: TwilioTestServer, log: Path) -> None:
+    def __init__(self, store_url: str, server: TwilioTestServer, log: Path, *, from_: str | None = None) -> None:
         self.log = log
-        args = (store_url, server.url, server.account_sid, server.auth_token, "Crash", str(log))
+        args = (store_url, server.url, server.account_sid, server.auth_token, "Crash", str(log), from_)
         self.process = self.context.Process(target=_crash_sender.run, args=args, daemon=True)
         self.process.start()
 
@@ -176,9 +176,10 @@ GERMAN = [f"+49151123{i:05d}" for i in range(60)]
 
 def test_sigkill_during_a_send_with_deferred_messages_then_exactly_once(store_url: str, tmp_path: Path) -> None:
     """Half the leads are due (US, window open), half deferred (Germany, window closed): the send
-    is killed mid-stream, resumed, and the worker sends the deferred half when due, each once."""
+    is killed mid-stream, resumed, and the worker sends the deferred half when due, each once.
+    From a number (no Messaging Service): the worker, not Twilio's scheduler, holds the deferred."""
     with TwilioTestServer(latency=0.002) as server:
-        gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
+        gateway = TwilioGateway(server.twilio_client(), from_=FROM_NUMBER, rate=None)
         with CampaignClient(store_url, gateway=gateway) as client:
             campaign = client.create_campaign("Crash", template="order_confirmation")
             frame = leads_frame(120)
@@ -190,7 +191,7 @@ def test_sigkill_during_a_send_with_deferred_messages_then_exactly_once(store_ur
             campaign.set_delivery(DeliveryPolicy(window=SendWindow(start="00:00", end="23:59"),
                                                  countries={"DE": window}))
             server.fail("slow", delay=0.03, times=None)
-            child = Child(store_url, server, tmp_path / "d.log")
+            child = Child(store_url, server, tmp_path / "d.log", from_=FROM_NUMBER)
             _wait(server, child, lambda s: len(s.sent()) >= 20)
             child.kill()
             assert max(_sent(server).values()) == 1
