@@ -23,9 +23,9 @@ from campaign_sdk.sending._trigger import trigger
 
 __all__ = [
     "Action",
+    "CampaignSender",
     "CancelError",
     "CancelReport",
-    "CampaignSender",
     "DueReport",
     "DueSender",
     "Preflight",
