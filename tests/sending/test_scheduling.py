@@ -198,3 +198,21 @@ def test_a_schedule_twilio_refuses_on_arrival_falls_back_to_the_worker(sender, r
     report = campaign.schedule(at=at, progress=False, retry=FAST_RETRY)
     assert report.scheduled == 1 and report.deferred == {"scheduled": 1} and report.failed == {}
     assert len(_messages(sender)) == 1 and len(_deferred(sender)) == 1
+
+
+def test_sync_moves_a_scheduled_message_on_when_twilio_sends_it(sender, ready_campaign, twilio_server):
+    campaign = ready_campaign(2)
+    at = START + dt.timedelta(hours=3)
+    assert campaign.schedule(at=at, progress=False, retry=FAST_RETRY).scheduled == 2
+    sender.sync()
+    assert {status for _, _, status, _ in _messages(sender)} == {"scheduled"}  # not yet
+
+    twilio_server.advance(hours=3, seconds=5)  # Twilio's scheduler releases them at SendAt
+    report = sender.sync()
+
+    assert report.statuses.applied == 2
+    assert {status for _, _, status, _ in _messages(sender)} == {"queued"}
+    with sender.engine.connect() as connection:
+        created = connection.execute(sa.select(OutboundMessage.created_at)).scalars().all()
+    # they touch the person from when they went out (replies and conversions count from then)
+    assert {c.replace(tzinfo=None) for c in created} == {at.replace(tzinfo=None)}
