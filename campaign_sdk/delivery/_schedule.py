@@ -2,7 +2,8 @@
 
 A deferred message is held by Twilio (``ScheduleType=fixed`` + ``SendAt``) when the gateway sends
 through a Messaging Service and the moment lies in Twilio's window (15 minutes to 35 days ahead,
-:mod:`campaign_sdk.facts.scheduling`); otherwise by the local worker (``campaign-sdk worker`` /
+:mod:`campaign_sdk.facts.scheduling`), unless it waits for WhatsApp's messaging limit
+(:data:`WORKER_ONLY`); otherwise by the local worker (``campaign-sdk worker`` /
 ``client.run_due()``), which sends what is due.
 """
 
@@ -94,11 +95,20 @@ def in_twilio_window(send_at: dt.datetime, now: dt.datetime) -> bool:
     return scheduling.SEND_AT_MIN_AHEAD <= utc(send_at) - utc(now) <= scheduling.SEND_AT_MAX_AHEAD
 
 
-def scheduler_sql(send_at: str, *, twilio: bool) -> str:
-    """SQL naming who holds each message: ``now`` (due), ``twilio`` or ``worker``. ``?`` parameter: now."""
+# Deferrals only the worker holds, whatever the moment: WhatsApp's messaging limit is counted
+# again when the message is due (the worker asks the plan again and may move it; Twilio's
+# scheduler would send it regardless).
+WORKER_ONLY = ("messaging_tier",)
+
+
+def scheduler_sql(send_at: str, *, twilio: bool, reason: str = "reason") -> str:
+    """SQL naming who holds each message: ``now`` (due), ``twilio`` or ``worker``. ``$now``
+    parameter: now; ``reason``: the column with the deferral's reason (see :data:`WORKER_ONLY`)."""
     low = int(scheduling.SEND_AT_MIN_AHEAD.total_seconds())
     high = int(scheduling.SEND_AT_MAX_AHEAD.total_seconds())
+    only = ", ".join(f"'{r}'" for r in WORKER_ONLY)
     held = (
+        f"WHEN {reason} IN ({only}) THEN 'worker' "
         f"WHEN {send_at} >= $now + INTERVAL {low} SECOND AND {send_at} <= $now + INTERVAL {high} SECOND THEN 'twilio' "
         if twilio else ""
     )

@@ -216,3 +216,23 @@ def test_sync_moves_a_scheduled_message_on_when_twilio_sends_it(sender, ready_ca
         created = connection.execute(sa.select(OutboundMessage.created_at)).scalars().all()
     # they touch the person from when they went out (replies and conversions count from then)
     assert {c.replace(tzinfo=None) for c in created} == {at.replace(tzinfo=None)}
+
+
+def test_a_message_over_the_messaging_limit_waits_for_the_worker_even_inside_twilios_window(
+        migrated_url, twilio_server):
+    """The limit is counted again when the message is due (the worker asks the plan again);
+    Twilio's scheduler would send it regardless, so it never holds one."""
+    gateway = ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
+                                   messaging_service_sid=SERVICE_SID, rate=None, messaging_tier=1)
+    with CampaignClient(migrated_url, gateway=gateway) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)
+        campaign = client.create_campaign("Tiered", template="order_confirmation")
+        campaign.add_leads(leads_frame(3))
+        approve(campaign, twilio_server)
+        plan = campaign.plan()
+        deferred = plan[plan["action"] == "defer"]
+        assert len(deferred) == 2 and set(deferred["reason"]) == {"messaging_tier"}
+        assert set(deferred["scheduler"]) == {"worker"}  # a day ahead: inside the window, all the same
+        report = campaign.send(progress=False, retry=FAST_RETRY)
+        assert report.sent == 1 and report.scheduled == 0 and report.deferred == {"messaging_tier": 2}
+        assert len(_creates(twilio_server)) == 1 and _creates(twilio_server)[0].field("SendAt") is None
