@@ -154,7 +154,7 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame,
                CASE WHEN reason IN ('holdout', 'global_holdout') THEN 'holdout' WHEN skipped THEN 'skip'
                     WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action, variant,
                CASE WHEN skipped THEN NULL ELSE send_at END AS send_at,
-               CASE WHEN skipped THEN NULL ELSE {scheduler_sql("send_at", twilio=spec.twilio_scheduling)} END AS scheduler,
+               CASE WHEN skipped THEN NULL ELSE {scheduler_sql("send_at", twilio=spec.twilio_scheduling, reason="reason")} END AS scheduler,
                message, {encoding} AS sms_encoding, {segments} AS sms_segments, {exact} AS exact,
                bad_timezone
         FROM sized ORDER BY lead_id

@@ -101,15 +101,16 @@ def in_twilio_window(send_at: dt.datetime, now: dt.datetime) -> bool:
 WORKER_ONLY = ("messaging_tier",)
 
 
-def scheduler_sql(send_at: str, *, twilio: bool, reason: str = "reason") -> str:
+def scheduler_sql(send_at: str, *, twilio: bool, reason: str | None = None) -> str:
     """SQL naming who holds each message: ``now`` (due), ``twilio`` or ``worker``. ``$now``
-    parameter: now; ``reason``: the column with the deferral's reason (see :data:`WORKER_ONLY`)."""
+    parameter: now; ``reason``: the column with the deferral's reason, when there is one (a
+    reason in :data:`WORKER_ONLY` is the worker's)."""
     low = int(scheduling.SEND_AT_MIN_AHEAD.total_seconds())
     high = int(scheduling.SEND_AT_MAX_AHEAD.total_seconds())
     only = ", ".join(f"'{r}'" for r in WORKER_ONLY)
     held = (
-        f"WHEN {reason} IN ({only}) THEN 'worker' "
-        f"WHEN {send_at} >= $now + INTERVAL {low} SECOND AND {send_at} <= $now + INTERVAL {high} SECOND THEN 'twilio' "
+        (f"WHEN {reason} IN ({only}) THEN 'worker' " if reason is not None else "")
+        + f"WHEN {send_at} >= $now + INTERVAL {low} SECOND AND {send_at} <= $now + INTERVAL {high} SECOND THEN 'twilio' "
         if twilio else ""
     )
     return f"CASE WHEN {send_at} IS NULL THEN NULL WHEN {send_at} <= $now THEN 'now' {held}ELSE 'worker' END"
