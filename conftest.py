@@ -143,6 +143,7 @@ SLOW: dict[str, set[str]] = {
     "tests/schemas/test_draft.py": {"test_every_json_draft_of_every_type_gets_a_check_not_an_exception"},
     "tests/server/test_security.py": {"test_importing_the_sdk_does_not_import_fastapi"},
     "tests/server/test_webhooks.py": {"test_concurrent_callbacks_for_one_message_never_regress_it"},
+    "tests/test_conftest.py": {"test_xdist_workers_take_the_costliest_file_first_with_its_tests_in_order"},
     "tests/test_layers.py": {"test_the_server_app_checks_a_draft_without_loading_ipywidgets"},
     "tests/test_readme.py": {"test_main_job_runs_end_to_end_on_the_embedded_default"},
     "tests/widgets/test_package.py": {"test_importing_campaign_sdk_does_not_import_ipywidgets"},
@@ -196,6 +197,8 @@ _SEEN = pytest.StashKey[set]()
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     _mark_tiers(items)
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike, so they agree
+        items[:] = _heaviest_files_first(items)
     seen = config.stash.get(_SEEN, set())
     base = config.invocation_params.dir
     folders = [path for arg in config.args if (path := (base / arg.split("::")[0]).resolve()).is_dir()]
@@ -228,3 +231,24 @@ def _mark_tiers(items: list[pytest.Item]) -> None:
         function = getattr(item, "originalname", None) or item.name
         if slow is not None and (not slow or function in slow):
             item.add_marker(pytest.mark.slow)
+
+
+# Rough cost of a test by its tier, for _heaviest_files_first (a test of no tier counts 1).
+_COST = {"slow": 40, "browser": 40, "fuzz": 40, "notebooks": 10, "postgres": 2}
+
+
+def _heaviest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items, file by file, the costliest file first (by tiers: see _COST), each file's items
+    in their order (a notebook's cells stay in sequence). With ``--dist loadfile`` and
+    ``--no-loadscope-reorder`` (pyproject.toml) xdist hands the files out in this order, so a long
+    file does not start last and keep one worker busy while the others are idle (xdist's own
+    order, by number of tests, put the few-test slow files at the end)."""
+    files: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.path, []).append(item)
+
+    def cost(group: list[pytest.Item]) -> int:
+        return sum(max([_COST[m.name] for m in item.iter_markers() if m.name in _COST], default=1) for item in group)
+
+    return [item for group in sorted(files.values(), key=cost, reverse=True) for item in group]
+
