@@ -18,7 +18,7 @@ import pandas as pd
 from campaign_sdk.delivery._spec import COUNTS, LIVE, US, PlanSpec, moments, naive
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 
-TEMP = ("_plan_capped", "_tier_last_in", "_tier_groups", "_tier_ranked")
+TEMP = ("_plan_capped", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
 
 
 def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
@@ -60,6 +60,13 @@ class Tier:
 
     moved: pd.DataFrame  # zkey, batch, send_at, time_reason
     window: int  # the customer-service window, microseconds
+    limit: int  # the messaging limit (sets the block size)
+
+
+def _block(limit: int, lead_id: str) -> str:
+    """SQL of the lead's block of ids: blocks a fraction of ``limit`` wide, so that few hold a
+    batch boundary."""
+    return f"({lead_id} >> {max(0, min(16, (limit // 4).bit_length() - 1))})"
 
 
 def _eligible(window: int) -> str:
@@ -80,9 +87,9 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     applies again (``messaging_tier``). People inside an open customer-service window do not
     count. Conservative: yesterday's sends are taken to hold their share for the whole day.
 
-    Ranks are counted per send moment (``_tier_groups``, a small table); only the moments that
-    straddle a batch boundary number their own rows (``_tier_ranked``: lead, batch > 0). None
-    when no limit applies or nothing moves."""
+    The batches are found per block of leads (``_tier_blocks``) and, in the blocks that straddle
+    a batch boundary, per lead (``_tier_ranked``: lead, batch > 0). None when no limit applies
+    or nothing moves."""
     limit = spec.messaging_tier
     if not limit or spec.channel != "whatsapp":
         return None
@@ -96,39 +103,43 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     con.execute("CREATE OR REPLACE TEMP TABLE _tier_last_in AS "
                 "SELECT user_id, max(received_at) AS last_in FROM replies GROUP BY user_id")
     # eligible rows in send order (send_at, lead_id): rank r goes in batch 0 (as planned) below
-    # ``first``, else 1 + (r - first) // limit days later
+    # ``first``, else 1 + (r - first) // limit days later. Rows are counted per cell (send
+    # moment x block of lead ids x zone key; a small table); the blocks (send moment x block)
+    # get their first rank from those counts, and only a block that straddles a batch boundary
+    # numbers its own rows (a sort of a few blocks, not of every row).
     batch = f"CASE WHEN {{rank}} < {first} THEN 0 ELSE 1 + ({{rank}} - {first}) // {limit} END"
-    counts = con.execute(f"""
-        SELECT send_at, zkey, count(*) AS n FROM ({_counted(rows, window)}) GROUP BY send_at, zkey
-    """).df()
-    con.register("_tier_counts", counts)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _tier_groups AS
-        SELECT send_at, start, {batch.format(rank="start")} AS lo, {batch.format(rank="start + n - 1")} AS hi
-        FROM (SELECT send_at, n, sum(n) OVER (ORDER BY send_at) - n AS start
-              FROM (SELECT send_at, sum(n) AS n FROM _tier_counts GROUP BY send_at))
+        CREATE OR REPLACE TEMP TABLE _tier_cells AS
+        SELECT send_at, {_block(limit, "lead_id")} AS blk, zkey, count(*) AS n
+        FROM ({_counted(rows, window)}) GROUP BY ALL
     """)
-    rank = "row_number() OVER (PARTITION BY e.send_at ORDER BY e.lead_id) - 1"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tier_blocks AS
+        SELECT send_at, blk, {batch.format(rank="start")} AS lo, {batch.format(rank="start + n - 1")} AS hi, start
+        FROM (SELECT send_at, blk, n, sum(n) OVER (ORDER BY send_at, blk) - n AS start
+              FROM (SELECT send_at, blk, sum(n) AS n FROM _tier_cells GROUP BY send_at, blk))
+    """)
+    rank = "row_number() OVER (PARTITION BY e.send_at, g.blk ORDER BY e.lead_id) - 1"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_ranked AS
         SELECT lead_id, zkey, batch FROM (
             SELECT e.lead_id, e.zkey, {batch.format(rank=f"g.start + {rank}")} AS batch
-            FROM ({_counted(rows, window)}) e JOIN _tier_groups g ON g.send_at = e.send_at WHERE g.lo < g.hi)
+            FROM ({_counted(rows, window)}) e
+            JOIN (SELECT * FROM _tier_blocks WHERE lo < hi) g ON g.send_at = e.send_at AND g.blk = {_block(limit, "e.lead_id")})
         WHERE batch > 0
     """)
     moves = con.execute("""
         SELECT DISTINCT o.zkey, o.batch, greatest(t.send_at, $now + to_microseconds($day) * o.batch) AS proposed
-        FROM (SELECT c.zkey, g.lo AS batch FROM _tier_counts c JOIN _tier_groups g ON g.send_at = c.send_at
+        FROM (SELECT c.zkey, g.lo AS batch FROM _tier_cells c JOIN _tier_blocks g ON g.send_at = c.send_at AND g.blk = c.blk
               WHERE g.lo = g.hi AND g.lo > 0
               UNION SELECT DISTINCT zkey, batch FROM _tier_ranked) o
-        JOIN (SELECT DISTINCT zkey, send_at FROM _tier_counts) t ON t.zkey = o.zkey
+        JOIN (SELECT DISTINCT zkey, send_at FROM _tier_cells) t ON t.zkey = o.zkey
     """, {**now, "day": day}).df()
-    con.unregister("_tier_counts")
     if moves.empty:
         return None
     merged = moves.merge(keys, on="zkey", how="left")
     moved = moments(merged, spec, proposed=list(merged["proposed"]))
-    return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window)
+    return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window, limit)
 
 
 def tier_step(rows: str, found: Tier) -> str:
@@ -141,7 +152,7 @@ def tier_step(rows: str, found: Tier) -> str:
         FROM (SELECT r.*, CASE WHEN {_eligible(found.window)}
                                THEN coalesce(k.batch, CASE WHEN g.lo = g.hi AND g.lo > 0 THEN g.lo END) END AS tier_batch
               FROM ({rows}) r LEFT JOIN _tier_last_in q ON q.user_id = r.user_id
-              LEFT JOIN _tier_groups g ON g.send_at = r.send_at
+              LEFT JOIN _tier_blocks g ON g.send_at = r.send_at AND g.blk = {_block(found.limit, "r.lead_id")}
               LEFT JOIN _tier_ranked k ON k.lead_id = r.lead_id) r
         LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""
 
