@@ -71,11 +71,10 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, cache: str) -> None:
     blanks = "".join(f", {blank_sql(raw[k])} AS {blank[k]}" for k in checked)
     shown = "".join(f", {shown_sql(k, raw[k], blank[k])} AS {c}" for k, c in _columns(spec).items())
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
-    arm = arm_sql([(names, i) for i, (names, _) in enumerate(spec.arms)], "variant", str, default="-1")
     content = arm_sql(spec.templates, "variant", lambda t: reason_sql(t, raw, blank))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE plan_base AS
-        SELECT lead_id, user_id, phone, variant, place, {arm} AS arm, tz_override {shown},
+        SELECT lead_id, user_id, phone, variant, place, tz_override {shown},
                coalesce(store_reason, {content}) AS store_reason
         FROM (SELECT * {blanks} FROM (
         SELECT lead_id, user_id, phone, variant, place, store_reason,
