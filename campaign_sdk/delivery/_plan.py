@@ -1,10 +1,12 @@
 """Build a campaign's delivery plan set-wise in DuckDB (on the analytics mirror of the store).
 
-Each step is a DuckDB statement over all leads: the send path's skip reasons and the template
-values (one JSON parse per lead); zones (:mod:`._zones`); send moments per distinct zone key,
-computed in Python (:mod:`._spec`, :mod:`._windows`) and joined back; the limits
-(:mod:`._limits`); then the rendered message, SMS segments and cost (:mod:`._render`).
-Python work is per zone key or per group of numbers, never per lead.
+One table of lead size is made, ``plan_base``: the send path's skip reasons, the per-lead content
+checks and the shown values (one JSON parse per lead). Then zones (:mod:`._zones`, cached per
+person) and send moments per distinct zone key, computed in Python (:mod:`._spec`,
+:mod:`._windows`); the limits (:mod:`._limits`) read the timed rows as one SQL relation and
+leave small tables; the final query applies them and renders the message, SMS segments
+(:mod:`._render`) in one pass, and cost is priced per country. Python work is per zone key or
+per group of numbers, never per lead.
 """
 
 from __future__ import annotations
