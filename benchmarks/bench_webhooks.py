@@ -352,6 +352,18 @@ def direct_baseline(url: str, callbacks: list[dict[str, str]]) -> dict:
     return {"requests": len(callbacks), "seconds": round(elapsed, 2), "req_per_s": round(len(callbacks) / elapsed, 1)}
 
 
+def verdict(signed: dict, checks: dict[str, int], callbacks: int, cpu_before: float | None,
+            cpu_used: float | None) -> None:
+    """Print the server's CPU per callback and the verdict (exit 1 unless every callback was
+    answered 200 and the store has nothing lost or regressed)."""
+    if cpu_before is not None and cpu_used is not None:
+        print(f"server CPU: {1000 * (cpu_used - cpu_before) / callbacks:.2f} ms per callback")
+    ok = signed["statuses"] == {"200": callbacks} and not any(v for k, v in checks.items() if k != "messages")
+    print("OK: every callback answered 200, no update lost, no status regressed" if ok else "FAILED")
+    if not ok:
+        raise SystemExit(1)
+
+
 def during_load(args: argparse.Namespace, url: str, sids: list[str], callbacks: list[dict[str, str]],
                 expected: dict[str, dict], server: subprocess.Popen, port: int, workdir: Path) -> None:
     out = workdir / "loader.json"
@@ -376,13 +388,8 @@ def during_load(args: argparse.Namespace, url: str, sids: list[str], callbacks: 
     print(f"{what} {window['end'] - window['start']:.1f} s ({window['report']})")
     print(f"all signed callbacks ({args.rate or 'max'} req/s): {signed}")
     print(f"callbacks sent while the load ran: {_summary(inside)}")
-    if cpu_before is not None and cpu_used is not None:
-        print(f"server CPU: {1000 * (cpu_used - cpu_before) / len(callbacks):.2f} ms per callback")
     print(f"pending in the inbox when the callbacks ended: {leftover}; store after: {checks}")
-    ok = signed["statuses"] == {"200": len(callbacks)} and not any(v for k, v in checks.items() if k != "messages")
-    print("OK: every callback answered 200, none lost, none regressed" if ok else "FAILED")
-    if not ok:
-        raise SystemExit(1)
+    verdict(signed, checks, len(callbacks), cpu_before, cpu_used)
 
 
 def main() -> None:
@@ -450,14 +457,9 @@ def main() -> None:
           f"signed / in-process = {signed['req_per_s'] / direct['req_per_s']:.2f}")
     print(f"applied {applied_after:.2f} s after the last answer; throughput including that: "
           f"{len(callbacks) / (signed['seconds'] + applied_after):.1f} req/s")
-    if cpu_before is not None and cpu_used is not None:
-        print(f"server CPU: {1000 * (cpu_used - cpu_before) / len(callbacks):.2f} ms per callback")
-    print(f"store after the signed run: {checks}")
     print(f"store after the in-process baseline: {direct_checks}")
-    ok = signed["statuses"] == {"200": len(callbacks)} and not any(v for k, v in checks.items() if k != "messages")
-    print("OK: every callback answered 200, no update lost, no status regressed" if ok else "FAILED")
-    if not ok:
-        raise SystemExit(1)
+    print(f"store after the signed run: {checks}")
+    verdict(signed, checks, len(callbacks), cpu_before, cpu_used)
 
 
 if __name__ == "__main__":

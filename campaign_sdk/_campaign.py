@@ -319,7 +319,7 @@ class Campaign(ExperimentMixin):
             row = service.get_campaign(session, self.id)
             chosen = delivery.policy_for(row, given=policy, client_policy=self._client.delivery_policy)
             problems = sending.blockers(row, gateway, campaign_type=row.campaign_type)
-            arms = delivery.plan_arms(row, str(getattr(gateway, "channel", "whatsapp")))
+            arms = delivery.plan_arms(row, gateway.channel)
         return delivery.plan_campaign(
             self._client.engine, row, gateway, arms=arms, policy=chosen,
             at=at, local_time=local_time, prices=prices, messaging_tier=messaging_tier, now=now,
@@ -381,7 +381,7 @@ class Campaign(ExperimentMixin):
         self._assign()
         return sending.send_campaign(
             self._client._sessions, gateway, self.id, rate=rate, max_in_flight=max_in_flight,
-            retry=retry, progress=progress, client_policy=getattr(self._client, "delivery_policy", None),
+            retry=retry, progress=progress, client_policy=self._client.delivery_policy,
             at=at, local_time=local_time,
         )
 

@@ -120,10 +120,10 @@ def _worker(args: argparse.Namespace) -> int:
         with CampaignClient(args.db, gateway=_worker_gateway(args)) as client:
             gateway = client.gateway
             print(f"worker {os.getpid()}: store {client!r}, gateway {gateway!r}", flush=True)
-            if getattr(gateway, "simulated", False):
+            if gateway.simulated:
                 print(SIMULATED, flush=True)
             worker = DueSender(
-                client._sessions, gateway, rate=args.rate or getattr(gateway, "default_rate", None),
+                client._sessions, gateway, rate=args.rate or gateway.default_rate,
                 max_in_flight=args.max_in_flight, ttl=args.lease, client_policy=client.delivery_policy,
                 batch=args.batch or 8 * args.max_in_flight,
             )

@@ -213,7 +213,7 @@ class CampaignClient:
         <DueReport sent=120 reconciled=0 failed=0 skipped={} moved={} unresolved=0 waiting=0>
         """
         return sending.run_due(
-            self._sessions, self.gateway, rate=rate or getattr(self.gateway, "default_rate", None),
+            self._sessions, self.gateway, rate=rate or self.gateway.default_rate,
             max_in_flight=max_in_flight, retry=retry, client_policy=self.delivery_policy,
         )
 

@@ -10,6 +10,7 @@ import pytest
 
 import campaign_sdk as cs
 from campaign_sdk.leads import InputFormat
+from campaign_sdk.service import RecordResult
 
 
 def test_load_reports_and_preflights_are_frozen(sqlite_url: str) -> None:
@@ -26,3 +27,28 @@ def test_load_reports_and_preflights_are_frozen(sqlite_url: str) -> None:
         assert not preflight.ready and preflight.problems
     with pytest.raises(dataclasses.FrozenInstanceError):
         InputFormat("csv").delimiter = ";"  # type: ignore[misc]
+
+
+def test_sync_export_and_recorder_results_are_frozen(sqlite_url: str, tmp_path) -> None:
+    with cs.CampaignClient(sqlite_url) as client:
+        campaign = client.create_campaign("Frozen", template="order_confirmation")
+        campaign.add_leads(pd.DataFrame({"phone_number": ["+14155552671"], "lead_name": ["A"], "order_id": ["1"]}))
+        synced = client.sync()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            synced.listed = 9  # type: ignore[misc]
+        recorded = client.record_statuses([{"sid": "SMnope", "status": "delivered"}])
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            recorded.applied = 1  # type: ignore[misc]
+        exported = client.export(tmp_path / "events")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            exported.files = 0  # type: ignore[misc]
+
+
+def test_recorder_results_add_up_in_order() -> None:
+    first = RecordResult(applied=1, unmatched=[{"sid": "a"}], outcomes=["applied", "unmatched"])
+    second = RecordResult(ignored=2, unknown=[{"sid": "b", "status": "x"}], pending=1, outcomes=["ignored"])
+    total = first + second
+    assert (total.applied, total.ignored, total.pending) == (1, 2, 1)
+    assert total.unmatched == [{"sid": "a"}] and total.unknown == [{"sid": "b", "status": "x"}]
+    assert total.outcomes == ["applied", "unmatched", "ignored"]
+    assert first.applied == 1 and first.ignored == 0  # neither part changed

@@ -73,9 +73,10 @@ QUERIES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExportReport:
-    """What one ``client.export`` wrote: ``rows`` new events per table, in ``files`` files."""
+    """What one ``client.export`` wrote: ``rows`` new events per table, in ``files`` files;
+    ``removed_partial``: files an interrupted export had left, removed first."""
 
     path: Path
     run: int
@@ -101,30 +102,30 @@ def export_events(engine: sa.Engine, path: str | os.PathLike[str], *, reply_wind
             con.execute("CREATE TABLE IF NOT EXISTS ledger.runs (run BIGINT, finished_at TIMESTAMP, rows BIGINT)")
             con.execute("CREATE TABLE IF NOT EXISTS ledger.exported (tbl VARCHAR, event_id VARCHAR, run BIGINT)")
             done = {r for (r,) in con.execute("SELECT run FROM ledger.runs").fetchall()}
-            report = ExportReport(root, max(done, default=0) + 1)
-            report.removed_partial = _remove_uncommitted(root, done)
+            run = max(done, default=0) + 1
+            removed = _remove_uncommitted(root, done)
+            rows: dict[str, int] = {}
             for table, (sql, _) in QUERIES.items():
                 con.execute(f"CREATE OR REPLACE TEMP TABLE new_{table} AS SELECT * FROM ({sql}) x "
                             f"WHERE NOT EXISTS (SELECT 1 FROM ledger.exported l WHERE l.tbl = '{table}' "
                             f"AND l.event_id = x.event_id)",
                             {k: v for k, v in params.items() if f"${k}" in sql})
-                report.rows[table] = con.execute(f"SELECT count(*) FROM new_{table}").fetchall()[0][0]
-                if report.rows[table]:
+                rows[table] = con.execute(f"SELECT count(*) FROM new_{table}").fetchall()[0][0]
+                if rows[table]:
                     target = _quoted(root / table)
                     con.execute(f"COPY (SELECT * FROM new_{table} ORDER BY campaign_id, day, event_at) TO '{target}' "
                                 f"(FORMAT parquet, PARTITION_BY (campaign_id, day), APPEND, "
-                                f"FILENAME_PATTERN 'run{report.run:06d}_{{uuid}}')")
+                                f"FILENAME_PATTERN 'run{run:06d}_{{uuid}}')")
             con.execute("BEGIN TRANSACTION")
             for table in QUERIES:
-                con.execute(f"INSERT INTO ledger.exported SELECT '{table}', event_id, {report.run} FROM new_{table}")
-            con.execute("INSERT INTO ledger.runs VALUES (?, now()::TIMESTAMP, ?)", [report.run, sum(report.rows.values())])
+                con.execute(f"INSERT INTO ledger.exported SELECT '{table}', event_id, {run} FROM new_{table}")
+            con.execute("INSERT INTO ledger.runs VALUES (?, now()::TIMESTAMP, ?)", [run, sum(rows.values())])
             con.execute("COMMIT")
             for table in QUERIES:
                 con.execute(f"DROP TABLE IF EXISTS new_{table}")
         finally:
             con.execute("DETACH ledger")
-    report.files = len(_files(root, report.run))
-    return report
+    return ExportReport(root, run, rows=rows, files=len(_files(root, run)), removed_partial=removed)
 
 
 def _files(root: Path, run: int | None = None) -> list[str]:

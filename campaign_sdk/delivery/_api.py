@@ -23,7 +23,7 @@ def policy_for(row: Any, *, given: DeliveryPolicy | None, client_policy: Deliver
     """``given`` > the campaign's stored policy > the client's > the default."""
     if given is not None:
         return given
-    if getattr(row, "delivery_policy", None):
+    if row.delivery_policy:
         return DeliveryPolicy.model_validate(row.delivery_policy)
     return client_policy or DeliveryPolicy()
 
@@ -51,11 +51,11 @@ def plan_campaign(
     """The delivery plan of the campaign ``row`` (see ``Campaign.plan``)."""
     from campaign_sdk.analytics import mirror_for
 
-    clock = getattr(gateway, "now", None)  # the sandbox simulates time: plan on its clock, as sync() does
-    moment = utc(now) if now is not None else utc(clock()) if callable(clock) else dt.datetime.now(dt.UTC)
+    moment = utc(now if now is not None else gateway.now())  # the sandbox simulates time: plan on its clock
+
     expires_at = utc(row.expires_at) if row.expires_at is not None else None
     when = schedule(at=at, local_time=local_time, now=moment, expires_at=expires_at)
-    channel = getattr(gateway, "channel", "whatsapp")
+    channel = gateway.channel
     category = str(row.campaign_type)
     table = price_table(prices) if prices is not None else None
 
@@ -64,7 +64,7 @@ def plan_campaign(
             return table, "the prices= table"
         return gateway_prices(gateway, countries, channel)
 
-    tier = messaging_tier or policy.messaging_tier or getattr(gateway, "messaging_tier", None)
+    tier = messaging_tier or policy.messaging_tier or gateway.messaging_tier
     approved = row.approval_state.can_send if row.approval_state is not None else False
     spec = PlanSpec(
         campaign_id=row.id, category=category,

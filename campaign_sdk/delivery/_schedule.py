@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
-
 from campaign_sdk._exceptions import DeliveryPolicyError
 from campaign_sdk.delivery._policy import _minute
 from campaign_sdk.facts import scheduling
+from campaign_sdk.gateways import Gateway
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,11 @@ def schedule(
     return Schedule(at=moment, local_time=hhmm)
 
 
-def twilio_can_schedule(gateway: Any) -> bool:
+def twilio_can_schedule(gateway: Gateway) -> bool:
     """Whether the gateway can hand a deferred message to Twilio's scheduler (a real Twilio
-    gateway sending through a Messaging Service; the sandbox never)."""
-    if getattr(gateway, "simulated", True):
-        return False
-    return bool(getattr(gateway, "messaging_service_sid", None)) or not scheduling.SCHEDULING_NEEDS_MESSAGING_SERVICE
+    gateway with a ``schedule_window``, i.e. sending through a Messaging Service; the sandbox
+    never: its deferred messages wait for the local worker)."""
+    return not gateway.simulated and gateway.schedule_window is not None
 
 
 def scheduler_sql(send_at: str, *, twilio: bool) -> str:

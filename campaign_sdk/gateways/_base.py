@@ -23,6 +23,14 @@ def address(phone: str, channel: str) -> str:
     return bare if channel == "sms" else f"{channel}:{bare}"
 
 
+def messaging_tier(value: int | None) -> int | None:
+    """A gateway's ``messaging_tier`` setting, checked: None (no limit) or at least 1 person per 24 h."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"messaging_tier={value!r}: WhatsApp's messaging limit is a number of people "
+                         "per rolling 24 h (e.g. 250, 2000, 10000, 100000), or None for unlimited")
+    return value
+
+
 def strip_channel(value: str | None) -> str:
     """``whatsapp:+14155552671`` -> ``+14155552671`` (unchanged when there is no prefix)."""
     text = value or ""
@@ -112,12 +120,15 @@ class Gateway(Protocol):
     ``schedule_window`` is how far ahead ``SendRequest.send_at`` may be (least, most), or None
     when the gateway cannot schedule (Twilio needs a Messaging Service); a send outside it fails
     with kind ``schedule``. ``now()`` is the gateway's clock (a simulator's may run ahead).
+    ``messaging_tier`` is the WhatsApp sender's messaging limit (unique people per rolling 24 h;
+    ``facts.delivery``) that the delivery plan keeps to, or None for no limit.
     """
 
     simulated: bool
     default_rate: float | None
     channel: str
     schedule_window: tuple[dt.timedelta, dt.timedelta] | None
+    messaging_tier: int | None
 
     @property
     def key(self) -> str: ...

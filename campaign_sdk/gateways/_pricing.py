@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from campaign_sdk.gateways._base import Gateway
+
 PRICE_COLUMNS = ["country", "channel", "category", "price", "currency"]
 TWILIO_SOURCE = "Twilio Pricing API (highest current price over carriers, per SMS segment)"
 SANDBOX_SOURCE = "sandbox: fixed example prices for trying the SDK, not Twilio's or Meta's"
@@ -64,11 +66,14 @@ def twilio_sms_prices(client: Any, countries: Iterable[str], *, number_type: str
     return pd.DataFrame(rows, columns=PRICE_COLUMNS)
 
 
-def gateway_prices(gateway: Any, countries: Iterable[str], channel: str) -> tuple[pd.DataFrame, str]:
-    """The price table the gateway can give for ``countries`` on ``channel``, and its source."""
-    if getattr(gateway, "simulated", False):
+def gateway_prices(gateway: Gateway, countries: Iterable[str], channel: str) -> tuple[pd.DataFrame, str]:
+    """The price table the gateway can give for ``countries`` on ``channel``, and its source: the
+    sandbox's labelled table, or Twilio's Pricing API through a :class:`TwilioGateway`'s client."""
+    from campaign_sdk.gateways._twilio import TwilioGateway
+
+    if gateway.simulated:
         return SANDBOX_PRICES.copy(), SANDBOX_SOURCE
-    client = getattr(gateway, "client", None)
+    client = gateway.client if isinstance(gateway, TwilioGateway) else None
     if client is None or channel not in PRICED_CHANNELS:
         return pd.DataFrame(columns=PRICE_COLUMNS), f"none: the gateway prices no {channel} messages; pass prices="
     return twilio_sms_prices(client, countries), TWILIO_SOURCE

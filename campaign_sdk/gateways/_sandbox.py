@@ -20,6 +20,7 @@ from campaign_sdk.gateways._base import (
     address,
     strip_channel,
 )
+from campaign_sdk.gateways._base import messaging_tier as check_tier
 from campaign_sdk.simulator import REJECTION_MARKER, SENDER, Approval, Clock, Record, SimError, Simulator, World
 
 # The sandbox's own Messaging Service: it can schedule, as a Twilio sender with one can.
@@ -56,7 +57,8 @@ class SandboxGateway:
     rates (``{"free delivery": {"conversion_rate": 0.09}}``: each variant's arm behaves
     differently), and ``baseline_conversion_rate`` is how often people who got no message
     convert anyway (:meth:`simulated_conversions` with ``population=``), so a holdout has a
-    true lift to find: the arm's conversion rate minus the baseline.
+    true lift to find: the arm's conversion rate minus the baseline. ``messaging_tier`` is the
+    simulated sender's WhatsApp messaging limit (people per rolling 24 h) the plan keeps to.
 
     Scheduling (``SendRequest.send_at``, 15 minutes to 35 days ahead), ``validity_period``,
     :meth:`cancel_message`, the 24 h WhatsApp window and 429s (:meth:`throttle`) behave as the
@@ -86,6 +88,7 @@ class SandboxGateway:
         realtime: bool = True,
         rates_by_text: Mapping[str, Mapping[str, float]] | None = None,
         baseline_conversion_rate: float = 0.0,
+        messaging_tier: int | None = None,
     ) -> None:
         world = World(delivery_rate, read_rate, reply_rate, conversion_rate, opt_out_rate,
                       rejection_marker=rejection_marker, rates_by_text=dict(rates_by_text or {}),
@@ -96,6 +99,7 @@ class SandboxGateway:
         self.seed = seed
         self.latency = latency
         self.default_rate = rate
+        self.messaging_tier = check_tier(messaging_tier)
 
     @property
     def key(self) -> str:

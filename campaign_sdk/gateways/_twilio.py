@@ -23,6 +23,7 @@ from campaign_sdk.gateways._base import (
     address,
     strip_channel,
 )
+from campaign_sdk.gateways._base import messaging_tier as check_tier
 from campaign_sdk.gateways._http import RetryAfterHttpClient, retry_after
 
 T = TypeVar("T")
@@ -40,7 +41,9 @@ class TwilioGateway:
 
     ``messaging_service_sid`` or ``from_`` names the sender; ``status_callback`` is passed on every
     send; ``rate`` is the default send rate in messages per second (WhatsApp allows 80 per sender
-    by default). The auth token never appears in reprs, logs or errors.
+    by default); ``messaging_tier`` is the WhatsApp sender's messaging limit (unique people per
+    rolling 24 h, e.g. 2000), which ``send()`` and ``plan()`` keep to by deferring the rest. The
+    auth token never appears in reprs, logs or errors.
 
     Scheduling (``SendRequest.send_at``) needs ``messaging_service_sid``. A 429's ``Retry-After``
     header reaches ``GatewayError.retry_after`` when the client's ``http_client`` is a
@@ -60,6 +63,7 @@ class TwilioGateway:
         status_callback: str | None = None,
         channel: str = "whatsapp",
         rate: float | None = 80.0,
+        messaging_tier: int | None = None,
     ) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
@@ -73,6 +77,7 @@ class TwilioGateway:
         self.status_callback = status_callback
         self.channel = channel
         self.default_rate = rate
+        self.messaging_tier = check_tier(messaging_tier)
         # twilio-python imports its API modules on first use; doing it now keeps that pause out
         # of the first (rate-limited) sends, which would otherwise leave in a burst.
         _ = client.messages, client.content

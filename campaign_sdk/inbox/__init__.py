@@ -74,10 +74,7 @@ def apply_pending(sessions: sessionmaker[Session], *, sids: Iterable[str] | None
         known = _known(sessions, [e for e in batch if e.kind == "status"])
         ready = [e for e in batch if e.kind != "status" or e.sid in known]
         part = result_of(ready, apply(sessions, inbox, ready)) if ready else service.RecordResult()
-        result.applied += part.applied
-        result.ignored += part.ignored
-        result.unmatched.extend(part.unmatched)
-        result.pending += part.pending + len(batch) - len(ready)
+        result += part + service.RecordResult(pending=len(batch) - len(ready))
         if len(batch) < 2000:
             return result
 

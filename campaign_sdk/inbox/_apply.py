@@ -131,25 +131,28 @@ def marks(outcomes: Mapping[int, Outcome]) -> dict[int, tuple[str, str | None]]:
 def result_of(events: Sequence[Stored], outcomes: Mapping[int, Outcome]) -> service.RecordResult:
     """The recorders' kind of answer for ``events``, in order: an event applied before (or
     earlier in the same call) counts as ignored."""
-    result = service.RecordResult()
+    applied = ignored = pending = 0
+    unmatched: list[dict[str, Any]] = []
+    unknown: list[dict[str, Any]] = []
     counted: set[int] = set()
     for stored in events:
         outcome = outcomes.get(stored.id)
         if outcome is None or stored.id in counted:
-            result.ignored += 1
+            ignored += 1
             continue
         counted.add(stored.id)
         if outcome.state == "applied":
-            result.applied += outcome.changed
-            result.ignored += not outcome.changed
+            applied += outcome.changed
+            ignored += not outcome.changed
             if outcome.unknown is not None:
-                result.unknown.append({"sid": stored.sid, "status": outcome.unknown})
+                unknown.append({"sid": stored.sid, "status": outcome.unknown})
         elif outcome.state == "pending":
-            result.pending += 1
-            result.unmatched.append(_unmatched(stored, UNKNOWN_SID))
+            pending += 1
+            unmatched.append(_unmatched(stored, UNKNOWN_SID))
         else:
-            result.unmatched.append(_unmatched(stored, f"refused: {outcome.note}"))
-    return result
+            unmatched.append(_unmatched(stored, f"refused: {outcome.note}"))
+    return service.RecordResult(applied=applied, ignored=ignored, unmatched=unmatched, unknown=unknown,
+                                pending=pending)
 
 
 def _unmatched(stored: Stored, reason: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -10,6 +11,10 @@ from alembic import command
 from alembic.config import Config
 
 _HERE = Path(__file__).resolve().parent
+# Alembic's ``context`` and ``op`` are module-level proxies: two threads migrating at once (even
+# two different databases) see each other's configuration (KeyError: 'config' / 'script').
+_ALEMBIC = threading.Lock()
+_PG_LOCK_KEY = 0x63616D70  # "camp": the advisory lock that makes PostgreSQL openers migrate in turn
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -24,10 +29,19 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database behind ``engine`` up to ``revision`` (idempotent).
 
     A database already at the head is only read (its one revision row), without loading the
-    migration scripts: that is every open of a client after the first."""
+    migration scripts: that is every open of a client after the first. Otherwise the migration
+    runs under the database's write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock)
+    and the revision is read again inside it, so clients opening a new store at once, from threads
+    or processes, migrate it once, one after the other."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.begin() as connection:
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
+    with _ALEMBIC, engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         if revision == "head" and MigrationContext.configure(connection).get_current_revision() == head_revision():
             return
         command.upgrade(alembic_config(connection), revision)

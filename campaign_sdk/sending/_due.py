@@ -220,7 +220,7 @@ class DueSender:
             expires_at = utc(row.expires_at) if row.expires_at is not None else None
             content_sid = str(row.content_sid)
             arms = experiments.send_arms(row)
-            channel = str(getattr(self._gateway, "channel", "whatsapp"))
+            channel = self._gateway.channel
             existing = _messages(session, campaign_id, [lead for _, lead, _ in items])
             validity = policy_for(row, given=None, client_policy=self._client_policy).validity_period
         row_of = {lead: row_id for row_id, lead, _ in items}

@@ -154,7 +154,7 @@ class CampaignSender:
             )
             self._mapping = compile_variables(service.content_of(row)).mapping
             self._arms = experiments.send_arms(row)  # a lead's variant decides its content
-            self._check = ArmChecks(self._arms, channel=str(getattr(self._gateway, "channel", "whatsapp")))
+            self._check = ArmChecks(self._arms, channel=self._gateway.channel)
             self.report = SendReport(
                 campaign=row.name, campaign_id=row.id, simulated=bool(self._gateway.simulated),
                 rate=self._limiter.rate,
@@ -435,9 +435,9 @@ class _InlineExecutor:
 
 
 def _stopped_error(error: BaseException, report: SendReport) -> GatewayError:
-    code = getattr(error, "code", None)
-    status = getattr(error, "status", None)
-    kind = getattr(error, "kind", None) or "unknown"
+    known = error if isinstance(error, GatewayError) else None
+    code, status = (known.code, known.status) if known is not None else (None, None)
+    kind = (known.kind if known is not None else None) or "unknown"
     stopped = GatewayError(
         f"the send of {report.campaign!r} stopped: {error}. {report.sent} message(s) were sent before it "
         "stopped and are recorded; fix the cause and call send() again to resume (nothing is sent twice)",

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import delivery, service
+from campaign_sdk.gateways import Gateway
 
 # The plan's cost columns are not needed to send: an empty price table keeps the plan from
 # asking a gateway's Pricing API (an HTTP call per country) on every send.
@@ -61,17 +61,14 @@ class Decisions:
         return self.frame.groupby(["action", "reason"], dropna=False, observed=True).size().rename("leads").reset_index()
 
 
-def clock_of(gateway: Any) -> dt.datetime:
-    """Now, for sends through ``gateway``: the sandbox's simulated clock (``advance()`` moves it),
-    else the real time."""
-    now = getattr(gateway, "now", None)
-    if getattr(gateway, "simulated", False) and callable(now):
-        return delivery.utc(now())
-    return dt.datetime.now(dt.UTC)
+def clock_of(gateway: Gateway) -> dt.datetime:
+    """Now, for sends through ``gateway``: its clock (the sandbox's is simulated and
+    ``advance()`` moves it; Twilio's is the real time)."""
+    return delivery.utc(gateway.now())
 
 
 def decide(
-    sessions: sessionmaker[Session], gateway: Any, campaign_id: int, *,
+    sessions: sessionmaker[Session], gateway: Gateway, campaign_id: int, *,
     client_policy: delivery.DeliveryPolicy | None = None, at: dt.datetime | str | None = None,
     local_time: str | None = None, now: dt.datetime | None = None,
 ) -> Decisions:
@@ -79,7 +76,7 @@ def decide(
     with sessions() as session:
         row = service.get_campaign(session, campaign_id)
         policy = delivery.policy_for(row, given=None, client_policy=client_policy)
-        arms = delivery.plan_arms(row, str(getattr(gateway, "channel", "whatsapp")))
+        arms = delivery.plan_arms(row, gateway.channel)
         list(row.variants)  # loaded now: the plan reads the experiment's arms after the session
     engine = sessions.kw["bind"]
     now = now or clock_of(gateway)

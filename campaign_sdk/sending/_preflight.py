@@ -134,7 +134,7 @@ def preflight(
     preview = pd.DataFrame(plan[live].head(sample)[columns]).reset_index(drop=True)
     estimate = dt.timedelta(seconds=to_send / rate) if rate else None
     return Preflight(
-        campaign=row.name, campaign_id=row.id, simulated=bool(getattr(gateway, "simulated", False)),
+        campaign=row.name, campaign_id=row.id, simulated=gateway is not None and gateway.simulated,
         campaign_type=str(row.campaign_type), status=str(row.status), approval_state=str(row.approval_state),
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
         skipped={reason: int(counts[reason]) for reason in order if counts.get(reason)},

@@ -8,7 +8,7 @@ recorders of ``campaign_sdk.service``, so an interrupted sync simply runs again.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,10 +22,11 @@ OVERLAP = dt.timedelta(minutes=10)
 LOOKBACK = dt.timedelta(days=7)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SyncReport:
     """What ``client.sync()`` recorded: ``statuses`` and ``replies`` are the recorders' results;
-    ``unusable`` lists inbound messages whose sender is not a valid phone number (not recorded)."""
+    ``unusable`` lists inbound messages whose sender is not a valid phone number (not recorded);
+    ``cursor`` is the newest send time seen, where the next sync starts (less an overlap)."""
 
     since: dt.datetime | None
     cursor: dt.datetime | None
@@ -56,21 +57,22 @@ def sync(sessions: sessionmaker[Session], gateway: Gateway, *, lookback: dt.time
     for record in gateway.list_messages(since=since):
         page.append(record)
         if len(page) >= PAGE:
-            _record(sessions, page, report)
+            report = _then(report, _record(sessions, page))
             page = []
-    _record(sessions, page, report)
+    if page:
+        report = _then(report, _record(sessions, page))
     # statuses that came (by webhook) before a SID this sync or another process recorded
-    report.statuses.applied += inbox.apply_pending(sessions).applied
+    late = inbox.apply_pending(sessions).applied
+    report = replace(report, statuses=report.statuses + service.RecordResult(applied=late))
     if report.cursor is not None:
         with sessions.begin() as session:
             session.merge(SyncState(key=key, value=report.cursor.isoformat()))
     return report
 
 
-def _record(sessions: sessionmaker[Session], page: list[MessageRecord], report: SyncReport) -> None:
-    if not page:
-        return
-    report.listed += len(page)
+def _record(sessions: sessionmaker[Session], page: list[MessageRecord]) -> SyncReport:
+    """Record one page in one transaction; what it did, as a report of its own."""
+    unusable: list[dict[str, str]] = []
     with sessions.begin() as session:
         known = service.known_sids(session, [r.sid for r in page if not r.inbound])
         statuses = [
@@ -86,20 +88,20 @@ def _record(sessions: sessionmaker[Session], page: list[MessageRecord], report: 
             try:
                 sender = normalize_phone(r.from_)
             except PhoneNumberError as exc:
-                report.unusable.append({"sid": r.sid, "from": r.from_, "reason": str(exc)})
+                unusable.append({"sid": r.sid, "from": r.from_, "reason": str(exc)})
                 continue
             replies.append({"sid": r.sid, "from": sender, "body": r.body or "",
                             "received_at": r.date_sent or r.date_created})
-        _merge(report.statuses, service.record_statuses(session, statuses))
-        _merge(report.replies, service.record_replies(session, replies))
+        recorded_statuses = service.record_statuses(session, statuses)
+        recorded_replies = service.record_replies(session, replies)
     times = [r.date_sent for r in page if r.date_sent is not None]
-    if times:
-        newest = max(times)
-        report.cursor = newest if report.cursor is None else max(report.cursor, newest)
+    return SyncReport(since=None, cursor=max(times, default=None), listed=len(page), statuses=recorded_statuses,
+                      replies=recorded_replies, unusable=unusable)
 
 
-def _merge(total: service.RecordResult, part: service.RecordResult) -> None:
-    total.applied += part.applied
-    total.ignored += part.ignored
-    total.unmatched.extend(part.unmatched)
-    total.unknown.extend(part.unknown)
+def _then(report: SyncReport, page: SyncReport) -> SyncReport:
+    """``report`` followed by one more page's report."""
+    cursor = max((t for t in (report.cursor, page.cursor) if t is not None), default=None)
+    return replace(report, cursor=cursor, listed=report.listed + page.listed,
+                   statuses=report.statuses + page.statuses, replies=report.replies + page.replies,
+                   unusable=[*report.unusable, *page.unusable])

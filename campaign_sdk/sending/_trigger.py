@@ -45,14 +45,14 @@ def trigger(
     with sessions.begin() as session:
         row = service.get_campaign(session, campaign_id)
         problems = blockers(row, gateway, campaign_type=CampaignType.SERVICE)
-        if problems:
+        if problems or gateway is None:  # blockers() names a missing gateway
             raise CampaignStateError(f"campaign {row.name!r} cannot trigger: " + "; ".join(problems))
         lead = _lead(session, row, lead_or_phone, clean_custom_variables(variables))
         _require_service_window(session, row, lead, gateway)
         values = {**(lead.custom_variables or {}), **clean_custom_variables(variables)}
         content = service.content_of(row)
         numbered = compile_variables(content).content_variables(values)
-        check = LeadCheck(content, channel=str(getattr(gateway, "channel", "whatsapp")))
+        check = LeadCheck(content, channel=gateway.channel)
         if (issue := check.issue(values)) is not None:  # refused here rather than by Twilio
             raise TemplateValidationError([issue], content_type=content.content_type)
         job, done, existed = _intent(session, row, lead, numbered, key)
@@ -73,11 +73,11 @@ def trigger(
     return _result(outcome, job, fatal, key)
 
 
-def _require_service_window(session: Session, row: Campaign, lead: CampaignLead, gateway: Gateway | None) -> None:
+def _require_service_window(session: Session, row: Campaign, lead: CampaignLead, gateway: Gateway) -> None:
     """A free-form (in-session, never approved) WhatsApp message goes only inside the person's
     24-hour customer-service window (facts.delivery.SERVICE_WINDOW); outside it, the trigger is
     refused here with the reason, rather than sent and failed by Twilio (63016)."""
-    if str(getattr(gateway, "channel", "whatsapp")) != "whatsapp" or not service.sends_without_approval(row):
+    if gateway.channel != "whatsapp" or not service.sends_without_approval(row):
         return
     last = session.scalar(sa.select(sa.func.max(InboundMessage.received_at)).where(InboundMessage.user_id == lead.user_id))
     now = clock_of(gateway)

@@ -187,5 +187,8 @@ def _required(params: Mapping[str, str], *names: str) -> str:
         if value:
             if len(value) > 64 and name.endswith("Sid"):
                 raise ValueError(f"{name} has {len(value)} characters; a Twilio SID has at most 64")
+            if "\x00" in value:  # PostgreSQL cannot store it, and Twilio never sends one here
+                raise ValueError(f"{name} contains a NUL character; Twilio never sends one in {name}, "
+                                 "so this is not a Twilio callback")
             return value
     raise ValueError(f"the form has no {names[0]}; Twilio always sends it, so this is not a Twilio callback")

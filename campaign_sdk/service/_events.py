@@ -36,13 +36,16 @@ HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 log = logging.getLogger("campaign_sdk")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RecordResult:
     """What a recorder did: ``applied`` changed the store, ``ignored`` were duplicates or stale,
     ``unmatched`` refer to nothing we know (e.g. a status for an unknown SID), with reasons;
     ``unknown`` lists statuses this SDK does not know (``{sid, status}``, stored verbatim).
     ``pending``: of the unmatched, how many the inbox keeps, to apply once their SID is recorded.
-    ``outcomes``: per event, in order, "applied", "ignored" or "unmatched"."""
+    ``outcomes``: per event, in order, "applied", "ignored" or "unmatched".
+
+    Frozen: a result is what happened; ``a + b`` is the result of both, in that order.
+    """
 
     applied: int = 0
     ignored: int = 0
@@ -50,6 +53,13 @@ class RecordResult:
     unknown: list[dict[str, Any]] = field(default_factory=list)
     pending: int = 0
     outcomes: list[str] = field(default_factory=list, repr=False)
+
+    def __add__(self, other: RecordResult) -> RecordResult:
+        return RecordResult(
+            applied=self.applied + other.applied, ignored=self.ignored + other.ignored,
+            unmatched=[*self.unmatched, *other.unmatched], unknown=[*self.unknown, *other.unknown],
+            pending=self.pending + other.pending, outcomes=[*self.outcomes, *other.outcomes],
+        )
 
     def __repr__(self) -> str:
         return (
@@ -131,7 +141,9 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
     stays the latest known one), logged, and listed in :attr:`RecordResult.unknown`; it never
     stops the batch.
     """
-    result = RecordResult()
+    unmatched: list[dict[str, Any]] = []
+    unknown: list[dict[str, Any]] = []
+    outcomes: list[str] = []
     events = list(events)
     sids = sorted({str(e["sid"]) for e in events})
     if sids:
@@ -154,23 +166,22 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
         raw = str(event.get("status") or "").strip().lower()
         found = messages.get(sid)
         if found is None:
-            result.unmatched.append({"sid": sid, "status": raw, "reason": "unknown_sid"})
-            result.outcomes.append("unmatched")
+            unmatched.append({"sid": sid, "status": raw, "reason": "unknown_sid"})
+            outcomes.append("unmatched")
             continue
         if statuses.is_known(raw):
             changed = _apply_status(found, MessageStatus(raw), _as_time(event.get("timestamp")),
                                     event.get("error_code"))
         else:
             log_unknown_status(sid, raw)
-            result.unknown.append({"sid": sid, "status": raw})
+            unknown.append({"sid": sid, "status": raw})
             changed = not found.status.absorbing and found.unknown_status != raw[: statuses.MAX_LENGTH]
             if changed:
                 found.unknown_status = raw[: statuses.MAX_LENGTH]
-        result.applied += changed
-        result.ignored += not changed
-        result.outcomes.append("applied" if changed else "ignored")
+        outcomes.append("applied" if changed else "ignored")
     session.flush()
-    return result
+    return RecordResult(applied=outcomes.count("applied"), ignored=outcomes.count("ignored"),
+                        unmatched=unmatched, unknown=unknown, outcomes=outcomes)
 
 
 def _apply_status(message: OutboundMessage, status: MessageStatus, at: dt.datetime, code: Any) -> bool:
@@ -213,7 +224,7 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
     Opt-out state follows the user's latest keyword by ``received_at``, so out-of-order delivery
     of a STOP and a START ends in the right state.
     """
-    result = RecordResult()
+    outcomes: list[str] = []
     events = list(events)
     if events:
         hold_write_lock(session)
@@ -222,29 +233,27 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
     for row in rows:
         sid = str(row["sid"])
         if session.scalar(sa.select(InboundMessage.id).where(InboundMessage.sid == sid)):
-            result.ignored += 1
-            result.outcomes.append("ignored")
+            outcomes.append("ignored")
             continue
         kind = classify_inbound(row.get("body"))
         session.add(
             InboundMessage(
                 sid=sid,
                 user_id=users[row["from"]],
-                body=row.get("body") or "",
-                button_payload=row.get("button_payload") or None,
+                body=_text(row.get("body")) or "",
+                button_payload=_text(row.get("button_payload")) or None,
                 kind=kind,
                 received_at=_as_time(row.get("received_at")),
             )
         )
-        result.applied += 1
-        result.outcomes.append("applied")
+        outcomes.append("applied")
         if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
             touched.add(users[row["from"]])
     session.flush()
     for user_id in touched:
         _refresh_opt_out(session, user_id)
     session.flush()
-    return result
+    return RecordResult(applied=outcomes.count("applied"), ignored=outcomes.count("ignored"), outcomes=outcomes)
 
 
 def _refresh_opt_out(session: Session, user_id: int) -> None:
@@ -278,7 +287,7 @@ def mark_opted_out(session: Session, user_id: int, *, reason: str, at: dt.dateti
 def record_conversions(session: Session, events: Iterable[Mapping[str, Any]]) -> RecordResult:
     """Store conversions ``{external_id, phone_number, occurred_at?, value?}``, idempotent by
     ``external_id`` (a repeated id is ignored, whatever its other fields)."""
-    result = RecordResult()
+    applied = ignored = 0
     events = list(events)
     if events:
         hold_write_lock(session)
@@ -288,7 +297,7 @@ def record_conversions(session: Session, events: Iterable[Mapping[str, Any]]) ->
         external_id = str(row["external_id"])
         exists = session.scalar(sa.select(Conversion.id).where(Conversion.external_id == external_id))
         if exists or external_id in seen:
-            result.ignored += 1
+            ignored += 1
             continue
         seen.add(external_id)
         value = row.get("value")
@@ -300,9 +309,15 @@ def record_conversions(session: Session, events: Iterable[Mapping[str, Any]]) ->
                 value=None if value is None or value != value else float(value),
             )
         )
-        result.applied += 1
+        applied += 1
     session.flush()
-    return result
+    return RecordResult(applied=applied, ignored=ignored)
+
+
+def _text(value: Any) -> str | None:
+    """A message text as stored: a NUL character (which PostgreSQL text cannot hold, and no
+    person types) becomes U+FFFD, the replacement character, so the message is kept, not refused."""
+    return None if value is None else str(value).replace("\x00", "\ufffd")
 
 
 def _as_time(value: Any) -> dt.datetime:

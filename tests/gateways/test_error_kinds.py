@@ -84,6 +84,11 @@ class KindOnlyGateway:
     default_rate = None
     channel = "whatsapp"
     key = "kind-only"
+    schedule_window = None  # cannot schedule
+    messaging_tier = None
+
+    def now(self):
+        return self.inner.now()
 
     def __init__(self, refusals: dict[str, str]) -> None:
         self.refusals = refusals

@@ -8,7 +8,7 @@ import sqlite3
 import sqlalchemy as sa
 
 from campaign_sdk import inbox
-from campaign_sdk.models import InboxEvent
+from campaign_sdk.models import InboundMessage, InboxEvent
 from tests.inbox._seed import message_state, record_sids, seed_intents
 
 from .test_webhooks import inbound_count, inbound_params, post_signed, status_params
@@ -120,3 +120,18 @@ def test_by_default_a_callback_is_answered_once_stored_and_applied_right_after(s
                or sid in set(live.client.pending_events()["sid"])):  # applied, then marked so in the inbox
             assert time.monotonic() < deadline, "the stored callback was never applied"
             time.sleep(0.05)
+
+
+def test_a_nul_character_is_refused_in_a_sid_and_kept_as_u_fffd_in_a_body(anon, server) -> None:
+    """PostgreSQL text cannot hold NUL: a SID with one is no Twilio callback (422, nothing stored,
+    never a 503 that Twilio would retry forever); a body keeps the message with U+FFFD instead."""
+    before = _inbox_rows(server.client)
+    refused = post_signed(anon, "/twilio/status", status_params("SM\x00" + "1" * 31, "delivered"))
+    assert refused.status_code == 422 and "NUL" in refused.json()["detail"]
+    assert _inbox_rows(server.client) == before
+    sid = "SMnul" + "0" * 29
+    kept = post_signed(anon, "/twilio/inbound", inbound_params(sid, "+14155557301", "hi\x00there"))
+    assert kept.status_code == 200, kept.text
+    with server.client.transaction() as session:
+        body = session.scalar(sa.select(InboundMessage.body).where(InboundMessage.sid == sid))
+    assert body == "hi\ufffdthere"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -64,3 +68,46 @@ def test_a_store_at_the_head_opens_without_running_alembic(store_url: str, monke
     monkeypatch.setattr(command, "upgrade", refuse)
     with CampaignClient(store_url) as client:
         assert current_revision(client.engine) == _head()
+
+
+def _open_all(urls: list[str]) -> list[BaseException]:
+    """Open a client on each URL, each from its own thread, all at once; the errors raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(urls))
+
+    def open_one(url: str) -> None:
+        start.wait()
+        try:
+            CampaignClient(url).close()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_clients_opening_new_stores_at_once_from_threads_migrate_each_once(store_url: str, tmp_path) -> None:
+    """Alembic's context is module-global, and two openers of one new store race to create it:
+    both used to fail (KeyError: 'script', "table alembic_version already exists")."""
+    others = [f"sqlite:///{tmp_path / f'other{i}.db'}" for i in range(3)]
+    assert _open_all([store_url] * 4 + others) == []
+    for url in [store_url, *others]:
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            assert connection.scalar(sa.text("SELECT count(*) FROM alembic_version")) == 1
+        assert current_revision(engine) == _head()
+        engine.dispose()
+
+
+def test_processes_opening_one_new_sqlite_store_at_once_migrate_it_once(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    code = "import sys; from campaign_sdk import CampaignClient; CampaignClient(sys.argv[1]).close()"
+    openers = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    failures = [err for p in openers if (err := p.communicate(timeout=120)[1]) and p.returncode != 0]
+    assert failures == []
+    assert current_revision(sa.create_engine(url)) == _head()
