@@ -95,7 +95,8 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, cache: str) -> None:
             FROM leads l JOIN users u ON u.id = l.user_id {zone_cache.JOIN.format(schema=cache)}
             LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
                                                 WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
-                       FROM messages WHERE campaign_id = $c GROUP BY lead_id) s ON s.lead_id = l.id
+                       FROM messages WHERE campaign_id = $c AND status <> 'canceled' GROUP BY lead_id) s
+                   ON s.lead_id = l.id
             LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
                    ON bad.user_id = l.user_id
             WHERE l.campaign_id = $c)))
@@ -161,7 +162,7 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
                CASE WHEN reason IN ('holdout', 'global_holdout') THEN 'holdout' WHEN skipped THEN 'skip'
                     WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action, variant,
                CASE WHEN skipped THEN NULL ELSE send_at END AS send_at,
-               CASE WHEN skipped THEN NULL ELSE {scheduler_sql("send_at", twilio=spec.twilio_scheduling)} END AS scheduler,
+               CASE WHEN skipped THEN NULL ELSE {scheduler_sql("send_at", twilio=spec.twilio_scheduling, reason="reason")} END AS scheduler,
                message, {encoding} AS sms_encoding, {segments} AS sms_segments, {exact} AS exact,
                detail
         FROM sized
