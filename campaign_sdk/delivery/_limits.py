@@ -161,7 +161,8 @@ def stale_step(spec: PlanSpec, rows: str) -> tuple[str, dict[str, object]]:
     """``rows`` with ``expired`` for what would arrive after the campaign's ``expires_at``, and
     ``outside_service_window`` for free-form messages outside the person's 24-hour
     customer-service window; and the parameters it needs."""
-    whens, params = [], {}
+    whens: list[str] = []
+    params: dict[str, object] = {}
     live = LIVE.format(t="r")
     if spec.expires_at is not None:
         whens.append(f"WHEN {live} AND r.send_at > $expires THEN 'expired'")
