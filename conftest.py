@@ -137,6 +137,7 @@ SLOW: dict[str, set[str]] = {
     "tests/sending/test_crash.py": {
         "test_sigkill_at_every_stage_then_exactly_once",
         "test_sigkill_during_a_send_with_deferred_messages_then_exactly_once",
+        "test_sigkill_during_a_send_that_hands_messages_to_twilios_scheduler_then_exactly_once",
     },
     "tests/sending/test_workers.py": set(),
     "tests/sending/test_preflight_reports.py": {"test_the_cli_demo_sends_through_the_sandbox"},

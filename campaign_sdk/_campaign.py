@@ -274,10 +274,24 @@ class Campaign(ExperimentMixin):
         return self
 
     def disable(self) -> Campaign:
-        """Pause the campaign (``enabled`` becomes None)."""
+        """Pause the campaign (``enabled`` becomes None) and cancel the messages it handed to
+        Twilio's scheduler (:meth:`cancel_scheduled`): a canceled lead is planned and sent again by
+        the next :meth:`send` after :meth:`enable`, once. Raises ``CancelError`` (the campaign is
+        paused all the same) when some could not be canceled; messages Twilio already sent stay sent."""
         with self._client.transaction() as session:
-            service.disable_campaign(session, service.get_campaign(session, self.id))
+            row = service.disable_campaign(session, service.get_campaign(session, self.id))
+            name = row.name
+        if self._client.gateway is not None:
+            sending.raise_failures(self.cancel_scheduled(), name)
         return self
+
+    def cancel_scheduled(self) -> sending.CancelReport:
+        """Cancel this campaign's messages that Twilio's scheduler still holds (status ``scheduled``)
+        and free their leads; returns a ``CancelReport`` (canceled, already sent, failed). Safe to
+        call again: :meth:`disable` calls it, and a failed cancel is retried by calling it again."""
+        if self._client.gateway is None:
+            raise CampaignStateError("the client has no gateway; pass gateway=TwilioGateway(...) to CampaignClient")
+        return sending.cancel_scheduled(self._client._sessions, self._client.gateway, self.id)
 
     # -- delivery -------------------------------------------------------------------------
     def set_delivery(

@@ -19,7 +19,7 @@ from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
 from campaign_sdk.delivery._policy import DAYS, DeliveryPolicy, FrequencyCap, SendWindow
 from campaign_sdk.delivery._prices import price_table
 from campaign_sdk.delivery._reasons import DEFER, REASONS, SKIP
-from campaign_sdk.delivery._schedule import Schedule, schedule, utc
+from campaign_sdk.delivery._schedule import Schedule, in_twilio_window, schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._segments import Segments, sms_segments
 from campaign_sdk.delivery._windows import local_target, next_allowed
 
@@ -35,6 +35,7 @@ __all__ = [
     "Schedule",
     "Segments",
     "SendWindow",
+    "in_twilio_window",
     "local_target",
     "next_allowed",
     "plan_arms",
@@ -43,5 +44,6 @@ __all__ = [
     "price_table",
     "schedule",
     "sms_segments",
+    "twilio_can_schedule",
     "utc",
 ]

@@ -2,7 +2,8 @@
 
 A deferred message is held by Twilio (``ScheduleType=fixed`` + ``SendAt``) when the gateway sends
 through a Messaging Service and the moment lies in Twilio's window (15 minutes to 35 days ahead,
-:mod:`campaign_sdk.facts.scheduling`); otherwise by the local worker (``campaign-sdk worker`` /
+:mod:`campaign_sdk.facts.scheduling`), unless it waits for WhatsApp's messaging limit
+(:data:`WORKER_ONLY`); otherwise by the local worker (``campaign-sdk worker`` /
 ``client.run_due()``), which sends what is due.
 """
 
@@ -82,12 +83,34 @@ def twilio_can_schedule(gateway: Gateway) -> bool:
     return not gateway.simulated and gateway.schedule_window is not None
 
 
-def scheduler_sql(send_at: str, *, twilio: bool) -> str:
-    """SQL naming who holds each message: ``now`` (due), ``twilio`` or ``worker``. ``?`` parameter: now."""
+def in_twilio_window(send_at: dt.datetime, now: dt.datetime) -> bool:
+    """Whether Twilio would take ``send_at`` as ``SendAt`` now (15 minutes to 35 days ahead, both
+    ends allowed): the same rule as :func:`scheduler_sql`, for a moment the engine is about to send.
+
+    >>> import datetime as dt
+    >>> now = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+    >>> [in_twilio_window(now + dt.timedelta(seconds=s), now) for s in (899, 900, 3_024_000, 3_024_001)]
+    [False, True, True, False]
+    """
+    return scheduling.SEND_AT_MIN_AHEAD <= utc(send_at) - utc(now) <= scheduling.SEND_AT_MAX_AHEAD
+
+
+# Deferrals only the worker holds, whatever the moment: WhatsApp's messaging limit is counted
+# again when the message is due (the worker asks the plan again and may move it; Twilio's
+# scheduler would send it regardless).
+WORKER_ONLY = ("messaging_tier",)
+
+
+def scheduler_sql(send_at: str, *, twilio: bool, reason: str | None = None) -> str:
+    """SQL naming who holds each message: ``now`` (due), ``twilio`` or ``worker``. ``$now``
+    parameter: now; ``reason``: the column with the deferral's reason, when there is one (a
+    reason in :data:`WORKER_ONLY` is the worker's)."""
     low = int(scheduling.SEND_AT_MIN_AHEAD.total_seconds())
     high = int(scheduling.SEND_AT_MAX_AHEAD.total_seconds())
+    only = ", ".join(f"'{r}'" for r in WORKER_ONLY)
     held = (
-        f"WHEN {send_at} >= $now + INTERVAL {low} SECOND AND {send_at} <= $now + INTERVAL {high} SECOND THEN 'twilio' "
+        (f"WHEN {reason} IN ({only}) THEN 'worker' " if reason is not None else "")
+        + f"WHEN {send_at} >= $now + INTERVAL {low} SECOND AND {send_at} <= $now + INTERVAL {high} SECOND THEN 'twilio' "
         if twilio else ""
     )
     return f"CASE WHEN {send_at} IS NULL THEN NULL WHEN {send_at} <= $now THEN 'now' {held}ELSE 'worker' END"

@@ -27,7 +27,10 @@ SEND_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # The allowed SendAt window, counted from when Twilio receives the request.
 # https://www.twilio.com/docs/api/errors/35114 and /35115: the 2026 pages say at least 15 minutes
 # ahead (older copies said 900 s; one revision said 300 s / 5 minutes, also error 35117) and at
-# most 35 days (3,024,000 s). The stricter minimum, 15 minutes, is kept.
+# most 35 days (3,024,000 s). The stricter minimum, 15 minutes, is kept. The same window in
+# https://www.twilio.com/docs/messaging/features/message-scheduling ("at least 15 minutes before
+# the intended send time") and the GA support FAQ (link above: "at least 15 minutes in advance",
+# "not more than 35 days in advance of the request"). Both ends are taken as allowed.
 SEND_AT_MIN_AHEAD = dt.timedelta(seconds=900)
 SEND_AT_MIN_AHEAD_LENIENT = dt.timedelta(seconds=300)  # 35114 revision / 35117; not relied on
 SEND_AT_MAX_AHEAD = dt.timedelta(seconds=3_024_000)  # 35 days
@@ -48,8 +51,17 @@ SCHEDULING_ERRORS = {
     SCHEDULE_TYPE_UNSUPPORTED: "ScheduleType must be 'fixed'",
 }
 # A scheduled message is cancelled by updating it with Status=canceled; its status becomes
-# "canceled". OpenAPI: POST .../Messages/{Sid}.json field Status (message_enum_update_status).
+# "canceled" and it is never sent. OpenAPI: POST /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json
+# ("Update a Message resource (used to redact Message body text and to cancel not-yet-sent
+# messages)"), form field Status, components.schemas.message_enum_update_status (enum ["canceled"]);
+# https://www.twilio.com/docs/messaging/features/message-scheduling ("Cancel a scheduled message").
 CANCEL_STATUS = "canceled"
+# Only a message still "scheduled" can be canceled; later (queued, sent, delivered, ...) the update
+# fails with 30409 (https://www.twilio.com/docs/api/errors/30409): a message Twilio sent stays sent.
+CANNOT_CANCEL = Code.CANNOT_CANCEL
+# At most 500,000 scheduled messages per account at any time (GA support FAQ above). Not enforced
+# by the SDK: Twilio refuses the excess.
+MAX_SCHEDULED_PER_ACCOUNT = 500_000
 # Opt-outs (STOP) do not cancel messages already scheduled (support FAQ above).
 OPT_OUT_CANCELS_SCHEDULED = False
 

@@ -11,6 +11,7 @@ Users reach all of this through ``Campaign`` (``submit_for_approval``, ``sync_ap
 from __future__ import annotations
 
 from campaign_sdk.sending._approval import content_request, fetch, pick_samples, register, submit
+from campaign_sdk.sending._cancel import CancelError, CancelReport, cancel_scheduled, raise_failures
 from campaign_sdk.sending._due import DueReport, DueSender, SharedRateLimiter, run_due
 from campaign_sdk.sending._engine import CampaignSender, send_campaign
 from campaign_sdk.sending._limiter import RateLimiter
@@ -23,6 +24,8 @@ from campaign_sdk.sending._trigger import trigger
 __all__ = [
     "Action",
     "CampaignSender",
+    "CancelError",
+    "CancelReport",
     "DueReport",
     "DueSender",
     "Preflight",
@@ -32,11 +35,13 @@ __all__ = [
     "SharedRateLimiter",
     "SyncReport",
     "blockers",
+    "cancel_scheduled",
     "classify",
     "content_request",
     "fetch",
     "pick_samples",
     "preflight",
+    "raise_failures",
     "register",
     "run_due",
     "send_campaign",

@@ -27,7 +27,7 @@ from sqlalchemy.pool import SingletonThreadPool
 from campaign_sdk import experiments, service
 from campaign_sdk.delivery import DeliveryPolicy, policy_for, utc
 from campaign_sdk.gateways import Gateway
-from campaign_sdk.models import Campaign, CampaignLead, ConversationUser, OutboundMessage, SyncState
+from campaign_sdk.models import Campaign, CampaignLead, ConversationUser, MessageStatus, OutboundMessage, SyncState
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
 from campaign_sdk.sending._delivery import Delivery, Job
@@ -372,8 +372,9 @@ def _messages(session: Session, campaign_id: int, lead_ids: list[int]) -> dict[i
     found: dict[int, OutboundMessage] = {}
     for start in range(0, len(lead_ids), 900):
         chunk = lead_ids[start:start + 900]
-        for message in session.scalars(sa.select(OutboundMessage).where(
-                OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id.in_(chunk))):
+        for message in session.scalars(sa.select(OutboundMessage).where(  # a canceled one never went out
+                OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id.in_(chunk),
+                OutboundMessage.status != MessageStatus.CANCELED)):
             session.expunge(message)
             found[message.lead_id] = message
     return found

@@ -38,8 +38,9 @@ from sqlalchemy.pool import SingletonThreadPool
 from campaign_sdk import delivery as policy_layer
 from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
+from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.gateways import Gateway
-from campaign_sdk.models import Campaign, CampaignType
+from campaign_sdk.models import Campaign, CampaignType, MessageStatus
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
@@ -52,7 +53,7 @@ from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks,
 from campaign_sdk.sending._report import SendReport
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
-TWILIO_SCHEDULING = False  # see _prepare
+TWILIO_SCHEDULING = True  # hand deferred messages to Twilio's scheduler when it can hold them (see _prepare)
 WRITE_EVERY = 0.05  # seconds the writer lets outcomes gather between transactions
 
 
@@ -144,9 +145,10 @@ class CampaignSender:
             # checked now (a schedule in the past, ...): the plan itself is made after step 2
             policy_layer.schedule(at=self._at, local_time=self._local_time, now=clock_of(self._gateway),
                                   expires_at=self._expires_at)
-            # Handing deferred messages to Twilio's scheduler (SendRequest.send_at) waits for
-            # disable() to cancel them and resume them; until then the local worker holds them.
-            self._twilio_schedules = TWILIO_SCHEDULING
+            # A deferred message whose moment is in Twilio's SendAt window is handed to Twilio's
+            # scheduler (SendRequest.send_at) when the gateway sends through a Messaging Service;
+            # disable() cancels it there (sending/_cancel.py). The others wait for the worker.
+            self._twilio_schedules = TWILIO_SCHEDULING and policy_layer.twilio_can_schedule(self._gateway)
             self._delivery = Delivery(
                 self._sessions, self._gateway, self._content_sid, limiter=self._limiter,
                 retry=self._retry, stop=self._stop, on_fatal=self._fail,
@@ -219,13 +221,22 @@ class CampaignSender:
                 f"{counts['expired']} message(s) were not sent (a stale message is never sent)"
             )
 
-    def _now(self, decision: Decision) -> bool:
+    def _now(self, decision: Decision, now: dt.datetime | None = None) -> bool:
         """Sent in this call: due now, or handed to Twilio's scheduler."""
-        return decision.action == "send" or (decision.action == "defer" and not self._deferred(decision))
+        return decision.action == "send" or self._twilio_holds(decision, now)
 
-    def _deferred(self, decision: Decision) -> bool:
-        """Held back: deferred by the plan, unless Twilio's scheduler holds it (sent now with SendAt)."""
-        return decision.action == "defer" and not (decision.scheduler == "twilio" and self._twilio_schedules)
+    def _deferred(self, decision: Decision, now: dt.datetime | None = None) -> bool:
+        """Held back for the worker: deferred by the plan, unless Twilio's scheduler holds it."""
+        return decision.action == "defer" and not self._twilio_holds(decision, now)
+
+    def _twilio_holds(self, decision: Decision, now: dt.datetime | None) -> bool:
+        """The plan hands this deferred message to Twilio's scheduler and, when ``now`` is given
+        (the moment its chunk is sent: a plan may be minutes old), its SendAt is still inside
+        Twilio's window; else the worker holds it."""
+        if not (self._twilio_schedules and decision.action == "defer" and decision.scheduler == "twilio"
+                and decision.send_at is not None):
+            return False
+        return now is None or policy_layer.in_twilio_window(decision.send_at, now)
 
     def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
         """Send chunk after chunk; the next chunk's intents are committed while the current
@@ -296,9 +307,10 @@ class CampaignSender:
                 held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in leads])
             decisions = dict(zip([lead.lead_id for lead in leads], self._decided().of([lead.lead_id for lead in leads]),
                                  strict=True))
+            now = clock_of(self._gateway)
             later = [(lead, decisions[lead.lead_id]) for lead in leads
-                     if lead.lead_id not in held and self._deferred(decisions[lead.lead_id])]
-            leads = [lead for lead in leads if lead.lead_id not in held and self._now(decisions[lead.lead_id])]
+                     if lead.lead_id not in held and self._deferred(decisions[lead.lead_id], now)]
+            leads = [lead for lead in leads if lead.lead_id not in held and self._now(decisions[lead.lead_id], now)]
             if leads:
                 return after, self._intend(books, leads, later, decisions)
             if later:  # nothing to send in this chunk: its deferrals are written without waiting
@@ -346,17 +358,40 @@ class CampaignSender:
         except BaseException as exc:  # a bug or an unexpected error: the request may have left
             self._fail(exc)
             outcome = Outcome(job.intent_id, job.user_id, "unresolved")
-        if outcome.kind != "unresolved":
-            books.put(outcome)
-        self._count(outcome)
+        if job.send_at is not None and outcome.kind == "rejected" and outcome.error_kind == ErrorKind.SCHEDULE:
+            self._to_worker(job, books)
+        else:
+            if outcome.kind != "unresolved":
+                books.put(outcome)
+            self._count(outcome)
         with self._lock:
             bar.update(1)
         in_flight.release()
 
+    def _to_worker(self, job: Job, books: Bookkeeper) -> None:
+        """Twilio refused the SendAt (35114 / 35115: no longer in its window when the request
+        arrived): the message was not created, so its intent is released and the worker holds
+        the lead until its moment instead, in one transaction."""
+        assert job.send_at is not None
+        (decision,) = self._decided().of([job.lead_id])
+        reason = decision.reason or "scheduled"
+        held = [{"lead_id": job.lead_id, "user_id": job.user_id, "due_at": job.send_at, "reason": reason}]
+
+        def write(session: Session) -> None:
+            service.release_intents(session, [job.intent_id])
+            _deferred.defer(session, self._campaign_id, held)
+
+        books.submit(write)
+        with self._lock:
+            self.report.deferred[reason] = self.report.deferred.get(reason, 0) + 1
+
     # -- state --------------------------------------------------------------------------------
     def _count(self, outcome: Outcome) -> None:
         with self._lock:
-            outcome.tally(self.report)
+            if outcome.kind == "accepted" and outcome.status == MessageStatus.SCHEDULED and not outcome.reconciled:
+                self.report.scheduled += 1  # held by Twilio's scheduler: not sent yet
+            else:
+                outcome.tally(self.report)
 
     def _check_enabled(self) -> float:
         with self._sessions() as session:

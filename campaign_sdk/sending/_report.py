@@ -23,7 +23,9 @@ _BANNER = (
 class SendReport:
     """The outcome of ``campaign.send()``.
 
-    ``sent``: messages Twilio accepted in this call; ``reconciled``: messages an interrupted send
+    ``sent``: messages Twilio accepted in this call; ``scheduled``: messages handed to Twilio's
+    scheduler in this call (``ScheduleType=fixed``, status ``scheduled``: not sent yet, Twilio
+    sends them at their moment; ``disable()`` cancels them); ``reconciled``: messages an interrupted send
     had already delivered to Twilio, found in its message list and not sent again; ``failed``:
     leads refused by the gateway, by Twilio error code (by error kind when there is no code);
     ``skipped``: leads not messaged, by reason; ``unresolved``: requests whose outcome is still
@@ -41,6 +43,7 @@ class SendReport:
     dry_run: bool = False
     to_send: int = 0
     sent: int = 0
+    scheduled: int = 0
     reconciled: int = 0
     failed: dict[int | str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
@@ -62,7 +65,7 @@ class SendReport:
     @property
     def achieved_rate(self) -> float:
         """Requests answered per second over the whole call."""
-        answered = self.sent + sum(self.failed.values())
+        answered = self.sent + self.scheduled + sum(self.failed.values())
         return answered / self.duration if self.duration > 0 else 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -72,6 +75,7 @@ class SendReport:
             "mode": "dry run" if self.dry_run else ("simulated" if self.simulated else "live"),
             "sendable at start": self.to_send,
             "sent": self.sent,
+            "scheduled at Twilio": self.scheduled,
             "reconciled (not resent)": self.reconciled,
             "failed": sum(self.failed.values()),
             "skipped": sum(self.skipped.values()),
@@ -88,7 +92,8 @@ class SendReport:
         mode = " DRY RUN" if self.dry_run else (" SIMULATED" if self.simulated else "")
         stopped = f" stopped={self.stopped!r}" if self.stopped else ""
         return (
-            f"<SendReport {self.campaign!r}{mode} sent={self.sent} reconciled={self.reconciled} "
+            f"<SendReport {self.campaign!r}{mode} sent={self.sent}"
+            f"{f' scheduled={self.scheduled}' if self.scheduled else ''} reconciled={self.reconciled} "
             f"failed={sum(self.failed.values())} skipped={sum(self.skipped.values())} "
             f"unresolved={self.unresolved} remaining={self.remaining}"
             f"{f' deferred={sum(self.deferred.values())}' if self.deferred else ''}{stopped} "

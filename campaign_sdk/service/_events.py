@@ -135,7 +135,10 @@ def record_statuses(session: Session, events: Iterable[Mapping[str, Any]]) -> Re
 
     The one order of ``facts.statuses`` decides: a status never moves a message backwards
     (``delivered`` after ``read`` stays ``read``), but its timestamp is kept (``delivered_at`` is
-    filled in even when ``read`` came first). Nothing changes a ``canceled`` message. A message
+    filled in even when ``read`` came first). Nothing changes a ``canceled`` message; a message
+    that becomes ``canceled`` frees its lead (its send key is cleared: a new send may message the
+    lead again). A ``scheduled`` message that moves on was sent by Twilio's scheduler: its
+    ``created_at`` becomes that moment (the touch time the metrics attribute replies to). A message
     that moves on from ``failed`` / ``undelivered`` to a delivery (a late receipt) loses the
     error. A status the SDK does not know is kept verbatim in ``unknown_status`` (``status``
     stays the latest known one), logged, and listed in :attr:`RecordResult.unknown`; it never
@@ -189,6 +192,10 @@ def _apply_status(message: OutboundMessage, status: MessageStatus, at: dt.dateti
         return False
     changed = _fill_status_time(message, status, at)
     if status.rank > message.status.rank:
+        if status is MessageStatus.CANCELED:
+            message.dedupe_key = None  # it never went out: its lead may be sent again
+        elif message.status is MessageStatus.SCHEDULED:
+            message.created_at = at  # Twilio's scheduler sent it: it touches the person from now on
         message.status, message.status_at, message.unknown_status = status, at, None
         if not status.not_received and message.error_kind is not None:  # a late delivery receipt
             message.error_code = message.error_kind = message.error_message = None

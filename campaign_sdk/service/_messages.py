@@ -35,6 +35,9 @@ SKIP_REASONS = (
     "invalid_number", "missing_variables",
 )
 _SENT, _FAILED, _INTENT = 3, 2, 1
+# A lead's messages that count for it: a canceled one never went out (``record_statuses`` clears
+# its dedupe_key), so the lead may be sent again.
+_LIVE = OutboundMessage.status != MessageStatus.CANCELED
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ def lead_candidates(
     """The campaign's leads (by id, after ``after_id``) with their send facts.
 
     ``unsent_only`` keeps leads that are not removed, not opted out and have no message in this
-    campaign yet: the ones a send still has to look at.
+    campaign yet: the ones a send still has to look at. A ``canceled`` message (a scheduled one
+    canceled before Twilio sent it) never went out: it does not count, its lead is sent again.
     """
     state = (
         sa.select(
@@ -101,7 +105,7 @@ def lead_candidates(
                 )
             )
         )
-        .where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == CampaignLead.id)
+        .where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == CampaignLead.id, _LIVE)
         .scalar_subquery()
     )
     invalid = sa.exists().where(
@@ -123,7 +127,7 @@ def lead_candidates(
             CampaignLead.removed_at.is_(None),
             ConversationUser.opted_out_at.is_(None),
             ~sa.exists().where(
-                OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == CampaignLead.id
+                OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == CampaignLead.id, _LIVE
             ),
         )
     if limit is not None:

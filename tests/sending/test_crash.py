@@ -28,7 +28,7 @@ from . import _crash_sender
 from tests.conftest import SERVICE_SID
 
 from .conftest import FAST_RETRY, approve, leads_frame, numbers
-from .test_deferral import closed_now, opening
+from .test_deferral import FROM_NUMBER, closed_now, opening
 
 LEADS = 120
 
@@ -40,9 +40,9 @@ class Child:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["campaign_sdk", "twilio.rest", _crash_sender.__name__])
 
-    def __init__(self, store_url: str, server: TwilioTestServer, log: Path) -> None:
+    def __init__(self, store_url: str, server: TwilioTestServer, log: Path, *, from_: str | None = None) -> None:
         self.log = log
-        args = (store_url, server.url, server.account_sid, server.auth_token, "Crash", str(log))
+        args = (store_url, server.url, server.account_sid, server.auth_token, "Crash", str(log), from_)
         self.process = self.context.Process(target=_crash_sender.run, args=args, daemon=True)
         self.process.start()
 
@@ -102,12 +102,13 @@ def _wait(server: TwilioTestServer, child: Child, predicate) -> None:
         pytest.fail(f"the sender never reached the kill point:\n{child.log.read_text()}")
 
 
-def crash(server: TwilioTestServer, store_url: str, log: Path, until, fault: str, **options) -> None:
-    """Send in another process with the server's ``fault`` on (``server.fail(fault, **options)``),
-    SIGKILL the sender once ``until(server)`` holds, then lift the fault and drop the requests it
-    held (they were never processed)."""
+def crash(server: TwilioTestServer, store_url: str, log: Path, until, fault: str, *, from_: str | None = None,
+          **options) -> None:
+    """Send in another process (from the number ``from_``, else through the Messaging Service) with
+    the server's ``fault`` on (``server.fail(fault, **options)``), SIGKILL the sender once
+    ``until(server)`` holds, then lift the fault and drop the requests it held (never processed)."""
     server.fail(fault, **options)
-    child = Child(store_url, server, log)
+    child = Child(store_url, server, log, from_=from_)
     _wait(server, child, until)
     child.kill()
     server.clear_faults()
@@ -170,9 +171,10 @@ GERMAN = [f"+49151123{i:05d}" for i in range(60)]
 
 def test_sigkill_during_a_send_with_deferred_messages_then_exactly_once(store_url: str, tmp_path: Path) -> None:
     """Half the leads are due (US, window open), half deferred (Germany, window closed): the send
-    is killed mid-stream, resumed, and the worker sends the deferred half when due, each once."""
+    is killed mid-stream, resumed, and the worker sends the deferred half when due, each once.
+    From a number (no Messaging Service): the worker, not Twilio's scheduler, holds the deferred."""
     with TwilioTestServer(latency=0.002) as server:
-        gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
+        gateway = TwilioGateway(server.twilio_client(), from_=FROM_NUMBER, rate=None)
         with CampaignClient(store_url, gateway=gateway) as client:
             campaign = client.create_campaign("Crash", template="order_confirmation")
             frame = leads_frame(120)
@@ -183,7 +185,8 @@ def test_sigkill_during_a_send_with_deferred_messages_then_exactly_once(store_ur
             # stored on the campaign: the child's send reads it too
             campaign.set_delivery(DeliveryPolicy(window=SendWindow(start="00:00", end="23:59"),
                                                  countries={"DE": window}))
-            crash(server, store_url, tmp_path / "d.log", lambda s: len(s.sent()) >= 20, "slow", delay=0.03, times=None)
+            crash(server, store_url, tmp_path / "d.log", lambda s: len(s.sent()) >= 20, "slow", delay=0.03, times=None,
+                  from_=FROM_NUMBER)
             assert max(_sent(server).values()) == 1
 
             report = campaign.send(progress=False, retry=FAST_RETRY)
@@ -199,3 +202,42 @@ def test_sigkill_during_a_send_with_deferred_messages_then_exactly_once(store_ur
             assert _sent(server) == Counter(numbers(60) + GERMAN)
             assert campaign.send(progress=False, retry=FAST_RETRY).sent == 0
             assert _sent(server) == Counter(numbers(60) + GERMAN)
+
+
+def test_sigkill_during_a_send_that_hands_messages_to_twilios_scheduler_then_exactly_once(
+        store_url: str, tmp_path: Path) -> None:
+    """Every lead is deferred into Twilio's SendAt window (through the Messaging Service), so the
+    send schedules each at Twilio; it is killed mid-stream, and the next send finds the scheduled
+    messages in Twilio's list (reconciled, not scheduled twice) and schedules the rest."""
+    with TwilioTestServer(latency=0.002) as server:
+        gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
+        with CampaignClient(store_url, gateway=gateway) as client:
+            campaign = client.create_campaign("Crash", template="order_confirmation")
+            campaign.add_leads(leads_frame(LEADS))
+            approve(campaign, server)
+            window = closed_now()
+            campaign.set_delivery(DeliveryPolicy(window=window))  # stored: the child's send reads it
+            # the 30th is scheduled, its answer lost
+            crash(server, store_url, tmp_path / "s.log", lambda s: s.hanging >= 1, "hang", processed=True, skip=29,
+                  times=1)
+            assert len(server.sent()) >= 30 and max(_sent(server).values()) == 1
+            already = len(server.sent())
+
+            report = campaign.send(progress=False, retry=FAST_RETRY)
+
+            assert report.complete and report.reconciled >= 1 and report.deferred == {}
+            assert report.scheduled == LEADS - already
+            assert _sent(server) == Counter(numbers(LEADS))  # each lead once at Twilio
+            due = opening(window).strftime("%Y-%m-%dT%H:%M:%SZ")
+            # every create Twilio took (a request the SIGKILL cut off mid-body has no form to look at)
+            creates = [r for r in server.requests if r.method == "POST" and r.path.endswith("/Messages.json")
+                       and r.field("To")]
+            assert len(creates) >= LEADS
+            assert {(r.field("ScheduleType"), r.field("SendAt")) for r in creates} == {("fixed", due)}
+            assert {m["status"] for m in server.sent()} == {"scheduled"}
+            with client.engine.connect() as connection:
+                stored = connection.execute(sa.select(OutboundMessage.sid, OutboundMessage.status)).all()
+                held = connection.execute(sa.select(sa.func.count()).select_from(DeferredSend)).scalar()
+            assert sorted(stored) == sorted((m["sid"], "scheduled") for m in server.sent()) and held == 0
+            assert campaign.send(progress=False, retry=FAST_RETRY).scheduled == 0
+            assert _sent(server) == Counter(numbers(LEADS))

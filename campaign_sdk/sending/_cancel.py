@@ -1,0 +1,147 @@
+"""``disable()``'s second half: cancel the messages a campaign handed to Twilio's scheduler.
+
+A message ``send()`` scheduled at Twilio (``ScheduleType=fixed``) is an outbound message with a
+SID and status ``scheduled``. Cancelling it updates it at Twilio with ``Status=canceled``
+(:data:`campaign_sdk.facts.scheduling.CANCEL_STATUS`) and records ``canceled`` through
+``record_statuses``, which frees its lead: a later ``send()`` (after ``enable()``) plans it again
+and sends or schedules it once more. A message Twilio already sent cannot be canceled (30409): its
+real status is read back from Twilio and recorded, and it stays sent. Any other failure leaves
+the message ``scheduled`` in the store, is listed in :class:`CancelReport` ``failed`` and raised
+as :class:`CancelError` by ``disable()``; calling ``campaign.cancel_scheduled()`` again retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from campaign_sdk import service
+from campaign_sdk._exceptions import CampaignStateError, GatewayError
+from campaign_sdk.gateways import Gateway, MessageRecord, strip_channel
+from campaign_sdk.models import MessageStatus, OutboundMessage
+from campaign_sdk.sending._lease import SendLease
+
+log = logging.getLogger(__name__)
+LEASE_WAIT = 10.0  # seconds to wait for a running send of the campaign to notice it was disabled
+BATCH = 200  # cancels recorded per transaction
+
+
+@dataclass
+class CancelReport:
+    """What cancelling a campaign's scheduled messages did: ``canceled`` (now ``canceled`` at
+    Twilio, their leads free again), ``already_sent`` (SID -> the status Twilio reports: it left
+    the scheduler before the cancel, and stays sent), ``failed`` (SID -> why: still scheduled at
+    Twilio; cancel again) and ``notes``."""
+
+    canceled: int = 0
+    already_sent: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    first_error: GatewayError | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"<CancelReport canceled={self.canceled} already_sent={len(self.already_sent)} "
+                f"failed={len(self.failed)}>")
+
+
+class CancelError(GatewayError):
+    """Some scheduled messages could not be canceled (the campaign is paused all the same);
+    ``report`` lists them. Call ``campaign.cancel_scheduled()`` again to retry."""
+
+    def __init__(self, message: str, report: CancelReport) -> None:
+        error = report.first_error
+        super().__init__(message, kind=error.kind if error else None, code=error.code if error else None,
+                         status=error.status if error else None)
+        self.report = report
+
+
+def cancel_scheduled(sessions: sessionmaker[Session], gateway: Gateway, campaign_id: int, *,
+                     wait: float = LEASE_WAIT) -> CancelReport:
+    """Cancel every message of the campaign that Twilio's scheduler holds (see the module)."""
+    report = CancelReport()
+    lease = _quiet(sessions, campaign_id, wait, report)
+    try:
+        with sessions() as session:
+            rows = session.execute(
+                sa.select(OutboundMessage.sid, OutboundMessage.to_number)
+                .where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.sid.is_not(None),
+                       OutboundMessage.status == MessageStatus.SCHEDULED)
+                .order_by(OutboundMessage.id)
+            ).all()
+        for start in range(0, len(rows), BATCH):
+            events = [_cancel(gateway, str(sid), str(to), report) for sid, to in rows[start:start + BATCH]]
+            with sessions.begin() as session:
+                service.record_statuses(session, [e for e in events if e is not None])
+    finally:
+        if lease is not None:
+            lease.release()
+    return report
+
+
+def _cancel(gateway: Gateway, sid: str, to: str, report: CancelReport) -> Mapping[str, Any] | None:
+    try:
+        record = gateway.cancel_message(sid)
+    except GatewayError as exc:
+        current = _current(gateway, sid, to)
+        if current is None or current.status == MessageStatus.SCHEDULED:
+            report.failed[sid] = str(exc)
+            report.first_error = report.first_error or exc
+            log.warning("could not cancel the scheduled message %s: %s", sid, exc)
+            return None
+        if current.status == MessageStatus.CANCELED:
+            report.canceled += 1  # canceled before (an earlier cancel whose answer was lost)
+        else:
+            report.already_sent[sid] = current.status
+        return _event(current)
+    report.canceled += 1
+    return _event(record)
+
+
+def _current(gateway: Gateway, sid: str, to: str) -> MessageRecord | None:
+    """The message as Twilio lists it now (None when Twilio does not answer)."""
+    try:
+        return next((r for r in gateway.list_messages(to=strip_channel(to), limit=50) if r.sid == sid), None)
+    except GatewayError:
+        return None
+
+
+def _event(record: MessageRecord) -> dict[str, Any]:
+    return {"sid": record.sid, "status": record.status, "timestamp": record.date_updated or record.date_created,
+            "error_code": record.error_code}
+
+
+def _quiet(sessions: sessionmaker[Session], campaign_id: int, wait: float, report: CancelReport) -> SendLease | None:
+    """Take the campaign's send lease (a send still running stops within a moment of the pause),
+    so no request of it schedules a message after the list is read; after ``wait`` seconds go on
+    without it, saying so."""
+    lease = SendLease(sessions, campaign_id)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            lease.acquire()
+            return lease
+        except CampaignStateError as exc:
+            if time.monotonic() >= deadline:
+                report.notes.append(f"{exc}: its messages scheduled after this cancel are not canceled; "
+                                    "call campaign.cancel_scheduled() again when it has stopped")
+                return None
+            time.sleep(0.1)
+
+
+def raise_failures(report: CancelReport, campaign: str) -> None:
+    """Raise :class:`CancelError` when some messages are still scheduled at Twilio."""
+    if not report.failed:
+        return
+    listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
+    more = f" and {len(report.failed) - 5} more" if len(report.failed) > 5 else ""
+    raise CancelError(
+        f"campaign {campaign!r} is paused, but {len(report.failed)} message(s) scheduled at Twilio could not be "
+        f"canceled and may still go out ({listed}{more}); {report.canceled} were canceled. Call "
+        "campaign.cancel_scheduled() to try again", report,
+    )
