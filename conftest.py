@@ -17,12 +17,19 @@ exactly the doctest flags listed for it; any other module's examples run with no
 from __future__ import annotations
 
 import doctest
+import sys
 from pathlib import Path
 
 import pytest
 from _pytest.doctest import DoctestItem, DoctestModule
 
 ROOT = Path(__file__).resolve().parent
+
+# Bytecode: every test process (the xdist workers, the controller, a rerun) would otherwise compile
+# campaign_sdk and re-run pytest's assertion rewriting of every test module from source, some 5 s
+# of CPU per process, where PYTHONDONTWRITEBYTECODE is set (as on the engineers' machine). The run
+# writes its caches to the git-ignored __pycache__ folders; it changes what is imported, never how.
+sys.dont_write_bytecode = False
 pytest_plugins = ["pytester"]  # tests/test_conftest.py runs these hooks on a tree of its own
 collect_ignore_glob = ["campaign_sdk/migrations/*", "notebooks/*.py"]
 
@@ -102,17 +109,21 @@ DOCUMENTED: dict[str, int] = {
 }
 
 # Tests that take seconds each (a subprocess or helper process, a crash loop, hundreds of generated
-# cases): file path (from the root) -> test function names (every test of the file when empty).
+# cases, a concurrency stress): file path (from the root) -> test function names (every test of
+# the file when empty). A fast-loop test that costs more than about a second of CPU belongs here.
 SLOW: dict[str, set[str]] = {
     "tests/analytics/test_property.py": {"test_duckdb_metrics_equal_the_plain_python_reference"},
     "tests/analytics/test_change_tracking.py": {"test_random_sdk_and_raw_sql_writes_reach_every_metrics_call"},
     "tests/inbox/test_faults.py": set(),
     "tests/inbox/test_inbox.py": {"test_concurrent_duplicate_inbound_messages_never_error"},
+    "tests/inbox/test_races.py": {"test_the_inbox_worker_under_an_intermittent_write_lock_ends_at_every_final_status"},
     "tests/analytics/test_store_reading.py": {
         "test_a_mirror_built_in_bulk_is_not_read_again", "test_bulk_and_in_process_readers_agree",
         "test_the_helper_reports_failure_instead_of_raising",
     },
+    "tests/delivery/test_render.py": {"test_the_sql_reasons_and_messages_agree_with_the_python_ones"},
     "tests/delivery/test_segments.py": {"test_the_plans_sql_count_agrees_with_the_python_count"},
+    "tests/delivery/test_zones.py": {"test_every_regions_example_numbers_get_libphonenumbers_zones_and_region"},
     "tests/delivery/test_windows.py": {"test_next_allowed_is_never_early_and_never_skips_an_allowed_minute"},
     "tests/experiments/test_assignment.py": {
         "test_another_process_assigns_the_same_arms", "test_weights_are_honoured_on_100k_users_within_binomial_tolerance",
@@ -126,10 +137,14 @@ SLOW: dict[str, set[str]] = {
     "tests/sending/test_crash.py": {
         "test_sigkill_at_every_stage_then_exactly_once",
         "test_sigkill_during_a_send_with_deferred_messages_then_exactly_once",
+        "test_sigkill_during_a_send_that_hands_messages_to_twilios_scheduler_then_exactly_once",
     },
     "tests/sending/test_workers.py": set(),
     "tests/sending/test_preflight_reports.py": {"test_the_cli_demo_sends_through_the_sandbox"},
+    "tests/schemas/test_draft.py": {"test_every_json_draft_of_every_type_gets_a_check_not_an_exception"},
     "tests/server/test_security.py": {"test_importing_the_sdk_does_not_import_fastapi"},
+    "tests/server/test_webhooks.py": {"test_concurrent_callbacks_for_one_message_never_regress_it"},
+    "tests/test_conftest.py": {"test_xdist_workers_take_the_costliest_file_first_with_its_tests_in_order"},
     "tests/test_layers.py": {"test_the_server_app_checks_a_draft_without_loading_ipywidgets"},
     "tests/test_readme.py": {"test_main_job_runs_end_to_end_on_the_embedded_default"},
     "tests/widgets/test_package.py": {"test_importing_campaign_sdk_does_not_import_ipywidgets"},
@@ -183,6 +198,8 @@ _SEEN = pytest.StashKey[set]()
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     _mark_tiers(items)
+    if hasattr(config, "workerinput"):  # an xdist worker: every worker sorts alike, so they agree
+        items[:] = _heaviest_files_first(items)
     seen = config.stash.get(_SEEN, set())
     base = config.invocation_params.dir
     folders = [path for arg in config.args if (path := (base / arg.split("::")[0]).resolve()).is_dir()]
@@ -215,3 +232,24 @@ def _mark_tiers(items: list[pytest.Item]) -> None:
         function = getattr(item, "originalname", None) or item.name
         if slow is not None and (not slow or function in slow):
             item.add_marker(pytest.mark.slow)
+
+
+# Rough cost of a test by its tier, for _heaviest_files_first (a test of no tier counts 1).
+_COST = {"slow": 40, "browser": 40, "fuzz": 40, "notebooks": 10, "postgres": 2}
+
+
+def _heaviest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items, file by file, the costliest file first (by tiers: see _COST), each file's items
+    in their order (a notebook's cells stay in sequence). With ``--dist loadfile`` and
+    ``--no-loadscope-reorder`` (pyproject.toml) xdist hands the files out in this order, so a long
+    file does not start last and keep one worker busy while the others are idle (xdist's own
+    order, by number of tests, put the few-test slow files at the end)."""
+    files: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.path, []).append(item)
+
+    def cost(group: list[pytest.Item]) -> int:
+        return sum(max([_COST[m.name] for m in item.iter_markers() if m.name in _COST], default=1) for item in group)
+
+    return [item for group in sorted(files.values(), key=cost, reverse=True) for item in group]
+

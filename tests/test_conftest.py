@@ -63,3 +63,19 @@ def test_tiers_are_applied_without_marks_in_the_files(tree: pytest.Pytester) -> 
     }
     run = tree.runpytest("tests", "-m", "not slow and not browser and not notebooks and not postgres and not fuzz")
     run.assert_outcomes(passed=2, deselected=5)
+
+
+def test_xdist_workers_take_the_costliest_file_first_with_its_tests_in_order(tree: pytest.Pytester) -> None:
+    tests = tree.mkdir("tests")
+    (tests / "test_many.py").write_text("".join(f"def test_{i}(): pass\n" for i in range(5)))
+    (tests / "test_tiers.py").write_text("def test_slow(): pass\ndef test_plain(): pass\n")  # test_slow: SLOW
+
+    # one worker runs the files in the order it is handed them: by file name or by number of tests
+    # test_many.py would come first; by cost (a slow test outweighs five plain ones) test_tiers.py
+    run = tree.runpytest_subprocess("tests", "-n", "1", "--dist", "loadfile", "--no-loadscope-reorder", "-v")
+    run.assert_outcomes(passed=7)
+    order = [line.split("PASSED ")[1].split("::")[1].split()[0] for line in run.outlines if "PASSED " in line]
+    assert order == ["test_slow", "test_plain", "test_0", "test_1", "test_2", "test_3", "test_4"]
+    serial = tree.runpytest("tests", "-v")  # not under xdist: the files' own order
+    assert [r.nodeid.split("::")[1] for r in serial.reprec.getreports("pytest_runtest_logreport")
+            if r.when == "call"][:2] == ["test_0", "test_1"]

@@ -1,7 +1,16 @@
 """Limits applied to the timed plan rows: frequency caps, WhatsApp's messaging limit, expiry and
-the customer-service window. Each is one or two DuckDB statements over ``plan_rows``."""
+the customer-service window.
+
+The plan's rows are never materialised between the limits: each limit reads the rows as a SQL
+relation (``rows``: ``lead_id, user_id, zkey, send_at, reason`` as far as the plan got) and
+leaves either a small table (the capped leads; the messaging-limit batches per send moment) or a
+SQL step the plan's final query applies (:func:`tier_step`, :func:`stale_step`). A limit the
+policy does not set costs nothing.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -9,37 +18,78 @@ import pandas as pd
 from campaign_sdk.delivery._spec import COUNTS, LIVE, US, PlanSpec, moments, naive
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 
+TEMP = ("_plan_capped", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
 
-def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
-    """Skip (``frequency_cap``) leads whose person would exceed a cap at the send moment: a cap
-    of ``limit`` per ``per`` allows the send when fewer than ``limit`` counted marketing messages
-    (any campaign) fall in ``(send_at - per, send_at]``."""
+
+def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
+    """Create ``_plan_capped(lead_id)``: the live leads whose person would exceed a cap at the
+    send moment (``frequency_cap``). A cap of ``limit`` per ``per`` allows the send when fewer
+    than ``limit`` counted marketing messages (any campaign) fall in ``(send_at - per, send_at]``.
+    False (no table) when no cap applies."""
     chosen = spec.policy.caps_for(spec.category)
     if not chosen:
-        return
+        return False
     longest = max(cap.per for cap in chosen)
     over = " OR ".join(
         f"count(*) FILTER (WHERE m.t > r.send_at - to_microseconds({cap.per // US})) + 1 > {cap.limit}"
         for cap in chosen
     )
     con.execute(f"""
-        UPDATE plan_rows SET reason = 'frequency_cap' WHERE lead_id IN (
-            SELECT r.lead_id FROM plan_rows r
-            JOIN (SELECT m.user_id, coalesce(m.sent_at, m.created_at) AS t FROM messages m
-                  JOIN campaigns c ON c.id = m.campaign_id
-                  WHERE c.campaign_type = 'marketing' AND {COUNTS}
-                    AND coalesce(m.sent_at, m.created_at) > $since) m ON m.user_id = r.user_id
-            WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL
-            GROUP BY r.lead_id HAVING {over})
+        CREATE OR REPLACE TEMP TABLE _plan_capped AS
+        WITH r AS ({rows})
+        SELECT r.lead_id FROM r
+        JOIN (SELECT m.user_id, coalesce(m.sent_at, m.created_at) AS t FROM messages m
+              JOIN campaigns c ON c.id = m.campaign_id
+              WHERE c.campaign_type = 'marketing' AND {COUNTS}
+                AND coalesce(m.sent_at, m.created_at) > $since) m ON m.user_id = r.user_id
+        WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL
+        GROUP BY r.lead_id HAVING {over}
     """, {"since": naive(spec.now - longest)})
+    return True
 
 
-def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame) -> pd.DataFrame | None:
+def capped_step(rows: str) -> str:
+    """``rows`` with ``frequency_cap`` for the leads in ``_plan_capped``."""
+    return f"""SELECT r.* REPLACE (CASE WHEN c.lead_id IS NOT NULL THEN 'frequency_cap' ELSE r.reason END AS reason)
+               FROM ({rows}) r LEFT JOIN _plan_capped c ON c.lead_id = r.lead_id"""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """What :func:`tier` found: the moved moments, for :func:`tier_step` and the shown times."""
+
+    moved: pd.DataFrame  # zkey, batch, send_at, time_reason
+    window: int  # the customer-service window, microseconds
+    limit: int  # the messaging limit (sets the block size)
+
+
+def _block(limit: int, lead_id: str) -> str:
+    """SQL of the lead's block of ids: blocks a fraction of ``limit`` wide, so that few hold a
+    batch boundary."""
+    return f"({lead_id} >> {max(0, min(16, (limit // 4).bit_length() - 1))})"
+
+
+def _eligible(window: int) -> str:
+    """SQL: the row ``r`` counts toward the messaging limit: live, timed, and outside an open
+    service window (``q``: its person's ``_tier_last_in`` row)."""
+    return (f"{LIVE.format(t='r')} AND r.send_at IS NOT NULL "
+            f"AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at)")
+
+
+def _counted(rows: str, window: int) -> str:
+    return f"""SELECT r.* FROM ({rows}) r LEFT JOIN _tier_last_in q ON q.user_id = r.user_id
+               WHERE {_eligible(window)}"""
+
+
+def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, rows: str) -> Tier | None:
     """WhatsApp's messaging limit: by send moment, the first (limit - people messaged in the last
     24 h) leads go as planned and each next ``limit`` one day later, where the send window then
     applies again (``messaging_tier``). People inside an open customer-service window do not
     count. Conservative: yesterday's sends are taken to hold their share for the whole day.
-    Returns the moved (zkey, send_at) moments, or None."""
+
+    The batches are found per block of leads (``_tier_blocks``) and, in the blocks that straddle
+    a batch boundary, per lead (``_tier_ranked``: lead, batch > 0). None when no limit applies
+    or nothing moves."""
     limit = spec.messaging_tier
     if not limit or spec.channel != "whatsapp":
         return None
@@ -50,70 +100,78 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame) -> 
         WHERE {COUNTS} AND coalesce(m.sent_at, m.created_at) > $now - to_microseconds({day})
     """, now).fetchall()[0][0]
     first = max(limit - int(used), 0)
+    con.execute("CREATE OR REPLACE TEMP TABLE _tier_last_in AS "
+                "SELECT user_id, max(received_at) AS last_in FROM replies GROUP BY user_id")
     # eligible rows in send order (send_at, lead_id): rank r goes in batch 0 (as planned) below
-    # ``first``, else 1 + (r - first) // limit days later. Ranks are counted per send moment (a
-    # small table); only moments that straddle a batch boundary number their own rows.
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _tier_rows AS
-        SELECT r.lead_id, r.zkey, r.send_at FROM plan_rows r
-        LEFT JOIN (SELECT user_id, max(received_at) AS last_in FROM replies GROUP BY user_id) q ON q.user_id = r.user_id
-        WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL
-          AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at)
-    """)
+    # ``first``, else 1 + (r - first) // limit days later. Rows are counted per cell (send
+    # moment x block of lead ids x zone key; a small table); the blocks (send moment x block)
+    # get their first rank from those counts, and only a block that straddles a batch boundary
+    # numbers its own rows (a sort of a few blocks, not of every row).
     batch = f"CASE WHEN {{rank}} < {first} THEN 0 ELSE 1 + ({{rank}} - {first}) // {limit} END"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _tier_groups AS
-        SELECT send_at, start, {batch.format(rank="start")} AS lo, {batch.format(rank="start + n - 1")} AS hi
-        FROM (SELECT send_at, n, sum(n) OVER (ORDER BY send_at) - n AS start
-              FROM (SELECT send_at, count(*) AS n FROM _tier_rows GROUP BY send_at))
+        CREATE OR REPLACE TEMP TABLE _tier_cells AS
+        SELECT send_at, {_block(limit, "lead_id")} AS blk, zkey, count(*) AS n
+        FROM ({_counted(rows, window)}) GROUP BY ALL
     """)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _tier_over AS
-        SELECT r.lead_id, r.zkey, g.lo AS batch FROM _tier_rows r JOIN _tier_groups g ON g.send_at = r.send_at
-        WHERE g.lo = g.hi AND g.lo > 0
-        UNION ALL
-        SELECT lead_id, zkey, {batch.format(rank="start + i")} FROM (
-            SELECT r.lead_id, r.zkey, g.start, row_number() OVER (PARTITION BY r.send_at ORDER BY r.lead_id) - 1 AS i
-            FROM _tier_rows r JOIN _tier_groups g ON g.send_at = r.send_at WHERE g.lo < g.hi)
-        WHERE {batch.format(rank="start + i")} > 0
+        CREATE OR REPLACE TEMP TABLE _tier_blocks AS
+        SELECT send_at, blk, {batch.format(rank="start")} AS lo, {batch.format(rank="start + n - 1")} AS hi, start
+        FROM (SELECT send_at, blk, n, sum(n) OVER (ORDER BY send_at, blk) - n AS start
+              FROM (SELECT send_at, blk, sum(n) AS n FROM _tier_cells GROUP BY send_at, blk))
     """)
-    con.execute("DROP TABLE _tier_rows")
-    con.execute("DROP TABLE _tier_groups")
+    rank = "row_number() OVER (PARTITION BY e.send_at, g.blk ORDER BY e.lead_id) - 1"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tier_ranked AS
+        SELECT lead_id, zkey, batch FROM (
+            SELECT e.lead_id, e.zkey, {batch.format(rank=f"g.start + {rank}")} AS batch
+            FROM ({_counted(rows, window)}) e
+            JOIN (SELECT * FROM _tier_blocks WHERE lo < hi) g ON g.send_at = e.send_at AND g.blk = {_block(limit, "e.lead_id")})
+        WHERE batch > 0
+    """)
     moves = con.execute("""
         SELECT DISTINCT o.zkey, o.batch, greatest(t.send_at, $now + to_microseconds($day) * o.batch) AS proposed
-        FROM (SELECT DISTINCT zkey, batch FROM _tier_over) o
-        JOIN (SELECT DISTINCT zkey, send_at FROM plan_rows WHERE send_at IS NOT NULL) t ON t.zkey = o.zkey
+        FROM (SELECT c.zkey, g.lo AS batch FROM _tier_cells c JOIN _tier_blocks g ON g.send_at = c.send_at AND g.blk = c.blk
+              WHERE g.lo = g.hi AND g.lo > 0
+              UNION SELECT DISTINCT zkey, batch FROM _tier_ranked) o
+        JOIN (SELECT DISTINCT zkey, send_at FROM _tier_cells) t ON t.zkey = o.zkey
     """, {**now, "day": day}).df()
     if moves.empty:
-        con.execute("DROP TABLE _tier_over")
         return None
     merged = moves.merge(keys, on="zkey", how="left")
     moved = moments(merged, spec, proposed=list(merged["proposed"]))
-    con.register("_tier_moved", moved[["zkey", "batch", "send_at", "time_reason"]])
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE plan_rows AS
-        SELECT r.lead_id, r.user_id, r.zkey, coalesce(m.send_at, r.send_at) AS send_at,
-               CASE WHEN m.zkey IS NULL THEN r.reason WHEN m.time_reason = 'no_common_window' THEN m.time_reason
-                    ELSE 'messaging_tier' END AS reason
-        FROM plan_rows r LEFT JOIN _tier_over o ON o.lead_id = r.lead_id
-        LEFT JOIN _tier_moved m ON m.zkey = o.zkey AND m.batch = o.batch
-    """)
-    con.unregister("_tier_moved")
-    con.execute("DROP TABLE _tier_over")
-    return moved[["zkey", "send_at"]]
+    return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window, limit)
 
 
-def stale(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> None:
-    """Skip what would arrive after the campaign's ``expires_at`` (``expired``) and free-form
-    messages outside the person's 24-hour customer-service window (``outside_service_window``)."""
-    live = LIVE.format(t="plan_rows")
+def tier_step(rows: str, found: Tier) -> str:
+    """``rows`` with the moves of :func:`tier` (``_tier_moved`` registered from ``found.moved``):
+    a moved lead gets its batch's moment and ``messaging_tier`` (``no_common_window`` where the
+    later day has no allowed minute)."""
+    return f"""SELECT r.* EXCLUDE (tier_batch) REPLACE (coalesce(m.send_at, r.send_at) AS send_at,
+                   CASE WHEN m.zkey IS NULL THEN r.reason WHEN m.time_reason = 'no_common_window' THEN m.time_reason
+                        ELSE 'messaging_tier' END AS reason)
+        FROM (SELECT r.*, CASE WHEN {_eligible(found.window)}
+                               THEN coalesce(k.batch, CASE WHEN g.lo = g.hi AND g.lo > 0 THEN g.lo END) END AS tier_batch
+              FROM ({rows}) r LEFT JOIN _tier_last_in q ON q.user_id = r.user_id
+              LEFT JOIN _tier_blocks g ON g.send_at = r.send_at AND g.blk = {_block(found.limit, "r.lead_id")}
+              LEFT JOIN _tier_ranked k ON k.lead_id = r.lead_id) r
+        LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""
+
+
+def stale_step(spec: PlanSpec, rows: str) -> tuple[str, dict[str, object]]:
+    """``rows`` with ``expired`` for what would arrive after the campaign's ``expires_at``, and
+    ``outside_service_window`` for free-form messages outside the person's 24-hour
+    customer-service window; and the parameters it needs."""
+    whens: list[str] = []
+    params: dict[str, object] = {}
+    live = LIVE.format(t="r")
     if spec.expires_at is not None:
-        con.execute(f"UPDATE plan_rows SET reason = 'expired' WHERE {live} AND send_at > $e",
-                    {"e": naive(spec.expires_at)})
+        whens.append(f"WHEN {live} AND r.send_at > $expires THEN 'expired'")
+        params["expires"] = naive(spec.expires_at)
     if spec.freeform:
         window = SERVICE_WINDOW // US
-        con.execute(f"""
-            UPDATE plan_rows SET reason = 'outside_service_window' WHERE {live} AND NOT EXISTS (
-                SELECT 1 FROM replies q WHERE q.user_id = plan_rows.user_id AND q.received_at <= plan_rows.send_at
-                  AND q.received_at + to_microseconds({window}) >= plan_rows.send_at)
-        """)
+        whens.append(f"""WHEN {live} AND NOT EXISTS (
+                SELECT 1 FROM replies q WHERE q.user_id = r.user_id AND q.received_at <= r.send_at
+                  AND q.received_at + to_microseconds({window}) >= r.send_at) THEN 'outside_service_window'""")
+    if not whens:
+        return rows, params
+    return f"SELECT r.* REPLACE (CASE {' '.join(whens)} ELSE r.reason END AS reason) FROM ({rows}) r", params

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from campaign_sdk.delivery._segments import char_class, gsm_tables
@@ -120,9 +121,17 @@ _SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()]
 
 def blank_sql(v: str) -> str:
     """SQL: the value is absent or only whitespace (the regular expression runs only on values
-    that start with whitespace)."""
-    starts = ", ".join(f"chr({ord(c)})" for c in _SPACES)
-    return f"({v} IS NULL OR {v} = '' OR (left({v}, 1) IN ({starts}) AND regexp_matches({v}, {_lit(_BLANK_SQL)})))"
+    whose first character is a whitespace one: a CASE branch, as DuckDB evaluates both sides
+    of an AND)."""
+    starts = ", ".join(str(ord(c)) for c in _SPACES)
+    return (f"(CASE WHEN {v} IS NULL OR {v} = '' THEN true WHEN unicode({v}) IN ({starts}) "
+            f"THEN regexp_matches({v}, {_lit(_BLANK_SQL)}) ELSE false END)")
+
+
+def shown_sql(key: str, v: str, blank: str | None = None) -> str:
+    """SQL of the value ``v`` of ``key`` as the message shows it: ``[missing: key]`` when blank
+    (``blank``: the SQL of that test, when already computed)."""
+    return f"CASE WHEN {blank or blank_sql(v)} THEN {_lit(f'[missing: {key}]')} ELSE {v} END"
 
 
 def bad_format_sql(v: str) -> str:
@@ -136,11 +145,13 @@ def _u16(v: str) -> str:
     return f"(length({v}) + CASE WHEN strlen({v}) = length({v}) THEN 0 ELSE {count_sql(v, _ASTRAL)} END)"
 
 
-def reason_sql(t: LeadTemplate, col: Mapping[str, str]) -> str:
-    """SQL of :meth:`LeadTemplate.reason` (NULL: none)."""
+def reason_sql(t: LeadTemplate, col: Mapping[str, str], blank: Mapping[str, str] | None = None) -> str:
+    """SQL of :meth:`LeadTemplate.reason` (NULL: none); ``blank[k]``: the SQL of
+    ``blank_sql(col[k])`` when it is already computed."""
     whens = []
     if t.required:
-        whens.append(f"WHEN {' OR '.join(blank_sql(col[k]) for k in t.required)} THEN 'missing_variables'")
+        blanks = [blank[k] if blank else blank_sql(col[k]) for k in t.required]
+        whens.append(f"WHEN {' OR '.join(blanks)} THEN 'missing_variables'")
         bad = " OR ".join(bad_format_sql(col[k]) for k in t.required)
         whens.append(f"WHEN {bad} THEN 'value_format'")
     if t.body_literals is not None:
@@ -150,12 +161,11 @@ def reason_sql(t: LeadTemplate, col: Mapping[str, str]) -> str:
     return f"CASE {' '.join(whens)} END" if whens else "NULL"
 
 
-def message_sql(t: LeadTemplate, col: Mapping[str, str]) -> str:
-    """SQL of :meth:`LeadTemplate.message`."""
+def message_sql(t: LeadTemplate, col: Mapping[str, str], *, shown: bool = False) -> str:
+    """SQL of :meth:`LeadTemplate.message` (``shown``: ``col[k]`` is already :func:`shown_sql`)."""
     parts = [_lit(t.literals[0])]
     for key, literal in zip(t.keys, t.literals[1:]):
-        parts += [f"CASE WHEN {blank_sql(col[key])} THEN {_lit(f'[missing: {key}]')} ELSE {col[key]} END",
-                  _lit(literal)]
+        parts += [col[key] if shown else shown_sql(key, col[key]), _lit(literal)]
     return "concat(" + ", ".join(parts) + ")"
 
 
@@ -166,17 +176,21 @@ def count_sql(v: str, cls: str) -> str:
             f"THEN length({v}) - length(regexp_replace({v}, '{cls}', '', 'g')) ELSE 0 END")
 
 
-def _classes() -> tuple[str, str, str]:
+@cache
+def _classes() -> tuple[str, str, str, str]:
+    """(not GSM-7, ASCII not GSM-7, extension, not a one-septet ASCII character) classes."""
     basic, extension = gsm_tables()
     not_gsm = "[^" + char_class(basic + extension)[1:]
     ascii_not_gsm = char_class("".join(chr(c) for c in range(128) if chr(c) not in basic + extension))
-    return not_gsm, ascii_not_gsm, char_class(extension)
+    not_plain = "[^" + char_class("".join(c for c in basic if ord(c) < 128))[1:]
+    return not_gsm, ascii_not_gsm, char_class(extension), not_plain
 
 
-def values_sql(t: LeadTemplate, col: Mapping[str, str]) -> str:
+def values_sql(t: LeadTemplate, col: Mapping[str, str], *, shown: bool = False) -> str:
     """SQL of the lead's values joined as they appear in the message (a blank one as its mark):
-    the message minus the template's literals, whose size is counted once (:func:`literal_size`)."""
-    parts = [f"CASE WHEN {blank_sql(col[k])} THEN {_lit(f'[missing: {k}]')} ELSE {col[k]} END" for k in t.keys]
+    the message minus the template's literals, whose size is counted once (:func:`literal_size`).
+    ``shown``: ``col[k]`` is already :func:`shown_sql`."""
+    parts = [col[k] if shown else shown_sql(k, col[k]) for k in t.keys]
     return "concat(" + ", ".join([*parts, "''"]) + ")"
 
 
@@ -191,21 +205,25 @@ def literal_size(t: LeadTemplate) -> tuple[bool, int, int, int]:
 
 
 def features_sql(v: str) -> str:
-    """Select-list SQL of the cheap SMS features of the text column ``v``: ``vg`` (all GSM-7) and
-    ``vn`` (characters). ASCII text skips the expensive check."""
-    not_gsm, ascii_not_gsm, _ = _classes()
-    return (f"CASE WHEN strlen({v}) = length({v}) THEN NOT regexp_matches({v}, '{ascii_not_gsm}') "
-            f"ELSE NOT regexp_matches({v}, '{not_gsm}') END AS vg, length({v}) AS vn")
+    """Select-list SQL of the cheap SMS features of the text column ``v``: ``vk`` (0: only
+    one-septet ASCII characters, the common case, found by one regular expression; 1: other
+    GSM-7 text; 2: not GSM-7) and ``vn`` (characters)."""
+    not_gsm, ascii_not_gsm, _, not_plain = _classes()
+    return (f"CASE WHEN NOT regexp_matches({v}, '{not_plain}') THEN 0 "
+            f"WHEN strlen({v}) = length({v}) THEN CASE WHEN regexp_matches({v}, '{ascii_not_gsm}') THEN 2 ELSE 1 END "
+            f"WHEN regexp_matches({v}, '{not_gsm}') THEN 2 ELSE 1 END AS vk, length({v}) AS vn")
 
 
 def size_sql(v: str, lit_gsm: str, lit_chars: str, lit_ext: str, lit_astral: str) -> tuple[str, str, str]:
     """SQL of the message's ``is_gsm``, ``chars`` and ``doubles`` (characters taking two units)
     from its values ``v`` (with their :func:`features_sql` columns) and its literals' size; the
-    extension or astral characters of ``v`` are counted only for the encoding that needs them."""
-    _, _, extension = _classes()
-    is_gsm = f"({lit_gsm} AND vg)"
-    astral = f"CASE WHEN strlen({v}) = length({v}) THEN 0 ELSE {count_sql(v, _ASTRAL)} END"
-    doubles = f"(CASE WHEN {is_gsm} THEN {lit_ext} + {count_sql(v, extension)} ELSE {lit_astral} + {astral} END)"
+    extension or astral characters of ``v`` are counted only for the encoding that needs them,
+    and not at all in plain ASCII values."""
+    _, _, extension, _ = _classes()
+    is_gsm = f"({lit_gsm} AND vk < 2)"
+    astral = f"CASE WHEN vk = 0 OR strlen({v}) = length({v}) THEN 0 ELSE {count_sql(v, _ASTRAL)} END"
+    ext = f"CASE WHEN vk = 0 THEN 0 ELSE {count_sql(v, extension)} END"
+    doubles = f"(CASE WHEN {is_gsm} THEN {lit_ext} + {ext} ELSE {lit_astral} + {astral} END)"
     return is_gsm, f"({lit_chars} + vn)", doubles
 
 

@@ -161,6 +161,8 @@ class World:
             self.deleted_replies.append(dict(row._mapping))
         elif op == "raw_reinsert_reply" and self.deleted_replies:  # an id below the highest, filled again
             row = self.deleted_replies.pop(rng.randrange(len(self.deleted_replies)))
+            if self.rows(f"SELECT 1 FROM inbound_messages WHERE id = {row['id']}"):
+                return  # SQLite gave the deleted highest id to a reply stored since: it is not free
             kind = rng.choice(["reply", "opt_out"])
             self.write("INSERT INTO inbound_messages (id, sid, user_id, body, kind, received_at) VALUES (?, ?, ?, ?, ?, ?)",
                        (row["id"], row["sid"] + "r", row["user_id"], row["body"], kind, row["received_at"]))

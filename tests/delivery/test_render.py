@@ -3,6 +3,8 @@ and for every lead in DuckDB SQL (plan / preflight), agree; and the plan shows e
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import pandas as pd
 import pytest
@@ -21,8 +23,15 @@ _VALUE = st.one_of(
 )
 
 
+@functools.cache
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    """One in-memory database for the module's queries (opening one costs ~20 ms of CPU, which the
+    hypothesis test below paid per example); each query re-registers its own ``leads``."""
+    return duckdb.connect()
+
+
 def _sql(template: LeadTemplate, rows: list[dict[str, object]]) -> list[tuple[object, object]]:
-    con = duckdb.connect()
+    con = _duckdb()
     frame = pd.DataFrame({k: pd.Series([r.get(k) for r in rows], dtype=object) for k in template.slots})
     con.register("leads", frame)
     cols = {k: f'"{k}"' for k in template.slots}

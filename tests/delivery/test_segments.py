@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import pandas as pd
 import pytest
@@ -51,12 +53,19 @@ def test_a_two_septet_character_never_straddles_two_segments() -> None:
     assert sms_segments("ж" * 66 + "😀" + "ж" * 66).segments == 3
 
 
+@functools.cache
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    """One in-memory database for the module (opening one costs ~20 ms of CPU, which the hypothesis
+    test paid per example); each query registers its own ``one`` again."""
+    return duckdb.connect()
+
+
 def _sql_segments(text: str, split: int) -> tuple[str, int, int, bool]:
     """The plan's SQL count of ``text`` rendered from a template literal / value / literal,
     the value being ``text[split:split + 20]``."""
     value = text[split:split + 20]
     template = LeadTemplate((text[:split], text[split + 20:]), ("v",), ("v",), None, (), 1024)
-    con = duckdb.connect()
+    con = _duckdb()
     con.register("one", pd.DataFrame({"v": [value]}))
     lit = [str(x).lower() for x in literal_size(template)]
     is_gsm, chars, doubles = size_sql("vv", *lit)
@@ -64,7 +73,8 @@ def _sql_segments(text: str, split: int) -> tuple[str, int, int, bool]:
     query = (f"SELECT {encoding}, chars + doubles, {segments}, {exact} FROM (SELECT *, {is_gsm} AS is_gsm, "
              f"{chars} AS chars, {doubles} AS doubles FROM (SELECT *, {features_sql('vv')} FROM "
              f"(SELECT v AS vv FROM one)))")
-    return con.execute(query).fetchone()
+    [row] = con.execute(query).fetchall()  # fetched to the end: the connection serves the next query
+    return row
 
 
 _ALPHABET = st.sampled_from(list("abc XYZ019.,!?@£$¥èéùìòÇØøÅåΔΦΓ") + list("€[]{}^~|\\") + ["ж", "中", "😀", "ç"])

@@ -10,7 +10,7 @@ from campaign_sdk import DeliveryPolicy, CampaignClient
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.testing import TwilioTestServer
 from tests.conftest import SERVICE_SID
-from tests.sending.test_crash import Child, _sent, _wait
+from tests.sending.test_crash import _sent, crash
 
 from .conftest import A, B, C, leads_frame
 
@@ -35,17 +35,10 @@ def test_a_killed_variant_send_resumes_with_each_leads_own_content(store_url: st
             campaign.sync_approval()
             campaign.enable()
 
-            server.fail("hang", processed=True, skip=9, times=1)  # the 10th is processed, never answered
-            child = Child(store_url, server, tmp_path / "1.log")
-            _wait(server, child, lambda s: s.hanging >= 1)
-            child.kill()
-            server.clear_faults()
-            server.release()
-            server.fail("slow", delay=0.02, times=None)
-            child = Child(store_url, server, tmp_path / "2.log")
-            _wait(server, child, lambda s: len(s.sent()) >= 40)
-            child.kill()
-            server.clear_faults()
+            # the 10th request is processed, never answered; then killed in the middle of the stream
+            crash(server, store_url, tmp_path / "1.log", lambda s: s.hanging >= 1, "hang", processed=True, skip=9,
+                  times=1)
+            crash(server, store_url, tmp_path / "2.log", lambda s: len(s.sent()) >= 40, "slow", delay=0.02, times=None)
 
             report = campaign.send(progress=False)
             assert report.complete

@@ -102,6 +102,19 @@ def _wait(server: TwilioTestServer, child: Child, predicate) -> None:
         pytest.fail(f"the sender never reached the kill point:\n{child.log.read_text()}")
 
 
+def crash(server: TwilioTestServer, store_url: str, log: Path, until, fault: str, *, from_: str | None = None,
+          **options) -> None:
+    """Send in another process (from the number ``from_``, else through the Messaging Service) with
+    the server's ``fault`` on (``server.fail(fault, **options)``), SIGKILL the sender once
+    ``until(server)`` holds, then lift the fault and drop the requests it held (never processed)."""
+    server.fail(fault, **options)
+    child = Child(store_url, server, log, from_=from_)
+    _wait(server, child, until)
+    child.kill()
+    server.clear_faults()
+    server.release()
+
+
 def test_sigkill_at_every_stage_then_exactly_once(store_url: str, tmp_path: Path) -> None:
     with TwilioTestServer(latency=0.002) as server:
         gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
@@ -112,39 +125,21 @@ def test_sigkill_at_every_stage_then_exactly_once(store_url: str, tmp_path: Path
             approve(campaign, server)
 
             # 1. Intents are committed, the first requests are held before Twilio processes them.
-            server.fail("hang", times=None)
-            child = Child(store_url, server, tmp_path / "1.log")
-            _wait(server, child, lambda s: s.hanging >= 1)
-            child.kill()
+            crash(server, store_url, tmp_path / "1.log", lambda s: s.hanging >= 1, "hang", times=None)
             assert server.sent() == [] and _open_intents(client) > 0
-            server.clear_faults()
-            server.release()
 
             # 2. Killed while reconciling those intents against Twilio's message list.
-            server.fail("hang", method="GET", times=None)
-            child = Child(store_url, server, tmp_path / "2.log")
-            _wait(server, child, lambda s: s.hanging >= 1)
-            child.kill()
+            crash(server, store_url, tmp_path / "2.log", lambda s: s.hanging >= 1, "hang", method="GET", times=None)
             assert server.sent() == []
-            server.clear_faults()
-            server.release()
 
             # 3. Twilio processed the 30th message but its answer never came back.
-            server.fail("hang", processed=True, skip=29, times=1)
-            child = Child(store_url, server, tmp_path / "3.log")
-            _wait(server, child, lambda s: s.hanging >= 1)
-            child.kill()
+            crash(server, store_url, tmp_path / "3.log", lambda s: s.hanging >= 1, "hang", processed=True, skip=29,
+                  times=1)
             assert len(server.sent()) >= 30 and max(_sent(server).values()) == 1
-            server.clear_faults()
-            server.release()
 
             # 4. Killed in the middle of the stream.
-            server.fail("slow", delay=0.02, times=None)
-            child = Child(store_url, server, tmp_path / "4.log")
-            _wait(server, child, lambda s: len(s.sent()) >= 50)
-            child.kill()
+            crash(server, store_url, tmp_path / "4.log", lambda s: len(s.sent()) >= 50, "slow", delay=0.02, times=None)
             assert max(_sent(server).values()) == 1
-            server.clear_faults()
 
             # 5. Twilio answered, but the answers cannot be written (the database is locked).
             before = len(server.sent())
@@ -190,12 +185,9 @@ def test_sigkill_during_a_send_with_deferred_messages_then_exactly_once(store_ur
             # stored on the campaign: the child's send reads it too
             campaign.set_delivery(DeliveryPolicy(window=SendWindow(start="00:00", end="23:59"),
                                                  countries={"DE": window}))
-            server.fail("slow", delay=0.03, times=None)
-            child = Child(store_url, server, tmp_path / "d.log", from_=FROM_NUMBER)
-            _wait(server, child, lambda s: len(s.sent()) >= 20)
-            child.kill()
+            crash(server, store_url, tmp_path / "d.log", lambda s: len(s.sent()) >= 20, "slow", delay=0.03, times=None,
+                  from_=FROM_NUMBER)
             assert max(_sent(server).values()) == 1
-            server.clear_faults()
 
             report = campaign.send(progress=False, retry=FAST_RETRY)
             assert report.complete and report.deferred == {"quiet_hours": 60}
@@ -225,11 +217,9 @@ def test_sigkill_during_a_send_that_hands_messages_to_twilios_scheduler_then_exa
             approve(campaign, server)
             window = closed_now()
             campaign.set_delivery(DeliveryPolicy(window=window))  # stored: the child's send reads it
-            server.fail("hang", processed=True, skip=29, times=1)  # the 30th is scheduled, its answer lost
-            child = Child(store_url, server, tmp_path / "s.log")
-            _wait(server, child, lambda s: s.hanging >= 1)
-            child.kill()
-            server.release()
+            # the 30th is scheduled, its answer lost
+            crash(server, store_url, tmp_path / "s.log", lambda s: s.hanging >= 1, "hang", processed=True, skip=29,
+                  times=1)
             assert len(server.sent()) >= 30 and max(_sent(server).values()) == 1
             already = len(server.sent())
 

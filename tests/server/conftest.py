@@ -10,24 +10,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import uvicorn
 
 from campaign_sdk import CampaignClient
 from campaign_sdk.server import ServerSettings, create_app
+from tests.conftest import _pg_base_url, _pg_schema
 
-PG_ENV = "CAMPAIGN_SDK_TEST_PG_URL"
 API_KEY = "test-key-7f3a9c1e2b"
 OTHER_KEY = "second-key-0d4e8b6a"
 AUTH_TOKEN = "test-auth-token-5b2c8e1f9a3d"
@@ -82,20 +79,10 @@ def settings_for(url: str, media_dir: Path, **overrides) -> ServerSettings:
 
 
 def pg_schema_url() -> Iterator[str]:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    """A URL whose search_path is a fresh PostgreSQL schema (dropped when the generator ends);
+    skips when no server is configured. The schema is the one of tests/conftest.py's ``pg_url``."""
+    with _pg_schema(_pg_base_url()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

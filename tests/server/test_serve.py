@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -39,26 +39,25 @@ def test_serve_runs_workers_on_postgresql(pg_store, tmp_path) -> None:
         [sys.executable, "-m", "campaign_sdk.cli", "serve", "--port", str(port), "--workers", "2"],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    lines: list[str] = []
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not come up"
-            time.sleep(0.2)
-        auth = {"Authorization": f"Bearer {API_KEY}"}
-        created = httpx.post(url + "/campaigns", headers=auth, json={"name": "Served", "template": "welcome_offer"})
+        # Each worker logs this once its app has started; the parent bound the port before forking
+        # them, so requests are answered from then on. (pytest-timeout bounds the wait.)
+        while sum("Application startup complete" in line for line in lines) < 2:
+            lines.append(process.stdout.readline())
+            assert lines[-1], "serve ended before both workers started:\n" + "".join(lines)
+        url, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {API_KEY}"}
+        http = functools.partial(httpx.request, timeout=60)  # a new connection each: any worker answers
+        assert http("GET", url + "/healthz").status_code == 200
+        created = http("POST", url + "/campaigns", headers=auth, json={"name": "Served", "template": "welcome_offer"})
         assert created.status_code == 201, created.text
-        ids = {httpx.get(url + "/campaigns", headers=auth).json()["total"] for _ in range(6)}
+        ids = {http("GET", url + "/campaigns", headers=auth).json()["total"] for _ in range(6)}
         assert ids == {1}  # every worker sees the same store
-        assert httpx.get(url + "/campaigns").status_code == 401
+        assert http("GET", url + "/campaigns").status_code == 401
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        rest, _ = process.communicate(timeout=30)
+    output = "".join(lines) + rest
     assert API_KEY not in output
     assert output.count("Started server process") >= 2  # two workers
 
