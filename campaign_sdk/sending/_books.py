@@ -75,6 +75,7 @@ class Bookkeeper:
         self._heartbeat_every = heartbeat_every
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closing = threading.Event()
+        self._wake = threading.Event()  # set when someone waits for the next commit (or on close)
         self._thread = threading.Thread(target=self._run, name="campaign-sdk-writer", daemon=True)
         self.error: BaseException | None = None
         self._last_beat = time.monotonic()
@@ -108,6 +109,7 @@ class Bookkeeper:
             self._write([*pending, (job, future)], beat=self._lease is not None)
         else:
             self._queue.put((job, future))
+            self._wake.set()
         return future.result()
 
     def submit(self, job: Callable[[Session], T]) -> Future[T]:
@@ -119,6 +121,7 @@ class Bookkeeper:
             return future
         future = Future()
         self._queue.put((job, future))
+        self._wake.set()
         return future
 
     def flush(self) -> None:
@@ -134,6 +137,7 @@ class Bookkeeper:
         elif self._thread.is_alive():
             self._closing.set()
             self._queue.put(None)
+            self._wake.set()
             self._thread.join()
 
     def _run(self) -> None:
@@ -147,8 +151,10 @@ class Bookkeeper:
                 return
             if items and self._coalesce and not self._closing.is_set():
                 # let outcomes gather: fewer, larger transactions (each costs a commit and the
-                # inbox lookup), and less of the writer holding the GIL while requests are sent
-                self._closing.wait(self._coalesce)
+                # inbox lookup), and less of the writer holding the GIL while requests are sent;
+                # a job someone waits for (a chunk's intents) ends the wait at once
+                self._wake.wait(self._coalesce)
+                self._wake.clear()
 
     def _collect(self) -> list[Any]:
         try:

@@ -36,8 +36,9 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]])
     values = [{"campaign_id": campaign_id, "lead_id": r["lead_id"], "user_id": r["user_id"], "due_at": r["due_at"],
                "reason": r["reason"], "created_at": utcnow()} for r in rows]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(DeferredSend).values(values).on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
-    result = session.execute(statement)
+    # one executemany (a multi-row VALUES statement is compiled again for every chunk of a send)
+    statement = insert(DeferredSend).on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
+    result = session.execute(statement, values)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

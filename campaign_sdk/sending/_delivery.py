@@ -95,7 +95,17 @@ class Delivery:
             return self._accepted(job, sent)
 
         try:
-            return tenacity.Retrying(**self._options())(attempt)
+            try:
+                return attempt()  # the usual case, without building a retry loop
+            except (_Transient, GatewayError) as first:
+                failed = [first]
+
+            def again() -> Outcome:  # the retry loop, its first attempt being the one that failed
+                if failed:
+                    raise failed.pop()
+                return attempt()
+
+            return tenacity.Retrying(**self._options())(again)
         except (_Transient, GatewayError):
             if not maybe_sent[0]:
                 return Outcome(job.intent_id, job.user_id, "released")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -47,13 +46,16 @@ from campaign_sdk.sending._books import Bookkeeper, Outcome
 from campaign_sdk.sending._delivery import Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
+from campaign_sdk.sending._queue import JobQueue
 from campaign_sdk.sending._planned import Decision, Decisions, clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
 from campaign_sdk.sending._report import SendReport
+from campaign_sdk.sending._scan import Scan, census, every_lead_handled
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
 TWILIO_SCHEDULING = True  # hand deferred messages to Twilio's scheduler when it can hold them (see _prepare)
+CHUNK_MAX = 1000  # leads per chunk at most (its intents are open at once)
 WRITE_EVERY = 0.05  # seconds the writer lets outcomes gather between transactions
 
 
@@ -74,17 +76,22 @@ class CampaignSender:
         self._inline = isinstance(sessions.kw["bind"].pool, SingletonThreadPool)
         self._max_in_flight = 1 if self._inline else max_in_flight
         self._chunk = chunk_size or max(50, min(500, 8 * self._max_in_flight))
+        # chunks grow to this (a given chunk_size stays fixed): the first requests leave soon, and
+        # later chunks last long enough for the next one's intents to be committed meanwhile
+        self._chunk_max = chunk_size or max(self._chunk, min(CHUNK_MAX, 32 * self._max_in_flight))
         self._limiter = RateLimiter(rate)
         self._retry = retry
         self._progress_enabled = progress
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._fatal: BaseException | None = None
-        self._undispatched: list[Job] = []
-        self._ahead: Future[tuple[int | None, list[Job]]] | None = None  # the next chunk, prepared
+        self._queue = JobQueue()  # jobs whose intents are committed, not yet taken
+        self._last_check = 0.0  # when the campaign was last seen enabled
+        self._ahead: Future[tuple[bool, list[Job]]] | None = None  # the next chunk, prepared
         self._client_policy = client_policy
         self._at, self._local_time = at, local_time
         self._plan: Decisions | None = None
+        self._scans = [Scan(campaign_id)]  # the send's stretches of leads, and their census (see _sort)
         self.report: SendReport
 
     # -- the call -----------------------------------------------------------------------------
@@ -104,7 +111,6 @@ class CampaignSender:
                     self._plan = decide(self._sessions, self._gateway, self._campaign_id,
                                         client_policy=self._client_policy, at=self._at,
                                         local_time=self._local_time)
-                    self._census()
                     with self._progress() as bar:
                         try:
                             self._dispatch(books, pool, bar)
@@ -121,6 +127,7 @@ class CampaignSender:
                 self._fail(books.error)
         finally:
             lease.release()
+        self._census()
         self.report.remaining = self._remaining()
         with self._sessions() as session:
             _, due = _deferred.waiting(session, self._campaign_id)
@@ -192,28 +199,50 @@ class CampaignSender:
         assert self._plan is not None, "the plan is made before leads are looked at"
         return self._plan
 
+    def _sort(self, session: Session, batch: list[service.LeadCandidate], scan: Scan) -> tuple[
+            list[service.LeadCandidate], list[tuple[service.LeadCandidate, Decision]]]:
+        """Count ``batch`` in ``scan``'s census (to send, deferred or skipped, by reason) and
+        return its leads due now and its leads to defer (those that have no deferred row yet).
+        The send's scans call this once per lead: the census is made as they go."""
+        counts, deferred = scan.counts, scan.deferred
+        open_ = []
+        for lead in batch:
+            reason = self._check.reason(lead)
+            if reason is None:
+                open_.append(lead)
+            else:
+                counts[reason] += 1
+        held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in open_])
+        now = clock_of(self._gateway)  # Twilio holds a message only while its SendAt is in its window
+        due, later = [], []
+        for lead, decision in zip(open_, self._decided().of([lead.lead_id for lead in open_]), strict=True):
+            if lead.lead_id in held or self._deferred(decision, now):
+                deferred[decision.reason or "scheduled"] += 1
+                if lead.lead_id not in held:
+                    later.append((lead, decision))
+            elif decision.action in ("skip", "holdout"):
+                counts[decision.reason or decision.action] += 1
+            elif decision.action == "unplanned":
+                counts["unplanned"] += 1
+            else:
+                counts["send"] += 1
+                due.append(lead)
+        scan.counted(batch)
+        return due, later
+
     def _census(self) -> None:
-        counts: Counter[str] = Counter()
-        deferred: Counter[str] = Counter()
-        after = 0
+        """The report's census: the scan's counts, and the leads a stopped send never reached."""
+        if self._plan is None:  # stopped before the plan was made
+            return
         with self._sessions() as session:
-            while batch := service.lead_candidates(session, self._campaign_id, after_id=after, limit=SCAN_CHUNK):
-                after = batch[-1].lead_id
-                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in batch])
-                decisions = self._decided().of([lead.lead_id for lead in batch])
-                for lead, decision in zip(batch, decisions, strict=True):
-                    reason = self._check.reason(lead)
-                    if reason is None and (lead.lead_id in held or self._deferred(decision)):
-                        deferred[decision.reason or "scheduled"] += 1
-                    elif reason is None and decision.action in ("skip", "holdout"):
-                        counts[decision.reason or decision.action] += 1
-                    elif reason is None and decision.action == "unplanned":
-                        counts["unplanned"] += 1
-                    else:
-                        counts[reason or "send"] += 1
+            for scan in self._scans:
+                while batch := scan.fetch(session, SCAN_CHUNK):
+                    self._sort(session, batch, scan)
+        counts, deferred = census(self._scans)
         self.report.to_send = counts.pop("send", 0)
         ordered = [*SKIP_REASONS, *(r for r in counts if r not in SKIP_REASONS)]
         self.report.skipped = {r: counts[r] for r in ordered if counts[r]}
+        deferred.update(self.report.deferred)  # handed back by Twilio during the send (_to_worker)
         self.report.deferred = dict(deferred)
         if self._expires_at is not None and self._expires_at < self._decided().now and counts.get("expired"):
             self.report.notes.append(
@@ -239,47 +268,78 @@ class CampaignSender:
         return now is None or policy_layer.in_twilio_window(decision.send_at, now)
 
     def _dispatch(self, books: Bookkeeper, pool: Any, bar: Any) -> None:
-        """Send chunk after chunk; the next chunk's intents are committed while the current
-        chunk's last requests are in flight, so the pipeline never drains waiting for a commit."""
-        in_flight = threading.BoundedSemaphore(self._max_in_flight)
+        """Send chunk after chunk: the sending threads take jobs from one queue, and the next
+        chunk's intents are committed while the current chunk is sent, so the queue never runs
+        dry waiting for a commit."""
+        queue, main = self._queue, self._scans[0]
         ahead = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-intend")
-        cursor: int | None = 0
+        reserve = 4 * self._max_in_flight  # jobs left when the next chunk joins the queue
+        scanner = rest = None
+        more, size = True, self._chunk
         try:
-            while not self._stopping(books) and cursor is not None:
-                last_check = self._check_enabled()
-                if self._stop.is_set():
+            if not self._inline:
+                for _ in range(self._max_in_flight):
+                    pool.submit(self._sending, queue, books, bar)
+            if ahead is not None and (last := self._decided().last(self._now)) is not None:
+                # the leads after the last one due now are scanned by a thread of their own
+                main.end = last
+                self._scans.append(Scan(self._campaign_id, cursor=last))
+                scanner = ThreadPoolExecutor(1, thread_name_prefix="campaign-sdk-scan")
+                rest = scanner.submit(self._scan_rest, books, self._scans[-1])
+            while more:
+                self._last_check = self._check_enabled()
+                if self._stopping(books):
                     return
                 try:
                     if self._ahead is not None:
-                        cursor, jobs = self._ahead.result()
+                        more, jobs = self._ahead.result()
                         self._ahead = None
                     else:
-                        cursor, jobs = self._next_jobs(books, cursor)
+                        more, jobs = self._next_jobs(books, main, size)
                 except Exception as exc:  # the intents could not be committed: send nothing more
                     self._fail(exc)
                     return
-                self._undispatched = jobs
-                while self._undispatched:
-                    if ahead is not None and self._ahead is None and cursor is not None:
-                        self._ahead = ahead.submit(self._next_jobs, books, cursor)
-                    while not in_flight.acquire(timeout=CHECK_EVERY):
-                        last_check = self._check_enabled()
-                    if time.monotonic() - last_check > CHECK_EVERY:
-                        last_check = self._check_enabled()
-                    if self._stopping(books):
-                        in_flight.release()
-                        self._release_undispatched(books)
-                        return
-                    pool.submit(self._work, self._undispatched.pop(0), books, in_flight, bar)
+                queue.add(jobs)
+                size = min(2 * size, self._chunk_max)
+                if ahead is not None and more:
+                    self._ahead = ahead.submit(self._next_jobs, books, main, size)
+                if self._inline:
+                    self._sending(queue, books, bar, wait=False)
+                self._wait_for(queue, books, reserve if more else 0)
+        except BaseException as exc:  # before the queue closes: no job is taken any more
+            self._halt("interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}"[:300])
+            raise
         finally:
+            queue.close()
             if ahead is not None:
                 ahead.shutdown(wait=True)
-            if self._ahead is not None:  # prepared but never reached: never requested
+            if scanner is not None:
+                scanner.shutdown(wait=True)
+            if rest is not None and (error := rest.exception()) is not None:
+                self._fail(error)
+            if self._stop.is_set():  # jobs never taken, a chunk prepared but never reached
                 self._release_undispatched(books)
 
+    def _wait_for(self, queue: JobQueue, books: Bookkeeper, left: int) -> None:
+        """Wait until the queue holds ``left`` jobs, checking every CHECK_EVERY that the
+        campaign is still enabled."""
+        while len(queue) > left and not self._stopping(books):
+            queue.wait_until(left, max(0.0, self._last_check + CHECK_EVERY - time.monotonic()))
+            if time.monotonic() - self._last_check >= CHECK_EVERY:
+                self._last_check = self._check_enabled()
+        queue.wake()  # a stop is seen by the waiting sending threads
+
+    def _sending(self, queue: JobQueue, books: Bookkeeper, bar: Any, *, wait: bool = True) -> None:
+        """One sending thread: take a job, deliver it, until the queue is closed and empty or
+        the send stops."""
+        while (job := queue.take(lambda: self._stopping(books), wait=wait)) is not None:
+            self._work(job, books, bar)
+            if not wait and time.monotonic() - self._last_check > CHECK_EVERY:  # inline: no dispatcher
+                self._last_check = self._check_enabled()
+
     def _release_undispatched(self, books: Bookkeeper) -> None:
-        """Jobs never requested (this chunk's rest and a chunk prepared ahead): their leads stay sendable."""
-        jobs, self._undispatched = self._undispatched, []
+        """Jobs never requested (left in the queue, and a chunk prepared ahead): their leads stay sendable."""
+        jobs = self._queue.drain()
         if self._ahead is not None:
             try:
                 jobs += self._ahead.result()[1]
@@ -289,32 +349,29 @@ class CampaignSender:
         for job in jobs:
             books.put(Outcome(job.intent_id, job.user_id, "released"))
 
-    def _next_jobs(self, books: Bookkeeper, after: int) -> tuple[int | None, list[Job]]:
-        """The next chunk after lead ``after``: its deferred leads stored and its due leads'
-        intents committed; returns the new cursor (None: no lead left) and the jobs."""
+    def _next_jobs(self, books: Bookkeeper, scan: Scan, size: int) -> tuple[bool, list[Job]]:
+        """The next chunk of ``scan`` (``size`` leads): its deferred leads stored and its due
+        leads' intents committed; returns whether leads are left, and the jobs."""
         while True:
             with self._sessions() as session:
-                batch = service.lead_candidates(
-                    session, self._campaign_id, after_id=after, limit=self._chunk, unsent_only=True
-                )
-            if not batch:
-                return None, []
-            after = batch[-1].lead_id
-            leads = [lead for lead in batch if self._check.reason(lead) is None]
-            if not leads:
-                continue
-            with self._sessions() as session:
-                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in leads])
-            decisions = dict(zip([lead.lead_id for lead in leads], self._decided().of([lead.lead_id for lead in leads]),
-                                 strict=True))
-            now = clock_of(self._gateway)
-            later = [(lead, decisions[lead.lead_id]) for lead in leads
-                     if lead.lead_id not in held and self._deferred(decisions[lead.lead_id], now)]
-            leads = [lead for lead in leads if lead.lead_id not in held and self._now(decisions[lead.lead_id], now)]
+                batch = scan.fetch(session, size)
+                if not batch:
+                    return False, []
+                leads, later = self._sort(session, batch, scan)
             if leads:
-                return after, self._intend(books, leads, later, decisions)
+                return True, self._intend(books, leads, later)
             if later:  # nothing to send in this chunk: its deferrals are written without waiting
                 books.submit(self._deferral(later))
+
+    def _scan_rest(self, books: Bookkeeper, scan: Scan) -> None:
+        """The stretch after the last lead due now: counted and its deferrals written, while the
+        requests go out (it holds no lead to send; it ends early when the send stops)."""
+        while not self._stop.is_set():
+            more, jobs = self._next_jobs(books, scan, SCAN_CHUNK)
+            for job in jobs:  # none: the stretch starts after the plan's last lead due now
+                books.put(Outcome(job.intent_id, job.user_id, "released"))
+            if not more:
+                return
 
     def _deferral(self, later: list[tuple[service.LeadCandidate, Decision]]) -> Callable[[Session], None]:
         held = [{"lead_id": lead.lead_id, "user_id": lead.user_id, "due_at": d.send_at, "reason": d.reason or "scheduled"}
@@ -326,7 +383,7 @@ class CampaignSender:
         return write
 
     def _intend(self, books: Bookkeeper, leads: list[service.LeadCandidate],
-                later: list[tuple[service.LeadCandidate, Decision]], decisions: dict[int, Decision]) -> list[Job]:
+                later: list[tuple[service.LeadCandidate, Decision]]) -> list[Job]:
         arms = [self._arms.get(lead.variant, self._arms[None]) for lead in leads]
         values = [
             {number: str(lead.custom_variables[name]) for name, number in arm.mapping.items()}
@@ -348,11 +405,12 @@ class CampaignSender:
         now = dt.datetime.now(dt.UTC)
         return [
             Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid,
-                send_at=decisions[lead.lead_id].send_at if decisions[lead.lead_id].action == "defer" else None)
-            for intent_id, lead, variables, arm in zip(ids, leads, values, arms, strict=True)
+                send_at=decision.send_at if decision.action == "defer" else None)
+            for intent_id, lead, variables, arm, decision in zip(
+                ids, leads, values, arms, self._decided().of([lead.lead_id for lead in leads]), strict=True)
         ]
 
-    def _work(self, job: Job, books: Bookkeeper, in_flight: threading.BoundedSemaphore, bar: Any) -> None:
+    def _work(self, job: Job, books: Bookkeeper, bar: Any) -> None:
         try:
             outcome = self._delivery.deliver(job)
         except BaseException as exc:  # a bug or an unexpected error: the request may have left
@@ -366,7 +424,6 @@ class CampaignSender:
             self._count(outcome)
         with self._lock:
             bar.update(1)
-        in_flight.release()
 
     def _to_worker(self, job: Job, books: Bookkeeper) -> None:
         """Twilio refused the SendAt (35114 / 35115: no longer in its window when the request
@@ -420,18 +477,18 @@ class CampaignSender:
         """Leads the plan says are due now that have no message yet (deferred ones are the worker's)."""
         remaining, after = 0, 0
         with self._sessions() as session:
+            if self._plan is not None and session.scalar(every_lead_handled(self._campaign_id)):
+                return 0  # every lead has a message or a deferred row (a send that finished)
             while batch := service.lead_candidates(
                 session, self._campaign_id, after_id=after, limit=SCAN_CHUNK, unsent_only=True
             ):
                 after = batch[-1].lead_id
-                open_ = [lead for lead in batch if self._check.reason(lead) is None]
                 if self._plan is None:  # stopped before the plan was made
-                    remaining += len(open_)
+                    remaining += sum(self._check.reason(lead) is None for lead in batch)
                     continue
-                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in open_])
-                decisions = self._plan.of([lead.lead_id for lead in open_])
-                remaining += sum(lead.lead_id not in held and self._now(d)
-                                 for lead, d in zip(open_, decisions, strict=True))
+                held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in batch])
+                open_ = [lead for lead in batch if lead.lead_id not in held and self._check.reason(lead) is None]
+                remaining += sum(map(self._now, self._plan.of([lead.lead_id for lead in open_])))
         return remaining
 
     @contextmanager
@@ -447,7 +504,9 @@ class CampaignSender:
         from tqdm.auto import tqdm
 
         label = f"{self.report.campaign}" + (" (SIMULATED)" if self.report.simulated else "")
-        bar = tqdm(total=self.report.to_send, desc=label, unit="msg", disable=not self._progress_enabled)
+        # the plan's count: the exact one (the census) is made by the scan the bar follows
+        total = self._decided().count(self._now)
+        bar = tqdm(total=total, desc=label, unit="msg", disable=not self._progress_enabled)
         try:
             yield bar
         finally:

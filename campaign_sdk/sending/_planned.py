@@ -6,8 +6,9 @@ recomputed here; this module only runs the plan for the engine and looks leads u
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,23 +43,48 @@ class Decisions:
         self.policy = policy
         self.frame = frame.set_index("lead_id")[["action", "reason", "send_at", "scheduler"]]
         self.now: dt.datetime = frame.attrs.get("now") or dt.datetime.now(dt.UTC)
+        self._by_lead = _decisions(self.frame)
 
     def of(self, lead_ids: Sequence[int]) -> list[Decision]:
-        """The decisions of ``lead_ids``, in order (one reindex per call, not a lookup per lead)."""
-        rows = self.frame.reindex(list(lead_ids))
-        out = []
-        for action, reason, send_at, scheduler in rows.itertuples(index=False):
-            if not isinstance(action, str):
-                out.append(UNPLANNED)
-                continue
-            moment = None if pd.isna(send_at) else pd.Timestamp(send_at).to_pydatetime()
-            out.append(Decision(action, reason if isinstance(reason, str) else None, moment,
-                                scheduler if isinstance(scheduler, str) else None))
-        return out
+        """The decisions of ``lead_ids``, in order (a lead the plan does not know: ``unplanned``)."""
+        get = self._by_lead.get
+        return [get(lead_id, UNPLANNED) for lead_id in lead_ids]
+
+    def last(self, keep: Callable[[Decision], bool]) -> int | None:
+        """The highest planned lead id that ``keep`` accepts (None: none)."""
+        return max((lead for lead, decision in self._by_lead.items() if keep(decision)), default=None)
+
+    def count(self, keep: Callable[[Decision], bool]) -> int:
+        """How many planned leads ``keep`` accepts."""
+        return sum(1 for decision in self._by_lead.values() if keep(decision))
 
     def counts(self) -> pd.DataFrame:
         """Leads by action and reason."""
         return self.frame.groupby(["action", "reason"], dropna=False, observed=True).size().rename("leads").reset_index()
+
+
+def _decisions(frame: pd.DataFrame) -> dict[int, Decision]:
+    """lead id -> its Decision, made once per plan; leads with the same decision share one object
+    (most leads of a send have the same few), so a chunk's lookup is a dict access per lead."""
+    columns = [frame[c].astype(object).to_numpy() for c in ("action", "reason", "scheduler")]
+    converted: dict[Any, dt.datetime | None] = {}
+    send_at = []
+    for value in frame["send_at"].tolist():  # a few distinct moments (one per zone and window)
+        if value not in converted:
+            converted[value] = None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+        send_at.append(converted[value])
+    shared: dict[tuple[Any, ...], Decision] = {}
+    out: dict[int, Decision] = {}
+    for lead_id, action, reason, scheduler, moment in zip(frame.index.tolist(), *columns, send_at, strict=True):
+        key = (action, reason if isinstance(reason, str) else None, moment,
+               scheduler if isinstance(scheduler, str) else None)
+        if not isinstance(action, str):
+            continue  # not planned: looked up as UNPLANNED
+        decision = shared.get(key)
+        if decision is None:
+            decision = shared[key] = Decision(*key)
+        out[int(lead_id)] = decision
+    return out
 
 
 def clock_of(gateway: Gateway) -> dt.datetime:

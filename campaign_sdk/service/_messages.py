@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ SKIP_REASONS = (
     "invalid_number", "missing_variables",
 )
 _SENT, _FAILED, _INTENT = 3, 2, 1
+_MESSAGES = cast(sa.Table, OutboundMessage.__table__)
 # A lead's messages that count for it: a canceled one never went out (``record_statuses`` clears
 # its dedupe_key), so the lead may be sent again.
 _LIVE = OutboundMessage.status != MessageStatus.CANCELED
@@ -155,7 +156,9 @@ def create_intents(session: Session, campaign: Campaign, intents: Sequence[Mappi
         }
         for i in intents
     ]
-    statement = sa.insert(OutboundMessage).returning(OutboundMessage.id, sort_by_parameter_order=True)
+    # Core, not the ORM's bulk insert: a send writes every intent through here, and the ORM's
+    # per-row bookkeeping costs twice the insert itself
+    statement = sa.insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
     return [int(row[0]) for row in session.execute(statement, rows)]
 
 
@@ -165,17 +168,21 @@ def record_accepted(session: Session, accepted: Iterable[Mapping[str, Any]]) -> 
     ``created_at`` is when Twilio accepted the message, on Twilio's clock (the time the metrics
     attribute replies to); without it the intent's own time stays.
     """
-    rows = []
+    timed: list[dict[str, Any]] = []
+    untimed: list[dict[str, Any]] = []
     for a in accepted:
         status, unknown = _status(a.get("status"), a.get("sid"))
-        row = {"id": a["id"], "sid": a["sid"], "status": status, "unknown_status": unknown,
+        row = {"intent_id": a["id"], "sid": a["sid"], "status": status, "unknown_status": unknown,
                "status_at": a.get("at") or utcnow(), "error_code": None, "error_kind": None}
         if a.get("created_at") is not None:
             row["created_at"] = a["created_at"]
-        rows.append(row)
-    if rows:
-        session.execute(sa.update(OutboundMessage), rows)
-    return len(rows)
+        (timed if "created_at" in row else untimed).append(row)
+    # one executemany per set of columns, in Core (the ORM's bulk update costs three times more)
+    by_id = sa.update(_MESSAGES).where(_MESSAGES.c.id == sa.bindparam("intent_id"))
+    for rows in (timed, untimed):
+        if rows:
+            session.execute(by_id, rows)
+    return len(timed) + len(untimed)
 
 
 def record_rejected(session: Session, rejected: Iterable[Mapping[str, Any]]) -> int:

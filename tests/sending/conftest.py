@@ -3,7 +3,9 @@ file and on PostgreSQL (``store_url``)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -61,3 +63,16 @@ def ready_campaign(sender: CampaignClient, twilio_server: TwilioTestServer) -> C
         return approve(campaign, twilio_server)
 
     return make
+
+
+def disabled_midway(campaign: Campaign, server: TwilioTestServer, *, after: int = 6) -> Any:
+    """Send ``campaign`` in a thread (2 in flight, each request 30 ms) and disable it once the
+    server has ``after`` messages; the stopped send's report."""
+    server.fail("slow", delay=0.03, times=None)
+    result: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: result.update(report=campaign.send(progress=False, max_in_flight=2)))
+    worker.start()
+    server.wait_for(lambda s: len(s.sent()) >= after)
+    campaign.disable()
+    worker.join(timeout=30)
+    return result["report"]

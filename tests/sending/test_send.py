@@ -18,7 +18,7 @@ from campaign_sdk.sending import _engine
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.testing import TwilioTestServer
 
-from .conftest import FAST_RETRY, content_sid, leads_frame, numbers
+from .conftest import FAST_RETRY, content_sid, disabled_midway, leads_frame, numbers
 
 # For behaviour that does not depend on the database engine (the rest runs on both).
 SQLITE_ONLY = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -204,14 +204,7 @@ def test_a_fatal_error_stops_the_send_and_a_later_send_resumes(sender, ready_cam
 
 def test_disable_during_a_send_stops_it_and_a_later_send_resumes(sender, ready_campaign, twilio_server) -> None:
     campaign = ready_campaign(80)
-    twilio_server.fail("slow", delay=0.03, times=None)
-    result: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: result.update(report=campaign.send(progress=False, max_in_flight=2)))
-    worker.start()
-    twilio_server.wait_for(lambda s: len(s.sent()) >= 6)
-    campaign.disable()
-    worker.join(timeout=20)
-    report = result["report"]
+    report = disabled_midway(campaign, twilio_server)
     assert report.stopped == "disabled" and 6 <= report.sent < 80
     assert report.remaining == 80 - report.sent and not report.complete
     assert len(twilio_server.sent()) == report.sent
