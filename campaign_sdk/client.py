@@ -18,6 +18,7 @@ from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
 from campaign_sdk.delivery import DeliveryPolicy
 from campaign_sdk.gateways import Gateway, SandboxGateway
+from campaign_sdk.gateways._base import missing_members
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.models import CampaignType
 from campaign_sdk.schemas import CampaignSchema, ContentContext
@@ -42,10 +43,15 @@ class CampaignClient:
     ``url`` is any SQLAlchemy URL (default ``sqlite:///campaigns.db`` in the working directory;
     ``postgresql+psycopg://...`` for PostgreSQL). The database is migrated to the latest schema
     on open. ``gateway`` is the messaging gateway: a ``TwilioGateway`` for real sends; by
-    default a ``SandboxGateway(seed=0)``, a simulator that sends nothing to anybody.
+    default a ``SandboxGateway(seed=0)``, a simulator that sends nothing to anybody. Any other
+    gateway must have every member of the ``Gateway`` protocol; one that lacks some is refused
+    with a ``TypeError`` naming them.
     """
 
     def __init__(self, url: str | sa.URL | None = None, *, gateway: Gateway | None = None, echo: bool = False) -> None:
+        if gateway is not None and (missing := missing_members(gateway)):
+            raise TypeError(f"{type(gateway).__name__} is not a Gateway: it lacks {', '.join(missing)} "
+                            "(see campaign_sdk.gateways.Gateway; TwilioGateway and SandboxGateway have them all)")
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.gateway: Gateway = gateway if gateway is not None else SandboxGateway(seed=0)

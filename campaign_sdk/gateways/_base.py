@@ -31,6 +31,12 @@ def messaging_tier(value: int | None) -> int | None:
     return value
 
 
+def missing_members(gateway: object) -> list[str]:
+    """The members of the :class:`Gateway` protocol that ``gateway`` lacks (none for a gateway)."""
+    names = {n for n in dir(Gateway) if not n.startswith("_")} | set(Gateway.__annotations__)
+    return sorted(n for n in names if not hasattr(gateway, n))
+
+
 def strip_channel(value: str | None) -> str:
     """``whatsapp:+14155552671`` -> ``+14155552671`` (unchanged when there is no prefix)."""
     text = value or ""

@@ -111,6 +111,9 @@ class KindOnlyGateway:
     def list_messages(self, *, to=None, since=None, limit=None) -> Iterator[MessageRecord]:
         return self.inner.list_messages(to=to, since=since, limit=limit)
 
+    def cancel_message(self, sid):
+        return self.inner.cancel_message(sid)
+
 
 def test_a_gateway_without_twilio_codes_fails_leads_by_kind(tmp_path) -> None:
     invalid, stopped, fine = "+14155550101", "+14155550102", "+14155550103"
@@ -161,3 +164,12 @@ def test_retry_after_from_a_gateway_is_honoured(tmp_path) -> None:
         report = campaign.send(progress=False, retry=RetryPolicy(attempts=3, initial=0.001, maximum=0.01, jitter=0))
     assert report.sent == 1 and len(gateway.calls) == 2
     assert gateway.calls[1] - gateway.calls[0] >= 0.3  # the backoff alone would wait about 1 ms
+
+
+def test_a_gateway_missing_protocol_members_is_refused_by_name(tmp_path) -> None:
+    class Partial:  # a home-made gateway from before the protocol grew now() and messaging_tier
+        simulated, default_rate, channel, key = True, None, "whatsapp", "partial"
+
+    with pytest.raises(TypeError, match=r"Partial is not a Gateway: it lacks .*messaging_tier.*now"):
+        CampaignClient(f"sqlite:///{tmp_path / 'p.db'}", gateway=Partial())  # type: ignore[arg-type]
+    CampaignClient(f"sqlite:///{tmp_path / 'k.db'}", gateway=KindOnlyGateway({})).close()
