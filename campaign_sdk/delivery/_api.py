@@ -16,6 +16,7 @@ from campaign_sdk.delivery._prices import PriceInput, price_table
 from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._spec import PlanSpec
+from campaign_sdk.gateways import Gateway
 from campaign_sdk.gateways._pricing import gateway_prices
 
 
@@ -43,7 +44,7 @@ def plan_arms(row: Any, channel: str) -> list[tuple[tuple[str | None, ...], Lead
 
 
 def plan_campaign(
-    engine: sa.Engine, row: Any, gateway: Any, *, arms: Sequence[tuple[tuple[str | None, ...], LeadTemplate | str]],
+    engine: sa.Engine, row: Any, gateway: Gateway, *, arms: Sequence[tuple[tuple[str | None, ...], LeadTemplate | str]],
     policy: DeliveryPolicy, at: dt.datetime | str | None = None, local_time: str | None = None,
     prices: PriceInput | None = None, messaging_tier: int | None = None, now: dt.datetime | None = None,
     problems: list[str] | None = None,

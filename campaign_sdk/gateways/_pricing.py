@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from campaign_sdk.gateways._base import Gateway
+from campaign_sdk.gateways._twilio import TwilioGateway
 
 PRICE_COLUMNS = ["country", "channel", "category", "price", "currency"]
 TWILIO_SOURCE = "Twilio Pricing API (highest current price over carriers, per SMS segment)"
@@ -69,8 +70,6 @@ def twilio_sms_prices(client: Any, countries: Iterable[str], *, number_type: str
 def gateway_prices(gateway: Gateway, countries: Iterable[str], channel: str) -> tuple[pd.DataFrame, str]:
     """The price table the gateway can give for ``countries`` on ``channel``, and its source: the
     sandbox's labelled table, or Twilio's Pricing API through a :class:`TwilioGateway`'s client."""
-    from campaign_sdk.gateways._twilio import TwilioGateway
-
     if gateway.simulated:
         return SANDBOX_PRICES.copy(), SANDBOX_SOURCE
     client = gateway.client if isinstance(gateway, TwilioGateway) else None
