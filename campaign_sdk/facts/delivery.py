@@ -54,15 +54,6 @@ OUTSIDE_SERVICE_WINDOW_ERROR = Code.OUTSIDE_WINDOW  # 63016, kept with every oth
 WHATSAPP_SENDER_MPS = 80
 WHATSAPP_SENDER_MPS_TEXT_MAX = 400
 
-# Meta's fee for a WhatsApp message depends on the template category and "the end user's country
-# code" (same Twilio page; Meta's pricing page: "Rates vary based on the template's category and
-# the recipient WhatsApp phone number's country calling code",
-# https://developers.facebook.com/docs/whatsapp/pricing). A number of a territory that shares its
-# calling code (Guernsey, Jersey and the Isle of Man on +44, Åland on +358, ...) is therefore priced
-# as the code's main country when a price table has no row of its own for it. Which country is
-# "main" is libphonenumber's (region_code_for_country_code): inferred, not read from Meta's rate card.
-WHATSAPP_PRICED_BY_CALLING_CODE = True
-
 # Since April 1, 2025, "recipients in the U.S. cannot receive WhatsApp marketing template messages":
 # Meta does not deliver them and Twilio reports error 63049 ("do not retry ... Use another channel
 # such as SMS or MMS"). https://www.twilio.com/docs/api/errors/63049 ;
