@@ -39,14 +39,16 @@ from campaign_sdk.delivery._segments import sms_segments
 from campaign_sdk.delivery._spec import PlanSpec
 
 # the hash of the variables text is DuckDB's: another DuckDB version starts the cache afresh
-VERSION = f"2/duckdb {duckdb.__version__}"
+VERSION = f"3/duckdb {duckdb.__version__}"
 STATS: Counter[str] = Counter()  # computed / cached leads, for tests and benchmarks
 COLUMNS = ("tz_override", "content_reason", "message", "sms_encoding", "sms_segments")
 
 
-def fingerprint(spec: PlanSpec) -> str:
-    """What the content of every lead of ``spec`` is computed from, besides the lead itself."""
-    return hashlib.sha256(repr((VERSION, spec.templates, spec.slots)).encode()).hexdigest()[:32]
+def fingerprint(spec: PlanSpec) -> int:
+    """What the content of every lead of ``spec`` is computed from, besides the lead itself
+    (64 bits of a SHA-256)."""
+    digest = hashlib.sha256(repr((VERSION, spec.templates, spec.slots)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
@@ -58,14 +60,14 @@ def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('content_version', ?)", [VERSION])
     con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
-        lead_id BIGINT, campaign_id BIGINT, fp VARCHAR, vh UBIGINT, variant VARCHAR, tz_override VARCHAR, content_reason VARCHAR,
+        lead_id BIGINT, campaign_id BIGINT, fp BIGINT, vh UBIGINT, variant VARCHAR, tz_override VARCHAR, content_reason VARCHAR,
         message VARCHAR, sms_encoding VARCHAR, sms_segments INTEGER)""")
     return table
 
 
-# the join (format with the table) that gives each lead ``l`` its cached row ``cc`` if it is current
-# ($fp: the fingerprint)
-JOIN = ("LEFT JOIN {table} cc ON cc.lead_id = l.id AND cc.campaign_id = l.campaign_id AND cc.fp = $fp "
+# the join (format with the table) that gives each lead ``l`` of the campaign $c its cached row
+# ``cc`` if it is current ($fp: the fingerprint)
+JOIN = ("LEFT JOIN (SELECT * FROM {table} WHERE campaign_id = $c AND fp = $fp) cc ON cc.lead_id = l.id "
         "AND cc.vh = hash(l.custom_variables) AND cc.variant IS NOT DISTINCT FROM l.variant")
 DECIDING = COLUMNS[:2]  # what the decisions read; the others are only shown
 

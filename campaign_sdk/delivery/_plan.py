@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from campaign_sdk.delivery import _limits
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
@@ -49,12 +50,14 @@ _BAD_ZONE = "concat('timezone ''', tz_override, ''' is not an IANA zone name (e.
 
 
 def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: str) -> None:
-    """Create ``plan_base``: each lead's person, phone, cached place, the send path's skip reason
+    """Make ``plan_base``: each lead's person, phone, cached place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
-    ``content_reason``), computed for the leads whose cached content is not current."""
+    ``content_reason``), computed for the leads whose cached content is not current. When every
+    lead's place and content are cached (every plan after the first) it is the query's Arrow
+    result, registered (quicker to make and to scan than a table); else a temp table, which
+    the caches' fills update."""
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE plan_base AS
+    found = con.sql(f"""
         SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {zone_cache.PLACE} AS place,
                cc.lead_id IS NOT NULL AS known, {", ".join(f"cc.{c}" for c in content_cache.DECIDING)},
                CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
@@ -74,7 +77,16 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: 
         LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
                ON bad.user_id = l.user_id
         WHERE l.campaign_id = $c
-    """, {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)})
+    """, params={"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}).to_arrow_table()
+    unplaced = pc.and_(pc.is_null(found.column("place")), pc.starts_with(found.column("phone"), "+"))
+    if pc.all(found.column("known")).as_py() is not False and not pc.any(unplaced).as_py():
+        con.register("plan_base", found)
+        return
+    con.register("_plan_found", found)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
+    finally:
+        con.unregister("_plan_found")
     content_cache.fill(con, spec, content, "plan_base")
 
 
@@ -82,7 +94,7 @@ def _rows(zkey: str) -> str:
     """SQL of the timed plan rows: every ``plan_base`` column, the zone key, the planned moment
     (``_plan_times``) and the reason so far. The limits and the final query read it as a
     relation: nothing of lead size is materialised after ``plan_base``."""
-    return f"""SELECT b.*, t.zkey, t.send_at,
+    return f"""SELECT b.*, t.zkey, t.kidx, t.send_at,
                CASE WHEN coalesce(b.own_reason, b.content_reason) IS NOT NULL THEN coalesce(b.own_reason, b.content_reason)
                     WHEN t.zkey IS NULL THEN 'invalid_number'
                     ELSE t.time_reason END AS reason
@@ -156,13 +168,11 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
     prices, source = spec.prices(countries)
     places = _locals(keys, pairs)
     con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
-    con.register("_plan_kidx", pd.DataFrame({"zkey": keys["zkey"], "kidx": range(len(keys))}))
     query = f"""
         WITH joined AS (
-            SELECT r.lead_id, r.phone, r.variant, r.tz_override, r.reason, r.send_at, coalesce(k.kidx, -1) AS kidx,
+            SELECT r.lead_id, r.phone, r.variant, r.tz_override, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
                    {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx
             FROM ({rows}) r
-            LEFT JOIN _plan_kidx k ON k.zkey = r.zkey
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at)
         SELECT lead_id, phone AS phone_number, kidx, lidx, reason, variant, {_decided(spec)},
                CASE WHEN reason = 'invalid_timezone' THEN {_BAD_ZONE} END AS detail
@@ -171,8 +181,7 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
     try:
         frame = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), _arrow(con, shown)).to_pandas()
     finally:
-        for name in ("_plan_locals", "_plan_kidx"):
-            con.unregister(name)
+        con.unregister("_plan_locals")
     return decorate(frame, spec, keys, places, prices), source
 
 
@@ -198,7 +207,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
     """The plan of ``spec.campaign_id`` on the mirror connection ``con`` (already refreshed);
     ``decisions_only``: only ``lead_id, action, reason, send_at, scheduler`` (the same values),
     for the send engine: no message, segments, zones or prices."""
-    views = ["_zone_overrides", "_plan_times", "_tier_moved"]
+    views = ["plan_base", "_zone_overrides", "_plan_times", "_tier_moved"]
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
@@ -206,7 +215,8 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         zone_cache.fill(con, "plan_base")
         keys, zkey = zone_cache.zone_keys(con, "plan_base")
         times = moments(keys, spec)
-        con.register("_plan_times", times[["zkey", "send_at", "time_reason"]])
+        # kidx: the key's row in ``keys``, where the shown columns find its zones and country
+        con.register("_plan_times", times[["zkey", "send_at", "time_reason"]].assign(kidx=range(len(times))))
         rows = _rows(zkey)
         if _limits.caps(con, spec, rows):
             rows = _limits.capped_step(rows)
@@ -222,11 +232,12 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         else:
             frame, source = _finish(con, spec, keys, pairs, rows, params, content_cache.shown(con, spec, content, "plan_base"))
     finally:
-        for table in _TEMP:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
         for view in views:
             with contextlib.suppress(duckdb.Error):
                 con.unregister(view)
+        for table in _TEMP:
+            with contextlib.suppress(duckdb.Error):  # plan_base may have been a registered view
+                con.execute(f"DROP TABLE IF EXISTS {table}")
     frame["send_at"] = pd.to_datetime(frame["send_at"]).dt.tz_localize("UTC")
     plan = DeliveryPlan(frame[DECISION_COLUMNS if decisions_only else PLAN_COLUMNS])
     plan.attrs.update(campaign_id=spec.campaign_id, now=spec.now, price_source=source)
