@@ -65,10 +65,10 @@ def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
     return table
 
 
-# the join (format with the table) that gives each lead ``l`` of the campaign $c its cached row
-# ``cc`` if it is current ($fp: the fingerprint)
+# the join (format with the table) that gives each lead ``l`` of the campaign $c (``vh``: the hash
+# of its ``custom_variables``) its cached row ``cc`` if it is current ($fp: the fingerprint)
 JOIN = ("LEFT JOIN (SELECT * FROM {table} WHERE campaign_id = $c AND fp = $fp) cc ON cc.lead_id = l.id "
-        "AND cc.vh = hash(l.custom_variables) AND cc.variant IS NOT DISTINCT FROM l.variant")
+        "AND cc.vh = l.vh AND cc.variant IS NOT DISTINCT FROM l.variant")
 DECIDING = COLUMNS[:2]  # what the decisions read; the others are only shown
 
 
@@ -115,15 +115,16 @@ def content_sql(spec: PlanSpec, where: str) -> str:
     """
 
 
-def fill(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> None:
+def fill(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> bool:
     """Compute the content of the leads of ``base(lead_id, known, ...)`` that are not ``known``
-    (no current row in the cache ``table``), store it there and set their :data:`DECIDING`
-    columns in ``base``."""
+    (no current row in the cache ``table``) into the temp table ``_content_new`` (``lead_id``
+    and :data:`COLUMNS`, which the caller drops) and store it in the cache; False (no table):
+    every lead was known."""
     new = con.execute(f"SELECT count(*) FROM {base} WHERE NOT known").fetchall()[0][0]
     STATS["computed"] += new
     STATS["cached"] += con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0] - new
     if not new:
-        return
+        return False
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _content_new AS
                     {content_sql(spec, f"l.id IN (SELECT lead_id FROM {base} WHERE NOT known)")}""")
     inexact = con.execute("SELECT lead_id, message FROM _content_new WHERE NOT exact").fetchall()
@@ -136,9 +137,7 @@ def fill(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) 
     con.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM _content_new)")
     con.execute(f"INSERT INTO {table} SELECT lead_id, campaign_id, ?, vh, variant, {', '.join(COLUMNS)} "
                 "FROM _content_new", [fingerprint(spec)])
-    sets = ", ".join(f"{c} = n.{c}" for c in DECIDING)
-    con.execute(f"UPDATE {base} SET known = true, {sets} FROM _content_new n WHERE n.lead_id = {base}.lead_id")
-    con.execute("DROP TABLE _content_new")
+    return True
 
 
 def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> duckdb.DuckDBPyRelation:

@@ -68,7 +68,9 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: 
                     WHEN s.state = 1 THEN 'unresolved'
                     WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
                END AS own_reason
-        FROM leads l JOIN users u ON u.id = l.user_id {zone_cache.JOIN.format(schema=schema)}
+        FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
+              FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
+        JOIN users u ON u.id = l.user_id {zone_cache.JOIN.format(schema=schema)}
         {content_cache.JOIN.format(table=content)}
         LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
                                             WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
@@ -84,10 +86,15 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: 
         return
     con.register("_plan_found", found)
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
+        if content_cache.fill(con, spec, content, "_plan_found"):  # the new content, beside the cached
+            taken = ", ".join(f"CASE WHEN f.known THEN f.{c} ELSE n.{c} END AS {c}" for c in content_cache.DECIDING)
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.* REPLACE ({taken})
+                            FROM _plan_found f LEFT JOIN _content_new n ON n.lead_id = f.lead_id""")
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
     finally:
         con.unregister("_plan_found")
-    content_cache.fill(con, spec, content, "plan_base")
+        con.execute("DROP TABLE IF EXISTS _content_new")
 
 
 def _rows(zkey: str) -> str:
@@ -101,6 +108,14 @@ def _rows(zkey: str) -> str:
         FROM plan_base b
         LEFT JOIN _zone_overrides o ON o.name = b.tz_override
         LEFT JOIN _plan_times t ON t.zkey = {zkey.format(t="b")}"""
+
+
+def _settled(con: duckdb.DuckDBPyConnection, rows: str) -> str:
+    """``rows`` made once, as an Arrow table (``_plan_rows``, the columns the limits and the final
+    query read), for the steps that read it several times."""
+    columns = "lead_id, user_id, phone, variant, tz_override, zkey, kidx, send_at, reason"
+    con.register("_plan_rows", con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table())
+    return "SELECT * FROM _plan_rows"
 
 
 def _locals(keys: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -207,7 +222,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
     """The plan of ``spec.campaign_id`` on the mirror connection ``con`` (already refreshed);
     ``decisions_only``: only ``lead_id, action, reason, send_at, scheduler`` (the same values),
     for the send engine: no message, segments, zones or prices."""
-    views = ["plan_base", "_zone_overrides", "_plan_times", "_tier_moved"]
+    views = ["plan_base", "_zone_overrides", "_plan_times", "_plan_rows", "_tier_moved"]
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
@@ -220,6 +235,8 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         rows = _rows(zkey)
         if _limits.caps(con, spec, rows):
             rows = _limits.capped_step(rows)
+        if _limits.tier_applies(spec):  # read three times more: made once
+            rows = _settled(con, rows)
         pairs = times[["zkey", "send_at"]]
         tiered = _limits.tier(con, spec, keys, rows)
         if tiered is not None:
