@@ -1,12 +1,15 @@
 """Build a campaign's delivery plan set-wise in DuckDB (on the analytics mirror of the store).
 
-One table of lead size is made, ``plan_base``: the send path's skip reasons, the per-lead content
-checks and the shown values (one JSON parse per lead). Then zones (:mod:`._zones`, cached per
-person) and send moments per distinct zone key, computed in Python (:mod:`._spec`,
-:mod:`._windows`); the limits (:mod:`._limits`) read the timed rows as one SQL relation and
-leave small tables; the final query applies them and renders the message, SMS segments
-(:mod:`._render`) in one pass, and cost is priced per country. Python work is per zone key or
-per group of numbers, never per lead.
+One relation of lead size is made, ``plan_base``: each lead's person, phone, the send path's skip
+reason and what its content decides (the per-lead content checks and ``timezone`` override, kept
+per lead by :mod:`._content_cache` and computed only for leads whose variables, arm or templates
+changed). Then zones (:mod:`._zones`, cached per person) and send moments per distinct zone key,
+computed in Python (:mod:`._spec`, :mod:`._windows`); the limits (:mod:`._limits`) read the timed
+rows as one SQL relation (made once when the messaging limit reads it again) and leave small
+tables; the final query applies them and returns narrow rows, beside which the cached message
+and SMS size are read, and the shown zone, time and cost columns come from small tables
+(:mod:`._present`). Python work is per zone key or per group of numbers, never per lead. The
+send engine asks only for the decisions (``decisions_only``: no message, zones or prices).
 """
 
 from __future__ import annotations
