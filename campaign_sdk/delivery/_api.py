@@ -81,5 +81,6 @@ def plan_campaign(
     with mirror_for(engine).reading(MIRROR_TABLES) as con:
         plan = build_plan(con, spec, decisions_only=decisions_only)
     plan.attrs["problems"] = list(problems or [])
-    plan.attrs["warnings"] = plan_warnings(plan, channel=channel, template_category=spec.price_category)
+    plan.attrs["warnings"] = [] if decisions_only else plan_warnings(  # the decisions have no country column
+        plan, channel=channel, template_category=spec.price_category)
     return plan
