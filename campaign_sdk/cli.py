@@ -26,7 +26,7 @@ SAMPLE_LEADS = Path(__file__).resolve().parent.parent / "data" / "sample_leads.c
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``campaign-sdk`` command."""
     parser = argparse.ArgumentParser(prog="campaign-sdk", description=__doc__)
-    parser.add_argument("--db", default=None, help="SQLAlchemy URL (default sqlite:///campaigns.db)")
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL or SQLite file path (default sqlite:///campaigns.db)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run an end-to-end campaign on the embedded default store")
     demo.add_argument("--leads", default=str(SAMPLE_LEADS), help="CSV of leads")

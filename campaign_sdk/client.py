@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,14 +42,15 @@ class CampaignClient:
     <CampaignStatus.UNSUBMITTED: 'unsubmitted'>
 
     ``url`` is any SQLAlchemy URL (default ``sqlite:///campaigns.db`` in the working directory;
-    ``postgresql+psycopg://...`` for PostgreSQL). The database is migrated to the latest schema
+    ``postgresql+psycopg://...`` for PostgreSQL) or the path of a SQLite file (``"campaigns.db"``,
+    a ``pathlib.Path``). The database is migrated to the latest schema
     on open. ``gateway`` is the messaging gateway: a ``TwilioGateway`` for real sends; by
     default a ``SandboxGateway(seed=0)``, a simulator that sends nothing to anybody. Any other
     gateway must have every member of the ``Gateway`` protocol; one that lacks some is refused
     with a ``TypeError`` naming them.
     """
 
-    def __init__(self, url: str | sa.URL | None = None, *, gateway: Gateway | None = None, echo: bool = False) -> None:
+    def __init__(self, url: str | os.PathLike[str] | sa.URL | None = None, *, gateway: Gateway | None = None, echo: bool = False) -> None:
         if gateway is not None and (missing := missing_members(gateway)):
             raise TypeError(f"{type(gateway).__name__} is not a Gateway: it lacks {', '.join(missing)} "
                             "(see campaign_sdk.gateways.Gateway; TwilioGateway and SandboxGateway have them all)")

@@ -535,6 +535,11 @@ its local time in the zone where that moment is earliest on the clock."""),
     ("md", "The preflight is a view of the same plan: deferred leads count as to send (later), skipped ones by reason."),
     ("code", '''check = campaign.preflight()
 check.to_send, check.skipped'''),
+    ("md", """The plan also warns about what Meta will do to some of these messages, though our own
+policy lets them go: since April 2025 Meta has not delivered WhatsApp *marketing* templates to
+US numbers (Twilio error 63049). The US leads are sent here because this is the sandbox;
+for real, reach them by SMS, or use a template approved as UTILITY if the message is one."""),
+    ("code", '''check.warnings'''),
     ("md", """## One recipient at a time
 `PlanPreview` shows one lead: its message as WhatsApp shows it, with its own values, its local
 arrival time and why it is deferred or skipped. Pick a lead in the dropdown (or type a number).

@@ -16,6 +16,7 @@ from campaign_sdk.delivery._prices import PriceInput, price_table
 from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._spec import PlanSpec
+from campaign_sdk.delivery._warnings import plan_warnings
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.gateways._pricing import gateway_prices
 
@@ -78,4 +79,5 @@ def plan_campaign(
     with mirror_for(engine).reading(MIRROR_TABLES) as con:
         plan = build_plan(con, spec)
     plan.attrs["problems"] = list(problems or [])
+    plan.attrs["warnings"] = plan_warnings(plan, channel=channel, template_category=spec.price_category)
     return plan

@@ -26,8 +26,10 @@ class DeliveryPlan(pd.DataFrame):
     ``local_send_time`` (wall clock there; for an ambiguous number the zone where it is earliest),
     ``send_at`` (UTC), ``scheduler`` (now / twilio / worker), ``message``, ``sms_encoding``,
     ``sms_segments``, ``cost``, ``currency`` and ``cost_reason`` (why a cost is unknown).
-    ``attrs`` holds ``campaign_id``, ``now``, ``price_source`` and ``problems`` (campaign-level
-    reasons a send is refused now, e.g. not approved).
+    ``attrs`` holds ``campaign_id``, ``now``, ``price_source``, ``problems`` (campaign-level
+    reasons a send is refused now, e.g. not approved) and ``warnings`` (what Twilio or Meta will
+    likely do to messages the plan sends, e.g. Meta's pause on WhatsApp marketing templates to US
+    numbers; no lead is held back for them).
     """
 
     _metadata: list[str] = []

@@ -15,24 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from campaign_sdk._exceptions import DeliveryPolicyError
+from campaign_sdk.leads import iana_zone
 from campaign_sdk.delivery._policy import DAYS, SendWindow, minutes
 
 HORIZON_DAYS = 15  # a weekly window is always found within this many days
 Interval = tuple[dt.datetime, dt.datetime]
 
 
-@lru_cache(maxsize=4096)
-def zone(name: str) -> ZoneInfo | None:
-    """The IANA zone ``name``, or None when it is not one."""
-    if not name or name != name.strip():
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None
+zone = iana_zone  # the IANA zone a name gives, or None: the same verdict as add_leads' report
 
 
 def _wall_to_utc(day: dt.date, minute: int, tz: ZoneInfo) -> dt.datetime:

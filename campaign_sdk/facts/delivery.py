@@ -46,3 +46,19 @@ LIMIT_COUNTS_ONLY_OUTSIDE_SERVICE_WINDOW = True
 # https://developers.facebook.com/docs/whatsapp/conversation-types#customer-service-window
 SERVICE_WINDOW = dt.timedelta(hours=24)
 OUTSIDE_SERVICE_WINDOW_ERROR = Code.OUTSIDE_WINDOW  # 63016, kept with every other code in facts.errors
+
+# WhatsApp throughput: "By default, each WhatsApp sender supports up to 80 messages per second
+# (MPS) for outbound traffic (text or media). Text-only throughput can be increased to 400 MPS on
+# request"; excess messages are queued, up to four hours.
+# https://www.twilio.com/docs/whatsapp/best-practices-and-faqs
+WHATSAPP_SENDER_MPS = 80
+WHATSAPP_SENDER_MPS_TEXT_MAX = 400
+
+# Since April 1, 2025, "recipients in the U.S. cannot receive WhatsApp marketing template messages":
+# Meta does not deliver them and Twilio reports error 63049 ("do not retry ... Use another channel
+# such as SMS or MMS"). https://www.twilio.com/docs/api/errors/63049 ;
+# https://support.twilio.com/hc/en-us/articles/34591224178331-Marketing-Message-Limits-on-WhatsApp
+# (numbers with the +1 dialing code and a US area code; libphonenumber's region "US").
+US_MARKETING_PAUSED_SINCE = dt.date(2025, 4, 1)
+US_MARKETING_PAUSED_REGIONS = frozenset({"US"})
+US_MARKETING_PAUSED_ERROR = Code.MARKETING_NOT_DELIVERED  # 63049

@@ -14,6 +14,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from campaign_sdk._enums import ApprovalState
 from campaign_sdk._exceptions import GatewayError
 from campaign_sdk.facts import errors, scheduling
+from campaign_sdk.facts.delivery import WHATSAPP_SENDER_MPS
 from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.gateways._base import (
     ApprovalResult,
@@ -44,9 +45,10 @@ class TwilioGateway:
 
     ``messaging_service_sid`` or ``from_`` names the sender; ``status_callback`` is passed on every
     send; ``rate`` is the default send rate in messages per second (WhatsApp allows 80 per sender
-    by default); ``messaging_tier`` is the WhatsApp sender's messaging limit (unique people per
-    rolling 24 h, e.g. 2000), which ``send()`` and ``plan()`` keep to by deferring the rest. The
-    auth token never appears in reprs, logs or errors.
+    by default, ``facts.delivery.WHATSAPP_SENDER_MPS``; an SMS sender's throughput depends on its
+    number type and registration, which the SDK does not know: pass it); ``messaging_tier`` is
+    the WhatsApp sender's messaging limit (unique people per rolling 24 h, e.g. 2000), which
+    ``send()`` and ``plan()`` keep to by deferring the rest. The auth token never appears in reprs, logs or errors.
 
     Scheduling (``SendRequest.send_at``) needs ``messaging_service_sid``. A 429's ``Retry-After``
     header reaches ``GatewayError.retry_after`` when the client's ``http_client`` is a
@@ -65,7 +67,7 @@ class TwilioGateway:
         from_: str | None = None,
         status_callback: str | None = None,
         channel: str = "whatsapp",
-        rate: float | None = 80.0,
+        rate: float | None = WHATSAPP_SENDER_MPS,
         messaging_tier: int | None = None,
     ) -> None:
         if channel not in CHANNELS:

@@ -6,11 +6,13 @@ from campaign_sdk.leads._dialect import InputFormat
 from campaign_sdk.leads._input import LeadInput, read_input
 from campaign_sdk.leads._load import load_leads, template_variables
 from campaign_sdk.leads._report import LeadLoadReport
+from campaign_sdk.leads._rows import iana_zone
 
 __all__ = [
     "InputFormat",
     "LeadInput",
     "LeadLoadReport",
+    "iana_zone",
     "load_leads",
     "read_input",
     "template_variables",

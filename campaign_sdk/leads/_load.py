@@ -29,6 +29,7 @@ from campaign_sdk.leads._report import (
     MISSING_COLUMNS,
     OPTED_OUT_COLUMNS,
     REJECTED_COLUMNS,
+    ZONE_COLUMNS,
     LeadLoadReport,
     empty_rejections,
 )
@@ -81,27 +82,33 @@ def load_leads(
     wanted = [c for c in (plan.phone_column, plan.user_id_column) if c] + list(plan.variables)
     stage = LeadStage(session, campaign)
     rejected: list[pd.DataFrame] = []
+    zones: list[pd.DataFrame] = []
     total = 0
     with _bar(source, progress, campaign.name) as bar:
-        for staged, bad in _prepared(source, list(dict.fromkeys(wanted)), chunk_size, plan):
+        for staged, bad, odd_zones in _prepared(source, list(dict.fromkeys(wanted)), chunk_size, plan):
             total += staged.num_rows + len(bad)
             stage.append(staged)
             if len(bad):
                 rejected.append(bad)
+            if len(odd_zones):
+                zones.append(odd_zones)
             bar.update(staged.num_rows + len(bad))
         bar.set_postfix_str("storing")
         done = stage.finish()
-    return _report(campaign.name, total, plan, rejected, done, source.input_format)
+    return _report(campaign.name, total, plan, rejected, done, source.input_format, zones)
 
 
-def _prepared(source: Source, columns: list[str], chunk_size: int, plan: Plan) -> Iterator[tuple[pa.Table, pd.DataFrame]]:
+Prepared = tuple[pa.Table, pd.DataFrame, pd.DataFrame]
+
+
+def _prepared(source: Source, columns: list[str], chunk_size: int, plan: Plan) -> Iterator[Prepared]:
     """Each chunk of the input, validated, in input order: the rows to stage and the rejected rows.
 
     Up to ``WORKERS`` chunks are validated at once in threads while the caller handles the
     previous one. If the caller stops (an error, Ctrl-C), the chunks in flight are dropped.
     """
     offset = 0
-    pending: deque[Future[tuple[pa.Table, pd.DataFrame]]] = deque()
+    pending: deque[Future[Prepared]] = deque()
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="campaign_sdk-leads") as pool:
         try:
             for chunk in source.chunks(columns, chunk_size):
@@ -163,6 +170,7 @@ class _Silent:
 
 def _report(
     name: str, total: int, plan: Plan, rejected: list[pd.DataFrame], done: StageResult, input_format: InputFormat,
+    zones: list[pd.DataFrame],
 ) -> LeadLoadReport:
     if done.unknown_users:
         rows, ids = zip(*done.unknown_users)
@@ -177,6 +185,9 @@ def _report(
     else:
         rejections = empty_rejections()
     unknown = {row for row, _ in done.unknown_users}  # rejected rows are not kept leads
+    # rows not kept as leads: a later row of that person won, or the person opted out
+    superseded = unknown | {row for row, *_ in done.duplicates} | {row for row, _ in done.opted_out}
+    odd_zones = pd.concat(zones, ignore_index=True) if zones else pd.DataFrame(columns=ZONE_COLUMNS)
     return LeadLoadReport(
         campaign=name, total_rows=total, inserted=done.inserted, updated=done.updated,
         unchanged=done.unchanged, duplicates=len(done.duplicates), skipped_opted_out=done.skipped_opted_out,
@@ -188,5 +199,6 @@ def _report(
         ),
         duplicate_rows=pd.DataFrame(done.duplicates, columns=DUPLICATE_COLUMNS),
         opted_out_rows=pd.DataFrame(done.opted_out, columns=OPTED_OUT_COLUMNS),
+        invalid_timezones=odd_zones[~odd_zones["row"].isin(superseded)].reset_index(drop=True),
         input_format=input_format,
     )

@@ -13,6 +13,7 @@ REJECTED_COLUMNS = ["row", "column", "value", "reason", "message"]
 MISSING_COLUMNS = ["row", "phone_number", "missing"]
 DUPLICATE_COLUMNS = ["row", "kept_row", "phone_number"]
 OPTED_OUT_COLUMNS = ["row", "phone_number"]
+ZONE_COLUMNS = ["row", "phone_number", "value"]
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:
@@ -52,6 +53,10 @@ class LeadLoadReport:
       whether the first line looks like a header, as detected (``str()`` says it in words).
     - ``missing_variables``: stored leads lacking a variable the template needs (``row``,
       ``phone_number``, ``missing`` names); a send to them would fail with Twilio error 21656.
+    - ``invalid_timezones``: stored leads whose ``timezone`` column is not an IANA zone name
+      (``row``, ``phone_number``, the ``value``): they are kept, and ``plan()`` / ``send()`` skip
+      them with reason ``invalid_timezone`` until the value is fixed (e.g. ``America/New_York``)
+      or removed (then the number's own zone applies).
 
     >>> report = campaign.add_leads("leads.csv", default_region="US")   # doctest: +SKIP
     >>> report.rejected.groupby("reason").size()                        # doctest: +SKIP
@@ -68,6 +73,7 @@ class LeadLoadReport:
     missing_variables: pd.DataFrame = field(default_factory=lambda: empty_frame(MISSING_COLUMNS))
     duplicate_rows: pd.DataFrame = field(default_factory=lambda: empty_frame(DUPLICATE_COLUMNS))
     opted_out_rows: pd.DataFrame = field(default_factory=lambda: empty_frame(OPTED_OUT_COLUMNS))
+    invalid_timezones: pd.DataFrame = field(default_factory=lambda: empty_frame(ZONE_COLUMNS))
     input_format: InputFormat = InputFormat("dataframe")
 
     @property
@@ -107,6 +113,12 @@ class LeadLoadReport:
                 out += (
                     f"<p>Rejected rows by reason: {summary}. First 10 of {self.rejected_count:,}:</p>"
                     + self.rejected.head(10).to_html(index=False)
+                )
+            if len(self.invalid_timezones):
+                out += (
+                    f"<p>{len(self.invalid_timezones):,} lead(s) kept with a timezone that is not an IANA zone "
+                    "name; plan() and send() skip them until it is fixed (e.g. America/New_York). First 10:</p>"
+                    + self.invalid_timezones.head(10).to_html(index=False)
                 )
             return out + "</div>"
         except Exception:  # a repr must never raise in a notebook

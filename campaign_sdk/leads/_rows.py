@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,11 @@ import pyarrow.compute as pc
 from campaign_sdk.facts.errors import Code
 from campaign_sdk.leads._input import Chunk
 from campaign_sdk.phones import normalize_phones
-from campaign_sdk.leads._report import REJECTED_COLUMNS
+from campaign_sdk.leads._report import REJECTED_COLUMNS, ZONE_COLUMNS
+
+#: The lead variable that names the recipient's time zone (an IANA name), overriding the one
+#: libphonenumber gives the number; delivery's plan reads it.
+TIMEZONE_VARIABLE = "timezone"
 
 _NOT_PADDED = r"(?s)^[!-~](?:.*[!-~])?$"  # no white space (or anything str.strip removes) at the ends
 _JSON_PLAIN = r"^[ !#-\[\]-~]*$"  # printable ASCII without '"' or '\': json.dumps only adds quotes
@@ -38,8 +44,9 @@ class Plan:
         return self.phone_column or self.user_id_column or "phone_number"
 
 
-def prepare(chunk: Chunk, offset: int, plan: Plan) -> tuple[pa.Table, pd.DataFrame]:
-    """The rows to stage (``row_no, phone, user_id, variables, missing``) and the rejections."""
+def prepare(chunk: Chunk, offset: int, plan: Plan) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
+    """The rows to stage (``row_no, phone, user_id, variables, missing``), the rejections and
+    the kept rows whose ``timezone`` is not an IANA zone name (``row, phone_number, value``)."""
     n = len(next(iter(chunk.values()))) if chunk else 0
     rejected = _Rejections(offset)
     keep = np.ones(n, dtype=bool)
@@ -81,7 +88,36 @@ def prepare(chunk: Chunk, offset: int, plan: Plan) -> tuple[pa.Table, pd.DataFra
         "variables": variables.take(sel),
         "missing": pa.array(missing, pa.int64()).take(sel),
     })
-    return staged, rejected.frame()
+    return staged, rejected.frame(), _bad_zones(chunk, plan, keep, phones, offset)
+
+
+@lru_cache(maxsize=4096)
+def iana_zone(name: str) -> ZoneInfo | None:
+    """The IANA time zone ``name`` (exactly as written, e.g. ``"America/New_York"``), or None
+    when it names none.
+
+    >>> iana_zone("Europe/Paris").key, iana_zone("Mars/Base"), iana_zone(" UTC")
+    ('Europe/Paris', None, None)
+    """
+    if not name or name != name.strip():
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def _bad_zones(chunk: Chunk, plan: Plan, keep: np.ndarray, phones: pa.Array, offset: int) -> pd.DataFrame:
+    if TIMEZONE_VARIABLE not in plan.variables:
+        return pd.DataFrame(columns=ZONE_COLUMNS)
+    names = clean_text(chunk[TIMEZONE_VARIABLE]).dictionary_encode()  # a few distinct names: check each once
+    valid = np.array([iana_zone(v) is not None for v in names.dictionary.to_pylist()] + [True], dtype=bool)
+    codes = np.asarray(names.indices.fill_null(len(names.dictionary)).to_numpy(zero_copy_only=False))
+    rows = np.flatnonzero(keep & ~valid[codes])
+    return pd.DataFrame({
+        "row": rows + offset, "phone_number": pd.Series(phones.take(pa.array(rows)).to_pylist(), dtype=object),
+        "value": pd.Series(names.take(pa.array(rows)).to_pylist(), dtype=object),
+    }, columns=ZONE_COLUMNS)
 
 
 class _Rejections:

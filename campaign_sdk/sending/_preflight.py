@@ -141,4 +141,5 @@ def preflight(
         skipped_leads=held, preview=preview, rate=rate, estimated_duration=estimate,
         problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING) + experiments.arm_problems(row)
         + experiments.plan_problems(session, row),
+        warnings=list(plan.attrs.get("warnings", [])),
     )

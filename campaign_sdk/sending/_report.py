@@ -121,9 +121,11 @@ class SendReport:
 class Preflight:
     """What ``campaign.send()`` would do now, computed without sending anything.
 
-    ``problems`` lists why a send would be refused (not approved, paused, ...); ``skipped_leads``
-    has one row per lead that would not be messaged, with the reason; ``preview`` renders the
-    message for a few sendable leads; ``estimated_duration`` assumes the configured rate.
+    ``problems`` lists why a send would be refused (not approved, paused, ...); ``warnings`` what
+    Twilio or Meta will likely do to some of the messages (the plan's ``attrs["warnings"]``);
+    ``skipped_leads`` has one row per lead that would not be messaged, with the reason;
+    ``preview`` renders the message for a few sendable leads; ``estimated_duration`` assumes the
+    configured rate.
     """
 
     campaign: str
@@ -141,6 +143,7 @@ class Preflight:
     rate: float | None
     estimated_duration: dt.timedelta | None
     problems: list[str]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
@@ -170,7 +173,9 @@ class Preflight:
             return (
                 f"<div><strong>Preflight: {html.escape(self.campaign)}</strong>"
                 f"{_BANNER if self.simulated else ''}{_table(rows)}"
-                f"{_section('skipped by reason', self.skipped)}{preview}</div>"
+                f"{_section('skipped by reason', self.skipped)}"
+                + "".join(f"<div><strong>warning:</strong> {html.escape(w)}</div>" for w in self.warnings)
+                + f"{preview}</div>"
             )
         except Exception:  # a notebook repr must never raise
             return html.escape(f"<Preflight {self.campaign!r}>")

@@ -18,6 +18,7 @@ from campaign_sdk.server._errors import ERROR_RESPONSES
 from campaign_sdk.server._models import (
     CampaignCreate,
     CampaignUpdate,
+    InvalidTimezone,
     LeadItem,
     LeadLoadOut,
     MissingVariables,
@@ -185,10 +186,12 @@ def _report_out(report: Any, index_of: list[int]) -> LeadLoadOut:
     gone = {r.row for r in rejected}  # a rejected row is not stored, so it needs no variables
     missing = [MissingVariables(**{**m, "row": original(m["row"])}) for m in _records(report.missing_variables)]
     missing = [m for m in missing if m.row not in gone]
+    zones = [InvalidTimezone(**{**z, "row": original(z["row"])}) for z in _records(report.invalid_timezones)]
     return LeadLoadOut(
         campaign=report.campaign, total_rows=report.total_rows, inserted=report.inserted,
         updated=report.updated, unchanged=report.unchanged, duplicates=report.duplicates,
         skipped_opted_out=report.skipped_opted_out, rejected=rejected, missing_variables=missing,
+        invalid_timezones=zones,
     )
 
 

@@ -94,8 +94,17 @@ class MissingVariables(BaseModel):
     missing: list[str]
 
 
+class InvalidTimezone(BaseModel):
+    """A stored lead whose ``timezone`` variable names no IANA zone: plans skip it until fixed."""
+
+    row: int
+    phone_number: str | None = None
+    value: str
+
+
 class LeadLoadOut(BaseModel):
-    """The load report: counts, every rejected item (index in the request) and its reason."""
+    """The load report: counts, every rejected item (index in the request) and its reason, the
+    stored leads lacking template variables and those whose ``timezone`` is no IANA zone name."""
 
     campaign: str
     total_rows: int
@@ -106,6 +115,7 @@ class LeadLoadOut(BaseModel):
     skipped_opted_out: int
     rejected: list[RejectedRow]
     missing_variables: list[MissingVariables]
+    invalid_timezones: list[InvalidTimezone] = Field(default_factory=list)
 
 
 class RemoveLeads(BaseModel):

@@ -1,0 +1,47 @@
+"""A ``timezone`` column that names no IANA zone is reported by the load, not only by the plan."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import campaign_sdk as cs
+from campaign_sdk import CampaignClient
+
+ROWS = pd.DataFrame({
+    "phone_number": ["+14155552671", "+14155552672", "+14155552673", "+14155552674", "+14155552675",
+                     "+14155552672", "+14155552676"],
+    "lead_name": ["A", "B", "C", "D", "E", "B2", "F"],
+    "timezone": ["America/New_York", "Mars/Base", None, " europe/paris", "", "Europe/Lisbon", "Nowhere/Else"],
+})
+
+
+def test_the_load_lists_leads_whose_timezone_is_no_iana_zone_and_keeps_them(client: CampaignClient) -> None:
+    campaign = client.create_campaign("Zones", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
+    report = campaign.add_leads(ROWS, chunk_size=3)  # the bad values sit in different chunks
+    # row 1 (Mars/Base) is superseded by row 5 (same number, a valid zone); "" and None mean no override;
+    # " europe/paris" is stripped to "europe/paris", which is not an IANA name (they are case-sensitive)
+    assert report.invalid_timezones.to_dict("records") == [
+        {"row": 3, "phone_number": "+14155552674", "value": "europe/paris"},
+        {"row": 6, "phone_number": "+14155552676", "value": "Nowhere/Else"},
+    ]
+    assert report.inserted == 6 and report.rejected_count == 0  # kept: a value to fix, not a row to drop
+    assert "2 lead(s) kept with a timezone that is not an IANA zone name" in report._repr_html_()
+    assert "Nowhere/Else" in report._repr_html_()
+    plan = campaign.plan()
+    skipped = set(plan.loc[plan["reason"] == "invalid_timezone", "phone_number"])
+    assert skipped == set(report.invalid_timezones["phone_number"])  # the load and the plan agree
+
+
+def test_no_timezone_column_reports_nothing(client: CampaignClient) -> None:
+    campaign = client.create_campaign("NoZones", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
+    report = campaign.add_leads(ROWS.drop(columns="timezone"))
+    assert report.invalid_timezones.empty and list(report.invalid_timezones.columns) == ["row", "phone_number", "value"]
+
+
+def test_opted_out_people_are_not_listed(client: CampaignClient) -> None:
+    campaign = client.create_campaign("Opt", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
+    campaign.add_leads(ROWS.iloc[[6]])
+    client.record_replies([{"sid": "SM" + "0" * 32, "from": "+14155552676", "body": "STOP"}])
+    other = client.create_campaign("Opt2", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
+    report = other.add_leads(ROWS.iloc[[6]])
+    assert report.skipped_opted_out == 1 and report.invalid_timezones.empty
