@@ -48,9 +48,11 @@ def plan_campaign(
     engine: sa.Engine, row: Any, gateway: Gateway, *, arms: Sequence[tuple[tuple[str | None, ...], LeadTemplate | str]],
     policy: DeliveryPolicy, at: dt.datetime | str | None = None, local_time: str | None = None,
     prices: PriceInput | None = None, messaging_tier: int | None = None, now: dt.datetime | None = None,
-    problems: list[str] | None = None,
+    problems: list[str] | None = None, decisions_only: bool = False,
 ) -> DeliveryPlan:
-    """The delivery plan of the campaign ``row`` (see ``Campaign.plan``)."""
+    """The delivery plan of the campaign ``row`` (see ``Campaign.plan``); ``decisions_only``:
+    only the columns the send engine reads (``lead_id, action, reason, send_at, scheduler``,
+    the same values), without rendering, zones or prices."""
     from campaign_sdk.analytics import mirror_for
 
     moment = utc(now if now is not None else gateway.now())  # the sandbox simulates time: plan on its clock
@@ -77,7 +79,8 @@ def plan_campaign(
         twilio_scheduling=twilio_can_schedule(gateway), prices=lookup,
     )
     with mirror_for(engine).reading(MIRROR_TABLES) as con:
-        plan = build_plan(con, spec)
+        plan = build_plan(con, spec, decisions_only=decisions_only)
     plan.attrs["problems"] = list(problems or [])
-    plan.attrs["warnings"] = plan_warnings(plan, channel=channel, template_category=spec.price_category)
+    plan.attrs["warnings"] = [] if decisions_only else plan_warnings(  # the decisions have no country column
+        plan, channel=channel, template_category=spec.price_category)
     return plan

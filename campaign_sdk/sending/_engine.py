@@ -56,7 +56,7 @@ from campaign_sdk.sending._scan import Scan, census, every_lead_handled
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
 TWILIO_SCHEDULING = True  # hand deferred messages to Twilio's scheduler when it can hold them (see _prepare)
 CHUNK_MAX = 1000  # leads per chunk at most (its intents are open at once)
-WRITE_EVERY = 0.05  # seconds the writer lets outcomes gather between transactions
+WRITE_EVERY = 0.2  # seconds the writer lets outcomes gather between transactions
 
 
 class CampaignSender:

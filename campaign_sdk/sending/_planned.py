@@ -10,16 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import delivery, service
 from campaign_sdk.gateways import Gateway
-
-# The plan's cost columns are not needed to send: an empty price table keeps the plan from
-# asking a gateway's Pricing API (an HTTP call per country) on every send.
-NO_PRICES = pd.DataFrame(columns=["country", "channel", "category", "price", "currency"])
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -37,54 +33,82 @@ UNPLANNED = Decision("unplanned")
 
 
 class Decisions:
-    """A campaign's plan, indexed by lead id."""
+    """A campaign's plan, indexed by lead id: each lead holds the index of its decision among the
+    plan's few distinct ones (numpy arrays), so making it and asking about every lead
+    (:meth:`last`, :meth:`count`) cost no Python work per lead; :meth:`of` costs a lookup per
+    lead asked about."""
 
     def __init__(self, frame: pd.DataFrame, *, policy: delivery.DeliveryPolicy) -> None:
         self.policy = policy
         self.frame = frame.set_index("lead_id")[["action", "reason", "send_at", "scheduler"]]
         self.now: dt.datetime = frame.attrs.get("now") or dt.datetime.now(dt.UTC)
-        self._by_lead = _decisions(self.frame)
+        self._ids, self._codes, self._choices = _decisions(self.frame)
 
     def of(self, lead_ids: Sequence[int]) -> list[Decision]:
         """The decisions of ``lead_ids``, in order (a lead the plan does not know: ``unplanned``)."""
-        get = self._by_lead.get
-        return [get(lead_id, UNPLANNED) for lead_id in lead_ids]
+        if not len(lead_ids):
+            return []
+        wanted = np.asarray(lead_ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._ids, wanted), max(len(self._ids) - 1, 0))
+        known = self._ids[at] == wanted if len(self._ids) else np.zeros(len(wanted), bool)
+        codes = np.where(known, self._codes[at] if len(self._ids) else -1, -1)
+        choices = self._choices
+        return [choices[c] for c in codes.tolist()]  # choices[-1] is UNPLANNED
+
+    def _kept(self, keep: Callable[[Decision], bool]) -> np.ndarray:
+        """Per planned lead (in ``_ids`` order): ``keep`` accepts its decision."""
+        accepted = np.array([keep(d) for d in self._choices[:-1]] + [False], dtype=bool)
+        return accepted[self._codes]
 
     def last(self, keep: Callable[[Decision], bool]) -> int | None:
         """The highest planned lead id that ``keep`` accepts (None: none)."""
-        return max((lead for lead, decision in self._by_lead.items() if keep(decision)), default=None)
+        ids = self._ids[self._kept(keep)]
+        return int(ids.max()) if len(ids) else None
 
     def count(self, keep: Callable[[Decision], bool]) -> int:
         """How many planned leads ``keep`` accepts."""
-        return sum(1 for decision in self._by_lead.values() if keep(decision))
+        return int(self._kept(keep).sum())
 
     def counts(self) -> pd.DataFrame:
         """Leads by action and reason."""
         return self.frame.groupby(["action", "reason"], dropna=False, observed=True).size().rename("leads").reset_index()
 
 
-def _decisions(frame: pd.DataFrame) -> dict[int, Decision]:
-    """lead id -> its Decision, made once per plan; leads with the same decision share one object
-    (most leads of a send have the same few), so a chunk's lookup is a dict access per lead."""
-    columns = [frame[c].astype(object).to_numpy() for c in ("action", "reason", "scheduler")]
-    converted: dict[Any, dt.datetime | None] = {}
-    send_at = []
-    for value in frame["send_at"].tolist():  # a few distinct moments (one per zone and window)
-        if value not in converted:
-            converted[value] = None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
-        send_at.append(converted[value])
-    shared: dict[tuple[Any, ...], Decision] = {}
-    out: dict[int, Decision] = {}
-    for lead_id, action, reason, scheduler, moment in zip(frame.index.tolist(), *columns, send_at, strict=True):
-        key = (action, reason if isinstance(reason, str) else None, moment,
-               scheduler if isinstance(scheduler, str) else None)
-        if not isinstance(action, str):
-            continue  # not planned: looked up as UNPLANNED
-        decision = shared.get(key)
-        if decision is None:
-            decision = shared[key] = Decision(*key)
-        out[int(lead_id)] = decision
-    return out
+def _factor(values: pd.Series, convert: Callable[[Any], Any] = lambda v: v) -> tuple[np.ndarray, list[Any]]:
+    """Codes (0: missing) and the distinct values (index 0: None) of ``values``, set-wise."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64) + 1, [None, *(convert(v) for v in list(uniques))]
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _decisions(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[Decision]]:
+    """(planned lead ids, sorted; each one's index into the decisions; the distinct decisions,
+    then UNPLANNED). Leads with the same decision share one object (most leads of a send have
+    the same few); a lead without an action is not planned (looked up as UNPLANNED)."""
+    parts = [_factor(frame["action"], _text), _factor(frame["reason"], _text),
+             _factor(frame["send_at"], _moment), _factor(frame["scheduler"], _text)]
+    key = np.zeros(len(frame), dtype=np.int64)
+    for codes, uniques in parts:
+        key = key * len(uniques) + codes
+    planned = parts[0][0] > 0
+    ids = frame.index.to_numpy(dtype=np.int64)[planned]
+    which, distinct = pd.factorize(key[planned])
+    choices: list[Decision] = []
+    for value in distinct.tolist():
+        fields = []
+        for _, uniques in reversed(parts):
+            value, code = divmod(value, len(uniques))
+            fields.append(uniques[code])
+        choices.append(Decision(*reversed(fields)))
+    order = np.argsort(ids, kind="stable")
+    return ids[order], which.astype(np.int64)[order], [*choices, UNPLANNED]
 
 
 def clock_of(gateway: Gateway) -> dt.datetime:
@@ -98,7 +122,8 @@ def decide(
     client_policy: delivery.DeliveryPolicy | None = None, at: dt.datetime | str | None = None,
     local_time: str | None = None, now: dt.datetime | None = None,
 ) -> Decisions:
-    """Run ``campaign_sdk.delivery.plan_campaign`` for the campaign (no prices) and index it."""
+    """Run ``campaign_sdk.delivery.plan_campaign`` for the campaign (its decisions only: no
+    rendering, zones or prices) and index it."""
     with sessions() as session:
         row = service.get_campaign(session, campaign_id)
         policy = delivery.policy_for(row, given=None, client_policy=client_policy)
@@ -108,6 +133,6 @@ def decide(
     now = now or clock_of(gateway)
     plan = delivery.plan_campaign(
         engine, row, gateway, arms=arms, policy=policy, at=at,
-        local_time=local_time, prices=NO_PRICES, now=now,
+        local_time=local_time, now=now, decisions_only=True,
     )
     return Decisions(plan, policy=policy)

@@ -157,7 +157,13 @@ def create_intents(session: Session, campaign: Campaign, intents: Sequence[Mappi
         for i in intents
     ]
     # Core, not the ORM's bulk insert: a send writes every intent through here, and the ORM's
-    # per-row bookkeeping costs twice the insert itself
+    # per-row bookkeeping costs twice the insert itself. The ids come back by dedupe key (unique):
+    # RETURNING in the rows' order would make SQLite insert one row per statement.
+    keys = [row["dedupe_key"] for row in rows]
+    if None not in keys and len(set(keys)) == len(keys):
+        statement = sa.insert(_MESSAGES).returning(_MESSAGES.c.dedupe_key, _MESSAGES.c.id)
+        ids = {key: id_ for key, id_ in session.execute(statement, rows)}
+        return [int(ids[key]) for key in keys]
     statement = sa.insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
     return [int(row[0]) for row in session.execute(statement, rows)]
 

@@ -1,0 +1,153 @@
+"""Each lead's content, computed once and kept beside the analytics mirror.
+
+What a lead's variables make of its arm's template does not change between plans while its
+variables, its arm and the campaign's templates stay the same: the ``timezone`` override, the
+content reason (``missing_variables``, ``value_format``, ``message_too_long``), the rendered
+message and its SMS encoding and segments. The plan keeps them per lead in the mirror's DuckDB
+database (a file beside a SQLite store, memory otherwise), ``cs_delivery.lead_content``, with
+what they were computed from: the templates' fingerprint (:func:`fingerprint`: every arm's
+:class:`~campaign_sdk.delivery._render.LeadTemplate`, which holds the channel's limit), the
+lead's variant and a hash of its ``custom_variables`` text. A plan joins its leads to their
+rows; a lead whose row is missing or was computed from anything else is computed again
+(:func:`fill`: the one JSON parse and render, in SQL, for those leads only) and its row
+replaced. Like the zone cache it is derived data: deleting it costs one slower plan, never a
+wrong one. Rows of leads no longer in the store stay until the cache is rebuilt (another
+:data:`VERSION`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+import duckdb
+import pandas as pd
+
+from campaign_sdk.delivery._render import (
+    arm_sql,
+    blank_sql,
+    features_sql,
+    literal_size,
+    message_sql,
+    reason_sql,
+    segments_sql,
+    shown_sql,
+    size_sql,
+    values_sql,
+)
+from campaign_sdk.delivery._segments import sms_segments
+from campaign_sdk.delivery._spec import PlanSpec
+
+# the hash of the variables text is DuckDB's: another DuckDB version starts the cache afresh
+VERSION = f"3/duckdb {duckdb.__version__}"
+STATS: Counter[str] = Counter()  # computed / cached leads, for tests and benchmarks
+COLUMNS = ("tz_override", "content_reason", "message", "sms_encoding", "sms_segments")
+
+
+def fingerprint(spec: PlanSpec) -> int:
+    """What the content of every lead of ``spec`` is computed from, besides the lead itself
+    (64 bits of a SHA-256)."""
+    digest = hashlib.sha256(repr((VERSION, spec.templates, spec.slots)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
+    """Create the cache table in the schema ``delivery`` (afresh for another :data:`VERSION`);
+    returns its qualified name."""
+    table = f"{delivery}.lead_content"
+    found = con.execute(f"SELECT value FROM {delivery}.meta WHERE key = 'content_version'").fetchone()
+    if found is None or found[0] != VERSION:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('content_version', ?)", [VERSION])
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
+        lead_id BIGINT, campaign_id BIGINT, fp BIGINT, vh UBIGINT, variant VARCHAR, tz_override VARCHAR, content_reason VARCHAR,
+        message VARCHAR, sms_encoding VARCHAR, sms_segments INTEGER)""")
+    return table
+
+
+# the join (format with the table) that gives each lead ``l`` of the campaign $c (``vh``: the hash
+# of its ``custom_variables``) its cached row ``cc`` if it is current ($fp: the fingerprint)
+JOIN = ("LEFT JOIN (SELECT * FROM {table} WHERE campaign_id = $c AND fp = $fp) cc ON cc.lead_id = l.id "
+        "AND cc.vh = l.vh AND cc.variant IS NOT DISTINCT FROM l.variant")
+DECIDING = COLUMNS[:2]  # what the decisions read; the others are only shown
+
+
+def _columns(spec: PlanSpec) -> dict[str, str]:
+    """Each message key's shown value column (:func:`shown_sql`)."""
+    keys = dict.fromkeys(k for _, t in spec.templates for k in t.keys)
+    return {k: f"s{i}" for i, k in enumerate(keys)}
+
+
+def content_sql(spec: PlanSpec, where: str) -> str:
+    """SQL of the content of the leads ``l`` matching ``where``: ``lead_id, campaign_id, vh, variant`` and
+    :data:`COLUMNS`, plus ``exact`` (False: recount the segments with ``sms_segments``)."""
+    slots = spec.slots
+    paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in slots) + "]"
+    raw = {k: f"r{i}" for i, k in enumerate(slots[:-1])}
+    blank = {k: f"b{i}" for i, k in enumerate(slots[:-1])}
+    checked = dict.fromkeys(k for _, t in spec.templates for k in (*t.required, *t.keys))
+    # each value once; blank tested once per value, for both the checks and the shown value
+    values = "".join(f", vals[{i + 1}] AS {raw[k]}" for i, k in enumerate(slots[:-1]))
+    blanks = "".join(f", {blank_sql(raw[k])} AS {blank[k]}" for k in checked)
+    cols = _columns(spec)
+    shown = "".join(f", {shown_sql(k, raw[k], blank[k])} AS {c}" for k, c in cols.items())
+    reason = arm_sql(spec.templates, "variant", lambda t: reason_sql(t, raw, blank))
+    message = arm_sql(spec.templates, "variant", lambda t: message_sql(t, cols, shown=True))
+    joined = arm_sql(spec.templates, "variant", lambda t: values_sql(t, cols, shown=True))
+    sizes = [arm_sql(spec.templates, "variant", lambda t, i=i: str(literal_size(t)[i]).lower()) for i in range(4)]
+    is_gsm, chars, doubles = size_sql("vv", *(f"lit{i}" for i in range(4)))
+    encoding, segments, exact = segments_sql("is_gsm", "chars", "doubles")
+    return f"""
+        WITH parsed AS (
+            SELECT lead_id, campaign_id, vh, variant, nullif(trim(vals[{len(slots)}]), '') AS tz_override {values}
+            FROM (SELECT l.id AS lead_id, l.campaign_id, hash(l.custom_variables) AS vh, l.variant,
+                         json_extract_string(l.custom_variables, {paths}) AS vals
+                  FROM leads l WHERE {where})),
+        checked AS (SELECT * {blanks} FROM parsed),
+        filled AS (SELECT *, {reason} AS content_reason {shown} FROM checked),
+        rendered AS (SELECT *, {message} AS message, {joined} AS vv,
+                            {", ".join(f"{x} AS lit{i}" for i, x in enumerate(sizes))} FROM filled),
+        featured AS (SELECT *, {features_sql("vv")} FROM rendered),
+        sized AS (SELECT *, {is_gsm} AS is_gsm, {chars} AS chars, {doubles} AS doubles FROM featured)
+        SELECT lead_id, campaign_id, vh, variant, tz_override, content_reason, message,
+               {encoding} AS sms_encoding, {segments} AS sms_segments, {exact} AS exact
+        FROM sized
+    """
+
+
+def fill(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> bool:
+    """Compute the content of the leads of ``base(lead_id, known, ...)`` that are not ``known``
+    (no current row in the cache ``table``) into the temp table ``_content_new`` (``lead_id``
+    and :data:`COLUMNS`, which the caller drops) and store it in the cache; False (no table):
+    every lead was known."""
+    new = con.execute(f"SELECT count(*) FROM {base} WHERE NOT known").fetchall()[0][0]
+    STATS["computed"] += new
+    STATS["cached"] += con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0] - new
+    if not new:
+        return False
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _content_new AS
+                    {content_sql(spec, f"l.id IN (SELECT lead_id FROM {base} WHERE NOT known)")}""")
+    inexact = con.execute("SELECT lead_id, message FROM _content_new WHERE NOT exact").fetchall()
+    if inexact:  # a two-unit character may straddle a segment boundary: count those exactly
+        con.register("_content_exact", pd.DataFrame(
+            [(lead, sms_segments(text).segments) for lead, text in inexact], columns=["lead_id", "segments"]))
+        con.execute("UPDATE _content_new SET sms_segments = e.segments FROM _content_exact e "
+                    "WHERE e.lead_id = _content_new.lead_id")
+        con.unregister("_content_exact")
+    con.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM _content_new)")
+    con.execute(f"INSERT INTO {table} SELECT lead_id, campaign_id, ?, vh, variant, {', '.join(COLUMNS)} "
+                "FROM _content_new", [fingerprint(spec)])
+    return True
+
+
+def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> duckdb.DuckDBPyRelation:
+    """The relation ``lead_id, message, sms_encoding, sms_segments`` of exactly the leads of
+    ``base`` (after :func:`fill`: each has one current row), read from the cache without a join:
+    the campaign's rows of this fingerprint, once rows of leads no longer in the campaign (or
+    no longer planned) are deleted."""
+    where = f"campaign_id = {int(spec.campaign_id)} AND fp = $fp"
+    params = {"fp": fingerprint(spec)}
+    mine = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchall()[0][0]
+    if mine != con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0]:
+        con.execute(f"DELETE FROM {table} WHERE {where} AND lead_id NOT IN (SELECT lead_id FROM {base})", params)
+    return con.sql(f"SELECT lead_id, {', '.join(COLUMNS[2:])} FROM {table} WHERE {where}", params=params)
