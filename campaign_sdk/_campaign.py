@@ -389,7 +389,7 @@ class Campaign(ExperimentMixin):
                 campaign=check.campaign, campaign_id=self.id, simulated=check.simulated, dry_run=True,
                 to_send=check.to_send, skipped=check.skipped, remaining=check.to_send, rate=rate,
                 stopped=None if check.ready else "; ".join(check.problems),
-            )
+            ).seal()
         if gateway is None:
             raise CampaignStateError("the client has no gateway; pass gateway=TwilioGateway(...) to CampaignClient")
         self._assign()

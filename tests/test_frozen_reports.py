@@ -52,3 +52,22 @@ def test_recorder_results_add_up_in_order() -> None:
     assert total.unmatched == [{"sid": "a"}] and total.unknown == [{"sid": "b", "status": "x"}]
     assert total.outcomes == ["applied", "unmatched", "ignored"]
     assert first.applied == 1 and first.ignored == 0  # neither part changed
+
+
+def test_send_due_and_cancel_reports_are_sealed_once_their_call_returns(sqlite_url: str) -> None:
+    with cs.CampaignClient(sqlite_url) as client:
+        client.delivery_policy = cs.DeliveryPolicy(window=None)
+        campaign = client.create_campaign("Sealed", template="order_confirmation")
+        campaign.add_leads(pd.DataFrame({"phone_number": ["+14155552671"], "lead_name": ["A"], "order_id": ["1"]}))
+        campaign.submit_for_approval(category="UTILITY")
+        campaign.set_approval_status("approved")
+        campaign.enable()
+        dry = campaign.send(dry_run=True, progress=False)
+        report = campaign.send(progress=False)
+        assert (dry.to_send, report.sent) == (1, 1)
+        for sealed, name in ((dry, "sent"), (report, "sent"), (client.run_due(), "sent"),
+                             (campaign.cancel_scheduled(), "canceled")):
+            with pytest.raises(dataclasses.FrozenInstanceError, match="final once its call has returned"):
+                setattr(sealed, name, 99)
+            assert getattr(sealed, name) != 99
+        assert report.sent == 1 and dataclasses.replace(report, sent=2).sent == 2  # a copy may differ

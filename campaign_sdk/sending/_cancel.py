@@ -26,6 +26,7 @@ from campaign_sdk._exceptions import CampaignStateError, GatewayError
 from campaign_sdk.gateways import Gateway, MessageRecord, strip_channel
 from campaign_sdk.models import MessageStatus, OutboundMessage
 from campaign_sdk.sending._lease import SendLease
+from campaign_sdk.sending._report import Sealable
 
 log = logging.getLogger(__name__)
 LEASE_WAIT = 10.0  # seconds to wait for a running send of the campaign to notice it was disabled
@@ -33,7 +34,7 @@ BATCH = 200  # cancels recorded per transaction
 
 
 @dataclass
-class CancelReport:
+class CancelReport(Sealable):
     """What cancelling a campaign's scheduled messages did: ``canceled`` (now ``canceled`` at
     Twilio, their leads free again), ``already_sent`` (SID -> the status Twilio reports: it left
     the scheduler before the cancel, and stays sent), ``failed`` (SID -> why: still scheduled at
@@ -81,6 +82,7 @@ def cancel_scheduled(sessions: sessionmaker[Session], gateway: Gateway, campaign
     finally:
         if lease is not None:
             lease.release()
+        report.seal()  # final, whether the loop ended or raised
     return report
 
 

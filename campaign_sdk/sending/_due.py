@@ -35,10 +35,11 @@ from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._planned import clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import ArmChecks
+from campaign_sdk.sending._report import Sealable
 
 
 @dataclass
-class DueReport:
+class DueReport(Sealable):
     """What one ``run_due()`` did: ``sent`` (accepted by Twilio), ``reconciled`` (sent by a worker
     that died, found in Twilio's list), ``failed`` (by code or kind), ``skipped`` (by reason, e.g.
     ``expired``, ``frequency_cap``), ``moved`` (deferred again, by reason), ``unresolved``,
@@ -190,7 +191,7 @@ class DueSender:
             total.waiting, due = _deferred.waiting(session)
         total.next_due = utc(due) if due is not None else None
         total.duration = time.monotonic() - started
-        return total
+        return total.seal()
 
     # -- one claimed batch --------------------------------------------------------------------
     def _batch_of(self, token: str, claimed: list[tuple[int, int, int, int]], now: dt.datetime) -> DueReport:

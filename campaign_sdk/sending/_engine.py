@@ -133,6 +133,7 @@ class CampaignSender:
             _, due = _deferred.waiting(session, self._campaign_id)
         self.report.next_due = policy_layer.utc(due) if due is not None else None
         self.report.duration = time.monotonic() - started
+        self.report.seal()  # final: read-only from here on
         if interrupted is not None:
             raise interrupted
         if self._fatal is not None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import pandas as pd
 
@@ -19,8 +20,27 @@ _BANNER = (
 )
 
 
+class Sealable:
+    """A report its call fills in as it runs (from several threads) and seals when it returns:
+    after that, assigning to a field raises ``dataclasses.FrozenInstanceError``, as on a frozen
+    dataclass, so a number read later is the one the call produced."""
+
+    _sealed: ClassVar[bool] = False  # set on the instance by seal()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._sealed:
+            raise dataclasses.FrozenInstanceError(
+                f"cannot assign to field {name!r}: a {type(self).__name__} is final once its call has returned")
+        super().__setattr__(name, value)
+
+    def seal(self) -> Self:
+        """Make the report read-only (its call does this before it returns or raises)."""
+        object.__setattr__(self, "_sealed", True)
+        return self
+
+
 @dataclass
-class SendReport:
+class SendReport(Sealable):
     """The outcome of ``campaign.send()``.
 
     ``sent``: messages Twilio accepted in this call; ``scheduled``: messages handed to Twilio's
