@@ -17,7 +17,6 @@ exactly the doctest flags listed for it; any other module's examples run with no
 from __future__ import annotations
 
 import doctest
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,11 +24,8 @@ from _pytest.doctest import DoctestItem, DoctestModule
 
 ROOT = Path(__file__).resolve().parent
 
-# Bytecode: every test process (the xdist workers, the controller, a rerun) would otherwise compile
-# campaign_sdk and re-run pytest's assertion rewriting of every test module from source, some 5 s
-# of CPU per process, where PYTHONDONTWRITEBYTECODE is set (as on the engineers' machine). The run
-# writes its caches to the git-ignored __pycache__ folders; it changes what is imported, never how.
-sys.dont_write_bytecode = False
+# Bytecode caches are written even where PYTHONDONTWRITEBYTECODE is set: see tests/_bytecode.py,
+# which pyproject.toml's addopts loads before any plugin (this file is imported too late for them).
 pytest_plugins = ["pytester"]  # tests/test_conftest.py runs these hooks on a tree of its own
 collect_ignore_glob = ["campaign_sdk/migrations/*", "notebooks/*.py"]
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -15,6 +18,11 @@ _HERE = Path(__file__).resolve().parent
 # two different databases) see each other's configuration (KeyError: 'config' / 'script').
 _ALEMBIC = threading.Lock()
 _PG_LOCK_KEY = 0x63616D70  # "camp": the advisory lock that makes PostgreSQL openers migrate in turn
+# What migrating a brand-new (empty) database to the head wrote, per kind of database: the SQL and
+# parameters the migrations sent, in order, reads left out (see _new_store_sql).
+_Statement = tuple[str, Any]
+_NEW_STORE_SQL: dict[tuple[object, ...], list[_Statement]] = {}
+_READ = re.compile(r"\s*(SELECT\b|PRAGMA\s+[\w.]+\s*(\(|$))", re.IGNORECASE)
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -32,7 +40,12 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     migration scripts: that is every open of a client after the first. Otherwise the migration
     runs under the database's write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock)
     and the revision is read again inside it, so clients opening a new store at once, from threads
-    or processes, migrate it once, one after the other."""
+    or processes, migrate it once, one after the other.
+
+    A brand-new database (no tables) is migrated to the head once per process and kind of
+    database; the next one gets the SQL that migration wrote, replayed in the same transaction
+    under the same lock (see :func:`_new_store_sql`), which makes the same schema without loading
+    and running every migration again (a test suite opens hundreds of new stores)."""
     from alembic.runtime.migration import MigrationContext
 
     if revision == "head" and current_revision(engine) == head_revision():
@@ -44,7 +57,46 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         if revision == "head" and MigrationContext.configure(connection).get_current_revision() == head_revision():
             return
-        command.upgrade(alembic_config(connection), revision)
+        key = _new_store_key(connection) if revision == "head" else None
+        if key is None:
+            command.upgrade(alembic_config(connection), revision)
+        elif (statements := _NEW_STORE_SQL.get(key)) is not None:
+            for statement, parameters in statements:
+                connection.exec_driver_sql(statement, parameters)
+        else:
+            _NEW_STORE_SQL[key] = _new_store_sql(
+                connection, lambda: command.upgrade(alembic_config(connection), "head")
+            )
+
+
+def _new_store_key(connection: sa.Connection) -> tuple[object, ...] | None:
+    """What the SQL of migrating this database from nothing depends on (the dialect, its driver,
+    the server's version, the head revision), or None when it may not be replayed: the database
+    has tables (the migrations may read and keep them) or names are translated per connection."""
+    if connection.get_execution_options().get("schema_translate_map") or sa.inspect(connection).get_table_names():
+        return None
+    dialect = connection.dialect
+    return dialect.name, dialect.driver, dialect.server_version_info, head_revision()
+
+
+def _new_store_sql(connection: sa.Connection, migrate: Callable[[], None]) -> list[_Statement]:
+    """Run ``migrate`` on ``connection`` and return every statement it sent with its parameters,
+    except reads (SELECT, and PRAGMA queries on SQLite): on an empty database the migrations read
+    only what they wrote themselves, so sending the same statements to another empty database of
+    the same kind makes the same schema, rows and triggers, including the revision row. Nothing is
+    returned (the exception propagates) if the migration fails."""
+    statements: list[_Statement] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if not _READ.match(statement):
+            statements.append((statement, parameters))
+
+    sa.event.listen(connection, "before_cursor_execute", record)
+    try:
+        migrate()
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", record)
+    return statements
 
 
 @cache
