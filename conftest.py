@@ -108,11 +108,32 @@ DOCUMENTED: dict[str, int] = {
 # cases, a concurrency stress): file path (from the root) -> test function names (every test of
 # the file when empty). A fast-loop test that costs more than about a second of CPU belongs here.
 SLOW: dict[str, set[str]] = {
+    "tests/analytics/test_outputs.py": {"test_figures"},
+    "tests/sending/test_send.py": {"test_rate_limits_requests_per_second"},
+    "tests/analytics/test_freshness.py": {"test_every_write_is_seen_by_the_next_call"},
+    "tests/sending/test_send_pipeline.py": {"test_a_send_stopped_midway_still_counts_every_lead_in_its_report"},
+    "tests/delivery/test_content_cache.py": set(),
+    "tests/experiments/test_send.py": {
+        "test_lift_finds_the_true_holdout_effect_through_the_sandbox",
+        "test_send_winner_sends_the_winner_to_the_rest_only",
+        "test_each_variant_is_approved_and_sent_its_own_content_and_holdouts_never",
+    },
+    "tests/experiments/test_itt.py": {
+        "test_every_assigned_lead_counts_whatever_happened_to_its_message",
+        "test_a_campaign_mid_send_counts_its_leads_not_sent_yet_from_the_send_time",
+    },
+    "tests/server/test_lifecycle.py": {
+        "test_send_runs_in_the_background_refuses_a_second_and_resumes",
+        "test_preflight_says_what_blocks_and_what_would_be_sent",
+    },
     "tests/analytics/test_property.py": {"test_duckdb_metrics_equal_the_plain_python_reference"},
     "tests/analytics/test_change_tracking.py": {"test_random_sdk_and_raw_sql_writes_reach_every_metrics_call"},
     "tests/inbox/test_faults.py": set(),
     "tests/inbox/test_inbox.py": {"test_concurrent_duplicate_inbound_messages_never_error"},
-    "tests/inbox/test_races.py": {"test_the_inbox_worker_under_an_intermittent_write_lock_ends_at_every_final_status"},
+    "tests/inbox/test_races.py": {
+        "test_the_inbox_worker_under_an_intermittent_write_lock_ends_at_every_final_status",
+        "test_a_write_committed_between_the_recorders_read_and_write_is_not_undone",
+    },
     "tests/analytics/test_store_reading.py": {
         "test_a_mirror_built_in_bulk_is_not_read_again", "test_bulk_and_in_process_readers_agree",
         "test_the_helper_reports_failure_instead_of_raising",
@@ -123,11 +144,13 @@ SLOW: dict[str, set[str]] = {
     "tests/delivery/test_windows.py": {"test_next_allowed_is_never_early_and_never_skips_an_allowed_minute"},
     "tests/experiments/test_assignment.py": {
         "test_another_process_assigns_the_same_arms", "test_weights_are_honoured_on_100k_users_within_binomial_tolerance",
+        "test_the_sample_ratio_check_flags_a_broken_assignment_in_the_store",
     },
     "tests/experiments/test_crash.py": set(),
     "tests/experiments/test_statistics.py": {
         "test_fixed_interval_of_absolute_lift_covers_the_truth_95_percent_of_the_time", "test_holm_is_statsmodels_holm",
         "test_over_400_seeded_sandbox_experiments_the_interval_covers_the_true_lift",
+        "test_relative_lift_interval_covers_the_truth",
     },
     "tests/leads/test_last_rows.py": {"test_last_row_per_phone_in_text_order"},
     "tests/sending/test_crash.py": {
