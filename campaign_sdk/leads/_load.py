@@ -102,7 +102,8 @@ Prepared = tuple[pa.Table, pd.DataFrame, pd.DataFrame]
 
 
 def _prepared(source: Source, columns: list[str], chunk_size: int, plan: Plan) -> Iterator[Prepared]:
-    """Each chunk of the input, validated, in input order: the rows to stage and the rejected rows.
+    """Each chunk of the input, validated, in input order: the rows to stage, the rejected rows
+    and the kept rows whose ``timezone`` names no IANA zone.
 
     Up to ``WORKERS`` chunks are validated at once in threads while the caller handles the
     previous one. If the caller stops (an error, Ctrl-C), the chunks in flight are dropped.
