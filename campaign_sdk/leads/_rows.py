@@ -69,7 +69,8 @@ def prepare(chunk: Chunk, offset: int, plan: Plan) -> tuple[pa.Table, pd.DataFra
                       verdicts.messages(values, bad))
         keep[by_phone[bad]] = False
         phones = _scatter(phones, by_phone, verdicts.e164)
-    variables, missing = _variables(chunk, plan, n)
+    values = {name: clean_text(chunk[name]) for name in plan.variables}  # each column cleaned once
+    variables, missing = _variables(values, plan, n)
     if plan.strict and plan.needed:
         lacking = keep & (missing != 0)
         for mask in np.unique(missing[lacking]):  # one group per combination of absent variables
@@ -88,7 +89,7 @@ def prepare(chunk: Chunk, offset: int, plan: Plan) -> tuple[pa.Table, pd.DataFra
         "variables": variables.take(sel),
         "missing": pa.array(missing, pa.int64()).take(sel),
     })
-    return staged, rejected.frame(), _bad_zones(chunk, plan, keep, phones, offset)
+    return staged, rejected.frame(), _bad_zones(values, keep, phones, offset)
 
 
 @lru_cache(maxsize=4096)
@@ -107,10 +108,10 @@ def iana_zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def _bad_zones(chunk: Chunk, plan: Plan, keep: np.ndarray, phones: pa.Array, offset: int) -> pd.DataFrame:
-    if TIMEZONE_VARIABLE not in plan.variables:
+def _bad_zones(values: dict[str, pa.Array], keep: np.ndarray, phones: pa.Array, offset: int) -> pd.DataFrame:
+    if TIMEZONE_VARIABLE not in values:
         return pd.DataFrame(columns=ZONE_COLUMNS)
-    names = clean_text(chunk[TIMEZONE_VARIABLE]).dictionary_encode()  # a few distinct names: check each once
+    names = values[TIMEZONE_VARIABLE].dictionary_encode()  # a few distinct names: check each once
     valid = np.array([iana_zone(v) is not None for v in names.dictionary.to_pylist()] + [True], dtype=bool)
     codes = np.asarray(names.indices.fill_null(len(names.dictionary)).to_numpy(zero_copy_only=False))
     rows = np.flatnonzero(keep & ~valid[codes])
@@ -158,12 +159,12 @@ def _user_ids(raw: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return given, ids, given & ~good
 
 
-def _variables(chunk: Chunk, plan: Plan, n: int) -> tuple[pa.Array, np.ndarray]:
+def _variables(values: dict[str, pa.Array], plan: Plan, n: int) -> tuple[pa.Array, np.ndarray]:
     """Each row's custom variables as JSON object text (missing values left out, exactly as
     ``json.dumps`` writes the dict) and a bit mask of the template variables it lacks."""
     pieces, present = [], {}
     for name in plan.variables:
-        value = clean_text(chunk[name])
+        value = values[name]
         present[name] = _np(value.is_valid())
         pieces.append(pc.binary_join_element_wise(pa.scalar(f", {json.dumps(name)}: "), json_text(value), ""))
     missing = np.zeros(n, dtype=np.int64)
