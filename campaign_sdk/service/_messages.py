@@ -136,8 +136,8 @@ def lead_candidates(
         )
     if limit is not None:
         query = query.limit(limit)
-    # the Core's execution on the session's connection: the ORM's handling of each row costs a
-    # fifth of the send's scan, and these are plain columns
+    # the Core's execution on the session's connection: plain columns, without the ORM's handling
+    # of each row (a send pages through every lead with this)
     return [
         LeadCandidate(int(r[0]), int(r[1]), r[2], r[3] or {}, bool(r[4]), bool(r[5]),
                       None if r[6] is None else int(r[6]), bool(r[7]), r[8])
@@ -210,6 +210,7 @@ def _insert_intents(session: Session, raw: RawTable, campaign_id: int, intents: 
 def _intents_sql(raw: RawTable, rows: int) -> str:
     return (f"INSERT INTO {raw.name} ({raw.columns(_INTENT_COLUMNS)}) {raw.values(len(_INTENT_COLUMNS), rows)} "
             f"RETURNING {raw.columns(('dedupe_key', 'id'))}")
+
 
 def record_accepted(session: Session, accepted: Iterable[Mapping[str, Any]]) -> int:
     """Record Twilio's SIDs for intents ``{id, sid, status, at?, created_at?}``; returns how many.
