@@ -52,17 +52,19 @@ _TEMP = ("plan_base", "_content_new", "plan_zones", "_plan_phone", "_plan_deep",
 _BAD_ZONE = "concat('timezone ''', tz_override, ''' is not an IANA zone name (e.g. ''America/New_York'')')"
 
 
-def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: str) -> None:
-    """Make ``plan_base``: each lead's person, phone, cached place, the send path's skip reason
+def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str) -> None:
+    """Make ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
-    ``content_reason``), computed for the leads whose cached content is not current. When every
-    lead's place and content are cached (every plan after the first) it is the query's Arrow
-    result, registered (quicker to make and to scan than a table); else a temp table, which
-    the caches' fills update."""
+    ``content_reason``), all read from the leads, their users and the content cache (one row
+    per lead, with its person's place); computed for the leads whose cached content or place
+    is not current. When every lead's place and content are cached (every plan after the
+    first) it is the query's Arrow result, registered (quicker to make and to scan than a
+    table); else a temp table, which the caches' fills update."""
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
     found = con.sql(f"""
-        SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {zone_cache.PLACE} AS place,
-               cc.lead_id IS NOT NULL AS known, {", ".join(f"cc.{c}" for c in content_cache.DECIDING)},
+        SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
+               {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
+               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)},
                CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
                     WHEN {skip} IS NOT NULL THEN {skip}
                     WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
@@ -73,7 +75,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: 
                END AS own_reason
         FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
               FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
-        JOIN users u ON u.id = l.user_id {zone_cache.JOIN.format(schema=schema)}
+        JOIN users u ON u.id = l.user_id
         {content_cache.JOIN.format(table=content)}
         LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
                                             WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
@@ -84,12 +86,13 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: 
         WHERE l.campaign_id = $c
     """, params={"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}).to_arrow_table()
     unplaced = pc.and_(pc.is_null(found.column("place")), pc.starts_with(found.column("phone"), "+"))
-    if pc.all(found.column("known")).as_py() is not False and not pc.any(unplaced).as_py():
+    if pc.all(found.column("known")).as_py() is not False and pc.all(found.column("placed")).as_py() is not False:
         con.register("plan_base", found)
         return
     con.register("_plan_found", found)
     try:
-        if content_cache.fill(con, spec, content, "_plan_found"):  # the new content, beside the cached
+        computed = content_cache.compute(con, spec, "_plan_found")
+        if computed:  # the new content, beside the cached
             taken = ", ".join(f"CASE WHEN f.known THEN f.{c} ELSE n.{c} END AS {c}" for c in content_cache.DECIDING)
             con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.* REPLACE ({taken})
                             FROM _plan_found f LEFT JOIN _content_new n ON n.lead_id = f.lead_id""")
@@ -97,6 +100,11 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: 
             con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
     finally:
         con.unregister("_plan_found")
+    try:
+        if pc.any(unplaced).as_py():
+            zone_cache.fill(con, "plan_base")
+        content_cache.store(con, spec, content, "plan_base", computed)
+    finally:
         con.execute("DROP TABLE IF EXISTS _content_new")
 
 
@@ -229,8 +237,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
-        _base(con, spec, schema, content)
-        zone_cache.fill(con, "plan_base")
+        _base(con, spec, content)
         keys, zkey = zone_cache.zone_keys(con, "plan_base")
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
