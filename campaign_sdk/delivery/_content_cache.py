@@ -162,8 +162,9 @@ def store(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str,
 
 
 def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> duckdb.DuckDBPyRelation:
-    """The relation ``lead_id, message, sms_encoding, sms_segments`` of exactly the leads of
-    ``base`` (after :func:`store`: each has one current row), read from the cache without a join:
+    """The relation ``lead_id, phone_number, variant, tz_override, message, sms_encoding,
+    sms_segments`` of exactly the leads of ``base`` (after :func:`store`: each has one current
+    row, with its person's number now and its arm now), read from the cache without a join:
     the campaign's rows of this fingerprint, once rows of leads no longer in the campaign (or
     no longer planned) are deleted."""
     where = f"campaign_id = {int(spec.campaign_id)} AND fp = $fp"
@@ -171,4 +172,5 @@ def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str)
     mine = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchall()[0][0]
     if mine != con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0]:
         con.execute(f"DELETE FROM {table} WHERE {where} AND lead_id NOT IN (SELECT lead_id FROM {base})", params)
-    return con.sql(f"SELECT lead_id, {', '.join(COLUMNS[2:])} FROM {table} WHERE {where}", params=params)
+    return con.sql(f"SELECT lead_id, phone AS phone_number, variant, tz_override, {', '.join(COLUMNS[2:])} "
+                   f"FROM {table} WHERE {where}", params=params)

@@ -121,8 +121,8 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_blocks AS
         SELECT send_at, blk, {batch.format(rank="start")} AS lo, {batch.format(rank="start + n - 1")} AS hi, start
-        FROM (SELECT send_at, blk, n, sum(n) OVER (ORDER BY send_at, blk) - n AS start
-              FROM (SELECT send_at, blk, sum(n) AS n FROM _tier_cells GROUP BY send_at, blk))
+        FROM (SELECT send_at, blk, n, (sum(n) OVER (ORDER BY send_at, blk))::BIGINT - n AS start
+              FROM (SELECT send_at, blk, sum(n)::BIGINT AS n FROM _tier_cells GROUP BY send_at, blk))
     """)
     rank = "row_number() OVER (PARTITION BY e.send_at, g.blk ORDER BY e.lead_id) - 1"
     con.execute(f"""

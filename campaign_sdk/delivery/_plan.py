@@ -48,8 +48,22 @@ DECISION_COLUMNS = ["lead_id", "action", "reason", "send_at", "scheduler"]
 _TEMP = ("plan_base", "_content_new", "plan_zones", "_plan_phone", "_plan_deep", "_zone_new", "_zone_found", *_limits.TEMP)
 
 
-# the detail of an invalid ``timezone`` value (SQL over the lead's ``tz_override``)
-_BAD_ZONE = "concat('timezone ''', tz_override, ''' is not an IANA zone name (e.g. ''America/New_York'')')"
+def _detailed(table: pa.Table) -> pa.Table:
+    """``table`` (with ``reason`` and ``tz_override``) with ``detail``: what is wrong with an
+    invalid ``timezone`` value; ``tz_override`` dropped."""
+    bad = pc.fill_null(pc.equal(table.column("reason"), "invalid_timezone"), False).combine_chunks()
+    zone = table.column("tz_override").combine_chunks()
+    detail = pa.nulls(len(table), zone.type)
+    if pc.any(bad).as_py():  # the text is made for those leads only
+        text = pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), pc.filter(zone, bad),
+                                           *(pa.scalar(p, zone.type) for p in _BAD_ZONE[1:]), pa.scalar("", zone.type),
+                                           null_handling="replace", null_replacement="")
+        detail = pc.replace_with_mask(detail, bad, text)
+    return table.drop_columns(["tz_override"]).append_column("detail", detail)
+
+
+# the detail of an invalid ``timezone`` value: the text before and after the value
+_BAD_ZONE = ("timezone '", "' is not an IANA zone name (e.g. 'America/New_York')")
 
 
 def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str) -> None:
@@ -124,7 +138,7 @@ def _rows(zkey: str) -> str:
 def _settled(con: duckdb.DuckDBPyConnection, rows: str) -> str:
     """``rows`` made once, as an Arrow table (``_plan_rows``, the columns the limits and the final
     query read), for the steps that read it several times."""
-    columns = "lead_id, user_id, phone, variant, tz_override, zkey, kidx, send_at, reason"
+    columns = "lead_id, user_id, zkey, kidx, send_at, reason"
     con.register("_plan_rows", con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table())
     return "SELECT * FROM _plan_rows"
 
@@ -196,18 +210,18 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
     con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
     query = f"""
         WITH joined AS (
-            SELECT r.lead_id, r.phone, r.variant, r.tz_override, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
+            SELECT r.lead_id, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
                    {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx
             FROM ({rows}) r
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at)
-        SELECT lead_id, phone AS phone_number, kidx, lidx, reason, variant, {_decided(spec)},
-               CASE WHEN reason = 'invalid_timezone' THEN {_BAD_ZONE} END AS detail
+        SELECT lead_id, kidx, lidx, reason, {_decided(spec)}
         FROM joined
     """
     try:
-        frame = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), _arrow(con, shown)).to_pandas()
+        table = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), _arrow(con, shown))
     finally:
         con.unregister("_plan_locals")
+    frame = _detailed(table).to_pandas()
     return decorate(frame, spec, keys, places, prices), source
 
 
