@@ -66,19 +66,22 @@ def _detailed(table: pa.Table) -> pa.Table:
 _BAD_ZONE = ("timezone '", "' is not an IANA zone name (e.g. 'America/New_York')")
 
 
-def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str) -> None:
+def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool) -> pa.Table | None:
     """Make ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
     ``content_reason``), all read from the leads, their users and the content cache (one row
     per lead, with its person's place); computed for the leads whose cached content or place
     is not current. When every lead's place and content are cached (every plan after the
     first) it is the query's Arrow result, registered (quicker to make and to scan than a
-    table); else a temp table, which the caches' fills update."""
+    table), and with ``shown`` the query also reads the cached message columns, returned (in
+    lead order, as :func:`._content_cache.shown` gives them): the cache is scanned once; else
+    a temp table, which the caches' fills update (None returned)."""
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
-    found = con.sql(f"""
+    extra = "".join(f", cc.{c}" for c in content_cache.COLUMNS[2:]) if shown else ""
+    found = _arrow(con, f"""
         SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
                {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
-               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)},
+               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)}{extra},
                CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
                     WHEN {skip} IS NOT NULL THEN {skip}
                     WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
@@ -98,28 +101,33 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str) -> None:
         LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
                ON bad.user_id = l.user_id
         WHERE l.campaign_id = $c
-    """, params={"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}).to_arrow_table()
+    """, {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)})
     unplaced = pc.and_(pc.is_null(found.column("place")), pc.starts_with(found.column("phone"), "+"))
     if pc.all(found.column("known")).as_py() is not False and pc.all(found.column("placed")).as_py() is not False:
         con.register("plan_base", found)
-        return
+        if not shown:
+            return None
+        # every row current: its number, arm and timezone value are the cached ones
+        return found.select(["lead_id", "phone", "variant", "tz_override", *content_cache.COLUMNS[2:]]).rename_columns(
+            ["lead_id", "phone_number", "variant", "tz_override", *content_cache.COLUMNS[2:]])
     con.register("_plan_found", found)
     try:
         computed = content_cache.compute(con, spec, "_plan_found")
-        if computed:  # the new content, beside the cached
+        drop = f" EXCLUDE ({', '.join(content_cache.COLUMNS[2:])})" if shown else ""
+        if computed:  # the new content beside the cached, with what the cache keeps of it (``new_*``)
             taken = ", ".join(f"CASE WHEN f.known THEN f.{c} ELSE n.{c} END AS {c}" for c in content_cache.DECIDING)
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.* REPLACE ({taken})
+            kept = ", ".join(f"n.{c} AS new_{c}" for c in ("vh", *content_cache.COLUMNS[2:]))
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.*{drop} REPLACE ({taken}), {kept}
                             FROM _plan_found f LEFT JOIN _content_new n ON n.lead_id = f.lead_id""")
         else:
-            con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE plan_base AS SELECT *{drop} FROM _plan_found")
     finally:
         con.unregister("_plan_found")
-    try:
-        if pc.any(unplaced).as_py():
-            zone_cache.fill(con, "plan_base")
-        content_cache.store(con, spec, content, "plan_base", computed)
-    finally:
         con.execute("DROP TABLE IF EXISTS _content_new")
+    if pc.any(unplaced).as_py():
+        zone_cache.fill(con, "plan_base")
+    content_cache.store(con, spec, content, "plan_base", computed)
+    return None
 
 
 def _rows(zkey: str) -> str:
@@ -200,7 +208,7 @@ def _decisions(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str, params
 
 
 def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, pairs: pd.DataFrame,
-            rows: str, params: dict[str, object], shown: duckdb.DuckDBPyRelation) -> tuple[pd.DataFrame, str]:
+            rows: str, params: dict[str, object], shown: pa.Table) -> tuple[pd.DataFrame, str]:
     """Every column of the plan: the decisions with the zone and moment indexes (one pass over
     the rows, narrow: no text but the phone), the cached message columns ``shown`` beside them,
     then the shown zone, time and cost columns (:func:`decorate`)."""
@@ -218,7 +226,7 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
         FROM joined
     """
     try:
-        table = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), _arrow(con, shown))
+        table = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), shown)
     finally:
         con.unregister("_plan_locals")
     frame = _detailed(table).to_pandas()
@@ -251,7 +259,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
-        _base(con, spec, content)
+        shown = _base(con, spec, content, shown=not decisions_only)
         keys, zkey = zone_cache.zone_keys(con, "plan_base")
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
@@ -271,7 +279,9 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         if decisions_only:
             frame, source = _decisions(con, spec, rows, params), None
         else:
-            frame, source = _finish(con, spec, keys, pairs, rows, params, content_cache.shown(con, spec, content, "plan_base"))
+            if shown is None:
+                shown = _arrow(con, content_cache.shown(con, spec, content, "plan_base"))
+            frame, source = _finish(con, spec, keys, pairs, rows, params, shown)
     finally:
         for view in views:
             with contextlib.suppress(duckdb.Error):
