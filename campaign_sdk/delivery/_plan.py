@@ -81,6 +81,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     found = _arrow(con, f"""
         SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
                {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
+               {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
                {", ".join(f"cc.{c}" for c in content_cache.DECIDING)}{extra},
                CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
                     WHEN {skip} IS NOT NULL THEN {skip}
@@ -102,7 +103,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
                ON bad.user_id = l.user_id
         WHERE l.campaign_id = $c
     """, {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)})
-    unplaced = pc.and_(pc.is_null(found.column("place")), pc.starts_with(found.column("phone"), "+"))
+    unplaced = pc.any(found.column("unplaced")).as_py()
     if pc.all(found.column("known")).as_py() is not False and pc.all(found.column("placed")).as_py() is not False:
         con.register("plan_base", found)
         if not shown:
@@ -124,7 +125,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     finally:
         con.unregister("_plan_found")
         con.execute("DROP TABLE IF EXISTS _content_new")
-    if pc.any(unplaced).as_py():
+    if unplaced:
         zone_cache.fill(con, "plan_base")
     content_cache.store(con, spec, content, "plan_base", computed)
     return None
@@ -222,8 +223,8 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
                    {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx
             FROM ({rows}) r
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at)
-        SELECT lead_id, kidx, lidx, reason, {_decided(spec)}
-        FROM joined
+        SELECT *, action IN ('send', 'defer') AS live FROM (
+            SELECT lead_id, kidx, lidx, reason, {_decided(spec)} FROM joined)
     """
     try:
         table = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), shown)
