@@ -37,9 +37,12 @@ def prepare(con: duckdb.DuckDBPyConnection) -> str:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {delivery}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     found = con.execute(f"SELECT value FROM {delivery}.meta WHERE key = 'version'").fetchone()
-    if found is None or found[0] != VERSION or not con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'cs_delivery' AND table_name = 'places'").fetchall()[0][0]:
+    try:
+        con.execute(f"SELECT 1 FROM {delivery}.places LIMIT 0")
+        places = True
+    except duckdb.CatalogException:
+        places = False
+    if found is None or found[0] != VERSION or not places:
         # new place ids: the content cache's rows hold the old ones (:mod:`._content_cache`)
         for table in ("user_places", "places", "lead_content"):
             con.execute(f"DROP TABLE IF EXISTS {delivery}.{table}")
