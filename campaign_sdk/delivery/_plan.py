@@ -1,14 +1,16 @@
 """Build a campaign's delivery plan set-wise in DuckDB (on the analytics mirror of the store).
 
-One relation of lead size is made, ``plan_base``: each lead's person, phone, the send path's skip
-reason and what its content decides (the per-lead content checks and ``timezone`` override, kept
-per lead by :mod:`._content_cache` and computed only for leads whose variables, arm or templates
-changed). Then zones (:mod:`._zones`, cached per person) and send moments per distinct zone key,
-computed in Python (:mod:`._spec`, :mod:`._windows`); the limits (:mod:`._limits`) read the timed
-rows as one SQL relation (made once when the messaging limit reads it again) and leave small
-tables; the final query applies them and returns narrow rows, beside which the cached message
-and SMS size are read, and the shown zone, time and cost columns come from small tables
-(:mod:`._present`). Python work is per zone key or per group of numbers, never per lead. The
+One relation of lead size is made, ``plan_base``: each lead's person, phone, place, the send
+path's skip reason and what its content decides (the per-lead content checks and ``timezone``
+override, kept per lead with the person's place by :mod:`._content_cache` and computed only for
+leads whose variables, arm or templates changed; places by :mod:`._zones`, cached per person by
+:mod:`._zone_cache`), read in one query of the leads, their users and that cache, which also
+reads the cached message columns once every lead's row is current. Then send moments per
+distinct zone key, computed in Python (:mod:`._spec`, :mod:`._windows`); the limits
+(:mod:`._limits`) read the timed rows as one SQL relation (made once when the messaging limit
+reads it again) and leave small tables; the final query applies them and returns narrow rows
+(no text but the decisions), beside which the message columns are put, and the shown zone, time
+and cost columns come from small tables (:mod:`._present`). Python work is per zone key or per group of numbers, never per lead. The
 send engine asks only for the decisions (``decisions_only``: no message, zones or prices).
 """
 
@@ -211,8 +213,9 @@ def _decisions(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str, params
 def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, pairs: pd.DataFrame,
             rows: str, params: dict[str, object], shown: pa.Table) -> tuple[pd.DataFrame, str]:
     """Every column of the plan: the decisions with the zone and moment indexes (one pass over
-    the rows, narrow: no text but the phone), the cached message columns ``shown`` beside them,
-    then the shown zone, time and cost columns (:func:`decorate`)."""
+    the rows, narrow: no text but the decisions), the number, arm, ``timezone`` value and cached
+    message columns ``shown`` (in lead order) beside them, then the invalid-timezone detail and
+    the shown zone, time and cost columns (:func:`decorate`)."""
     countries = [c for c in keys["country"].dropna().unique().tolist()]
     prices, source = spec.prices(countries)
     places = _locals(keys, pairs)
