@@ -219,11 +219,16 @@ class _MigratedSchemas:
             schema = f"t_{uuid.uuid4().hex[:12]}"
             with self.admin.begin() as connection:
                 connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-            _replay(_schema_url(self.base, schema), self.statements).dispose()
-            if self.structure is None:
+            try:
+                _replay(_schema_url(self.base, schema), self.statements).dispose()
+                if self.structure is None:
+                    with self.admin.begin() as connection:
+                        connection.exec_driver_sql(f"SET LOCAL search_path TO {schema}")
+                        self.structure, self.rows = self._state(connection)
+            except BaseException:
                 with self.admin.begin() as connection:
-                    connection.exec_driver_sql(f"SET LOCAL search_path TO {schema}")
-                    self.structure, self.rows = self._state(connection)
+                    connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+                raise
         return schema, _schema_url(self.base, schema)
 
     def give_back(self, schema: str) -> None:
