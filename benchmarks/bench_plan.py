@@ -14,8 +14,8 @@ Both timings run on the analytics mirror after it is loaded once (its load is re
 the baseline is ``SELECT ... FROM leads JOIN users`` for the campaign fetched as a DataFrame
 (through Arrow, as plan() fetches its result).
 plan() keeps each person's zones (``delivery/_zone_cache.py``) and each lead's content (its
-rendered message, SMS size, content reason and ``timezone`` override: ``delivery/_content_cache.py``)
-beside the mirror, so only its first run on a store (or after the leads' variables or the
+rendered message, SMS size, content reason and ``timezone`` override, with its person's place:
+``delivery/_content_cache.py``) beside the mirror, so only its first run on a store (or after the leads' variables or the
 templates change) computes them. Both are measured: first one *cold* plan() (in this new
 process, with both caches dropped: what the first plan of a store pays), then ``--repeat``
 *warm* ones (the caches filled by the cold one: what every later plan pays), each warm one

@@ -7,12 +7,15 @@ message and its SMS encoding and segments. The plan keeps them per lead in the m
 database (a file beside a SQLite store, memory otherwise), ``cs_delivery.lead_content``, with
 what they were computed from: the templates' fingerprint (:func:`fingerprint`: every arm's
 :class:`~campaign_sdk.delivery._render.LeadTemplate`, which holds the channel's limit), the
-lead's variant and a hash of its ``custom_variables`` text. A plan joins its leads to their
-rows; a lead whose row is missing or was computed from anything else is computed again
-(:func:`fill`: the one JSON parse and render, in SQL, for those leads only) and its row
-replaced. Like the zone cache it is derived data: deleting it costs one slower plan, never a
-wrong one. Rows of leads no longer in the store stay until the cache is rebuilt (another
-:data:`VERSION`).
+lead's variant and a hash of its ``custom_variables`` text. Each row also holds its person's
+place (:mod:`._zone_cache`) with the number it was found for (its hash), so that a plan joins its leads
+to this one table (by lead id) and not to the zone cache as well. A plan joins its leads to
+their rows; a lead whose row is missing or was computed from anything else is computed again
+(:func:`compute`: the one JSON parse and render, in SQL, for those leads only) and its row
+replaced (:func:`store`, with the place); a lead whose number changed gets its new place. Like
+the zone cache it is derived data: deleting it costs one slower plan, never a wrong one (and
+it is deleted with the zone cache, whose place ids it holds). Rows of leads no longer in the
+store stay until the cache is rebuilt (another :data:`VERSION`).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from campaign_sdk.delivery._segments import sms_segments
 from campaign_sdk.delivery._spec import PlanSpec
 
 # the hash of the variables text is DuckDB's: another DuckDB version starts the cache afresh
-VERSION = f"3/duckdb {duckdb.__version__}"
+VERSION = f"4/duckdb {duckdb.__version__}"
 STATS: Counter[str] = Counter()  # computed / cached leads, for tests and benchmarks
 COLUMNS = ("tz_override", "content_reason", "message", "sms_encoding", "sms_segments")
 
@@ -61,14 +64,21 @@ def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('content_version', ?)", [VERSION])
     con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
         lead_id BIGINT, campaign_id BIGINT, fp BIGINT, vh UBIGINT, variant VARCHAR, tz_override VARCHAR, content_reason VARCHAR,
-        message VARCHAR, sms_encoding VARCHAR, sms_segments INTEGER)""")
+        message VARCHAR, sms_encoding VARCHAR, sms_segments INTEGER, ph UBIGINT, place INTEGER)""")
     return table
 
 
-# the join (format with the table) that gives each lead ``l`` of the campaign $c (``vh``: the hash
-# of its ``custom_variables``) its cached row ``cc`` if it is current ($fp: the fingerprint)
-JOIN = ("LEFT JOIN (SELECT * FROM {table} WHERE campaign_id = $c AND fp = $fp) cc ON cc.lead_id = l.id "
-        "AND cc.vh = l.vh AND cc.variant IS NOT DISTINCT FROM l.variant")
+# the join (format with the table) that gives each lead ``l`` of the campaign $c its cached row
+# ``cc`` ($fp: the fingerprint; at most one row per lead), joined on the lead id alone: a join
+# on the id is quicker than one on (id, hash, variant), and whether the row is current is a
+# column (:data:`KNOWN`)
+JOIN = "LEFT JOIN (SELECT * FROM {table} WHERE campaign_id = $c AND fp = $fp) cc ON cc.lead_id = l.id"
+# the row's content is current: computed from the lead's variables (``vh``: their hash) and arm
+KNOWN = "coalesce(cc.vh = l.vh AND cc.variant IS NOT DISTINCT FROM l.variant, false)"
+# the row's place was found for the person's number now (``u``: the lead's user); and that place
+# (``ph``: the hash of that number, as the variables' hash: an integer is quicker to store)
+PLACED = "coalesce(cc.ph = hash(u.phone_number), false)"
+PLACE = f"CASE WHEN {PLACED} THEN cc.place END"
 DECIDING = COLUMNS[:2]  # what the decisions read; the others are only shown
 
 
@@ -115,11 +125,11 @@ def content_sql(spec: PlanSpec, where: str) -> str:
     """
 
 
-def fill(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> bool:
+def compute(con: duckdb.DuckDBPyConnection, spec: PlanSpec, base: str) -> bool:
     """Compute the content of the leads of ``base(lead_id, known, ...)`` that are not ``known``
-    (no current row in the cache ``table``) into the temp table ``_content_new`` (``lead_id``
-    and :data:`COLUMNS`, which the caller drops) and store it in the cache; False (no table):
-    every lead was known."""
+    (no current row in the cache) into the temp table ``_content_new`` (``lead_id, vh`` and
+    :data:`COLUMNS`, which the caller joins to its rows and drops); False (no table): every
+    lead was known."""
     new = con.execute(f"SELECT count(*) FROM {base} WHERE NOT known").fetchall()[0][0]
     STATS["computed"] += new
     STATS["cached"] += con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0] - new
@@ -134,20 +144,36 @@ def fill(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) 
         con.execute("UPDATE _content_new SET sms_segments = e.segments FROM _content_exact e "
                     "WHERE e.lead_id = _content_new.lead_id")
         con.unregister("_content_exact")
-    con.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM _content_new)")
-    con.execute(f"INSERT INTO {table} SELECT lead_id, campaign_id, ?, vh, variant, {', '.join(COLUMNS)} "
-                "FROM _content_new", [fingerprint(spec)])
     return True
 
 
+def store(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str, computed: bool) -> None:
+    """Keep in the cache ``table`` the content :func:`compute` made (``computed``): the rows of
+    ``base(lead_id, variant, phone, place, known, placed, tz_override, content_reason, new_vh,
+    new_message, ...)`` that are not ``known``, each with its place (placed by then); and the
+    new place of each known lead whose place was not current (``placed`` false)."""
+    fp = fingerprint(spec)
+    if computed:
+        con.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM {base} WHERE NOT known)")
+        con.execute(f"""INSERT INTO {table} SELECT lead_id, $c, $fp, new_vh, variant, {', '.join(COLUMNS[:2])},
+                        {', '.join(f"new_{c}" for c in COLUMNS[2:])}, hash(phone), place
+                        FROM {base} WHERE NOT known""", {"c": spec.campaign_id, "fp": fp})
+    con.execute(f"""UPDATE {table} SET ph = hash(b.phone), place = b.place FROM {base} b
+                    WHERE b.known AND NOT b.placed AND {table}.lead_id = b.lead_id
+                      AND {table}.campaign_id = $c AND {table}.fp = $fp""", {"c": spec.campaign_id, "fp": fp})
+
+
 def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> duckdb.DuckDBPyRelation:
-    """The relation ``lead_id, message, sms_encoding, sms_segments`` of exactly the leads of
-    ``base`` (after :func:`fill`: each has one current row), read from the cache without a join:
-    the campaign's rows of this fingerprint, once rows of leads no longer in the campaign (or
-    no longer planned) are deleted."""
+    """The relation ``lead_id, phone_number, variant, tz_override, message, sms_encoding,
+    sms_segments`` of exactly the leads of ``base(lead_id, phone, variant, tz_override, ...)``
+    (after :func:`store`: each has one current row): the cache's message columns beside the
+    others of ``base``. Rows of leads no longer in the campaign (or no longer planned) are
+    deleted."""
     where = f"campaign_id = {int(spec.campaign_id)} AND fp = $fp"
     params = {"fp": fingerprint(spec)}
     mine = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchall()[0][0]
     if mine != con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0]:
         con.execute(f"DELETE FROM {table} WHERE {where} AND lead_id NOT IN (SELECT lead_id FROM {base})", params)
-    return con.sql(f"SELECT lead_id, {', '.join(COLUMNS[2:])} FROM {table} WHERE {where}", params=params)
+    return con.sql(f"SELECT b.lead_id, b.phone AS phone_number, b.variant, b.tz_override, "
+                   f"{', '.join(f'c.{c}' for c in COLUMNS[2:])} FROM {table} c JOIN {base} b ON b.lead_id = c.lead_id "
+                   f"WHERE c.{where.replace(' AND ', ' AND c.')}", params=params)

@@ -59,7 +59,7 @@ class Tier:
     """What :func:`tier` found: the moved moments, for :func:`tier_step` and the shown times."""
 
     moved: pd.DataFrame  # zkey, batch, send_at, time_reason
-    window: int  # the customer-service window, microseconds
+    window: int | None  # the customer-service window, microseconds (None: no one has replied, none is open)
     limit: int  # the messaging limit (sets the block size)
 
 
@@ -69,16 +69,20 @@ def _block(limit: int, lead_id: str) -> str:
     return f"({lead_id} >> {max(0, min(16, (limit // 4).bit_length() - 1))})"
 
 
-def _eligible(window: int) -> str:
+def _eligible(window: int | None) -> str:
     """SQL: the row ``r`` counts toward the messaging limit: live, timed, and outside an open
-    service window (``q``: its person's ``_tier_last_in`` row)."""
-    return (f"{LIVE.format(t='r')} AND r.send_at IS NOT NULL "
-            f"AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at)")
+    service window (``q``: its person's ``_tier_last_in`` row; ``window`` None: none is open)."""
+    live = f"{LIVE.format(t='r')} AND r.send_at IS NOT NULL"
+    return live if window is None else f"{live} AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at)"
 
 
-def _counted(rows: str, window: int) -> str:
-    return f"""SELECT r.* FROM ({rows}) r LEFT JOIN _tier_last_in q ON q.user_id = r.user_id
-               WHERE {_eligible(window)}"""
+def _last_in(window: int | None) -> str:
+    """The join of each row ``r`` to its person's last reply (none when no one has replied)."""
+    return "" if window is None else "LEFT JOIN _tier_last_in q ON q.user_id = r.user_id"
+
+
+def _counted(rows: str, window: int | None) -> str:
+    return f"""SELECT r.* FROM ({rows}) r {_last_in(window)} WHERE {_eligible(window)}"""
 
 
 def tier_applies(spec: PlanSpec) -> bool:
@@ -98,7 +102,7 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     limit = spec.messaging_tier
     if not limit or not tier_applies(spec):
         return None
-    day, window = MESSAGING_LIMIT_WINDOW // US, SERVICE_WINDOW // US
+    day, service = MESSAGING_LIMIT_WINDOW // US, SERVICE_WINDOW // US
     now = {"now": naive(spec.now)}
     used = con.execute(f"""
         SELECT count(DISTINCT m.user_id) FROM messages m
@@ -107,6 +111,8 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     first = max(limit - int(used), 0)
     con.execute("CREATE OR REPLACE TEMP TABLE _tier_last_in AS "
                 "SELECT user_id, max(received_at) AS last_in FROM replies GROUP BY user_id")
+    replied = con.execute("SELECT count(*) FROM _tier_last_in").fetchall()[0][0]
+    window = service if replied else None
     # eligible rows in send order (send_at, lead_id): rank r goes in batch 0 (as planned) below
     # ``first``, else 1 + (r - first) // limit days later. Rows are counted per cell (send
     # moment x block of lead ids x zone key; a small table); the blocks (send moment x block)
@@ -121,8 +127,8 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_blocks AS
         SELECT send_at, blk, {batch.format(rank="start")} AS lo, {batch.format(rank="start + n - 1")} AS hi, start
-        FROM (SELECT send_at, blk, n, sum(n) OVER (ORDER BY send_at, blk) - n AS start
-              FROM (SELECT send_at, blk, sum(n) AS n FROM _tier_cells GROUP BY send_at, blk))
+        FROM (SELECT send_at, blk, n, (sum(n) OVER (ORDER BY send_at, blk))::BIGINT - n AS start
+              FROM (SELECT send_at, blk, sum(n)::BIGINT AS n FROM _tier_cells GROUP BY send_at, blk))
     """)
     rank = "row_number() OVER (PARTITION BY e.send_at, g.blk ORDER BY e.lead_id) - 1"
     con.execute(f"""
@@ -156,7 +162,7 @@ def tier_step(rows: str, found: Tier) -> str:
                         ELSE 'messaging_tier' END AS reason)
         FROM (SELECT r.*, CASE WHEN {_eligible(found.window)}
                                THEN coalesce(k.batch, CASE WHEN g.lo = g.hi AND g.lo > 0 THEN g.lo END) END AS tier_batch
-              FROM ({rows}) r LEFT JOIN _tier_last_in q ON q.user_id = r.user_id
+              FROM ({rows}) r {_last_in(found.window)}
               LEFT JOIN _tier_blocks g ON g.send_at = r.send_at AND g.blk = {_block(found.limit, "r.lead_id")}
               LEFT JOIN _tier_ranked k ON k.lead_id = r.lead_id) r
         LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""

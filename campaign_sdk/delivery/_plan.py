@@ -1,14 +1,16 @@
 """Build a campaign's delivery plan set-wise in DuckDB (on the analytics mirror of the store).
 
-One relation of lead size is made, ``plan_base``: each lead's person, phone, the send path's skip
-reason and what its content decides (the per-lead content checks and ``timezone`` override, kept
-per lead by :mod:`._content_cache` and computed only for leads whose variables, arm or templates
-changed). Then zones (:mod:`._zones`, cached per person) and send moments per distinct zone key,
-computed in Python (:mod:`._spec`, :mod:`._windows`); the limits (:mod:`._limits`) read the timed
-rows as one SQL relation (made once when the messaging limit reads it again) and leave small
-tables; the final query applies them and returns narrow rows, beside which the cached message
-and SMS size are read, and the shown zone, time and cost columns come from small tables
-(:mod:`._present`). Python work is per zone key or per group of numbers, never per lead. The
+One relation of lead size is made, ``plan_base``: each lead's person, phone, place, the send
+path's skip reason and what its content decides (the per-lead content checks and ``timezone``
+override, kept per lead with the person's place by :mod:`._content_cache` and computed only for
+leads whose variables, arm or templates changed; places by :mod:`._zones`, cached per person by
+:mod:`._zone_cache`), read in one query of the leads, their users and that cache, which also
+reads the cached message columns once every lead's row is current. Then send moments per
+distinct zone key, computed in Python (:mod:`._spec`, :mod:`._windows`); the limits
+(:mod:`._limits`) read the timed rows as one SQL relation (made once when the messaging limit
+reads it again) and leave small tables; the final query applies them and returns narrow rows
+(no text but the decisions), beside which the message columns are put, and the shown zone, time
+and cost columns come from small tables (:mod:`._present`). Python work is per zone key or per group of numbers, never per lead. The
 send engine asks only for the decisions (``decisions_only``: no message, zones or prices).
 """
 
@@ -48,21 +50,41 @@ DECISION_COLUMNS = ["lead_id", "action", "reason", "send_at", "scheduler"]
 _TEMP = ("plan_base", "_content_new", "plan_zones", "_plan_phone", "_plan_deep", "_zone_new", "_zone_found", *_limits.TEMP)
 
 
-# the detail of an invalid ``timezone`` value (SQL over the lead's ``tz_override``)
-_BAD_ZONE = "concat('timezone ''', tz_override, ''' is not an IANA zone name (e.g. ''America/New_York'')')"
+def _detailed(table: pa.Table) -> pa.Table:
+    """``table`` (with ``reason`` and ``tz_override``) with ``detail``: what is wrong with an
+    invalid ``timezone`` value; ``tz_override`` dropped."""
+    bad = pc.fill_null(pc.equal(table.column("reason"), "invalid_timezone"), False).combine_chunks()
+    zone = table.column("tz_override").combine_chunks()
+    detail = pa.nulls(len(table), zone.type)
+    if pc.any(bad).as_py():  # the text is made for those leads only
+        text = pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), pc.filter(zone, bad),
+                                           *(pa.scalar(p, zone.type) for p in _BAD_ZONE[1:]), pa.scalar("", zone.type),
+                                           null_handling="replace", null_replacement="")
+        detail = pc.replace_with_mask(detail, bad, text)
+    return table.drop_columns(["tz_override"]).append_column("detail", detail)
 
 
-def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: str) -> None:
-    """Make ``plan_base``: each lead's person, phone, cached place, the send path's skip reason
+# the detail of an invalid ``timezone`` value: the text before and after the value
+_BAD_ZONE = ("timezone '", "' is not an IANA zone name (e.g. 'America/New_York')")
+
+
+def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool) -> pa.Table | None:
+    """Make ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
-    ``content_reason``), computed for the leads whose cached content is not current. When every
-    lead's place and content are cached (every plan after the first) it is the query's Arrow
-    result, registered (quicker to make and to scan than a table); else a temp table, which
-    the caches' fills update."""
+    ``content_reason``), all read from the leads, their users and the content cache (one row
+    per lead, with its person's place); computed for the leads whose cached content or place
+    is not current. When every lead's place and content are cached (every plan after the
+    first) it is the query's Arrow result, registered (quicker to make and to scan than a
+    table), and with ``shown`` the query also reads the cached message columns, returned (in
+    lead order, as :func:`._content_cache.shown` gives them): the cache is scanned once; else
+    a temp table, which the caches' fills update (None returned)."""
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
-    found = con.sql(f"""
-        SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {zone_cache.PLACE} AS place,
-               cc.lead_id IS NOT NULL AS known, {", ".join(f"cc.{c}" for c in content_cache.DECIDING)},
+    extra = "".join(f", cc.{c}" for c in content_cache.COLUMNS[2:]) if shown else ""
+    found = _arrow(con, f"""
+        SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
+               {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
+               {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
+               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)}{extra},
                CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
                     WHEN {skip} IS NOT NULL THEN {skip}
                     WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
@@ -73,7 +95,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: 
                END AS own_reason
         FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
               FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
-        JOIN users u ON u.id = l.user_id {zone_cache.JOIN.format(schema=schema)}
+        JOIN users u ON u.id = l.user_id
         {content_cache.JOIN.format(table=content)}
         LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
                                             WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
@@ -82,22 +104,33 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, schema: str, content: 
         LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
                ON bad.user_id = l.user_id
         WHERE l.campaign_id = $c
-    """, params={"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}).to_arrow_table()
-    unplaced = pc.and_(pc.is_null(found.column("place")), pc.starts_with(found.column("phone"), "+"))
-    if pc.all(found.column("known")).as_py() is not False and not pc.any(unplaced).as_py():
+    """, {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)})
+    unplaced = pc.any(found.column("unplaced")).as_py()
+    if pc.all(found.column("known")).as_py() is not False and pc.all(found.column("placed")).as_py() is not False:
         con.register("plan_base", found)
-        return
+        if not shown:
+            return None
+        # every row current: its number, arm and timezone value are the cached ones
+        return found.select(["lead_id", "phone", "variant", "tz_override", *content_cache.COLUMNS[2:]]).rename_columns(
+            ["lead_id", "phone_number", "variant", "tz_override", *content_cache.COLUMNS[2:]])
     con.register("_plan_found", found)
     try:
-        if content_cache.fill(con, spec, content, "_plan_found"):  # the new content, beside the cached
+        computed = content_cache.compute(con, spec, "_plan_found")
+        drop = f" EXCLUDE ({', '.join(content_cache.COLUMNS[2:])})" if shown else ""
+        if computed:  # the new content beside the cached, with what the cache keeps of it (``new_*``)
             taken = ", ".join(f"CASE WHEN f.known THEN f.{c} ELSE n.{c} END AS {c}" for c in content_cache.DECIDING)
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.* REPLACE ({taken})
+            kept = ", ".join(f"n.{c} AS new_{c}" for c in ("vh", *content_cache.COLUMNS[2:]))
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.*{drop} REPLACE ({taken}), {kept}
                             FROM _plan_found f LEFT JOIN _content_new n ON n.lead_id = f.lead_id""")
         else:
-            con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE plan_base AS SELECT *{drop} FROM _plan_found")
     finally:
         con.unregister("_plan_found")
         con.execute("DROP TABLE IF EXISTS _content_new")
+    if unplaced:
+        zone_cache.fill(con, "plan_base")
+    content_cache.store(con, spec, content, "plan_base", computed)
+    return None
 
 
 def _rows(zkey: str) -> str:
@@ -116,7 +149,7 @@ def _rows(zkey: str) -> str:
 def _settled(con: duckdb.DuckDBPyConnection, rows: str) -> str:
     """``rows`` made once, as an Arrow table (``_plan_rows``, the columns the limits and the final
     query read), for the steps that read it several times."""
-    columns = "lead_id, user_id, phone, variant, tz_override, zkey, kidx, send_at, reason"
+    columns = "lead_id, user_id, zkey, kidx, send_at, reason"
     con.register("_plan_rows", con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table())
     return "SELECT * FROM _plan_rows"
 
@@ -178,28 +211,29 @@ def _decisions(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str, params
 
 
 def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, pairs: pd.DataFrame,
-            rows: str, params: dict[str, object], shown: duckdb.DuckDBPyRelation) -> tuple[pd.DataFrame, str]:
+            rows: str, params: dict[str, object], shown: pa.Table) -> tuple[pd.DataFrame, str]:
     """Every column of the plan: the decisions with the zone and moment indexes (one pass over
-    the rows, narrow: no text but the phone), the cached message columns ``shown`` beside them,
-    then the shown zone, time and cost columns (:func:`decorate`)."""
+    the rows, narrow: no text but the decisions), the number, arm, ``timezone`` value and cached
+    message columns ``shown`` (in lead order) beside them, then the invalid-timezone detail and
+    the shown zone, time and cost columns (:func:`decorate`)."""
     countries = [c for c in keys["country"].dropna().unique().tolist()]
     prices, source = spec.prices(countries)
     places = _locals(keys, pairs)
     con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
     query = f"""
         WITH joined AS (
-            SELECT r.lead_id, r.phone, r.variant, r.tz_override, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
+            SELECT r.lead_id, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
                    {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx
             FROM ({rows}) r
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at)
-        SELECT lead_id, phone AS phone_number, kidx, lidx, reason, variant, {_decided(spec)},
-               CASE WHEN reason = 'invalid_timezone' THEN {_BAD_ZONE} END AS detail
-        FROM joined
+        SELECT *, action IN ('send', 'defer') AS live FROM (
+            SELECT lead_id, kidx, lidx, reason, {_decided(spec)} FROM joined)
     """
     try:
-        frame = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), _arrow(con, shown)).to_pandas()
+        table = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), shown)
     finally:
         con.unregister("_plan_locals")
+    frame = _detailed(table).to_pandas()
     return decorate(frame, spec, keys, places, prices), source
 
 
@@ -209,6 +243,14 @@ def _by_lead(table: pa.Table) -> pa.Table:
     table is those blocks in another order, put together from zero-copy slices. (Rows in no
     such order would be gathered one by one.)"""
     ids = table.column("lead_id").to_numpy()
+    starts = np.r_[0, np.flatnonzero(ids[1:] < ids[:-1]) + 1]  # the runs in lead order
+    if len(starts) == 1:
+        return table
+    if len(starts) <= 4096:  # the runs by their first lead: one pass, no sort, when they do not overlap
+        ends = np.r_[starts[1:], len(ids)]
+        runs = np.argsort(ids[starts], kind="stable")
+        if (ids[ends[runs[:-1]] - 1] < ids[starts[runs[1:]]]).all():
+            return pa.concat_tables([table.slice(starts[i], ends[i] - starts[i]) for i in runs])
     order = np.argsort(ids, kind="stable")  # a merge sort: quick on a few sorted runs
     rank = np.empty_like(order)
     rank[order] = np.arange(len(ids))
@@ -229,8 +271,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
-        _base(con, spec, schema, content)
-        zone_cache.fill(con, "plan_base")
+        shown = _base(con, spec, content, shown=not decisions_only)
         keys, zkey = zone_cache.zone_keys(con, "plan_base")
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
@@ -250,7 +291,9 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         if decisions_only:
             frame, source = _decisions(con, spec, rows, params), None
         else:
-            frame, source = _finish(con, spec, keys, pairs, rows, params, content_cache.shown(con, spec, content, "plan_base"))
+            if shown is None:
+                shown = _arrow(con, content_cache.shown(con, spec, content, "plan_base"))
+            frame, source = _finish(con, spec, keys, pairs, rows, params, shown)
     finally:
         for view in views:
             with contextlib.suppress(duckdb.Error):

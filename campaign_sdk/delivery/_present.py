@@ -16,13 +16,14 @@ def _codes(frame: pd.DataFrame, column: str, values: pd.Series) -> pd.Categorica
     cats = pd.Index(values.dropna().unique())
     per_index = cats.get_indexer(values)  # -1 where the value is missing
     idx = frame[column].to_numpy()
-    return pd.Categorical.from_codes(np.where(idx >= 0, per_index[idx], -1), categories=cats)
+    return pd.Categorical.from_codes(_take(idx, per_index, -1), categories=cats)
 
 
 def decorate(frame: pd.DataFrame, spec: PlanSpec, keys: pd.DataFrame, places: pd.DataFrame,
              prices: pd.DataFrame) -> pd.DataFrame:
-    """Zone, country and local-time columns from their small tables; prices and their reasons."""
-    live = frame["action"].isin(["send", "defer"])
+    """Zone, country and local-time columns from their small tables; prices and their reasons
+    (``frame``'s ``live`` column, dropped: the lead is sent or deferred)."""
+    live = frame.pop("live").to_numpy(bool)
     frame["country"] = _codes(frame, "kidx", keys["country"])
     frame["zones"] = _codes(frame, "kidx", keys["zones"])
     frame["ambiguous"] = _take(frame.pop("kidx").to_numpy(), keys["ambiguous"].fillna(False).to_numpy(bool), False)
@@ -34,13 +35,11 @@ def decorate(frame: pd.DataFrame, spec: PlanSpec, keys: pd.DataFrame, places: pd
 
 
 def _take(idx: np.ndarray, values: np.ndarray, missing: Any) -> np.ndarray:
-    out = np.full(len(idx), missing, dtype=values.dtype)
-    ok = idx >= 0
-    out[ok] = values[idx[ok]]
-    return out
+    """``values[idx]``, ``missing`` where ``idx`` is -1 (one gather: -1 picks the appended value)."""
+    return np.append(values, np.array([missing], dtype=values.dtype))[idx]
 
 
-def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: pd.Series) -> None:
+def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: np.ndarray) -> None:
     """Cost = price (per segment on SMS) of the lead's country; computed per country, not per lead."""
     table = prices[prices["channel"] == spec.channel]
     exact = table[table["category"] == spec.price_category].set_index("country")
@@ -49,7 +48,7 @@ def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: pd.S
     price = countries.map(exact["price"]).astype(float).fillna(countries.map(anyc["price"]).astype(float)).to_numpy()
     currency = countries.map(exact["currency"]).astype(object).fillna(countries.map(anyc["currency"]).astype(object))
     codes = frame["country"].cat.codes.to_numpy()
-    live_mask = live.to_numpy()
+    live_mask = live
     per_lead = _take(codes, price, np.nan)
     units = frame["sms_segments"].to_numpy(float) if spec.channel == "sms" else 1.0
     frame["cost"] = np.where(live_mask, per_lead * units, np.nan)

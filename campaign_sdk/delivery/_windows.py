@@ -25,7 +25,9 @@ HORIZON_DAYS = 15  # a weekly window is always found within this many days
 Interval = tuple[dt.datetime, dt.datetime]
 
 
-zone = iana_zone  # the IANA zone a name gives, or None: the same verdict as add_leads' report
+# the IANA zone a name gives, or None: the same verdict as add_leads' report (kept: zoneinfo's
+# own cache holds only a few zones strongly, and loading one again reads its file)
+zone = lru_cache(maxsize=4096)(iana_zone)
 
 
 def _wall_to_utc(day: dt.date, minute: int, tz: ZoneInfo) -> dt.datetime:
@@ -36,7 +38,12 @@ def _wall_to_utc(day: dt.date, minute: int, tz: ZoneInfo) -> dt.datetime:
 
 
 def _intervals(tz: ZoneInfo, window: SendWindow, start: dt.datetime, days: int) -> list[Interval]:
-    first = start.astimezone(tz).date() - dt.timedelta(days=1)
+    return _day_intervals(tz, window, start.astimezone(tz).date(), days)
+
+
+@lru_cache(maxsize=16384)  # by local date, not moment: every plan of a day shares them
+def _day_intervals(tz: ZoneInfo, window: SendWindow, today: dt.date, days: int) -> list[Interval]:
+    first = today - dt.timedelta(days=1)
     found: list[Interval] = []
     for offset in range(days + 2):
         day = first + dt.timedelta(days=offset)

@@ -4,7 +4,8 @@ A phone number's zones (libphonenumber's data) do not change between plans, so t
 them per user in the mirror's DuckDB database (a file beside a SQLite store, memory otherwise):
 ``cs_delivery.user_places(user_id, phone, place)`` and ``cs_delivery.places(place, zones, country)``.
 A plan resolves (:func:`campaign_sdk.delivery._zones.resolve_zones`) only the users it has not
-seen with that number, then joins. The cache is keyed by the phonenumbers version (and this
+seen with that number; each lead's row in the content cache (:mod:`._content_cache`) holds its
+person's place too, so a later plan of the same leads reads it there. The cache is keyed by the phonenumbers version (and this
 module's :data:`VERSION`): another version starts it afresh. It is derived data: deleting it
 (or the mirror file) costs one slower plan, never a wrong one.
 """
@@ -36,25 +37,27 @@ def prepare(con: duckdb.DuckDBPyConnection) -> str:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {delivery}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     found = con.execute(f"SELECT value FROM {delivery}.meta WHERE key = 'version'").fetchone()
-    if found is None or found[0] != VERSION:
-        con.execute(f"DROP TABLE IF EXISTS {delivery}.user_places")
-        con.execute(f"DROP TABLE IF EXISTS {delivery}.places")
+    try:
+        con.execute(f"SELECT 1 FROM {delivery}.places LIMIT 0")
+        places = True
+    except duckdb.CatalogException:
+        places = False
+    if found is None or found[0] != VERSION or not places:
+        # new place ids: the content cache's rows hold the old ones (:mod:`._content_cache`)
+        for table in ("user_places", "places", "lead_content"):
+            con.execute(f"DROP TABLE IF EXISTS {delivery}.{table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('version', ?)", [VERSION])
     con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.places (place INTEGER, zones VARCHAR, country VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.user_places (user_id BIGINT, phone VARCHAR, place INTEGER)")
     return delivery
 
 
-# the join (format with the schema) and the column that give each lead (``l``, its user ``u``)
-# its cached place, or NULL
-JOIN = "LEFT JOIN {schema}.user_places zc ON zc.user_id = l.user_id"
-PLACE = "CASE WHEN zc.phone = u.phone_number THEN zc.place END"
-
-
 def fill(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Resolve the users of ``table(lead_id, user_id, phone, place, ...)`` whose place is NULL
-    (not cached with that number), cache them and set their ``place``."""
+    """Set the ``place`` of the rows of ``table(lead_id, user_id, phone, place, ...)`` whose
+    place is NULL: the cached one of the person with that number, else resolved and cached."""
     delivery = schema(con)
+    con.execute(f"""UPDATE {table} SET place = zc.place FROM {delivery}.user_places zc
+                    WHERE {table}.place IS NULL AND zc.user_id = {table}.user_id AND zc.phone = {table}.phone""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _zone_new AS
         SELECT DISTINCT user_id AS lead_id, phone, NULL::VARCHAR AS tz_override FROM {table}

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -125,13 +126,14 @@ def preflight(
     their reasons; the first ``sample`` messages to send as the preview."""
     live = plan["action"].isin(["send", "defer"]).to_numpy()
     to_send = int(live.sum())
-    held = pd.DataFrame({"lead_id": plan["lead_id"].to_numpy()[~live],
-                         "phone_number": plan["phone_number"].to_numpy()[~live],
-                         "reason": plan["reason"].astype(object).to_numpy()[~live]})
+    rows = np.flatnonzero(~live)  # the held rows' columns converted, not every row's
+    held = pd.DataFrame({"lead_id": plan["lead_id"].to_numpy()[rows],
+                         "phone_number": plan["phone_number"].iloc[rows].to_numpy(),
+                         "reason": plan["reason"].iloc[rows].astype(object).to_numpy()})
     counts = held["reason"].value_counts().to_dict()
     order = [*SKIP_REASONS, *sorted(set(counts) - set(SKIP_REASONS))]
     columns = ["lead_id", "phone_number", "message", *(["variant"] if row.experiment_seed else [])]
-    preview = pd.DataFrame(plan[live].head(sample)[columns]).reset_index(drop=True)
+    preview = pd.DataFrame(plan[columns].iloc[np.flatnonzero(live)[:sample]]).reset_index(drop=True)
     estimate = dt.timedelta(seconds=to_send / rate) if rate else None
     return Preflight(
         campaign=row.name, campaign_id=row.id, simulated=gateway is not None and gateway.simulated,

@@ -144,3 +144,28 @@ def test_a_cache_of_another_version_or_a_new_process_is_not_trusted_blindly(clie
         with CampaignClient(client.engine.url.render_as_string(hide_password=False)) as again:
             expected = 0 if again.engine.dialect.name == "sqlite" else len(PHONES)
             _same(_planned(again.campaign("Cached"), expected), pd.DataFrame(first))
+
+
+def test_the_cached_place_follows_the_number_and_goes_with_the_zone_cache(client: CampaignClient,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign = _campaign(client)
+    first = pd.DataFrame(_planned(campaign, len(PHONES)))
+    with client.transaction() as session:  # the New York person's number changes to Los Angeles
+        session.query(ConversationUser).filter_by(phone_number=PHONES[0]).update({"phone_number": "+13105550100"})
+    before = _zone_cache.STATS["resolved"]
+    moved = _planned(campaign, 0).set_index("phone_number")  # the content stays; the place does not
+    assert moved.loc["+13105550100", "zones"] == "America/Los_Angeles"
+    assert _zone_cache.STATS["resolved"] - before == 1
+    _same(_planned(campaign, 0), _uncached(client, campaign))
+    assert _zone_cache.STATS["resolved"] - before == 1  # kept beside the content: not resolved again
+    with client.transaction() as session:
+        session.query(ConversationUser).filter_by(phone_number="+13105550100").update({"phone_number": PHONES[0]})
+    _same(_planned(campaign, 0), first)  # the number back: resolved again (the zone cache keeps one per person)
+    # a zone cache started afresh (another version, or its places deleted) numbers its places
+    # anew: the content cache, which holds the old numbers, goes with it
+    monkeypatch.setattr(_zone_cache, "VERSION", "another")
+    _same(_planned(campaign, len(PHONES)), first)
+    with mirror_for(client.engine).reading(()) as con:
+        con.execute(f"DROP TABLE {_zone_cache.schema(con)}.places")
+    _same(_planned(campaign, len(PHONES)), first)
+    assert _zone_cache.STATS["resolved"] - before == 2 + 2 * len(PHONES)
