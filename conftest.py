@@ -111,7 +111,11 @@ DOCUMENTED: dict[str, int] = {
 # the file when empty). A fast-loop test that costs more than about a second of CPU belongs here.
 SLOW: dict[str, set[str]] = {
     "tests/analytics/test_outputs.py": {"test_figures"},
-    "tests/sending/test_send.py": {"test_rate_limits_requests_per_second"},
+    "tests/sending/test_send.py": {
+        "test_rate_limits_requests_per_second", "test_disable_during_a_send_stops_it_and_a_later_send_resumes",
+        "test_an_interrupted_send_cleans_up_and_resumes",
+    },
+    "tests/experiments/test_design.py": {"test_too_few_leads_for_the_plan_blocks_the_send_with_the_numbers"},
     "tests/analytics/test_freshness.py": {"test_every_write_is_seen_by_the_next_call"},
     "tests/sending/test_send_pipeline.py": {"test_a_send_stopped_midway_still_counts_every_lead_in_its_report"},
     "tests/delivery/test_content_cache.py": set(),
@@ -171,6 +175,7 @@ SLOW: dict[str, set[str]] = {
     "tests/test_conftest.py": {
         "test_xdist_workers_take_the_costliest_file_first_with_its_tests_in_order",
         "test_notebooks_plugin_declares_nbvals_options_and_collects_with_nbvals_collector",  # imports nbval
+        "test_a_notebook_is_collected_unless_the_mark_expression_deselects_its_cells",  # two pytester runs
     },
     "tests/test_layers.py": {"test_the_server_app_checks_a_draft_without_loading_ipywidgets"},
     "tests/test_readme.py": {"test_main_job_runs_end_to_end_on_the_embedded_default"},
