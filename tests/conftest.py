@@ -50,9 +50,7 @@ def _pg_base_url() -> str:
 @sa.event.listens_for(sa.pool.Pool, "connect")
 def _no_wal_flush_wait(dbapi_connection: Any, _record: Any) -> None:
     """Every PostgreSQL connection of the test process commits without waiting for the WAL flush
-    (see the module docstring). A URL's ``options`` could say it for the processes the tests start
-    too, but the analytics' ADBC reads render the URL with a ``+`` for the space between two
-    options, which libpq does not read as one."""
+    (see the module docstring). Processes the tests start commit as usual."""
     if type(dbapi_connection).__module__.startswith("psycopg"):
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True

@@ -19,6 +19,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -384,8 +385,22 @@ def _pg_factory(engine: sa.Engine) -> Callable[[], Any] | None:
         import adbc_driver_postgresql.dbapi as driver
     except ImportError:
         return None
-    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    uri = libpq_uri(engine.url)
     return lambda: driver.connect(uri, autocommit=True)
+
+
+def libpq_uri(url: sa.URL) -> str:
+    """``url`` as a libpq connection URI, for ADBC. SQLAlchemy writes a space in a query value
+    as ``+``, which libpq keeps as a plus sign (``options=-csearch_path=x -cstatement_timeout=5s``
+    would reach the server as one option); libpq decodes ``%20``.
+
+    >>> import sqlalchemy as sa
+    >>> libpq_uri(sa.make_url("postgresql+psycopg://u@h/db?options=-ca%3D1%20-cb%3D2&sslmode=disable"))
+    'postgresql://u@h/db?options=-ca%3D1%20-cb%3D2&sslmode=disable'
+    """
+    base = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    query = urllib.parse.urlencode(dict(url.query), doseq=True, quote_via=urllib.parse.quote)
+    return f"{base}?{query}" if query else base
 
 
 def sqlite_path(engine: sa.Engine) -> str | None:

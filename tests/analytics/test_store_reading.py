@@ -88,3 +88,21 @@ def test_postgresql_without_adbc_reads_through_sqlalchemy(pg_url, monkeypatch):
         reply(client, A, at(hours=1))
         assert counts(client.metrics(), "Spring")["messages_replied"] == 1
         assert mirror_for(client.engine).source.parallel == 1
+
+
+def test_adbc_reads_get_every_libpq_option_of_the_url(pg_url):
+    """Two options in the URL (a space between them) reach ADBC's sessions as two settings."""
+    url = pg_url + "%20-cstatement_timeout%3D5s"
+    with CampaignClient(url) as client:
+        connect = _store._pg_factory(client.engine)
+        assert connect is not None
+        with connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout')")
+            assert cursor.fetchone()[0] == "5s"
+            cursor.execute("SELECT current_setting('search_path')")
+            assert cursor.fetchone()[0] == client.engine.url.query["options"].split()[0].split("=", 1)[1]
+        spring = campaign(client, "Spring", [A])
+        send(client, spring, A, at(), "read")
+        reply(client, A, at(hours=1))
+        assert counts(client.metrics(), "Spring")["messages_replied"] == 1
+        assert mirror_for(client.engine).source.parallel > 1
