@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,3 +65,77 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def safe_url(engine: sa.Engine) -> str:
     """The engine's URL with any password masked (for reprs and messages)."""
     return engine.url.render_as_string(hide_password=True)
+
+
+# -- writes straight through the DBAPI cursor ------------------------------------------------
+# the DBAPI placeholder of each paramstyle the raw writes use (others fall back to the Core)
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+_RAW: weakref.WeakKeyDictionary[sa.Dialect, dict[str, RawTable]] = weakref.WeakKeyDictionary()
+
+
+def raw_table(session_or_connection: Any, table: sa.Table) -> RawTable | None:
+    """``table`` for raw writes on the session's (or connection's) dialect, or None when its
+    DBAPI's paramstyle is not one the raw writes know (then write through the Core)."""
+    dialect: sa.Dialect = session_or_connection.get_bind().dialect if hasattr(
+        session_or_connection, "get_bind") else session_or_connection.dialect
+    if dialect.paramstyle not in _PLACEHOLDERS:
+        return None
+    tables = _RAW.setdefault(dialect, {})
+    if (found := tables.get(table.name)) is None:
+        found = tables[table.name] = RawTable(table, dialect)
+    return found
+
+
+class RawTable:
+    """A table's rows as its DBAPI takes them: each value converted by its column's own bind
+    processor (the one the Core applies: UTC datetimes as SQLite stores them, JSON as the
+    engine serializes it, enums as their values), statements written once, executed with the
+    driver's ``executemany`` or as one INSERT of many rows.
+
+    The send's bookkeeping writes go through here: the Core's processing of an executemany's
+    parameters (a dict per row, each bind looked up and converted) costs several times what
+    the database itself does with the rows."""
+
+    def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
+        self.table = table
+        self.dialect = dialect
+        self.mark = _PLACEHOLDERS[str(dialect.paramstyle)]
+        quote = dialect.identifier_preparer.quote
+        self.name = dialect.identifier_preparer.format_table(table)
+        self._quote = quote
+        self._processors: dict[str, Callable[[Any], Any]] = {}
+        self._sql: dict[Any, str] = {}
+
+    def bind(self, column: str) -> Callable[[Any], Any]:
+        """The function that turns a value of ``column`` into its DBAPI parameter."""
+        if (found := self._processors.get(column)) is None:
+            type_ = self.table.c[column].type
+            processor = type_.dialect_impl(self.dialect).bind_processor(self.dialect)
+            found = self._processors[column] = processor if processor is not None else _same
+        return found
+
+    def cached(self, key: Any, make: Callable[[], str]) -> str:
+        """The statement ``make`` writes for ``key``, written once."""
+        if (sql := self._sql.get(key)) is None:
+            sql = self._sql[key] = make()
+        return sql
+
+    def columns(self, names: Sequence[str]) -> str:
+        return ", ".join(self._quote(n) for n in names)
+
+    def values(self, width: int, rows: int) -> str:
+        """``VALUES (?, ?), (?, ?)``: ``rows`` rows of ``width`` placeholders."""
+        one = "(" + ", ".join([self.mark] * width) + ")"
+        return "VALUES " + ", ".join([one] * rows)
+
+    def assignments(self, names: Sequence[str]) -> str:
+        return ", ".join(f"{self._quote(n)} = {self.mark}" for n in names)
+
+    @property
+    def most_parameters(self) -> int:
+        """Parameters one statement may carry (SQLite's historic limit: 999)."""
+        return 999 if self.dialect.name == "sqlite" else 30_000
+
+
+def _same(value: Any) -> Any:
+    return value

@@ -9,6 +9,8 @@ layer reconciles it against Twilio's message list before anything is sent again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -16,6 +18,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaign_sdk._store import RawTable, raw_table
 from campaign_sdk.facts import statuses
 from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.models import (
@@ -120,7 +123,7 @@ def lead_candidates(
             ConversationUser.opted_out_at.is_not(None), state, invalid, CampaignLead.variant,
         )
         .join(ConversationUser, ConversationUser.id == CampaignLead.user_id)
-        .where(CampaignLead.campaign_id == campaign_id, CampaignLead.id > after_id)
+        .where(_campaign_is(session, campaign_id), CampaignLead.id > after_id)
         .order_by(CampaignLead.id)
     )
     if unsent_only:
@@ -133,11 +136,24 @@ def lead_candidates(
         )
     if limit is not None:
         query = query.limit(limit)
+    # the Core's execution on the session's connection: plain columns, without the ORM's handling
+    # of each row (a send pages through every lead with this)
     return [
         LeadCandidate(int(r[0]), int(r[1]), r[2], r[3] or {}, bool(r[4]), bool(r[5]),
                       None if r[6] is None else int(r[6]), bool(r[7]), r[8])
-        for r in session.execute(query)
+        for r in session.connection().execute(query).all()
     ]
+
+
+def _campaign_is(session: Session, campaign_id: int) -> sa.ColumnElement[bool]:
+    """``campaign_leads.campaign_id = campaign_id``, written on SQLite so that it does not use
+    the (campaign_id, user_id) index: SQLite (without statistics) would pick that index, then
+    evaluate every remaining lead of the campaign and sort them for each page of ``LIMIT``
+    leads (quadratic in the campaign's size); with the primary key, a page reads its leads
+    in id order and stops at the limit."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (CampaignLead.campaign_id + 0) == campaign_id
+    return CampaignLead.campaign_id == campaign_id
 
 
 def create_intents(session: Session, campaign: Campaign, intents: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -146,26 +162,54 @@ def create_intents(session: Session, campaign: Campaign, intents: Sequence[Mappi
     if not intents:
         return []
     now = utcnow()
+    keys = [i.get("dedupe_key", dedupe_key(campaign.id, i["lead_id"])) for i in intents]
+    if None not in keys and len(set(keys)) == len(keys) and (raw := raw_table(session, _MESSAGES)) is not None:
+        return _insert_intents(session, raw, campaign.id, intents, keys, now)
     rows = [
         {
             "campaign_id": campaign.id, "lead_id": i["lead_id"], "user_id": i["user_id"],
             "to_number": i["to_number"], "content_sid": i.get("content_sid"),
             "content_variables": dict(i.get("content_variables") or {}),
-            "dedupe_key": i.get("dedupe_key", dedupe_key(campaign.id, i["lead_id"])),
-            "status": MessageStatus.QUEUED, "created_at": now, "status_at": now,
+            "dedupe_key": key, "status": MessageStatus.QUEUED, "created_at": now, "status_at": now,
         }
-        for i in intents
+        for i, key in zip(intents, keys, strict=True)
     ]
-    # Core, not the ORM's bulk insert: a send writes every intent through here, and the ORM's
-    # per-row bookkeeping costs twice the insert itself. The ids come back by dedupe key (unique):
-    # RETURNING in the rows' order would make SQLite insert one row per statement.
-    keys = [row["dedupe_key"] for row in rows]
-    if None not in keys and len(set(keys)) == len(keys):
-        statement = sa.insert(_MESSAGES).returning(_MESSAGES.c.dedupe_key, _MESSAGES.c.id)
-        ids = {key: id_ for key, id_ in session.execute(statement, rows)}
-        return [int(ids[key]) for key in keys]
+    # a key missing or repeated: the Core, the ids in the rows' order
     statement = sa.insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
     return [int(row[0]) for row in session.execute(statement, rows)]
+
+
+_INTENT_COLUMNS = ("campaign_id", "lead_id", "user_id", "to_number", "content_sid", "content_variables",
+                   "dedupe_key", "status", "created_at", "status_at")
+
+
+def _insert_intents(session: Session, raw: RawTable, campaign_id: int, intents: Sequence[Mapping[str, Any]],
+                    keys: list[str], now: dt.datetime) -> list[int]:
+    """The send's path: many rows per INSERT, straight through the DBAPI (:class:`RawTable`);
+    the ids come back by dedupe key (unique), as RETURNING does not promise the rows' order."""
+    variables = raw.bind("content_variables")
+    status, created = raw.bind("status")(MessageStatus.QUEUED), raw.bind("created_at")(now)
+    status_at = raw.bind("status_at")(now)
+    rows = [
+        (campaign_id, i["lead_id"], i["user_id"], i["to_number"], i.get("content_sid"),
+         variables(dict(i.get("content_variables") or {})), key, status, created, status_at)
+        for i, key in zip(intents, keys, strict=True)
+    ]
+    width = len(_INTENT_COLUMNS)
+    per_statement = max(1, raw.most_parameters // width)
+    connection = session.connection()
+    ids: dict[str, int] = {}
+    for start in range(0, len(rows), per_statement):
+        part = rows[start:start + per_statement]
+        sql = raw.cached(("intents", len(part)), functools.partial(_intents_sql, raw, len(part)))
+        returned = connection.exec_driver_sql(sql, tuple(value for row in part for value in row))
+        ids.update((str(key), int(id_)) for key, id_ in returned)
+    return [ids[key] for key in keys]
+
+
+def _intents_sql(raw: RawTable, rows: int) -> str:
+    return (f"INSERT INTO {raw.name} ({raw.columns(_INTENT_COLUMNS)}) {raw.values(len(_INTENT_COLUMNS), rows)} "
+            f"RETURNING {raw.columns(('dedupe_key', 'id'))}")
 
 
 def record_accepted(session: Session, accepted: Iterable[Mapping[str, Any]]) -> int:
@@ -183,12 +227,59 @@ def record_accepted(session: Session, accepted: Iterable[Mapping[str, Any]]) -> 
         if a.get("created_at") is not None:
             row["created_at"] = a["created_at"]
         (timed if "created_at" in row else untimed).append(row)
-    # one executemany per set of columns, in Core (the ORM's bulk update costs three times more)
-    by_id = sa.update(_MESSAGES).where(_MESSAGES.c.id == sa.bindparam("intent_id"))
+    raw = raw_table(session, _MESSAGES)
     for rows in (timed, untimed):
-        if rows:
-            session.execute(by_id, rows)
+        if rows and raw is not None:
+            _update_accepted(session, raw, rows, timed=rows is timed)
+        elif rows:  # one executemany per set of columns, in Core
+            session.execute(sa.update(_MESSAGES).where(_MESSAGES.c.id == sa.bindparam("intent_id")), rows)
     return len(timed) + len(untimed)
+
+
+def _update_accepted(session: Session, raw: RawTable, rows: list[dict[str, Any]], *, timed: bool) -> None:
+    """Straight through the DBAPI (:class:`RawTable`): the Core's processing of each row's
+    parameters costs several times the UPDATE itself. On SQLite, one UPDATE ... FROM (VALUES
+    ...) of many rows per statement (an executemany steps the driver once per row, each step
+    handing the interpreter lock back to the sending threads and waiting to get it again);
+    elsewhere one executemany."""
+    columns = ("sid", "status", "unknown_status", "status_at", *(("created_at",) if timed else ()))
+    status, status_at, created_at = raw.bind("status"), raw.bind("status_at"), raw.bind("created_at")
+    times: dict[dt.datetime, Any] = {}  # Twilio's times have a second's precision: many rows share one
+
+    def when(value: dt.datetime) -> Any:
+        if (found := times.get(value)) is None:
+            found = times[value] = created_at(value)
+        return found
+
+    params: list[tuple[Any, ...]]
+    if timed:
+        params = [(r["intent_id"], r["sid"], status(r["status"]), r["unknown_status"], status_at(r["status_at"]),
+                   when(r["created_at"])) for r in rows]
+    else:
+        params = [(r["intent_id"], r["sid"], status(r["status"]), r["unknown_status"], status_at(r["status_at"]))
+                  for r in rows]
+    connection = session.connection()
+    if raw.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE FROM: 3.33
+        width = len(columns) + 1
+        per_statement = max(1, raw.most_parameters // width)
+        for begin in range(0, len(params), per_statement):
+            part = params[begin:begin + per_statement]
+            sql = raw.cached(("accepted from", timed, len(part)), functools.partial(
+                _accepted_from_sql, raw, columns, len(part)))
+            connection.exec_driver_sql(sql, tuple(value for row in part for value in row))
+        return
+    sql = raw.cached(("accepted", timed), lambda: (
+        f"UPDATE {raw.name} SET {raw.assignments(columns)}, {raw.columns(('error_code',))} = NULL, "
+        f"{raw.columns(('error_kind',))} = NULL WHERE {raw.columns(('id',))} = {raw.mark}"))
+    connection.exec_driver_sql(sql, [(*row[1:], row[0]) for row in params])
+
+
+def _accepted_from_sql(raw: RawTable, columns: Sequence[str], rows: int) -> str:
+    """SQLite's UPDATE ... FROM (VALUES ...): the VALUES' columns are column1 (the id), column2, ..."""
+    sets = ", ".join(f"{raw.columns((name,))} = v.column{n}" for n, name in enumerate(columns, start=2))
+    return (f"UPDATE {raw.name} SET {sets}, {raw.columns(('error_code',))} = NULL, "
+            f"{raw.columns(('error_kind',))} = NULL FROM ({raw.values(len(columns) + 1, rows)}) AS v "
+            f"WHERE {raw.name}.{raw.columns(('id',))} = v.column1")
 
 
 def record_rejected(session: Session, rejected: Iterable[Mapping[str, Any]]) -> int:
