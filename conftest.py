@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from _pytest.doctest import DoctestItem, DoctestModule
+from _pytest.mark import MarkMatcher
+from _pytest.mark.expression import Expression
 
 ROOT = Path(__file__).resolve().parent
 
@@ -166,7 +168,10 @@ SLOW: dict[str, set[str]] = {
     "tests/server/test_security.py": {"test_importing_the_sdk_does_not_import_fastapi"},
     "tests/server/test_webhooks.py": {"test_concurrent_callbacks_for_one_message_never_regress_it"},
     "tests/server/test_inbox_webhooks.py": {"test_an_inbox_that_cannot_be_written_answers_503_and_twilio_retries"},
-    "tests/test_conftest.py": {"test_xdist_workers_take_the_costliest_file_first_with_its_tests_in_order"},
+    "tests/test_conftest.py": {
+        "test_xdist_workers_take_the_costliest_file_first_with_its_tests_in_order",
+        "test_notebooks_plugin_declares_nbvals_options_and_collects_with_nbvals_collector",  # imports nbval
+    },
     "tests/test_layers.py": {"test_the_server_app_checks_a_draft_without_loading_ipywidgets"},
     "tests/test_readme.py": {"test_main_job_runs_end_to_end_on_the_embedded_default"},
     "tests/widgets/test_package.py": {"test_importing_campaign_sdk_does_not_import_ipywidgets"},
@@ -229,6 +234,22 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         where = ROOT.joinpath(*name.split("."))
         if any(folder == where or folder in where.parents for folder in folders):
             items.append(MissingExamples.from_parent(session, name=name))
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A notebook under notebooks/ is not collected where the ``-m`` expression deselects each of its
+    cells (their one tier is ``notebooks``: see _mark_tiers), as in the README's fast loop: the
+    notebooks' cells were deselected anyway, and the process does not import nbval for them (see
+    tests/_notebooks.py)."""
+    if collection_path.suffix != ".ipynb" or not config.option.markexpr:
+        return None
+    if ROOT / "notebooks" not in collection_path.resolve().parents:
+        return None
+    try:
+        selected = Expression.compile(config.option.markexpr).evaluate(MarkMatcher.from_markers([pytest.mark.notebooks.mark]))
+    except Exception:  # pytest itself reports a malformed expression when it deselects
+        return None
+    return None if selected else True
 
 
 def _mark_tiers(items: list[pytest.Item]) -> None:

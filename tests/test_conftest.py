@@ -3,6 +3,7 @@ edits to the tests, per-module doctest flags, and a documented module without ex
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ def tree(pytester: pytest.Pytester) -> pytest.Pytester:
         ' "docpkg.strict": NONE, "docpkg.plain": NONE, "docpkg.gone": NONE}\n'
         'SLOW = {"tests/test_tiers.py": {"test_slow"}}\n'
     )
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider --doctest-modules\nmarkers =\n"
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider -p no:nbval --doctest-modules\nmarkers =\n"
                      "    slow: s\n    browser: b\n    notebooks: n\n    postgres: p\n    fuzz: f\n")
     pkg = pytester.mkpydir("docpkg")
     (pkg / "__init__.py").write_text('"""\n>>> 1 + 1\n2\n"""\n')
@@ -79,3 +80,44 @@ def test_xdist_workers_take_the_costliest_file_first_with_its_tests_in_order(tre
     serial = tree.runpytest("tests", "-v")  # not under xdist: the files' own order
     assert [r.nodeid.split("::")[1] for r in serial.reprec.getreports("pytest_runtest_logreport")
             if r.when == "call"][:2] == ["test_0", "test_1"]
+
+
+def test_notebooks_plugin_declares_nbvals_options_and_collects_with_nbvals_collector() -> None:
+    from nbval import plugin as nbval
+
+    from tests import _notebooks
+
+    def options(addoption) -> dict[str, dict]:  # group and names -> what the option does
+        parser = pytest.Parser(_ispytest=True)
+        addoption(parser)
+        return {
+            f"{group.name} {' '.join(option.names())}": {k: v for k, v in option.attrs().items() if k != "container"}
+            for group in parser._groups for option in group.options
+        }
+
+    assert options(_notebooks.pytest_addoption) == options(nbval.pytest_addoption)
+    assert nbval.pytest_collect_file.__code__.co_varnames[:2] == ("file_path", "parent")  # called by keyword
+
+
+def test_a_notebook_is_collected_unless_the_mark_expression_deselects_its_cells(tree: pytest.Pytester) -> None:
+    # the real pyproject.toml's way: nbval's plugin replaced by tests/_notebooks.py
+    tree.makeini("[pytest]\naddopts = -p no:cacheprovider -p no:nbval -p tests._notebooks --nbval\n"
+                 "pythonpath = " + str(ROOT) + "\nmarkers =\n    slow: s\n    browser: b\n    notebooks: n\n"
+                 "    postgres: p\n    fuzz: f\n")
+    notebooks = tree.mkdir("notebooks")
+    cell = {"cell_type": "code", "execution_count": 1, "id": "c1", "metadata": {}, "outputs": [], "source": "x = 1"}
+    (notebooks / "one.ipynb").write_text(json.dumps({
+        "cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    }))
+    tests = tree.mkdir("tests")
+    (tests / "test_plain.py").write_text("def test_plain(): pass\n")
+
+    every, _ = tree.inline_genitems("notebooks", "tests")
+    assert [(item.name, {m.name for m in item.iter_markers()}) for item in every] == [
+        ("Cell 0", {"notebooks"}), ("test_plain", set()),
+    ]
+    # what is collected (before -m deselects): the notebook only where a cell of it can be selected
+    fast, _ = tree.inline_genitems("notebooks", "tests", "-m", "not notebooks and not slow")
+    assert [item.name for item in fast] == ["test_plain"]
+    some, _ = tree.inline_genitems("notebooks", "tests", "-m", "notebooks or slow")
+    assert [item.name for item in some] == ["Cell 0", "test_plain"]

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from campaign_sdk import CampaignClient
@@ -46,6 +45,8 @@ def studio_page(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Voila serving a one-cell notebook with a TemplateStudio; yields (page URL, store URL)."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's Chromium at /usr/bin/chromium: apt-get update && apt-get install -y chromium")
+    import nbformat  # here, not at collection: it imports jsonschema, over a second of CPU (see tests/_notebooks.py)
+
     store = f"sqlite:///{tmp_path / 'campaigns.db'}"
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK.format(url=store))])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
