@@ -82,6 +82,12 @@ PLACE = f"CASE WHEN {PLACED} THEN cc.place END"
 DECIDING = COLUMNS[:2]  # what the decisions read; the others are only shown
 
 
+def cached(table: str) -> str:
+    """SQL of the cached message columns (``lead_id`` and ``COLUMNS[2:]``) of the campaign $c's
+    leads under the fingerprint $fp: a scan of the cache (at most one row per lead), with no join."""
+    return f"SELECT lead_id, {', '.join(COLUMNS[2:])} FROM {table} WHERE campaign_id = $c AND fp = $fp"
+
+
 def _columns(spec: PlanSpec) -> dict[str, str]:
     """Each message key's shown value column (:func:`shown_sql`)."""
     keys = dict.fromkeys(k for _, t in spec.templates for k in t.keys)

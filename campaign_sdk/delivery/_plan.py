@@ -4,8 +4,8 @@ One relation of lead size is made, ``plan_base``: each lead's person, phone, pla
 path's skip reason and what its content decides (the per-lead content checks and ``timezone``
 override, kept per lead with the person's place by :mod:`._content_cache` and computed only for
 leads whose variables, arm or templates changed; places by :mod:`._zones`, cached per person by
-:mod:`._zone_cache`), read in one query of the leads, their users and that cache, which also
-reads the cached message columns once every lead's row is current. Then send moments per
+:mod:`._zone_cache`), read in one query of the leads, their users and that cache (once every
+lead's row is current, the cached message columns are read apart, by a scan of the cache). Then send moments per
 distinct zone key, computed in Python (:mod:`._spec`, :mod:`._windows`); the limits
 (:mod:`._limits`) read the timed rows as one SQL relation (made once when the messaging limit
 reads it again) and leave small tables; the final query applies them and returns narrow rows
@@ -75,16 +75,17 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     per lead, with its person's place); computed for the leads whose cached content or place
     is not current. When every lead's place and content are cached (every plan after the
     first) it is the query's Arrow result, registered (quicker to make and to scan than a
-    table), and with ``shown`` the query also reads the cached message columns, returned (in
-    lead order, as :func:`._content_cache.shown` gives them): the cache is scanned once; else
-    a temp table, which the caches' fills update (None returned)."""
+    table), and with ``shown`` the cached message columns are read by a scan of the cache (not
+    carried through the query's joins: wide rows cost the hash join most) and returned beside
+    the number, arm and ``timezone`` value (in lead order, as :func:`._content_cache.shown` gives
+    them; None, for that join, if the cache holds rows of other leads too); else a temp table,
+    which the caches' fills update (None returned)."""
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
-    extra = "".join(f", cc.{c}" for c in content_cache.COLUMNS[2:]) if shown else ""
     found = _arrow(con, f"""
         SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
                {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
                {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
-               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)}{extra},
+               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)},
                CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
                     WHEN {skip} IS NOT NULL THEN {skip}
                     WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
@@ -110,20 +111,24 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
         con.register("plan_base", found)
         if not shown:
             return None
-        # every row current: its number, arm and timezone value are the cached ones
-        return found.select(["lead_id", "phone", "variant", "tz_override", *content_cache.COLUMNS[2:]]).rename_columns(
-            ["lead_id", "phone_number", "variant", "tz_override", *content_cache.COLUMNS[2:]])
+        # every row current: its number, arm and timezone value are the cached ones, and its
+        # message columns are the cache's own, read by a scan of the cache (no join of the wide rows)
+        own = found.select(["lead_id", "phone", "variant", "tz_override"]).rename_columns(
+            ["lead_id", "phone_number", "variant", "tz_override"])
+        cached = _arrow(con, content_cache.cached(content), {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)})
+        if own.column("lead_id").equals(cached.column("lead_id")):
+            return _beside(own, cached)
+        return None  # the cache holds rows of other leads too: the caller's join, which deletes them
     con.register("_plan_found", found)
     try:
         computed = content_cache.compute(con, spec, "_plan_found")
-        drop = f" EXCLUDE ({', '.join(content_cache.COLUMNS[2:])})" if shown else ""
         if computed:  # the new content beside the cached, with what the cache keeps of it (``new_*``)
             taken = ", ".join(f"CASE WHEN f.known THEN f.{c} ELSE n.{c} END AS {c}" for c in content_cache.DECIDING)
             kept = ", ".join(f"n.{c} AS new_{c}" for c in ("vh", *content_cache.COLUMNS[2:]))
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.*{drop} REPLACE ({taken}), {kept}
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.* REPLACE ({taken}), {kept}
                             FROM _plan_found f LEFT JOIN _content_new n ON n.lead_id = f.lead_id""")
         else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE plan_base AS SELECT *{drop} FROM _plan_found")
+            con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
     finally:
         con.unregister("_plan_found")
         con.execute("DROP TABLE IF EXISTS _content_new")

@@ -169,3 +169,17 @@ def test_the_cached_place_follows_the_number_and_goes_with_the_zone_cache(client
         con.execute(f"DROP TABLE {_zone_cache.schema(con)}.places")
     _same(_planned(campaign, len(PHONES)), first)
     assert _zone_cache.STATS["resolved"] - before == 2 + 2 * len(PHONES)
+
+
+def test_a_lead_deleted_from_the_store_leaves_the_cache_and_the_plan(client: CampaignClient) -> None:
+    campaign = _campaign(client)
+    _planned(campaign, len(PHONES))
+    with client.transaction() as session:
+        user = session.query(ConversationUser).filter_by(phone_number=PHONES[1]).one()
+        session.delete(session.query(CampaignLead).filter_by(user_id=user.id).one())
+    plan = _planned(campaign, 0)  # the cache still holds the deleted lead's row: the plan does not show it
+    assert sorted(plan["phone_number"]) == sorted(p for p in PHONES if p != PHONES[1])
+    with mirror_for(client.engine).reading(()) as con:  # and that row is gone from the cache
+        kept = con.execute(f"SELECT count(*) FROM {_zone_cache.schema(con)}.lead_content").fetchall()[0][0]
+    assert kept == len(PHONES) - 1
+    _same(_planned(campaign, 0), _uncached(client, campaign))
