@@ -4,6 +4,7 @@ what they store reads back exactly as what the Core stores, on SQLite and Postgr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -15,6 +16,11 @@ from campaign_sdk.sending import _deferred
 
 COLUMNS = ("campaign_id", "lead_id", "user_id", "to_number", "content_sid", "content_variables", "status",
            "sid", "error_code", "error_kind", "unknown_status")
+
+
+def shape(text: str) -> str:
+    """A stored time's text with every digit a 0 and any fraction of a second written ``.f``."""
+    return re.sub(r"\d", "0", re.sub(r"\.\d+", ".f", text))
 
 
 def _intent(lead, **more) -> dict:
@@ -62,7 +68,8 @@ def test_intents_and_sids_read_back_as_the_core_writes_them(sender, ready_campai
     with sender.engine.connect() as connection:  # and the same text in the database
         raw = dict(connection.execute(sa.select(OutboundMessage.__table__.c.id,
                                                 sa.cast(OutboundMessage.__table__.c.created_at, sa.String))).all())
-    assert len(raw[a.id]) == len(raw[c.id]) and len(raw[b.id]) == len(raw[d.id])
+    # digits and the fraction's length aside (PostgreSQL drops a fraction's trailing zeros)
+    assert shape(raw[a.id]) == shape(raw[c.id]) and shape(raw[b.id]) == shape(raw[d.id])
 
 
 def test_defer_keeps_a_lead_s_first_row(sender, ready_campaign) -> None:
