@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -135,6 +136,17 @@ class RawTable:
     def most_parameters(self) -> int:
         """Parameters one statement may carry (SQLite's historic limit: 999)."""
         return 999 if self.dialect.name == "sqlite" else 30_000
+
+    def many_rows(self, connection: sa.Connection, key: Any, rows: Sequence[tuple[Any, ...]],
+                  sql_for: Callable[[int], str]) -> Iterator[sa.CursorResult[Any]]:
+        """Run ``sql_for(n)`` (a statement of ``n`` rows, written once per ``key`` and ``n``) on
+        ``rows`` of DBAPI parameters, as many rows per statement as :attr:`most_parameters`
+        allows; yields each statement's result in turn (read it before taking the next)."""
+        per_statement = max(1, self.most_parameters // len(rows[0])) if rows else 1
+        for begin in range(0, len(rows), per_statement):
+            part = rows[begin:begin + per_statement]
+            sql = self.cached((key, len(part)), functools.partial(sql_for, len(part)))
+            yield connection.exec_driver_sql(sql, tuple(value for row in part for value in row))
 
 
 def _same(value: Any) -> Any:

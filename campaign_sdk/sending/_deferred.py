@@ -41,15 +41,8 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]])
         # parameters costs more than the insert itself; an executemany steps the driver per row)
         due_at, created = raw.bind("due_at"), raw.bind("created_at")(now)
         params = [(campaign_id, r["lead_id"], r["user_id"], due_at(r["due_at"]), r["reason"], created) for r in rows]
-        width = len(_DEFER_COLUMNS)
-        per_statement = max(1, raw.most_parameters // width)
-        written = 0
-        for begin in range(0, len(params), per_statement):
-            part = params[begin:begin + per_statement]
-            sql = raw.cached(("defer", len(part)), functools.partial(_defer_sql, raw, len(part)))
-            done = session.connection().exec_driver_sql(sql, tuple(value for row in part for value in row))
-            written += int(getattr(done, "rowcount", 0) or 0)
-        return written
+        done = raw.many_rows(session.connection(), "defer", params, functools.partial(_defer_sql, raw))
+        return sum(int(getattr(result, "rowcount", 0) or 0) for result in done)
     values = [{"campaign_id": campaign_id, "lead_id": r["lead_id"], "user_id": r["user_id"], "due_at": r["due_at"],
                "reason": r["reason"], "created_at": now} for r in rows]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -195,14 +195,8 @@ def _insert_intents(session: Session, raw: RawTable, campaign_id: int, intents: 
          variables(dict(i.get("content_variables") or {})), key, status, created, status_at)
         for i, key in zip(intents, keys, strict=True)
     ]
-    width = len(_INTENT_COLUMNS)
-    per_statement = max(1, raw.most_parameters // width)
-    connection = session.connection()
     ids: dict[str, int] = {}
-    for start in range(0, len(rows), per_statement):
-        part = rows[start:start + per_statement]
-        sql = raw.cached(("intents", len(part)), functools.partial(_intents_sql, raw, len(part)))
-        returned = connection.exec_driver_sql(sql, tuple(value for row in part for value in row))
+    for returned in raw.many_rows(session.connection(), "intents", rows, functools.partial(_intents_sql, raw)):
         ids.update((str(key), int(id_)) for key, id_ in returned)
     return [ids[key] for key in keys]
 
@@ -260,13 +254,9 @@ def _update_accepted(session: Session, raw: RawTable, rows: list[dict[str, Any]]
                   for r in rows]
     connection = session.connection()
     if raw.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE FROM: 3.33
-        width = len(columns) + 1
-        per_statement = max(1, raw.most_parameters // width)
-        for begin in range(0, len(params), per_statement):
-            part = params[begin:begin + per_statement]
-            sql = raw.cached(("accepted from", timed, len(part)), functools.partial(
-                _accepted_from_sql, raw, columns, len(part)))
-            connection.exec_driver_sql(sql, tuple(value for row in part for value in row))
+        for _ in raw.many_rows(connection, ("accepted from", timed), params,
+                               functools.partial(_accepted_from_sql, raw, columns)):
+            pass
         return
     sql = raw.cached(("accepted", timed), lambda: (
         f"UPDATE {raw.name} SET {raw.assignments(columns)}, {raw.columns(('error_code',))} = NULL, "
