@@ -180,7 +180,7 @@ class ActionList:
         return [
             Issue(f"[{i}].type", "action_type_not_allowed", message.format(kind, self.where), source=facts.TWILIO)
             for i, kind in enumerate(types)
-            if kind in ACTION_CLASSES and kind not in self.allowed
+            if isinstance(kind, str) and kind in ACTION_CLASSES and kind not in self.allowed
         ]
 
 

@@ -48,3 +48,10 @@ def test_a_draft_that_is_no_context_has_its_one_error_and_nothing_else(content_t
     assert [issue.rule for issue in check.errors] == [rule]
     assert (check.context, check.warnings, check.counters, check.variables) == (None, [], {}, [])
     assert check.value == (draft if isinstance(draft, dict) else {})
+
+
+@pytest.mark.parametrize("kind", [["QUICK_REPLY"], {"a": 1}])
+def test_a_button_type_that_is_not_text_is_an_error_not_an_exception(kind) -> None:
+    """Found by the fuzz test above: a list or object as a button's type (unhashable) raised."""
+    check = check_draft("twilio/quick-reply", {"body": "Hi", "actions": [{"type": kind, "title": "Yes", "id": "y"}]})
+    assert check.context is None and check.errors
