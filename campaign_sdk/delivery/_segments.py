@@ -40,19 +40,19 @@ class Segments(NamedTuple):
 
 @cache
 def gsm_tables() -> tuple[str, str]:
-    """(basic, extension) characters of GSM 03.38, read from the codec."""
-    basic: list[str] = []
-    extension: list[str] = []
-    for code in range(0x2100):  # every GSM character is below U+2100 (the euro sign is U+20AC)
-        char = chr(code)
-        if char == _ESCAPE:
-            continue
+    """(basic, extension) characters of GSM 03.38, read from the codec: each of the 128 septets
+    decoded (the escape itself left out), and each escape + septet that decodes to one character;
+    in code-point order. (Decoding 256 sequences, not encoding every character below U+2100.)"""
+    basic = {bytes([septet]).decode(CODEC) for septet in range(128)} - {_ESCAPE}
+    extension = set()
+    for septet in range(128):
         try:
-            encoded = char.encode(CODEC)
-        except UnicodeEncodeError:
+            char = (_ESCAPE.encode() + bytes([septet])).decode(CODEC)
+        except UnicodeDecodeError:
             continue
-        (basic if len(encoded) == 1 else extension).append(char)
-    return "".join(basic), "".join(extension)
+        if len(char) == 1 and char not in basic and char != _ESCAPE:
+            extension.add(char)
+    return "".join(sorted(basic)), "".join(sorted(extension))
 
 
 def _units(text: str) -> tuple[str, list[int]]:

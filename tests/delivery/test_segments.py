@@ -90,3 +90,21 @@ def test_the_plans_sql_count_agrees_with_the_python_count(text: str, split: int)
         assert segments == expected.segments
     else:  # the plan recounts these with sms_segments
         assert segments <= expected.segments
+
+
+def test_the_gsm_tables_are_every_character_the_codec_encodes_in_one_or_two_septets() -> None:
+    import gsm0338  # noqa: F401  (the codec)
+
+    from campaign_sdk.delivery._segments import CODEC, gsm_tables
+
+    basic, extension = [], []
+    for code in range(0x2100):  # every GSM character is below U+2100
+        char = chr(code)
+        try:
+            encoded = char.encode(CODEC)
+        except UnicodeEncodeError:
+            continue
+        if char != "\x1b":
+            (basic if len(encoded) == 1 else extension).append(char)
+    assert gsm_tables() == ("".join(basic), "".join(extension))
+    assert extension == list("\x0c[\\]^{|}~€") and len(basic) == 127
