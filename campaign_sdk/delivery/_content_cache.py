@@ -45,6 +45,7 @@ from campaign_sdk.delivery._spec import PlanSpec
 VERSION = f"4/duckdb {duckdb.__version__}"
 STATS: Counter[str] = Counter()  # computed / cached leads, for tests and benchmarks
 COLUMNS = ("tz_override", "content_reason", "message", "sms_encoding", "sms_segments")
+_WRITES = Counter[str]()  # this process's writes to the cache (any store's): :func:`state`
 
 
 def fingerprint(spec: PlanSpec) -> int:
@@ -60,12 +61,26 @@ def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
     table = f"{delivery}.lead_content"
     found = con.execute(f"SELECT value FROM {delivery}.meta WHERE key = 'content_version'").fetchone()
     if found is None or found[0] != VERSION:
+        written()
         con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('content_version', ?)", [VERSION])
     con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
         lead_id BIGINT, campaign_id BIGINT, fp BIGINT, vh UBIGINT, variant VARCHAR, tz_override VARCHAR, content_reason VARCHAR,
         message VARCHAR, sms_encoding VARCHAR, sms_segments INTEGER, ph UBIGINT, place INTEGER)""")
     return table
+
+
+def written() -> None:
+    """Note a write to a content cache (before it is made): what :func:`state` counts."""
+    _WRITES["writes"] += 1
+
+
+def state(con: duckdb.DuckDBPyConnection) -> tuple[int, object]:
+    """What changes whenever the content cache of ``con`` may have: this process's writes to a
+    cache (:func:`written`) and the table's identity (a dropped and remade table is another)."""
+    found = con.execute("SELECT table_oid FROM duckdb_tables() WHERE database_name = current_database() "
+                        "AND schema_name = 'cs_delivery' AND table_name = 'lead_content'").fetchall()
+    return _WRITES["writes"], found[0][0] if found else None
 
 
 # the join (format with the table) that gives each lead ``l`` of the campaign $c its cached row
@@ -159,6 +174,7 @@ def store(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str,
     new_message, ...)`` that are not ``known``, each with its place (placed by then); and the
     new place of each known lead whose place was not current (``placed`` false)."""
     fp = fingerprint(spec)
+    written()
     if computed:
         con.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM {base} WHERE NOT known)")
         con.execute(f"""INSERT INTO {table} SELECT lead_id, $c, $fp, new_vh, variant, {', '.join(COLUMNS[:2])},
@@ -179,6 +195,7 @@ def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str)
     params = {"fp": fingerprint(spec)}
     mine = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchall()[0][0]
     if mine != con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0]:
+        written()
         con.execute(f"DELETE FROM {table} WHERE {where} AND lead_id NOT IN (SELECT lead_id FROM {base})", params)
     return con.sql(f"SELECT b.lead_id, b.phone AS phone_number, b.variant, b.tz_override, "
                    f"{', '.join(f'c.{c}' for c in COLUMNS[2:])} FROM {table} c JOIN {base} b ON b.lead_id = c.lead_id "

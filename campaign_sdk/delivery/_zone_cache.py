@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 import phonenumbers
 
+from campaign_sdk.delivery._content_cache import written
 from campaign_sdk.delivery._zones import resolve_zones, zone_key
 
 VERSION = f"1/phonenumbers {phonenumbers.__version__}"
@@ -44,6 +45,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> str:
         places = False
     if found is None or found[0] != VERSION or not places:
         # new place ids: the content cache's rows hold the old ones (:mod:`._content_cache`)
+        written()
         for table in ("user_places", "places", "lead_content"):
             con.execute(f"DROP TABLE IF EXISTS {delivery}.{table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('version', ?)", [VERSION])
