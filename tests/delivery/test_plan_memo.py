@@ -101,3 +101,13 @@ def test_decide_and_the_plan_share_the_kept_rows(client: CampaignClient, first: 
     expected = plan.set_index("lead_id")[["action", "reason", "send_at", "scheduler"]]
     pd.testing.assert_frame_equal(decisions, expected, check_exact=True)
     assert len(made) == len(PHONES)
+
+
+def test_changing_a_plans_frame_changes_no_later_plan(client: CampaignClient) -> None:
+    campaign = _campaign(client)
+    campaign.plan(now=NOW, policy=POLICY)
+    expected = pd.DataFrame(campaign.plan(now=NOW, policy=POLICY))
+    plan = campaign.plan(now=NOW, policy=POLICY)  # reused rows: its columns come from what is kept
+    plan.loc[plan.index[0], ["sms_segments", "message", "phone_number", "variant"]] = [99, "X", "+1", "arm"]
+    plan["lead_id"] += 1000
+    pd.testing.assert_frame_equal(pd.DataFrame(_plan(campaign, reused=True)), expected, check_exact=True)
