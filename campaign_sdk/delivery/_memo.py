@@ -9,7 +9,8 @@ tokens under which the mirrored tables were last refreshed (a refresh is the onl
 changes them, and it stores a new token: ``Mirror.versions``), the content cache's state
 (:func:`._content_cache.state`: this process's writes to it and the table's identity, which a
 drop changes) and the query itself (its SQL and parameters: the campaign, its arms, its
-templates' fingerprint). A later plan with the same proof reads nothing of lead size for them;
+templates' fingerprint). A later plan with the same proof reads nothing of lead size for them
+(nor finds their zone keys again: what is derived from the rows alone is kept with them);
 any other proof reads them again (and replaces them). Only one campaign's rows are kept (the
 last planned); they cost the memory of those rows, as long as the process lives or until
 another plan replaces them.
@@ -18,7 +19,8 @@ another plan replaces them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -28,13 +30,15 @@ STATS: Counter[str] = Counter()  # reused / read, for tests and benchmarks
 
 @dataclass
 class Kept:
-    """Rows a warm plan read: ``found`` (``plan_base``) and, once a plan showed them, ``shown``
-    (the number, arm, ``timezone`` value and cached message columns, in lead order)."""
+    """Rows a warm plan read: ``found`` (``plan_base``), once a plan showed them ``shown`` (the
+    number, arm, ``timezone`` value and cached message columns, in lead order), and what is
+    derived from ``found`` alone (``derived``: its zone keys, :func:`._zone_cache.zone_keys`)."""
 
     con: duckdb.DuckDBPyConnection
     proof: tuple[object, ...] | None
     found: pa.Table
     shown: pa.Table | None = None
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 _LAST: list[Kept] = []  # at most one

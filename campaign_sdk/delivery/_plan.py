@@ -71,7 +71,7 @@ _BAD_ZONE = ("timezone '", "' is not an IANA zone name (e.g. 'America/New_York')
 
 
 def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool,
-          versions: tuple[object, ...] | None) -> pa.Table | None:
+          versions: tuple[object, ...] | None) -> tuple[pa.Table | None, memo.Kept | None]:
     """Make ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
     ``content_reason``), all read from the leads, their users and the content cache (one row
@@ -84,7 +84,8 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     them; None, for that join, if the cache holds rows of other leads too); else a temp table,
     which the caches' fills update (None returned). The rows of a plan whose every lead is
     current are kept in memory, and the next plan reuses them while nothing they were read
-    from changed (:mod:`._memo`: ``versions``, the mirror's tokens of :data:`BASE_TABLES`)."""
+    from changed (:mod:`._memo`: ``versions``, the mirror's tokens of :data:`BASE_TABLES`); the
+    kept rows are returned too (None: a temp table was made)."""
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
     query = f"""
         SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
@@ -120,7 +121,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
         con.register("plan_base", found)
         kept = kept or memo.keep(con, found_by, found)
         if not shown:
-            return None
+            return None, kept
         if kept.shown is None:
             # every row current: its number, arm and timezone value are the cached ones, and its
             # message columns are the cache's own, read by a scan of the cache (no join of the wide rows)
@@ -128,9 +129,9 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
                 ["lead_id", "phone_number", "variant", "tz_override"])
             cached = _arrow(con, content_cache.cached(content), params)
             if not own.column("lead_id").equals(cached.column("lead_id")):
-                return None  # the cache holds rows of other leads too: the caller's join, which deletes them
+                return None, kept  # the cache holds rows of other leads too: the caller's join, which deletes them
             kept.shown = _beside(own, cached)
-        return kept.shown
+        return kept.shown, kept
     con.register("_plan_found", found)
     try:
         computed = content_cache.compute(con, spec, "_plan_found")
@@ -147,7 +148,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     if unplaced:
         zone_cache.fill(con, "plan_base")
     content_cache.store(con, spec, content, "plan_base", computed)
-    return None
+    return None, None
 
 
 def _rows(zkey: str) -> str:
@@ -291,8 +292,8 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
-        shown = _base(con, spec, content, shown=not decisions_only, versions=versions)
-        keys, zkey = zone_cache.zone_keys(con, "plan_base")
+        shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions)
+        keys, zkey = zone_cache.zone_keys(con, "plan_base", kept.derived if kept is not None else None)
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
         con.register("_plan_times", times[["zkey", "send_at", "time_reason"]].assign(kidx=range(len(times))))

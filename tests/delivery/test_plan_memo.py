@@ -59,10 +59,12 @@ def test_a_warm_plan_reuses_the_kept_rows_until_the_store_changes(client: Campai
                                     to_number=PHONES[1], status="delivered", created_at=NOW, sent_at=NOW, status_at=NOW))
     assert _plan(campaign, reused=False).set_index("phone_number").loc[PHONES[1], "reason"] == "already_messaged"
     with client.transaction() as session:  # a lead's variables change: its content is computed again
-        _lead(session, campaign, PHONES[2]).custom_variables = {"lead_name": "Zoë", "city": "Porto"}
+        _lead(session, campaign, PHONES[2]).custom_variables = {"lead_name": "Zoë", "city": "Porto",
+                                                                "timezone": "Asia/Tokyo"}
     campaign.plan(now=NOW, policy=POLICY)
     changed = _plan(campaign, reused=False).set_index("phone_number")
     assert changed.loc[PHONES[2], "message"] == "Hi Zoë, offers in Porto!"
+    assert changed.loc[PHONES[2], "zone"] == "Asia/Tokyo"  # a new zone key, not the kept ones
     _plan(campaign, reused=True)
     campaign.remove_leads([PHONES[3]])
     assert _plan(campaign, reused=False).set_index("phone_number").loc[PHONES[3], "reason"] == "removed"
