@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 import phonenumbers
 
-from campaign_sdk.delivery._content_cache import written
+from campaign_sdk.delivery._content_cache import writing
 from campaign_sdk.delivery._zones import resolve_zones, zone_key
 
 VERSION = f"1/phonenumbers {phonenumbers.__version__}"
@@ -45,9 +45,9 @@ def prepare(con: duckdb.DuckDBPyConnection) -> str:
         places = False
     if found is None or found[0] != VERSION or not places:
         # new place ids: the content cache's rows hold the old ones (:mod:`._content_cache`)
-        written()
-        for table in ("user_places", "places", "lead_content"):
-            con.execute(f"DROP TABLE IF EXISTS {delivery}.{table}")
+        with writing():
+            for table in ("user_places", "places", "lead_content"):
+                con.execute(f"DROP TABLE IF EXISTS {delivery}.{table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('version', ?)", [VERSION])
     con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.places (place INTEGER, zones VARCHAR, country VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.user_places (user_id BIGINT, phone VARCHAR, place INTEGER)")
