@@ -13,7 +13,8 @@ templates' fingerprint). A later plan with the same proof reads nothing of lead 
 (nor finds their zone keys again: what is derived from the rows alone is kept with them);
 any other proof reads them again (and replaces them). Only one campaign's rows are kept (the
 last planned); they cost the memory of those rows, as long as the process lives or until
-another plan replaces them.
+another plan replaces them. On PostgreSQL the token is the server's snapshot, which any commit
+on the server moves: there a plan reuses the rows only while the whole server is idle.
 """
 
 from __future__ import annotations
