@@ -206,6 +206,14 @@ class Mirror:
             value = json.dumps(plan.mark.__dict__)
             self.con.execute("INSERT OR REPLACE INTO mirror.meta VALUES (?, ?)", [f"mark:{name}", value])
 
+    def versions(self, names: Iterable[str]) -> tuple[object, ...] | None:
+        """The change tokens under which the mirrored tables ``names`` were last refreshed
+        (None: one is not known). Only a refresh changes a mirrored table, and it then stores
+        the token it read first: while the tokens stay the same, the tables' rows do too."""
+        with self._lock:
+            found = tuple(self._fresh.get(n) for n in names)
+        return None if any(t is None for t in found) else found
+
     # -- use ------------------------------------------------------------------------------
     @contextlib.contextmanager
     def reading(self, names: Iterable[str] = tuple(TABLES)) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -10,7 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from campaign_sdk.delivery._frame import DeliveryPlan
-from campaign_sdk.delivery._plan import MIRROR_TABLES, build_plan
+from campaign_sdk.delivery._plan import BASE_TABLES, MIRROR_TABLES, build_plan
 from campaign_sdk.delivery._policy import DeliveryPolicy
 from campaign_sdk.delivery._prices import PriceInput, price_table
 from campaign_sdk.delivery._render import LeadTemplate
@@ -78,8 +78,9 @@ def plan_campaign(
         freeform=channel == "whatsapp" and category == "service" and not approved,
         twilio_scheduling=twilio_can_schedule(gateway), prices=lookup,
     )
-    with mirror_for(engine).reading(MIRROR_TABLES) as con:
-        plan = build_plan(con, spec, decisions_only=decisions_only)
+    mirror = mirror_for(engine)
+    with mirror.reading(MIRROR_TABLES) as con:
+        plan = build_plan(con, spec, decisions_only=decisions_only, versions=mirror.versions(BASE_TABLES))
     plan.attrs["problems"] = list(problems or [])
     plan.attrs["warnings"] = [] if decisions_only else plan_warnings(  # the decisions have no country column
         plan, channel=channel, template_category=spec.price_category)

@@ -20,8 +20,10 @@ store stay until the cache is rebuilt (another :data:`VERSION`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import Counter
+from collections.abc import Iterator
 
 import duckdb
 import pandas as pd
@@ -45,6 +47,7 @@ from campaign_sdk.delivery._spec import PlanSpec
 VERSION = f"4/duckdb {duckdb.__version__}"
 STATS: Counter[str] = Counter()  # computed / cached leads, for tests and benchmarks
 COLUMNS = ("tz_override", "content_reason", "message", "sms_encoding", "sms_segments")
+_WRITES = Counter[str]()  # this process's writes to the cache (any store's): :func:`state`
 
 
 def fingerprint(spec: PlanSpec) -> int:
@@ -60,12 +63,32 @@ def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
     table = f"{delivery}.lead_content"
     found = con.execute(f"SELECT value FROM {delivery}.meta WHERE key = 'content_version'").fetchone()
     if found is None or found[0] != VERSION:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+        with writing():
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('content_version', ?)", [VERSION])
     con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
         lead_id BIGINT, campaign_id BIGINT, fp BIGINT, vh UBIGINT, variant VARCHAR, tz_override VARCHAR, content_reason VARCHAR,
         message VARCHAR, sms_encoding VARCHAR, sms_segments INTEGER, ph UBIGINT, place INTEGER)""")
     return table
+
+
+@contextlib.contextmanager
+def writing() -> Iterator[None]:
+    """Around a write to a content cache: what :func:`state` counts (before and after it, so
+    that what a plan read while it ran is never taken for current)."""
+    _WRITES["writes"] += 1
+    try:
+        yield
+    finally:
+        _WRITES["writes"] += 1
+
+
+def state(con: duckdb.DuckDBPyConnection) -> tuple[int, object]:
+    """What changes whenever the content cache of ``con`` may have: this process's writes to a
+    cache (:func:`writing`) and the table's identity (a dropped and remade table is another)."""
+    found = con.execute("SELECT table_oid FROM duckdb_tables() WHERE database_name = current_database() "
+                        "AND schema_name = 'cs_delivery' AND table_name = 'lead_content'").fetchall()
+    return _WRITES["writes"], found[0][0] if found else None
 
 
 # the join (format with the table) that gives each lead ``l`` of the campaign $c its cached row
@@ -159,14 +182,15 @@ def store(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str,
     new_message, ...)`` that are not ``known``, each with its place (placed by then); and the
     new place of each known lead whose place was not current (``placed`` false)."""
     fp = fingerprint(spec)
-    if computed:
-        con.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM {base} WHERE NOT known)")
-        con.execute(f"""INSERT INTO {table} SELECT lead_id, $c, $fp, new_vh, variant, {', '.join(COLUMNS[:2])},
-                        {', '.join(f"new_{c}" for c in COLUMNS[2:])}, hash(phone), place
-                        FROM {base} WHERE NOT known""", {"c": spec.campaign_id, "fp": fp})
-    con.execute(f"""UPDATE {table} SET ph = hash(b.phone), place = b.place FROM {base} b
-                    WHERE b.known AND NOT b.placed AND {table}.lead_id = b.lead_id
-                      AND {table}.campaign_id = $c AND {table}.fp = $fp""", {"c": spec.campaign_id, "fp": fp})
+    with writing():
+        if computed:
+            con.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM {base} WHERE NOT known)")
+            con.execute(f"""INSERT INTO {table} SELECT lead_id, $c, $fp, new_vh, variant, {', '.join(COLUMNS[:2])},
+                            {', '.join(f"new_{c}" for c in COLUMNS[2:])}, hash(phone), place
+                            FROM {base} WHERE NOT known""", {"c": spec.campaign_id, "fp": fp})
+        con.execute(f"""UPDATE {table} SET ph = hash(b.phone), place = b.place FROM {base} b
+                        WHERE b.known AND NOT b.placed AND {table}.lead_id = b.lead_id
+                          AND {table}.campaign_id = $c AND {table}.fp = $fp""", {"c": spec.campaign_id, "fp": fp})
 
 
 def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str) -> duckdb.DuckDBPyRelation:
@@ -179,7 +203,8 @@ def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str)
     params = {"fp": fingerprint(spec)}
     mine = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchall()[0][0]
     if mine != con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0]:
-        con.execute(f"DELETE FROM {table} WHERE {where} AND lead_id NOT IN (SELECT lead_id FROM {base})", params)
+        with writing():
+            con.execute(f"DELETE FROM {table} WHERE {where} AND lead_id NOT IN (SELECT lead_id FROM {base})", params)
     return con.sql(f"SELECT b.lead_id, b.phone AS phone_number, b.variant, b.tz_override, "
                    f"{', '.join(f'c.{c}' for c in COLUMNS[2:])} FROM {table} c JOIN {base} b ON b.lead_id = c.lead_id "
                    f"WHERE c.{where.replace(' AND ', ' AND c.')}", params=params)

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from campaign_sdk.delivery import _limits
+from campaign_sdk.delivery import _memo as memo
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
 from campaign_sdk.delivery._present import decorate
 from campaign_sdk.delivery._render import (
@@ -46,6 +47,7 @@ from campaign_sdk.delivery import _zone_cache as zone_cache
 from campaign_sdk.facts.errors import ErrorKind
 
 MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
+BASE_TABLES = ("leads", "users", "messages")  # what ``plan_base`` is read from (with the content cache)
 DECISION_COLUMNS = ["lead_id", "action", "reason", "send_at", "scheduler"]
 _TEMP = ("plan_base", "_content_new", "plan_zones", "_plan_phone", "_plan_deep", "_zone_new", "_zone_found", *_limits.TEMP)
 
@@ -68,7 +70,8 @@ def _detailed(table: pa.Table) -> pa.Table:
 _BAD_ZONE = ("timezone '", "' is not an IANA zone name (e.g. 'America/New_York')")
 
 
-def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool) -> pa.Table | None:
+def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool,
+          versions: tuple[object, ...] | None) -> tuple[pa.Table | None, memo.Kept | None]:
     """Make ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
     ``content_reason``), all read from the leads, their users and the content cache (one row
@@ -79,9 +82,12 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     carried through the query's joins: wide rows cost the hash join most) and returned beside
     the number, arm and ``timezone`` value (in lead order, as :func:`._content_cache.shown` gives
     them; None, for that join, if the cache holds rows of other leads too); else a temp table,
-    which the caches' fills update (None returned)."""
+    which the caches' fills update (None returned). The rows of a plan whose every lead is
+    current are kept in memory, and the next plan reuses them while nothing they were read
+    from changed (:mod:`._memo`: ``versions``, the mirror's tokens of :data:`BASE_TABLES`); the
+    kept rows are returned too (None: a temp table was made)."""
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
-    found = _arrow(con, f"""
+    query = f"""
         SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
                {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
                {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
@@ -105,27 +111,34 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
         LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
                ON bad.user_id = l.user_id
         WHERE l.campaign_id = $c
-    """, {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)})
+    """
+    params: dict[str, object] = {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}
+    found_by = memo.proof(versions, content_cache.state(con), query, sorted(params.items()))
+    kept = memo.recall(con, found_by)
+    found = kept.found if kept is not None else _arrow(con, query, params)
     unplaced = pc.any(found.column("unplaced")).as_py()
     if pc.all(found.column("known")).as_py() is not False and pc.all(found.column("placed")).as_py() is not False:
         con.register("plan_base", found)
+        kept = kept or memo.keep(con, found_by, found)
         if not shown:
-            return None
-        # every row current: its number, arm and timezone value are the cached ones, and its
-        # message columns are the cache's own, read by a scan of the cache (no join of the wide rows)
-        own = found.select(["lead_id", "phone", "variant", "tz_override"]).rename_columns(
-            ["lead_id", "phone_number", "variant", "tz_override"])
-        cached = _arrow(con, content_cache.cached(content), {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)})
-        if own.column("lead_id").equals(cached.column("lead_id")):
-            return _beside(own, cached)
-        return None  # the cache holds rows of other leads too: the caller's join, which deletes them
+            return None, kept
+        if kept.shown is None:
+            # every row current: its number, arm and timezone value are the cached ones, and its
+            # message columns are the cache's own, read by a scan of the cache (no join of the wide rows)
+            own = found.select(["lead_id", "phone", "variant", "tz_override"]).rename_columns(
+                ["lead_id", "phone_number", "variant", "tz_override"])
+            cached = _arrow(con, content_cache.cached(content), params)
+            if not own.column("lead_id").equals(cached.column("lead_id")):
+                return None, kept  # the cache holds rows of other leads too: the caller's join, which deletes them
+            kept.shown = _beside(own, cached)
+        return kept.shown, kept
     con.register("_plan_found", found)
     try:
         computed = content_cache.compute(con, spec, "_plan_found")
         if computed:  # the new content beside the cached, with what the cache keeps of it (``new_*``)
             taken = ", ".join(f"CASE WHEN f.known THEN f.{c} ELSE n.{c} END AS {c}" for c in content_cache.DECIDING)
-            kept = ", ".join(f"n.{c} AS new_{c}" for c in ("vh", *content_cache.COLUMNS[2:]))
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.* REPLACE ({taken}), {kept}
+            new = ", ".join(f"n.{c} AS new_{c}" for c in ("vh", *content_cache.COLUMNS[2:]))
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.* REPLACE ({taken}), {new}
                             FROM _plan_found f LEFT JOIN _content_new n ON n.lead_id = f.lead_id""")
         else:
             con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
@@ -135,7 +148,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     if unplaced:
         zone_cache.fill(con, "plan_base")
     content_cache.store(con, spec, content, "plan_base", computed)
-    return None
+    return None, None
 
 
 def _rows(zkey: str) -> str:
@@ -268,16 +281,19 @@ def _by_lead(table: pa.Table) -> pa.Table:
     return pa.concat_tables([table.slice(starts[i], ends[i] - starts[i]) for i in np.argsort(rank[starts])])
 
 
-def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only: bool = False) -> DeliveryPlan:
+def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only: bool = False,
+               versions: tuple[object, ...] | None = None) -> DeliveryPlan:
     """The plan of ``spec.campaign_id`` on the mirror connection ``con`` (already refreshed);
     ``decisions_only``: only ``lead_id, action, reason, send_at, scheduler`` (the same values),
-    for the send engine: no message, segments, zones or prices."""
+    for the send engine: no message, segments, zones or prices. ``versions``: the mirror's
+    tokens of :data:`BASE_TABLES` (``Mirror.versions``), under which the lead rows of a warm
+    plan are kept in memory for the next one (:mod:`._memo`; None: they are read every time)."""
     views = ["plan_base", "_zone_overrides", "_plan_times", "_plan_rows", "_tier_moved"]
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
-        shown = _base(con, spec, content, shown=not decisions_only)
-        keys, zkey = zone_cache.zone_keys(con, "plan_base")
+        shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions)
+        keys, zkey = zone_cache.zone_keys(con, "plan_base", kept.derived if kept is not None else None)
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
         con.register("_plan_times", times[["zkey", "send_at", "time_reason"]].assign(kidx=range(len(times))))

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 import phonenumbers
 
+from campaign_sdk.delivery._content_cache import writing
 from campaign_sdk.delivery._zones import resolve_zones, zone_key
 
 VERSION = f"1/phonenumbers {phonenumbers.__version__}"
@@ -44,8 +45,9 @@ def prepare(con: duckdb.DuckDBPyConnection) -> str:
         places = False
     if found is None or found[0] != VERSION or not places:
         # new place ids: the content cache's rows hold the old ones (:mod:`._content_cache`)
-        for table in ("user_places", "places", "lead_content"):
-            con.execute(f"DROP TABLE IF EXISTS {delivery}.{table}")
+        with writing():
+            for table in ("user_places", "places", "lead_content"):
+                con.execute(f"DROP TABLE IF EXISTS {delivery}.{table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('version', ?)", [VERSION])
     con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.places (place INTEGER, zones VARCHAR, country VARCHAR)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {delivery}.user_places (user_id BIGINT, phone VARCHAR, place INTEGER)")
@@ -91,22 +93,32 @@ def fill(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f"DROP TABLE {name}")
 
 
-def zone_keys(con: duckdb.DuckDBPyConnection, table: str) -> tuple[pd.DataFrame, str]:
+def zone_keys(con: duckdb.DuckDBPyConnection, table: str,
+              kept: dict[str, Any] | None = None) -> tuple[pd.DataFrame, str]:
     """The zone keys of ``table(place, tz_override, ...)`` (``zkey, zones, country, ambiguous,
     zone_problem``) and the SQL of a row's key (NULL: no place; it needs ``LEFT JOIN
-    _zone_overrides o ON o.name = <table>.tz_override``, registered here)."""
-    names = [n for (n,) in con.execute(
-        f"SELECT DISTINCT tz_override FROM {table} WHERE tz_override IS NOT NULL ORDER BY 1").fetchall()]
+    _zone_overrides o ON o.name = <table>.tz_override``, registered here). ``kept``: where an
+    earlier call put the keys of these very rows (a plan's kept rows, :mod:`._memo`; a place's
+    zones never change once cached): they are taken from there, else found and put there."""
+    if kept is not None and "zone_keys" in kept:
+        names, frame = kept["zone_keys"]
+    else:
+        names = [n for (n,) in con.execute(
+            f"SELECT DISTINCT tz_override FROM {table} WHERE tz_override IS NOT NULL ORDER BY 1").fetchall()]
+        frame = None
     con.register("_zone_overrides", pd.DataFrame({"name": names, "oid": range(1, len(names) + 1)}))
     width = len(names) + 1
-    places: dict[int, tuple[Any, Any]] = {p: (z, c) for p, z, c in con.execute(
-        f"SELECT place, zones, country FROM {schema(con)}.places").fetchall()}
-    keys = [k for (k,) in con.execute(f"""
-        SELECT DISTINCT t.place * {width} + coalesce(o.oid, 0) FROM {table} t
-        LEFT JOIN _zone_overrides o ON o.name = t.tz_override WHERE t.place IS NOT NULL ORDER BY 1""").fetchall()]
-    frame = pd.DataFrame([zone_key(k, width, places, names) for k in keys],
-                         columns=["zkey", "zones", "country", "ambiguous", "zone_problem"])
-    return frame, f"{{t}}.place * {width} + coalesce(o.oid, 0)"
+    if frame is None:
+        places: dict[int, tuple[Any, Any]] = {p: (z, c) for p, z, c in con.execute(
+            f"SELECT place, zones, country FROM {schema(con)}.places").fetchall()}
+        keys = [k for (k,) in con.execute(f"""
+            SELECT DISTINCT t.place * {width} + coalesce(o.oid, 0) FROM {table} t
+            LEFT JOIN _zone_overrides o ON o.name = t.tz_override WHERE t.place IS NOT NULL ORDER BY 1""").fetchall()]
+        frame = pd.DataFrame([zone_key(k, width, places, names) for k in keys],
+                             columns=["zkey", "zones", "country", "ambiguous", "zone_problem"])
+        if kept is not None:
+            kept["zone_keys"] = (names, frame)
+    return frame.copy(), f"{{t}}.place * {width} + coalesce(o.oid, 0)"
 
 
 def _plain(values: pd.Series) -> list[Any]:
