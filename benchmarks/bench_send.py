@@ -160,13 +160,19 @@ def main() -> int:
                 # the baseline before and after each send: each send is compared with the mean of
                 # the two around it, so a change of the machine's load during the run does not
                 # favour either side
+                cpu = [time.process_time()]  # this process's CPU time (every thread) after each step
                 baselines = [naive_concurrent_loop(twilio, content_sid, count, args.max_in_flight)]
+                cpu.append(time.process_time())
                 loads = [os.getloadavg()[0]]
                 report = campaign.send(max_in_flight=args.max_in_flight, progress=False)
+                cpu.append(time.process_time())
                 baselines.append(naive_concurrent_loop(twilio, content_sid, count, args.max_in_flight))
+                cpu.append(time.process_time())
                 loads.append(os.getloadavg()[0])
                 mixed_report = mixed.send(max_in_flight=args.max_in_flight, progress=False)
+                cpu.append(time.process_time())
                 baselines.append(naive_concurrent_loop(twilio, content_sid, count, args.max_in_flight))
+                cpu.append(time.process_time())
                 loads.append(os.getloadavg()[0])
                 sent = Counter(
                     m["to"] for m in state(url)["messages"] if m["content_sid"] == content_sid
@@ -210,6 +216,11 @@ def main() -> int:
                           "scheduled_at_twilio": mixed_report.scheduled,
                           "due_msg_per_s": round(due_throughput, 1),
                           "ratio_vs_naive_concurrent": round(due_throughput / mixed_baseline, 2)},
+        "cpu_ms_per_msg (information: this process, every thread; baselines, send, with deferred)": {
+            "baselines": [round(1000 * (cpu[i + 1] - cpu[i]) / count, 3) for i in (0, 2, 4)],
+            "send": round(1000 * (cpu[2] - cpu[1]) / args.leads, 3),
+            "with_deferred (per due lead)": round(1000 * (cpu[4] - cpu[3]) / args.leads, 3),
+        },
         "exactly_once": exactly_once,
         "rate50_report_msg_per_s": round(limited_report.sent / limited_report.duration, 2),
         "rate50_server_arrival_msg_per_s": round(arrival_rate, 2),

@@ -25,6 +25,7 @@ from campaign_sdk.gateways._base import (
     address,
     strip_channel,
 )
+from campaign_sdk.gateways import _environment as environment
 from campaign_sdk.gateways._base import messaging_tier as check_tier
 from campaign_sdk.gateways._http import RetryAfterHttpClient, retry_after
 
@@ -54,6 +55,10 @@ class TwilioGateway:
     header reaches ``GatewayError.retry_after`` when the client's ``http_client`` is a
     :class:`RetryAfterHttpClient` (``from_env`` builds one; twilio-python's default client keeps
     one last answer for all threads, so it is not read).
+
+    Proxies (``HTTPS_PROXY``, ``NO_PROXY``, ...) and the CA bundle (``REQUESTS_CA_BUNDLE``) are
+    honoured as requests honours them; the gateway's requests read them once per host and
+    again after any change of ``os.environ``, not on every request (``gateways/_environment.py``).
     """
 
     simulated = False
@@ -86,6 +91,10 @@ class TwilioGateway:
         # twilio-python imports its API modules on first use; doing it now keeps that pause out
         # of the first (rate-limited) sends, which would otherwise leave in a burst.
         _ = client.messages, client.content
+        # requests reads the proxy and CA-bundle environment on every request: the gateway's
+        # requests read it once per host, and again when os.environ changes (_environment.py)
+        self._environment = environment.EnvironmentSettings()
+        environment.hook(getattr(client, "http_client", None))
 
     @classmethod
     def from_env(cls, **options: Any) -> TwilioGateway:
@@ -225,9 +234,11 @@ class TwilioGateway:
         return _record(message)
 
     def _call(self, action: str, fn: Callable[[], T]) -> T:
-        """:func:`_call`, with the Retry-After of a refused request when the HTTP client kept it."""
+        """:func:`_call`, with the Retry-After of a refused request when the HTTP client kept it
+        (and the environment's proxies and CA bundle read once, :mod:`._environment`)."""
         try:
-            return _call(action, fn)
+            with environment.using(self._environment):
+                return _call(action, fn)
         except GatewayError as exc:
             if exc.retry_after is None and exc.status == 429:
                 exc.retry_after = retry_after(getattr(self.client, "http_client", None))

@@ -92,6 +92,7 @@ class CampaignSender:
         self._at, self._local_time = at, local_time
         self._plan: Decisions | None = None
         self._scans = [Scan(campaign_id)]  # the send's stretches of leads, and their census (see _sort)
+        self._enabled_sql = sa.select(Campaign.enabled).where(Campaign.id == campaign_id)
         self.report: SendReport
 
     # -- the call -----------------------------------------------------------------------------
@@ -452,8 +453,10 @@ class CampaignSender:
                 outcome.tally(self.report)
 
     def _check_enabled(self) -> float:
-        with self._sessions() as session:
-            enabled = session.scalar(sa.select(Campaign.enabled).where(Campaign.id == self._campaign_id))
+        # a Core statement on a pooled connection: a fraction of an ORM session's cost, four
+        # times a second while the requests go out
+        with self._sessions.kw["bind"].connect() as connection:
+            enabled = connection.execute(self._enabled_sql).scalar()
         if enabled is None:
             self._halt("disabled")
         return time.monotonic()

@@ -138,3 +138,29 @@ def test_decisions_are_looked_up_per_lead_and_unknown_leads_are_unplanned() -> N
     assert decisions.of([1])[0] is not decisions.of([4])[0]  # scheduler differs
     assert decisions.last(lambda d: d.action == "send") == 3 and decisions.last(lambda d: d.action == "holdout") is None
     assert decisions.count(lambda d: d.action == "defer") == 2
+
+
+def test_deferred_leads_finds_exactly_the_held_leads_among_those_asked(sender, ready_campaign) -> None:
+    from campaign_sdk.models import CampaignLead
+    from campaign_sdk.sending import _deferred
+
+    campaign, other = ready_campaign(40), ready_campaign(10, name="Other")
+    with sender.transaction() as session:
+        ids = list(session.scalars(sa.select(CampaignLead.id).where(CampaignLead.campaign_id == campaign.id)
+                                   .order_by(CampaignLead.id)))
+        users = dict(session.execute(sa.select(CampaignLead.id, CampaignLead.user_id)).tuples().all())
+        others = list(session.scalars(sa.select(CampaignLead.id).where(CampaignLead.campaign_id == other.id)))
+        due = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+        held = ids[3:9] + ids[20:21] + ids[-2:]
+        for campaign_id, leads in ((campaign.id, held), (other.id, others)):
+            _deferred.defer(session, campaign_id, [{"lead_id": i, "user_id": users[i], "due_at": due,
+                                                    "reason": "quiet_hours"} for i in leads])
+    with sender.transaction() as session:
+        def asked(lead_ids: list[int]) -> set[int]:
+            return _deferred.deferred_leads(session, campaign.id, lead_ids)
+
+        assert asked(ids) == set(held)  # dense: one range
+        assert asked(ids[5:25]) == set(ids[5:9] + ids[20:21])  # held leads outside the range asked are not found
+        assert asked([ids[0], ids[4], ids[-1]]) == {ids[4], ids[-1]}  # sparse: an IN list
+        assert asked(list(reversed(ids[:10])) + ids[:3]) == set(ids[3:9])  # any order, repeated ids
+        assert asked(others) == set() and asked([]) == set()  # another campaign's rows are not this one's
