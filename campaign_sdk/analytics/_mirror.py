@@ -22,6 +22,7 @@ mirror lives in memory.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ import sqlite3
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -266,8 +267,14 @@ def _watch_connection(store_path: str | None) -> sqlite3.Connection | None:
     return sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, check_same_thread=False)
 
 
+# Called with a mirror's connection just before it closes: what a layer above keeps for that
+# connection (delivery's kept plan rows) is dropped with it, without this layer knowing it.
+ON_CLOSE: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+
+
 def _close(con: duckdb.DuckDBPyConnection, watch: sqlite3.Connection | None, source: Source) -> None:
-    for close in (con.close, *((watch.close,) if watch else ()), source.close):
+    for close in (*(functools.partial(f, con) for f in ON_CLOSE), con.close,
+                  *((watch.close,) if watch else ()), source.close):
         with contextlib.suppress(Exception):
             close()
 

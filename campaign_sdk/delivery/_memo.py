@@ -13,7 +13,8 @@ templates' fingerprint). A later plan with the same proof reads nothing of lead 
 (nor finds their zone keys again: what is derived from the rows alone is kept with them);
 any other proof reads them again (and replaces them). Only one campaign's rows are kept (the
 last planned); they cost the memory of those rows, as long as the process lives or until
-another plan replaces them. On PostgreSQL the token is the server's snapshot, which any commit
+another plan replaces them, or until their mirror closes (``CampaignClient.close``: dropped
+then through ``analytics._mirror.ON_CLOSE``). On PostgreSQL the token is the server's snapshot, which any commit
 on the server moves: there a plan reuses the rows only while the whole server is idle.
 """
 
@@ -25,6 +26,8 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from campaign_sdk.analytics import _mirror
 
 STATS: Counter[str] = Counter()  # reused / read, for tests and benchmarks
 
@@ -70,6 +73,9 @@ def keep(con: duckdb.DuckDBPyConnection, found_by: tuple[object, ...] | None, fo
     return kept
 
 
-def forget() -> None:
-    """Drop what is kept (tests; a process that wants the memory back)."""
-    _LAST.clear()
+def forget(con: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Drop what is kept (for ``con`` only, when given: its mirror is closing)."""
+    _LAST[:] = [kept for kept in _LAST if con is not None and kept.con is not con]
+
+
+_mirror.ON_CLOSE.append(forget)

@@ -120,3 +120,12 @@ def test_changing_a_plans_frame_changes_no_later_plan(client: CampaignClient) ->
     plan.loc[plan.index[0], ["sms_segments", "message", "phone_number", "variant"]] = [99, "X", "+1", "arm"]
     plan["lead_id"] += 1000
     pd.testing.assert_frame_equal(pd.DataFrame(_plan(campaign, reused=True)), expected, check_exact=True)
+
+
+def test_closing_the_client_drops_its_kept_rows(store_url: str) -> None:
+    with CampaignClient(store_url) as client:
+        campaign = _campaign(client, "Closed")
+        campaign.plan(now=NOW, policy=POLICY)
+        campaign.plan(now=NOW, policy=POLICY)  # a warm plan: its rows are kept
+        assert _memo._LAST and _memo._LAST[0].con is mirror_for(client.engine).con
+    assert _memo._LAST == []  # the mirror closed with the client, and what was kept for it went too
