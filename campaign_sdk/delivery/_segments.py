@@ -10,6 +10,11 @@ DuckDB SQL (``_render``; exact, with the rare texts where the split matters reco
 (Segments(encoding='GSM-7', units=160, segments=1), Segments(encoding='GSM-7', units=161, segments=2))
 >>> sms_segments("€" * 80).units, sms_segments("Olá 😀").encoding
 (160, 'UCS-2')
+
+With Twilio's Smart Encoding on, characters such as curly quotes are first replaced by GSM-7 ones:
+
+>>> sms_segments("It’s on"), sms_segments("It’s on", smart_encoding=True)
+(Segments(encoding='UCS-2', units=7, segments=1), Segments(encoding='GSM-7', units=7, segments=1))
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import NamedTuple
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
-from campaign_sdk.facts.delivery import CONCAT_SEGMENT_SIZE, GSM7, SEGMENT_SIZE, UCS2
+from campaign_sdk.facts.delivery import CONCAT_SEGMENT_SIZE, GSM7, SEGMENT_SIZE, SMART_ENCODING, UCS2
 
 CODEC = "gsm03.38"
 _ESCAPE = "\x1b"
@@ -67,9 +72,19 @@ def _pack(sizes: list[int], per_segment: int) -> int:
     return count
 
 
-def sms_segments(text: str) -> Segments:
-    """The encoding Twilio would use for ``text`` and how many SMS segments it takes."""
-    encoding, sizes = _units(text)
+_SMART_TABLE = str.maketrans(SMART_ENCODING)
+
+
+def smart_encoded(text: str) -> str:
+    """``text`` as Twilio's Smart Encoding sends it: every character it replaces by a GSM-7 one
+    (``facts.delivery.SMART_ENCODING``) replaced, the rest kept."""
+    return text.translate(_SMART_TABLE)
+
+
+def sms_segments(text: str, *, smart_encoding: bool = False) -> Segments:
+    """The encoding Twilio would use for ``text`` and how many SMS segments it takes; with
+    ``smart_encoding``, as sent by a Messaging Service with Smart Encoding on (``SmartEncoded``)."""
+    encoding, sizes = _units(smart_encoded(text) if smart_encoding else text)
     units = sum(sizes)
     if units <= SEGMENT_SIZE[encoding]:
         return Segments(encoding, units, 1)

@@ -5,9 +5,14 @@ nothing in the SDK's own policy holds them back. They go to ``plan.attrs["warnin
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
+from campaign_sdk.delivery._segments import sms_segments
 from campaign_sdk.facts import delivery as facts
+
+_SMART = re.compile("[" + re.escape("".join(facts.SMART_ENCODING)) + "]")
 
 
 def plan_warnings(plan: pd.DataFrame, *, channel: str, template_category: str) -> list[str]:
@@ -22,6 +27,8 @@ def plan_warnings(plan: pd.DataFrame, *, channel: str, template_category: str) -
     []
     """
     out = []
+    if channel == "sms" and (note := smart_encoding_warning(plan)):
+        out.append(note)
     if channel == "whatsapp" and template_category.lower() == "marketing":
         live = plan["action"].isin(["send", "defer"]) & plan["country"].isin(facts.US_MARKETING_PAUSED_REGIONS)
         if n := int(live.sum()):
@@ -32,3 +39,40 @@ def plan_warnings(plan: pd.DataFrame, *, channel: str, template_category: str) -
                 "approved as UTILITY"
             )
     return out
+
+
+def smart_encoding_warning(plan: pd.DataFrame) -> str | None:
+    """A warning when SMS messages the plan sends are UCS-2 (70 characters a segment) only because
+    of characters Twilio's Smart Encoding would replace (curly quotes, dashes, ...): how many, which
+    characters, and the segments they take with and without it. The plan counts segments as sent
+    without Smart Encoding; a Messaging Service that has it on sends fewer.
+
+    >>> plan = pd.DataFrame({"action": ["send", "send", "skip"], "sms_encoding": ["UCS-2", "GSM-7", "UCS-2"],
+    ...                      "message": ["It\u2019s " + "x" * 70, "ok", "\u2014"], "sms_segments": [2, 1, 1]})
+    >>> print(smart_encoding_warning(plan))  # doctest: +NORMALIZE_WHITESPACE
+    1 SMS message(s) are UCS-2 (70 characters a segment) only because of characters that Twilio's
+    Smart Encoding replaces with GSM-7 ones: ’ (U+2019). They take 2 segment(s) as planned; with Smart
+    Encoding on for the Messaging Service (or SmartEncoded=true) 1. Or write those characters as
+    plain ones (' " - ...) in the template and variables
+    """
+    live = plan["action"].isin(["send", "defer"]).to_numpy() & (plan["sms_encoding"] == facts.UCS2).to_numpy()
+    if not live.any():
+        return None
+    texts = plan.loc[live, "message"].fillna("").astype(str)
+    texts = texts[texts.str.contains(_SMART)]
+    if texts.empty:
+        return None
+    before = plan.loc[texts.index, "sms_segments"].astype(int)
+    smart = {text: sms_segments(text, smart_encoding=True) for text in texts.unique()}
+    fixed = texts.map(lambda text: smart[text].encoding == facts.GSM7).astype(bool)
+    if not fixed.any():  # another character (an emoji, a script) keeps them UCS-2 anyway
+        return None
+    after = texts[fixed].map(lambda text: smart[text].segments).astype(int)
+    chars = sorted({c for text in texts[fixed].unique() for c in text if c in facts.SMART_ENCODING})
+    shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in chars[:5]) + (", ..." if len(chars) > 5 else "")
+    return (
+        f"{int(fixed.sum())} SMS message(s) are UCS-2 (70 characters a segment) only because of characters "
+        f"that Twilio's Smart Encoding replaces with GSM-7 ones: {shown}. They take {int(before[fixed].sum())} "
+        f"segment(s) as planned; with Smart Encoding on for the Messaging Service (or SmartEncoded=true) "
+        f"{int(after.sum())}. Or write those characters as plain ones (' \" - ...) in the template and variables"
+    )

@@ -62,3 +62,50 @@ WHATSAPP_SENDER_MPS_TEXT_MAX = 400
 US_MARKETING_PAUSED_SINCE = dt.date(2025, 4, 1)
 US_MARKETING_PAUSED_REGIONS = frozenset({"US"})
 US_MARKETING_PAUSED_ERROR = Code.MARKETING_NOT_DELIVERED  # 63049
+
+# Smart Encoding: a Messaging Service setting, or ``SmartEncoded=true`` on one message ("Whether to
+# detect Unicode characters that have a similar GSM-7 character and replace them"; OpenAPI
+# twilio_api_v2010.json, POST /2010-04-01/Accounts/{AccountSid}/Messages.json, field SmartEncoded).
+# The characters Twilio replaces, and with what: https://www.twilio.com/docs/messaging/services/smart-encoding-char-list
+# (its table, as far as it could be read here, agrees entry by entry with the map in Twilio's own
+# segment calculator, github.com/TwilioDevEd/message-segment-calculator, src/libs/SmartEncodingMap.ts,
+# which is the source of the rest). Grouped by replacement. Left out: the calculator's C0/C1
+# control characters and tab, which the docs' table does not show; its spaces are written here
+# as one space (the calculator's two-space strings read as a formatting slip, an inference).
+_SMART_ENCODING_GROUPS: dict[str, str] = {
+    '"': "\u00ab\u00bb\u201c\u201d\u02ba\u02ee\u201f\u275d\u275e\u301d\u301e\uff02\u201e",
+    "'": "\u2018\u2019\u02bb\u02c8\u02bc\u02bd\u02b9\u201b\uff07\u00b4\u02ca\u0060\u02cb\u275b\u275c"
+         "\u0313\u0314\ufe10\ufe11\u2017",
+    "/": "\u00f7\u29f8\u0337\u0338\u2044\u2215\uff0f",
+    "1/4": "\u00bc", "1/2": "\u00bd", "3/4": "\u00be",
+    "\\": "\u29f9\u29f5\u20e5\ufe68\uff3c",
+    "_": "\u0332\uff3f",
+    "|": "\u20d2\u20d3\u2223\uff5c\u23b8\u23b9\u23d0\u239c\u239f",
+    "-": "\u23bc\u23bd\u2015\ufe63\uff0d\u2010\u2043\u2014\u2013\u2022",
+    "@": "\ufe6b\uff20", "$": "\ufe69\uff04",
+    "!": "\u01c3\ufe15\ufe57\uff01", "!!": "\u203c",
+    "#": "\ufe5f\uff03", "%": "\ufe6a\uff05", "&": "\ufe60\uff06",
+    ",": "\u201a\u0326\ufe50\ufe51\uff0c\uff64\u3001",
+    "(": "\u2768\u276a\ufe59\uff08\u27ee\u2985", ")": "\u2769\u276b\ufe5a\uff09\u27ef\u2986",
+    "*": "\u204e\u2217\u229b\u2722\u2723\u2724\u2725\u2731\u2732\u2733\u273a\u273b\u273c\u273d\u2743"
+         "\u2749\u274a\u274b\u29c6\ufe61\uff0a",
+    "+": "\u02d6\ufe62\uff0b",
+    ".": "\u3002\ufe52\uff0e\uff61", "...": "\u2026",
+    ":": "\u02d0\u02f8\u2982\ua789\ufe13\uff1a", ";": "\u204f\ufe14\ufe54\uff1b",
+    "<": "\ufe64\uff1c\u203a", "=": "\u0347\ua78a\ufe66\uff1d", ">": "\ufe65\uff1e\u2039",
+    "?": "\ufe16\ufe56\uff1f",
+    "^": "\u02c6\u0302\uff3e\u1dcd",
+    "{": "\u2774\ufe5b\uff5b", "}": "\u2775\ufe5c\uff5d", "[": "\uff3b", "]": "\uff3d",
+    "~": "\u02dc\u02f7\u0303\u0330\u0334\u223c\uff5e",
+    " ": "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+         "\u2028\u2029",
+    "": "\u2060\u200b\ufeff",
+}
+# Fullwidth digits and capitals, and small-capital letters: each becomes its plain letter or digit.
+_SMART_ENCODING_LETTERS = {chr(0xFF10 + i): str(i) for i in range(10)} | {
+    chr(0xFF21 + i): chr(ord("A") + i) for i in range(26)} | dict(zip(
+        "\u1d00\u0299\u1d04\u1d05\u1d07\ua730\u0262\u029c\u026a\u1d0a\u1d0b\u029f\u1d0d\u0274\u1d0f"
+        "\u1d18\u0280\ua731\u1d1b\u1d1c\u1d20\u1d21\u028f\u1d22", "ABCDEFGHIJKLMNOPRSTUVWYZ", strict=True))
+SMART_ENCODING: dict[str, str] = {
+    char: target for target, chars in _SMART_ENCODING_GROUPS.items() for char in chars
+} | _SMART_ENCODING_LETTERS
