@@ -12,11 +12,16 @@ Doctests: ``--doctest-modules`` collects the examples of every module of campaig
 Alembic migrations). :data:`DOCUMENTED` lists the modules whose examples are part of their
 documentation: each must have examples (a module listed without any fails the run) and runs with
 exactly the doctest flags listed for it; any other module's examples run with no flags.
+
+Temporary files: ``tmp_path`` and ``tmp_path_factory`` live in memory (``/dev/shm``) where it is a
+directory with room to spare and neither ``--basetemp``, ``PYTEST_DEBUG_TEMPROOT`` nor ``TMPDIR`` says
+where they go (see :func:`pytest_configure`).
 """
 
 from __future__ import annotations
 
 import doctest
+import os
 from pathlib import Path
 
 import pytest
@@ -226,6 +231,28 @@ def pytest_make_collect_report(collector: pytest.Collector):
 
 
 _SEEN = pytest.StashKey[set]()
+
+MEMORY = Path("/dev/shm")
+MEMORY_ROOM = 4 << 30  # bytes free: pytest keeps the last three runs' folders (a full run writes ~0.6 GB)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' temporary folders go under :data:`MEMORY` (pytest's ``PYTEST_DEBUG_TEMPROOT``): the
+    stores the tests write there are SQLite files and DuckDB mirrors, which sync them to the disk
+    (fdatasync) at every checkpoint and inbox commit, some 9,000 times in the fast loop at 1 to 3 ms
+    each on this machine's disk, time a worker spends waiting instead of running tests. A process a
+    test kills leaves its files as on the disk (the page cache outlives the process); only a crash
+    of the machine itself, which no test simulates, would tell the two apart. Left as pytest has it
+    where the run says where temporary files go, or :data:`MEMORY` is missing or short of room.
+    xdist's workers get their folders under the controller's (it passes them ``--basetemp``)."""
+    if config.option.basetemp or "PYTEST_DEBUG_TEMPROOT" in os.environ or "TMPDIR" in os.environ:
+        return
+    try:
+        stat = os.statvfs(MEMORY)
+    except OSError:
+        return
+    if os.access(MEMORY, os.W_OK | os.X_OK) and stat.f_bavail * stat.f_frsize >= MEMORY_ROOM:
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

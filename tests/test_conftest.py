@@ -121,3 +121,37 @@ def test_a_notebook_is_collected_unless_the_mark_expression_deselects_its_cells(
     assert [item.name for item in fast] == ["test_plain"]
     some, _ = tree.inline_genitems("notebooks", "tests", "-m", "notebooks or slow")
     assert [item.name for item in some] == ["Cell 0", "test_plain"]
+
+
+def test_temporary_folders_go_to_memory_unless_the_run_names_a_place(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    import importlib.util
+    import os
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    config = SimpleNamespace(option=SimpleNamespace(basetemp=None))
+
+    def place(*, basetemp: str | None = None, env: dict[str, str] | None = None) -> str | None:
+        for name in ("PYTEST_DEBUG_TEMPROOT", "TMPDIR"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        config.option.basetemp = basetemp
+        hooks.pytest_configure(config)  # type: ignore[arg-type]
+        return os.environ.get("PYTEST_DEBUG_TEMPROOT")
+
+    monkeypatch.setattr(hooks, "MEMORY", tmp_path)
+    monkeypatch.setattr(hooks, "MEMORY_ROOM", 1)
+    assert place() == str(tmp_path)
+    assert place(basetemp="elsewhere") is None
+    assert place(env={"TMPDIR": "/elsewhere"}) is None
+    assert place(env={"PYTEST_DEBUG_TEMPROOT": "/mine"}) == "/mine"
+    monkeypatch.setattr(hooks, "MEMORY_ROOM", 1 << 62)  # short of room
+    assert place() is None
+    monkeypatch.setattr(hooks, "MEMORY", tmp_path / "missing")
+    monkeypatch.setattr(hooks, "MEMORY_ROOM", 1)
+    assert place() is None

@@ -67,7 +67,9 @@ def test_every_assigned_lead_counts_whatever_happened_to_its_message(
     sender.record_replies([{"sid": f"SMstop{i}", "from": p, "body": "STOP", "received_at": now - HOUR}
                            for i, p in enumerate((treated[3], held[0]))])  # opted out before the send: out, both sides
     campaign.remove_leads([treated[4], held[1]])  # removed before the send: out, both sides
-    time.sleep(1.1)  # Twilio's date_created has one-second resolution: the send starts in a later second
+    # Twilio's date_created has one-second resolution: the send starts in a later second (the next
+    # whole second of the clock, 50 ms past it, rather than a fixed 1.1 s from now)
+    time.sleep(1.05 - time.time() % 1)
     report = campaign.send(progress=False)
     assert report.sent == len(treated) - 5
     sids = campaign.leads.set_index("phone_number")["message_sid"].dropna().to_dict()

@@ -94,7 +94,10 @@ def _reply_many(url: str, start: multiprocessing.Event, errors: multiprocessing.
 
 def test_concurrent_duplicate_inbound_messages_never_error(store_url) -> None:
     CampaignClient(store_url).close()  # migrate once
-    context = multiprocessing.get_context("spawn")
+    # four processes of their own, forked from multiprocessing's fork server rather than spawned: each
+    # spawned one imported campaign_sdk afresh (~1.5 s of CPU apiece); the server imports once what the
+    # run's modules preload (tests/sending/test_crash.py asks for campaign_sdk), before any store is open
+    context = multiprocessing.get_context("forkserver")
     start, errors = context.Event(), context.Queue()
     workers = [context.Process(target=_reply_many, args=(store_url, start, errors)) for _ in range(4)]
     for worker in workers:
