@@ -86,36 +86,11 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     current are kept in memory, and the next plan reuses them while nothing they were read
     from changed (:mod:`._memo`: ``versions``, the mirror's tokens of :data:`BASE_TABLES`); the
     kept rows are returned too (None: a temp table was made)."""
-    skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
-    query = f"""
-        SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
-               {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
-               {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
-               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)},
-               CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
-                    WHEN {skip} IS NOT NULL THEN {skip}
-                    WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
-                    WHEN s.state = 3 THEN 'already_messaged'
-                    WHEN s.state = 2 THEN 'failed_before'
-                    WHEN s.state = 1 THEN 'unresolved'
-                    WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
-               END AS own_reason
-        FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
-              FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
-        JOIN users u ON u.id = l.user_id
-        {content_cache.JOIN.format(table=content)}
-        LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
-                                            WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
-                   FROM messages WHERE campaign_id = $c AND status <> 'canceled' GROUP BY lead_id) s
-               ON s.lead_id = l.id
-        LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
-               ON bad.user_id = l.user_id
-        WHERE l.campaign_id = $c
-    """
+    query = _leads_sql(spec, content)
     params: dict[str, object] = {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}
     found_by = memo.proof(versions, content_cache.state(con), query, sorted(params.items()))
     kept = memo.recall(con, found_by)
-    found = kept.found if kept is not None else _arrow(con, query, params)
+    found = kept.found if kept is not None else _found(con, spec, content, params)
     unplaced = pc.any(found.column("unplaced")).as_py()
     if pc.all(found.column("known")).as_py() is not False and pc.all(found.column("placed")).as_py() is not False:
         con.register("plan_base", found)
@@ -149,6 +124,54 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
         zone_cache.fill(con, "plan_base")
     content_cache.store(con, spec, content, "plan_base", computed)
     return None, None
+
+
+def _leads_sql(spec: PlanSpec, content: str | None) -> str:
+    """SQL of each lead of the campaign $c with its person, phone and the send path's skip
+    reason (``own_reason``), joined to its row in the content cache ``content`` ($fp: the
+    fingerprint) for ``place, known, placed, unplaced`` and :data:`._content_cache.DECIDING`;
+    without ``content`` (None), what those are checked with (:data:`._content_cache.CHECKED`)."""
+    skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
+    cached = content_cache.CHECKED if content is None else f"""{content_cache.PLACE} AS place,
+               {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
+               {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
+               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)}"""
+    return f"""
+        SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {cached},
+               CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
+                    WHEN {skip} IS NOT NULL THEN {skip}
+                    WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
+                    WHEN s.state = 3 THEN 'already_messaged'
+                    WHEN s.state = 2 THEN 'failed_before'
+                    WHEN s.state = 1 THEN 'unresolved'
+                    WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
+               END AS own_reason
+        FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
+              FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
+        JOIN users u ON u.id = l.user_id
+        {"" if content is None else content_cache.JOIN.format(table=content)}
+        LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
+                                            WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
+                   FROM messages WHERE campaign_id = $c AND status <> 'canceled' GROUP BY lead_id) s
+               ON s.lead_id = l.id
+        LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
+               ON bad.user_id = l.user_id
+        WHERE l.campaign_id = $c
+    """
+
+
+def _found(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, params: dict[str, object]) -> pa.Table:
+    """The rows of :func:`_leads_sql` joined to the cache, in lead order. The leads and the
+    cache rows are read apart, each by its own query, and put side by side
+    (:func:`._content_cache.beside`: the wide hash join of the cache with the leads and users
+    costs most of the query); the join only when the cache's rows are not exactly the leads'."""
+    cached = _arrow(con, content_cache.deciding(content), params)
+    if len(cached):  # no cached row (the first plan): the join at once
+        leads = _arrow(con, _leads_sql(spec, None), {"c": params["c"]})
+        found = content_cache.beside(leads, cached)
+        if found is not None:
+            return found
+    return _arrow(con, _leads_sql(spec, content), params)
 
 
 def _rows(zkey: str) -> str:
