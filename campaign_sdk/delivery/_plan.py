@@ -130,22 +130,24 @@ def _leads_sql(spec: PlanSpec, content: str | None) -> str:
     """SQL of each lead of the campaign $c with its person, phone and the send path's skip
     reason (``own_reason``), joined to its row in the content cache ``content`` ($fp: the
     fingerprint) for ``place, known, placed, unplaced`` and :data:`._content_cache.DECIDING`;
-    without ``content`` (None), what those are checked with (:data:`._content_cache.CHECKED`)."""
-    skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
+    without ``content`` (None), what those are checked with (:data:`._content_cache.CHECKED`).
+    ``own_reason`` is its index in :func:`_own_reasons` (:func:`_named` gives the name)."""
+    code = _own_reasons(spec).index
+    skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else str(code(x)))
     cached = content_cache.CHECKED if content is None else f"""{content_cache.PLACE} AS place,
                {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
                {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
                {", ".join(f"cc.{c}" for c in content_cache.DECIDING)}"""
     return f"""
         SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {cached},
-               CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
+               (CASE WHEN l.removed_at IS NOT NULL THEN {code("removed")}
                     WHEN {skip} IS NOT NULL THEN {skip}
-                    WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
-                    WHEN s.state = 3 THEN 'already_messaged'
-                    WHEN s.state = 2 THEN 'failed_before'
-                    WHEN s.state = 1 THEN 'unresolved'
-                    WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
-               END AS own_reason
+                    WHEN u.opted_out_at IS NOT NULL THEN {code("opted_out")}
+                    WHEN s.state = 3 THEN {code("already_messaged")}
+                    WHEN s.state = 2 THEN {code("failed_before")}
+                    WHEN s.state = 1 THEN {code("unresolved")}
+                    WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN {code("invalid_number")}
+               END)::USMALLINT AS own_reason  -- its index in _own_reasons (a number is quicker to make than text)
         FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
               FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
         JOIN users u ON u.id = l.user_id
@@ -170,8 +172,25 @@ def _found(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, params:
         leads = _arrow(con, _leads_sql(spec, None), {"c": params["c"]})
         found = content_cache.beside(leads, cached)
         if found is not None:
-            return found
-    return _arrow(con, _leads_sql(spec, content), params)
+            return _named(spec, found)
+    return _named(spec, _arrow(con, _leads_sql(spec, content), params))
+
+
+# the send path's own skip reasons, besides the arms' (:func:`_own_reasons`)
+_OWN = ("removed", "opted_out", "already_messaged", "failed_before", "unresolved", "invalid_number")
+
+
+def _own_reasons(spec: PlanSpec) -> list[str]:
+    """The names of ``own_reason``'s values in :func:`_leads_sql` (by index): :data:`_OWN`
+    and the arms' skip reasons."""
+    return list(dict.fromkeys([*_OWN, *(x for _, x in spec.arms if not isinstance(x, LeadTemplate))]))
+
+
+def _named(spec: PlanSpec, found: pa.Table) -> pa.Table:
+    """``found`` with its ``own_reason`` index (:func:`_leads_sql`) replaced by the reason's name."""
+    at = found.schema.get_field_index("own_reason")
+    names = pc.take(pa.array(_own_reasons(spec), pa.large_string()), found.column(at))
+    return found.set_column(at, "own_reason", names)
 
 
 def _rows(zkey: str) -> str:
@@ -209,13 +228,31 @@ def _locals(keys: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-# the decision columns, from a relation with ``reason``, ``send_at`` and ``skipped`` ($now: now)
+# the values of ``action`` and ``scheduler`` (:func:`_decided` gives their index: a number is
+# quicker to make than text; :func:`_labelled` names them)
+ACTIONS = ("holdout", "skip", "defer", "send")
+SCHEDULERS = ("now", "twilio", "worker")
+_LIVE_ACTION = ACTIONS.index("defer")  # this index and above: sent or deferred
+
+
 def _decided(spec: PlanSpec) -> str:
+    """The decision columns, from a relation with ``reason``, ``send_at`` and ``skipped``
+    ($now: now); ``action`` and ``scheduler`` as indexes into :data:`ACTIONS` and :data:`SCHEDULERS`."""
     scheduler = scheduler_sql("send_at", twilio=spec.twilio_scheduling, reason="reason")
-    return f"""CASE WHEN reason IN ('holdout', 'global_holdout') THEN 'holdout' WHEN skipped THEN 'skip'
-                    WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action,
+    coded = " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(SCHEDULERS))
+    action = ACTIONS.index
+    return f"""(CASE WHEN reason IN ('holdout', 'global_holdout') THEN {action("holdout")} WHEN skipped THEN {action("skip")}
+                    WHEN send_at > $now THEN {action("defer")} ELSE {action("send")} END)::UTINYINT AS action,
                CASE WHEN skipped THEN NULL ELSE send_at END AS send_at,
-               CASE WHEN skipped THEN NULL ELSE {scheduler} END AS scheduler"""
+               (CASE WHEN skipped THEN NULL ELSE CASE {scheduler} {coded} END END)::UTINYINT AS scheduler"""
+
+
+def _labelled(table: pa.Table) -> pa.Table:
+    """``table`` with the ``action`` and ``scheduler`` indexes of :func:`_decided` named."""
+    for column, names in (("action", ACTIONS), ("scheduler", SCHEDULERS)):
+        at = table.schema.get_field_index(column)
+        table = table.set_column(at, column, pc.take(pa.array(names, pa.large_string()), table.column(at)))
+    return table
 
 
 _SKIPPED = f"coalesce(r.reason IN {SKIPS}, false)"
@@ -248,7 +285,7 @@ def _decisions(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str, params
     """Only the decision columns (what send() reads): no message, segments, zones or cost."""
     query = f"""SELECT lead_id, reason, {_decided(spec)}
                 FROM (SELECT r.lead_id, r.reason, r.send_at, {_SKIPPED} AS skipped FROM ({rows}) r)"""
-    return _arrow(con, query, {"now": naive(spec.now), **params}).to_pandas()
+    return _labelled(_arrow(con, query, {"now": naive(spec.now), **params})).to_pandas()
 
 
 def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, pairs: pd.DataFrame,
@@ -267,11 +304,11 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
                    {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx
             FROM ({rows}) r
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at)
-        SELECT *, action IN ('send', 'defer') AS live FROM (
+        SELECT *, action >= {_LIVE_ACTION} AS live FROM (
             SELECT lead_id, kidx, lidx, reason, {_decided(spec)} FROM joined)
     """
     try:
-        table = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), shown)
+        table = _beside(_labelled(_arrow(con, query, {"now": naive(spec.now), **params})), shown)
     finally:
         con.unregister("_plan_locals")
     frame = _detailed(table).to_pandas()
