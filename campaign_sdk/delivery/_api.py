@@ -16,7 +16,7 @@ from campaign_sdk.delivery._prices import PriceInput, price_table
 from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._spec import PlanSpec
-from campaign_sdk.delivery._warnings import plan_warnings
+from campaign_sdk.delivery._warnings import decisions_warnings, plan_warnings
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.gateways._pricing import gateway_prices
 
@@ -81,7 +81,10 @@ def plan_campaign(
     mirror = mirror_for(engine)
     with mirror.reading(MIRROR_TABLES) as con:
         plan = build_plan(con, spec, decisions_only=decisions_only, versions=mirror.versions(BASE_TABLES))
+        if decisions_only:  # no country column: the zone cache's, on the mirror
+            plan.attrs["warnings"] = decisions_warnings(con, plan, channel=channel,
+                                                        template_category=spec.price_category)
     plan.attrs["problems"] = list(problems or [])
-    plan.attrs["warnings"] = [] if decisions_only else plan_warnings(  # the decisions have no country column
-        plan, channel=channel, template_category=spec.price_category)
+    if not decisions_only:
+        plan.attrs["warnings"] = plan_warnings(plan, channel=channel, template_category=spec.price_category)
     return plan

@@ -112,6 +112,7 @@ class CampaignSender:
                     self._plan = decide(self._sessions, self._gateway, self._campaign_id,
                                         client_policy=self._client_policy, at=self._at,
                                         local_time=self._local_time)
+                    self.report.notes.extend(self._plan.warnings)
                     with self._progress() as bar:
                         try:
                             self._dispatch(books, pool, bar)

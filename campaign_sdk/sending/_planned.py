@@ -42,6 +42,7 @@ class Decisions:
         self.policy = policy
         self.frame = frame.set_index("lead_id")[["action", "reason", "send_at", "scheduler"]]
         self.now: dt.datetime = frame.attrs.get("now") or dt.datetime.now(dt.UTC)
+        self.warnings: list[str] = list(frame.attrs.get("warnings", []))  # e.g. US marketing on WhatsApp
         self._ids, self._codes, self._choices = _decisions(self.frame)
 
     def of(self, lead_ids: Sequence[int]) -> list[Decision]:
