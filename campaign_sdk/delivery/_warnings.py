@@ -74,8 +74,8 @@ def decisions_warnings(con: duckdb.DuckDBPyConnection, plan: pd.DataFrame, *, ch
 
 def smart_encoding_warning(plan: pd.DataFrame) -> str | None:
     """A warning when SMS messages the plan sends are UCS-2 (70 characters a segment) only because
-    of characters Twilio's Smart Encoding would replace (curly quotes, dashes, ...): how many, which
-    characters, and the segments they take with and without it. The plan counts segments as sent
+    of characters Twilio's Smart Encoding would replace (curly quotes, dashes, ...) and take more
+    segments for it: how many, which characters, and the segments they take with and without it. The plan counts segments as sent
     without Smart Encoding; a Messaging Service that has it on sends fewer.
 
     >>> plan = pd.DataFrame({"action": ["send", "send", "skip"], "sms_encoding": ["UCS-2", "GSM-7", "UCS-2"],
@@ -95,8 +95,11 @@ def smart_encoding_warning(plan: pd.DataFrame) -> str | None:
         return None
     before = plan.loc[texts.index, "sms_segments"].astype(int)
     smart = {text: sms_segments(text, smart_encoding=True) for text in texts.unique()}
-    fixed = texts.map(lambda text: smart[text].encoding == facts.GSM7).astype(bool)
-    if not fixed.any():  # another character (an emoji, a script) keeps them UCS-2 anyway
+    # GSM-7 with it and fewer segments: else (an emoji or a script keeps them UCS-2, or a short
+    # message is one segment either way) Smart Encoding would save nothing and there is no warning
+    fixed = pd.Series([smart[text].encoding == facts.GSM7 and smart[text].segments < n
+                       for text, n in zip(texts, before)], index=texts.index, dtype=bool)
+    if not fixed.any():
         return None
     after = texts[fixed].map(lambda text: smart[text].segments).astype(int)
     chars = sorted({c for text in texts[fixed].unique() for c in text if c in facts.SMART_ENCODING})

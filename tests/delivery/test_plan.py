@@ -284,6 +284,13 @@ def test_the_messaging_tier_can_be_a_gateway_setting(client: CampaignClient) -> 
     assert sorted(campaign.plan(now=NOW, messaging_tier=5)["action"]) == ["send", "send", "send"]
 
 
+@pytest.mark.parametrize("tier", [0, -5, 2.5, True])
+def test_a_messaging_tier_argument_that_is_no_number_of_people_is_refused(client: CampaignClient, tier) -> None:
+    campaign = make(client, [lead(NY)])  # 0 used to mean "no limit" and -5 deferred everyone
+    with pytest.raises(DeliveryPolicyError, match=rf"messaging_tier={tier!r}: WhatsApp's messaging limit is a number"):
+        campaign.plan(now=NOW, messaging_tier=tier)
+
+
 def test_earlier_messages_give_the_send_paths_reasons(client: CampaignClient) -> None:
     campaign = make(client, [lead(NY), lead(LA), lead(BERLIN)])
     sent_before(client, [BERLIN], dt.timedelta(days=30), status="failed")  # another campaign
