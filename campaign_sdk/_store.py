@@ -63,6 +63,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def engine_of(sessions: Any) -> sa.Engine:
+    """The engine a ``sessionmaker`` binds its sessions to (the client's store)."""
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, sa.Engine), "the client's sessionmaker is bound to its engine"
+    return engine
+
+
 def safe_url(engine: sa.Engine) -> str:
     """The engine's URL with any password masked (for reprs and messages)."""
     return engine.url.render_as_string(hide_password=True)

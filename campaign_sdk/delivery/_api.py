@@ -16,8 +16,10 @@ from campaign_sdk.delivery._prices import PriceInput, price_table
 from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._spec import PlanSpec
-from campaign_sdk.delivery._warnings import plan_warnings
+from campaign_sdk.delivery._warnings import decisions_warnings, plan_warnings
+from campaign_sdk._exceptions import DeliveryPolicyError
 from campaign_sdk.gateways import Gateway
+from campaign_sdk.gateways._base import messaging_tier as check_tier
 from campaign_sdk.gateways._pricing import gateway_prices
 
 
@@ -68,6 +70,11 @@ def plan_campaign(
             return table, "the prices= table"
         return gateway_prices(gateway, countries, channel)
 
+    if messaging_tier is not None:  # checked as the gateways' setting is (0 or -5 is no limit)
+        try:
+            check_tier(messaging_tier)
+        except ValueError as exc:
+            raise DeliveryPolicyError(f"plan({exc})") from None
     tier = messaging_tier or policy.messaging_tier or gateway.messaging_tier
     approved = row.approval_state.can_send if row.approval_state is not None else False
     spec = PlanSpec(
@@ -81,7 +88,10 @@ def plan_campaign(
     mirror = mirror_for(engine)
     with mirror.reading(MIRROR_TABLES) as con:
         plan = build_plan(con, spec, decisions_only=decisions_only, versions=mirror.versions(BASE_TABLES))
+        if decisions_only:  # no country column: the zone cache's, on the mirror
+            plan.attrs["warnings"] = decisions_warnings(con, plan, channel=channel,
+                                                        template_category=spec.price_category)
     plan.attrs["problems"] = list(problems or [])
-    plan.attrs["warnings"] = [] if decisions_only else plan_warnings(  # the decisions have no country column
-        plan, channel=channel, template_category=spec.price_category)
+    if not decisions_only:
+        plan.attrs["warnings"] = plan_warnings(plan, channel=channel, template_category=spec.price_category)
     return plan

@@ -22,7 +22,7 @@ import phonenumbers
 from campaign_sdk.delivery._content_cache import writing
 from campaign_sdk.delivery._zones import resolve_zones, zone_key
 
-VERSION = f"1/phonenumbers {phonenumbers.__version__}"
+VERSION = f"2/phonenumbers {phonenumbers.__version__}"
 STATS: Counter[str] = Counter()  # resolved / cached users, for tests and benchmarks
 
 

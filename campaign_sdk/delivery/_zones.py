@@ -8,11 +8,20 @@ regrouped by their longest zone prefix (one join per prefix length, on those num
 ``phonenumbers.timezone.time_zones_for_number`` and ``region_code_for_number`` then run on the
 lowest and on the highest number of each group; a group whose two ends disagree (its numbers are
 not all of one kind) is resolved number by number. Python work is per group, not per lead.
+
+libphonenumber gives a number that is not geographic for its calling code every zone of that
+code: a Jamaican (+1 876) or Bahamian mobile gets all 42 zones of +1, Guam to Pago Pago; a UK
+mobile London, Guernsey, Jersey and the Isle of Man. When the number's region is known, its zones
+are narrowed to those the IANA database (``zone.tab`` of the ``tzdata`` package) lists for that
+region (Jamaica: America/Jamaica; GB: Europe/London); when none of them is in libphonenumber's
+list, the list is kept as it is. This combines the two sources (an inference of the SDK's, not a
+rule of either); a multi-zone region (AU, US, RU, BR, ...) keeps its own several zones.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import importlib.resources
+from functools import cache, lru_cache
 from typing import Any
 
 import duckdb
@@ -38,17 +47,32 @@ def _cc_length(first3: str) -> int:
 _CC_LEN = pd.DataFrame({"l3": [f"{i:03d}" for i in range(1000)], "n": [_cc_length(f"{i:03d}") for i in range(1000)]})
 
 
+@cache
+def region_zones() -> dict[str, frozenset[str]]:
+    """Each region's zones as the IANA database lists them (``zone.tab``: ISO code -> zones)."""
+    found: dict[str, set[str]] = {}
+    text = importlib.resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            fields = line.split("\t")
+            found.setdefault(fields[0], set()).add(fields[2])
+    return {region: frozenset(zones) for region, zones in found.items()}
+
+
 @lru_cache(maxsize=1 << 16)
 def _lookup(digits: str) -> tuple[str, str | None]:
-    """libphonenumber's zones (comma-joined, sorted) and region for the E.164 digits ``digits``."""
+    """The zones (comma-joined, sorted) and region of the E.164 digits ``digits``:
+    libphonenumber's, narrowed to the region's own zones (the module's docstring)."""
     try:
         number = phonenumbers.parse("+" + digits)
     except phonenumbers.NumberParseException:
         return UNKNOWN_ZONE, None
-    zones = ",".join(sorted(pn_timezone.time_zones_for_number(number)))
+    zones = sorted(pn_timezone.time_zones_for_number(number))
     regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())
     region = regions[0] if len(regions) == 1 else phonenumbers.region_code_for_number(number)
-    return zones, (None if region in (None, "001", "ZZ") else region)
+    region = None if region in (None, "001", "ZZ") else region
+    own = [z for z in zones if z in region_zones().get(region or "", ())]
+    return ",".join(own or zones), region
 
 
 class _Places:

@@ -26,6 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from campaign_sdk._store import engine_of
 from campaign_sdk import service
 from campaign_sdk.inbox._apply import UNKNOWN_SID, Outcome, apply, apply_each, result_of
 from campaign_sdk.inbox._store import INBOX_SUFFIX, KINDS, Inbox, Stored, close_inbox, inbox_for
@@ -49,21 +50,17 @@ __all__ = [
 ]
 
 
-def _engine(sessions: sessionmaker[Session]) -> sa.Engine:
-    return sessions.kw["bind"]
-
-
 def record(sessions: sessionmaker[Session], kind: str, events: Sequence[Mapping[str, Any]], *,
            source: str) -> service.RecordResult:
     """Store ``events`` of ``kind`` ("status" or "reply") in the inbox, then apply them."""
-    inbox = inbox_for(_engine(sessions))
+    inbox = inbox_for(engine_of(sessions))
     stored = inbox.add(kind, events, source=source)
     return result_of(stored, apply(sessions, inbox, stored))
 
 
 def apply_pending(sessions: sessionmaker[Session], *, sids: Iterable[str] | None = None) -> service.RecordResult:
     """Apply the pending events (for ``sids``, or all) whose SIDs are known by now."""
-    inbox = inbox_for(_engine(sessions))
+    inbox = inbox_for(engine_of(sessions))
     result = service.RecordResult()
     after = 0
     while True:

@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from campaign_sdk._store import engine_of
 from campaign_sdk import service
 from campaign_sdk.inbox import apply_pending
 from campaign_sdk.inbox._apply import apply, marks, result_of
@@ -57,7 +58,7 @@ class InboxWorker:
     def __init__(self, sessions: sessionmaker[Session], *, sweep_every: float = 5.0,
                  stale_after: dt.timedelta = dt.timedelta(minutes=15), keep: dt.timedelta = dt.timedelta(days=7)) -> None:
         self.sessions = sessions
-        self.inbox = inbox_for(sessions.kw["bind"])
+        self.inbox = inbox_for(engine_of(sessions))
         self.sweep_every, self.stale_after, self.keep = sweep_every, stale_after, keep
         self._incoming: queue.SimpleQueue[Ticket | dict[int, tuple[str, str | None]] | None] = queue.SimpleQueue()
         self._stored: queue.SimpleQueue[list[Ticket] | None] = queue.SimpleQueue()

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
+from campaign_sdk._store import engine_of
 from campaign_sdk import experiments, service
 from campaign_sdk.delivery import DeliveryPolicy, policy_for, utc
 from campaign_sdk.gateways import Gateway
@@ -140,7 +141,7 @@ class DueSender:
     ) -> None:
         self._sessions = sessions
         self._gateway = gateway
-        self._inline = isinstance(sessions.kw["bind"].pool, SingletonThreadPool)
+        self._inline = isinstance(engine_of(sessions).pool, SingletonThreadPool)
         self._max_in_flight = 1 if self._inline else max(1, max_in_flight)
         self._retry = retry or RetryPolicy()
         self._batch = batch

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
+from campaign_sdk._store import engine_of
 from campaign_sdk import delivery as policy_layer
 from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
@@ -73,7 +74,7 @@ class CampaignSender:
         self._sessions = sessions
         self._gateway = gateway
         self._campaign_id = campaign_id
-        self._inline = isinstance(sessions.kw["bind"].pool, SingletonThreadPool)
+        self._inline = isinstance(engine_of(sessions).pool, SingletonThreadPool)
         self._max_in_flight = 1 if self._inline else max_in_flight
         self._chunk = chunk_size or max(50, min(500, 8 * self._max_in_flight))
         # chunks grow to this (a given chunk_size stays fixed): the first requests leave soon, and
@@ -112,6 +113,7 @@ class CampaignSender:
                     self._plan = decide(self._sessions, self._gateway, self._campaign_id,
                                         client_policy=self._client_policy, at=self._at,
                                         local_time=self._local_time)
+                    self.report.notes.extend(self._plan.warnings)
                     with self._progress() as bar:
                         try:
                             self._dispatch(books, pool, bar)
@@ -455,7 +457,7 @@ class CampaignSender:
     def _check_enabled(self) -> float:
         # a Core statement on a pooled connection: a fraction of an ORM session's cost, four
         # times a second while the requests go out
-        with self._sessions.kw["bind"].connect() as connection:
+        with engine_of(self._sessions).connect() as connection:
             enabled = connection.execute(self._enabled_sql).scalar()
         if enabled is None:
             self._halt("disabled")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
+from campaign_sdk._store import engine_of
 from campaign_sdk import delivery, service
 from campaign_sdk.gateways import Gateway
 
@@ -42,6 +43,7 @@ class Decisions:
         self.policy = policy
         self.frame = frame.set_index("lead_id")[["action", "reason", "send_at", "scheduler"]]
         self.now: dt.datetime = frame.attrs.get("now") or dt.datetime.now(dt.UTC)
+        self.warnings: list[str] = list(frame.attrs.get("warnings", []))  # e.g. US marketing on WhatsApp
         self._ids, self._codes, self._choices = _decisions(self.frame)
 
     def of(self, lead_ids: Sequence[int]) -> list[Decision]:
@@ -129,7 +131,7 @@ def decide(
         policy = delivery.policy_for(row, given=None, client_policy=client_policy)
         arms = delivery.plan_arms(row, gateway.channel)
         list(row.variants)  # loaded now: the plan reads the experiment's arms after the session
-    engine = sessions.kw["bind"]
+    engine = engine_of(sessions)
     now = now or clock_of(gateway)
     plan = delivery.plan_campaign(
         engine, row, gateway, arms=arms, policy=policy, at=at,

@@ -259,9 +259,15 @@ def test_an_ambiguous_number_is_flagged_and_shown_where_it_is_earliest(client: C
     campaign = make(client, [lead("+61412345678")])  # an Australian mobile: every Australian zone
     row = by_phone(campaign.plan(now=NOW))["+61412345678"]
     assert row["ambiguous"] and "Australia/Perth" in row["zones"] and row["country"] == "AU"
-    # 09:00 where the clock is latest to reach it (Cocos, UTC+6:30) is 02:30 UTC: then 09:00 there
-    assert row["zone"] == "Indian/Cocos" and row["local_send_time"] == pd.Timestamp("2026-07-01 09:00")
-    assert row["send_at"] == pd.Timestamp("2026-07-01 02:30", tz="UTC")
+    assert "Indian/Cocos" not in row["zones"]  # libphonenumber's, but Cocos is not Australia (zone.tab)
+    # now (02:00 UTC) it is 10:00 in Perth (UTC+8), the earliest clock of its zones, 12:30 on Lord
+    # Howe (UTC+10:30): inside 09:00-21:00 in all of them, sent now and shown at Perth's 10:00
+    assert row["action"] == "send" and row["send_at"] == pd.Timestamp("2026-07-01 02:00", tz="UTC")
+    assert row["zone"] == "Australia/Perth" and row["local_send_time"] == pd.Timestamp("2026-07-01 10:00")
+    # two hours earlier, 08:00 in Perth: deferred to 09:00 there, 01:00 UTC
+    early = by_phone(campaign.plan(now=NOW - dt.timedelta(hours=2)))["+61412345678"]
+    assert early["action"] == "defer" and early["send_at"] == pd.Timestamp("2026-07-01 01:00", tz="UTC")
+    assert early["zone"] == "Australia/Perth" and early["local_send_time"] == pd.Timestamp("2026-07-01 09:00")
 
 
 def test_a_category_price_wins_over_the_any_category_price(client: CampaignClient) -> None:
@@ -276,6 +282,13 @@ def test_the_messaging_tier_can_be_a_gateway_setting(client: CampaignClient) -> 
     client.gateway.messaging_tier = 1  # type: ignore[attr-defined]
     assert sorted(campaign.plan(now=NOW)["action"]) == ["defer", "defer", "send"]
     assert sorted(campaign.plan(now=NOW, messaging_tier=5)["action"]) == ["send", "send", "send"]
+
+
+@pytest.mark.parametrize("tier", [0, -5, 2.5, True])
+def test_a_messaging_tier_argument_that_is_no_number_of_people_is_refused(client: CampaignClient, tier) -> None:
+    campaign = make(client, [lead(NY)])  # 0 used to mean "no limit" and -5 deferred everyone
+    with pytest.raises(DeliveryPolicyError, match=rf"messaging_tier={tier!r}: WhatsApp's messaging limit is a number"):
+        campaign.plan(now=NOW, messaging_tier=tier)
 
 
 def test_earlier_messages_give_the_send_paths_reasons(client: CampaignClient) -> None:

@@ -38,3 +38,17 @@ def test_utility_templates_and_sms_are_not_flagged(client: CampaignClient) -> No
     assert plan.attrs["warnings"] == [] and campaign.preflight().warnings == []
     assert plan_warnings(plan, channel="sms", template_category="marketing") == []
     assert len(plan_warnings(plan, channel="whatsapp", template_category="MARKETING")) == 1
+
+
+def test_send_report_notes_the_us_marketing_warning(client: CampaignClient) -> None:
+    """send() plans with decisions only (no country column): the warning still reaches its report,
+    counted from the zone cache's country of each person's number."""
+    campaign = approved(client, "MARKETING")
+    [warning] = campaign.plan().attrs["warnings"]
+    report = campaign.send(progress=False)
+    assert warning in report.notes
+
+
+def test_send_report_has_no_us_note_for_utility_templates(client: CampaignClient) -> None:
+    report = approved(client, "UTILITY").send(progress=False)
+    assert not any("in the US" in note for note in report.notes)

@@ -53,6 +53,7 @@ def test_the_plan_warns_when_smart_encoding_would_save_segments(
         curly = sms_campaign(client, "Hi {{lead_name}}, it\u2019s " + "x" * 140, phones).plan(now=NOW, prices=prices)
         plain = sms_campaign(client, "Hi {{lead_name}}, it's " + "x" * 140, phones).plan(now=NOW, prices=prices)
         emoji = sms_campaign(client, "Hi {{lead_name}}, it\u2019s \U0001F600", phones).plan(now=NOW, prices=prices)
+        short = sms_campaign(client, "Hi {{lead_name}}, it\u2019s on", phones).plan(now=NOW, prices=prices)
     assert (curly["action"] == "send").all() and (curly["sms_segments"] == 3).all()  # counted as sent: UCS-2
     [warning] = curly.attrs["warnings"]
     assert warning.startswith("2 SMS message(s) are UCS-2 (70 characters a segment) only because of characters "
@@ -61,3 +62,6 @@ def test_the_plan_warns_when_smart_encoding_would_save_segments(
     assert "SmartEncoded=true) 2." in warning
     assert plain.attrs["warnings"] == [] and (plain["sms_segments"] == 1).all()
     assert emoji.attrs["warnings"] == []  # the emoji keeps it UCS-2 with or without Smart Encoding
+    # GSM-7 with Smart Encoding, but one segment either way: nothing to save, no warning
+    assert (short["sms_encoding"] == "UCS-2").all() and (short["sms_segments"] == 1).all()
+    assert short.attrs["warnings"] == []

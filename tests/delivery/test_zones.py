@@ -1,4 +1,5 @@
-"""Zones from phone numbers, set-wise, agree with libphonenumber's own per-number answer."""
+"""Zones from phone numbers, set-wise, agree with libphonenumber's own per-number answer, narrowed
+to the zones the IANA database lists for the number's region (``zone.tab``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 from phonenumbers.phonenumberutil import SUPPORTED_REGIONS
 
-from campaign_sdk.delivery._zones import resolve_zones
+from campaign_sdk.delivery._zones import region_zones, resolve_zones
 
 
 def _zones(phones: list[str], overrides: list[str | None] | None = None) -> pd.DataFrame:
@@ -25,8 +26,11 @@ def _zones(phones: list[str], overrides: list[str | None] | None = None) -> pd.D
 
 def _expected(phone: str) -> tuple[str | None, str | None]:
     number = phonenumbers.parse(phone)
-    zones = ",".join(sorted(pn_timezone.time_zones_for_number(number)))
-    return (None if zones == "Etc/Unknown" else zones), phonenumbers.region_code_for_number(number)
+    region = phonenumbers.region_code_for_number(number)
+    every = sorted(pn_timezone.time_zones_for_number(number))
+    own = [z for z in every if z in region_zones().get(region or "", ())]
+    zones = ",".join(own or every)
+    return (None if zones == "Etc/Unknown" else zones), region
 
 
 def _examples() -> list[str]:
@@ -77,12 +81,27 @@ def test_numbers_spanning_several_zones_are_ambiguous(phone: str, country: str, 
 
 
 def test_a_group_mixing_kinds_of_numbers_is_resolved_number_by_number() -> None:
-    # Jamaica (+1 876): fixed lines are America/Jamaica, mobiles get every +1 zone
-    fixed = phonenumbers.format_number(phonenumbers.example_number_for_type("JM", PhoneNumberType.FIXED_LINE), PhoneNumberFormat.E164)
-    mobile = phonenumbers.format_number(phonenumbers.example_number_for_type("JM", PhoneNumberType.MOBILE), PhoneNumberFormat.E164)
-    frame = _zones([fixed, mobile])
-    assert [tuple(_expected(p)) for p in (fixed, mobile)] == list(zip(frame["zones"], frame["country"]))
-    assert frame["zones"].iloc[0] != frame["zones"].iloc[1]
+    # +44 778: Guernsey's mobiles (+44 7781) among Great Britain's, in one group of numbers
+    guernsey = phonenumbers.format_number(phonenumbers.example_number_for_type("GG", PhoneNumberType.MOBILE), PhoneNumberFormat.E164)
+    frame = _zones([guernsey, "+447780123456"])
+    assert [tuple(_expected(p)) for p in (guernsey, "+447780123456")] == list(zip(frame["zones"], frame["country"]))
+    assert frame["zones"].tolist() == ["Europe/Guernsey", "Europe/London"]
+
+
+@pytest.mark.parametrize("region", ["JM", "BS", "TT", "BB", "KY", "BM", "AG"])
+def test_caribbean_mobiles_get_their_islands_zone_not_every_plus_one_zone(region: str) -> None:
+    """libphonenumber gives a +1 Caribbean mobile all 42 zones of +1 (Guam to Pago Pago), which
+    would leave it a half-hour window a day: the region's own zone (IANA zone.tab) is kept."""
+    number = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+    assert len(pn_timezone.time_zones_for_number(number)) > 40  # what libphonenumber says
+    row = _zones([phonenumbers.format_number(number, PhoneNumberFormat.E164)]).iloc[0]
+    assert row["country"] == region and not row["ambiguous"]
+    assert row["zones"] in region_zones()[region] and "," not in row["zones"]
+
+
+def test_a_uk_mobile_is_in_london_alone() -> None:
+    row = _zones(["+447400123456"]).iloc[0]  # libphonenumber: London, Guernsey, Jersey, Isle of Man
+    assert (row["zones"], row["country"], bool(row["ambiguous"])) == ("Europe/London", "GB", False)
 
 
 def test_a_timezone_variable_overrides_the_number_and_a_bad_one_is_reported() -> None:
