@@ -206,11 +206,20 @@ def _rows(zkey: str) -> str:
         LEFT JOIN _plan_times t ON t.zkey = {zkey.format(t="b")}"""
 
 
-def _settled(con: duckdb.DuckDBPyConnection, rows: str) -> str:
+def _settled(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> str:
     """``rows`` made once, as an Arrow table (``_plan_rows``, the columns the limits and the final
-    query read), for the steps that read it several times."""
+    query read), for the steps that read it several times; with the frequency caps
+    (:func:`._limits.caps`), which read that table and are applied to it in Arrow (what
+    :func:`._limits.capped_step` does in SQL), not to each later read."""
     columns = "lead_id, user_id, zkey, kidx, send_at, reason"
-    con.register("_plan_rows", con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table())
+    table = con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table()
+    con.register("_plan_rows", table)
+    if _limits.caps(con, spec, "SELECT * FROM _plan_rows"):
+        capped = con.sql("SELECT lead_id FROM _plan_capped").to_arrow_table().column(0)
+        at = table.schema.get_field_index("reason")
+        hit = pc.is_in(table.column("lead_id"), value_set=capped.combine_chunks())
+        reason = pc.if_else(hit, pa.scalar("frequency_cap", table.schema.field(at).type), table.column(at))
+        con.register("_plan_rows", table.set_column(at, "reason", reason))
     return "SELECT * FROM _plan_rows"
 
 
@@ -358,10 +367,10 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
         con.register("_plan_times", times[["zkey", "send_at", "time_reason"]].assign(kidx=range(len(times))))
         rows = _rows(zkey)
-        if _limits.caps(con, spec, rows):
-            rows = _limits.capped_step(rows)
         if _limits.tier_applies(spec):  # read three times more: made once
-            rows = _settled(con, rows)
+            rows = _settled(con, spec, rows)
+        elif _limits.caps(con, spec, rows):
+            rows = _limits.capped_step(rows)
         pairs = times[["zkey", "send_at"]]
         tiered = _limits.tier(con, spec, keys, rows)
         if tiered is not None:
