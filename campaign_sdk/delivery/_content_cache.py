@@ -47,7 +47,7 @@ from campaign_sdk.delivery._spec import PlanSpec
 
 # the hash of the variables text is DuckDB's: another DuckDB version starts the cache afresh
 VERSION = f"4/duckdb {duckdb.__version__}"
-STATS: Counter[str] = Counter()  # computed / cached leads, for tests and benchmarks
+STATS: Counter[str] = Counter()  # computed / cached leads; plans read beside / joined: for tests and benchmarks
 COLUMNS = ("tz_override", "content_reason", "message", "sms_encoding", "sms_segments")
 _WRITES = Counter[str]()  # this process's writes to the cache (any store's): :func:`state`
 

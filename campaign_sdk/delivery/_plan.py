@@ -172,7 +172,9 @@ def _found(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, params:
         leads = _arrow(con, _leads_sql(spec, None), {"c": params["c"]})
         found = content_cache.beside(leads, cached)
         if found is not None:
+            content_cache.STATS["beside"] += 1
             return _named(spec, found)
+    content_cache.STATS["joined"] += 1
     return _named(spec, _arrow(con, _leads_sql(spec, content), params))
 
 
