@@ -33,6 +33,7 @@ from campaign_sdk.delivery._render import (
     arm_sql,
 )
 from campaign_sdk.delivery._schedule import scheduler_sql
+from campaign_sdk.delivery._reasons import SKIP
 from campaign_sdk.delivery._spec import (
     SKIPS,
     PlanSpec,
@@ -216,12 +217,15 @@ def _settled(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> str:
     columns = "lead_id, user_id, zkey, kidx, send_at, reason"
     table = con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table()
     con.register("_plan_rows", table)
+    at = table.schema.get_field_index("reason")
     if _limits.caps(con, spec, "SELECT * FROM _plan_rows"):
         capped = con.sql("SELECT lead_id FROM _plan_capped").to_arrow_table().column(0)
-        at = table.schema.get_field_index("reason")
         hit = pc.is_in(table.column("lead_id"), value_set=capped.combine_chunks())
         reason = pc.if_else(hit, pa.scalar("frequency_cap", table.schema.field(at).type), table.column(at))
-        con.register("_plan_rows", table.set_column(at, "reason", reason))
+        table = table.set_column(at, "reason", reason)
+    # live (:data:`LIVE`), which the messaging limit reads three times: tested once, here
+    skips = pa.array(list(SKIP), table.schema.field(at).type)
+    con.register("_plan_rows", table.append_column("live", pc.invert(pc.is_in(table.column(at), value_set=skips))))
     return "SELECT * FROM _plan_rows"
 
 
