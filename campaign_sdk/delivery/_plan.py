@@ -56,14 +56,15 @@ _TEMP = ("plan_base", "_content_new", "plan_zones", "_plan_phone", "_plan_deep",
 def _detailed(table: pa.Table) -> pa.Table:
     """``table`` (with ``reason`` and ``tz_override``) with ``detail``: what is wrong with an
     invalid ``timezone`` value; ``tz_override`` dropped."""
-    bad = pc.fill_null(pc.equal(table.column("reason"), "invalid_timezone"), False).combine_chunks()
-    zone = table.column("tz_override").combine_chunks()
+    bad = pc.fill_null(pc.equal(table.column("reason"), "invalid_timezone"), False)
+    zone = table.column("tz_override")
     detail = pa.nulls(len(table), zone.type)
     if pc.any(bad).as_py():  # the text is made for those leads only
-        text = pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), pc.filter(zone, bad),
+        values = pc.filter(zone, bad).combine_chunks()  # a few values: the column is not copied whole
+        text = pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), values,
                                            *(pa.scalar(p, zone.type) for p in _BAD_ZONE[1:]), pa.scalar("", zone.type),
                                            null_handling="replace", null_replacement="")
-        detail = pc.replace_with_mask(detail, bad, text)
+        detail = pc.replace_with_mask(detail, bad.combine_chunks(), text)
     return table.drop_columns(["tz_override"]).append_column("detail", detail)
 
 
@@ -381,7 +382,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         tiered = _limits.tier(con, spec, keys, rows)
         if tiered is not None:
             con.register("_tier_moved", tiered.moved)
-            rows = _limits.tier_step(rows, tiered)
+            rows = _limits.tier_step(con, rows, tiered)
             pairs = pd.concat([pairs, tiered.moved[["zkey", "send_at"]]])
         rows, params = _limits.stale_step(spec, rows)
         if decisions_only:
