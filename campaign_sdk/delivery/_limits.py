@@ -18,8 +18,7 @@ import pandas as pd
 from campaign_sdk.delivery._spec import COUNTS, LIVE, US, PlanSpec, moments, naive
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 
-TEMP = ("_plan_capped", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked", "_tier_cell_moves",
-        "_tier_lead_moves")
+TEMP = ("_plan_capped", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
 
 
 def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
@@ -156,36 +155,19 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window, limit)
 
 
-def tier_step(con: duckdb.DuckDBPyConnection, rows: str, found: Tier) -> str:
+def tier_step(rows: str, found: Tier) -> str:
     """``rows`` with the moves of :func:`tier` (``_tier_moved`` registered from ``found.moved``):
     a moved lead gets its batch's moment and ``messaging_tier`` (``no_common_window`` where the
-    later day has no allowed minute). The moves are first put in two small tables, one per cell
-    of a block wholly in one batch (``_tier_cell_moves``) and one per lead of the blocks that
-    straddle a batch boundary (``_tier_lead_moves``), so that each row is looked up twice, not
-    three times (block, lead, then the batch's moment)."""
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _tier_cell_moves AS
-        SELECT c.send_at, c.blk, c.zkey, m.send_at AS moved_at, m.time_reason
-        FROM _tier_cells c JOIN _tier_blocks g ON g.send_at = c.send_at AND g.blk = c.blk
-        JOIN _tier_moved m ON m.zkey = c.zkey AND m.batch = g.lo
-        WHERE g.lo = g.hi AND g.lo > 0
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _tier_lead_moves AS
-        SELECT k.lead_id, m.send_at AS moved_at, m.time_reason
-        FROM _tier_ranked k JOIN _tier_moved m ON m.zkey = k.zkey AND m.batch = k.batch
-    """)
-    return f"""SELECT r.* EXCLUDE (moved, moved_at, moved_reason) REPLACE (
-                   CASE WHEN r.moved THEN coalesce(r.moved_at, r.send_at) ELSE r.send_at END AS send_at,
-                   CASE WHEN NOT r.moved THEN r.reason WHEN r.moved_reason = 'no_common_window' THEN r.moved_reason
+    later day has no allowed minute)."""
+    return f"""SELECT r.* EXCLUDE (tier_batch) REPLACE (coalesce(m.send_at, r.send_at) AS send_at,
+                   CASE WHEN m.zkey IS NULL THEN r.reason WHEN m.time_reason = 'no_common_window' THEN m.time_reason
                         ELSE 'messaging_tier' END AS reason)
-        FROM (SELECT r.*, coalesce({_eligible(found.window)} AND (k.lead_id IS NOT NULL OR c.zkey IS NOT NULL), false) AS moved,
-                     CASE WHEN k.lead_id IS NOT NULL THEN k.moved_at ELSE c.moved_at END AS moved_at,
-                     CASE WHEN k.lead_id IS NOT NULL THEN k.time_reason ELSE c.time_reason END AS moved_reason
+        FROM (SELECT r.*, CASE WHEN {_eligible(found.window)}
+                               THEN coalesce(k.batch, CASE WHEN g.lo = g.hi AND g.lo > 0 THEN g.lo END) END AS tier_batch
               FROM ({rows}) r {_last_in(found.window)}
-              LEFT JOIN _tier_cell_moves c
-                     ON c.send_at = r.send_at AND c.blk = {_block(found.limit, "r.lead_id")} AND c.zkey = r.zkey
-              LEFT JOIN _tier_lead_moves k ON k.lead_id = r.lead_id) r"""
+              LEFT JOIN _tier_blocks g ON g.send_at = r.send_at AND g.blk = {_block(found.limit, "r.lead_id")}
+              LEFT JOIN _tier_ranked k ON k.lead_id = r.lead_id) r
+        LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""
 
 
 def stale_step(spec: PlanSpec, rows: str) -> tuple[str, dict[str, object]]:

@@ -4,8 +4,10 @@ One relation of lead size is made, ``plan_base``: each lead's person, phone, pla
 path's skip reason and what its content decides (the per-lead content checks and ``timezone``
 override, kept per lead with the person's place by :mod:`._content_cache` and computed only for
 leads whose variables, arm or templates changed; places by :mod:`._zones`, cached per person by
-:mod:`._zone_cache`), read in one query of the leads, their users and that cache (once every
-lead's row is current, the cached message columns are read apart, by a scan of the cache). Then send moments per
+:mod:`._zone_cache`), read by two queries, the leads with their users and the cache's rows, put
+side by side in lead order (:func:`._content_cache.beside`; one join when the cache's rows are not
+exactly the leads'); once every lead's row is current, the cached message columns are read apart,
+by a scan of the cache. Then send moments per
 distinct zone key, computed in Python (:mod:`._spec`, :mod:`._windows`); the limits
 (:mod:`._limits`) read the timed rows as one SQL relation (made once when the messaging limit
 reads it again) and leave small tables; the final query applies them and returns narrow rows
@@ -77,9 +79,9 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     """Make ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
     ``content_reason``), all read from the leads, their users and the content cache (one row
-    per lead, with its person's place); computed for the leads whose cached content or place
-    is not current. When every lead's place and content are cached (every plan after the
-    first) it is the query's Arrow result, registered (quicker to make and to scan than a
+    per lead, with its person's place: :func:`_found`); computed for the leads whose cached
+    content or place is not current. When every lead's place and content are cached (every
+    plan after the first) it is those rows in Arrow, registered (quicker to make and to scan than a
     table), and with ``shown`` the cached message columns are read by a scan of the cache (not
     carried through the query's joins: wide rows cost the hash join most) and returned beside
     the number, arm and ``timezone`` value (in lead order, as :func:`._content_cache.shown` gives
@@ -369,7 +371,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
         shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions)
-        keys, zkey = zone_cache.zone_keys(con, "plan_base", kept.derived if kept is not None else None)
+        keys, zkey = zone_cache.zone_keys(con, "plan_base", *((kept.derived, kept.found) if kept is not None else ()))
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
         con.register("_plan_times", times[["zkey", "send_at", "time_reason"]].assign(kidx=range(len(times))))
@@ -382,7 +384,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         tiered = _limits.tier(con, spec, keys, rows)
         if tiered is not None:
             con.register("_tier_moved", tiered.moved)
-            rows = _limits.tier_step(con, rows, tiered)
+            rows = _limits.tier_step(rows, tiered)
             pairs = pd.concat([pairs, tiered.moved[["zkey", "send_at"]]])
         rows, params = _limits.stale_step(spec, rows)
         if decisions_only:
