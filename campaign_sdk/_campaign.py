@@ -223,10 +223,11 @@ class Campaign(ExperimentMixin):
         return self
 
     def register_content(self) -> Campaign:
-        """Create the Content resource of an in-session-only template (list-picker, location) of
-        a service campaign, without an approval request (WhatsApp never approves these; they go
-        only inside a 24-hour session). Then :meth:`enable` and :meth:`trigger` work; a trigger to
-        someone outside the session fails at Twilio (63016) and is recorded.
+        """Create the Content resource of a service campaign's template without an approval
+        request: a template WhatsApp has not approved (or never approves: list-picker, location)
+        goes only inside the person's 24-hour customer-service window, free-form. Then
+        :meth:`enable` and :meth:`trigger` work, and :meth:`plan` shows ``outside_service_window``
+        for the people outside it; a trigger to someone outside it is refused with that reason.
 
         >>> menu = client.create_campaign("Menu", content=picker, campaign_type="service")  # doctest: +SKIP
         >>> menu.register_content().enable()  # doctest: +SKIP
