@@ -79,10 +79,12 @@ class SendWindow(BaseModel):
         if not self.days:
             raise ValueError("the send window allows no weekday, so no message could ever be sent; "
                              "give at least one day (e.g. days=['mon', 'tue', 'wed', 'thu', 'fri'])")
-        if minutes(self.start) % MINUTES_PER_DAY == minutes(self.end) % MINUTES_PER_DAY:
+        whole_day = minutes(self.start) == 0 and minutes(self.end) == MINUTES_PER_DAY  # 00:00-24:00
+        if not whole_day and minutes(self.start) % MINUTES_PER_DAY == minutes(self.end) % MINUTES_PER_DAY:
             raise ValueError(
                 f"the send window {self.start}-{self.end} leaves no allowed minute (start equals "
-                "end); for no quiet hours at all pass window=None"
+                "end); for whole days give start='00:00', end='24:00' (with days=[...]), for no "
+                "quiet hours at all pass window=None"
             )
         return self
 
