@@ -320,7 +320,8 @@ class Campaign(ExperimentMixin):
         time, the UTC moment, the rendered message, SMS segments and the estimated cost.
         ``plan.summary()`` totals it by action, reason, local hour and country.
 
-        ``at`` (one moment) or ``local_time="10:00"`` (each recipient at 10:00 in their zone)
+        ``at`` (one moment; without a zone it is UTC) or ``local_time="10:00"`` (each recipient
+        at 10:00 in their zone; on a day the window forbids, at 10:00 on the next allowed day)
         schedule the send; ``policy`` overrides the campaign's (and the client's) delivery
         policy; ``prices`` is a table (country, channel, category, price, currency) used instead
         of the gateway's; ``messaging_tier`` is WhatsApp's unique users per 24 h for the sender.
@@ -403,8 +404,9 @@ class Campaign(ExperimentMixin):
     def schedule(
         self, *, at: dt.datetime | str | None = None, local_time: str | None = None, **options: Any,
     ) -> sending.SendReport:
-        """Send at ``at`` (one moment) or at ``local_time="10:00"`` in each recipient's zone:
-        :meth:`send` with a schedule. Deferred messages are held by Twilio's scheduler when the
+        """Send at ``at`` (one moment; a datetime or ISO string without a zone is UTC, as the
+        store's times are: give ``tzinfo`` for another zone) or at ``local_time="10:00"`` in each
+        recipient's zone: :meth:`send` with a schedule. Deferred messages are held by Twilio's scheduler when the
         gateway sends through a Messaging Service and the moment is in Twilio's SendAt window,
         else by the local worker (``client.run_due()`` / ``campaign-sdk worker``).
 
