@@ -93,6 +93,7 @@ class CampaignSender:
         self._at, self._local_time = at, local_time
         self._plan: Decisions | None = None
         self._scans = [Scan(campaign_id)]  # the send's stretches of leads, and their census (see _sort)
+        self._expired_held: list[int] = []  # leads with a deferred row the plan now calls expired
         self._enabled_sql = sa.select(Campaign.enabled).where(Campaign.id == campaign_id)
         self.report: SendReport
 
@@ -132,8 +133,8 @@ class CampaignSender:
             lease.release()
         self._census()
         self.report.remaining = self._remaining()
-        with self._sessions() as session:
-            _, due = _deferred.waiting(session, self._campaign_id)
+        with self._sessions() as session:  # a row due after expires_at is never sent: not "due"
+            _, due = _deferred.waiting(session, self._campaign_id, until=self._expires_at)
         self.report.next_due = policy_layer.utc(due) if due is not None else None
         self.report.duration = time.monotonic() - started
         self.report.seal()  # final: read-only from here on
@@ -220,7 +221,14 @@ class CampaignSender:
         now = clock_of(self._gateway)  # Twilio holds a message only while its SendAt is in its window
         due, later = [], []
         for lead, decision in zip(open_, self._decided().of([lead.lead_id for lead in open_]), strict=True):
-            if lead.lead_id in held or self._deferred(decision, now):
+            if lead.lead_id in held and decision.action == "skip" and decision.reason == "expired":
+                # the worker holds it, but from now it could only arrive after expires_at (a
+                # campaign resumed after its expiry): skipped, and its deferred row dropped at
+                # the end of the call, as the worker drops an expired row (_due.py)
+                counts["expired"] += 1
+                with self._lock:
+                    self._expired_held.append(lead.lead_id)
+            elif lead.lead_id in held or self._deferred(decision, now):
                 deferred[decision.reason or "scheduled"] += 1
                 if lead.lead_id not in held:
                     later.append((lead, decision))
@@ -242,6 +250,9 @@ class CampaignSender:
             for scan in self._scans:
                 while batch := scan.fetch(session, SCAN_CHUNK):
                     self._sort(session, batch, scan)
+        if self._expired_held:
+            with self._sessions.begin() as session:
+                _deferred.drop_unclaimed(session, self._campaign_id, self._expired_held, now=self._decided().now)
         counts, deferred = census(self._scans)
         self.report.to_send = counts.pop("send", 0)
         ordered = [*SKIP_REASONS, *(r for r in counts if r not in SKIP_REASONS)]

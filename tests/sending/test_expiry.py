@@ -1,0 +1,96 @@
+"""Never stale (issue 13 §5): a campaign resumed after its ``expires_at`` sends nothing and says
+so; a message's ValidityPeriod never outlives ``expires_at``.
+
+The real twilio-python client talks HTTP to the local Twilio server, whose simulated clock
+stands still until a test moves it (``realtime=False``); the gateway reads the same clock.
+Recipients are +1 415 numbers (America/Los_Angeles).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from campaign_sdk import CampaignClient, DeliveryPolicy, SendWindow
+from campaign_sdk.gateways import TwilioGateway
+from campaign_sdk.models import DeferredSend
+from campaign_sdk.simulator import Clock, Simulator
+from campaign_sdk.testing import TwilioTestServer
+
+from .conftest import FAST_RETRY
+
+START = dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC)  # 19:00 in Los Angeles
+NINE_TO_TEN = SendWindow(start="09:00", end="10:00")  # opens at 16:00Z the same day
+
+
+class ClockedTwilioGateway(TwilioGateway):
+    """A TwilioGateway whose clock is the simulated account's."""
+
+    def __init__(self, client: Any, simulator: Simulator, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._simulator = simulator
+
+    def now(self) -> dt.datetime:
+        return self._simulator.now()
+
+
+@pytest.fixture
+def twilio_server() -> Iterator[TwilioTestServer]:
+    with TwilioTestServer(simulator=Simulator(0, clock=Clock(START, realtime=False))) as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
+    """No Messaging Service: the local worker holds every deferred message."""
+    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
+                                from_="+15005550006", rate=None)
+
+
+def _rows(client: CampaignClient) -> int:
+    with client.engine.connect() as connection:
+        return int(connection.scalar(sa.select(sa.func.count()).select_from(DeferredSend)) or 0)
+
+
+def _creates(server: TwilioTestServer) -> list[Any]:
+    return [r for r in server.requests if r.method == "POST" and r.path.endswith("/Messages.json")]
+
+
+def test_a_campaign_resumed_after_its_expiry_sends_nothing_and_says_so(sender, ready_campaign, twilio_server):
+    sender.delivery_policy = DeliveryPolicy(window=NINE_TO_TEN)
+    campaign = ready_campaign(3)
+    campaign.set_delivery(None, expires_at=START + dt.timedelta(hours=30))
+    first = campaign.send(progress=False, retry=FAST_RETRY)
+    assert first.deferred == {"quiet_hours": 3} and _rows(sender) == 3
+    campaign.disable()
+    twilio_server.simulator.clock.advance(hours=40)  # paused past expires_at
+    campaign.enable()
+
+    report = campaign.send(progress=False, retry=FAST_RETRY)
+
+    # the plan, preflight and send agree: skipped as expired, not "deferred", and the report says why
+    assert report.sent == 0 and report.deferred == {} and report.skipped == {"expired": 3}
+    assert any("expired" in note and "never sent" in note for note in report.notes)
+    assert report.next_due is None  # nothing is due any more (was: a moment 40 h in the past)
+    assert _rows(sender) == 0  # the expired deferred rows are dropped, as the worker drops them
+    assert sender.run_due(retry=FAST_RETRY).claimed == 0
+    assert _creates(twilio_server) == []
+    again = campaign.send(progress=False, retry=FAST_RETRY)  # the same answer a second time
+    assert again.skipped == {"expired": 3} and again.deferred == {}
+
+
+def test_next_due_ignores_deferred_rows_due_after_expiry(sender, ready_campaign, twilio_server):
+    """A row the worker would drop at its moment (due after expires_at) is not "next due"."""
+    sender.delivery_policy = DeliveryPolicy(window=NINE_TO_TEN)
+    campaign = ready_campaign(2)
+    report = campaign.send(progress=False, retry=FAST_RETRY)
+    assert report.deferred == {"quiet_hours": 2} and report.next_due is not None
+    campaign.set_delivery(None, expires_at=report.next_due - dt.timedelta(minutes=5))
+
+    again = campaign.send(progress=False, retry=FAST_RETRY)
+
+    assert again.skipped == {"expired": 2} and again.deferred == {} and again.next_due is None
