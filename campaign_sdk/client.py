@@ -180,7 +180,12 @@ class CampaignClient:
         """Store inbound messages: columns ``sid``, ``from``, ``body``, optional ``received_at``
         and ``button_payload``. STOP-family keywords opt the user out, START-family back in."""
         rows = _event_rows(events, "record_replies")
-        return _warn_refused(inbox.record(self._sessions, "reply", rows, source="record_replies"), "record_replies")
+        result = _warn_refused(inbox.record(self._sessions, "reply", rows, source="record_replies"), "record_replies")
+        # Twilio does not cancel a scheduled message on STOP: messages it holds for people who
+        # opted out are canceled now (a failure warns, and the next call tries again)
+        for note in sending.sweep_notes(self._sessions, self.gateway, failures_only=True):
+            warnings.warn(note, sending.OptOutCancelWarning, stacklevel=2)
+        return result
 
     def record_conversions(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Store conversions: columns ``external_id``, ``phone_number``, optional ``occurred_at``

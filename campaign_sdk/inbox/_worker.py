@@ -9,7 +9,9 @@ write lock for seconds) never delays *storing* a webhook:
 - the *applier* applies what was handed on (waiting for the store as long as it takes), and every
   ``sweep_every`` seconds applies pending events whose SID has been recorded since, logs the
   ones pending longer than ``stale_after`` (with SID and age), and forgets applied events
-  older than ``keep``.
+  older than ``keep``; it also calls ``after_opt_out`` (the server's: cancel what Twilio's
+  scheduler holds for people who opted out, which needs the gateway the worker does not have),
+  at once after applying a STOP and again at every sweep (a failed cancel is tried again).
 
 A request is answered once its event is stored (or fails: the route answers 503 so Twilio
 retries). With ``inbox_wait`` above 0 it first waits up to that many seconds for the event to be
@@ -24,7 +26,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,7 @@ from campaign_sdk import service
 from campaign_sdk.inbox import apply_pending
 from campaign_sdk.inbox._apply import apply, marks, result_of
 from campaign_sdk.inbox._store import KINDS, Stored, inbox_for
+from campaign_sdk.models import InboundKind
 
 log = logging.getLogger("campaign_sdk.inbox")
 _BATCH = 1000
@@ -56,8 +59,10 @@ class InboxWorker:
     """Stores and applies webhooks for one server process; :meth:`close` stops it."""
 
     def __init__(self, sessions: sessionmaker[Session], *, sweep_every: float = 5.0,
-                 stale_after: dt.timedelta = dt.timedelta(minutes=15), keep: dt.timedelta = dt.timedelta(days=7)) -> None:
+                 stale_after: dt.timedelta = dt.timedelta(minutes=15), keep: dt.timedelta = dt.timedelta(days=7),
+                 after_opt_out: Callable[[], Any] | None = None) -> None:
         self.sessions = sessions
+        self.after_opt_out = after_opt_out
         self.inbox = inbox_for(engine_of(sessions))
         self.sweep_every, self.stale_after, self.keep = sweep_every, stale_after, keep
         self._incoming: queue.SimpleQueue[Ticket | dict[int, tuple[str, str | None]] | None] = queue.SimpleQueue()
@@ -142,6 +147,9 @@ class InboxWorker:
                     done = self._apply_tickets(tickets)
                     if done:
                         self._incoming.put(done)
+                    if any(t.kind == "reply" and service.classify_inbound(t.event.get("body")) is InboundKind.OPT_OUT
+                           for t in tickets):
+                        self._opted_out()
                 if time.monotonic() - self._last_sweep >= self.sweep_every:
                     self.sweep()
             finally:
@@ -170,9 +178,19 @@ class InboxWorker:
                 ticket.applied.set_result(None)
         return {}
 
+    def _opted_out(self) -> None:
+        if self.after_opt_out is None:
+            return
+        try:
+            self.after_opt_out()
+        except Exception as exc:  # tried again at the next sweep
+            log.warning("canceling the scheduled messages of people who opted out failed (%s); retrying in %.0f s",
+                        type(exc).__name__, self.sweep_every)
+
     def sweep(self) -> None:
         """Apply what became applicable, report what waits too long, forget old applied events."""
         self._last_sweep = time.monotonic()
+        self._opted_out()
         try:
             apply_pending(self.sessions)
             stale = self.inbox.pending(older_than=self.stale_after, limit=20)

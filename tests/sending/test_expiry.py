@@ -21,7 +21,9 @@ from campaign_sdk.models import DeferredSend
 from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
 
-from .conftest import FAST_RETRY
+from tests.conftest import SERVICE_SID
+
+from .conftest import FAST_RETRY, approve, leads_frame
 
 START = dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC)  # 19:00 in Los Angeles
 NINE_TO_TEN = SendWindow(start="09:00", end="10:00")  # opens at 16:00Z the same day
@@ -94,3 +96,67 @@ def test_next_due_ignores_deferred_rows_due_after_expiry(sender, ready_campaign,
     again = campaign.send(progress=False, retry=FAST_RETRY)
 
     assert again.skipped == {"expired": 2} and again.deferred == {} and again.next_due is None
+
+
+def _validity(server: TwilioTestServer) -> list[str | None]:
+    return [r.field("ValidityPeriod") for r in _creates(server)]
+
+
+@pytest.mark.parametrize(("policy", "expires_in", "sent"), [
+    (None, dt.timedelta(minutes=5), "300"),  # was: no field, Twilio's default 36,000 s
+    (120, dt.timedelta(hours=1), "120"),  # the policy's, shorter than what is left
+    (None, dt.timedelta(days=2), "36000"),  # Twilio's maximum, also its default
+    (None, None, None),  # no expiry: Twilio's default, as before
+])
+def test_the_validity_period_never_outlives_expires_at(sender, ready_campaign, twilio_server, policy, expires_in,
+                                                       sent):
+    sender.delivery_policy = DeliveryPolicy(window=None, validity_period=policy)
+    campaign = ready_campaign(2)
+    campaign.set_delivery(None, expires_at=START + expires_in if expires_in else None)
+
+    assert campaign.send(progress=False, retry=FAST_RETRY).sent == 2
+    assert _validity(twilio_server) == [sent, sent]
+
+
+def test_a_message_less_than_a_second_before_expiry_is_not_sent_but_skipped_as_expired(
+        sender, ready_campaign, twilio_server):
+    sender.delivery_policy = DeliveryPolicy(window=None)
+    campaign = ready_campaign(2)
+    campaign.set_delivery(None, expires_at=START + dt.timedelta(milliseconds=500))  # the plan: due now
+
+    report = campaign.send(progress=False, retry=FAST_RETRY)
+
+    assert _creates(twilio_server) == []
+    assert report.sent == 0 and report.skipped == {"expired": 2} and report.to_send == 0 and report.remaining == 0
+    assert any("expired" in note for note in report.notes)
+
+
+def test_the_worker_caps_the_validity_period_at_expires_at_too(sender, ready_campaign, twilio_server):
+    sender.delivery_policy = DeliveryPolicy(window=NINE_TO_TEN)
+    campaign = ready_campaign(2)
+    report = campaign.send(progress=False, retry=FAST_RETRY)
+    assert report.deferred == {"quiet_hours": 2} and report.next_due is not None
+    campaign.set_delivery(None, expires_at=report.next_due + dt.timedelta(minutes=10))
+    twilio_server.simulator.clock.advance(seconds=(report.next_due - START).total_seconds())
+
+    assert sender.run_due(retry=FAST_RETRY).sent == 2
+    assert _validity(twilio_server) == ["600", "600"]
+
+
+def test_a_message_twilio_schedules_gets_the_validity_left_after_its_send_at(migrated_url, twilio_server):
+    """Counted from SendAt (see sending._delivery.validity_for): an hour-ahead schedule whose
+    campaign expires ten minutes after it goes with 600 s, not 4,200 s and not Twilio's 36,000."""
+    gateway = ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
+                                   messaging_service_sid=SERVICE_SID, rate=None)
+    with CampaignClient(migrated_url, gateway=gateway) as client:
+        client.delivery_policy = DeliveryPolicy(window=None)
+        campaign = client.create_campaign("Scheduled", template="order_confirmation")
+        campaign.add_leads(leads_frame(2))
+        approve(campaign, twilio_server)
+        at = START + dt.timedelta(hours=1)
+        campaign.set_delivery(None, expires_at=at + dt.timedelta(minutes=10))
+
+        assert campaign.schedule(at=at, progress=False, retry=FAST_RETRY).scheduled == 2
+
+    assert {(r.field("SendAt"), r.field("ValidityPeriod")) for r in _creates(twilio_server)} == {
+        (at.strftime("%Y-%m-%dT%H:%M:%SZ"), "600")}
