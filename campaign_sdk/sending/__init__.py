@@ -29,6 +29,7 @@ from campaign_sdk.sending._preflight import blockers, preflight
 from campaign_sdk.sending._report import Preflight, SendReport
 from campaign_sdk.sending._sync import SyncReport, sync
 from campaign_sdk.sending._trigger import trigger
+from campaign_sdk.sending._trigger_rules import TriggerRefused
 
 __all__ = [
     "Action",
@@ -44,6 +45,7 @@ __all__ = [
     "SendReport",
     "SharedRateLimiter",
     "SyncReport",
+    "TriggerRefused",
     "blockers",
     "cancel_opted_out",
     "cancel_scheduled",
