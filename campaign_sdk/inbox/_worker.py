@@ -11,7 +11,9 @@ write lock for seconds) never delays *storing* a webhook:
   ones pending longer than ``stale_after`` (with SID and age), and forgets applied events
   older than ``keep``; it also calls ``after_opt_out`` (the server's: cancel what Twilio's
   scheduler holds for people who opted out, which needs the gateway the worker does not have),
-  at once after applying a STOP and again at every sweep (a failed cancel is tried again).
+  after applying a STOP (at once, or with the next sweep when it ran less than ``sweep_every``
+  ago: it reads the store's scheduled messages) and at every sweep (a failed cancel is tried
+  again; with no opt-out to handle it costs one lookup).
 
 A request is answered once its event is stored (or fails: the route answers 503 so Twilio
 retries). With ``inbox_wait`` above 0 it first waits up to that many seconds for the event to be
@@ -71,6 +73,7 @@ class InboxWorker:
         self._threads = [threading.Thread(target=self._keep, name="campaign-sdk-inbox-keeper", daemon=True),
                          threading.Thread(target=self._apply, name="campaign-sdk-inbox-applier", daemon=True)]
         self._last_sweep = 0.0
+        self._last_opt_out = 0.0  # when after_opt_out last ran
         self._busy_since: float | None = None
         self._last_prune = time.monotonic()
         for thread in self._threads:
@@ -148,8 +151,8 @@ class InboxWorker:
                     if done:
                         self._incoming.put(done)
                     if any(t.kind == "reply" and service.classify_inbound(t.event.get("body")) is InboundKind.OPT_OUT
-                           for t in tickets):
-                        self._opted_out()
+                           for t in tickets) and time.monotonic() - self._last_opt_out >= self.sweep_every:
+                        self._opted_out()  # else at the next sweep: one scan per sweep_every at most
                 if time.monotonic() - self._last_sweep >= self.sweep_every:
                     self.sweep()
             finally:
@@ -181,6 +184,7 @@ class InboxWorker:
     def _opted_out(self) -> None:
         if self.after_opt_out is None:
             return
+        self._last_opt_out = time.monotonic()
         try:
             self.after_opt_out()
         except Exception as exc:  # tried again at the next sweep

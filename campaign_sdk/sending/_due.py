@@ -77,7 +77,8 @@ class DueReport(Sealable):
         return (
             f"<DueReport claimed={self.claimed} sent={self.sent} reconciled={self.reconciled} failed={sum(self.failed.values())} "
             f"skipped={dict(self.skipped)} moved={dict(self.moved)} unresolved={self.unresolved} "
-            f"waiting={self.waiting}{due}{' stopped=' + repr(self.stopped) if self.stopped else ''}>"
+            f"waiting={self.waiting}{due}{' stopped=' + repr(self.stopped) if self.stopped else ''}"
+            f"{' notes=' + repr(self.notes) if self.notes else ''}>"
         )
 
 
@@ -163,7 +164,7 @@ class DueSender:
         """Send what is due, then wait for the next due moment (at most ``poll`` s), until stopped."""
         while not self._stop.is_set():
             report = self.run()
-            if on_report is not None and (report.claimed or report.stopped):
+            if on_report is not None and (report.claimed or report.stopped or report.notes):
                 on_report(report)
             wait_for = poll
             if report.next_due is not None:
