@@ -164,3 +164,18 @@ def test_a_send_that_schedules_cancels_its_own_messages_to_people_opted_out_mean
 
     assert report.scheduled == 1 and _cancels(twilio_server) == [scheduled[first]]
     assert any("canceled 1 message(s)" in note for note in report.notes)
+
+
+def test_an_opt_out_error_on_send_cancels_what_twilio_holds_for_that_person(
+        sender, scheduled, twilio_server, ready_campaign):
+    """Twilio refuses a message with 21610 (the person replied STOP to the sender): the SDK opts
+    them out, and the messages another campaign had Twilio schedule for them are canceled."""
+    first = numbers(1)[0]
+    twilio_server.reject_number(first, 21610)
+    other = ready_campaign(3, name="Now")  # the same three people, sent now
+
+    report = other.send(progress=False, retry=FAST_RETRY)
+
+    assert report.sent == 2 and report.failed == {21610: 1}
+    assert _cancels(twilio_server) == [scheduled[first]]
+    assert any("canceled 1 message(s)" in note for note in report.notes)
