@@ -423,12 +423,17 @@ class Campaign(ExperimentMixin):
         """Send one transactional message of this (enabled, approved) service campaign to a lead
         (id) or a phone number (added as a lead if new), with ``variables`` on top of the lead's
         own. ``key`` makes retries safe: the same key never sends twice. ``retry`` as in :meth:`send`.
+        The delivery policy applies as in :meth:`plan` (``service_window``, ``expires_at``, WhatsApp's
+        messaging limit): a message the plan would defer or skip is not sent but refused with
+        :class:`~campaign_sdk.sending.TriggerRefused`, whose ``reason`` and ``retry_at`` say why and
+        from when a trigger is allowed; it is never deferred.
 
         >>> campaign.trigger("+14155552671", {"order_id": "A-7"}, key="order-A-7")  # doctest: +SKIP
         SentMessage(sid='SM...', status='accepted', ...)
         """
         return sending.trigger(
-            self._client._sessions, self._client.gateway, self.id, lead_or_phone, variables, key=key, retry=retry
+            self._client._sessions, self._client.gateway, self.id, lead_or_phone, variables, key=key, retry=retry,
+            client_policy=self._client.delivery_policy,
         )
 
     # -- analytics ------------------------------------------------------------------------
