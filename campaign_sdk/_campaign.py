@@ -223,10 +223,11 @@ class Campaign(ExperimentMixin):
         return self
 
     def register_content(self) -> Campaign:
-        """Create the Content resource of an in-session-only template (list-picker, location) of
-        a service campaign, without an approval request (WhatsApp never approves these; they go
-        only inside a 24-hour session). Then :meth:`enable` and :meth:`trigger` work; a trigger to
-        someone outside the session fails at Twilio (63016) and is recorded.
+        """Create the Content resource of a service campaign's template without an approval
+        request: a template WhatsApp has not approved (or never approves: list-picker, location)
+        goes only inside the person's 24-hour customer-service window, free-form. Then
+        :meth:`enable` and :meth:`trigger` work, and :meth:`plan` shows ``outside_service_window``
+        for the people outside it; a trigger to someone outside it is refused with that reason.
 
         >>> menu = client.create_campaign("Menu", content=picker, campaign_type="service")  # doctest: +SKIP
         >>> menu.register_content().enable()  # doctest: +SKIP
@@ -319,7 +320,8 @@ class Campaign(ExperimentMixin):
         time, the UTC moment, the rendered message, SMS segments and the estimated cost.
         ``plan.summary()`` totals it by action, reason, local hour and country.
 
-        ``at`` (one moment) or ``local_time="10:00"`` (each recipient at 10:00 in their zone)
+        ``at`` (one moment; without a zone it is UTC) or ``local_time="10:00"`` (each recipient
+        at 10:00 in their zone; on a day the window forbids, at 10:00 on the next allowed day)
         schedule the send; ``policy`` overrides the campaign's (and the client's) delivery
         policy; ``prices`` is a table (country, channel, category, price, currency) used instead
         of the gateway's; ``messaging_tier`` is WhatsApp's unique users per 24 h for the sender.
@@ -402,8 +404,9 @@ class Campaign(ExperimentMixin):
     def schedule(
         self, *, at: dt.datetime | str | None = None, local_time: str | None = None, **options: Any,
     ) -> sending.SendReport:
-        """Send at ``at`` (one moment) or at ``local_time="10:00"`` in each recipient's zone:
-        :meth:`send` with a schedule. Deferred messages are held by Twilio's scheduler when the
+        """Send at ``at`` (one moment; a datetime or ISO string without a zone is UTC, as the
+        store's times are: give ``tzinfo`` for another zone) or at ``local_time="10:00"`` in each
+        recipient's zone: :meth:`send` with a schedule. Deferred messages are held by Twilio's scheduler when the
         gateway sends through a Messaging Service and the moment is in Twilio's SendAt window,
         else by the local worker (``client.run_due()`` / ``campaign-sdk worker``).
 
@@ -420,12 +423,17 @@ class Campaign(ExperimentMixin):
         """Send one transactional message of this (enabled, approved) service campaign to a lead
         (id) or a phone number (added as a lead if new), with ``variables`` on top of the lead's
         own. ``key`` makes retries safe: the same key never sends twice. ``retry`` as in :meth:`send`.
+        The delivery policy applies as in :meth:`plan` (``service_window``, ``expires_at``, WhatsApp's
+        messaging limit): a message the plan would defer or skip is not sent but refused with
+        :class:`~campaign_sdk.sending.TriggerRefused`, whose ``reason`` and ``retry_at`` say why and
+        from when a trigger is allowed; it is never deferred.
 
         >>> campaign.trigger("+14155552671", {"order_id": "A-7"}, key="order-A-7")  # doctest: +SKIP
         SentMessage(sid='SM...', status='accepted', ...)
         """
         return sending.trigger(
-            self._client._sessions, self._client.gateway, self.id, lead_or_phone, variables, key=key, retry=retry
+            self._client._sessions, self._client.gateway, self.id, lead_or_phone, variables, key=key, retry=retry,
+            client_policy=self._client.delivery_policy,
         )
 
     # -- analytics ------------------------------------------------------------------------

@@ -178,9 +178,18 @@ class CampaignClient:
 
     def record_replies(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Store inbound messages: columns ``sid``, ``from``, ``body``, optional ``received_at``
-        and ``button_payload``. STOP-family keywords opt the user out, START-family back in."""
+        and ``button_payload``. STOP-family keywords opt the user out, START-family back in.
+        Twilio does not cancel a scheduled message on STOP: the messages its scheduler holds for
+        someone who opted out are canceled here, through the gateway; one that could not be
+        raises an :class:`~campaign_sdk.sending.OptOutCancelWarning` and is tried again by the
+        next ``record_replies``, ``sync``, ``send`` or ``run_due`` (their reports' notes say so)."""
         rows = _event_rows(events, "record_replies")
-        return _warn_refused(inbox.record(self._sessions, "reply", rows, source="record_replies"), "record_replies")
+        result = _warn_refused(inbox.record(self._sessions, "reply", rows, source="record_replies"), "record_replies")
+        # Twilio does not cancel a scheduled message on STOP: messages it holds for people who
+        # opted out are canceled now (a failure warns, and the next call tries again)
+        for note in sending.sweep_notes(self._sessions, self.gateway, failures_only=True):
+            warnings.warn(note, sending.OptOutCancelWarning, stacklevel=2)
+        return result
 
     def record_conversions(self, events: pd.DataFrame | Sequence[Mapping[str, Any]]) -> service.RecordResult:
         """Store conversions: columns ``external_id``, ``phone_number``, optional ``occurred_at``
@@ -203,7 +212,8 @@ class CampaignClient:
     # -- gateway sync ---------------------------------------------------------------------
     def sync(self) -> sending.SyncReport:
         """Pull message status updates and inbound replies from the gateway since the last sync
-        and record them (STOP-family replies opt users out). Idempotent and resumable: running
+        and record them (STOP-family replies opt users out, and what Twilio's scheduler holds for
+        them is canceled, see :meth:`record_replies`). Idempotent and resumable: running
         it twice, or again after an interruption, records nothing twice. Statuses the SDK does not
         know are stored verbatim with an :class:`UnknownStatusWarning`, never dropped."""
         report = sending.sync(self._sessions, self.gateway)

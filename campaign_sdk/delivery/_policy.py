@@ -42,7 +42,10 @@ def minutes(hhmm: str) -> int:
 
 class SendWindow(BaseModel):
     """Local hours and weekdays in which a message may arrive: from ``start`` (included) to
-    ``end`` (excluded), on ``days``. A window may cross midnight (``start="20:00", end="02:00"``).
+    ``end`` (excluded), on ``days``. A window may cross midnight (``start="20:00", end="02:00"``):
+    it then belongs to the day it opens on, as quiet hours do in Braze or Klaviyo, so
+    ``days=["fri", "sat"]`` allows Friday 20:00 to Saturday 02:00 and Saturday 20:00 to Sunday
+    02:00 ("Friday and Saturday nights"), not Friday 00:00-02:00 (Thursday night).
 
     >>> SendWindow()  # the marketing default
     SendWindow(start='09:00', end='21:00', days=('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'))
@@ -76,10 +79,12 @@ class SendWindow(BaseModel):
         if not self.days:
             raise ValueError("the send window allows no weekday, so no message could ever be sent; "
                              "give at least one day (e.g. days=['mon', 'tue', 'wed', 'thu', 'fri'])")
-        if minutes(self.start) % MINUTES_PER_DAY == minutes(self.end) % MINUTES_PER_DAY:
+        whole_day = minutes(self.start) == 0 and minutes(self.end) == MINUTES_PER_DAY  # 00:00-24:00
+        if not whole_day and minutes(self.start) % MINUTES_PER_DAY == minutes(self.end) % MINUTES_PER_DAY:
             raise ValueError(
                 f"the send window {self.start}-{self.end} leaves no allowed minute (start equals "
-                "end); for no quiet hours at all pass window=None"
+                "end); for whole days give start='00:00', end='24:00' (with days=[...]), for no "
+                "quiet hours at all pass window=None"
             )
         return self
 
@@ -89,14 +94,23 @@ class SendWindow(BaseModel):
         return cls(start=end, end=start, days=days)
 
     def pieces(self) -> list[tuple[int, int]]:
-        """The allowed minutes of one local day, as ``[from, to)`` ranges."""
-        a, b = minutes(self.start), minutes(self.end)
-        return [(a, b)] if a < b else [(0, b), (a, MINUTES_PER_DAY)]
+        """The allowed minutes of one allowed day, as ``[from, to)`` ranges counted from that day's
+        midnight: a window across midnight ends on the next day (20:00-02:00 -> ``[(1200, 1560)]``).
+
+        >>> SendWindow(start="20:00", end="02:00").pieces()
+        [(1200, 1560)]
+        """
+        a, b = minutes(self.start) % MINUTES_PER_DAY, minutes(self.end)
+        return [(a, b)] if a < b else [(a, b + MINUTES_PER_DAY)]
 
     def allows(self, local: dt.datetime) -> bool:
-        """Whether the local wall-clock moment ``local`` is inside the window."""
+        """Whether the local wall-clock moment ``local`` is inside the window (after midnight, a
+        window across midnight counts for the day before, the day it opened on)."""
         minute = local.hour * 60 + local.minute
-        return DAYS[local.weekday()] in self.days and any(a <= minute < b for a, b in self.pieces())
+        return any(
+            DAYS[(local.weekday() - back) % 7] in self.days and a <= minute + back * MINUTES_PER_DAY < b
+            for back in (0, 1) for a, b in self.pieces()
+        )
 
 
 class FrequencyCap(BaseModel):
@@ -143,8 +157,10 @@ class DeliveryPolicy(BaseModel):
     - ``window``: when marketing messages may arrive, in the recipient's local time (default
       09:00-21:00 every day); None lets them arrive at any hour.
     - ``service_window``: the same for service (transactional) messages; None (default): exempt.
-    - ``countries``: per-country windows by ISO region (``{"DE": SendWindow(days=[...])}``),
-      replacing ``window`` (and ``service_window`` when one is set) for that country.
+    - ``countries``: per-country windows by ISO region (``{"DE": SendWindow(days=[...])}``, any
+      case), replacing ``window`` for that country's marketing messages (also when ``window`` is
+      None: "no quiet hours, except in Germany"), and ``service_window`` only when one is set
+      (service stays exempt otherwise); ``None`` as a country's window: no quiet hours there.
     - ``caps``: frequency caps across campaigns (marketing only; service is exempt).
     - ``validity_period``: Twilio's ValidityPeriod in seconds (1..36,000) for each message.
     - ``messaging_tier``: WhatsApp's messaging limit (unique users per rolling 24 h) of the sender;
@@ -167,10 +183,14 @@ class DeliveryPolicy(BaseModel):
     @field_validator("countries")
     @classmethod
     def _countries(cls, value: dict[str, SendWindow | None]) -> dict[str, SendWindow | None]:
-        bad = [code for code in value if code not in phonenumbers.SUPPORTED_REGIONS]
+        codes = {code: code.strip().upper() for code in value}
+        bad = [code for code, iso in codes.items() if iso not in phonenumbers.SUPPORTED_REGIONS]
         if bad:
             raise ValueError(f"unknown country code(s) {bad}; use ISO 3166 regions such as 'US', 'DE', 'BR'")
-        return value
+        twice = sorted({iso for iso in codes.values() if list(codes.values()).count(iso) > 1})
+        if twice:
+            raise ValueError(f"country code(s) {twice} given more than once (in different cases); give each once")
+        return {codes[code]: window for code, window in value.items()}
 
     @field_validator("validity_period")
     @classmethod
@@ -188,9 +208,11 @@ class DeliveryPolicy(BaseModel):
         return value
 
     def window_for(self, category: str, country: str | None) -> SendWindow | None:
-        """The window that applies to a ``category`` (marketing / service) message in ``country``."""
+        """The window that applies to a ``category`` (marketing / service) message in ``country``:
+        the country's own window when ``countries`` lists it (for service only when a
+        ``service_window`` is set: service is exempt otherwise), else the category's window."""
         base = self.window if category == "marketing" else self.service_window
-        if base is not None and country in self.countries:
+        if (category == "marketing" or base is not None) and country in self.countries:
             return self.countries[country]
         return base
 

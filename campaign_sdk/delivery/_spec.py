@@ -13,7 +13,7 @@ from campaign_sdk.delivery._policy import DeliveryPolicy
 from campaign_sdk.delivery._reasons import SKIP
 from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import Schedule
-from campaign_sdk.delivery._windows import local_target, next_allowed
+from campaign_sdk.delivery._windows import local_moment, next_allowed, require_local_time
 
 # a message that counts toward caps and limits: it may have reached the person
 COUNTS = ("NOT (m.sid IS NULL AND m.error_code IS NOT NULL) "
@@ -72,7 +72,12 @@ def zone_names(zones: Any) -> tuple[str, ...]:
 
 def moments(keys: pd.DataFrame, spec: PlanSpec, proposed: Sequence[Any] | None = None) -> pd.DataFrame:
     """``send_at`` (naive UTC) and ``time_reason`` for each row of ``keys`` (``zkey, zones,
-    country, zone_problem``), from the schedule or from ``proposed`` (one moment per row)."""
+    country, zone_problem``), from the schedule or from ``proposed`` (one moment per row).
+
+    With ``local_time``, a day the window forbids moves the message to ``local_time`` of the
+    next allowed day (``quiet_hours``; :func:`._windows.local_moment`); a ``local_time`` outside
+    a row's window on every day raises :class:`DeliveryPolicyError`
+    (:func:`._windows.require_local_time`: it is never replaced by another time of day)."""
     sched, now = spec.schedule, spec.now
     out: list[tuple[dt.datetime | None, str | None]] = []
     rows = keys[["zones", "country", "zone_problem"]].itertuples(index=False)
@@ -86,8 +91,12 @@ def moments(keys: pd.DataFrame, spec: PlanSpec, proposed: Sequence[Any] | None =
             continue
         names = zone_names(zones)
         if sched.local_time and proposed is None:
-            start = local_target(names, sched.local_time, now)
-        moment = next_allowed(names, window, start)
+            if window is not None:
+                require_local_time(window, sched.local_time, f"countries[{country!r}]" if country in spec.policy.countries
+                                   else "window" if spec.category == "marketing" else "service_window")
+            start, moment = local_moment(names, window, sched.local_time, now)
+        else:
+            moment = next_allowed(names, window, start)
         if moment is None:
             out.append((None, "no_common_window"))
             continue

@@ -49,6 +49,7 @@ def _day_intervals(tz: ZoneInfo, window: SendWindow, today: dt.date, days: int) 
         day = first + dt.timedelta(days=offset)
         if DAYS[day.weekday()] not in window.days:
             continue
+        # (day start, day end): a window across midnight ends on day + 1 (pieces() past 24:00)
         found.extend((_wall_to_utc(day, a, tz), _wall_to_utc(day, b, tz)) for a, b in window.pieces())
     return _merge(found)
 
@@ -119,6 +120,50 @@ def local_target(zones: tuple[str, ...], hhmm: str, after: dt.datetime) -> dt.da
         if moment >= after:
             return moment
     raise AssertionError("unreachable: a local time recurs every day")  # pragma: no cover
+
+
+@lru_cache(maxsize=65536)
+def local_moment(zones: tuple[str, ...], window: SendWindow | None, hhmm: str,
+                 after: dt.datetime) -> tuple[dt.datetime, dt.datetime | None]:
+    """``(target, moment)``: ``target`` is :func:`local_target` (``hhmm`` after ``after``);
+    ``moment`` is ``hhmm`` on the first day from there on when that moment is allowed by
+    ``window`` in every zone (a forbidden day moves the message to ``hhmm`` of the next allowed
+    day, never to the window's opening). A recipient whose zones never share ``hhmm`` inside the
+    window (within :data:`HORIZON_DAYS`) gets the first allowed moment after ``target`` instead
+    (:func:`next_allowed`: later, never earlier; None: no common minute at all).
+
+    >>> import datetime as dt
+    >>> weekdays = SendWindow(days=["mon", "tue", "wed", "thu", "fri"])
+    >>> saturday = dt.datetime(2026, 3, 7, 6, tzinfo=dt.UTC)  # 07:00 in Berlin
+    >>> local_moment(("Europe/Berlin",), weekdays, "10:00", saturday)[1]  # Monday 10:00 CET
+    datetime.datetime(2026, 3, 9, 9, 0, tzinfo=datetime.timezone.utc)
+    """
+    target = candidate = local_target(zones, hhmm, after)
+    if window is None:
+        return target, target
+    for _ in range(HORIZON_DAYS):
+        allowed = next_allowed(zones, window, candidate)
+        if allowed is None:
+            return target, None
+        if allowed == candidate:
+            return target, candidate
+        candidate = local_target(zones, hhmm, allowed)  # no allowed moment before ``allowed``
+    return target, next_allowed(zones, window, target)
+
+
+@lru_cache(maxsize=1024)
+def require_local_time(window: SendWindow, hhmm: str, name: str) -> None:
+    """Refuse a ``local_time`` outside ``window`` on every day (``"22:00"`` under 09:00-21:00):
+    no recipient under it could get the message at that time, and another time of day is never
+    picked instead. ``name``: where the window is set (``"window"``, ``"countries['DE']"``)."""
+    minute = minutes(hhmm)
+    if not any(a <= m < b for a, b in window.pieces() for m in (minute, minute + 24 * 60)):
+        raise DeliveryPolicyError(
+            f"local_time={hhmm!r} is outside the send window {window.start}-{window.end} (the policy's "
+            f"{name}) on every day, so no recipient under it could get the message at {hhmm}: pick a "
+            f"local_time inside {window.start}-{window.end}, change the policy's {name}, or send at one "
+            "moment with at="
+        )
 
 
 @lru_cache(maxsize=65536)

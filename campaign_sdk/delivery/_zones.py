@@ -14,12 +14,16 @@ code: a Jamaican (+1 876) or Bahamian mobile gets all 42 zones of +1, Guam to Pa
 mobile London, Guernsey, Jersey and the Isle of Man. When the number's region is known, its zones
 are narrowed to those the IANA database (``zone.tab`` of the ``tzdata`` package) lists for that
 region (Jamaica: America/Jamaica; GB: Europe/London); when none of them is in libphonenumber's
-list, the list is kept as it is. This combines the two sources (an inference of the SDK's, not a
-rule of either); a multi-zone region (AU, US, RU, BR, ...) keeps its own several zones.
+list, a region of one zone gets that zone (Ireland: Europe/Dublin, where libphonenumber says
+London, Guernsey and the Isle of Man) and any other keeps the list. This combines the two
+sources (an inference of the SDK's, not a rule of either); a multi-zone region (AU, US, RU, BR,
+...) keeps its own several zones. A number is ``ambiguous`` when its zones keep more than one
+clock (UTC offsets that differ at some time of the year).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.resources
 from functools import cache, lru_cache
 from typing import Any
@@ -71,7 +75,10 @@ def _lookup(digits: str) -> tuple[str, str | None]:
     regions = COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())
     region = regions[0] if len(regions) == 1 else phonenumbers.region_code_for_number(number)
     region = None if region in (None, "001", "ZZ") else region
-    own = [z for z in zones if z in region_zones().get(region or "", ())]
+    listed = region_zones().get(region or "", frozenset())
+    own = [z for z in zones if z in listed]
+    if not own and len(listed) == 1 and zones != [UNKNOWN_ZONE]:
+        own = sorted(listed)  # e.g. Ireland: libphonenumber says London, Guernsey, Isle of Man
     return ",".join(own or zones), region
 
 
@@ -221,4 +228,16 @@ def zone_key(zkey: int, width: int, places: Any, names: list[str]) -> tuple[Any,
         return zkey, name if valid else None, country, False, None if valid else "invalid_timezone"
     if zones is None or zones == UNKNOWN_ZONE:
         return zkey, None, country, False, "unknown_timezone"
-    return zkey, zones, country, "," in zones, None
+    return zkey, zones, country, _clocks(zones) > 1, None
+
+
+@lru_cache(maxsize=4096)
+def _clocks(zones: str) -> int:
+    """How many different clocks the comma-joined ``zones`` keep: their UTC offsets compared at
+    noon UTC on the 1st and 15th of every month of this year and the next (DST included)."""
+    if "," not in zones:
+        return 1
+    year = dt.date.today().year
+    moments = [dt.datetime(y, m, d, 12, tzinfo=dt.UTC) for y in (year, year + 1) for m in range(1, 13) for d in (1, 15)]
+    tzs = [zone(name) for name in zones.split(",")]
+    return len({tuple(m.astimezone(tz).utcoffset() for m in moments) if tz else None for tz in tzs})

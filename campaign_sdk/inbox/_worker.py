@@ -9,7 +9,11 @@ write lock for seconds) never delays *storing* a webhook:
 - the *applier* applies what was handed on (waiting for the store as long as it takes), and every
   ``sweep_every`` seconds applies pending events whose SID has been recorded since, logs the
   ones pending longer than ``stale_after`` (with SID and age), and forgets applied events
-  older than ``keep``.
+  older than ``keep``; it also calls ``after_opt_out`` (the server's: cancel what Twilio's
+  scheduler holds for people who opted out, which needs the gateway the worker does not have),
+  after applying a STOP (at once, or with the next sweep when it ran less than ``sweep_every``
+  ago: it reads the store's scheduled messages) and at every sweep (a failed cancel is tried
+  again; with no opt-out to handle it costs one lookup).
 
 A request is answered once its event is stored (or fails: the route answers 503 so Twilio
 retries). With ``inbox_wait`` above 0 it first waits up to that many seconds for the event to be
@@ -24,7 +28,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +40,7 @@ from campaign_sdk import service
 from campaign_sdk.inbox import apply_pending
 from campaign_sdk.inbox._apply import apply, marks, result_of
 from campaign_sdk.inbox._store import KINDS, Stored, inbox_for
+from campaign_sdk.models import InboundKind
 
 log = logging.getLogger("campaign_sdk.inbox")
 _BATCH = 1000
@@ -56,8 +61,10 @@ class InboxWorker:
     """Stores and applies webhooks for one server process; :meth:`close` stops it."""
 
     def __init__(self, sessions: sessionmaker[Session], *, sweep_every: float = 5.0,
-                 stale_after: dt.timedelta = dt.timedelta(minutes=15), keep: dt.timedelta = dt.timedelta(days=7)) -> None:
+                 stale_after: dt.timedelta = dt.timedelta(minutes=15), keep: dt.timedelta = dt.timedelta(days=7),
+                 after_opt_out: Callable[[], Any] | None = None) -> None:
         self.sessions = sessions
+        self.after_opt_out = after_opt_out
         self.inbox = inbox_for(engine_of(sessions))
         self.sweep_every, self.stale_after, self.keep = sweep_every, stale_after, keep
         self._incoming: queue.SimpleQueue[Ticket | dict[int, tuple[str, str | None]] | None] = queue.SimpleQueue()
@@ -66,6 +73,7 @@ class InboxWorker:
         self._threads = [threading.Thread(target=self._keep, name="campaign-sdk-inbox-keeper", daemon=True),
                          threading.Thread(target=self._apply, name="campaign-sdk-inbox-applier", daemon=True)]
         self._last_sweep = 0.0
+        self._last_opt_out = 0.0  # when after_opt_out last ran
         self._busy_since: float | None = None
         self._last_prune = time.monotonic()
         for thread in self._threads:
@@ -142,6 +150,9 @@ class InboxWorker:
                     done = self._apply_tickets(tickets)
                     if done:
                         self._incoming.put(done)
+                    if any(t.kind == "reply" and service.classify_inbound(t.event.get("body")) is InboundKind.OPT_OUT
+                           for t in tickets) and time.monotonic() - self._last_opt_out >= self.sweep_every:
+                        self._opted_out()  # else at the next sweep: one scan per sweep_every at most
                 if time.monotonic() - self._last_sweep >= self.sweep_every:
                     self.sweep()
             finally:
@@ -170,9 +181,20 @@ class InboxWorker:
                 ticket.applied.set_result(None)
         return {}
 
+    def _opted_out(self) -> None:
+        if self.after_opt_out is None:
+            return
+        self._last_opt_out = time.monotonic()
+        try:
+            self.after_opt_out()
+        except Exception as exc:  # tried again at the next sweep
+            log.warning("canceling the scheduled messages of people who opted out failed (%s); retrying in %.0f s",
+                        type(exc).__name__, self.sweep_every)
+
     def sweep(self) -> None:
         """Apply what became applicable, report what waits too long, forget old applied events."""
         self._last_sweep = time.monotonic()
+        self._opted_out()
         try:
             apply_pending(self.sessions)
             stale = self.inbox.pending(older_than=self.stale_after, limit=20)

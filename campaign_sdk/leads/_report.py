@@ -13,7 +13,7 @@ REJECTED_COLUMNS = ["row", "column", "value", "reason", "message"]
 MISSING_COLUMNS = ["row", "phone_number", "missing"]
 DUPLICATE_COLUMNS = ["row", "kept_row", "phone_number"]
 OPTED_OUT_COLUMNS = ["row", "phone_number"]
-ZONE_COLUMNS = ["row", "phone_number", "value"]
+ZONE_COLUMNS = ["row", "phone_number", "value", "suggestion"]
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:
@@ -54,7 +54,8 @@ class LeadLoadReport:
     - ``missing_variables``: stored leads lacking a variable the template needs (``row``,
       ``phone_number``, ``missing`` names); a send to them would fail with Twilio error 21656.
     - ``invalid_timezones``: stored leads whose ``timezone`` column is not an IANA zone name
-      (``row``, ``phone_number``, the ``value``): they are kept, and ``plan()`` / ``send()`` skip
+      (``row``, ``phone_number``, the ``value`` and a ``suggestion``: the zone it probably means,
+      e.g. ``Europe/Paris`` for ``europe/paris``, or None): they are kept, and ``plan()`` / ``send()`` skip
       them with reason ``invalid_timezone`` until the value is fixed (e.g. ``America/New_York``)
       or removed (then the number's own zone applies).
 

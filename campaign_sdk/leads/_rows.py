@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import numpy as np
 import pandas as pd
@@ -92,20 +93,46 @@ def prepare(chunk: Chunk, offset: int, plan: Plan) -> tuple[pa.Table, pd.DataFra
     return staged, rejected.frame(), _bad_zones(values, keep, phones, offset)
 
 
+@cache
+def zone_names() -> frozenset[str]:
+    """Every IANA zone name this machine knows (the system's database and the ``tzdata``
+    package), without ``localtime`` and ``posixrules``: files that are this machine's own zone,
+    not a place."""
+    return frozenset(available_timezones()) - {"localtime", "posixrules"}
+
+
 @lru_cache(maxsize=4096)
 def iana_zone(name: str) -> ZoneInfo | None:
     """The IANA time zone ``name`` (exactly as written, e.g. ``"America/New_York"``), or None
-    when it names none.
+    when it names none. The name must be one of :func:`zone_names`, so that a differently cased
+    one (``"europe/paris"``) is refused everywhere, also where the file system would find its
+    file (macOS, Windows): see :func:`zone_suggestion`.
 
-    >>> iana_zone("Europe/Paris").key, iana_zone("Mars/Base"), iana_zone(" UTC")
-    ('Europe/Paris', None, None)
+    >>> iana_zone("Europe/Paris").key, iana_zone("Mars/Base"), iana_zone(" UTC"), iana_zone("europe/paris")
+    ('Europe/Paris', None, None, None)
     """
-    if not name or name != name.strip():
+    if not name or name not in zone_names():
         return None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+@lru_cache(maxsize=4096)
+def zone_suggestion(name: str) -> str | None:
+    """The zone a wrong ``timezone`` value probably means: the one it names in other case or
+    with other spaces, else the closest name (difflib, similarity 0.8 or more), else None.
+
+    >>> zone_suggestion("europe/paris"), zone_suggestion("Europe/Berlni"), zone_suggestion("Mars/Base")
+    ('Europe/Paris', 'Europe/Berlin', None)
+    """
+    folded = {z.casefold(): z for z in zone_names()}
+    key = "_".join(name.split()).casefold()
+    if key in folded:
+        return folded[key]
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.8)
+    return folded[close[0]] if close else None
 
 
 def _bad_zones(values: dict[str, pa.Array], keep: np.ndarray, phones: pa.Array, offset: int) -> pd.DataFrame:
@@ -115,9 +142,11 @@ def _bad_zones(values: dict[str, pa.Array], keep: np.ndarray, phones: pa.Array, 
     valid = np.array([iana_zone(v) is not None for v in names.dictionary.to_pylist()] + [True], dtype=bool)
     codes = np.asarray(names.indices.fill_null(len(names.dictionary)).to_numpy(zero_copy_only=False))
     rows = np.flatnonzero(keep & ~valid[codes])
+    values_ = names.take(pa.array(rows)).to_pylist()
     return pd.DataFrame({
         "row": rows + offset, "phone_number": pd.Series(phones.take(pa.array(rows)).to_pylist(), dtype=object),
-        "value": pd.Series(names.take(pa.array(rows)).to_pylist(), dtype=object),
+        "value": pd.Series(values_, dtype=object),
+        "suggestion": pd.Series([zone_suggestion(v) for v in values_], dtype=object),
     }, columns=ZONE_COLUMNS)
 
 

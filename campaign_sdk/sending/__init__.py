@@ -11,7 +11,16 @@ Users reach all of this through ``Campaign`` (``submit_for_approval``, ``sync_ap
 from __future__ import annotations
 
 from campaign_sdk.sending._approval import content_request, fetch, pick_samples, register, submit
-from campaign_sdk.sending._cancel import CancelError, CancelReport, cancel_scheduled, raise_failures
+from campaign_sdk.sending._cancel import (
+    CancelError,
+    CancelReport,
+    OptOutCancelWarning,
+    cancel_opted_out,
+    cancel_scheduled,
+    raise_failures,
+    sweep_notes,
+    warn_opt_out_failures,
+)
 from campaign_sdk.sending._due import DueReport, DueSender, SharedRateLimiter, run_due
 from campaign_sdk.sending._engine import CampaignSender, send_campaign
 from campaign_sdk.sending._limiter import RateLimiter
@@ -20,6 +29,7 @@ from campaign_sdk.sending._preflight import blockers, preflight
 from campaign_sdk.sending._report import Preflight, SendReport
 from campaign_sdk.sending._sync import SyncReport, sync
 from campaign_sdk.sending._trigger import trigger
+from campaign_sdk.sending._trigger_rules import TriggerRefused
 
 __all__ = [
     "Action",
@@ -28,13 +38,16 @@ __all__ = [
     "CancelReport",
     "DueReport",
     "DueSender",
+    "OptOutCancelWarning",
     "Preflight",
     "RateLimiter",
     "RetryPolicy",
     "SendReport",
     "SharedRateLimiter",
     "SyncReport",
+    "TriggerRefused",
     "blockers",
+    "cancel_opted_out",
     "cancel_scheduled",
     "classify",
     "content_request",
@@ -46,6 +59,8 @@ __all__ = [
     "run_due",
     "send_campaign",
     "submit",
+    "sweep_notes",
     "sync",
     "trigger",
+    "warn_opt_out_failures",
 ]

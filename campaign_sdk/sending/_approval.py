@@ -64,9 +64,9 @@ def submit(
 
 
 def register(session: Session, row: Campaign, gateway: Gateway | None) -> Campaign:
-    """Create the Content resource of an in-session-only template (list-picker, location) of a
-    service campaign, with no approval request: WhatsApp takes these only inside a 24-hour
-    session, without approval (their Twilio pages). The campaign's status stays unsubmitted."""
+    """Create the Content resource of a service campaign's template with no approval request: it
+    sends free-form, only inside a 24-hour session (``service.sends_without_approval``). The
+    campaign's status stays unsubmitted."""
     service.check_session_content(row)
     if gateway is None:
         raise CampaignStateError("the client has no gateway to create the Content resource with")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from campaign_sdk import service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
 from campaign_sdk.gateways import Gateway, MessageRecord, strip_channel
-from campaign_sdk.models import MessageStatus, OutboundMessage
+from campaign_sdk.models import ConversationUser, MessageStatus, OutboundMessage, SyncState
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._report import Sealable
 
@@ -147,3 +148,87 @@ def raise_failures(report: CancelReport, campaign: str) -> None:
         f"canceled and may still go out ({listed}{more}); {report.canceled} were canceled. Call "
         "campaign.cancel_scheduled() to try again", report,
     )
+
+
+# -- people who opted out ---------------------------------------------------------------------
+# STOP does not cancel what Twilio's scheduler holds (facts.scheduling.OPT_OUT_CANCELS_SCHEDULED):
+# the SDK does, after the opt-out is committed, wherever a gateway is at hand (record_replies,
+# sync, send, run_due, the server's inbox worker). An opt-out recorded without a gateway leaves a
+# marker (service.OPT_OUT_SWEEP_KEY) that the next of them sees; the marker is cleared only by a
+# sweep with no failure, so a message that could not be canceled is tried again by the next one.
+
+
+class OptOutCancelWarning(UserWarning):
+    """A message Twilio's scheduler holds for someone who opted out could not be canceled (it is
+    tried again by the next ``record_replies`` / ``sync`` / ``send`` / ``run_due``)."""
+
+
+def cancel_opted_out(sessions: sessionmaker[Session], gateway: Gateway, *,
+                     campaign_id: int | None = None) -> CancelReport:
+    """Cancel the messages Twilio's scheduler holds (status ``scheduled``) for people who opted
+    out: all of them when an opt-out was recorded since the last complete sweep (else nothing
+    is looked at), and with ``campaign_id`` that campaign's in any case (a send that scheduled
+    messages while a STOP came in)."""
+    report = CancelReport()
+    try:
+        with sessions() as session:
+            marker = session.scalar(sa.select(SyncState.value).where(SyncState.key == service.OPT_OUT_SWEEP_KEY))
+            if marker is None and campaign_id is None:
+                return report
+            query = (
+                sa.select(OutboundMessage.sid, OutboundMessage.to_number)
+                .join(ConversationUser, ConversationUser.id == OutboundMessage.user_id)
+                .where(OutboundMessage.sid.is_not(None), OutboundMessage.status == MessageStatus.SCHEDULED,
+                       ConversationUser.opted_out_at.is_not(None))
+                .order_by(OutboundMessage.id)
+            )
+            if marker is None:
+                query = query.where(OutboundMessage.campaign_id == campaign_id)
+            rows = session.execute(query).all()
+        for start in range(0, len(rows), BATCH):
+            events = [_cancel(gateway, str(sid), str(to), report) for sid, to in rows[start:start + BATCH]]
+            with sessions.begin() as session:
+                service.record_statuses(session, [e for e in events if e is not None])
+        if marker is not None and not report.failed:
+            with sessions.begin() as session:  # a newer opt-out (another value) keeps its marker
+                session.execute(sa.delete(SyncState).where(SyncState.key == service.OPT_OUT_SWEEP_KEY,
+                                                           SyncState.value == marker))
+    finally:
+        report.seal()
+    return report
+
+
+def opt_out_notes(report: CancelReport) -> list[str]:
+    """What a sweep of :func:`cancel_opted_out` did, for a report's notes."""
+    notes = []
+    if report.canceled:
+        notes.append(f"canceled {report.canceled} message(s) Twilio's scheduler held for people who opted out "
+                     "(Twilio does not cancel them on STOP)")
+    if report.already_sent:
+        notes.append(f"{len(report.already_sent)} message(s) to people who opted out had left Twilio's scheduler "
+                     "before they could be canceled")
+    if report.failed:
+        listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
+        notes.append(f"{len(report.failed)} message(s) Twilio's scheduler holds for people who opted out could not "
+                     f"be canceled ({listed}); the next record_replies / sync / send / run_due tries again")
+    return notes
+
+
+def warn_opt_out_failures(report: CancelReport) -> None:
+    """Warn (:class:`OptOutCancelWarning`) when some could not be canceled."""
+    if report.failed:
+        warnings.warn(opt_out_notes(report)[-1], OptOutCancelWarning, stacklevel=3)
+
+
+def sweep_notes(sessions: sessionmaker[Session], gateway: Gateway, *, campaign_id: int | None = None,
+                failures_only: bool = False) -> list[str]:
+    """:func:`cancel_opted_out` for a call that reports in notes (send, run_due, record_replies):
+    what it did (``failures_only``: what it could not do), or why it could not run (the marker
+    stays: the next call tries again). It never raises: the caller's own results stand."""
+    try:
+        report = cancel_opted_out(sessions, gateway, campaign_id=campaign_id)
+        return opt_out_notes(CancelReport(failed=report.failed) if failures_only else report)
+    except Exception as exc:  # the store was busy
+        log.warning("the sweep of scheduled messages to opted-out people failed: %s", exc)
+        return [f"messages Twilio's scheduler holds for people who opted out were not looked at ({str(exc)[:200]}); "
+                "the next record_replies / sync / send / run_due tries again"]

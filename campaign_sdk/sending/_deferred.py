@@ -79,13 +79,31 @@ def deferred_leads(session: Session, campaign_id: int, lead_ids: Iterable[int]) 
     return found
 
 
-def waiting(session: Session, campaign_id: int | None = None) -> tuple[int, dt.datetime | None]:
-    """How many messages wait (of one campaign, or all) and when the next one is due."""
+def waiting(session: Session, campaign_id: int | None = None, *,
+            until: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
+    """How many messages wait (of one campaign, or all) and when the next one is due
+    (``until``: only those due by then, e.g. the campaign's ``expires_at``)."""
     query = sa.select(sa.func.count(), sa.func.min(DeferredSend.due_at))
     if campaign_id is not None:
         query = query.where(DeferredSend.campaign_id == campaign_id)
+    if until is not None:
+        query = query.where(DeferredSend.due_at <= until)
     count, due = session.execute(query).one()
     return int(count or 0), due
+
+
+def drop_unclaimed(session: Session, campaign_id: int, lead_ids: Sequence[int], *, now: dt.datetime) -> int:
+    """Delete the deferred rows of ``lead_ids`` that no worker holds a claim on (a claimed row
+    is the worker's: it settles it itself)."""
+    dropped = 0
+    free = sa.or_(DeferredSend.claimed_until.is_(None), DeferredSend.claimed_until < now)
+    for start in range(0, len(lead_ids), 900):
+        chunk = list(lead_ids[start:start + 900])
+        result = session.execute(sa.delete(DeferredSend).where(
+            DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id.in_(chunk), free,
+        ).execution_options(synchronize_session=False))
+        dropped += int(getattr(result, "rowcount", 0) or 0)
+    return dropped
 
 
 def worker_token() -> str:

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
 from campaign_sdk._exceptions import GatewayError
+from campaign_sdk.facts import scheduling
 from campaign_sdk.gateways import Gateway, MessageRecord, SendRequest
 from campaign_sdk.sending._books import Outcome
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import Action, RetryPolicy, classify
 
+EXPIRED = "expired"  # Outcome.message of an intent released because the campaign expired meanwhile
 # Twilio's date_created has one-second precision and clocks drift: look a little before the intent.
 SLACK = dt.timedelta(minutes=2)
 
@@ -42,6 +44,27 @@ def request(job: Job, content_sid: str, *, validity_period: int | None = None) -
                        validity_period=validity_period)
 
 
+def validity_for(policy: int | None, expires_at: dt.datetime | None, *, now: dt.datetime,
+                 send_at: dt.datetime | None = None) -> int | None:
+    """The ValidityPeriod to send: the policy's (None: Twilio's default, sent as no field), and
+    with ``expires_at`` never longer than the seconds from the moment the message enters
+    Twilio's outgoing queue to ``expires_at`` (a message queued past the campaign's expiry
+    must not go out). 0 when it would enter the queue less than VALIDITY_PERIOD_MIN before
+    ``expires_at``: it is expired, not sent.
+
+    The moment it enters the queue is ``now``, or ``send_at`` for a message Twilio's scheduler
+    holds. Twilio does not document from when a scheduled message's validity counts; this counts
+    from SendAt, the only reading under which Twilio's default validity (10 h) lets a message
+    scheduled days ahead (up to 35) go out at all."""
+    if expires_at is None:
+        return policy
+    start = max(now, send_at) if send_at is not None else now
+    left = int((expires_at - start).total_seconds())
+    if left < scheduling.VALIDITY_PERIOD_MIN:
+        return 0
+    return min(policy or scheduling.VALIDITY_PERIOD_DEFAULT, left, scheduling.VALIDITY_PERIOD_MAX)
+
+
 class _Transient(Exception):
     def __init__(self, error: GatewayError) -> None:
         super().__init__(str(error))
@@ -59,8 +82,10 @@ class Delivery:
         self, sessions: sessionmaker[Session], gateway: Gateway, content_sid: str, *,
         limiter: RateLimiter, retry: RetryPolicy, stop: threading.Event,
         on_fatal: Callable[[BaseException], None], validity_period: int | None = None,
+        expires_at: dt.datetime | None = None,
     ) -> None:
         self._validity = validity_period
+        self._expires_at = expires_at  # the campaign's: caps each message's ValidityPeriod
         self._sessions = sessions
         self._gateway = gateway
         self._content_sid = content_sid
@@ -80,8 +105,11 @@ class Delivery:
             if maybe_sent[0] and (found := self.find(job)):
                 return self._accepted(job, found, reconciled=True)
             self._limiter.acquire()
+            validity = validity_for(self._validity, self._expires_at, now=_utc(self._gateway.now()), send_at=job.send_at)
+            if validity == 0:  # it would reach Twilio's queue after expires_at: never sent (stays unsent)
+                return Outcome(job.intent_id, job.user_id, "released", message=EXPIRED)
             try:
-                sent = self._gateway.send_message(request(job, self._content_sid, validity_period=self._validity))
+                sent = self._gateway.send_message(request(job, self._content_sid, validity_period=validity))
             except GatewayError as exc:
                 action = classify(exc)
                 if action is Action.RECIPIENT:
@@ -161,6 +189,10 @@ class Delivery:
             "sleep": self._stop.wait,
             "reraise": True,
         }
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 class _Wait:

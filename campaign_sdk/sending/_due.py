@@ -31,7 +31,8 @@ from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignLead, ConversationUser, MessageStatus, OutboundMessage, SyncState
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
-from campaign_sdk.sending._delivery import Delivery, Job
+from campaign_sdk.sending._cancel import sweep_notes
+from campaign_sdk.sending._delivery import EXPIRED, Delivery, Job
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._planned import clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
@@ -44,7 +45,8 @@ class DueReport(Sealable):
     """What one ``run_due()`` did: ``sent`` (accepted by Twilio), ``reconciled`` (sent by a worker
     that died, found in Twilio's list), ``failed`` (by code or kind), ``skipped`` (by reason, e.g.
     ``expired``, ``frequency_cap``), ``moved`` (deferred again, by reason), ``unresolved``,
-    ``waiting`` (messages still deferred) and ``next_due``."""
+    ``waiting`` (messages still deferred), ``next_due`` and ``notes`` (e.g. messages Twilio's
+    scheduler held for people who opted out, canceled)."""
 
     claimed: int = 0
     sent: int = 0
@@ -57,6 +59,7 @@ class DueReport(Sealable):
     next_due: dt.datetime | None = None
     stopped: str | None = None
     duration: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     def merge(self, other: DueReport) -> None:
         self.claimed += other.claimed
@@ -74,7 +77,8 @@ class DueReport(Sealable):
         return (
             f"<DueReport claimed={self.claimed} sent={self.sent} reconciled={self.reconciled} failed={sum(self.failed.values())} "
             f"skipped={dict(self.skipped)} moved={dict(self.moved)} unresolved={self.unresolved} "
-            f"waiting={self.waiting}{due}{' stopped=' + repr(self.stopped) if self.stopped else ''}>"
+            f"waiting={self.waiting}{due}{' stopped=' + repr(self.stopped) if self.stopped else ''}"
+            f"{' notes=' + repr(self.notes) if self.notes else ''}>"
         )
 
 
@@ -160,7 +164,7 @@ class DueSender:
         """Send what is due, then wait for the next due moment (at most ``poll`` s), until stopped."""
         while not self._stop.is_set():
             report = self.run()
-            if on_report is not None and (report.claimed or report.stopped):
+            if on_report is not None and (report.claimed or report.stopped or report.notes):
                 on_report(report)
             wait_for = poll
             if report.next_due is not None:
@@ -191,6 +195,7 @@ class DueSender:
         with self._sessions() as session:
             total.waiting, due = _deferred.waiting(session)
         total.next_due = utc(due) if due is not None else None
+        total.notes.extend(sweep_notes(self._sessions, self._gateway))  # opt-outs recorded without a gateway
         total.duration = time.monotonic() - started
         return total.seal()
 
@@ -241,12 +246,14 @@ class DueSender:
             stop.set()
 
         delivery = Delivery(self._sessions, self._gateway, content_sid, limiter=self._limiter, retry=self._retry,
-                            stop=stop, on_fatal=on_fatal, validity_period=validity)
+                            stop=stop, on_fatal=on_fatal, validity_period=validity, expires_at=expires_at)
         jobs_row: dict[int, int] = {}
 
         def on_outcomes(session: Session, outcomes: list[Outcome]) -> None:
-            done = [jobs_row[o.intent_id] for o in outcomes if o.kind in ("accepted", "rejected")]
-            back = [jobs_row[o.intent_id] for o in outcomes if o.kind == "released"]
+            # a message expired by the time of its request is dropped, as an expired row is above
+            done = [jobs_row[o.intent_id] for o in outcomes
+                    if o.kind in ("accepted", "rejected") or (o.kind == "released" and o.message == EXPIRED)]
+            back = [jobs_row[o.intent_id] for o in outcomes if o.kind == "released" and o.message != EXPIRED]
             _deferred.finish(session, token, done, back)
             claims.held -= len(done) + len(back)
 
@@ -344,6 +351,8 @@ class DueSender:
 
     def _count(self, outcome: Outcome, report: DueReport) -> None:
         with self._lock:
+            if outcome.kind == "released" and outcome.message == EXPIRED:
+                report.skipped[EXPIRED] = report.skipped.get(EXPIRED, 0) + 1
             outcome.tally(report)
 
     def _write(self, job: Callable[[Session], Any]) -> None:

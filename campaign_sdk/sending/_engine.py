@@ -42,9 +42,9 @@ from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType, MessageStatus
 from campaign_sdk.schemas import compile_variables
-from campaign_sdk.sending import _deferred
+from campaign_sdk.sending import _cancel, _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
-from campaign_sdk.sending._delivery import Delivery, Job
+from campaign_sdk.sending._delivery import EXPIRED, Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._queue import JobQueue
@@ -93,6 +93,8 @@ class CampaignSender:
         self._at, self._local_time = at, local_time
         self._plan: Decisions | None = None
         self._scans = [Scan(campaign_id)]  # the send's stretches of leads, and their census (see _sort)
+        self._expired_held: list[int] = []  # leads with a deferred row the plan now calls expired
+        self._expired_late = 0  # due now in the plan, expired by the time of their request (_delivery.EXPIRED)
         self._enabled_sql = sa.select(Campaign.enabled).where(Campaign.id == campaign_id)
         self.report: SendReport
 
@@ -132,9 +134,11 @@ class CampaignSender:
             lease.release()
         self._census()
         self.report.remaining = self._remaining()
-        with self._sessions() as session:
-            _, due = _deferred.waiting(session, self._campaign_id)
+        with self._sessions() as session:  # a row due after expires_at is never sent: not "due"
+            _, due = _deferred.waiting(session, self._campaign_id, until=self._expires_at)
         self.report.next_due = policy_layer.utc(due) if due is not None else None
+        self.report.notes.extend(_cancel.sweep_notes(  # STOP does not cancel what Twilio holds: the SDK does
+            self._sessions, self._gateway, campaign_id=self._campaign_id if self.report.scheduled else None))
         self.report.duration = time.monotonic() - started
         self.report.seal()  # final: read-only from here on
         if interrupted is not None:
@@ -163,7 +167,7 @@ class CampaignSender:
             self._delivery = Delivery(
                 self._sessions, self._gateway, self._content_sid, limiter=self._limiter,
                 retry=self._retry, stop=self._stop, on_fatal=self._fail,
-                validity_period=policy.validity_period,
+                validity_period=policy.validity_period, expires_at=self._expires_at,
             )
             self._mapping = compile_variables(service.content_of(row)).mapping
             self._arms = experiments.send_arms(row)  # a lead's variant decides its content
@@ -220,7 +224,14 @@ class CampaignSender:
         now = clock_of(self._gateway)  # Twilio holds a message only while its SendAt is in its window
         due, later = [], []
         for lead, decision in zip(open_, self._decided().of([lead.lead_id for lead in open_]), strict=True):
-            if lead.lead_id in held or self._deferred(decision, now):
+            if lead.lead_id in held and decision.action == "skip" and decision.reason == "expired":
+                # the worker holds it, but from now it could only arrive after expires_at (a
+                # campaign resumed after its expiry): skipped, and its deferred row dropped at
+                # the end of the call, as the worker drops an expired row (_due.py)
+                counts["expired"] += 1
+                with self._lock:
+                    self._expired_held.append(lead.lead_id)
+            elif lead.lead_id in held or self._deferred(decision, now):
                 deferred[decision.reason or "scheduled"] += 1
                 if lead.lead_id not in held:
                     later.append((lead, decision))
@@ -242,13 +253,20 @@ class CampaignSender:
             for scan in self._scans:
                 while batch := scan.fetch(session, SCAN_CHUNK):
                     self._sort(session, batch, scan)
+        if self._expired_held:
+            with self._sessions.begin() as session:
+                _deferred.drop_unclaimed(session, self._campaign_id, self._expired_held, now=self._decided().now)
         counts, deferred = census(self._scans)
+        if self._expired_late:  # planned as due now, expired before their request left
+            counts["send"] -= self._expired_late
+            counts["expired"] += self._expired_late
         self.report.to_send = counts.pop("send", 0)
         ordered = [*SKIP_REASONS, *(r for r in counts if r not in SKIP_REASONS)]
         self.report.skipped = {r: counts[r] for r in ordered if counts[r]}
         deferred.update(self.report.deferred)  # handed back by Twilio during the send (_to_worker)
         self.report.deferred = dict(deferred)
-        if self._expires_at is not None and self._expires_at < self._decided().now and counts.get("expired"):
+        expired = self._expires_at is not None and (self._expires_at < self._decided().now or self._expired_late)
+        if self._expires_at is not None and expired and counts.get("expired"):
             self.report.notes.append(
                 f"the campaign expired at {self._expires_at.isoformat(timespec='seconds')}: "
                 f"{counts['expired']} message(s) were not sent (a stale message is never sent)"
@@ -449,7 +467,9 @@ class CampaignSender:
     # -- state --------------------------------------------------------------------------------
     def _count(self, outcome: Outcome) -> None:
         with self._lock:
-            if outcome.kind == "accepted" and outcome.status == MessageStatus.SCHEDULED and not outcome.reconciled:
+            if outcome.kind == "released" and outcome.message == EXPIRED:
+                self._expired_late += 1
+            elif outcome.kind == "accepted" and outcome.status == MessageStatus.SCHEDULED and not outcome.reconciled:
                 self.report.scheduled += 1  # held by Twilio's scheduler: not sent yet
             else:
                 outcome.tally(self.report)
@@ -495,7 +515,7 @@ class CampaignSender:
                 held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in batch])
                 open_ = [lead for lead in batch if lead.lead_id not in held and self._check.reason(lead) is None]
                 remaining += sum(map(self._now, self._plan.of([lead.lead_id for lead in open_])))
-        return remaining
+        return max(0, remaining - self._expired_late)  # those are expired, not left to send
 
     @contextmanager
     def _executor(self) -> Iterator[Any]:

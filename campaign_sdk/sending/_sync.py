@@ -16,6 +16,7 @@ from campaign_sdk import inbox, service
 from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, MessageRecord
 from campaign_sdk.models import SyncState
+from campaign_sdk.sending._cancel import cancel_opted_out, opt_out_notes, warn_opt_out_failures
 
 PAGE = 1000
 OVERLAP = dt.timedelta(minutes=10)
@@ -26,7 +27,8 @@ LOOKBACK = dt.timedelta(days=7)
 class SyncReport:
     """What ``client.sync()`` recorded: ``statuses`` and ``replies`` are the recorders' results;
     ``unusable`` lists inbound messages whose sender is not a valid phone number (not recorded);
-    ``cursor`` is the newest send time seen, where the next sync starts (less an overlap)."""
+    ``cursor`` is the newest send time seen, where the next sync starts (less an overlap);
+    ``notes``: e.g. messages Twilio's scheduler held for people who opted out, canceled."""
 
     since: dt.datetime | None
     cursor: dt.datetime | None
@@ -34,6 +36,7 @@ class SyncReport:
     statuses: service.RecordResult = field(default_factory=service.RecordResult)
     replies: service.RecordResult = field(default_factory=service.RecordResult)
     unusable: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return (
@@ -67,7 +70,10 @@ def sync(sessions: sessionmaker[Session], gateway: Gateway, *, lookback: dt.time
     if report.cursor is not None:
         with sessions.begin() as session:
             session.merge(SyncState(key=key, value=report.cursor.isoformat()))
-    return report
+    # a STOP recorded now (or earlier, without a gateway) does not cancel what Twilio holds: the SDK does
+    canceled = cancel_opted_out(sessions, gateway)
+    warn_opt_out_failures(canceled)
+    return replace(report, notes=[*report.notes, *opt_out_notes(canceled)])
 
 
 def _record(sessions: sessionmaker[Session], page: list[MessageRecord]) -> SyncReport:

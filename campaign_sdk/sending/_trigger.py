@@ -13,7 +13,7 @@ from campaign_sdk import service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError, LeadValidationError, TemplateValidationError
 from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, SentMessage
-from campaign_sdk.delivery import REASONS, utc
+from campaign_sdk.delivery import REASONS, DeliveryPolicy, policy_for, utc
 from campaign_sdk.facts.delivery import SERVICE_WINDOW
 from campaign_sdk.models import (
     Campaign,
@@ -25,8 +25,9 @@ from campaign_sdk.models import (
 )
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.schemas._payloads import clean_custom_variables
+from campaign_sdk.sending import _trigger_rules
 from campaign_sdk.sending._books import Outcome, apply_outcomes
-from campaign_sdk.sending._delivery import Delivery, Job
+from campaign_sdk.sending._delivery import EXPIRED, Delivery, Job
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._planned import clock_of
 from campaign_sdk.sending._policy import RetryPolicy
@@ -36,11 +37,16 @@ from campaign_sdk.sending._preflight import LeadCheck, blockers
 def trigger(
     sessions: sessionmaker[Session], gateway: Gateway | None, campaign_id: int, lead_or_phone: int | str,
     variables: Mapping[str, Any] | None = None, *, key: str | None = None, retry: RetryPolicy | None = None,
+    client_policy: DeliveryPolicy | None = None,
 ) -> SentMessage:
     """Send the campaign's template to one lead (id) or phone number, now.
 
     ``key`` makes the call idempotent: a second call with the same key returns the first message
     (reconciling with Twilio if the first call's outcome was never recorded) instead of sending.
+    The campaign's delivery policy applies as in its plan (``service_window``, ``expires_at``,
+    WhatsApp's messaging limit): a message the plan would defer or skip is refused with
+    :class:`~campaign_sdk.sending.TriggerRefused` (``reason``, ``retry_at``), never deferred
+    (see :mod:`._trigger_rules`).
     """
     with sessions.begin() as session:
         row = service.get_campaign(session, campaign_id)
@@ -50,6 +56,11 @@ def trigger(
         lead = _lead(session, row, lead_or_phone, clean_custom_variables(variables))
         _require_service_window(session, row, lead, gateway)
         values = {**(lead.custom_variables or {}), **clean_custom_variables(variables)}
+        policy = policy_for(row, given=None, client_policy=client_policy)
+        phone = session.get_one(ConversationUser, lead.user_id).phone_number
+        expires_at = utc(row.expires_at) if row.expires_at is not None else None
+        if key is None or not _has_intent(session, row, key):  # a retry of a key settles what it started
+            _trigger_rules.check(session, row, lead.user_id, phone, values, gateway, policy, clock_of(gateway))
         content = service.content_of(row)
         numbered = compile_variables(content).content_variables(values)
         check = LeadCheck(content, channel=gateway.channel)
@@ -63,7 +74,8 @@ def trigger(
     fatal: list[BaseException] = []
     delivery = Delivery(
         sessions, gateway, content_sid, limiter=RateLimiter(None), retry=retry or RetryPolicy(),
-        stop=threading.Event(), on_fatal=fatal.append,
+        stop=threading.Event(), on_fatal=fatal.append, validity_period=policy.validity_period,
+        expires_at=expires_at,
     )
     outcome = delivery.settle(job, tries=1) if existed else None
     if outcome is None or outcome.kind == "released":
@@ -87,6 +99,14 @@ def _require_service_window(session: Session, row: Campaign, lead: CampaignLead,
             f"outside_service_window: {REASONS['outside_service_window']}; this person {since}. Send an approved "
             "template instead (a campaign whose template WhatsApp approved), or wait for them to write"
         )
+
+
+def _dedupe(row: Campaign, key: str | None) -> str | None:
+    return f"trigger:{row.id}:{key}" if key else None
+
+
+def _has_intent(session: Session, row: Campaign, key: str) -> bool:
+    return bool(session.scalar(sa.select(sa.exists().where(OutboundMessage.dedupe_key == _dedupe(row, key)))))
 
 
 def _lead(session: Session, row: Campaign, lead_or_phone: int | str, variables: dict[str, str]) -> CampaignLead:
@@ -124,7 +144,7 @@ def _intent(
     session: Session, row: Campaign, lead: CampaignLead, numbered: dict[str, str], key: str | None,
 ) -> tuple[Job, SentMessage | None, bool]:
     phone = session.get_one(ConversationUser, lead.user_id).phone_number
-    dedupe = f"trigger:{row.id}:{key}" if key else None
+    dedupe = _dedupe(row, key)
     existing = (
         session.scalar(sa.select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe)) if dedupe else None
     )
@@ -152,6 +172,10 @@ def _job(message: OutboundMessage, numbered: dict[str, str]) -> Job:
 def _result(outcome: Outcome, job: Job, fatal: list[BaseException], key: str | None) -> SentMessage:
     if outcome.kind == "accepted" and outcome.sid:
         return SentMessage(outcome.sid, str(outcome.status), job.to, outcome.at)
+    if outcome.kind == "released" and outcome.message == EXPIRED:
+        raise _trigger_rules.TriggerRefused(
+            f"expired: {REASONS['expired']} (less than a second was left when the request was ready). Nothing was sent",
+            reason="expired")
     if outcome.kind == "rejected":
         raise GatewayError(
             f"the gateway refused the message to {job.to} ({_reason(outcome.error_kind, outcome.code)}): "

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 from twilio.request_validator import RequestValidator
 
-from campaign_sdk import __version__
+from campaign_sdk import __version__, sending
 from campaign_sdk.client import CampaignClient
 from campaign_sdk.inbox._worker import InboxWorker
 from campaign_sdk.server import _campaigns, _content, _errors, _lifecycle, _metrics, _webhooks
@@ -91,6 +91,14 @@ def _attach(app: FastAPI, client: CampaignClient, settings: ServerSettings) -> N
     webhook_engine = engine if sqlite else engine.execution_options(isolation_level="REPEATABLE READ")
     app.state.client = client
     app.state.webhook_sessions = sessionmaker(webhook_engine, expire_on_commit=False)
-    app.state.inbox = InboxWorker(app.state.webhook_sessions, stale_after=dt.timedelta(seconds=settings.inbox_stale_after))
+    app.state.inbox = InboxWorker(app.state.webhook_sessions, stale_after=dt.timedelta(seconds=settings.inbox_stale_after),
+                                  after_opt_out=lambda: _cancel_opted_out(client))
     app.state.validator = RequestValidator(settings.twilio_auth_token) if settings.twilio_auth_token else None
     _lifecycle.startup(app)
+
+
+def _cancel_opted_out(client: CampaignClient) -> None:
+    """A STOP webhook does not cancel what Twilio's scheduler holds for that person: the server
+    does, through its gateway (what could not be canceled is logged and tried again)."""
+    for note in sending.sweep_notes(client._sessions, client.gateway, failures_only=True):
+        log.warning("%s", note)

@@ -100,6 +100,7 @@ class InvalidTimezone(BaseModel):
     row: int
     phone_number: str | None = None
     value: str
+    suggestion: str | None = None  # the zone it probably means (e.g. Europe/Paris for europe/paris)
 
 
 class LeadLoadOut(BaseModel):

@@ -214,26 +214,31 @@ def apply_approval_result(
 
 
 def check_session_content(campaign: Campaign) -> None:
-    """Refuse unless ``campaign`` is a service campaign with an in-session-only template."""
-    in_session = type(content_of(campaign)).in_session_only()
-    if not in_session or campaign.campaign_type is not CampaignType.SERVICE:
+    """Refuse unless ``campaign`` is a service campaign: only a service campaign sends a template
+    WhatsApp has not approved (free-form, inside the person's 24-hour window)."""
+    if campaign.campaign_type is not CampaignType.SERVICE:
         raise CampaignStateError(
             f"campaign {campaign.name!r} is a {campaign.campaign_type} campaign with {campaign.content_type}: only a "
-            "service campaign with an in-session template (list-picker, location) skips approval; "
+            "service campaign sends without approval (free-form, inside the person's 24-hour window); "
             "submit this one with submit_for_approval()"
         )
 
 
 def sends_without_approval(campaign: Campaign) -> bool:
-    """In-session templates of service campaigns need no approval, only their Content resource."""
-    return (campaign.campaign_type is CampaignType.SERVICE and campaign.content_sid is not None
-            and type(content_of(campaign)).in_session_only())
+    """A service campaign whose template WhatsApp has not approved (or never approves: list-picker,
+    location) but whose Content resource exists: it sends free-form, only inside the person's
+    24-hour customer-service window. Twilio: WhatsApp templates need Meta's approval to be sent
+    outside that window (https://www.twilio.com/docs/whatsapp/key-concepts#message-templates;
+    error 63016 outside it, https://www.twilio.com/docs/api/errors/63016)."""
+    approved = campaign.status is CampaignStatus.APPROVED and campaign.approval_state.can_send
+    return campaign.campaign_type is CampaignType.SERVICE and campaign.content_sid is not None and not approved
 
 
 def enable_campaign(session: Session, campaign: Campaign, *, at: dt.datetime | None = None) -> Campaign:
     """Enable an approved campaign (``enabled`` = now). Marketing: sending may start; service:
     automatic sends are on. Idempotent: an enabled campaign keeps its original timestamp.
-    A service campaign's in-session template needs no approval, only its Content resource."""
+    A service campaign needs no approval, only its Content resource (``register_content``): it then
+    sends free-form, inside each person's 24-hour window (:func:`sends_without_approval`)."""
     approved = campaign.status is CampaignStatus.APPROVED and campaign.approval_state.can_send
     if not approved and not sends_without_approval(campaign):
         raise CampaignStateError(

@@ -24,6 +24,7 @@ from campaign_sdk.models import (
     InboundMessage,
     MessageStatus,
     OutboundMessage,
+    SyncState,
     utcnow,
 )
 
@@ -32,6 +33,11 @@ OPT_OUT_KEYWORDS = frozenset(
 )
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+# Set (a sync_state row) in the transaction that opts someone out: a message Twilio's scheduler
+# holds for them must be canceled by the SDK (Twilio does not:
+# facts.scheduling.OPT_OUT_CANCELS_SCHEDULED), which needs a gateway the recorders do not have;
+# the next call that has one sweeps (sending._cancel.cancel_opted_out) and clears it.
+OPT_OUT_SWEEP_KEY = "opt_out:cancel_scheduled"
 
 log = logging.getLogger("campaign_sdk")
 
@@ -257,13 +263,22 @@ def record_replies(session: Session, events: Iterable[Mapping[str, Any]]) -> Rec
         if kind in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
             touched.add(users[row["from"]])
     session.flush()
-    for user_id in touched:
-        _refresh_opt_out(session, user_id)
+    opted_out = [user_id for user_id in touched if _refresh_opt_out(session, user_id)]
+    if opted_out:
+        flag_opt_out(session)
     session.flush()
     return RecordResult(applied=outcomes.count("applied"), ignored=outcomes.count("ignored"), outcomes=outcomes)
 
 
-def _refresh_opt_out(session: Session, user_id: int) -> None:
+def flag_opt_out(session: Session) -> None:
+    """Note in the store that someone opted out: their scheduled messages are to be canceled
+    (:data:`OPT_OUT_SWEEP_KEY`); a new value each time, so a sweep that read an older one does
+    not clear it."""
+    session.merge(SyncState(key=OPT_OUT_SWEEP_KEY, value=utcnow().isoformat()))
+
+
+def _refresh_opt_out(session: Session, user_id: int) -> bool:
+    """Set the user's opt-out state from their latest keyword; True when they are opted out."""
     latest = session.execute(
         sa.select(InboundMessage.kind, InboundMessage.body, InboundMessage.received_at)
         .where(
@@ -277,9 +292,10 @@ def _refresh_opt_out(session: Session, user_id: int) -> None:
     if latest.kind is InboundKind.OPT_OUT:
         user.opted_out_at = latest.received_at
         user.opt_out_keyword = latest.body.strip().upper()[:20]
-    else:
-        user.opted_out_at = None
-        user.opt_out_keyword = None
+        return True
+    user.opted_out_at = None
+    user.opt_out_keyword = None
+    return False
 
 
 def mark_opted_out(session: Session, user_id: int, *, reason: str, at: dt.datetime | None = None) -> None:
@@ -288,6 +304,7 @@ def mark_opted_out(session: Session, user_id: int, *, reason: str, at: dt.dateti
     if user.opted_out_at is None:
         user.opted_out_at = at or utcnow()
         user.opt_out_keyword = reason[:20]
+        flag_opt_out(session)
     session.flush()
 
 

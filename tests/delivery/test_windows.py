@@ -126,6 +126,13 @@ def test_bad_windows_are_refused_with_the_reason(options: dict[str, object], mes
         SendWindow(**options)
 
 
+def test_whole_days_on_chosen_weekdays_are_a_window() -> None:
+    weekdays = SendWindow(start="00:00", end="24:00", days=["mon", "tue", "wed", "thu", "fri"])  # any hour, Mon-Fri
+    assert next_allowed((NY,), weekdays, at(NY, 2026, 7, 1, 3, 0)) == at(NY, 2026, 7, 1, 3, 0)  # a Wednesday
+    assert next_allowed((NY,), weekdays, at(NY, 2026, 7, 4, 12, 0)) == at(NY, 2026, 7, 6, 0, 0)  # Saturday -> Monday
+    assert weekdays.allows(dt.datetime(2026, 7, 3, 23, 59)) and not weekdays.allows(dt.datetime(2026, 7, 4, 0, 0))
+
+
 def test_quiet_hours_covering_the_whole_day_are_refused() -> None:
     with pytest.raises(ValidationError, match="no allowed minute"):
         SendWindow.from_quiet_hours("00:00", "24:00")

@@ -28,7 +28,8 @@ def _expected(phone: str) -> tuple[str | None, str | None]:
     number = phonenumbers.parse(phone)
     region = phonenumbers.region_code_for_number(number)
     every = sorted(pn_timezone.time_zones_for_number(number))
-    own = [z for z in every if z in region_zones().get(region or "", ())]
+    listed = region_zones().get(region or "", frozenset())
+    own = [z for z in every if z in listed] or (sorted(listed) if len(listed) == 1 and every != ["Etc/Unknown"] else [])
     zones = ",".join(own or every)
     return (None if zones == "Etc/Unknown" else zones), region
 
@@ -139,3 +140,18 @@ def test_the_plan_resolves_each_persons_zones_once_and_again_after_a_number_chan
     assert _zone_cache.STATS["resolved"] - before == 4
     assert third.loc["+14155550100", "zones"] == "America/Los_Angeles"
     assert set(third["zones"].astype(str)) >= {"America/Los_Angeles"} and "+12125550100" not in third.index
+
+
+def test_an_irish_number_is_in_dublin_and_one_clock_is_not_ambiguous() -> None:
+    # libphonenumber: London, Guernsey, Isle of Man (none of them Irish); Ireland has one zone
+    rows = _zones(["+353850123456", "+35312345678"])
+    assert rows["zones"].tolist() == ["Europe/Dublin"] * 2 and not rows["ambiguous"].any()
+    assert rows["country"].tolist() == ["IE", "IE"]
+
+
+def test_ambiguous_means_more_than_one_clock() -> None:
+    from campaign_sdk.delivery._zones import _clocks
+
+    assert _clocks("Europe/London,Europe/Dublin") == 1  # two zones, one clock all year
+    assert _clocks("Australia/Brisbane,Australia/Sydney") == 2  # Sydney keeps summer time, Brisbane not
+    assert _clocks("America/New_York") == 1

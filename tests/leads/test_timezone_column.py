@@ -11,7 +11,7 @@ ROWS = pd.DataFrame({
     "phone_number": ["+14155552671", "+14155552672", "+14155552673", "+14155552674", "+14155552675",
                      "+14155552672", "+14155552676"],
     "lead_name": ["A", "B", "C", "D", "E", "B2", "F"],
-    "timezone": ["America/New_York", "Mars/Base", None, " europe/paris", "", "Europe/Lisbon", "Nowhere/Else"],
+    "timezone": ["America/New_York", "Mars/Base", None, " europe/paris", "", "Europe/Lisbon", "Europe/Berlni"],
 })
 
 
@@ -19,14 +19,15 @@ def test_the_load_lists_leads_whose_timezone_is_no_iana_zone_and_keeps_them(clie
     campaign = client.create_campaign("Zones", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
     report = campaign.add_leads(ROWS, chunk_size=3)  # the bad values sit in different chunks
     # row 1 (Mars/Base) is superseded by row 5 (same number, a valid zone); "" and None mean no override;
-    # " europe/paris" is stripped to "europe/paris", which is not an IANA name (they are case-sensitive)
+    # " europe/paris" is stripped to "europe/paris", which is not an IANA name (they are case-sensitive,
+    # on every system: a case-insensitive file system would find its file); each gets a suggestion
     assert report.invalid_timezones.to_dict("records") == [
-        {"row": 3, "phone_number": "+14155552674", "value": "europe/paris"},
-        {"row": 6, "phone_number": "+14155552676", "value": "Nowhere/Else"},
+        {"row": 3, "phone_number": "+14155552674", "value": "europe/paris", "suggestion": "Europe/Paris"},
+        {"row": 6, "phone_number": "+14155552676", "value": "Europe/Berlni", "suggestion": "Europe/Berlin"},
     ]
     assert report.inserted == 6 and report.rejected_count == 0  # kept: a value to fix, not a row to drop
     assert "2 lead(s) kept with a timezone that is not an IANA zone name" in report._repr_html_()
-    assert "Nowhere/Else" in report._repr_html_()
+    assert "Europe/Berlni" in report._repr_html_()
     plan = campaign.plan()
     skipped = set(plan.loc[plan["reason"] == "invalid_timezone", "phone_number"])
     assert skipped == set(report.invalid_timezones["phone_number"])  # the load and the plan agree
@@ -35,7 +36,7 @@ def test_the_load_lists_leads_whose_timezone_is_no_iana_zone_and_keeps_them(clie
 def test_no_timezone_column_reports_nothing(client: CampaignClient) -> None:
     campaign = client.create_campaign("NoZones", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
     report = campaign.add_leads(ROWS.drop(columns="timezone"))
-    assert report.invalid_timezones.empty and list(report.invalid_timezones.columns) == ["row", "phone_number", "value"]
+    assert report.invalid_timezones.empty and list(report.invalid_timezones.columns) == ["row", "phone_number", "value", "suggestion"]
 
 
 def test_opted_out_people_are_not_listed(client: CampaignClient) -> None:
@@ -45,3 +46,21 @@ def test_opted_out_people_are_not_listed(client: CampaignClient) -> None:
     other = client.create_campaign("Opt2", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
     report = other.add_leads(ROWS.iloc[[6]])
     assert report.skipped_opted_out == 1 and report.invalid_timezones.empty
+
+
+def test_a_zone_name_is_checked_against_the_zone_database_not_the_file_system(monkeypatch) -> None:
+    """On a case-insensitive file system ZoneInfo("europe/paris") finds Europe/Paris's file; the
+    SDK refuses the name on every system alike (here: a ZoneInfo that accepts any case)."""
+    import zoneinfo
+
+    from campaign_sdk.leads import _rows
+
+    real = zoneinfo.ZoneInfo
+    folded = {z.casefold(): z for z in zoneinfo.available_timezones()}
+    monkeypatch.setattr(_rows, "ZoneInfo", lambda name: real(folded.get(name.casefold(), name)))
+    _rows.iana_zone.cache_clear()
+    try:
+        assert _rows.iana_zone("europe/paris") is None and _rows.iana_zone("Europe/Paris") is not None
+        assert _rows.iana_zone("localtime") is None  # this machine's own zone, not a place
+    finally:
+        _rows.iana_zone.cache_clear()

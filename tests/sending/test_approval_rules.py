@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from campaign_sdk import (
@@ -153,9 +154,29 @@ def test_an_in_session_template_of_a_service_campaign_triggers_without_approval(
     assert sent.sid.startswith("SM")
     assert twilio_server.requests[-1].field("ContentSid") == content_sid(menu)
     marketing = sender.create_campaign("Promo", template="order_confirmation")
-    with pytest.raises(CampaignStateError, match="only a service campaign with an in-session template"):
+    with pytest.raises(CampaignStateError, match="only a service campaign sends without approval"):
         marketing.register_content()
     sender.record_replies([{"sid": "SM" + "2" * 32, "from": "+14155550101", "body": "hi",
                             "received_at": dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)}])
     with pytest.raises(CampaignStateError, match="outside_service_window.*last messaged at"):
         menu.trigger("+14155550101")
+
+
+@SQLITE_ONLY
+def test_an_unapproved_text_template_of_a_service_campaign_is_free_form_in_plan_and_trigger(sender, twilio_server) -> None:
+    """Twilio sends a template WhatsApp has not approved inside the 24-hour window only: plan(),
+    enable() and trigger() read it the same way (the plan said send / outside_service_window
+    while enable() and trigger() refused the campaign)."""
+    support = sender.create_campaign("Support", campaign_type="service",
+                                     content=TwilioTextContext(body="Hi {{lead_name}}, your ticket was updated."))
+    support.add_leads(pd.DataFrame({"phone_number": ["+14155550100", "+14155550101"], "lead_name": ["A", "B"]}))
+    sender.record_replies([{"sid": "SM" + "3" * 32, "from": "+14155550100", "body": "any news?",
+                            "received_at": dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)}])
+    support.register_content().enable()
+    assert support.status == CampaignStatus.UNSUBMITTED
+    plan = support.plan().set_index("phone_number")
+    assert plan.loc["+14155550100", "action"] == "send" and plan.attrs["problems"] == []
+    assert tuple(plan.loc["+14155550101", ["action", "reason"]]) == ("skip", "outside_service_window")
+    assert support.trigger("+14155550100", key="t-1").sid.startswith("SM")
+    with pytest.raises(CampaignStateError, match="outside_service_window.*never messaged"):
+        support.trigger("+14155550101", key="t-2")
