@@ -18,13 +18,14 @@ rendered message, SMS size, content reason and ``timezone`` override, with its p
 ``delivery/_content_cache.py``) beside the mirror, so only its first run on a store (or after the leads' variables or the
 templates change) computes them; and a plan whose every lead was cached keeps its lead rows in memory
 (``delivery/_memo.py``), which the next plan of the same campaign reuses while the store's leads, users
-and messages and the content cache stay the same (the first warm plan reads them; the later ones
-reuse them). Both are measured: first one *cold* plan() (in this new
-process, with both caches dropped: what the first plan of a store pays), then ``--repeat``
-*warm* ones (the caches filled by the cold one: what every later plan pays), each warm one
+and messages and the content cache stay the same (the first warm plan reads them, the leads and
+their cache rows by two queries put side by side, no join of the two; the later ones reuse them).
+Both are measured: first one *cold* plan() (in this new process, with both caches dropped: what
+the first plan of a store pays), then ``--repeat`` *warm* ones (the caches filled by the cold one:
+what every later plan pays), each warm one
 interleaved with a run of the baseline. ``--cold`` drops the caches before every plan() instead
 (every timed plan is cold). The number of people whose zones and of leads whose content each
-plan() computed is printed, and whether it reused the kept lead rows.
+plan() computed is printed, and whether it reused the kept lead rows (or read the cache beside the leads).
 The target is plan() within 5x of the baseline; the medians are compared. Wall time and the
 process's CPU time are both reported with the load average: on a machine shared with other work
 the CPU-time ratio is the steadier one, and the verdict is on it; the verdict line says whether
@@ -145,15 +146,16 @@ def main() -> None:
                     con.execute(f"DROP SCHEMA IF EXISTS {_zone_cache.schema(con)} CASCADE")
 
             def timed_plan(label: str) -> tuple[float, float]:
-                resolved, computed, reused = (_zone_cache.STATS["resolved"], _content_cache.STATS["computed"],
-                                              _memo.STATS["reused"])
+                resolved, computed, reused, beside = (_zone_cache.STATS["resolved"], _content_cache.STATS["computed"],
+                                                      _memo.STATS["reused"], _content_cache.STATS["beside"])
                 start, cpu = time.perf_counter(), time.process_time()
                 campaign.plan(policy=policy, now=NOW)
                 took = time.perf_counter() - start, time.process_time() - cpu
                 print(f"plan() {label}: {took[0]:.3f} s wall, {took[1]:.3f} s CPU; zones resolved for "
                       f"{_zone_cache.STATS['resolved'] - resolved:,} people, content computed for "
                       f"{_content_cache.STATS['computed'] - computed:,} leads; lead rows "
-                      f"{'reused' if _memo.STATS['reused'] > reused else 'read'}")
+                      f"{'reused' if _memo.STATS['reused'] > reused else 'read'}"
+                      f"{' (the cache beside the leads)' if _content_cache.STATS['beside'] > beside else ''}")
                 return took
 
             drop_caches()

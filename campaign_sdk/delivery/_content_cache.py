@@ -27,6 +27,8 @@ from collections.abc import Iterator
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from campaign_sdk.delivery._render import (
     arm_sql,
@@ -45,7 +47,7 @@ from campaign_sdk.delivery._spec import PlanSpec
 
 # the hash of the variables text is DuckDB's: another DuckDB version starts the cache afresh
 VERSION = f"4/duckdb {duckdb.__version__}"
-STATS: Counter[str] = Counter()  # computed / cached leads, for tests and benchmarks
+STATS: Counter[str] = Counter()  # computed / cached leads; plans read beside / joined: for tests and benchmarks
 COLUMNS = ("tz_override", "content_reason", "message", "sms_encoding", "sms_segments")
 _WRITES = Counter[str]()  # this process's writes to the cache (any store's): :func:`state`
 
@@ -103,6 +105,38 @@ KNOWN = "coalesce(cc.vh = l.vh AND cc.variant IS NOT DISTINCT FROM l.variant, fa
 PLACED = "coalesce(cc.ph = hash(u.phone_number), false)"
 PLACE = f"CASE WHEN {PLACED} THEN cc.place END"
 DECIDING = COLUMNS[:2]  # what the decisions read; the others are only shown
+
+
+# what :func:`beside` reads of each cached row; and of each lead (``l``, its user ``u``): the
+# hashes its row is checked against and whether its number can be placed
+SCANNED = ("lead_id", "vh", "variant", "ph", "place", *DECIDING)
+CHECKED = "l.vh, hash(u.phone_number) AS uph, u.phone_number LIKE '+%' AS plus"
+
+
+def deciding(table: str) -> str:
+    """SQL of what :func:`beside` reads of the cache rows of the campaign $c's leads under the
+    fingerprint $fp: a scan (no join)."""
+    return f"SELECT {', '.join(SCANNED)} FROM {table} WHERE campaign_id = $c AND fp = $fp"
+
+
+def beside(leads: pa.Table, rows: pa.Table) -> pa.Table | None:
+    """The columns :data:`JOIN` gives (``place, known, placed, unplaced`` and :data:`DECIDING`,
+    the same values) for ``leads(lead_id, user_id, phone, variant, vh, uph, plus, own_reason)``,
+    from their cache ``rows`` (:func:`deciding`), both in lead order: put side by side, no
+    join. None when the rows are not exactly those of the leads (one is missing, or the cache
+    holds rows of other leads too): then the join decides."""
+    if not leads.column("lead_id").equals(rows.column("lead_id")):
+        return None
+    ours, theirs = leads.column("variant"), rows.column("variant")
+    same_arm = pc.or_kleene(pc.equal(ours, theirs), pc.and_(pc.is_null(ours), pc.is_null(theirs)))
+    known = pc.fill_null(pc.and_kleene(pc.equal(leads.column("vh"), rows.column("vh")), same_arm), False)
+    placed = pc.fill_null(pc.equal(leads.column("uph"), rows.column("ph")), False)
+    place = pc.if_else(placed, rows.column("place"), pa.scalar(None, rows.schema.field("place").type))
+    unplaced = pc.and_kleene(pc.is_null(place), leads.column("plus"))
+    columns = {"lead_id": leads.column("lead_id"), "user_id": leads.column("user_id"), "phone": leads.column("phone"),
+               "variant": ours, "place": place, "known": known, "placed": placed, "unplaced": unplaced,
+               **{c: rows.column(c) for c in DECIDING}, "own_reason": leads.column("own_reason")}
+    return pa.table(columns)
 
 
 def cached(table: str) -> str:

@@ -70,9 +70,10 @@ def _block(limit: int, lead_id: str) -> str:
 
 
 def _eligible(window: int | None) -> str:
-    """SQL: the row ``r`` counts toward the messaging limit: live, timed, and outside an open
-    service window (``q``: its person's ``_tier_last_in`` row; ``window`` None: none is open)."""
-    live = f"{LIVE.format(t='r')} AND r.send_at IS NOT NULL"
+    """SQL: the row ``r`` counts toward the messaging limit: live (its ``live`` column, made
+    once with the rows: :data:`LIVE` of its reason), timed, and outside an open service window
+    (``q``: its person's ``_tier_last_in`` row; ``window`` None: none is open)."""
+    live = "r.live AND r.send_at IS NOT NULL"
     return live if window is None else f"{live} AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at)"
 
 
@@ -91,7 +92,8 @@ def tier_applies(spec: PlanSpec) -> bool:
 
 
 def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, rows: str) -> Tier | None:
-    """WhatsApp's messaging limit: by send moment, the first (limit - people messaged in the last
+    """WhatsApp's messaging limit (``rows`` with ``live``: :data:`LIVE` of the row's reason;
+    :func:`tier_step` reads the same rows): by send moment, the first (limit - people messaged in the last
     24 h) leads go as planned and each next ``limit`` one day later, where the send window then
     applies again (``messaging_tier``). People inside an open customer-service window do not
     count. Conservative: yesterday's sends are taken to hold their share for the whole day.

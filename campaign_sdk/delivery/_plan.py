@@ -4,8 +4,10 @@ One relation of lead size is made, ``plan_base``: each lead's person, phone, pla
 path's skip reason and what its content decides (the per-lead content checks and ``timezone``
 override, kept per lead with the person's place by :mod:`._content_cache` and computed only for
 leads whose variables, arm or templates changed; places by :mod:`._zones`, cached per person by
-:mod:`._zone_cache`), read in one query of the leads, their users and that cache (once every
-lead's row is current, the cached message columns are read apart, by a scan of the cache). Then send moments per
+:mod:`._zone_cache`), read by two queries, the leads with their users and the cache's rows, put
+side by side in lead order (:func:`._content_cache.beside`; one join when the cache's rows are not
+exactly the leads'); once every lead's row is current, the cached message columns are read apart,
+by a scan of the cache. Then send moments per
 distinct zone key, computed in Python (:mod:`._spec`, :mod:`._windows`); the limits
 (:mod:`._limits`) read the timed rows as one SQL relation (made once when the messaging limit
 reads it again) and leave small tables; the final query applies them and returns narrow rows
@@ -33,6 +35,7 @@ from campaign_sdk.delivery._render import (
     arm_sql,
 )
 from campaign_sdk.delivery._schedule import scheduler_sql
+from campaign_sdk.delivery._reasons import SKIP
 from campaign_sdk.delivery._spec import (
     SKIPS,
     PlanSpec,
@@ -55,14 +58,15 @@ _TEMP = ("plan_base", "_content_new", "plan_zones", "_plan_phone", "_plan_deep",
 def _detailed(table: pa.Table) -> pa.Table:
     """``table`` (with ``reason`` and ``tz_override``) with ``detail``: what is wrong with an
     invalid ``timezone`` value; ``tz_override`` dropped."""
-    bad = pc.fill_null(pc.equal(table.column("reason"), "invalid_timezone"), False).combine_chunks()
-    zone = table.column("tz_override").combine_chunks()
+    bad = pc.fill_null(pc.equal(table.column("reason"), "invalid_timezone"), False)
+    zone = table.column("tz_override")
     detail = pa.nulls(len(table), zone.type)
     if pc.any(bad).as_py():  # the text is made for those leads only
-        text = pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), pc.filter(zone, bad),
+        values = pc.filter(zone, bad).combine_chunks()  # a few values: the column is not copied whole
+        text = pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), values,
                                            *(pa.scalar(p, zone.type) for p in _BAD_ZONE[1:]), pa.scalar("", zone.type),
                                            null_handling="replace", null_replacement="")
-        detail = pc.replace_with_mask(detail, bad, text)
+        detail = pc.replace_with_mask(detail, bad.combine_chunks(), text)
     return table.drop_columns(["tz_override"]).append_column("detail", detail)
 
 
@@ -75,9 +79,9 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     """Make ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
     ``content_reason``), all read from the leads, their users and the content cache (one row
-    per lead, with its person's place); computed for the leads whose cached content or place
-    is not current. When every lead's place and content are cached (every plan after the
-    first) it is the query's Arrow result, registered (quicker to make and to scan than a
+    per lead, with its person's place: :func:`_found`); computed for the leads whose cached
+    content or place is not current. When every lead's place and content are cached (every
+    plan after the first) it is those rows in Arrow, registered (quicker to make and to scan than a
     table), and with ``shown`` the cached message columns are read by a scan of the cache (not
     carried through the query's joins: wide rows cost the hash join most) and returned beside
     the number, arm and ``timezone`` value (in lead order, as :func:`._content_cache.shown` gives
@@ -86,36 +90,11 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     current are kept in memory, and the next plan reuses them while nothing they were read
     from changed (:mod:`._memo`: ``versions``, the mirror's tokens of :data:`BASE_TABLES`); the
     kept rows are returned too (None: a temp table was made)."""
-    skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else f"'{x}'")
-    query = f"""
-        SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {content_cache.PLACE} AS place,
-               {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
-               {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
-               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)},
-               CASE WHEN l.removed_at IS NOT NULL THEN 'removed'
-                    WHEN {skip} IS NOT NULL THEN {skip}
-                    WHEN u.opted_out_at IS NOT NULL THEN 'opted_out'
-                    WHEN s.state = 3 THEN 'already_messaged'
-                    WHEN s.state = 2 THEN 'failed_before'
-                    WHEN s.state = 1 THEN 'unresolved'
-                    WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN 'invalid_number'
-               END AS own_reason
-        FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
-              FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
-        JOIN users u ON u.id = l.user_id
-        {content_cache.JOIN.format(table=content)}
-        LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
-                                            WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
-                   FROM messages WHERE campaign_id = $c AND status <> 'canceled' GROUP BY lead_id) s
-               ON s.lead_id = l.id
-        LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
-               ON bad.user_id = l.user_id
-        WHERE l.campaign_id = $c
-    """
+    query = _leads_sql(spec, content)
     params: dict[str, object] = {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}
     found_by = memo.proof(versions, content_cache.state(con), query, sorted(params.items()))
     kept = memo.recall(con, found_by)
-    found = kept.found if kept is not None else _arrow(con, query, params)
+    found = kept.found if kept is not None else _found(con, spec, content, params)
     unplaced = pc.any(found.column("unplaced")).as_py()
     if pc.all(found.column("known")).as_py() is not False and pc.all(found.column("placed")).as_py() is not False:
         con.register("plan_base", found)
@@ -151,6 +130,75 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     return None, None
 
 
+def _leads_sql(spec: PlanSpec, content: str | None) -> str:
+    """SQL of each lead of the campaign $c with its person, phone and the send path's skip
+    reason (``own_reason``), joined to its row in the content cache ``content`` ($fp: the
+    fingerprint) for ``place, known, placed, unplaced`` and :data:`._content_cache.DECIDING`;
+    without ``content`` (None), what those are checked with (:data:`._content_cache.CHECKED`).
+    ``own_reason`` is its index in :func:`_own_reasons` (:func:`_named` gives the name)."""
+    code = _own_reasons(spec).index
+    skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else str(code(x)))
+    cached = content_cache.CHECKED if content is None else f"""{content_cache.PLACE} AS place,
+               {content_cache.KNOWN} AS known, {content_cache.PLACED} AS placed,
+               {content_cache.PLACE} IS NULL AND u.phone_number LIKE '+%' AS unplaced,
+               {", ".join(f"cc.{c}" for c in content_cache.DECIDING)}"""
+    return f"""
+        SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {cached},
+               (CASE WHEN l.removed_at IS NOT NULL THEN {code("removed")}
+                    WHEN {skip} IS NOT NULL THEN {skip}
+                    WHEN u.opted_out_at IS NOT NULL THEN {code("opted_out")}
+                    WHEN s.state = 3 THEN {code("already_messaged")}
+                    WHEN s.state = 2 THEN {code("failed_before")}
+                    WHEN s.state = 1 THEN {code("unresolved")}
+                    WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN {code("invalid_number")}
+               END)::USMALLINT AS own_reason  -- its index in _own_reasons (a number is quicker to make than text)
+        FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
+              FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
+        JOIN users u ON u.id = l.user_id
+        {"" if content is None else content_cache.JOIN.format(table=content)}
+        LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
+                                            WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
+                   FROM messages WHERE campaign_id = $c AND status <> 'canceled' GROUP BY lead_id) s
+               ON s.lead_id = l.id
+        LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
+               ON bad.user_id = l.user_id
+        WHERE l.campaign_id = $c
+    """
+
+
+def _found(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, params: dict[str, object]) -> pa.Table:
+    """The rows of :func:`_leads_sql` joined to the cache, in lead order. The leads and the
+    cache rows are read apart, each by its own query, and put side by side
+    (:func:`._content_cache.beside`: the wide hash join of the cache with the leads and users
+    costs most of the query); the join only when the cache's rows are not exactly the leads'."""
+    cached = _arrow(con, content_cache.deciding(content), params)
+    if len(cached):  # no cached row (the first plan): the join at once
+        leads = _arrow(con, _leads_sql(spec, None), {"c": params["c"]})
+        found = content_cache.beside(leads, cached)
+        if found is not None:
+            content_cache.STATS["beside"] += 1
+            return _named(spec, found)
+    content_cache.STATS["joined"] += 1
+    return _named(spec, _arrow(con, _leads_sql(spec, content), params))
+
+
+# the send path's own skip reasons, besides the arms' (:func:`_own_reasons`)
+_OWN = ("removed", "opted_out", "already_messaged", "failed_before", "unresolved", "invalid_number")
+
+
+def _own_reasons(spec: PlanSpec) -> list[str]:
+    """The names of ``own_reason``'s values in :func:`_leads_sql` (by index): :data:`_OWN`
+    and the arms' skip reasons."""
+    return list(dict.fromkeys([*_OWN, *(x for _, x in spec.arms if not isinstance(x, LeadTemplate))]))
+
+
+def _named(spec: PlanSpec, found: pa.Table) -> pa.Table:
+    """``found`` with its ``own_reason`` index (:func:`_leads_sql`) replaced by the reason's name."""
+    at = found.schema.get_field_index("own_reason")
+    names = pc.take(pa.array(_own_reasons(spec), pa.large_string()), found.column(at))
+    return found.set_column(at, "own_reason", names)
+
+
 def _rows(zkey: str) -> str:
     """SQL of the timed plan rows: every ``plan_base`` column, the zone key, the planned moment
     (``_plan_times``) and the reason so far. The limits and the final query read it as a
@@ -164,11 +212,23 @@ def _rows(zkey: str) -> str:
         LEFT JOIN _plan_times t ON t.zkey = {zkey.format(t="b")}"""
 
 
-def _settled(con: duckdb.DuckDBPyConnection, rows: str) -> str:
+def _settled(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> str:
     """``rows`` made once, as an Arrow table (``_plan_rows``, the columns the limits and the final
-    query read), for the steps that read it several times."""
+    query read), for the steps that read it several times; with the frequency caps
+    (:func:`._limits.caps`), which read that table and are applied to it in Arrow (what
+    :func:`._limits.capped_step` does in SQL), not to each later read."""
     columns = "lead_id, user_id, zkey, kidx, send_at, reason"
-    con.register("_plan_rows", con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table())
+    table = con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table()
+    con.register("_plan_rows", table)
+    at = table.schema.get_field_index("reason")
+    if _limits.caps(con, spec, "SELECT * FROM _plan_rows"):
+        capped = con.sql("SELECT lead_id FROM _plan_capped").to_arrow_table().column(0)
+        hit = pc.is_in(table.column("lead_id"), value_set=capped.combine_chunks())
+        reason = pc.if_else(hit, pa.scalar("frequency_cap", table.schema.field(at).type), table.column(at))
+        table = table.set_column(at, "reason", reason)
+    # live (:data:`LIVE`), which the messaging limit reads three times: tested once, here
+    skips = pa.array(list(SKIP), table.schema.field(at).type)
+    con.register("_plan_rows", table.append_column("live", pc.invert(pc.is_in(table.column(at), value_set=skips))))
     return "SELECT * FROM _plan_rows"
 
 
@@ -186,13 +246,31 @@ def _locals(keys: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-# the decision columns, from a relation with ``reason``, ``send_at`` and ``skipped`` ($now: now)
+# the values of ``action`` and ``scheduler`` (:func:`_decided` gives their index: a number is
+# quicker to make than text; :func:`_labelled` names them)
+ACTIONS = ("holdout", "skip", "defer", "send")
+SCHEDULERS = ("now", "twilio", "worker")
+_LIVE_ACTION = ACTIONS.index("defer")  # this index and above: sent or deferred
+
+
 def _decided(spec: PlanSpec) -> str:
+    """The decision columns, from a relation with ``reason``, ``send_at`` and ``skipped``
+    ($now: now); ``action`` and ``scheduler`` as indexes into :data:`ACTIONS` and :data:`SCHEDULERS`."""
     scheduler = scheduler_sql("send_at", twilio=spec.twilio_scheduling, reason="reason")
-    return f"""CASE WHEN reason IN ('holdout', 'global_holdout') THEN 'holdout' WHEN skipped THEN 'skip'
-                    WHEN send_at > $now THEN 'defer' ELSE 'send' END AS action,
+    coded = " ".join(f"WHEN '{name}' THEN {i}" for i, name in enumerate(SCHEDULERS))
+    action = ACTIONS.index
+    return f"""(CASE WHEN reason IN ('holdout', 'global_holdout') THEN {action("holdout")} WHEN skipped THEN {action("skip")}
+                    WHEN send_at > $now THEN {action("defer")} ELSE {action("send")} END)::UTINYINT AS action,
                CASE WHEN skipped THEN NULL ELSE send_at END AS send_at,
-               CASE WHEN skipped THEN NULL ELSE {scheduler} END AS scheduler"""
+               (CASE WHEN skipped THEN NULL ELSE CASE {scheduler} {coded} END END)::UTINYINT AS scheduler"""
+
+
+def _labelled(table: pa.Table) -> pa.Table:
+    """``table`` with the ``action`` and ``scheduler`` indexes of :func:`_decided` named."""
+    for column, names in (("action", ACTIONS), ("scheduler", SCHEDULERS)):
+        at = table.schema.get_field_index(column)
+        table = table.set_column(at, column, pc.take(pa.array(names, pa.large_string()), table.column(at)))
+    return table
 
 
 _SKIPPED = f"coalesce(r.reason IN {SKIPS}, false)"
@@ -225,7 +303,7 @@ def _decisions(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str, params
     """Only the decision columns (what send() reads): no message, segments, zones or cost."""
     query = f"""SELECT lead_id, reason, {_decided(spec)}
                 FROM (SELECT r.lead_id, r.reason, r.send_at, {_SKIPPED} AS skipped FROM ({rows}) r)"""
-    return _arrow(con, query, {"now": naive(spec.now), **params}).to_pandas()
+    return _labelled(_arrow(con, query, {"now": naive(spec.now), **params})).to_pandas()
 
 
 def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, pairs: pd.DataFrame,
@@ -244,11 +322,11 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
                    {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx
             FROM ({rows}) r
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at)
-        SELECT *, action IN ('send', 'defer') AS live FROM (
+        SELECT *, action >= {_LIVE_ACTION} AS live FROM (
             SELECT lead_id, kidx, lidx, reason, {_decided(spec)} FROM joined)
     """
     try:
-        table = _beside(_arrow(con, query, {"now": naive(spec.now), **params}), shown)
+        table = _beside(_labelled(_arrow(con, query, {"now": naive(spec.now), **params})), shown)
     finally:
         con.unregister("_plan_locals")
     frame = _detailed(table).to_pandas()
@@ -293,15 +371,15 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
         shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions)
-        keys, zkey = zone_cache.zone_keys(con, "plan_base", kept.derived if kept is not None else None)
+        keys, zkey = zone_cache.zone_keys(con, "plan_base", *((kept.derived, kept.found) if kept is not None else ()))
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
         con.register("_plan_times", times[["zkey", "send_at", "time_reason"]].assign(kidx=range(len(times))))
         rows = _rows(zkey)
-        if _limits.caps(con, spec, rows):
-            rows = _limits.capped_step(rows)
         if _limits.tier_applies(spec):  # read three times more: made once
-            rows = _settled(con, rows)
+            rows = _settled(con, spec, rows)
+        elif _limits.caps(con, spec, rows):
+            rows = _limits.capped_step(rows)
         pairs = times[["zkey", "send_at"]]
         tiered = _limits.tier(con, spec, keys, rows)
         if tiered is not None:
