@@ -298,7 +298,10 @@ class Campaign(ExperimentMixin):
         self, policy: delivery.DeliveryPolicy | None = None, *, expires_at: dt.datetime | None = None,
     ) -> Campaign:
         """Store this campaign's delivery policy (None: use the client's ``delivery_policy``) and
-        its expiry (None: never); a message is never sent after ``expires_at``.
+        its expiry (None: never); a message is never sent after ``expires_at``. The messages
+        Twilio's scheduler holds for a moment after ``expires_at`` are canceled (their leads are
+        then planned again, as after :meth:`cancel_scheduled`); a ``CancelError`` lists the ones
+        that could not be (the expiry is stored all the same; call ``set_delivery`` again to retry).
 
         >>> campaign.set_delivery(cs.DeliveryPolicy(caps=[{"limit": 1, "per": "24h"}]),
         ...                       expires_at=dt.datetime(2026, 12, 24, tzinfo=dt.UTC))  # doctest: +SKIP
@@ -307,6 +310,17 @@ class Campaign(ExperimentMixin):
             row = service.get_campaign(session, self.id)
             row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
             row.expires_at = None if expires_at is None else delivery.utc(expires_at)
+            name = row.name
+        if expires_at is not None and self._client.gateway is not None:
+            report = sending.cancel_scheduled(self._client._sessions, self._client.gateway, self.id,
+                                              after=delivery.utc(expires_at))
+            if report.failed:
+                listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
+                raise sending.CancelError(
+                    f"campaign {name!r} now expires at {delivery.utc(expires_at):%Y-%m-%d %H:%M} UTC, but "
+                    f"{len(report.failed)} message(s) Twilio's scheduler holds for later could not be canceled "
+                    f"and may still go out ({listed}); {report.canceled} were canceled. Call set_delivery() "
+                    "again to retry", report)
         return self
 
     def plan(
