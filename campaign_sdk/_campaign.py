@@ -8,13 +8,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import sqlalchemy as sa
 
 from campaign_sdk import analytics, delivery, experiments, sending, service
 from campaign_sdk._experiment_api import ExperimentMixin
 from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
 from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_variables
-from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
+from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType, MessageStatus, OutboundMessage
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.phones import normalize_phones
 from campaign_sdk.schemas import CampaignSchema, ContentContext
@@ -311,7 +312,11 @@ class Campaign(ExperimentMixin):
             row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
             row.expires_at = None if expires_at is None else delivery.utc(expires_at)
             name = row.name
-        if expires_at is not None and self._client.gateway is not None:
+            when = OutboundMessage.scheduled_for
+            late = expires_at is not None and session.scalar(sa.select(sa.exists().where(
+                OutboundMessage.campaign_id == self.id, OutboundMessage.status == MessageStatus.SCHEDULED,
+                sa.or_(when.is_(None), when > delivery.utc(expires_at))))) is True
+        if late and expires_at is not None and self._client.gateway is not None:
             report = sending.cancel_scheduled(self._client._sessions, self._client.gateway, self.id,
                                               after=delivery.utc(expires_at))
             if report.failed:
@@ -336,7 +341,8 @@ class Campaign(ExperimentMixin):
         ``at`` (one moment) or ``local_time="10:00"`` (each recipient at 10:00 in their zone)
         schedule the send; ``policy`` overrides the campaign's (and the client's) delivery
         policy; ``prices`` is a table (country, channel, category, price, currency) used instead
-        of the gateway's; ``messaging_tier`` is WhatsApp's unique users per 24 h for the sender.
+        of the gateway's; ``messaging_tier`` is WhatsApp's messaging limit: unique users per rolling
+        24 h outside their service window, per business portfolio (shared by all its numbers).
 
         >>> plan = campaign.plan(local_time="10:00")            # doctest: +SKIP
         >>> plan.summary()                                      # doctest: +SKIP
