@@ -20,16 +20,16 @@ from campaign_sdk.delivery._spec import COUNTS, LIVE, US, PlanSpec, moments, nai
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.models import Campaign, CampaignType, DeferredSend
 
-TEMP = ("_plan_capped", "_plan_held", "_tier_used", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
+TEMP = ("_plan_capped", "_plan_held", "_tier_used", "_tier_free", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
 # when a counted message reaches the person: sent, else the SendAt Twilio's scheduler holds it for, else made
 ARRIVES = "coalesce(m.sent_at, m.scheduled_for, m.created_at)"
 
 
 def hold(con: duckdb.DuckDBPyConnection, engine: sa.Engine, spec: PlanSpec) -> None:
     """Create ``_plan_held(id, user_id, lead_id, campaign_id, due_at)`` for :func:`caps` (when a
-    cap applies): the store's deferred sends (held by the send worker, not in the mirror) of
-    other marketing campaigns due after the longest cap's span before now, and this campaign's
-    own rows for the same people."""
+    cap applies and there are any): the store's deferred sends (held by the send worker, not in
+    the mirror) of other marketing campaigns due after the longest cap's span before now, and
+    this campaign's own rows for the same people."""
     chosen = spec.policy.caps_for(spec.category)
     if not chosen:
         return
@@ -42,6 +42,8 @@ def hold(con: duckdb.DuckDBPyConnection, engine: sa.Engine, spec: PlanSpec) -> N
            .where(d.c.campaign_id == spec.campaign_id, d.c.user_id.in_(sa.select(others.subquery().c.user_id))))
     with engine.connect() as connection:
         found = connection.execute(sa.union_all(others, own)).all()
+    if not found:
+        return
     frame = pd.DataFrame([(*r[:4], naive(r[4])) for r in found],
                          columns=["id", "user_id", "lead_id", "campaign_id", "due_at"])
     frame = frame.astype({"id": "int64", "user_id": "int64", "lead_id": "int64", "campaign_id": "int64",
@@ -101,7 +103,7 @@ class Tier:
     moved: pd.DataFrame  # zkey, batch, send_at, time_reason
     window: int | None  # the customer-service window, microseconds (None: no one has replied, none is open)
     limit: int  # the messaging limit (sets the block size)
-    used: bool = False  # someone is counted already (``_tier_used``): they take no new slot
+    used: bool = False  # some leads' people are counted already (``_tier_free``): they take no new slot
 
 
 def _block(limit: int, lead_id: str) -> str:
@@ -114,22 +116,20 @@ def _eligible(window: int | None, used: bool = False) -> str:
     """SQL: the row ``r`` counts toward the messaging limit: live, timed, outside an open
     service window (``q``: its person's ``_tier_last_in`` row; ``window`` None: none is open)
     and (``used``) its person not counted already in the 24 hours before its moment (Meta
-    counts unique people: ``_tier_used``)."""
-    live = f"{LIVE.format(t='r')} AND r.send_at IS NOT NULL"
-    if used:
-        day = MESSAGING_LIMIT_WINDOW // US
-        live += (f" AND NOT EXISTS (SELECT 1 FROM _tier_used u WHERE u.user_id = r.user_id AND u.t <= r.send_at"
-                 f" AND u.t > r.send_at - to_microseconds({day}))")
+    counts unique people: ``f``, its ``_tier_free`` row)."""
+    live = f"{LIVE.format(t='r')} AND r.send_at IS NOT NULL" + (" AND f.lead_id IS NULL" if used else "")
     return live if window is None else f"{live} AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at)"
 
 
-def _last_in(window: int | None) -> str:
-    """The join of each row ``r`` to its person's last reply (none when no one has replied)."""
-    return "" if window is None else "LEFT JOIN _tier_last_in q ON q.user_id = r.user_id"
+def _last_in(window: int | None, used: bool = False) -> str:
+    """The join of each row ``r`` to its person's last reply (none when no one has replied) and
+    (``used``) to its ``_tier_free`` row."""
+    replies = "" if window is None else "LEFT JOIN _tier_last_in q ON q.user_id = r.user_id"
+    return f"{replies} LEFT JOIN _tier_free f ON f.lead_id = r.lead_id" if used else replies
 
 
 def _counted(rows: str, window: int | None, used: bool = False) -> str:
-    return f"""SELECT r.* FROM ({rows}) r {_last_in(window)} WHERE {_eligible(window, used)}"""
+    return f"""SELECT r.* FROM ({rows}) r {_last_in(window, used)} WHERE {_eligible(window, used)}"""
 
 
 def tier_applies(spec: PlanSpec) -> bool:
@@ -158,19 +158,30 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     now = {"now": naive(spec.now)}
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_used AS
-        SELECT DISTINCT m.user_id, m.t FROM (
+        SELECT m.user_id, min(m.t) AS lo, max(m.t) AS hi FROM (
             SELECT m.user_id, {ARRIVES} AS t FROM messages m
             WHERE {COUNTS} AND {ARRIVES} > $now - to_microseconds({day}) AND {ARRIVES} < $now + to_microseconds({day})) m
         WHERE NOT EXISTS (SELECT 1 FROM replies q WHERE q.user_id = m.user_id AND q.received_at <= m.t
                             AND q.received_at + to_microseconds({service}) >= m.t)
+        GROUP BY m.user_id
     """, now)
-    used = con.execute("SELECT count(DISTINCT user_id) FROM _tier_used").fetchall()[0][0]
+    used = con.execute("SELECT count(*) FROM _tier_used").fetchall()[0][0]
     first = max(limit - int(used), 0)
+    # the leads whose person is counted already in the 24 h up to their moment (by the first or
+    # the last of their counted messages): no new slot
+    since = f"r.send_at - to_microseconds({day})"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tier_free AS
+        SELECT r.lead_id FROM ({rows}) r JOIN _tier_used u ON u.user_id = r.user_id
+        WHERE {LIVE.format(t='r')} AND r.send_at IS NOT NULL
+          AND ((u.lo > {since} AND u.lo <= r.send_at) OR (u.hi > {since} AND u.hi <= r.send_at))
+    """)
+    free = bool(used) and con.execute("SELECT count(*) FROM _tier_free").fetchall()[0][0] > 0
     con.execute("CREATE OR REPLACE TEMP TABLE _tier_last_in AS "
                 "SELECT user_id, max(received_at) AS last_in FROM replies GROUP BY user_id")
     replied = con.execute("SELECT count(*) FROM _tier_last_in").fetchall()[0][0]
     window = service if replied else None
-    counted = _counted(rows, window, bool(used))
+    counted = _counted(rows, window, free)
     # eligible rows in send order (send_at, lead_id): rank r goes in batch 0 (as planned) below
     # ``first``, else 1 + (r - first) // limit days later. Rows are counted per cell (send
     # moment x block of lead ids x zone key; a small table); the blocks (send moment x block)
@@ -208,7 +219,7 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
         return None
     merged = moves.merge(keys, on="zkey", how="left")
     moved = moments(merged, spec, proposed=list(merged["proposed"]))
-    return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window, limit, bool(used))
+    return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window, limit, free)
 
 
 def tier_step(rows: str, found: Tier) -> str:
@@ -220,7 +231,7 @@ def tier_step(rows: str, found: Tier) -> str:
                         ELSE 'messaging_tier' END AS reason)
         FROM (SELECT r.*, CASE WHEN {_eligible(found.window, found.used)}
                                THEN coalesce(k.batch, CASE WHEN g.lo = g.hi AND g.lo > 0 THEN g.lo END) END AS tier_batch
-              FROM ({rows}) r {_last_in(found.window)}
+              FROM ({rows}) r {_last_in(found.window, found.used)}
               LEFT JOIN _tier_blocks g ON g.send_at = r.send_at AND g.blk = {_block(found.limit, "r.lead_id")}
               LEFT JOIN _tier_ranked k ON k.lead_id = r.lead_id) r
         LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""
