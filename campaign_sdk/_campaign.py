@@ -8,13 +8,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import sqlalchemy as sa
 
 from campaign_sdk import analytics, delivery, experiments, sending, service
 from campaign_sdk._experiment_api import ExperimentMixin
 from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
 from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_variables
-from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
+from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType, MessageStatus, OutboundMessage
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.phones import normalize_phones
 from campaign_sdk.schemas import CampaignSchema, ContentContext
@@ -299,7 +300,10 @@ class Campaign(ExperimentMixin):
         self, policy: delivery.DeliveryPolicy | None = None, *, expires_at: dt.datetime | None = None,
     ) -> Campaign:
         """Store this campaign's delivery policy (None: use the client's ``delivery_policy``) and
-        its expiry (None: never); a message is never sent after ``expires_at``.
+        its expiry (None: never); a message is never sent after ``expires_at``. The messages
+        Twilio's scheduler holds for a moment after ``expires_at`` are canceled (their leads are
+        then planned again, as after :meth:`cancel_scheduled`); a ``CancelError`` lists the ones
+        that could not be (the expiry is stored all the same; call ``set_delivery`` again to retry).
 
         >>> campaign.set_delivery(cs.DeliveryPolicy(caps=[{"limit": 1, "per": "24h"}]),
         ...                       expires_at=dt.datetime(2026, 12, 24, tzinfo=dt.UTC))  # doctest: +SKIP
@@ -308,6 +312,21 @@ class Campaign(ExperimentMixin):
             row = service.get_campaign(session, self.id)
             row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
             row.expires_at = None if expires_at is None else delivery.utc(expires_at)
+            name = row.name
+            when = OutboundMessage.scheduled_for
+            late = expires_at is not None and session.scalar(sa.select(sa.exists().where(
+                OutboundMessage.campaign_id == self.id, OutboundMessage.status == MessageStatus.SCHEDULED,
+                sa.or_(when.is_(None), when > delivery.utc(expires_at))))) is True
+        if late and expires_at is not None and self._client.gateway is not None:
+            report = sending.cancel_scheduled(self._client._sessions, self._client.gateway, self.id,
+                                              after=delivery.utc(expires_at))
+            if report.failed:
+                listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
+                raise sending.CancelError(
+                    f"campaign {name!r} now expires at {delivery.utc(expires_at):%Y-%m-%d %H:%M} UTC, but "
+                    f"{len(report.failed)} message(s) Twilio's scheduler holds for later could not be canceled "
+                    f"and may still go out ({listed}); {report.canceled} were canceled. Call set_delivery() "
+                    "again to retry", report)
         return self
 
     def plan(
@@ -324,7 +343,8 @@ class Campaign(ExperimentMixin):
         at 10:00 in their zone; on a day the window forbids, at 10:00 on the next allowed day)
         schedule the send; ``policy`` overrides the campaign's (and the client's) delivery
         policy; ``prices`` is a table (country, channel, category, price, currency) used instead
-        of the gateway's; ``messaging_tier`` is WhatsApp's unique users per 24 h for the sender.
+        of the gateway's; ``messaging_tier`` is WhatsApp's messaging limit: unique users per rolling
+        24 h outside their service window, per business portfolio (shared by all its numbers).
 
         >>> plan = campaign.plan(local_time="10:00")            # doctest: +SKIP
         >>> plan.summary()                                      # doctest: +SKIP

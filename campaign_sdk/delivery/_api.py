@@ -10,6 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from campaign_sdk.delivery._frame import DeliveryPlan
+from campaign_sdk.delivery._limits import hold
 from campaign_sdk.delivery._plan import BASE_TABLES, MIRROR_TABLES, build_plan
 from campaign_sdk.delivery._policy import DeliveryPolicy
 from campaign_sdk.delivery._prices import PriceInput, price_table
@@ -87,6 +88,7 @@ def plan_campaign(
     )
     mirror = mirror_for(engine)
     with mirror.reading(MIRROR_TABLES) as con:
+        hold(con, engine, spec)  # the worker's deferred sends the caps count (dropped by build_plan)
         plan = build_plan(con, spec, decisions_only=decisions_only, versions=mirror.versions(BASE_TABLES))
         if decisions_only:  # no country column: the zone cache's, on the mirror
             plan.attrs["warnings"] = decisions_warnings(con, plan, channel=channel,

@@ -14,35 +14,77 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+import sqlalchemy as sa
 
 from campaign_sdk.delivery._spec import COUNTS, LIVE, US, PlanSpec, moments, naive
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
+from campaign_sdk.models import Campaign, CampaignType, DeferredSend
 
-TEMP = ("_plan_capped", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
+TEMP = ("_plan_capped", "_plan_held", "_tier_used", "_tier_free", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
+# when a counted message reaches the person: sent, else the SendAt Twilio's scheduler holds it for, else made
+ARRIVES = "coalesce(m.sent_at, m.scheduled_for, m.created_at)"
+
+
+def hold(con: duckdb.DuckDBPyConnection, engine: sa.Engine, spec: PlanSpec) -> None:
+    """Create ``_plan_held(id, user_id, lead_id, campaign_id, due_at)`` for :func:`caps` (when a
+    cap applies and there are any): the store's deferred sends (held by the send worker, not in
+    the mirror) of other marketing campaigns due after the longest cap's span before now, and
+    this campaign's own rows for the same people."""
+    chosen = spec.policy.caps_for(spec.category)
+    if not chosen:
+        return
+    d, c = DeferredSend.__table__, Campaign.__table__
+    since = spec.now - max(cap.per for cap in chosen)
+    others = (sa.select(d.c.id, d.c.user_id, d.c.lead_id, d.c.campaign_id, d.c.due_at)
+              .join(c, c.c.id == d.c.campaign_id)
+              .where(c.c.campaign_type == CampaignType.MARKETING, d.c.campaign_id != spec.campaign_id, d.c.due_at > since))
+    own = (sa.select(d.c.id, d.c.user_id, d.c.lead_id, d.c.campaign_id, d.c.due_at)
+           .where(d.c.campaign_id == spec.campaign_id, d.c.user_id.in_(sa.select(others.subquery().c.user_id))))
+    with engine.connect() as connection:
+        found = connection.execute(sa.union_all(others, own)).all()
+    if not found:
+        return
+    frame = pd.DataFrame([(*r[:4], naive(r[4])) for r in found],
+                         columns=["id", "user_id", "lead_id", "campaign_id", "due_at"])
+    frame = frame.astype({"id": "int64", "user_id": "int64", "lead_id": "int64", "campaign_id": "int64",
+                          "due_at": "datetime64[us]"})
+    con.register("_plan_held_found", frame)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _plan_held AS SELECT * FROM _plan_held_found")
+    finally:
+        con.unregister("_plan_held_found")
 
 
 def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
     """Create ``_plan_capped(lead_id)``: the live leads whose person would exceed a cap at the
     send moment (``frequency_cap``). A cap of ``limit`` per ``per`` allows the send when fewer
-    than ``limit`` counted marketing messages (any campaign) fall in ``(send_at - per, send_at]``.
+    than ``limit`` counted marketing messages (any campaign) arrive less than ``per`` before or
+    after ``send_at`` (:data:`ARRIVES`: a message Twilio's scheduler holds counts at its SendAt);
+    the other marketing campaigns' deferred sends (``_plan_held``, :func:`hold`) count at their
+    ``due_at``, except those held after the lead's own deferred send (the worker then skips them).
     False (no table) when no cap applies."""
     chosen = spec.policy.caps_for(spec.category)
     if not chosen:
         return False
     longest = max(cap.per for cap in chosen)
     over = " OR ".join(
-        f"count(*) FILTER (WHERE m.t > r.send_at - to_microseconds({cap.per // US})) + 1 > {cap.limit}"
+        f"count(*) FILTER (WHERE m.t > r.send_at - to_microseconds({cap.per // US})"
+        f" AND m.t < r.send_at + to_microseconds({cap.per // US})) + 1 > {cap.limit}"
         for cap in chosen
     )
+    held = "_plan_held" in {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    others = f"""UNION ALL SELECT user_id, due_at, id FROM _plan_held WHERE campaign_id <> {int(spec.campaign_id)}""" if held else ""
+    own = f"LEFT JOIN _plan_held o ON o.lead_id = r.lead_id AND o.campaign_id = {int(spec.campaign_id)}" if held else ""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _plan_capped AS
         WITH r AS ({rows})
         SELECT r.lead_id FROM r
-        JOIN (SELECT m.user_id, coalesce(m.sent_at, m.created_at) AS t FROM messages m
+        JOIN (SELECT m.user_id, {ARRIVES} AS t, NULL::BIGINT AS held FROM messages m
               JOIN campaigns c ON c.id = m.campaign_id
               WHERE c.campaign_type = 'marketing' AND {COUNTS}
-                AND coalesce(m.sent_at, m.created_at) > $since) m ON m.user_id = r.user_id
-        WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL
+                AND {ARRIVES} > $since {others}) m ON m.user_id = r.user_id
+        {own}
+        WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL {"AND (m.held IS NULL OR o.id IS NULL OR m.held < o.id)" if held else ""}
         GROUP BY r.lead_id HAVING {over}
     """, {"since": naive(spec.now - longest)})
     return True
@@ -61,6 +103,7 @@ class Tier:
     moved: pd.DataFrame  # zkey, batch, send_at, time_reason
     window: int | None  # the customer-service window, microseconds (None: no one has replied, none is open)
     limit: int  # the messaging limit (sets the block size)
+    used: bool = False  # some leads' people are counted already (``_tier_free``): they take no new slot
 
 
 def _block(limit: int, lead_id: str) -> str:
@@ -69,21 +112,25 @@ def _block(limit: int, lead_id: str) -> str:
     return f"({lead_id} >> {max(0, min(16, (limit // 4).bit_length() - 1))})"
 
 
-def _eligible(window: int | None) -> str:
+def _eligible(window: int | None, used: bool = False) -> str:
     """SQL: the row ``r`` counts toward the messaging limit: live (its ``live`` column, made
-    once with the rows: :data:`LIVE` of its reason), timed, and outside an open service window
-    (``q``: its person's ``_tier_last_in`` row; ``window`` None: none is open)."""
-    live = "r.live AND r.send_at IS NOT NULL"
+    once with the rows: :data:`LIVE` of its reason), timed, outside an open service window
+    (``q``: its person's ``_tier_last_in`` row; ``window`` None: none is open) and (``used``) its
+    person not counted already in the 24 hours before its moment (Meta counts unique people:
+    ``f``, its ``_tier_free`` row)."""
+    live = "r.live AND r.send_at IS NOT NULL" + (" AND f.lead_id IS NULL" if used else "")
     return live if window is None else f"{live} AND (q.last_in IS NULL OR q.last_in + to_microseconds({window}) < r.send_at)"
 
 
-def _last_in(window: int | None) -> str:
-    """The join of each row ``r`` to its person's last reply (none when no one has replied)."""
-    return "" if window is None else "LEFT JOIN _tier_last_in q ON q.user_id = r.user_id"
+def _last_in(window: int | None, used: bool = False) -> str:
+    """The join of each row ``r`` to its person's last reply (none when no one has replied) and
+    (``used``) to its ``_tier_free`` row."""
+    replies = "" if window is None else "LEFT JOIN _tier_last_in q ON q.user_id = r.user_id"
+    return f"{replies} LEFT JOIN _tier_free f ON f.lead_id = r.lead_id" if used else replies
 
 
-def _counted(rows: str, window: int | None) -> str:
-    return f"""SELECT r.* FROM ({rows}) r {_last_in(window)} WHERE {_eligible(window)}"""
+def _counted(rows: str, window: int | None, used: bool = False) -> str:
+    return f"""SELECT r.* FROM ({rows}) r {_last_in(window, used)} WHERE {_eligible(window, used)}"""
 
 
 def tier_applies(spec: PlanSpec) -> bool:
@@ -93,10 +140,15 @@ def tier_applies(spec: PlanSpec) -> bool:
 
 def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, rows: str) -> Tier | None:
     """WhatsApp's messaging limit (``rows`` with ``live``: :data:`LIVE` of the row's reason;
-    :func:`tier_step` reads the same rows): by send moment, the first (limit - people messaged in the last
-    24 h) leads go as planned and each next ``limit`` one day later, where the send window then
-    applies again (``messaging_tier``). People inside an open customer-service window do not
-    count. Conservative: yesterday's sends are taken to hold their share for the whole day.
+    :func:`tier_step` reads the same rows): by send moment, the first (limit - people counted in
+    the 24 h around now) leads go as planned and each next ``limit`` one day after the batch
+    before (a lead of batch k at its planned moment plus k days, so ``local_time`` stays), where
+    the send window then applies again (``messaging_tier``). People inside an open
+    customer-service window do not count, nor do people counted already in the 24 h before the
+    moment (Meta counts unique people). Counted: the store's messages arriving (:data:`ARRIVES`)
+    within 24 h of now, to a person whose service window was not open then (the store does not
+    say which went over WhatsApp: every message counts). Conservative: yesterday's sends are
+    taken to hold their share for the whole day.
 
     The batches are found per block of leads (``_tier_blocks``) and, in the blocks that straddle
     a batch boundary, per lead (``_tier_ranked``: lead, batch > 0). None when no limit applies
@@ -106,15 +158,32 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
         return None
     day, service = MESSAGING_LIMIT_WINDOW // US, SERVICE_WINDOW // US
     now = {"now": naive(spec.now)}
-    used = con.execute(f"""
-        SELECT count(DISTINCT m.user_id) FROM messages m
-        WHERE {COUNTS} AND coalesce(m.sent_at, m.created_at) > $now - to_microseconds({day})
-    """, now).fetchall()[0][0]
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tier_used AS
+        SELECT m.user_id, min(m.t) AS lo, max(m.t) AS hi FROM (
+            SELECT m.user_id, {ARRIVES} AS t FROM messages m
+            WHERE {COUNTS} AND {ARRIVES} > $now - to_microseconds({day}) AND {ARRIVES} < $now + to_microseconds({day})) m
+        WHERE NOT EXISTS (SELECT 1 FROM replies q WHERE q.user_id = m.user_id AND q.received_at <= m.t
+                            AND q.received_at + to_microseconds({service}) >= m.t)
+        GROUP BY m.user_id
+    """, now)
+    used = con.execute("SELECT count(*) FROM _tier_used").fetchall()[0][0]
     first = max(limit - int(used), 0)
+    # the leads whose person is counted already in the 24 h up to their moment (by the first or
+    # the last of their counted messages): no new slot
+    since = f"r.send_at - to_microseconds({day})"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tier_free AS
+        SELECT r.lead_id FROM ({rows}) r JOIN _tier_used u ON u.user_id = r.user_id
+        WHERE {LIVE.format(t='r')} AND r.send_at IS NOT NULL
+          AND ((u.lo > {since} AND u.lo <= r.send_at) OR (u.hi > {since} AND u.hi <= r.send_at))
+    """)
+    free = bool(used) and con.execute("SELECT count(*) FROM _tier_free").fetchall()[0][0] > 0
     con.execute("CREATE OR REPLACE TEMP TABLE _tier_last_in AS "
                 "SELECT user_id, max(received_at) AS last_in FROM replies GROUP BY user_id")
     replied = con.execute("SELECT count(*) FROM _tier_last_in").fetchall()[0][0]
     window = service if replied else None
+    counted = _counted(rows, window, free)
     # eligible rows in send order (send_at, lead_id): rank r goes in batch 0 (as planned) below
     # ``first``, else 1 + (r - first) // limit days later. Rows are counted per cell (send
     # moment x block of lead ids x zone key; a small table); the blocks (send moment x block)
@@ -124,7 +193,7 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_cells AS
         SELECT send_at, {_block(limit, "lead_id")} AS blk, zkey, count(*) AS n
-        FROM ({_counted(rows, window)}) GROUP BY ALL
+        FROM ({counted}) GROUP BY ALL
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_blocks AS
@@ -137,22 +206,22 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
         CREATE OR REPLACE TEMP TABLE _tier_ranked AS
         SELECT lead_id, zkey, batch FROM (
             SELECT e.lead_id, e.zkey, {batch.format(rank=f"g.start + {rank}")} AS batch
-            FROM ({_counted(rows, window)}) e
+            FROM ({counted}) e
             JOIN (SELECT * FROM _tier_blocks WHERE lo < hi) g ON g.send_at = e.send_at AND g.blk = {_block(limit, "e.lead_id")})
         WHERE batch > 0
     """)
     moves = con.execute("""
-        SELECT DISTINCT o.zkey, o.batch, greatest(t.send_at, $now + to_microseconds($day) * o.batch) AS proposed
+        SELECT DISTINCT o.zkey, o.batch, t.send_at + to_microseconds($day) * o.batch AS proposed
         FROM (SELECT c.zkey, g.lo AS batch FROM _tier_cells c JOIN _tier_blocks g ON g.send_at = c.send_at AND g.blk = c.blk
               WHERE g.lo = g.hi AND g.lo > 0
               UNION SELECT DISTINCT zkey, batch FROM _tier_ranked) o
         JOIN (SELECT DISTINCT zkey, send_at FROM _tier_cells) t ON t.zkey = o.zkey
-    """, {**now, "day": day}).df()
+    """, {"day": day}).df()
     if moves.empty:
         return None
     merged = moves.merge(keys, on="zkey", how="left")
     moved = moments(merged, spec, proposed=list(merged["proposed"]))
-    return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window, limit)
+    return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window, limit, free)
 
 
 def tier_step(rows: str, found: Tier) -> str:
@@ -162,9 +231,9 @@ def tier_step(rows: str, found: Tier) -> str:
     return f"""SELECT r.* EXCLUDE (tier_batch) REPLACE (coalesce(m.send_at, r.send_at) AS send_at,
                    CASE WHEN m.zkey IS NULL THEN r.reason WHEN m.time_reason = 'no_common_window' THEN m.time_reason
                         ELSE 'messaging_tier' END AS reason)
-        FROM (SELECT r.*, CASE WHEN {_eligible(found.window)}
+        FROM (SELECT r.*, CASE WHEN {_eligible(found.window, found.used)}
                                THEN coalesce(k.batch, CASE WHEN g.lo = g.hi AND g.lo > 0 THEN g.lo END) END AS tier_batch
-              FROM ({rows}) r {_last_in(found.window)}
+              FROM ({rows}) r {_last_in(found.window, found.used)}
               LEFT JOIN _tier_blocks g ON g.send_at = r.send_at AND g.blk = {_block(found.limit, "r.lead_id")}
               LEFT JOIN _tier_ranked k ON k.lead_id = r.lead_id) r
         LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""

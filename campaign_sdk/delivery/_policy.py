@@ -163,8 +163,10 @@ class DeliveryPolicy(BaseModel):
       (service stays exempt otherwise); ``None`` as a country's window: no quiet hours there.
     - ``caps``: frequency caps across campaigns (marketing only; service is exempt).
     - ``validity_period``: Twilio's ValidityPeriod in seconds (1..36,000) for each message.
-    - ``messaging_tier``: WhatsApp's messaging limit (unique users per rolling 24 h) of the sender;
-      None: the gateway's ``messaging_tier`` setting (None there too: no limit).
+    - ``messaging_tier``: WhatsApp's messaging limit (unique users reached outside their service
+      window per rolling 24 h), set by Meta per business portfolio (shared by all its numbers;
+      the plan counts this store's messages); None: the gateway's ``messaging_tier`` setting
+      (None there too: no limit).
 
     >>> policy = DeliveryPolicy(caps=[{"limit": 1, "per": "24h"}, {"limit": 3, "per": "7d"}])
     >>> policy.window_for("marketing", "US"), policy.window_for("service", "US")

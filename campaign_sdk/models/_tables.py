@@ -257,6 +257,9 @@ class OutboundMessage(Base):
     error_kind: Mapped[str | None] = mapped_column(sa.String(20))
     unknown_status: Mapped[str | None] = mapped_column(sa.String(40))
     row_version: Mapped[int | None] = _row_version_column()
+    # Migration 0010: the ``SendAt`` of a message handed to Twilio's scheduler (when it arrives;
+    # the caps and the messaging limit count it then, not at ``created_at``), else NULL.
+    scheduled_for: Mapped[dt.datetime | None]
 
 
 class DeferredSend(Base):

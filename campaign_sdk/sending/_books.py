@@ -15,11 +15,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import inbox, service
+from campaign_sdk.models import OutboundMessage
 
 if TYPE_CHECKING:
     from campaign_sdk.sending._deferred import Claims
@@ -207,3 +209,13 @@ def apply_outcomes(session: Session, outcomes: list[Outcome]) -> None:
          for o in outcomes if o.kind == "rejected"],
     )
     service.release_intents(session, [o.intent_id for o in outcomes if o.kind == "released"])
+
+
+def mark_scheduled(session: Session, intent_ids: list[int], send_ats: list[dt.datetime | None]) -> None:
+    """Store the ``SendAt`` of the intents handed to Twilio's scheduler (``scheduled_for``: the
+    moment the frequency caps and the messaging limit count the message at)."""
+    rows = [{"intent_id": i, "at": at} for i, at in zip(intent_ids, send_ats, strict=True) if at is not None]
+    if rows:
+        table = cast(sa.Table, OutboundMessage.__table__)
+        session.execute(sa.update(table).where(table.c.id == sa.bindparam("intent_id"))
+                        .values(scheduled_for=sa.bindparam("at")), rows)

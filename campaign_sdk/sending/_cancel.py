@@ -12,6 +12,7 @@ as :class:`CancelError` by ``disable()``; calling ``campaign.cancel_scheduled()`
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import warnings
@@ -64,16 +65,19 @@ class CancelError(GatewayError):
 
 
 def cancel_scheduled(sessions: sessionmaker[Session], gateway: Gateway, campaign_id: int, *,
-                     wait: float = LEASE_WAIT) -> CancelReport:
-    """Cancel every message of the campaign that Twilio's scheduler holds (see the module)."""
+                     wait: float = LEASE_WAIT, after: dt.datetime | None = None) -> CancelReport:
+    """Cancel every message of the campaign that Twilio's scheduler holds (see the module);
+    ``after``: only those whose SendAt is later (or unknown: scheduled before migration 0010)."""
     report = CancelReport()
     lease = _quiet(sessions, campaign_id, wait, report)
     try:
+        when = OutboundMessage.scheduled_for
+        late = [] if after is None else [sa.or_(when.is_(None), when > after)]
         with sessions() as session:
             rows = session.execute(
                 sa.select(OutboundMessage.sid, OutboundMessage.to_number)
                 .where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.sid.is_not(None),
-                       OutboundMessage.status == MessageStatus.SCHEDULED)
+                       OutboundMessage.status == MessageStatus.SCHEDULED, *late)
                 .order_by(OutboundMessage.id)
             ).all()
         for start in range(0, len(rows), BATCH):

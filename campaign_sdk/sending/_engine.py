@@ -43,7 +43,7 @@ from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType, MessageStatus
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.sending import _cancel, _deferred
-from campaign_sdk.sending._books import Bookkeeper, Outcome
+from campaign_sdk.sending._books import Bookkeeper, Outcome, mark_scheduled
 from campaign_sdk.sending._delivery import EXPIRED, Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
@@ -418,18 +418,21 @@ class CampaignSender:
         ]
 
         deferral = self._deferral(later)
+        decisions = self._decided().of([lead.lead_id for lead in leads])
+        send_ats = [d.send_at if d.action == "defer" else None for d in decisions]
 
         def write(session: Session) -> list[int]:
             deferral(session)
-            return service.create_intents(session, session.get_one(Campaign, self._campaign_id), intents)
+            ids = service.create_intents(session, session.get_one(Campaign, self._campaign_id), intents)
+            mark_scheduled(session, ids, send_ats)  # the caps count a Twilio-held message at its SendAt
+            return ids
 
         ids = books.run(write)
         now = dt.datetime.now(dt.UTC)
         return [
             Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid,
-                send_at=decision.send_at if decision.action == "defer" else None)
-            for intent_id, lead, variables, arm, decision in zip(
-                ids, leads, values, arms, self._decided().of([lead.lead_id for lead in leads]), strict=True)
+                send_at=send_at)
+            for intent_id, lead, variables, arm, send_at in zip(ids, leads, values, arms, send_ats, strict=True)
         ]
 
     def _work(self, job: Job, books: Bookkeeper, bar: Any) -> None:
