@@ -3,8 +3,10 @@ file and on PostgreSQL (``store_url``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -13,12 +15,32 @@ import pytest
 from campaign_sdk import Campaign, CampaignClient, DeliveryPolicy
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.sending import RetryPolicy
+from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
 
 FAST_RETRY = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, jitter=0.01)
 # Sends at any hour: the tests of the send loop itself do not depend on the time of day (the
 # delivery policy's tests set their own windows, see test_deferral.py).
 ANY_HOUR = DeliveryPolicy(window=None)
+
+
+class ClockedTwilioGateway(TwilioGateway):
+    """A TwilioGateway whose clock is the simulated account's (Twilio's clock, in these tests)."""
+
+    def __init__(self, client: Any, simulator: Simulator, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._simulator = simulator
+
+    def now(self) -> dt.datetime:
+        return self._simulator.now()
+
+
+@contextmanager
+def clocked_twilio_server(start: dt.datetime) -> Iterator[TwilioTestServer]:
+    """The local Twilio server on a simulated clock that stands still at ``start`` (moved by
+    ``server.simulator.advance``): the gateway, the plan and Twilio read the same time."""
+    with TwilioTestServer(simulator=Simulator(0, clock=Clock(start, realtime=False))) as server:
+        yield server
 
 
 def numbers(count: int, *, start: int = 0) -> list[str]:

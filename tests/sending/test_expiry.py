@@ -18,31 +18,19 @@ import sqlalchemy as sa
 from campaign_sdk import CampaignClient, DeliveryPolicy, SendWindow
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import DeferredSend
-from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
 
 from tests.conftest import SERVICE_SID
 
-from .conftest import FAST_RETRY, approve, leads_frame
+from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame
 
 START = dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC)  # 19:00 in Los Angeles
 NINE_TO_TEN = SendWindow(start="09:00", end="10:00")  # opens at 16:00Z the same day
 
 
-class ClockedTwilioGateway(TwilioGateway):
-    """A TwilioGateway whose clock is the simulated account's."""
-
-    def __init__(self, client: Any, simulator: Simulator, **options: Any) -> None:
-        super().__init__(client, **options)
-        self._simulator = simulator
-
-    def now(self) -> dt.datetime:
-        return self._simulator.now()
-
-
 @pytest.fixture
 def twilio_server() -> Iterator[TwilioTestServer]:
-    with TwilioTestServer(simulator=Simulator(0, clock=Clock(START, realtime=False))) as server:
+    with clocked_twilio_server(START) as server:
         yield server
 
 

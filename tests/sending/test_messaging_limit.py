@@ -17,31 +17,20 @@ import pandas as pd
 import pytest
 
 from campaign_sdk import Campaign, CampaignClient, DeliveryPolicy
-from campaign_sdk.gateways import TwilioGateway
-from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
 
 from tests.conftest import SERVICE_SID
 
-from .conftest import FAST_RETRY, approve, leads_frame, numbers
+from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame, numbers
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DAY = dt.timedelta(days=1)
 ANY_HOUR = DeliveryPolicy(window=None)
 
 
-class ClockedTwilioGateway(TwilioGateway):
-    def __init__(self, client: Any, simulator: Simulator, **options: Any) -> None:
-        super().__init__(client, **options)
-        self._simulator = simulator
-
-    def now(self) -> dt.datetime:
-        return self._simulator.now()
-
-
 @pytest.fixture
 def twilio_server() -> Iterator[TwilioTestServer]:
-    with TwilioTestServer(simulator=Simulator(0, clock=Clock(START, realtime=False))) as server:
+    with clocked_twilio_server(START) as server:
         yield server
 
 

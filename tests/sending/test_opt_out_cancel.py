@@ -24,32 +24,20 @@ from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import ConversationUser, OutboundMessage
 from campaign_sdk.sending import OptOutCancelWarning
 from campaign_sdk.server import create_app
-from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
 
 from tests.conftest import SERVICE_SID
 from tests.server.conftest import LiveServer, settings_for
 from tests.server.test_webhooks import inbound_params, post_signed
 
-from .conftest import FAST_RETRY, leads_frame, numbers
+from .conftest import ClockedTwilioGateway, FAST_RETRY, clocked_twilio_server, leads_frame, numbers
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-class ClockedTwilioGateway(TwilioGateway):
-    """A TwilioGateway whose clock is the simulated account's."""
-
-    def __init__(self, client: Any, simulator: Simulator, **options: Any) -> None:
-        super().__init__(client, **options)
-        self._simulator = simulator
-
-    def now(self) -> dt.datetime:
-        return self._simulator.now()
-
-
 @pytest.fixture
 def twilio_server() -> Iterator[TwilioTestServer]:
-    with TwilioTestServer(simulator=Simulator(0, clock=Clock(START, realtime=False))) as server:
+    with clocked_twilio_server(START) as server:
         yield server
 
 

@@ -21,30 +21,20 @@ from campaign_sdk import Campaign, CampaignClient, DeliveryPolicy, FrequencyCap
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import DeferredSend, OutboundMessage
 from campaign_sdk.sending import CancelError, DueSender
-from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
 
 from tests.conftest import SERVICE_SID
 
-from .conftest import FAST_RETRY, approve, leads_frame
+from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DAY = dt.timedelta(days=1)
 ONE_A_DAY = DeliveryPolicy(window=None, caps=[FrequencyCap(limit=1, per="24h")])
 
 
-class ClockedTwilioGateway(TwilioGateway):
-    def __init__(self, client: Any, simulator: Simulator, **options: Any) -> None:
-        super().__init__(client, **options)
-        self._simulator = simulator
-
-    def now(self) -> dt.datetime:
-        return self._simulator.now()
-
-
 @pytest.fixture
 def twilio_server() -> Iterator[TwilioTestServer]:
-    with TwilioTestServer(simulator=Simulator(0, clock=Clock(START, realtime=False))) as server:
+    with clocked_twilio_server(START) as server:
         yield server
 
 

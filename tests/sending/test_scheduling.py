@@ -22,12 +22,11 @@ from campaign_sdk import CampaignClient, DeliveryPolicy
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import DeferredSend, OutboundMessage
 from campaign_sdk.sending import CancelError
-from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
 
 from tests.conftest import SERVICE_SID
 
-from .conftest import FAST_RETRY, approve, leads_frame, numbers
+from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame, numbers
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)  # SendAt has whole seconds
 WINDOW_EDGES = [  # seconds ahead -> who holds the message
@@ -35,20 +34,9 @@ WINDOW_EDGES = [  # seconds ahead -> who holds the message
 ]
 
 
-class ClockedTwilioGateway(TwilioGateway):
-    """A TwilioGateway whose clock is the simulated account's (Twilio's clock, in these tests)."""
-
-    def __init__(self, client: Any, simulator: Simulator, **options: Any) -> None:
-        super().__init__(client, **options)
-        self._simulator = simulator
-
-    def now(self) -> dt.datetime:
-        return self._simulator.now()
-
-
 @pytest.fixture
 def twilio_server() -> Iterator[TwilioTestServer]:
-    with TwilioTestServer(simulator=Simulator(0, clock=Clock(START, realtime=False))) as server:
+    with clocked_twilio_server(START) as server:
         yield server
 
 

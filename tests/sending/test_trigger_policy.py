@@ -20,10 +20,9 @@ from campaign_sdk import DeliveryPolicy, SendWindow
 from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import CampaignLead, OutboundMessage
 from campaign_sdk.sending import TriggerRefused
-from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
 
-from .conftest import approve
+from .conftest import ClockedTwilioGateway, approve, clocked_twilio_server
 
 START = dt.datetime(2026, 7, 1, 6, tzinfo=dt.UTC)  # 23:00 in Los Angeles
 OPENS = dt.datetime(2026, 7, 1, 15, tzinfo=dt.UTC)  # 08:00 in Los Angeles
@@ -31,20 +30,9 @@ DAYTIME = SendWindow(start="08:00", end="20:00")
 ANA = {"lead_name": "Ana", "order_id": "A-1"}
 
 
-class ClockedTwilioGateway(TwilioGateway):
-    """A TwilioGateway whose clock is the simulated account's."""
-
-    def __init__(self, client: Any, simulator: Simulator, **options: Any) -> None:
-        super().__init__(client, **options)
-        self._simulator = simulator
-
-    def now(self) -> dt.datetime:
-        return self._simulator.now()
-
-
 @pytest.fixture
 def twilio_server() -> Iterator[TwilioTestServer]:
-    with TwilioTestServer(simulator=Simulator(0, clock=Clock(START, realtime=False))) as server:
+    with clocked_twilio_server(START) as server:
         yield server
 
 
