@@ -22,6 +22,7 @@ from campaign_sdk.delivery._reasons import DEFER, REASONS, SKIP
 from campaign_sdk.delivery._schedule import Schedule, in_twilio_window, schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._segments import Segments, sms_segments
 from campaign_sdk.delivery._windows import local_target, next_allowed
+from campaign_sdk.delivery._zones import UNKNOWN_ZONE, number_zones
 
 __all__ = [
     "DAYS",
@@ -35,9 +36,11 @@ __all__ = [
     "Schedule",
     "Segments",
     "SendWindow",
+    "UNKNOWN_ZONE",
     "in_twilio_window",
     "local_target",
     "next_allowed",
+    "number_zones",
     "plan_arms",
     "plan_campaign",
     "policy_for",

@@ -82,6 +82,17 @@ def _lookup(digits: str) -> tuple[str, str | None]:
     return ",".join(own or zones), region
 
 
+def number_zones(phone: str) -> tuple[tuple[str, ...], str | None]:
+    """The zones (sorted; ``(UNKNOWN_ZONE,)`` when none is known) and region of one E.164
+    ``phone``, as the plan finds them (:func:`_lookup`: narrowed to the region's own zones).
+
+    >>> number_zones("+18765551234")  # a Jamaican number: not all 42 zones of +1
+    (('America/Jamaica',), 'JM')
+    """
+    zones, region = _lookup(phone.lstrip("+"))
+    return tuple(zones.split(",")), region
+
+
 class _Places:
     """Locations (zones, region) by id, one per group of numbers whose lowest and highest agree.
 

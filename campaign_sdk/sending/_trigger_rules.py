@@ -27,19 +27,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NoReturn
 
-import phonenumbers
 import sqlalchemy as sa
-from phonenumbers import timezone as pn_timezone
 from sqlalchemy.orm import Session
 
 from campaign_sdk._exceptions import CampaignStateError
-from campaign_sdk.delivery import DAYS, REASONS, DeliveryPolicy, SendWindow, next_allowed, utc
+from campaign_sdk.delivery import DAYS, REASONS, UNKNOWN_ZONE, DeliveryPolicy, SendWindow, next_allowed, number_zones, utc
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.leads import iana_zone
 from campaign_sdk.models import Campaign, InboundMessage, MessageStatus, OutboundMessage
 
-UNKNOWN_ZONE = "Etc/Unknown"  # libphonenumber's answer when it knows no zone
 _NOT_COUNTED = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.CANCELED)
 
 
@@ -80,7 +77,8 @@ def check(session: Session, row: Campaign, user_id: int, phone: str, values: dic
 def _messaging_limit(session: Session, user_id: int, limit: int, now: dt.datetime,
                      expires_at: dt.datetime | None) -> None:
     since = now - MESSAGING_LIMIT_WINDOW
-    moment = sa.func.coalesce(OutboundMessage.sent_at, OutboundMessage.created_at)
+    # when a message reaches the person, as the plan counts it (delivery._limits.ARRIVES)
+    moment = sa.func.coalesce(OutboundMessage.sent_at, OutboundMessage.scheduled_for, OutboundMessage.created_at)
     counted = sa.and_(~sa.and_(OutboundMessage.sid.is_(None), OutboundMessage.error_code.is_not(None)),
                       OutboundMessage.status.not_in(_NOT_COUNTED), moment > since)
     if session.scalar(sa.select(sa.exists().where(OutboundMessage.user_id == user_id, counted))):
@@ -119,15 +117,14 @@ def _zones(phone: str, values: dict[str, Any]) -> tuple[str, ...]:
         if iana_zone(named) is None:
             _refuse("invalid_timezone", f"the lead's timezone {named!r} is not an IANA zone name (e.g. 'America/New_York')")
         return (named,)
-    zones = tuple(sorted(pn_timezone.time_zones_for_number(phonenumbers.parse(phone))))
+    zones, _ = number_zones(phone)  # as the plan finds them (narrowed to the region's zones)
     if not zones or zones == (UNKNOWN_ZONE,):
         _refuse("unknown_timezone", f"{REASONS['unknown_timezone']} ({phone})")
     return zones
 
 
 def _country(phone: str) -> str | None:
-    region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
-    return None if region in (None, "001", "ZZ") else region
+    return number_zones(phone)[1]
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -127,3 +127,17 @@ def test_a_trigger_goes_with_the_validity_left_until_expires_at(sender, receipts
     receipts.set_delivery(DeliveryPolicy(), expires_at=START + dt.timedelta(minutes=5))
     receipts.trigger("+14155550100", ANA)
     assert [r.field("ValidityPeriod") for r in _creates(twilio_server)] == ["300"]
+
+
+def test_a_caribbean_mobile_is_checked_in_its_islands_zone_as_in_the_plan(sender, receipts, twilio_server):
+    """libphonenumber gives a Jamaican mobile all 42 zones of +1, which share no minute of
+    08:00-20:00; the plan and the trigger both use Jamaica's own zone (UTC-5): at 06:00 UTC it
+    is 01:00 there, deferred to 08:00 (13:00 UTC)."""
+    receipts.set_delivery(DeliveryPolicy(service_window=DAYTIME))
+    receipts.add_leads(pd.DataFrame([{"phone_number": "+18762101234", **ANA}]))
+    [row] = receipts.plan()[["action", "reason", "zones", "send_at"]].to_dict("records")
+    assert (row["action"], row["reason"], row["zones"]) == ("defer", "quiet_hours", "America/Jamaica")
+    with pytest.raises(TriggerRefused) as refused:
+        receipts.trigger("+18762101234", key="jm")
+    assert refused.value.reason == "quiet_hours" and refused.value.retry_at == row["send_at"]
+    assert refused.value.retry_at == dt.datetime(2026, 7, 1, 13, tzinfo=dt.UTC)
