@@ -8,14 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 from campaign_sdk import analytics, delivery, experiments, sending, service
 from campaign_sdk._experiment_api import ExperimentMixin
 from campaign_sdk._exceptions import CampaignStateError, InvalidArgumentError, LeadValidationError
 from campaign_sdk.gateways import SentMessage
 from campaign_sdk.leads import LeadInput, LeadLoadReport, load_leads, template_variables
-from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType, MessageStatus, OutboundMessage
+from campaign_sdk.models import ApprovalState, CampaignStatus, CampaignType
 from campaign_sdk.models import Campaign as CampaignRow
 from campaign_sdk.phones import normalize_phones
 from campaign_sdk.schemas import CampaignSchema, ContentContext
@@ -313,20 +312,9 @@ class Campaign(ExperimentMixin):
             row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
             row.expires_at = None if expires_at is None else delivery.utc(expires_at)
             name = row.name
-            when = OutboundMessage.scheduled_for
-            late = expires_at is not None and session.scalar(sa.select(sa.exists().where(
-                OutboundMessage.campaign_id == self.id, OutboundMessage.status == MessageStatus.SCHEDULED,
-                sa.or_(when.is_(None), when > delivery.utc(expires_at))))) is True
-        if late and expires_at is not None and self._client.gateway is not None:
-            report = sending.cancel_scheduled(self._client._sessions, self._client.gateway, self.id,
-                                              after=delivery.utc(expires_at))
-            if report.failed:
-                listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
-                raise sending.CancelError(
-                    f"campaign {name!r} now expires at {delivery.utc(expires_at):%Y-%m-%d %H:%M} UTC, but "
-                    f"{len(report.failed)} message(s) Twilio's scheduler holds for later could not be canceled "
-                    f"and may still go out ({listed}); {report.canceled} were canceled. Call set_delivery() "
-                    "again to retry", report)
+        if expires_at is not None:
+            sending.cancel_after_expiry(self._client._sessions, self._client.gateway, self.id,
+                                        delivery.utc(expires_at), name=name)
         return self
 
     def plan(

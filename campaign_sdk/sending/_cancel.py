@@ -141,6 +141,28 @@ def _quiet(sessions: sessionmaker[Session], campaign_id: int, wait: float, repor
             time.sleep(0.1)
 
 
+def cancel_after_expiry(sessions: sessionmaker[Session], gateway: Gateway | None, campaign_id: int,
+                        expires_at: dt.datetime, *, name: str) -> None:
+    """Cancel the messages of ``campaign_id`` that Twilio's scheduler holds for a moment after
+    ``expires_at`` (or for a moment not recorded: scheduled before ``scheduled_for`` existed);
+    their leads are then planned again. Nothing to cancel: no request, no lease. Raises
+    :class:`CancelError` listing those that could not be canceled."""
+    when = OutboundMessage.scheduled_for
+    with sessions() as session:
+        late = session.scalar(sa.select(sa.exists().where(
+            OutboundMessage.campaign_id == campaign_id, OutboundMessage.status == MessageStatus.SCHEDULED,
+            sa.or_(when.is_(None), when > expires_at))))
+    if not late or gateway is None:
+        return
+    report = cancel_scheduled(sessions, gateway, campaign_id, after=expires_at)
+    if report.failed:
+        listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
+        raise CancelError(
+            f"campaign {name!r} now expires at {expires_at:%Y-%m-%d %H:%M} UTC, but {len(report.failed)} "
+            f"message(s) Twilio's scheduler holds for later could not be canceled and may still go out "
+            f"({listed}); {report.canceled} were canceled. Call set_delivery() again to retry", report)
+
+
 def raise_failures(report: CancelReport, campaign: str) -> None:
     """Raise :class:`CancelError` when some messages are still scheduled at Twilio."""
     if not report.failed:
