@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
 from campaign_sdk._exceptions import GatewayError
+from campaign_sdk.delivery import utc
 from campaign_sdk.facts import scheduling
 from campaign_sdk.gateways import Gateway, MessageRecord, SendRequest
 from campaign_sdk.sending._books import Outcome
@@ -105,7 +106,7 @@ class Delivery:
             if maybe_sent[0] and (found := self.find(job)):
                 return self._accepted(job, found, reconciled=True)
             self._limiter.acquire()
-            validity = validity_for(self._validity, self._expires_at, now=_utc(self._gateway.now()), send_at=job.send_at)
+            validity = validity_for(self._validity, self._expires_at, now=utc(self._gateway.now()), send_at=job.send_at)
             if validity == 0:  # it would reach Twilio's queue after expires_at: never sent (stays unsent)
                 return Outcome(job.intent_id, job.user_id, "released", message=EXPIRED)
             try:
@@ -189,10 +190,6 @@ class Delivery:
             "sleep": self._stop.wait,
             "reraise": True,
         }
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 class _Wait:
