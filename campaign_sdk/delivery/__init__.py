@@ -21,15 +21,18 @@ from campaign_sdk.delivery._prices import price_table
 from campaign_sdk.delivery._reasons import DEFER, REASONS, SKIP
 from campaign_sdk.delivery._schedule import Schedule, in_twilio_window, schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._segments import Segments, sms_segments
+from campaign_sdk.delivery._spec import ARRIVAL, NOT_COUNTED
 from campaign_sdk.delivery._windows import local_target, next_allowed
 from campaign_sdk.delivery._zones import UNKNOWN_ZONE, number_zones
 
 __all__ = [
+    "ARRIVAL",
     "DAYS",
     "DEFER",
     "DeliveryPlan",
     "DeliveryPolicy",
     "FrequencyCap",
+    "NOT_COUNTED",
     "PLAN_COLUMNS",
     "REASONS",
     "SKIP",

@@ -16,13 +16,13 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
-from campaign_sdk.delivery._spec import COUNTS, LIVE, US, PlanSpec, moments, naive
+from campaign_sdk.delivery._spec import ARRIVAL, COUNTS, LIVE, US, PlanSpec, moments, naive
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.models import Campaign, CampaignType, DeferredSend
 
 TEMP = ("_plan_capped", "_plan_held", "_tier_used", "_tier_free", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
-# when a counted message reaches the person: sent, else the SendAt Twilio's scheduler holds it for, else made
-ARRIVES = "coalesce(m.sent_at, m.scheduled_for, m.created_at)"
+# when a counted message reaches the person (``_spec.ARRIVAL``)
+ARRIVES = "coalesce(" + ", ".join(f"m.{column}" for column in ARRIVAL) + ")"
 
 
 def hold(con: duckdb.DuckDBPyConnection, engine: sa.Engine, spec: PlanSpec) -> None:

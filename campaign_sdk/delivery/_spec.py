@@ -15,9 +15,13 @@ from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import Schedule
 from campaign_sdk.delivery._windows import local_moment, next_allowed, require_local_time
 
-# a message that counts toward caps and limits: it may have reached the person
+# a message that counts toward caps and limits: it may have reached the person (not refused
+# before a SID, and none of these statuses); it reaches the person at the first of ARRIVAL set
+# (sent, else the SendAt Twilio's scheduler holds it for, else made). Also read by trigger().
+NOT_COUNTED = ("failed", "undelivered", "canceled")
+ARRIVAL = ("sent_at", "scheduled_for", "created_at")
 COUNTS = ("NOT (m.sid IS NULL AND m.error_code IS NOT NULL) "
-          "AND m.status NOT IN ('failed', 'undelivered', 'canceled')")
+          f"AND m.status NOT IN ({', '.join(repr(s) for s in NOT_COUNTED)})")
 SKIPS = "(" + ", ".join(f"'{r}'" for r in SKIP) + ")"
 LIVE = "({t}.reason IS NULL OR {t}.reason NOT IN " + SKIPS + ")"  # not skipped (yet)
 US = dt.timedelta(microseconds=1)

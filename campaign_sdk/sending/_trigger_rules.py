@@ -31,13 +31,22 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaign_sdk._exceptions import CampaignStateError
-from campaign_sdk.delivery import DAYS, REASONS, UNKNOWN_ZONE, DeliveryPolicy, SendWindow, next_allowed, number_zones, utc
+from campaign_sdk.delivery import (
+    ARRIVAL,
+    DAYS,
+    NOT_COUNTED,
+    REASONS,
+    UNKNOWN_ZONE,
+    DeliveryPolicy,
+    SendWindow,
+    next_allowed,
+    number_zones,
+    utc,
+)
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.leads import iana_zone
-from campaign_sdk.models import Campaign, InboundMessage, MessageStatus, OutboundMessage
-
-_NOT_COUNTED = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.CANCELED)
+from campaign_sdk.models import Campaign, InboundMessage, OutboundMessage
 
 
 class TriggerRefused(CampaignStateError):
@@ -77,10 +86,10 @@ def check(session: Session, row: Campaign, user_id: int, phone: str, values: dic
 def _messaging_limit(session: Session, user_id: int, limit: int, now: dt.datetime,
                      expires_at: dt.datetime | None) -> None:
     since = now - MESSAGING_LIMIT_WINDOW
-    # when a message reaches the person, as the plan counts it (delivery._limits.ARRIVES)
-    moment = sa.func.coalesce(OutboundMessage.sent_at, OutboundMessage.scheduled_for, OutboundMessage.created_at)
+    # a counted message and when it reaches the person, as the plan has them (delivery.ARRIVAL, NOT_COUNTED)
+    moment = sa.func.coalesce(*(getattr(OutboundMessage, column) for column in ARRIVAL))
     counted = sa.and_(~sa.and_(OutboundMessage.sid.is_(None), OutboundMessage.error_code.is_not(None)),
-                      OutboundMessage.status.not_in(_NOT_COUNTED), moment > since)
+                      OutboundMessage.status.not_in(NOT_COUNTED), moment > since)
     if session.scalar(sa.select(sa.exists().where(OutboundMessage.user_id == user_id, counted))):
         return  # already one of the unique people of the last 24 h
     last_in = session.scalar(sa.select(sa.func.max(InboundMessage.received_at)).where(InboundMessage.user_id == user_id))
