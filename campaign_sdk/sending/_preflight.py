@@ -82,7 +82,7 @@ def blockers(row: Campaign, gateway: Gateway | None, *, campaign_type: CampaignT
         problems.append(f"this is a {row.campaign_type} campaign; it sends with {how}")
     if service.sends_without_approval(row):
         pass  # an in-session template of a service campaign: no approval, its Content resource exists
-    elif not (row.status == "approved" and row.approval_state.can_send):
+    elif not service.is_approved(row):
         problems.append(
             f"the template is {row.status} (WhatsApp: {row.approval_state}); only an approved template "
             "sends: submit_for_approval() then sync_approval() until it is approved"

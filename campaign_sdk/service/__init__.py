@@ -19,6 +19,7 @@ from campaign_sdk.service._campaigns import (
     disable_campaign,
     enable_campaign,
     get_campaign,
+    is_approved,
     submit_for_approval,
     update_campaign,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "flag_opt_out",
     "get_campaign",
     "get_job",
+    "is_approved",
     "known_sids",
     "lead_candidates",
     "list_campaigns",

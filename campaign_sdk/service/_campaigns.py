@@ -224,14 +224,18 @@ def check_session_content(campaign: Campaign) -> None:
         )
 
 
+def is_approved(campaign: Campaign) -> bool:
+    """The campaign's template is approved and WhatsApp lets it send (not paused or disabled)."""
+    return campaign.status is CampaignStatus.APPROVED and campaign.approval_state.can_send
+
+
 def sends_without_approval(campaign: Campaign) -> bool:
     """A service campaign whose template WhatsApp has not approved (or never approves: list-picker,
     location) but whose Content resource exists: it sends free-form, only inside the person's
     24-hour customer-service window. Twilio: WhatsApp templates need Meta's approval to be sent
     outside that window (https://www.twilio.com/docs/whatsapp/key-concepts#message-templates;
     error 63016 outside it, https://www.twilio.com/docs/api/errors/63016)."""
-    approved = campaign.status is CampaignStatus.APPROVED and campaign.approval_state.can_send
-    return campaign.campaign_type is CampaignType.SERVICE and campaign.content_sid is not None and not approved
+    return campaign.campaign_type is CampaignType.SERVICE and campaign.content_sid is not None and not is_approved(campaign)
 
 
 def enable_campaign(session: Session, campaign: Campaign, *, at: dt.datetime | None = None) -> Campaign:
@@ -239,8 +243,7 @@ def enable_campaign(session: Session, campaign: Campaign, *, at: dt.datetime | N
     automatic sends are on. Idempotent: an enabled campaign keeps its original timestamp.
     A service campaign needs no approval, only its Content resource (``register_content``): it then
     sends free-form, inside each person's 24-hour window (:func:`sends_without_approval`)."""
-    approved = campaign.status is CampaignStatus.APPROVED and campaign.approval_state.can_send
-    if not approved and not sends_without_approval(campaign):
+    if not is_approved(campaign) and not sends_without_approval(campaign):
         raise CampaignStateError(
             f"campaign {campaign.name!r} is {campaign.status} (WhatsApp: {campaign.approval_state}); "
             "only an approved template can be enabled. Submit it for approval and sync first"
