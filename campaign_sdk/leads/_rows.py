@@ -119,6 +119,12 @@ def iana_zone(name: str) -> ZoneInfo | None:
         return None
 
 
+@cache
+def _folded_zone_names() -> dict[str, str]:
+    """:func:`zone_names` by their case-folded spelling (made once, not per wrong value)."""
+    return {z.casefold(): z for z in zone_names()}
+
+
 @lru_cache(maxsize=4096)
 def zone_suggestion(name: str) -> str | None:
     """The zone a wrong ``timezone`` value probably means: the one it names in other case or
@@ -127,7 +133,7 @@ def zone_suggestion(name: str) -> str | None:
     >>> zone_suggestion("europe/paris"), zone_suggestion("Europe/Berlni"), zone_suggestion("Mars/Base")
     ('Europe/Paris', 'Europe/Berlin', None)
     """
-    folded = {z.casefold(): z for z in zone_names()}
+    folded = _folded_zone_names()
     key = "_".join(name.split()).casefold()
     if key in folded:
         return folded[key]
