@@ -45,7 +45,7 @@ from campaign_sdk.delivery import (
 )
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.gateways import Gateway
-from campaign_sdk.leads import iana_zone
+from campaign_sdk.leads import TIMEZONE_VARIABLE, iana_zone
 from campaign_sdk.models import Campaign, InboundMessage, OutboundMessage
 
 
@@ -121,7 +121,7 @@ def _window(window: SendWindow) -> str:
 
 def _zones(phone: str, values: dict[str, Any]) -> tuple[str, ...]:
     """The person's zone(s): the lead's ``timezone`` value (an IANA name), else the number's."""
-    named = str(values.get("timezone") or "").strip()
+    named = str(values.get(TIMEZONE_VARIABLE) or "").strip()
     if named:
         if iana_zone(named) is None:
             _refuse("invalid_timezone", f"the lead's timezone {named!r} is not an IANA zone name (e.g. 'America/New_York')")
