@@ -14,11 +14,12 @@ from campaign_sdk.delivery._reasons import SKIP
 from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import Schedule
 from campaign_sdk.delivery._windows import local_moment, next_allowed, require_local_time
+from campaign_sdk.facts import statuses
 
 # a message that counts toward caps and limits: it may have reached the person (not refused
 # before a SID, and none of these statuses); it reaches the person at the first of ARRIVAL set
 # (sent, else the SendAt Twilio's scheduler holds it for, else made). Also read by trigger().
-NOT_COUNTED = ("failed", "undelivered", "canceled")
+NOT_COUNTED = statuses.NEVER_REACHED
 ARRIVAL = ("sent_at", "scheduled_for", "created_at")
 COUNTS = ("NOT (m.sid IS NULL AND m.error_code IS NOT NULL) "
           f"AND m.status NOT IN ({', '.join(repr(s) for s in NOT_COUNTED)})")

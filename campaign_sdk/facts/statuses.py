@@ -84,6 +84,9 @@ ORDER: tuple[str, ...] = tuple(sorted(NAMES, key=lambda name: (RANK[name], NAMES
 TOUCH: tuple[str, ...] = tuple(f.name for f in STATUSES if f.touch)
 DELIVERED: tuple[str, ...] = tuple(f.name for f in STATUSES if f.delivered)
 NOT_RECEIVED: tuple[str, ...] = tuple(f.name for f in STATUSES if f.not_received)
+# Statuses of an outbound message that never reached the person: not received, or canceled
+# before it left Twilio's scheduler (frequency caps and the messaging limit do not count them).
+NEVER_REACHED: tuple[str, ...] = (*NOT_RECEIVED, "canceled")
 # Statuses after which a message may still change (a status sync keeps looking at it).
 SETTLED: tuple[str, ...] = ("failed", "undelivered", "read", "canceled")
 # The status an intent holds before Twilio answers, and the one assumed when Twilio gives none.
