@@ -120,3 +120,14 @@ def test_a_price_table_reports_every_bad_row() -> None:
 def test_a_price_table_needs_its_columns() -> None:
     with pytest.raises(DeliveryPolicyError, match=r"lacks the column\(s\) \['currency'\]"):
         price_table([{"country": "US", "channel": "sms", "price": 0.01}])
+
+
+def test_a_nested_options_problem_is_named_by_its_path_in_the_sdks_words() -> None:
+    with pytest.raises(DeliveryPolicyError) as caught:
+        DeliveryPolicy(window={"start": "9"}, caps=[{"limit": 1, "per": "1d"}, {"limit": 0, "per": "7d"}],
+                       countries={"DE": {"start": "10:00", "end": "10:00"}}, quiet=True)
+    assert [where for where, _ in caught.value.problems] == ["window.start", "countries.DE", "caps.1.limit", "quiet"]
+    text = str(caught.value)
+    assert "- caps.1.limit: a frequency cap of 0 messages would block every send" in text
+    assert "- quiet: is not an option of DeliveryPolicy (its options: window, service_window," in text
+    assert "errors.pydantic.dev" not in text and "input_value" not in text
