@@ -151,4 +151,9 @@ class UnknownStatusWarning(UserWarning):
 
 class DeliveryPolicyError(CampaignError, ValueError):
     """A delivery option cannot be used: a schedule in the past, quiet hours that leave no
-    allowed minute, an unknown time zone, a price table without the needed columns."""
+    allowed minute, an unknown time zone, a price table without the needed columns.
+    ``problems``: for a policy model's bad options, every (option, message) pair found."""
+
+    def __init__(self, message: str, *, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)

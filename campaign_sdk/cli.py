@@ -47,16 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL for more than 1)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    work = sub.add_parser("worker", help="send deferred messages when they are due, until stopped (SIGTERM / "
-                          "Ctrl-C); run several on one PostgreSQL store to share the work. Twilio from "
-                          "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN / TWILIO_MESSAGING_SERVICE_SID (else the sandbox)")
-    work.add_argument("--rate", type=float, default=None, help="messages per second, shared by every worker")
-    work.add_argument("--max-in-flight", type=int, default=16)
+    about = ("send deferred messages when they are due, until stopped (SIGTERM / Ctrl-C); run several on one "
+             "PostgreSQL store to share the work. Twilio from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN / "
+             "TWILIO_MESSAGING_SERVICE_SID (else the sandbox)")
+    work = sub.add_parser("worker", help=about, description=about[0].upper() + about[1:] + ".")
+    work.add_argument("--rate", type=float, default=None,
+                      help="messages per second, shared by every worker (default: the gateway's own rate)")
+    work.add_argument("--max-in-flight", type=int, default=16,
+                      help="requests to the gateway under way at once in this worker (default 16)")
     work.add_argument("--batch", type=int, default=None,
                       help="messages claimed at a time (default 8 x max-in-flight); smaller shares work more evenly")
-    work.add_argument("--poll", type=float, default=5.0, help="seconds between looks for due messages")
+    work.add_argument("--poll", type=float, default=5.0, help="seconds between looks for due messages (default 5)")
     work.add_argument("--lease", type=float, default=60.0,
-                      help="seconds after which a dead worker's claimed messages are taken over")
+                      help="seconds after which a dead worker's claimed messages are taken over (default 60)")
     work.add_argument("--once", action="store_true", help="send what is due now and exit")
     work.add_argument("--twilio-url", default=os.environ.get("CAMPAIGN_SDK_TWILIO_URL"),
                       help="send Twilio's API requests to this base URL (a local Twilio-compatible server)")

@@ -25,7 +25,9 @@ class DeliveryPlan(pd.DataFrame):
     comma-joined), ``ambiguous`` (the number spans several zones), ``zone`` and
     ``local_send_time`` (wall clock there; for an ambiguous number the zone where it is earliest),
     ``send_at`` (UTC), ``scheduler`` (now / twilio / worker), ``message``, ``sms_encoding``,
-    ``sms_segments``, ``cost``, ``currency`` and ``cost_reason`` (why a cost is unknown).
+    ``sms_segments``, ``cost`` (on WhatsApp by the category Meta bills: nothing for a
+    non-template message or a utility template inside the customer-service window), ``currency``
+    and ``cost_reason`` (why a cost is unknown, or why it is nothing).
     ``attrs`` holds ``campaign_id``, ``now``, ``price_source``, ``problems`` (campaign-level
     reasons a send is refused now, e.g. not approved) and ``warnings`` (what Twilio or Meta will
     likely do to messages the plan sends, e.g. Meta's pause on WhatsApp marketing templates to US

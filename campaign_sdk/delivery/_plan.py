@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from campaign_sdk.delivery import _limits
 from campaign_sdk.delivery import _memo as memo
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
-from campaign_sdk.delivery._present import decorate
+from campaign_sdk.delivery._present import decorate, free_sql
 from campaign_sdk.delivery._render import (
     LeadTemplate,
     arm_sql,
@@ -316,14 +316,16 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
     prices, source = spec.prices(countries)
     places = _locals(keys, pairs)
     con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
+    test = free_sql(spec)  # a WhatsApp message Meta bills as service
+    free = f",\n                   {test} AS free" if test is not None else ""
     query = f"""
         WITH joined AS (
             SELECT r.lead_id, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
-                   {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx
+                   {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx{free}
             FROM ({rows}) r
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at)
         SELECT *, action >= {_LIVE_ACTION} AS live FROM (
-            SELECT lead_id, kidx, lidx, reason, {_decided(spec)} FROM joined)
+            SELECT lead_id, kidx, lidx, reason, {_decided(spec)}{", free" if free else ""} FROM joined)
     """
     try:
         table = _beside(_labelled(_arrow(con, query, {"now": naive(spec.now), **params})), shown)

@@ -8,8 +8,9 @@ import datetime as dt
 from typing import Any
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from campaign_sdk._exceptions import DeliveryPolicyError
 from campaign_sdk.analytics import parse_window
 from campaign_sdk.facts import scheduling
 
@@ -40,7 +41,42 @@ def minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(mins)
 
 
-class SendWindow(BaseModel):
+def _problems(exc: ValidationError, model: type[BaseModel]) -> list[tuple[str, str]]:
+    """pydantic's errors as (option, message) pairs in the SDK's words (no pydantic link or input
+    dump); a nested policy model's own problems under its option's name (``caps.0.limit``)."""
+    found: list[tuple[str, str]] = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"])
+        kind, message = error["type"], str(error["msg"])
+        nested = getattr(error.get("ctx", {}).get("error"), "problems", None)
+        if nested is not None:
+            found += [(".".join(p for p in (where, inner) if p), what) for inner, what in nested]
+        elif kind == "missing":
+            found.append((where, "is required"))
+        elif kind == "extra_forbidden":
+            found.append((where, f"is not an option of {model.__name__} (its options: {', '.join(model.model_fields)})"))
+        elif message.startswith(("Value error, ", "Assertion failed, ")):
+            found.append((where, message.split(", ", 1)[1]))
+        else:
+            found.append((where, f"{message[:1].lower()}{message[1:]} (got {error['input']!r})"))
+    return found
+
+
+class _Checked(BaseModel):
+    """A policy model whose bad input raises :class:`DeliveryPolicyError` naming every problem at
+    once, by option, in the SDK's words (its ``problems``: the (option, message) pairs)."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            problems = _problems(exc, type(self))
+            lines = "\n".join(f"  - {where}: {what}" if where else f"  - {what}" for where, what in problems)
+            raise DeliveryPolicyError(f"{type(self).__name__} has {len(problems)} problem(s):\n{lines}",
+                                      problems=problems) from None
+
+
+class SendWindow(_Checked):
     """Local hours and weekdays in which a message may arrive: from ``start`` (included) to
     ``end`` (excluded), on ``days``. A window may cross midnight (``start="20:00", end="02:00"``):
     it then belongs to the day it opens on, as quiet hours do in Braze or Klaviyo, so
@@ -113,7 +149,7 @@ class SendWindow(BaseModel):
         )
 
 
-class FrequencyCap(BaseModel):
+class FrequencyCap(_Checked):
     """At most ``limit`` marketing messages per person in any ``per`` (e.g. ``"24h"``, ``"7d"``),
     counted across every campaign of the store.
 
@@ -151,7 +187,7 @@ class FrequencyCap(BaseModel):
         return value
 
 
-class DeliveryPolicy(BaseModel):
+class DeliveryPolicy(_Checked):
     """How a campaign's messages are timed and capped.
 
     - ``window``: when marketing messages may arrive, in the recipient's local time (default

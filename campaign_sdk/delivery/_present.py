@@ -1,5 +1,7 @@
 """The plan's shown columns, from small tables: zone, country and local time per lead (by index
-into the zone keys and the (zone key, moment) pairs), and the cost, priced per country."""
+into the zone keys and the (zone key, moment) pairs), and the cost, priced per country (on
+WhatsApp by the category Meta bills: nothing for a non-template message, nor for a utility
+template inside the person's customer-service window)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from campaign_sdk.delivery._spec import PlanSpec
+from campaign_sdk.delivery._spec import US, PlanSpec
+from campaign_sdk.facts.delivery import (
+    SERVICE_WINDOW,
+    WHATSAPP_FREE_IN_SERVICE_WINDOW,
+    WHATSAPP_NON_TEMPLATE_CATEGORY,
+)
+
+_FREE_REASON = {
+    True: "billed as service: Meta bills nothing for a non-template message",
+    False: "billed as service: Meta bills nothing for a utility template inside the customer-service window",
+}
+
+
+def free_sql(spec: PlanSpec) -> str | None:
+    """The SQL test (on a plan row ``r``: ``user_id``, ``send_at``) of a message Meta bills as a
+    ``service`` message: every free-form one (sent only inside the window), and a utility template
+    arriving inside the person's 24-hour customer-service window (their latest inbound message
+    at most 24 h before ``send_at``); None where no message is (SMS, marketing, authentication)."""
+    if spec.channel != "whatsapp":
+        return None
+    if spec.freeform:
+        return "true"
+    if spec.price_category not in WHATSAPP_FREE_IN_SERVICE_WINDOW:
+        return None
+    window = SERVICE_WINDOW // US
+    return f"""EXISTS (SELECT 1 FROM replies q WHERE q.user_id = r.user_id AND q.received_at <= r.send_at
+                       AND q.received_at + to_microseconds({window}) >= r.send_at)"""
 
 
 def _codes(frame: pd.DataFrame, column: str, values: pd.Series) -> pd.Categorical:
@@ -40,23 +68,30 @@ def _take(idx: np.ndarray, values: np.ndarray, missing: Any) -> np.ndarray:
 
 
 def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: np.ndarray) -> None:
-    """Cost = price (per segment on SMS) of the lead's country; computed per country, not per lead."""
+    """Cost = price (per segment on SMS) of the lead's country; computed per country, not per lead.
+    A WhatsApp message Meta bills as ``service`` (``frame``'s ``free`` column, dropped) costs the
+    table's ``service`` price of the country, nothing where the table has none."""
+    free = frame.pop("free").to_numpy(bool) if "free" in frame.columns else np.zeros(len(frame), bool)
     table = prices[prices["channel"] == spec.channel]
     exact = table[table["category"] == spec.price_category].set_index("country")
     anyc = table[table["category"] == "*"].set_index("country")
+    service = table[table["category"] == WHATSAPP_NON_TEMPLATE_CATEGORY].set_index("country")
     countries = pd.Series(frame["country"].cat.categories)
     price = countries.map(exact["price"]).astype(float).fillna(countries.map(anyc["price"]).astype(float)).to_numpy()
     currency = countries.map(exact["currency"]).astype(object).fillna(countries.map(anyc["currency"]).astype(object))
+    free_price = countries.map(service["price"]).astype(float).fillna(0.0).to_numpy()
     codes = frame["country"].cat.codes.to_numpy()
-    live_mask = live
-    per_lead = _take(codes, price, np.nan)
+    per_lead = np.where(free & (codes >= 0), _take(codes, free_price, np.nan), _take(codes, price, np.nan))
     units = frame["sms_segments"].to_numpy(float) if spec.channel == "sms" else 1.0
-    frame["cost"] = np.where(live_mask, per_lead * units, np.nan)
-    money = pd.Index(currency.dropna().unique())
-    money_codes = _take(codes, money.get_indexer(currency), -1)
-    frame["currency"] = pd.Categorical.from_codes(np.where(live_mask, money_codes, -1), categories=money)
+    frame["cost"] = np.where(live, per_lead * units, np.nan)
+    free_currency = countries.map(service["currency"]).astype(object).fillna(currency)
+    money = pd.Index(pd.concat([currency, free_currency[free_price > 0]]).dropna().unique())
+    money_codes = np.where(free, _take(codes, money.get_indexer(free_currency), -1),
+                           _take(codes, money.get_indexer(currency), -1))
+    frame["currency"] = pd.Categorical.from_codes(np.where(live, money_codes, -1), categories=money)
     reasons = pd.Index([*(f"no price for {c} / {spec.channel} / {spec.price_category} in the price table"
-                          for c in countries), "no country known for the number"])
+                          for c in countries), "no country known for the number", _FREE_REASON[spec.freeform]])
     reason_codes = np.where(codes >= 0, codes, len(countries))
-    missing = live_mask & np.isnan(per_lead)
-    frame["cost_reason"] = pd.Categorical.from_codes(np.where(missing, reason_codes, -1), categories=reasons)
+    missing = live & np.isnan(per_lead)
+    reason_codes = np.where(free & ~missing, len(countries) + 1, np.where(missing, reason_codes, -1))
+    frame["cost_reason"] = pd.Categorical.from_codes(np.where(live, reason_codes, -1), categories=reasons)

@@ -47,6 +47,17 @@ LIMIT_COUNTS_ONLY_OUTSIDE_SERVICE_WINDOW = True
 SERVICE_WINDOW = dt.timedelta(hours=24)
 OUTSIDE_SERVICE_WINDOW_ERROR = Code.OUTSIDE_WINDOW  # 63016, kept with every other code in facts.errors
 
+# WhatsApp per-message pricing, since 2025-07-01: Meta bills each delivered template message by
+# its category (marketing, utility, authentication) and the recipient's country calling code;
+# "All non-template messages are free" (the pricing object's category ``service`` is "a
+# non-template message"), and "Utility templates delivered within an open customer service window
+# are free"; marketing and authentication templates are charged inside the window too.
+# https://developers.facebook.com/docs/whatsapp/pricing (Twilio adds its own per-message fee,
+# https://www.twilio.com/en-us/whatsapp/pricing, which a price table's ``service`` row can carry).
+WHATSAPP_PRICING_SINCE = dt.date(2025, 7, 1)
+WHATSAPP_NON_TEMPLATE_CATEGORY = "service"
+WHATSAPP_FREE_IN_SERVICE_WINDOW = frozenset({"utility", WHATSAPP_NON_TEMPLATE_CATEGORY})
+
 # WhatsApp throughput: "By default, each WhatsApp sender supports up to 80 messages per second
 # (MPS) for outbound traffic (text or media). Text-only throughput can be increased to 400 MPS on
 # request"; excess messages are queued, up to four hours.

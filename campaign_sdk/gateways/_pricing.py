@@ -26,17 +26,19 @@ TWILIO_SOURCE = "Twilio Pricing API (highest current price over carriers, per SM
 SANDBOX_SOURCE = "sandbox: fixed example prices for trying the SDK, not Twilio's or Meta's"
 PRICED_CHANNELS = ("sms",)  # the Pricing API lists outbound SMS prices only
 
-# The sandbox's table: round example numbers, clearly not real prices.
+# The sandbox's table: round example numbers, clearly not real prices. WhatsApp by Meta's billed
+# categories (facts.delivery: a template's category; no ``service`` row, so a message Meta bills as
+# service, free, costs nothing here).
+_WHATSAPP_EXAMPLE = {"US": (0.0250, 0.0040), "GB": (0.0500, 0.0200), "DE": (0.1000, 0.0500),
+                     "BR": (0.0600, 0.0080), "AU": (0.0600, 0.0200)}  # (marketing, utility = authentication)
 SANDBOX_PRICES = pd.DataFrame(
     [
         ("US", "sms", "*", 0.0100, "USD"), ("CA", "sms", "*", 0.0100, "USD"),
         ("GB", "sms", "*", 0.0400, "USD"), ("DE", "sms", "*", 0.0800, "USD"),
         ("BR", "sms", "*", 0.0500, "USD"), ("AU", "sms", "*", 0.0500, "USD"),
-        ("US", "whatsapp", "marketing", 0.0250, "USD"), ("US", "whatsapp", "service", 0.0050, "USD"),
-        ("GB", "whatsapp", "marketing", 0.0500, "USD"), ("GB", "whatsapp", "service", 0.0200, "USD"),
-        ("DE", "whatsapp", "marketing", 0.1000, "USD"), ("DE", "whatsapp", "service", 0.0500, "USD"),
-        ("BR", "whatsapp", "marketing", 0.0600, "USD"), ("BR", "whatsapp", "service", 0.0080, "USD"),
-        ("AU", "whatsapp", "marketing", 0.0600, "USD"), ("AU", "whatsapp", "service", 0.0200, "USD"),
+        *((country, "whatsapp", category, price, "USD")
+          for country, (marketing, utility) in _WHATSAPP_EXAMPLE.items()
+          for category, price in (("marketing", marketing), ("utility", utility), ("authentication", utility))),
     ],
     columns=PRICE_COLUMNS,
 )

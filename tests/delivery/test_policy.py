@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from pydantic import ValidationError
+
 
 from campaign_sdk import DeliveryPolicyError
 from campaign_sdk.delivery import (
@@ -22,13 +22,13 @@ NOW = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def test_a_cap_of_zero_is_refused_and_one_is_accepted() -> None:
-    with pytest.raises(ValidationError, match="frequency cap of 0 messages would block every send"):
+    with pytest.raises(DeliveryPolicyError, match="frequency cap of 0 messages would block every send"):
         FrequencyCap(limit=0, per="24h")
     assert FrequencyCap(limit=1, per="24h").per == dt.timedelta(hours=24)
 
 
 def test_a_cap_needs_a_positive_window() -> None:
-    with pytest.raises(ValidationError, match="window"):
+    with pytest.raises(DeliveryPolicyError, match="window"):
         FrequencyCap(limit=1, per="soon")
 
 
@@ -37,15 +37,16 @@ def test_validity_period_follows_twilio_limits(value: int, ok: bool) -> None:
     if ok:
         assert DeliveryPolicy(validity_period=value).validity_period == value
     else:
-        with pytest.raises(ValidationError, match="1 to 36,000 seconds"):
+        with pytest.raises(DeliveryPolicyError, match="1 to 36,000 seconds"):
             DeliveryPolicy(validity_period=value)
     assert (scheduling.VALIDITY_PERIOD_MIN, scheduling.VALIDITY_PERIOD_MAX) == (1, 36_000)
 
 
 def test_every_policy_problem_is_reported_at_once() -> None:
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(DeliveryPolicyError) as caught:
         DeliveryPolicy(countries={"XX": SendWindow()}, messaging_tier=0, validity_period=0)
-    assert len(caught.value.errors()) == 3
+    assert [where for where, _ in caught.value.problems] == ["countries", "validity_period", "messaging_tier"]
+    assert "pydantic" not in str(caught.value) and "input_value" not in str(caught.value)
 
 
 def test_country_overrides_and_service_exemption() -> None:
@@ -119,3 +120,14 @@ def test_a_price_table_reports_every_bad_row() -> None:
 def test_a_price_table_needs_its_columns() -> None:
     with pytest.raises(DeliveryPolicyError, match=r"lacks the column\(s\) \['currency'\]"):
         price_table([{"country": "US", "channel": "sms", "price": 0.01}])
+
+
+def test_a_nested_options_problem_is_named_by_its_path_in_the_sdks_words() -> None:
+    with pytest.raises(DeliveryPolicyError) as caught:
+        DeliveryPolicy(window={"start": "9"}, caps=[{"limit": 1, "per": "1d"}, {"limit": 0, "per": "7d"}],
+                       countries={"DE": {"start": "10:00", "end": "10:00"}}, quiet=True)
+    assert [where for where, _ in caught.value.problems] == ["window.start", "countries.DE", "caps.1.limit", "quiet"]
+    text = str(caught.value)
+    assert "- caps.1.limit: a frequency cap of 0 messages would block every send" in text
+    assert "- quiet: is not an option of DeliveryPolicy (its options: window, service_window," in text
+    assert "errors.pydantic.dev" not in text and "input_value" not in text

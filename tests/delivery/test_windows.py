@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
+
+from campaign_sdk import DeliveryPolicyError
 from campaign_sdk.delivery import SendWindow, local_target, next_allowed
 
 NY, LA = "America/New_York", "America/Los_Angeles"
@@ -122,7 +123,7 @@ def test_no_window_allows_every_moment() -> None:
     ],
 )
 def test_bad_windows_are_refused_with_the_reason(options: dict[str, object], message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(DeliveryPolicyError, match=message):
         SendWindow(**options)
 
 
@@ -134,7 +135,7 @@ def test_whole_days_on_chosen_weekdays_are_a_window() -> None:
 
 
 def test_quiet_hours_covering_the_whole_day_are_refused() -> None:
-    with pytest.raises(ValidationError, match="no allowed minute"):
+    with pytest.raises(DeliveryPolicyError, match="no allowed minute"):
         SendWindow.from_quiet_hours("00:00", "24:00")
     assert SendWindow.from_quiet_hours("21:00", "09:00") == SendWindow()
 

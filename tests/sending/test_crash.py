@@ -183,7 +183,7 @@ def test_sigkill_during_a_send_with_deferred_messages_then_exactly_once(store_ur
             approve(campaign, server)
             window = closed_now(BERLIN)
             # stored on the campaign: the child's send reads it too
-            campaign.set_delivery(DeliveryPolicy(window=SendWindow(start="00:00", end="23:59"),
+            campaign.set_delivery(DeliveryPolicy(window=SendWindow(start="00:00", end="24:00"),
                                                  countries={"DE": window}))
             crash(server, store_url, tmp_path / "d.log", lambda s: len(s.sent()) >= 20, "slow", delay=0.03, times=None,
                   from_=FROM_NUMBER)

@@ -154,7 +154,7 @@ def test_send_after_expiry_sends_nothing_and_says_why(sender, ready_campaign, tw
 
 def test_leads_due_now_are_sent_while_the_others_wait(sender, twilio_server):
     """Due leads (a zone whose window is open) go at once; a closed zone's leads are deferred."""
-    sender.delivery_policy = DeliveryPolicy(window=SendWindow(start="00:00", end="23:59"),
+    sender.delivery_policy = DeliveryPolicy(window=SendWindow(start="00:00", end="24:00"),
                                             countries={"DE": closed_now(ZoneInfo("Europe/Berlin"))})
     campaign = sender.create_campaign("Mixed", template="order_confirmation")
     frame = leads_frame(6)

@@ -43,7 +43,7 @@ def _half_german(count: int) -> pd.DataFrame:
 
 
 def _policy() -> DeliveryPolicy:
-    return DeliveryPolicy(window=SendWindow(start="00:00", end="23:59"), countries={"DE": closed_now(BERLIN)})
+    return DeliveryPolicy(window=SendWindow(start="00:00", end="24:00"), countries={"DE": closed_now(BERLIN)})
 
 
 def _held(client) -> list[int]:
