@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
@@ -42,6 +43,11 @@ def parse_window(window: Window) -> dt.timedelta:
                 "or pass a datetime.timedelta"
             )
         window = dt.timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})
+    if isinstance(window, numbers.Number):  # pandas would read it as nanoseconds
+        raise AnalyticsError(
+            f"window {window!r} has no unit; write it like '24h', '7d', '90m' or pass a datetime.timedelta"
+            f" (for {window!r} seconds: '{window}s')"
+        )
     try:
         window = pd.Timedelta(window).to_pytimedelta()
     except (TypeError, ValueError):

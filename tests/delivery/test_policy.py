@@ -131,3 +131,10 @@ def test_a_nested_options_problem_is_named_by_its_path_in_the_sdks_words() -> No
     assert "- caps.1.limit: a frequency cap of 0 messages would block every send" in text
     assert "- quiet: is not an option of DeliveryPolicy (its options: window, service_window," in text
     assert "errors.pydantic.dev" not in text and "input_value" not in text
+
+
+@pytest.mark.parametrize("per", [86400, 24, 1.5])
+def test_a_cap_window_without_a_unit_is_refused_not_read_as_nanoseconds(per: float) -> None:
+    with pytest.raises(DeliveryPolicyError, match=rf"window {per} has no unit; write it like '24h'"):
+        FrequencyCap(limit=1, per=per)
+    assert FrequencyCap(limit=1, per=f"{per}s").per == dt.timedelta(seconds=per)
