@@ -143,7 +143,7 @@ def _utc(lead: CampaignLeadSchema) -> CampaignLeadSchema:
     # Lead times come from the analytics frame as naive UTC; answer them as RFC 3339 (with +00:00).
     times = {
         name: value.replace(tzinfo=dt.UTC)
-        for name in ("created_at", "removed_at")
+        for name in ("created_at", "removed_at", "due_at", "skipped_at")
         if (value := getattr(lead, name)) is not None and value.tzinfo is None
     }
     return lead.model_copy(update=times) if times else lead
