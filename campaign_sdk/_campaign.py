@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from campaign_sdk.client import CampaignClient
 
 LEAD_COLUMNS = [
-    "lead_id", "phone_number", "conversation_user_id", "status", "message_status", "error_code",
-    "message_sid", "sent_at", "first_reply_at", "converted_at", "custom_variables", "variant",
+    "lead_id", "phone_number", "conversation_user_id", "status", "reason", "due_at", "skipped_at",
+    "message_status", "error_code", "message_sid", "sent_at", "first_reply_at", "converted_at",
+    "custom_variables", "variant",
 ]
 
 
@@ -177,7 +178,10 @@ class Campaign(ExperimentMixin):
 
     @property
     def leads(self) -> pd.DataFrame:
-        """One row per lead (not removed) with its status, message and custom variables."""
+        """One row per lead (not removed) with its status (:class:`~campaign_sdk.LeadStatus`), what
+        explains a lead without a message yet (``reason``: why it is deferred or skipped; ``due_at``:
+        when a deferred or Twilio-scheduled message goes; ``skipped_at``), its message and custom
+        variables. Times are naive UTC."""
         facts = analytics.lead_facts(self._client.engine, campaign_ids=[self.id])
         return _lead_frame(self._client, facts)
 

@@ -129,9 +129,20 @@ if {s.value for s in MessageStatus} != set(statuses.NAMES):  # pragma: no cover 
 
 
 class LeadStatus(StrEnum):
-    """Where a lead stands in its campaign (derived from its latest message and the user's state)."""
+    """Where a lead stands in its campaign (``campaign.leads``, ``lead_facts``), from the first
+    that holds: ``opted_out`` (the person opted out); its latest message (not a canceled one):
+    ``replied``, ``not_received`` (failed or undelivered), ``read``, ``delivered``, ``sent``,
+    ``queued`` (with Twilio, not sent yet), ``scheduled`` (held by Twilio's scheduler until its
+    ``due_at``); ``deferred`` (no message yet: held by the local worker until its ``due_at``, for
+    its ``reason``: quiet_hours, scheduled, messaging_tier); ``skipped`` (a send dropped it without
+    a message, for its ``reason``: expired, frequency_cap, ... and when, ``skipped_at``; a later
+    message or deferred send supersedes it); else ``pending`` (not sent yet). ``removed`` leads
+    are not listed with the others."""
 
     PENDING = "pending"
+    SKIPPED = "skipped"
+    DEFERRED = "deferred"
+    SCHEDULED = "scheduled"
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"

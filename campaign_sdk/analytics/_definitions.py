@@ -122,14 +122,15 @@ def lead_facts_sql(*, campaigns: bool = False, period: bool = False) -> str:
     message_join = "JOIN" if period else "LEFT JOIN"
     return f"""
 WITH scope AS (
-    SELECT l.id AS lead_id, l.campaign_id, l.user_id, l.custom_variables, l.created_at, l.variant
+    SELECT l.id AS lead_id, l.campaign_id, l.user_id, l.custom_variables, l.created_at, l.variant,
+           l.skip_reason, l.skipped_at
     FROM leads l
     WHERE l.removed_at IS NULL {lead_filter}
 ),
 latest AS (
     SELECT lead_id,
            arg_max({{'status': status, 'error_code': error_code, 'sid': sid,
-                     'created_at': created_at}}, (created_at, id)) AS m
+                     'created_at': created_at, 'scheduled_for': scheduled_for}}, (created_at, id)) AS m
     FROM messages
     WHERE true {latest_filter}
     GROUP BY lead_id
@@ -172,7 +173,7 @@ per_lead AS (
 joined AS (
     SELECT s.lead_id, s.campaign_id, s.user_id, s.custom_variables, s.created_at AS lead_created_at, s.variant,
            lt.m.status AS message_status, lt.m.error_code AS error_code, lt.m.sid AS message_sid,
-           lt.m.created_at AS sent_at,
+           lt.m.created_at AS sent_at, lt.m.scheduled_for AS scheduled_for, s.skip_reason, s.skipped_at,
            r.replied, r.opted_out, r.first_reply_at, r.replied_touch_at, r.converted_at
     FROM scope s
     {message_join} latest lt ON lt.lead_id = s.lead_id

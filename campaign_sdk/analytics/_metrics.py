@@ -12,11 +12,12 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
-from campaign_sdk._enums import LeadStatus
+from campaign_sdk._enums import LeadStatus, MessageStatus
 from campaign_sdk._exceptions import AnalyticsError
 from campaign_sdk.analytics import _definitions as d
 from campaign_sdk.analytics._mirror import VIEWS, mirror_for
 from campaign_sdk.analytics._stats import wilson_interval
+from campaign_sdk.models import DeferredSend
 
 Window: TypeAlias = str | dt.timedelta | pd.Timedelta
 Moment: TypeAlias = str | dt.datetime | dt.date | pd.Timestamp | None
@@ -184,8 +185,12 @@ def lead_facts(
     reply_window: Window = d.DEFAULT_WINDOW,
     attribution_window: Window = d.DEFAULT_WINDOW,
 ) -> pd.DataFrame:
-    """One row per (not removed) lead with its message, funnel flags, phone number and
-    ``lead_status`` (pending, queued, sent, delivered, read, replied, not_received, opted_out)."""
+    """One row per (not removed) lead with its message, funnel flags, phone number,
+    ``lead_status`` (:class:`~campaign_sdk.LeadStatus`: pending, skipped, deferred, scheduled,
+    queued, sent, delivered, read, replied, not_received, opted_out) and what explains a lead
+    without a message yet: ``reason`` (deferred: quiet_hours, scheduled, messaging_tier; skipped:
+    expired, frequency_cap, ...), ``due_at`` (deferred: when the worker sends it; scheduled: the
+    SendAt Twilio holds it for) and ``skipped_at``. Times are naive UTC."""
     params = _params(campaign_ids, reply_window, attribution_window)
     facts = d.lead_facts_sql(campaigns=params["campaign_ids"] is not None)
     sql = f"""
@@ -194,13 +199,38 @@ FROM ({facts}) f LEFT JOIN users u ON u.id = f.user_id
 ORDER BY f.lead_id
 """
     frame = _run(sql, params, (*_METRIC_TABLES, "users"), engine=engine)
+    frame = frame.merge(_held(engine, params["campaign_ids"]), on="lead_id", how="left")
     frame["lead_status"] = _lead_status(frame)
-    return frame
+    return _explained(frame)
+
+
+def _held(engine: sa.Engine, campaign_ids: list[int] | None) -> pd.DataFrame:
+    """The leads the local worker holds (``deferred_sends``, read from the store: the worker's
+    working table is not mirrored) with ``held_until`` (naive UTC) and ``held_for`` (the reason)."""
+    table = DeferredSend.__table__
+    query = sa.select(table.c.lead_id, table.c.due_at, table.c.reason)
+    chunks = [None] if campaign_ids is None else [campaign_ids[i:i + 900] for i in range(0, len(campaign_ids), 900)]
+    rows: list[Any] = []
+    with engine.connect() as connection:
+        for chunk in chunks:
+            rows += connection.execute(query if chunk is None else query.where(table.c.campaign_id.in_(chunk))).all()
+    held = pd.DataFrame(rows, columns=["lead_id", "held_until", "held_for"])
+    held["lead_id"] = held["lead_id"].astype("int64")
+    held["held_until"] = pd.to_datetime(held["held_until"], utc=True).dt.tz_localize(None).astype("datetime64[us]")
+    return held.astype({"held_for": "object"})
 
 
 def _lead_status(frame: pd.DataFrame) -> pd.Series:
+    """See :class:`~campaign_sdk.LeadStatus`: each step below overrides the ones before."""
+    message = frame["message_status"]
+    live = message.notna() & (message != MessageStatus.CANCELED.value)  # a canceled message freed its lead
     status = pd.Series(LeadStatus.PENDING.value, index=frame.index, dtype="object")
-    status[frame["message_status"].notna().to_numpy()] = LeadStatus.QUEUED.value
+    # a drop the lead's (canceled) message came after is superseded by it
+    skipped = frame["skip_reason"].notna() & (frame["sent_at"].isna() | (frame["skipped_at"] >= frame["sent_at"]))
+    status[skipped.to_numpy()] = LeadStatus.SKIPPED.value
+    status[frame["held_until"].notna().to_numpy()] = LeadStatus.DEFERRED.value
+    status[live.to_numpy()] = LeadStatus.QUEUED.value
+    status[(message == MessageStatus.SCHEDULED.value).to_numpy()] = LeadStatus.SCHEDULED.value
     for flag, value in (
         ("is_sent", LeadStatus.SENT),
         ("is_delivered", LeadStatus.DELIVERED),
@@ -212,6 +242,19 @@ def _lead_status(frame: pd.DataFrame) -> pd.Series:
     opted_out = frame["is_opted_out"].astype(bool) | frame["user_opted_out_at"].notna()
     status[opted_out.to_numpy()] = LeadStatus.OPTED_OUT.value
     return status
+
+
+def _explained(frame: pd.DataFrame) -> pd.DataFrame:
+    """``reason``, ``due_at`` and ``skipped_at`` of the deferred, scheduled and skipped leads
+    (missing for the others), in place of the stored marks they come from."""
+    status = frame["lead_status"]
+    deferred, skipped = status == LeadStatus.DEFERRED.value, status == LeadStatus.SKIPPED.value
+    scheduled = status == LeadStatus.SCHEDULED.value
+    frame["reason"] = frame["held_for"].where(deferred, frame["skip_reason"].where(skipped)).astype("object")
+    frame["due_at"] = frame["held_until"].where(deferred, frame["scheduled_for"].where(scheduled))
+    frame["skipped_at"] = frame["skipped_at"].where(skipped)
+    frame["reason"] = frame["reason"].where(frame["reason"].notna(), None)
+    return frame.drop(columns=["held_until", "held_for", "skip_reason"])
 
 
 def funnel(

@@ -17,12 +17,15 @@ import pandas as pd
 import sqlalchemy as sa
 
 from campaign_sdk.delivery._spec import ARRIVAL, COUNTS, LIVE, US, PlanSpec, moments, naive
-from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
+from campaign_sdk.facts.delivery import MESSAGING_LIMIT_CHANNEL, MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.models import Campaign, CampaignType, DeferredSend
 
 TEMP = ("_plan_capped", "_plan_held", "_tier_used", "_tier_free", "_tier_last_in", "_tier_cells", "_tier_blocks", "_tier_ranked")
 # when a counted message reaches the person (``_spec.ARRIVAL``)
 ARRIVES = "coalesce(" + ", ".join(f"m.{column}" for column in ARRIVAL) + ")"
+# a message WhatsApp's messaging limit counts went over WhatsApp; one recorded before migration
+# 0011 has no channel and counts (the store did not say which it was)
+ON_WHATSAPP = f"coalesce(m.channel, '{MESSAGING_LIMIT_CHANNEL}') = '{MESSAGING_LIMIT_CHANNEL}'"
 
 
 def hold(con: duckdb.DuckDBPyConnection, engine: sa.Engine, spec: PlanSpec) -> None:
@@ -145,10 +148,10 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     before (a lead of batch k at its planned moment plus k days, so ``local_time`` stays), where
     the send window then applies again (``messaging_tier``). People inside an open
     customer-service window do not count, nor do people counted already in the 24 h before the
-    moment (Meta counts unique people). Counted: the store's messages arriving (:data:`ARRIVES`)
-    within 24 h of now, to a person whose service window was not open then (the store does not
-    say which went over WhatsApp: every message counts). Conservative: yesterday's sends are
-    taken to hold their share for the whole day.
+    moment (Meta counts unique people). Counted: the store's WhatsApp messages (:data:`ON_WHATSAPP`:
+    an SMS is not counted) arriving (:data:`ARRIVES`) within 24 h of now, to a person whose service
+    window was not open then. Conservative: yesterday's sends are taken to hold their share for the
+    whole day.
 
     The batches are found per block of leads (``_tier_blocks``) and, in the blocks that straddle
     a batch boundary, per lead (``_tier_ranked``: lead, batch > 0). None when no limit applies
@@ -162,7 +165,7 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
         CREATE OR REPLACE TEMP TABLE _tier_used AS
         SELECT m.user_id, min(m.t) AS lo, max(m.t) AS hi FROM (
             SELECT m.user_id, {ARRIVES} AS t FROM messages m
-            WHERE {COUNTS} AND {ARRIVES} > $now - to_microseconds({day}) AND {ARRIVES} < $now + to_microseconds({day})) m
+            WHERE {COUNTS} AND {ON_WHATSAPP} AND {ARRIVES} > $now - to_microseconds({day}) AND {ARRIVES} < $now + to_microseconds({day})) m
         WHERE NOT EXISTS (SELECT 1 FROM replies q WHERE q.user_id = m.user_id AND q.received_at <= m.t
                             AND q.received_at + to_microseconds({service}) >= m.t)
         GROUP BY m.user_id

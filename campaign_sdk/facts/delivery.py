@@ -38,6 +38,9 @@ MESSAGING_LIMITS = (250, 2_000, 10_000, 100_000, None)  # None: unlimited
 MESSAGING_LIMITS_OLD = (250, 1_000, 10_000, 100_000, None)
 # Only messages sent outside an open customer-service window count toward the limit (same page).
 LIMIT_COUNTS_ONLY_OUTSIDE_SERVICE_WINDOW = True
+# The limit is the WhatsApp Business Platform's (the page above): it counts the people a business
+# messages on WhatsApp; an SMS to the same person is not a WhatsApp conversation and does not count.
+MESSAGING_LIMIT_CHANNEL = "whatsapp"
 
 # The customer-service window: it opens when the user messages the business and lasts 24 hours
 # from their latest inbound message; outside it only approved templates may be sent, and a

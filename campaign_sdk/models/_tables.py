@@ -215,6 +215,13 @@ class CampaignLead(Base):
     # the experiment arm (a variant name, "holdout", "global_holdout" or "rest"); None: no experiment
     variant: Mapped[str | None] = mapped_column(sa.String(40))
     row_version: Mapped[int | None] = _row_version_column()
+    # Migration 0011: why and when a send last dropped this lead without a message (a deferred
+    # send dropped as ``expired`` or over a ``frequency_cap``, a lead send() skipped; the codes of
+    # ``delivery.SKIP``). The lead's status is ``skipped`` only while nothing later supersedes it
+    # (a message, a deferred send); re-adding the lead with new values, or after its removal,
+    # clears it.
+    skip_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    skipped_at: Mapped[dt.datetime | None]
 
     campaign: Mapped[Campaign] = relationship(back_populates="leads")
     user: Mapped[ConversationUser] = relationship()
@@ -260,6 +267,10 @@ class OutboundMessage(Base):
     # Migration 0010: the ``SendAt`` of a message handed to Twilio's scheduler (when it arrives;
     # the caps and the messaging limit count it then, not at ``created_at``), else NULL.
     scheduled_for: Mapped[dt.datetime | None]
+    # Migration 0011: the channel the message went by (the gateway's: ``whatsapp`` or ``sms``);
+    # NULL for messages recorded before it (the store did not say: WhatsApp's messaging limit
+    # counts them, to stay on the safe side).
+    channel: Mapped[str | None] = mapped_column(sa.String(10))
 
 
 class DeferredSend(Base):

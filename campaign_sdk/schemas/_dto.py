@@ -28,7 +28,8 @@ def campaign_schema(
             CampaignLeadSchema(
                 id=int(f["lead_id"]), campaign_id=row.id, conversation_user_id=int(f["user_id"]),
                 phone_number=f["phone_number"], custom_variables=f["custom_variables"],
-                status=f["status"], error_code=f["error_code"], message_sid=f["message_sid"],
+                status=f["status"], reason=f.get("reason"), due_at=_utc(f.get("due_at")),
+                skipped_at=_utc(f.get("skipped_at")), error_code=f["error_code"], message_sid=f["message_sid"],
                 created_at=_utc(f["lead_created_at"]),
             )
             for f in lead_records(facts)

@@ -87,6 +87,13 @@ class CampaignLeadSchema(BaseModel):
     phone_number: str
     custom_variables: dict[str, str] = Field(default_factory=dict)
     status: LeadStatus = LeadStatus.PENDING
+    reason: str | None = Field(default=None, description=(
+        "why a deferred lead waits (quiet_hours, scheduled, messaging_tier) or a skipped one was dropped "
+        "(expired, frequency_cap, ...); null otherwise"))
+    due_at: dt.datetime | None = Field(default=None, description=(
+        "when a deferred message is due (the local worker sends it) or the SendAt Twilio's scheduler holds "
+        "a scheduled one for; null otherwise"))
+    skipped_at: dt.datetime | None = Field(default=None, description="when a skipped lead was dropped")
     error_code: int | None = None
     message_sid: str | None = None
     created_at: dt.datetime | None = None

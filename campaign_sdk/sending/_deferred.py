@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from campaign_sdk._store import RawTable, raw_table
-from campaign_sdk.models import Campaign, DeferredSend, utcnow
+from campaign_sdk.models import Campaign, CampaignLead, DeferredSend, OutboundMessage, utcnow
 from campaign_sdk.sending._lease import LeaseLost, _alive
 
 
@@ -92,18 +92,47 @@ def waiting(session: Session, campaign_id: int | None = None, *,
     return int(count or 0), due
 
 
-def drop_unclaimed(session: Session, campaign_id: int, lead_ids: Sequence[int], *, now: dt.datetime) -> int:
+def drop_unclaimed(session: Session, campaign_id: int, lead_ids: Sequence[int], *, now: dt.datetime,
+                   reason: str) -> list[int]:
     """Delete the deferred rows of ``lead_ids`` that no worker holds a claim on (a claimed row
-    is the worker's: it settles it itself)."""
-    dropped = 0
+    is the worker's: it settles it itself) and mark their leads skipped for ``reason``; returns
+    the leads dropped."""
+    dropped: list[int] = []
     free = sa.or_(DeferredSend.claimed_until.is_(None), DeferredSend.claimed_until < now)
     for start in range(0, len(lead_ids), 900):
         chunk = list(lead_ids[start:start + 900])
-        result = session.execute(sa.delete(DeferredSend).where(
+        dropped += session.scalars(sa.delete(DeferredSend).where(
             DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id.in_(chunk), free,
-        ).execution_options(synchronize_session=False))
-        dropped += int(getattr(result, "rowcount", 0) or 0)
+        ).returning(DeferredSend.lead_id).execution_options(synchronize_session=False)).all()
+    mark_skipped(session, campaign_id, [(lead, reason) for lead in dropped], now=now)
     return dropped
+
+
+# Reasons a lead's own state shows already (its status is removed or opted_out, or it has a
+# message: already_messaged, failed_before, unresolved): no skip mark is written for them.
+UNMARKED = frozenset({"removed", "opted_out", "already_messaged", "failed_before", "unresolved", "unplanned"})
+
+
+def mark_skipped(session: Session, campaign_id: int, skipped: Iterable[tuple[int, str]], *,
+                 now: dt.datetime) -> None:
+    """Record on each ``(lead_id, reason)`` lead that a send dropped it without a message
+    (``campaign_leads.skip_reason`` / ``skipped_at``: its status reads ``skipped``). A lead marked
+    for the same reason already keeps its first ``skipped_at``, unless it has had a message since
+    (a canceled one: dropped again after it). Reasons in :data:`UNMARKED` are left alone."""
+    by_reason: dict[str, list[int]] = {}
+    for lead_id, reason in skipped:
+        if reason not in UNMARKED:
+            by_reason.setdefault(reason, []).append(int(lead_id))
+    lead = CampaignLead
+    for reason, leads in by_reason.items():
+        since = (sa.select(sa.func.max(OutboundMessage.created_at))
+                 .where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.lead_id == lead.id)
+                 .scalar_subquery())
+        changed = sa.or_(lead.skip_reason.is_distinct_from(reason), lead.skipped_at < since)
+        for start in range(0, len(leads), 900):
+            session.execute(
+                sa.update(lead).where(lead.campaign_id == campaign_id, lead.id.in_(leads[start:start + 900]), changed)
+                .values(skip_reason=reason, skipped_at=now).execution_options(synchronize_session=False))
 
 
 def worker_token() -> str:

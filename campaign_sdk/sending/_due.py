@@ -231,9 +231,14 @@ class DueSender:
             existing = _messages(session, campaign_id, [lead for _, lead, _ in items])
             validity = policy_for(row, given=None, client_policy=self._client_policy).validity_period
         row_of = {lead: row_id for row_id, lead, _ in items}
+        lead_of = {row_id: lead for row_id, lead, _ in items}
         if expires_at is not None and now > expires_at:
-            self._write(lambda s: _deferred.finish(s, token, [r for r, _, _ in items], []))
-            report.skipped["expired"] = report.skipped.get("expired", 0) + len(items)
+            def drop(session: Session) -> None:
+                _deferred.finish(session, token, [r for r, _, _ in items], [])
+                _deferred.mark_skipped(session, campaign_id, [(lead, EXPIRED) for _, lead, _ in items], now=now)
+
+            self._write(drop)
+            report.skipped[EXPIRED] = report.skipped.get(EXPIRED, 0) + len(items)
             return
         settled = [row_of[lead] for lead, m in existing.items() if m.sid is not None or m.error_kind is not None]
         leftovers = [m for m in existing.values() if m.sid is None and m.error_kind is None]
@@ -251,10 +256,11 @@ class DueSender:
 
         def on_outcomes(session: Session, outcomes: list[Outcome]) -> None:
             # a message expired by the time of its request is dropped, as an expired row is above
-            done = [jobs_row[o.intent_id] for o in outcomes
-                    if o.kind in ("accepted", "rejected") or (o.kind == "released" and o.message == EXPIRED)]
+            expired = [jobs_row[o.intent_id] for o in outcomes if o.kind == "released" and o.message == EXPIRED]
+            done = [jobs_row[o.intent_id] for o in outcomes if o.kind in ("accepted", "rejected")] + expired
             back = [jobs_row[o.intent_id] for o in outcomes if o.kind == "released" and o.message != EXPIRED]
             _deferred.finish(session, token, done, back)
+            _deferred.mark_skipped(session, campaign_id, [(lead_of[r], EXPIRED) for r in expired], now=now)
             claims.held -= len(done) + len(back)
 
         with Bookkeeper(self._sessions, claims, inline=self._inline, heartbeat_every=max(0.5, self._ttl / 4),
@@ -280,7 +286,7 @@ class DueSender:
         with self._sessions() as session:
             leads = {c.lead_id: c for c in _candidates(session, row.id, [lead for _, lead, _ in fresh])}
         check = ArmChecks(arms, channel=channel)
-        done, moves, sendable = [], [], []
+        done, moves, sendable, skips = [], [], [], []
         for (row_id, lead_id, _), decision in zip(fresh, decisions, strict=True):
             lead = leads.get(lead_id)
             reason = check.reason(lead) if lead is not None else "removed"
@@ -288,6 +294,7 @@ class DueSender:
                 reason = decision.reason or decision.action
             if reason is not None:
                 done.append(row_id)
+                skips.append((lead_id, reason))
                 report.skipped[reason] = report.skipped.get(reason, 0) + 1
             elif decision.action == "defer" and decision.send_at is not None:
                 moves.append((row_id, decision.send_at, decision.reason or "quiet_hours"))
@@ -300,6 +307,7 @@ class DueSender:
             def settle(session: Session) -> None:
                 _deferred.finish(session, token, done, [])
                 _deferred.move(session, token, moves)
+                _deferred.mark_skipped(session, row.id, skips, now=plan.now)  # dropped: the lead reads skipped
 
             books.run(settle)
         if not sendable:
@@ -310,7 +318,7 @@ class DueSender:
             variables = {number: str(lead.custom_variables[name]) for name, number in arm.mapping.items()}
             values.append((arm, variables))
             intents.append({"lead_id": lead.lead_id, "user_id": lead.user_id, "to_number": lead.phone_number,
-                            "content_sid": arm.content_sid, "content_variables": variables})
+                            "content_sid": arm.content_sid, "content_variables": variables, "channel": channel})
         ids = books.run(lambda s: service.create_intents(s, s.get_one(Campaign, row.id), intents))
         created = dt.datetime.now(dt.UTC)
         in_flight = threading.BoundedSemaphore(self._max_in_flight)

@@ -95,6 +95,7 @@ class CampaignSender:
         self._scans = [Scan(campaign_id)]  # the send's stretches of leads, and their census (see _sort)
         self._expired_held: list[int] = []  # leads with a deferred row the plan now calls expired
         self._expired_late = 0  # due now in the plan, expired by the time of their request (_delivery.EXPIRED)
+        self._skips: list[tuple[int, str]] = []  # (lead, reason): the leads this send skips, marked at its end
         self._enabled_sql = sa.select(Campaign.enabled).where(Campaign.id == campaign_id)
         self.report: SendReport
 
@@ -201,6 +202,13 @@ class CampaignSender:
             books.put(outcome)
         if outcome.kind != "released":
             self._count(outcome)
+        self._expired(job, outcome)
+
+    def _expired(self, job: Job, outcome: Outcome) -> None:
+        """A lead whose intent was released because the campaign expired meanwhile is skipped."""
+        if outcome.kind == "released" and outcome.message == EXPIRED:
+            with self._lock:
+                self._skips.append((job.lead_id, EXPIRED))
 
     # -- step 3: claim, intend, send ----------------------------------------------------------
     def _decided(self) -> Decisions:
@@ -213,13 +221,14 @@ class CampaignSender:
         return its leads due now and its leads to defer (those that have no deferred row yet).
         The send's scans call this once per lead: the census is made as they go."""
         counts, deferred = scan.counts, scan.deferred
-        open_ = []
+        open_, skips = [], []
         for lead in batch:
             reason = self._check.reason(lead)
             if reason is None:
                 open_.append(lead)
             else:
                 counts[reason] += 1
+                skips.append((lead.lead_id, reason))
         held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in open_])
         now = clock_of(self._gateway)  # Twilio holds a message only while its SendAt is in its window
         due, later = [], []
@@ -237,12 +246,15 @@ class CampaignSender:
                     later.append((lead, decision))
             elif decision.action in ("skip", "holdout"):
                 counts[decision.reason or decision.action] += 1
+                skips.append((lead.lead_id, decision.reason or decision.action))
             elif decision.action == "unplanned":
                 counts["unplanned"] += 1
             else:
                 counts["send"] += 1
                 due.append(lead)
         scan.counted(batch)
+        with self._lock:
+            self._skips += skips
         return due, later
 
     def _census(self) -> None:
@@ -253,9 +265,13 @@ class CampaignSender:
             for scan in self._scans:
                 while batch := scan.fetch(session, SCAN_CHUNK):
                     self._sort(session, batch, scan)
-        if self._expired_held:
-            with self._sessions.begin() as session:
-                _deferred.drop_unclaimed(session, self._campaign_id, self._expired_held, now=self._decided().now)
+        # the leads skipped get their skip mark (their status reads skipped, with the reason);
+        # the held ones the plan now calls expired are dropped and marked by drop_unclaimed
+        with self._sessions.begin() as session:
+            now = self._decided().now
+            _deferred.mark_skipped(session, self._campaign_id, self._skips, now=now)
+            if self._expired_held:
+                _deferred.drop_unclaimed(session, self._campaign_id, self._expired_held, now=now, reason="expired")
         counts, deferred = census(self._scans)
         if self._expired_late:  # planned as due now, expired before their request left
             counts["send"] -= self._expired_late
@@ -413,7 +429,7 @@ class CampaignSender:
         ]
         intents = [
             {"lead_id": lead.lead_id, "user_id": lead.user_id, "to_number": lead.phone_number,
-             "content_sid": arm.content_sid, "content_variables": variables}
+             "content_sid": arm.content_sid, "content_variables": variables, "channel": self._gateway.channel}
             for lead, arm, variables in zip(leads, arms, values, strict=True)
         ]
 
@@ -447,6 +463,7 @@ class CampaignSender:
             if outcome.kind != "unresolved":
                 books.put(outcome)
             self._count(outcome)
+            self._expired(job, outcome)
         with self._lock:
             bar.update(1)
 

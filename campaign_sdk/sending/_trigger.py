@@ -66,7 +66,7 @@ def trigger(
         check = LeadCheck(content, channel=gateway.channel)
         if (issue := check.issue(values)) is not None:  # refused here rather than by Twilio
             raise TemplateValidationError([issue], content_type=content.content_type)
-        job, done, existed = _intent(session, row, lead, numbered, key)
+        job, done, existed = _intent(session, row, lead, numbered, key, gateway.channel)
         content_sid = str(row.content_sid)
     if done is not None:
         return done
@@ -142,6 +142,7 @@ def _lead_by_phone(session: Session, row: Campaign, phone: str) -> CampaignLead 
 
 def _intent(
     session: Session, row: Campaign, lead: CampaignLead, numbered: dict[str, str], key: str | None,
+    channel: str,
 ) -> tuple[Job, SentMessage | None, bool]:
     phone = session.get_one(ConversationUser, lead.user_id).phone_number
     dedupe = _dedupe(row, key)
@@ -159,7 +160,7 @@ def _intent(
             )
         return _job(existing, numbered), None, True
     intent = {"lead_id": lead.id, "user_id": lead.user_id, "to_number": phone, "content_sid": row.content_sid,
-              "content_variables": numbered, "dedupe_key": dedupe}
+              "content_variables": numbered, "dedupe_key": dedupe, "channel": channel}
     [intent_id] = service.create_intents(session, row, [intent])
     return _job(session.get_one(OutboundMessage, intent_id), numbered), None, False
 

@@ -17,8 +17,10 @@ campaign for each trigger costs the campaign's size, not one lead's):
 - the policy's window for service messages (``service_window``, per-country windows replacing
   it; None: exempt) in the person's zone(s) (the lead's ``timezone`` value, else the number's);
 - WhatsApp's messaging limit (``messaging_tier`` of the policy or the gateway): unique people
-  messaged in the last 24 h (``facts.delivery.MESSAGING_LIMIT_WINDOW``), every campaign; a
-  person already among them, or inside their customer-service window, takes no new slot.
+  messaged on WhatsApp in the last 24 h (``facts.delivery.MESSAGING_LIMIT_WINDOW``), every
+  campaign (an SMS does not count; a message recorded before migration 0011 has no channel and
+  counts, as in the plan); a person already among them, or inside their customer-service
+  window, takes no new slot.
 Frequency caps apply to marketing only (``DeliveryPolicy.caps_for``), as in the plan.
 """
 
@@ -43,7 +45,7 @@ from campaign_sdk.delivery import (
     number_zones,
     utc,
 )
-from campaign_sdk.facts.delivery import MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
+from campaign_sdk.facts.delivery import MESSAGING_LIMIT_CHANNEL, MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.leads import TIMEZONE_VARIABLE, iana_zone
 from campaign_sdk.models import Campaign, InboundMessage, OutboundMessage
@@ -88,8 +90,9 @@ def _messaging_limit(session: Session, user_id: int, limit: int, now: dt.datetim
     since = now - MESSAGING_LIMIT_WINDOW
     # a counted message and when it reaches the person, as the plan has them (delivery.ARRIVAL, NOT_COUNTED)
     moment = sa.func.coalesce(*(getattr(OutboundMessage, column) for column in ARRIVAL))
+    on_whatsapp = sa.func.coalesce(OutboundMessage.channel, MESSAGING_LIMIT_CHANNEL) == MESSAGING_LIMIT_CHANNEL
     counted = sa.and_(~sa.and_(OutboundMessage.sid.is_(None), OutboundMessage.error_code.is_not(None)),
-                      OutboundMessage.status.not_in(NOT_COUNTED), moment > since)
+                      OutboundMessage.status.not_in(NOT_COUNTED), on_whatsapp, moment > since)
     if session.scalar(sa.select(sa.exists().where(OutboundMessage.user_id == user_id, counted))):
         return  # already one of the unique people of the last 24 h
     last_in = session.scalar(sa.select(sa.func.max(InboundMessage.received_at)).where(InboundMessage.user_id == user_id))

@@ -130,7 +130,10 @@ def list_leads(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[CampaignLeadSchema]:
-    """The campaign's leads (not removed) with where each stands, one page at a time."""
+    """The campaign's leads (not removed) with where each stands, one page at a time: ``status``
+    (``LeadStatus``: pending, skipped, deferred, scheduled, queued, sent, delivered, read, replied,
+    not_received, opted_out), ``reason`` (why a deferred lead waits or a skipped one was dropped),
+    ``due_at`` and ``skipped_at``. ``status=`` keeps one status."""
     leads = [_utc(lead) for lead in open_campaign(request, campaign_id).to_schema(include_leads=True).leads or []]
     if status is not None:
         leads = [lead for lead in leads if lead.status == status]
@@ -143,7 +146,7 @@ def _utc(lead: CampaignLeadSchema) -> CampaignLeadSchema:
     # Lead times come from the analytics frame as naive UTC; answer them as RFC 3339 (with +00:00).
     times = {
         name: value.replace(tzinfo=dt.UTC)
-        for name in ("created_at", "removed_at")
+        for name in ("created_at", "removed_at", "due_at", "skipped_at")
         if (value := getattr(lead, name)) is not None and value.tzinfo is None
     }
     return lead.model_copy(update=times) if times else lead

@@ -280,11 +280,13 @@ class LeadStage:
             f"SELECT :campaign, w.user_id, {variables}, :now, :now FROM {joined} "
             f"WHERE w.action = {INSERT} ORDER BY w.user_id "
             f"ON CONFLICT (campaign_id, user_id) DO UPDATE SET custom_variables = excluded.custom_variables, "
-            f"removed_at = NULL, updated_at = excluded.updated_at",
+            f"removed_at = NULL, skip_reason = NULL, skipped_at = NULL, updated_at = excluded.updated_at",
             campaign=self._campaign_id, now=self._now,
         )
         self._sql(
-            f"UPDATE campaign_leads SET custom_variables = {variables}, removed_at = NULL, updated_at = :now "
+            # changed or back from removal: pending again, a send's skip mark is cleared (it decides again)
+            f"UPDATE campaign_leads SET custom_variables = {variables}, removed_at = NULL, skip_reason = NULL, "
+            f"skipped_at = NULL, updated_at = :now "
             f"FROM {joined} WHERE campaign_leads.id = w.lead_id AND w.action = {UPDATE}",
             now=self._now,
         )

@@ -158,7 +158,8 @@ def _campaign_is(session: Session, campaign_id: int) -> sa.ColumnElement[bool]:
 
 def create_intents(session: Session, campaign: Campaign, intents: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert send intents ``{lead_id, user_id, to_number, content_sid, content_variables,
-    dedupe_key?}`` (no SID yet, status queued); returns their ids in the same order."""
+    channel?, dedupe_key?}`` (no SID yet, status queued; ``channel``: the gateway's, ``whatsapp``
+    or ``sms``); returns their ids in the same order."""
     if not intents:
         return []
     now = utcnow()
@@ -171,6 +172,7 @@ def create_intents(session: Session, campaign: Campaign, intents: Sequence[Mappi
             "to_number": i["to_number"], "content_sid": i.get("content_sid"),
             "content_variables": dict(i.get("content_variables") or {}),
             "dedupe_key": key, "status": MessageStatus.QUEUED, "created_at": now, "status_at": now,
+            "channel": i.get("channel"),
         }
         for i, key in zip(intents, keys, strict=True)
     ]
@@ -180,7 +182,7 @@ def create_intents(session: Session, campaign: Campaign, intents: Sequence[Mappi
 
 
 _INTENT_COLUMNS = ("campaign_id", "lead_id", "user_id", "to_number", "content_sid", "content_variables",
-                   "dedupe_key", "status", "created_at", "status_at")
+                   "dedupe_key", "status", "created_at", "status_at", "channel")
 
 
 def _insert_intents(session: Session, raw: RawTable, campaign_id: int, intents: Sequence[Mapping[str, Any]],
@@ -192,7 +194,7 @@ def _insert_intents(session: Session, raw: RawTable, campaign_id: int, intents: 
     status_at = raw.bind("status_at")(now)
     rows = [
         (campaign_id, i["lead_id"], i["user_id"], i["to_number"], i.get("content_sid"),
-         variables(dict(i.get("content_variables") or {})), key, status, created, status_at)
+         variables(dict(i.get("content_variables") or {})), key, status, created, status_at, i.get("channel"))
         for i, key in zip(intents, keys, strict=True)
     ]
     ids: dict[str, int] = {}
