@@ -21,15 +21,20 @@ templates change) computes them; and a plan whose every lead was cached keeps it
 and messages and the content cache stay the same (the first warm plan reads them, the leads and
 their cache rows by two queries put side by side, no join of the two; the later ones reuse them).
 Both are measured: first one *cold* plan() (in this new process, with both caches dropped: what
-the first plan of a store pays), then ``--repeat`` *warm* ones (the caches filled by the cold one:
-what every later plan pays), each warm one
-interleaved with a run of the baseline. ``--cold`` drops the caches before every plan() instead
-(every timed plan is cold). The number of people whose zones and of leads whose content each
-plan() computed is printed, and whether it reused the kept lead rows (or read the cache beside the leads).
-The target is plan() within 5x of the baseline; the medians are compared. Wall time and the
-process's CPU time are both reported with the load average: on a machine shared with other work
-the CPU-time ratio is the steadier one, and the verdict is on it; the verdict line says whether
-it judges cold or warm plans, and a second line gives the cold plan's ratio. ``--views`` also
+the first plan of a store pays), then ``--repeat`` rounds of *warm* ones (the caches filled by the
+cold one), each round after a run of the baseline and one plan of each kind: with nothing changed
+(the kept rows reused), right after a real store change made by another program (raw SQL on the
+store: an earlier campaign's message to one of the campaign's people, one lead's variables, one
+person's opt-out; the plan must show it, which is checked), and with nothing kept in memory (as a
+new process's first plan on filled caches: every lead row read). ``--cold`` drops the caches
+before every plan() instead. The number of people whose zones and of leads whose content each
+plan() computed is printed, and whether it reused the kept lead rows, patched them (read only the
+changed ones) or read them all. The target is plan() within 5x of the baseline; the medians are
+compared, each kind's ratio printed. Wall time and the process's CPU time are both reported with
+the load average: on a machine shared with other work the CPU-time ratio is the steadier one, and
+the verdict is on it, on the worst of the kinds in one process (no change, and after each store
+change); the new process's first plan and the cold plan get a line each.
+``--views`` also
 times ``preflight()`` and the plan ``send()`` runs (``sending._planned.decide``, decisions only)
 under the same policy.
 """
@@ -42,6 +47,7 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
@@ -52,6 +58,7 @@ from phonenumbers.tzdata import TIMEZONE_DATA
 import campaign_sdk as cs
 from campaign_sdk.analytics import mirror_for
 from campaign_sdk.delivery import DeliveryPolicy, FrequencyCap, _content_cache, _memo, _zone_cache
+from campaign_sdk.delivery._reasons import SKIP
 from campaign_sdk.sending._planned import decide
 
 NOW = dt.datetime(2026, 3, 8, 15, 0, tzinfo=dt.UTC)  # a DST day in the US
@@ -145,22 +152,74 @@ def main() -> None:
                 with mirror_for(client.engine).reading(()) as con:
                     con.execute(f"DROP SCHEMA IF EXISTS {_zone_cache.schema(con)} CASCADE")
 
-            def timed_plan(label: str) -> tuple[float, float]:
-                resolved, computed, reused, beside = (_zone_cache.STATS["resolved"], _content_cache.STATS["computed"],
-                                                      _memo.STATS["reused"], _content_cache.STATS["beside"])
+            def timed_plan(label: str, check: tuple[str, int] | None = None) -> tuple[float, float]:
+                """One plan() timed; ``check``: (column, lead) the change just made shows in."""
+                resolved, computed, before = (_zone_cache.STATS["resolved"], _content_cache.STATS["computed"],
+                                              dict(_memo.STATS))
                 start, cpu = time.perf_counter(), time.process_time()
-                campaign.plan(policy=policy, now=NOW)
+                plan = campaign.plan(policy=policy, now=NOW)
                 took = time.perf_counter() - start, time.process_time() - cpu
+                how = [k for k in ("reused", "patched", "read") if _memo.STATS[k] > before.get(k, 0)]
                 print(f"plan() {label}: {took[0]:.3f} s wall, {took[1]:.3f} s CPU; zones resolved for "
                       f"{_zone_cache.STATS['resolved'] - resolved:,} people, content computed for "
-                      f"{_content_cache.STATS['computed'] - computed:,} leads; lead rows "
-                      f"{'reused' if _memo.STATS['reused'] > reused else 'read'}"
-                      f"{' (the cache beside the leads)' if _content_cache.STATS['beside'] > beside else ''}")
+                      f"{_content_cache.STATS['computed'] - computed:,} leads; lead rows {'/'.join(how) or 'read'}")
+                if check is not None:  # the change is in the plan (not timed)
+                    column, lead = check
+                    value = plan.loc[plan["lead_id"].to_numpy() == lead, column].iloc[0]
+                    # a new name in its message; a skip (opted out, or over a cap after the new message)
+                    assert (f"Changed{lead}" in value) if column == "message" else value in SKIP, (label, lead, value)
                 return took
 
             drop_caches()
             cold_wall, cold_cpu = timed_plan("cold (new process, caches dropped)")
-            joins, plans, join_cpu, plan_cpu, views = [], [], [], [], {"preflight()": [], "send()'s decide()": []}
+            raw = sqlite3.connect(args.store)  # the store changes a program makes between two plans
+            rng = np.random.default_rng(int(time.time()))
+            leads = raw.execute("SELECT min(id), max(id) FROM campaign_leads WHERE campaign_id = ?", [campaign.id]).fetchone()
+            top = raw.execute("SELECT max(id) FROM campaign_leads").fetchone()[0]
+
+            def new_message() -> tuple[str, int]:
+                """An earlier campaign's message to a person of this one, delivered an hour ago."""
+                user, lead = raw.execute("SELECT user_id, id FROM campaign_leads WHERE campaign_id <> ? AND id >= ?"
+                                         " ORDER BY id LIMIT 1", [campaign.id, int(rng.integers(leads[1] + 1, top))]
+                                         ).fetchone()
+                sent = (NOW - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+                with raw:
+                    raw.execute("INSERT INTO outbound_messages (sid, campaign_id, lead_id, user_id, to_number, status,"
+                                " created_at, status_at, sent_at) SELECT ?, campaign_id, id, user_id, 'x', 'delivered', ?,"
+                                " ?, ? FROM campaign_leads WHERE id = ?", [f"SMb{rng.integers(1 << 60):x}", sent, sent,
+                                                                           sent, lead])
+                mine = raw.execute("SELECT id FROM campaign_leads WHERE campaign_id = ? AND user_id = ?",
+                                   [campaign.id, user]).fetchone()[0]
+                return "reason", mine
+
+            def lead_change() -> tuple[str, int]:
+                """One lead's variables change (a new name: its message changes)."""
+                lead = int(rng.integers(leads[0], leads[1] + 1))
+                with raw:
+                    raw.execute("UPDATE campaign_leads SET custom_variables = json_set(custom_variables, '$.lead_name',"
+                                " ?) WHERE id = ?", [f"Changed{lead}", lead])
+                return "message", lead
+
+            def opt_out() -> tuple[str, int]:
+                """A person of the campaign opts out."""
+                lead = int(rng.integers(leads[0], leads[1] + 1))
+                with raw:
+                    raw.execute("UPDATE conversation_users SET opted_out_at = ? WHERE id = (SELECT user_id FROM"
+                                " campaign_leads WHERE id = ?)", [STAMP, lead])
+                return "reason", lead
+
+            def nothing_kept() -> tuple[str, int] | None:
+                _memo.forget()  # as in a new process on a store whose caches are filled
+                return None
+
+            # each kind of warm plan: what happened just before it (None: nothing)
+            kinds: dict[str, Callable[[], tuple[str, int] | None] | None] = {
+                "rows reused (no change)": None, "after a new message": new_message,
+                "after a lead's variables change": lead_change, "after an opt-out": opt_out,
+                "nothing kept (a new process's first plan)": nothing_kept}
+            joins, join_cpu = [], []
+            plans: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
+            views: dict[str, list[tuple[float, float]]] = {"preflight()": [], "send()'s decide()": []}
             for _ in range(args.repeat):
                 start, cpu = time.perf_counter(), time.process_time()
                 with mirror_for(client.engine).reading(("leads", "users")) as con:
@@ -169,11 +228,12 @@ def main() -> None:
                         " WHERE l.campaign_id = $c", params={"c": campaign.id}).to_arrow_table().to_pandas()
                 joins.append(time.perf_counter() - start)
                 join_cpu.append(time.process_time() - cpu)
-                if args.cold:
-                    drop_caches()
-                wall, cpu = timed_plan("cold (caches dropped)" if args.cold else "warm")
-                plans.append(wall)
-                plan_cpu.append(cpu)
+                for kind, change in kinds.items():
+                    if args.cold:
+                        drop_caches()
+                    what = change() if change is not None else None
+                    label = "cold (caches dropped)" if args.cold else f"warm, {kind}"
+                    plans[kind].append(timed_plan(label, check=what))
                 if args.views:  # the two other users of the plan, under the same policy
                     client.delivery_policy = policy
                     for name, run in (("preflight()", campaign.preflight),
@@ -182,6 +242,7 @@ def main() -> None:
                         start, cpu = time.perf_counter(), time.process_time()
                         run()
                         views[name].append((time.perf_counter() - start, time.process_time() - cpu))
+            raw.close()
             plan = campaign.plan(policy=policy, now=NOW)
             print(f"leads: {len(joined):,}  plan rows: {len(plan):,}")
             print(plan.groupby(["action", "reason"], dropna=False).size().to_string())
@@ -191,29 +252,34 @@ def main() -> None:
             n = f"median of {args.repeat}"
             print(f"baseline join: {median(joins):.3f} s wall, {median(join_cpu):.3f} s CPU ({n}; wall "
                   f"{', '.join(f'{t:.3f}' for t in joins)})")
-            kind = "cold" if args.cold else "warm"
-            print(f"plan() {kind}:   {median(plans):.3f} s wall, {median(plan_cpu):.3f} s CPU ({n}; wall "
-                  f"{', '.join(f'{t:.3f}' for t in plans)})")
+            ratios = {}
+            for kind, times in plans.items():
+                wall, cpu = median(t for t, _ in times), median(c for _, c in times)
+                ratios[kind] = (cpu / median(join_cpu), wall / median(joins))
+                print(f"plan() {'cold' if args.cold else 'warm'}, {kind}: {wall:.3f} s wall, {cpu:.3f} s CPU ({n}; CPU "
+                      f"{', '.join(f'{c:.3f}' for _, c in times)}) = {ratios[kind][0]:.2f}x CPU, "
+                      f"{ratios[kind][1]:.2f}x wall the join")
             print(f"plan() cold:   {cold_wall:.3f} s wall, {cold_cpu:.3f} s CPU (once, the first of this process)")
             for name, times in views.items():
                 if times:
                     print(f"{name + ':':14} {median(t for t, _ in times):.3f} s wall, {median(c for _, c in times):.3f} s CPU ({n})")
-            wall, cpu_ratio = median(plans) / median(joins), median(plan_cpu) / median(join_cpu)
-            print(f"ratio plan / join ({kind}): {wall:.2f}x wall, {cpu_ratio:.2f}x CPU (all threads of this process; "
-                  "the steadier one on a shared machine)")
+            # judged: the worst warm kind in one process (a new process's first plan is reported apart)
+            judged = [k for k in kinds if k != "nothing kept (a new process's first plan)"]
+            worst = max(judged, key=lambda k: ratios[k][0])
+            cpu_ratio, wall = ratios[worst]
             verdict = "MET" if cpu_ratio <= TARGET else "MISSED"
-            judged = "caches dropped before each" if args.cold else "zones and content cached by an earlier plan"
-            print(f"verdict ({kind} plans: {judged}): "
+            kind = "cold" if args.cold else "warm"
+            what = "caches dropped before each" if args.cold else \
+                f"the worst of {len(judged)} kinds, zones and content cached by an earlier plan: {worst}"
+            print(f"verdict ({kind} plans, {what}): "
                   f"target plan() within {TARGET:g}x of the join: {verdict} ({cpu_ratio:.2f}x CPU, {wall:.2f}x wall)")
+            first = ratios["nothing kept (a new process's first plan)"][0]
+            print(f"a new process's first plan on filled caches (every lead row read): {first:.2f}x CPU the join: "
+                  f"{'within' if first <= TARGET else 'NOT within'} {TARGET:g}x")
             cold_ratio = cold_cpu / median(join_cpu)
             print(f"cold plan (the first on a store, caches empty): {cold_ratio:.2f}x CPU, "
                   f"{cold_wall / median(joins):.2f}x wall the join: {'within' if cold_ratio <= TARGET else 'NOT within'} "
                   f"{TARGET:g}x")
-            if not args.cold:  # the first warm plan reads the lead rows the later ones reuse
-                first = plan_cpu[0] / median(join_cpu)
-                print(f"first warm plan (lead rows read, not reused): {first:.2f}x CPU, "
-                      f"{plans[0] / median(joins):.2f}x wall the join: {'within' if first <= TARGET else 'NOT within'} "
-                      f"{TARGET:g}x")
     finally:
         if built and not args.keep:
             for suffix in ("", "-wal", "-shm", ".analytics.duckdb", ".analytics.duckdb.wal"):

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from campaign_sdk.analytics._store import BLOCK_BITS, TABLES, Mark, Source, Table, sqlite_path
@@ -46,6 +47,7 @@ FORMAT = "campaign_sdk analytics mirror v2 " + hashlib.sha256(
 CACHE_SUFFIX = ".analytics.duckdb"
 # view name -> the SQL users see (every mirrored table, without the internal version column)
 VIEWS = {name: f"SELECT * EXCLUDE (_v) FROM mirror.{name}" for name in TABLES}
+LOG_IDS = 200_000  # the changed ids a table's log holds (:meth:`Mirror.changed`); beyond, "any row"
 
 
 class Mirror:
@@ -57,6 +59,11 @@ class Mirror:
         self.stats: Counter[str] = Counter()
         self._lock = threading.RLock()
         self._fresh: dict[str, object] = {}
+        # per table: each refresh that changed it, (generation, the ids it inserted, replaced or
+        # deleted; None: any row), and the generation after which that log is complete
+        self._log: dict[str, list[tuple[int, pa.Array | None]]] = {}
+        self._floor: dict[str, int] = {}
+        self._generation = 0
         store_path = sqlite_path(engine)
         self.cache_path: str | None = None
         self.con = self._open(store_path)
@@ -173,11 +180,14 @@ class Mirror:
 
     def _apply(self, plan: _Plan, chunks: list[pa.Table]) -> None:
         name = plan.table.name
-        if plan.blocks is None:
+        ids: list[pa.Array] | None = None if plan.blocks is None else []  # what changed (None: all)
+        if ids is None:
             self.con.execute(f"DELETE FROM mirror.{name}")
             self.stats["full_reads"] += 1
         elif plan.blocks:
             blocks = ", ".join(map(str, plan.blocks))
+            ids.append(self.con.sql(f"SELECT id FROM mirror.{name} WHERE id >> {BLOCK_BITS} IN ({blocks})")
+                       .to_arrow_table().column(0).combine_chunks())
             self.con.execute(f"DELETE FROM mirror.{name} WHERE id >> {BLOCK_BITS} IN ({blocks})")
             self.stats["blocks_read"] += len(plan.blocks)
         if plan.gone:
@@ -187,7 +197,12 @@ class Mirror:
             finally:
                 self.con.unregister("gone")
             self.stats["rows_deleted"] += len(plan.gone)
+            if ids is not None:
+                ids.append(pa.array(plan.gone, pa.int64()))
         for chunk in chunks:
+            if ids is not None:
+                found = chunk.column("id").combine_chunks().cast(pa.int64())
+                ids.append(pc.filter(found, pc.greater_equal(found, 0)))  # not the sentinel
             self.stats["rows_read"] += chunk.num_rows - (self.source.dialect == "sqlite")  # the sentinel
             self.con.register("chunk", chunk)
             try:
@@ -206,14 +221,40 @@ class Mirror:
         if plan.mark is not None:
             value = json.dumps(plan.mark.__dict__)
             self.con.execute("INSERT OR REPLACE INTO mirror.meta VALUES (?, ?)", [f"mark:{name}", value])
+        self._logged(name, ids)
+
+    def _logged(self, name: str, ids: list[pa.Array] | None) -> None:
+        """Log a refresh of ``name`` that changed the rows ``ids`` (None: any; none: no entry)."""
+        changed = None if ids is None else pa.concat_arrays([pa.array([], pa.int64()), *ids])
+        if changed is not None and not len(changed):
+            return
+        self._generation += 1
+        log = self._log.setdefault(name, [])
+        log.append((self._generation, None if changed is None or len(changed) > LOG_IDS else changed))
+        while len(log) > 1 and sum(len(i) if i is not None else LOG_IDS for _, i in log) > LOG_IDS:
+            self._floor[name] = log.pop(0)[0]
 
     def versions(self, names: Iterable[str]) -> tuple[object, ...] | None:
-        """The change tokens under which the mirrored tables ``names`` were last refreshed
-        (None: one is not known). Only a refresh changes a mirrored table, and it then stores
-        the token it read first: while the tokens stay the same, the tables' rows do too."""
+        """The generation of the last change of each mirrored table ``names`` (None: one was
+        never refreshed). Only a refresh changes a mirrored table, and a refresh that changes
+        a row of one makes a new generation of it: while they stay the same, the tables' rows
+        do too (:meth:`changed` says which rows changed since)."""
         with self._lock:
-            found = tuple(self._fresh.get(n) for n in names)
-        return None if any(t is None for t in found) else found
+            if any(self._fresh.get(n) is None for n in names):
+                return None
+            return tuple(self._log[n][-1][0] if self._log.get(n) else self._floor.get(n, 0) for n in names)
+
+    def changed(self, name: str, since: object) -> pa.Array | None:
+        """The ids of the rows of ``name`` inserted, updated or deleted after its generation
+        ``since`` (one of :meth:`versions`); None when that is not known (a table read whole, a
+        log that no longer reaches back so far, more than :data:`LOG_IDS` ids)."""
+        with self._lock:
+            if not isinstance(since, int) or since < self._floor.get(name, 0):
+                return None
+            found = [ids for generation, ids in self._log.get(name, []) if generation > since]
+        if any(ids is None for ids in found):
+            return None
+        return pc.unique(pa.concat_arrays([pa.array([], pa.int64()), *found]))
 
     # -- use ------------------------------------------------------------------------------
     @contextlib.contextmanager

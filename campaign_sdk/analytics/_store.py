@@ -236,10 +236,12 @@ class Source:
     # -- SQLite: changes since a mark ---------------------------------------------------
     def mark(self, table: Table, query: Callable[[str], pa.Table] | None = None) -> tuple[Mark, int]:
         """Where ``table`` stands now, and how many rows it has."""
+        # each its own subquery: max(id) then reads the id index's last entry and count(*) the
+        # smallest index, where one scan for both would read every row of the table
         row = (query or self.query)(
-            f"SELECT coalesce(max(id), 0) AS i, count(*) AS n, (SELECT coalesce(max(row_version), 0) FROM"
-            f" {table.source} WHERE row_version IS NOT NULL) AS v, (SELECT coalesce(max(seq), 0) FROM"
-            f" row_deletions) AS s FROM {table.source}"
+            f"SELECT (SELECT coalesce(max(id), 0) FROM {table.source}) AS i, (SELECT count(*) FROM"
+            f" {table.source}) AS n, (SELECT coalesce(max(row_version), 0) FROM {table.source} WHERE"
+            f" row_version IS NOT NULL) AS v, (SELECT coalesce(max(seq), 0) FROM row_deletions) AS s"
         ).to_pylist()[0]
         return Mark(row["i"], row["v"], row["s"]), row["n"]
 

@@ -110,7 +110,7 @@ DECIDING = COLUMNS[:2]  # what the decisions read; the others are only shown
 # what :func:`beside` reads of each cached row; and of each lead (``l``, its user ``u``): the
 # hashes its row is checked against and whether its number can be placed
 SCANNED = ("lead_id", "vh", "variant", "ph", "place", *DECIDING)
-CHECKED = "l.vh, hash(u.phone_number) AS uph, u.phone_number LIKE '+%' AS plus"
+CHECKED = "l.vh, hash(u.phone_number) AS uph"
 
 
 def deciding(table: str) -> str:
@@ -121,7 +121,7 @@ def deciding(table: str) -> str:
 
 def beside(leads: pa.Table, rows: pa.Table) -> pa.Table | None:
     """The columns :data:`JOIN` gives (``place, known, placed, unplaced`` and :data:`DECIDING`,
-    the same values) for ``leads(lead_id, user_id, phone, variant, vh, uph, plus, own_reason)``,
+    the same values) for ``leads(lead_id, user_id, phone, variant, vh, uph, plus, own)``,
     from their cache ``rows`` (:func:`deciding`), both in lead order: put side by side, no
     join. None when the rows are not exactly those of the leads (one is missing, or the cache
     holds rows of other leads too): then the join decides."""
@@ -135,7 +135,7 @@ def beside(leads: pa.Table, rows: pa.Table) -> pa.Table | None:
     unplaced = pc.and_kleene(pc.is_null(place), leads.column("plus"))
     columns = {"lead_id": leads.column("lead_id"), "user_id": leads.column("user_id"), "phone": leads.column("phone"),
                "variant": ours, "place": place, "known": known, "placed": placed, "unplaced": unplaced,
-               **{c: rows.column(c) for c in DECIDING}, "own_reason": leads.column("own_reason")}
+               **{c: rows.column(c) for c in DECIDING}, "plus": leads.column("plus"), "own": leads.column("own")}
     return pa.table(columns)
 
 

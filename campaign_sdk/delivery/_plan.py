@@ -19,6 +19,7 @@ send engine asks only for the decisions (``decisions_only``: no message, zones o
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import duckdb
 import numpy as np
@@ -52,7 +53,7 @@ from campaign_sdk.facts.errors import ErrorKind
 MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
 BASE_TABLES = ("leads", "users", "messages")  # what ``plan_base`` is read from (with the content cache)
 DECISION_COLUMNS = ["lead_id", "action", "reason", "send_at", "scheduler"]
-_TEMP = ("plan_base", "_content_new", "plan_zones", "_plan_phone", "_plan_deep", "_zone_new", "_zone_found", *_limits.TEMP)
+_TEMP = ("plan_base", "_plan_delta", "_content_new", "plan_zones", "_plan_phone", "_plan_deep", "_zone_new", "_zone_found", *_limits.TEMP)
 
 
 def _detailed(table: pa.Table) -> pa.Table:
@@ -75,67 +76,154 @@ _BAD_ZONE = ("timezone '", "' is not an IANA zone name (e.g. 'America/New_York')
 
 
 def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool,
-          versions: tuple[object, ...] | None) -> tuple[pa.Table | None, memo.Kept | None]:
-    """Make ``plan_base``: each lead's person, phone, place, the send path's skip reason
+          versions: tuple[object, ...] | None, changed: Changed | None) -> tuple[pa.Table | None, memo.Kept]:
+    """Register ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
-    ``content_reason``), all read from the leads, their users and the content cache (one row
-    per lead, with its person's place: :func:`_found`); computed for the leads whose cached
-    content or place is not current. When every lead's place and content are cached (every
-    plan after the first) it is those rows in Arrow, registered (quicker to make and to scan than a
-    table), and with ``shown`` the cached message columns are read by a scan of the cache (not
-    carried through the query's joins: wide rows cost the hash join most) and returned beside
-    the number, arm and ``timezone`` value (in lead order, as :func:`._content_cache.shown` gives
-    them; None, for that join, if the cache holds rows of other leads too); else a temp table,
-    which the caches' fills update (None returned). The rows of a plan whose every lead is
-    current are kept in memory, and the next plan reuses them while nothing they were read
-    from changed (:mod:`._memo`: ``versions``, the mirror's tokens of :data:`BASE_TABLES`); the
-    kept rows are returned too (None: a temp table was made)."""
+    ``content_reason``), read from the leads, their users, their messages and the content cache
+    (one row per lead, with its person's place: :func:`_found`, :func:`_messaged`), in Arrow
+    (quicker to make and to scan than a table); the content and places not current in the
+    caches are computed first (:func:`_complete`). The rows are kept in memory, and the next
+    plan reads only what changed since (:mod:`._memo`: ``versions``, the mirror's generations
+    of :data:`BASE_TABLES`; ``changed``, which ids of a table changed since one of them).
+    With ``shown`` the cached message columns are read by a scan of the cache (not carried
+    through the query's joins: wide rows cost the hash join most) and returned beside the
+    number, arm and ``timezone`` value (in lead order, as :func:`._content_cache.shown` gives
+    them; None, for that join, if the cache holds rows of other leads too); and the kept rows."""
     query = _leads_sql(spec, content)
     params: dict[str, object] = {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}
-    found_by = memo.proof(versions, content_cache.state(con), query, sorted(params.items()))
-    kept = memo.recall(con, found_by)
-    found = kept.found if kept is not None else _found(con, spec, content, params)
-    unplaced = pc.any(found.column("unplaced")).as_py()
-    if pc.all(found.column("known")).as_py() is not False and pc.all(found.column("placed")).as_py() is not False:
-        con.register("plan_base", found)
-        kept = kept or memo.keep(con, found_by, found)
-        if not shown:
-            return None, kept
-        if kept.shown is None:
-            # every row current: its number, arm and timezone value are the cached ones, and its
-            # message columns are the cache's own, read by a scan of the cache (no join of the wide rows)
-            own = found.select(["lead_id", "phone", "variant", "tz_override"]).rename_columns(
-                ["lead_id", "phone_number", "variant", "tz_override"])
-            cached = _arrow(con, content_cache.cached(content), params)
-            if not own.column("lead_id").equals(cached.column("lead_id")):
-                return None, kept  # the cache holds rows of other leads too: the caller's join, which deletes them
-            kept.shown = _beside(own, cached)
-        return kept.shown, kept
-    con.register("_plan_found", found)
+
+    def found_by() -> tuple[object, ...] | None:
+        return memo.proof(versions, content_cache.state(con), query, sorted(params.items()))
+
+    kept, how = memo.recall(con, found_by()), "reused"
+    if kept is not None and kept.versions != versions:
+        kept, how = _patched(con, spec, content, params, kept, versions, changed)
+        if kept is not None:
+            kept.proof = found_by()  # after its own writes to the cache, if any
+    if kept is None:
+        how = "read"
+        rows = _found(con, spec, content, params)
+        if not _current(rows):
+            rows = _complete(con, spec, content, rows, "plan_base")
+        kept = memo.keep(con, found_by(), rows, _messaged(con, spec, rows), versions)
+    memo.STATS[how] += 1
+    found = kept.found
+    con.register("plan_base", found)
+    if not shown:
+        return None, kept
+    if kept.shown is None:
+        # every row current: its number, arm and timezone value are the cached ones, and its
+        # message columns are the cache's own, read by a scan of the cache (no join of the wide rows)
+        cached = _arrow(con, content_cache.cached(content), params)
+        if not found.column("lead_id").equals(cached.column("lead_id")):
+            return None, kept  # the cache holds rows of other leads too: the caller's join, which deletes them
+        kept.shown = _beside(_own(found), cached)
+    return kept.shown, kept
+
+
+Changed = Callable[[str, object], "pa.Array | None"]  # ``Mirror.changed``
+
+
+def _current(rows: pa.Table) -> bool:
+    """Every row's content and place are current in the cache."""
+    return pc.all(rows.column("known")).as_py() is not False and pc.all(rows.column("placed")).as_py() is not False
+
+
+def _own(rows: pa.Table) -> pa.Table:
+    """The lead's own shown columns (:func:`._content_cache.shown`'s first four)."""
+    return rows.select(["lead_id", "phone", "variant", "tz_override"]).rename_columns(
+        ["lead_id", "phone_number", "variant", "tz_override"])
+
+
+def _complete(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, rows: pa.Table, table: str) -> pa.Table:
+    """``rows`` (:func:`_found`'s) with the content of the leads whose cached content is not
+    current computed and the places not found resolved, both kept in the caches (through the
+    temp table ``table``, dropped): what :func:`_found` reads next time (every row current)."""
+    con.register("_plan_found", rows)
     try:
         computed = content_cache.compute(con, spec, "_plan_found")
         if computed:  # the new content beside the cached, with what the cache keeps of it (``new_*``)
             taken = ", ".join(f"CASE WHEN f.known THEN f.{c} ELSE n.{c} END AS {c}" for c in content_cache.DECIDING)
             new = ", ".join(f"n.{c} AS new_{c}" for c in ("vh", *content_cache.COLUMNS[2:]))
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE plan_base AS SELECT f.* REPLACE ({taken}), {new}
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS SELECT f.* REPLACE ({taken}), {new}
                             FROM _plan_found f LEFT JOIN _content_new n ON n.lead_id = f.lead_id""")
         else:
-            con.execute("CREATE OR REPLACE TEMP TABLE plan_base AS SELECT * FROM _plan_found")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _plan_found")
     finally:
         con.unregister("_plan_found")
         con.execute("DROP TABLE IF EXISTS _content_new")
-    if unplaced:
-        zone_cache.fill(con, "plan_base")
-    content_cache.store(con, spec, content, "plan_base", computed)
-    return None, None
+    try:
+        if pc.any(rows.column("unplaced")).as_py():
+            zone_cache.fill(con, table)
+        content_cache.store(con, spec, content, table, computed)
+        # every row current now (what the cache holds for it, as :func:`_found` would read it)
+        current = {"known": "true", "placed": "true", "unplaced": "place IS NULL AND plus"}
+        columns = ", ".join(f"{current[c]} AS {c}" if c in current else c for c in rows.column_names)
+        return _arrow(con, f"SELECT {columns} FROM {table}").cast(rows.schema)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _leads_sql(spec: PlanSpec, content: str | None) -> str:
-    """SQL of each lead of the campaign $c with its person, phone and the send path's skip
-    reason (``own_reason``), joined to its row in the content cache ``content`` ($fp: the
-    fingerprint) for ``place, known, placed, unplaced`` and :data:`._content_cache.DECIDING`;
-    without ``content`` (None), what those are checked with (:data:`._content_cache.CHECKED`).
-    ``own_reason`` is its index in :func:`_own_reasons` (:func:`_named` gives the name)."""
+def _patched(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, params: dict[str, object],
+             kept: memo.Kept, versions: tuple[object, ...] | None,
+             changed: Changed | None) -> tuple[memo.Kept | None, str]:
+    """``kept`` brought up to the mirror's ``versions`` (of :data:`BASE_TABLES`): the rows of the
+    leads whose row or whose person's row changed read again (their content computed if it is
+    not current) and put in place (:func:`._memo.patch`); the messages' skip reasons found
+    again if the messages or those rows changed. None when the changed rows are not known, or
+    so many that reading every row is quicker; and ``patched`` (something was read) or ``reused``."""
+    if versions is None or kept.versions is None or changed is None:
+        return None, "read"
+    lead_ids = changed("leads", kept.versions[0]) if versions[0] != kept.versions[0] else pa.array([], pa.int64())
+    user_ids = changed("users", kept.versions[1]) if versions[1] != kept.versions[1] else pa.array([], pa.int64())
+    if lead_ids is None or user_ids is None:
+        return None, "read"
+    ids = [lead_ids.cast(pa.int64())]
+    if len(user_ids):  # the kept leads of those people (a new lead of theirs is a changed lead)
+        mine = pc.is_in(kept.rows.column("user_id"), value_set=user_ids.cast(pa.int64()))
+        ids.append(pc.filter(kept.rows.column("lead_id"), mine).combine_chunks().cast(pa.int64()))
+    leads = np.unique(pa.concat_arrays(ids).to_numpy())
+    if len(leads) > max(PATCH_MIN, len(kept.rows) // 20):
+        return None, "read"
+    if len(leads):
+        where = "AND id IN (SELECT id FROM _plan_changed)"
+        con.register("_plan_changed", pa.table({"id": leads}))
+        try:
+            rows = _arrow(con, _leads_sql(spec, content, where), params)
+            if not _current(rows):
+                rows = _complete(con, spec, content, rows, "_plan_delta")
+            shown = None
+            if kept.shown is not None:
+                cached = _arrow(con, f"{content_cache.cached(content)} AND lead_id IN (SELECT id FROM _plan_changed)",
+                                params)
+                shown = _beside(_own(rows), cached) if rows.column("lead_id").equals(cached.column("lead_id")) else None
+        finally:
+            con.unregister("_plan_changed")
+        ours = kept.rows.column("lead_id").to_numpy()
+        at = np.minimum(np.searchsorted(ours, leads), len(ours) - 1)
+        if len(rows) or (len(ours) and (ours[at] == leads).any()):  # else only other campaigns' leads changed
+            kept.rows = memo.patch(kept.rows, leads, rows)
+            kept.shown = None if shown is None or kept.shown is None else memo.patch(kept.shown, leads, shown)
+            kept.derived.clear()
+        else:
+            leads = leads[:0]
+    how = "patched" if len(leads) or versions[2] != kept.versions[2] else "reused"
+    if how == "patched":
+        kept.found = _messaged(con, spec, kept.rows)
+    kept.versions = versions
+    return kept, how
+
+
+PATCH_MIN = 1000  # leads whose rows are read again rather than every row (or a twentieth, if more)
+
+
+def _leads_sql(spec: PlanSpec, content: str | None, where: str = "") -> str:
+    """SQL of each lead of the campaign $c (``where``: and that condition on its row) with its
+    person, phone, whether that phone can be placed (``plus``) and the skip reason of the lead
+    or its person (``own``; its messages' are added by :func:`_messaged`), joined to its row in
+    the content cache ``content`` ($fp: the fingerprint) for ``place, known, placed, unplaced``
+    and :data:`._content_cache.DECIDING`; without ``content`` (None), what those are checked
+    with (:data:`._content_cache.CHECKED`). ``own`` is its index in :func:`_own_reasons`."""
     code = _own_reasons(spec).index
     skip = arm_sql(spec.arms, "l.variant", lambda x: "NULL" if isinstance(x, LeadTemplate) else str(code(x)))
     cached = content_cache.CHECKED if content is None else f"""{content_cache.PLACE} AS place,
@@ -144,25 +232,15 @@ def _leads_sql(spec: PlanSpec, content: str | None) -> str:
                {", ".join(f"cc.{c}" for c in content_cache.DECIDING)}"""
     return f"""
         SELECT l.id AS lead_id, l.user_id, u.phone_number AS phone, l.variant, {cached},
+               u.phone_number LIKE '+%' AS plus,
                (CASE WHEN l.removed_at IS NOT NULL THEN {code("removed")}
                     WHEN {skip} IS NOT NULL THEN {skip}
                     WHEN u.opted_out_at IS NOT NULL THEN {code("opted_out")}
-                    WHEN s.state = 3 THEN {code("already_messaged")}
-                    WHEN s.state = 2 THEN {code("failed_before")}
-                    WHEN s.state = 1 THEN {code("unresolved")}
-                    WHEN bad.user_id IS NOT NULL OR u.phone_number NOT LIKE '+%' THEN {code("invalid_number")}
-               END)::USMALLINT AS own_reason  -- its index in _own_reasons (a number is quicker to make than text)
+               END)::USMALLINT AS own  -- its index in _own_reasons (a number is quicker to make than text)
         FROM (SELECT id, campaign_id, user_id, variant, removed_at, hash(custom_variables) AS vh
-              FROM leads WHERE campaign_id = $c) l  -- the variables' hash, not their text, joined on
+              FROM leads WHERE campaign_id = $c {where}) l  -- the variables' hash, not their text, joined on
         JOIN users u ON u.id = l.user_id
         {"" if content is None else content_cache.JOIN.format(table=content)}
-        LEFT JOIN (SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3
-                                            WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END) AS state
-                   FROM messages WHERE campaign_id = $c AND status <> 'canceled' GROUP BY lead_id) s
-               ON s.lead_id = l.id
-        LEFT JOIN (SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}') bad
-               ON bad.user_id = l.user_id
-        WHERE l.campaign_id = $c
     """
 
 
@@ -177,26 +255,51 @@ def _found(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, params:
         found = content_cache.beside(leads, cached)
         if found is not None:
             content_cache.STATS["beside"] += 1
-            return _named(spec, found)
+            return found
     content_cache.STATS["joined"] += 1
-    return _named(spec, _arrow(con, _leads_sql(spec, content), params))
+    return _arrow(con, _leads_sql(spec, content), params)
 
 
 # the send path's own skip reasons, besides the arms' (:func:`_own_reasons`)
 _OWN = ("removed", "opted_out", "already_messaged", "failed_before", "unresolved", "invalid_number")
+# a lead's messages: the skip reason the worst of them gives (3: one was sent, 2: one failed, 1:
+# one is unresolved; canceled ones do not count), and the people a message found the number of invalid
+_MESSAGED = """SELECT lead_id, max(CASE WHEN sid IS NOT NULL THEN 3 WHEN error_kind IS NOT NULL THEN 2 ELSE 1 END)::UTINYINT
+               FROM messages WHERE campaign_id = $c AND status <> 'canceled' GROUP BY lead_id"""
+_INVALID = f"SELECT DISTINCT user_id FROM messages WHERE error_kind = '{ErrorKind.INVALID_NUMBER.value}'"
 
 
 def _own_reasons(spec: PlanSpec) -> list[str]:
-    """The names of ``own_reason``'s values in :func:`_leads_sql` (by index): :data:`_OWN`
-    and the arms' skip reasons."""
+    """The names of ``own``'s values in :func:`_leads_sql` (by index): :data:`_OWN` and the
+    arms' skip reasons."""
     return list(dict.fromkeys([*_OWN, *(x for _, x in spec.arms if not isinstance(x, LeadTemplate))]))
 
 
-def _named(spec: PlanSpec, found: pa.Table) -> pa.Table:
-    """``found`` with its ``own_reason`` index (:func:`_leads_sql`) replaced by the reason's name."""
-    at = found.schema.get_field_index("own_reason")
-    names = pc.take(pa.array(_own_reasons(spec), pa.large_string()), found.column(at))
-    return found.set_column(at, "own_reason", names)
+def _messaged(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: pa.Table) -> pa.Table:
+    """``rows`` (:func:`_found`'s, in lead order) with ``own_reason``, the send path's skip
+    reason: the lead's or its person's (``own``), else its messages' (:data:`_MESSAGED`), else
+    ``invalid_number`` for a number not in E.164 or one a message found invalid; by name."""
+    names = _own_reasons(spec)
+    none = len(names)
+    code = pc.fill_null(rows.column("own"), none).to_numpy().astype(np.int32)
+    ids = rows.column("lead_id").to_numpy()
+    state = con.sql(_MESSAGED, params={"c": spec.campaign_id}).to_arrow_table()
+    if len(state):
+        at = np.searchsorted(ids, state.column(0).to_numpy())
+        ours = at < len(ids)
+        ours[ours] = ids[at[ours]] == state.column(0).to_numpy()[ours]
+        worst = np.zeros(len(ids), np.int32)
+        worst[at[ours]] = state.column(1).to_numpy()[ours]
+        by_state = np.array([none, names.index("unresolved"), names.index("failed_before"),
+                             names.index("already_messaged")], np.int32)
+        code = np.where(code == none, by_state[worst], code)
+    invalid = pc.invert(pc.fill_null(rows.column("plus"), True))
+    bad = con.sql(_INVALID).to_arrow_table().column(0)
+    if len(bad):
+        invalid = pc.or_(invalid, pc.is_in(rows.column("user_id"), value_set=bad.combine_chunks()))
+    code = np.where((code == none) & invalid.to_numpy(zero_copy_only=False), names.index("invalid_number"), code)
+    reason = pc.take(pa.array(names, pa.large_string()), pa.array(code, mask=code == none))
+    return rows.append_column("own_reason", reason)
 
 
 def _rows(zkey: str) -> str:
@@ -362,17 +465,18 @@ def _by_lead(table: pa.Table) -> pa.Table:
 
 
 def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only: bool = False,
-               versions: tuple[object, ...] | None = None) -> DeliveryPlan:
+               versions: tuple[object, ...] | None = None, changed: Changed | None = None) -> DeliveryPlan:
     """The plan of ``spec.campaign_id`` on the mirror connection ``con`` (already refreshed);
     ``decisions_only``: only ``lead_id, action, reason, send_at, scheduler`` (the same values),
     for the send engine: no message, segments, zones or prices. ``versions``: the mirror's
-    tokens of :data:`BASE_TABLES` (``Mirror.versions``), under which the lead rows of a warm
-    plan are kept in memory for the next one (:mod:`._memo`; None: they are read every time)."""
+    generations of :data:`BASE_TABLES` (``Mirror.versions``), under which the lead rows of a
+    plan are kept in memory for the next one, which reads only the rows that changed since
+    (``changed``: ``Mirror.changed``; :mod:`._memo`; ``versions`` None: they are read every time)."""
     views = ["plan_base", "_zone_overrides", "_plan_times", "_plan_rows", "_tier_moved"]
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
-        shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions)
+        shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions, changed=changed)
         keys, zkey = zone_cache.zone_keys(con, "plan_base", *((kept.derived, kept.found) if kept is not None else ()))
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
