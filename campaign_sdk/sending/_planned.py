@@ -45,10 +45,11 @@ class Decisions:
     def __init__(self, frame: pd.DataFrame, *, policy: delivery.DeliveryPolicy) -> None:
         self.policy = policy
         columns = ["action", "reason", "send_at", "scheduler", *(c for c in ("until", "reopen") if c in frame)]
-        self.frame = frame.set_index("lead_id")[columns]
+        indexed = frame.set_index("lead_id")[columns]
+        self.frame = indexed[columns[:4]]  # the plan's own columns (until / reopen: in the decisions)
         self.now: dt.datetime = frame.attrs.get("now") or dt.datetime.now(dt.UTC)
         self.warnings: list[str] = list(frame.attrs.get("warnings", []))  # e.g. US marketing on WhatsApp
-        self._ids, self._codes, self._choices = _decisions(self.frame)
+        self._ids, self._codes, self._choices = _decisions(indexed)
 
     def of(self, lead_ids: Sequence[int]) -> list[Decision]:
         """The decisions of ``lead_ids``, in order (a lead the plan does not know: ``unplanned``)."""
