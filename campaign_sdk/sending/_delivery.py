@@ -21,6 +21,7 @@ from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import Action, RetryPolicy, classify
 
 EXPIRED = "expired"  # Outcome.message of an intent released because the campaign expired meanwhile
+LATE = "late"  # Outcome.message of an intent released because its send window closed before its request
 # Twilio's date_created has one-second precision and clocks drift: look a little before the intent.
 SLACK = dt.timedelta(minutes=2)
 
@@ -37,6 +38,7 @@ class Job:
     created_at: dt.datetime
     content_sid: str | None = None  # the lead's variant's content (None: the campaign's)
     send_at: dt.datetime | None = None  # handed to Twilio's scheduler (ScheduleType=fixed)
+    until: dt.datetime | None = None  # its request must leave before this (its window closes then)
 
 
 def request(job: Job, content_sid: str, *, validity_period: int | None = None) -> SendRequest:
@@ -105,8 +107,13 @@ class Delivery:
         def attempt() -> Outcome:
             if maybe_sent[0] and (found := self.find(job)):
                 return self._accepted(job, found, reconciled=True)
+            if job.until is not None and utc(self._gateway.now()) >= job.until:  # no rate token for it
+                return Outcome(job.intent_id, job.user_id, "released", message=LATE)
             self._limiter.acquire()
-            validity = validity_for(self._validity, self._expires_at, now=utc(self._gateway.now()), send_at=job.send_at)
+            now = utc(self._gateway.now())
+            if job.until is not None and now >= job.until:  # the window closed while it waited: never sent late
+                return Outcome(job.intent_id, job.user_id, "released", message=LATE)
+            validity = validity_for(self._validity, self._expires_at, now=now, send_at=job.send_at)
             if validity == 0:  # it would reach Twilio's queue after expires_at: never sent (stays unsent)
                 return Outcome(job.intent_id, job.user_id, "released", message=EXPIRED)
             try:

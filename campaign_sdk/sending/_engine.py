@@ -44,14 +44,14 @@ from campaign_sdk.models import Campaign, CampaignType, MessageStatus
 from campaign_sdk.schemas import compile_variables
 from campaign_sdk.sending import _cancel, _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome, mark_scheduled
-from campaign_sdk.sending._delivery import EXPIRED, Delivery, Job
+from campaign_sdk.sending._delivery import EXPIRED, LATE, Delivery, Job
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._queue import JobQueue
 from campaign_sdk.sending._planned import Decision, Decisions, clock_of, decide
 from campaign_sdk.sending._policy import RetryPolicy
 from campaign_sdk.sending._preflight import SCAN_CHUNK, SKIP_REASONS, ArmChecks, blockers
-from campaign_sdk.sending._report import SendReport
+from campaign_sdk.sending._report import SendReport, worker_note
 from campaign_sdk.sending._scan import Scan, census, every_lead_handled
 
 CHECK_EVERY = 0.25  # seconds between checks that the campaign is still enabled
@@ -96,6 +96,8 @@ class CampaignSender:
         self._expired_held: list[int] = []  # leads with a deferred row the plan now calls expired
         self._expired_late = 0  # due now in the plan, expired by the time of their request (_delivery.EXPIRED)
         self._skips: list[tuple[int, str]] = []  # (lead, reason): the leads this send skips, marked at its end
+        self._late = 0  # due now in the plan, their window closed before their request (_delivery.LATE)
+        self._late_skipped = 0  # ... and no allowed moment left before expires_at
         self._enabled_sql = sa.select(Campaign.enabled).where(Campaign.id == campaign_id)
         self.report: SendReport
 
@@ -136,8 +138,10 @@ class CampaignSender:
         self._census()
         self.report.remaining = self._remaining()
         with self._sessions() as session:  # a row due after expires_at is never sent: not "due"
-            _, due = _deferred.waiting(session, self._campaign_id, until=self._expires_at)
+            waiting, due = _deferred.waiting(session, self._campaign_id, until=self._expires_at)
         self.report.next_due = policy_layer.utc(due) if due is not None else None
+        if note := worker_note(waiting, self.report.next_due):  # deferred_sends rows: the worker's, not Twilio's
+            self.report.notes.append(note)
         self.report.notes.extend(_cancel.sweep_notes(  # STOP does not cancel what Twilio holds: the SDK does
             self._sessions, self._gateway, campaign_id=self._campaign_id if self.report.scheduled else None))
         self.report.duration = time.monotonic() - started
@@ -276,6 +280,9 @@ class CampaignSender:
         if self._expired_late:  # planned as due now, expired before their request left
             counts["send"] -= self._expired_late
             counts["expired"] += self._expired_late
+        if self._late:  # planned as due now, their window closed before their request left
+            counts["send"] -= self._late
+            counts["expired"] += self._late_skipped
         self.report.to_send = counts.pop("send", 0)
         ordered = [*SKIP_REASONS, *(r for r in counts if r not in SKIP_REASONS)]
         self.report.skipped = {r: counts[r] for r in ordered if counts[r]}
@@ -436,6 +443,7 @@ class CampaignSender:
         deferral = self._deferral(later)
         decisions = self._decided().of([lead.lead_id for lead in leads])
         send_ats = [d.send_at if d.action == "defer" else None for d in decisions]
+        untils = [d.until for d in decisions]
 
         def write(session: Session) -> list[int]:
             deferral(session)
@@ -447,8 +455,9 @@ class CampaignSender:
         now = dt.datetime.now(dt.UTC)
         return [
             Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid,
-                send_at=send_at)
-            for intent_id, lead, variables, arm, send_at in zip(ids, leads, values, arms, send_ats, strict=True)
+                send_at=send_at, until=until)
+            for intent_id, lead, variables, arm, send_at, until
+            in zip(ids, leads, values, arms, send_ats, untils, strict=True)
         ]
 
     def _work(self, job: Job, books: Bookkeeper, bar: Any) -> None:
@@ -459,6 +468,8 @@ class CampaignSender:
             outcome = Outcome(job.intent_id, job.user_id, "unresolved")
         if job.send_at is not None and outcome.kind == "rejected" and outcome.error_kind == ErrorKind.SCHEDULE:
             self._to_worker(job, books)
+        elif outcome.kind == "released" and outcome.message == LATE:
+            self._too_late(job, books)
         else:
             if outcome.kind != "unresolved":
                 books.put(outcome)
@@ -483,6 +494,31 @@ class CampaignSender:
         books.submit(write)
         with self._lock:
             self.report.deferred[reason] = self.report.deferred.get(reason, 0) + 1
+
+    def _too_late(self, job: Job, books: Bookkeeper) -> None:
+        """Due now in the plan, but its send window closed before its request could leave (a
+        long send): no request was made; its intent is released and the lead deferred to the
+        moment the plan gives from the window's close (reason ``quiet_hours``), in one
+        transaction. A crash before it leaves an intent without SID that the next send()
+        settles (released: not in Twilio's list) and plans again."""
+        (decision,) = self._decided().of([job.lead_id])
+        due = decision.reopen
+        if due is None or (self._expires_at is not None and due > self._expires_at):
+            books.put(Outcome(job.intent_id, job.user_id, "released"))  # unsent: never stale
+            with self._lock:
+                self._late += 1
+                self._late_skipped += 1
+            return
+        held = [{"lead_id": job.lead_id, "user_id": job.user_id, "due_at": due, "reason": "quiet_hours"}]
+
+        def write(session: Session) -> None:
+            service.release_intents(session, [job.intent_id])
+            _deferred.defer(session, self._campaign_id, held)
+
+        books.submit(write)
+        with self._lock:
+            self._late += 1
+            self.report.deferred["quiet_hours"] = self.report.deferred.get("quiet_hours", 0) + 1
 
     # -- state --------------------------------------------------------------------------------
     def _count(self, outcome: Outcome) -> None:
@@ -535,7 +571,7 @@ class CampaignSender:
                 held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in batch])
                 open_ = [lead for lead in batch if lead.lead_id not in held and self._check.reason(lead) is None]
                 remaining += sum(map(self._now, self._plan.of([lead.lead_id for lead in open_])))
-        return max(0, remaining - self._expired_late)  # those are expired, not left to send
+        return max(0, remaining - self._expired_late - self._late_skipped)  # expired, not left to send
 
     @contextmanager
     def _executor(self) -> Iterator[Any]:

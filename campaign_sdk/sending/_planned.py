@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from campaign_sdk._store import engine_of
 from campaign_sdk import delivery, service
 from campaign_sdk.gateways import Gateway
+from campaign_sdk.sending._deadline import deadlines
 
 @dataclass(frozen=True)
 class Decision:
@@ -28,6 +29,8 @@ class Decision:
     reason: str | None = None
     send_at: dt.datetime | None = None
     scheduler: str | None = None
+    until: dt.datetime | None = None  # a lead sent now: its request must leave before this (_deadline)
+    reopen: dt.datetime | None = None  # ... else it is deferred to this moment
 
 
 UNPLANNED = Decision("unplanned")
@@ -41,10 +44,12 @@ class Decisions:
 
     def __init__(self, frame: pd.DataFrame, *, policy: delivery.DeliveryPolicy) -> None:
         self.policy = policy
-        self.frame = frame.set_index("lead_id")[["action", "reason", "send_at", "scheduler"]]
+        columns = ["action", "reason", "send_at", "scheduler", *(c for c in ("until", "reopen") if c in frame)]
+        indexed = frame.set_index("lead_id")[columns]
+        self.frame = indexed[columns[:4]]  # the plan's own columns (until / reopen: in the decisions)
         self.now: dt.datetime = frame.attrs.get("now") or dt.datetime.now(dt.UTC)
         self.warnings: list[str] = list(frame.attrs.get("warnings", []))  # e.g. US marketing on WhatsApp
-        self._ids, self._codes, self._choices = _decisions(self.frame)
+        self._ids, self._codes, self._choices = _decisions(indexed)
 
     def of(self, lead_ids: Sequence[int]) -> list[Decision]:
         """The decisions of ``lead_ids``, in order (a lead the plan does not know: ``unplanned``)."""
@@ -95,7 +100,8 @@ def _decisions(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[Decisi
     then UNPLANNED). Leads with the same decision share one object (most leads of a send have
     the same few); a lead without an action is not planned (looked up as UNPLANNED)."""
     parts = [_factor(frame["action"], _text), _factor(frame["reason"], _text),
-             _factor(frame["send_at"], _moment), _factor(frame["scheduler"], _text)]
+             _factor(frame["send_at"], _moment), _factor(frame["scheduler"], _text),
+             *(_factor(frame[c], _moment) for c in ("until", "reopen") if c in frame)]
     key = np.zeros(len(frame), dtype=np.int64)
     for codes, uniques in parts:
         key = key * len(uniques) + codes
@@ -137,4 +143,7 @@ def decide(
         engine, row, gateway, arms=arms, policy=policy, at=at,
         local_time=local_time, now=now, decisions_only=True,
     )
-    return Decisions(plan, policy=policy)
+    when = delivery.schedule(at=at, local_time=local_time, now=now, expires_at=None)
+    timed = deadlines(engine, plan, policy=policy, category=str(row.campaign_type), schedule=when, now=now)
+    timed.attrs.update(plan.attrs)
+    return Decisions(timed, policy=policy)

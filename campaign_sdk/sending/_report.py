@@ -111,12 +111,14 @@ class SendReport(Sealable):
     def __repr__(self) -> str:
         mode = " DRY RUN" if self.dry_run else (" SIMULATED" if self.simulated else "")
         stopped = f" stopped={self.stopped!r}" if self.stopped else ""
+        due = f" next_due={self.next_due.isoformat(timespec='minutes')}" if self.next_due else ""
         return (
             f"<SendReport {self.campaign!r}{mode} sent={self.sent}"
             f"{f' scheduled={self.scheduled}' if self.scheduled else ''} reconciled={self.reconciled} "
             f"failed={sum(self.failed.values())} skipped={sum(self.skipped.values())} "
             f"unresolved={self.unresolved} remaining={self.remaining}"
-            f"{f' deferred={sum(self.deferred.values())}' if self.deferred else ''}{stopped} "
+            f"{f' deferred={sum(self.deferred.values())}' if self.deferred else ''}"
+            f"{due}{stopped} "
             f"in {self.duration:.2f} s ({self.achieved_rate:.1f} msg/s)>"
         )
 
@@ -225,3 +227,19 @@ def _section(title: str, counts: Mapping[Any, int]) -> str:
     if not counts:
         return ""
     return f"<div><em>{html.escape(title)}</em>{_table(dict(list(counts.items())[:20]))}</div>"
+
+
+def worker_note(waiting: int, due: dt.datetime | None) -> str | None:
+    """The note of a send that leaves ``waiting`` messages to the local worker (first ``due``):
+    nothing sends them unless a worker runs (None: none waits).
+
+    >>> import datetime as dt
+    >>> print(worker_note(2, dt.datetime(2026, 7, 1, 16, tzinfo=dt.UTC)))  # doctest: +NORMALIZE_WHITESPACE
+    2 message(s) wait for the local worker, the first due 2026-07-01T16:00+00:00: nothing sends
+    them unless `campaign-sdk worker` runs (or `client.run_due()` is called then, e.g. in a notebook)
+    """
+    if not waiting:
+        return None
+    first = f", the first due {due.isoformat(timespec='minutes')}" if due is not None else ""
+    return (f"{waiting} message(s) wait for the local worker{first}: nothing sends them unless "
+            "`campaign-sdk worker` runs (or `client.run_due()` is called then, e.g. in a notebook)")

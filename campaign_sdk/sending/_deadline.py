@@ -1,0 +1,95 @@
+"""Until when a lead the plan sends now may still be sent, and when it may be sent again.
+
+A send lasts (1M leads at 80/s: hours): a lead due "now" when the plan is made may be reached
+after its send window has closed. Each lead the plan sends now gets, at plan time, ``until`` (the
+end of the allowed interval around the plan's moment in every zone of the lead) and ``reopen``
+(the next allowed moment from there on, as the plan would pick it). Both are computed per distinct
+(zones, country, ``timezone`` value), set-wise on the analytics mirror (the zone cache the plan
+has just filled), never per lead in Python; the engine checks ``until`` before each request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import pandas as pd
+import sqlalchemy as sa
+
+from campaign_sdk.delivery import DeliveryPolicy, Schedule, SendWindow, next_allowed
+from campaign_sdk.delivery import _zone_cache as zone_cache
+from campaign_sdk.delivery._windows import HORIZON_DAYS, _intersect, _intervals, local_moment, zone
+from campaign_sdk.delivery._zones import UNKNOWN_ZONE
+
+
+@lru_cache(maxsize=65536)
+def allowed_until(zones: tuple[str, ...], window: SendWindow | None, at: dt.datetime) -> dt.datetime | None:
+    """The end of the interval around ``at`` allowed by ``window`` in every zone of ``zones``
+    (``at`` itself when ``at`` is not allowed; None: no window, or allowed beyond the horizon)."""
+    if window is None:
+        return None
+    common = None
+    for name in zones:
+        tz = zone(name)
+        if tz is None:
+            return at
+        spans = _intervals(tz, window, at, HORIZON_DAYS)
+        common = spans if common is None else _intersect(common, spans)
+    spans = common or []
+    for a, b in spans:
+        if a <= at < b:
+            return None if b == spans[-1][1] and b - at > dt.timedelta(days=HORIZON_DAYS - 1) else b
+    return at
+
+
+def _reopen(zones: tuple[str, ...], window: SendWindow, after: dt.datetime, local_time: str | None) -> dt.datetime | None:
+    if local_time:
+        return local_moment(zones, window, local_time, after)[1]
+    return next_allowed(zones, window, after)
+
+
+_QUERY = """
+    SELECT d.lead_id, p.zones, p.country,
+           CASE WHEN contains(l.custom_variables, 'timezone')
+                THEN nullif(trim(json_extract_string(l.custom_variables, '$."timezone"')), '') END AS tz
+    FROM _deadline_leads d JOIN leads l ON l.id = d.lead_id JOIN users u ON u.id = l.user_id
+    LEFT JOIN {schema}.user_places up ON up.user_id = u.id AND up.phone = u.phone_number
+    LEFT JOIN {schema}.places p ON p.place = up.place
+"""
+
+
+def deadlines(engine: sa.Engine, frame: pd.DataFrame, *, policy: DeliveryPolicy, category: str,
+              schedule: Schedule, now: dt.datetime) -> pd.DataFrame:
+    """``frame`` (a decisions-only plan) with ``until`` and ``reopen`` (aware UTC, NaT when none)
+    for its leads sent now."""
+    from campaign_sdk.analytics import mirror_for
+
+    out = frame.assign(until=pd.NaT, reopen=pd.NaT)
+    out["until"] = pd.to_datetime(out["until"], utc=True)
+    out["reopen"] = pd.to_datetime(out["reopen"], utc=True)
+    sent = frame.loc[frame["action"] == "send", ["lead_id"]]
+    if sent.empty or (policy.window_for(category, None) is None and not policy.countries):
+        return out
+    with mirror_for(engine).reading(("leads", "users")) as con:
+        con.register("_deadline_leads", sent)
+        try:
+            rows = con.sql(_QUERY.format(schema=zone_cache.schema(con))).df()
+        finally:
+            con.unregister("_deadline_leads")
+    keys = rows[["zones", "country", "tz"]].astype(object).where(rows[["zones", "country", "tz"]].notna(), None)
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
+    until, reopen = [], []
+    for zones, country, tz in uniques:
+        names = (tz,) if tz and zone(tz) is not None and tz != UNKNOWN_ZONE else (
+            tuple(zones.split(",")) if isinstance(zones, str) and zones != UNKNOWN_ZONE else None)
+        window = policy.window_for(category, country)
+        end = allowed_until(names, window, now) if names and window is not None else None
+        until.append(end)
+        reopen.append(_reopen(names, window, end, schedule.local_time) if end is not None and names and window else None)
+    by_lead = pd.DataFrame({"until": pd.to_datetime(pd.Series(until, dtype=object).reindex(codes).to_numpy(), utc=True),
+                            "reopen": pd.to_datetime(pd.Series(reopen, dtype=object).reindex(codes).to_numpy(), utc=True)},
+                           index=rows["lead_id"].to_numpy())
+    found = by_lead.reindex(out["lead_id"].to_numpy())
+    out["until"] = found["until"].to_numpy()
+    out["reopen"] = found["reopen"].to_numpy()
+    return out
