@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
-from campaign_sdk.delivery._spec import ARRIVAL, COUNTS, LIVE, US, PlanSpec, moments, naive
+from campaign_sdk.delivery._spec import ARRIVAL, COUNTS, IN_SERVICE_WINDOW, LIVE, US, PlanSpec, moments, naive
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_CHANNEL, MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.models import Campaign, CampaignType, DeferredSend
 
@@ -253,10 +253,7 @@ def stale_step(spec: PlanSpec, rows: str) -> tuple[str, dict[str, object]]:
         whens.append(f"WHEN {live} AND r.send_at > $expires THEN 'expired'")
         params["expires"] = naive(spec.expires_at)
     if spec.freeform:
-        window = SERVICE_WINDOW // US
-        whens.append(f"""WHEN {live} AND NOT EXISTS (
-                SELECT 1 FROM replies q WHERE q.user_id = r.user_id AND q.received_at <= r.send_at
-                  AND q.received_at + to_microseconds({window}) >= r.send_at) THEN 'outside_service_window'""")
+        whens.append(f"WHEN {live} AND NOT {IN_SERVICE_WINDOW} THEN 'outside_service_window'")
     if not whens:
         return rows, params
     return f"SELECT r.* REPLACE (CASE {' '.join(whens)} ELSE r.reason END AS reason) FROM ({rows}) r", params

@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from campaign_sdk.delivery._spec import US, PlanSpec
+from campaign_sdk.delivery._spec import IN_SERVICE_WINDOW, PlanSpec
 from campaign_sdk.facts.delivery import (
-    SERVICE_WINDOW,
     WHATSAPP_FREE_IN_SERVICE_WINDOW,
     WHATSAPP_NON_TEMPLATE_CATEGORY,
 )
@@ -34,9 +33,7 @@ def free_sql(spec: PlanSpec) -> str | None:
         return "true"
     if spec.price_category not in WHATSAPP_FREE_IN_SERVICE_WINDOW:
         return None
-    window = SERVICE_WINDOW // US
-    return f"""EXISTS (SELECT 1 FROM replies q WHERE q.user_id = r.user_id AND q.received_at <= r.send_at
-                       AND q.received_at + to_microseconds({window}) >= r.send_at)"""
+    return IN_SERVICE_WINDOW
 
 
 def _codes(frame: pd.DataFrame, column: str, values: pd.Series) -> pd.Categorical:

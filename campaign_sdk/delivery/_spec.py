@@ -15,6 +15,7 @@ from campaign_sdk.delivery._render import LeadTemplate
 from campaign_sdk.delivery._schedule import Schedule
 from campaign_sdk.delivery._windows import local_moment, next_allowed, require_local_time
 from campaign_sdk.facts import statuses
+from campaign_sdk.facts.delivery import SERVICE_WINDOW
 
 # a message that counts toward caps and limits: it may have reached the person (not refused
 # before a SID, and none of these statuses); it reaches the person at the first of ARRIVAL set
@@ -26,6 +27,10 @@ COUNTS = ("NOT (m.sid IS NULL AND m.error_code IS NOT NULL) "
 SKIPS = "(" + ", ".join(f"'{r}'" for r in SKIP) + ")"
 LIVE = "({t}.reason IS NULL OR {t}.reason NOT IN " + SKIPS + ")"  # not skipped (yet)
 US = dt.timedelta(microseconds=1)
+# the person's 24-hour customer-service window is open at the plan row ``r``'s ``send_at``: an
+# inbound message of theirs at most SERVICE_WINDOW before it
+IN_SERVICE_WINDOW = f"""EXISTS (SELECT 1 FROM replies q WHERE q.user_id = r.user_id AND q.received_at <= r.send_at
+                  AND q.received_at + to_microseconds({SERVICE_WINDOW // US}) >= r.send_at)"""
 
 
 @dataclass(frozen=True)
