@@ -1,5 +1,17 @@
 """Sending tests: the real twilio-python client over HTTP to a local Twilio server, on a SQLite
-file and on PostgreSQL (``store_url``)."""
+file and on PostgreSQL (``store_url``).
+
+The ``twilio_server`` and ``gateway`` fixtures read two names of the test module:
+
+- ``START`` (a UTC datetime): the server runs on a simulated clock that stands still at that moment
+  until a test moves it (``server.simulator.clock.advance``), and the gateway reads the same clock
+  (:class:`ClockedTwilioGateway`); without it, the wall clock;
+- ``SENDER``: ``"service"`` (the default: a Messaging Service, so Twilio's scheduler can hold a
+  message) or ``"number"`` (``from_`` :data:`FROM_NUMBER` only: the local worker holds every deferred
+  message).
+
+A test that needs another gateway (a messaging tier, a channel) builds it with :func:`gateway_for`.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +29,8 @@ from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.sending import RetryPolicy
 from campaign_sdk.simulator import Clock, Simulator
 from campaign_sdk.testing import TwilioTestServer
+
+from tests.conftest import SERVICE_SID
 
 FAST_RETRY = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, jitter=0.01)
 # Sends at any hour: the tests of the send loop itself do not depend on the time of day (the
@@ -41,6 +55,33 @@ def clocked_twilio_server(start: dt.datetime) -> Iterator[TwilioTestServer]:
     ``server.simulator.advance``): the gateway, the plan and Twilio read the same time."""
     with TwilioTestServer(simulator=Simulator(0, clock=Clock(start, realtime=False))) as server:
         yield server
+
+
+FROM_NUMBER = "+15005550006"  # a sender number without a Messaging Service
+
+
+def gateway_for(server: TwilioTestServer, *, sender: str = "service", **options: Any) -> TwilioGateway:
+    """A gateway whose real twilio-python client talks to ``server`` (no rate limit unless
+    ``options`` sets one), on the server's simulated clock when it has one (see the module's docstring)."""
+    sender_options = {"messaging_service_sid": SERVICE_SID} if sender == "service" else {"from_": FROM_NUMBER}
+    options = {"rate": None, **sender_options, **options}
+    if server.simulator.clock.realtime:
+        return TwilioGateway(server.twilio_client(), **options)
+    return ClockedTwilioGateway(server.twilio_client(), server.simulator, **options)
+
+
+@pytest.fixture
+def twilio_server(request: pytest.FixtureRequest) -> Iterator[TwilioTestServer]:
+    """The local Twilio server; on a clock standing at the module's ``START`` when it has one."""
+    start = getattr(request.module, "START", None)
+    with (clocked_twilio_server(start) if start is not None else TwilioTestServer()) as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(request: pytest.FixtureRequest, twilio_server: TwilioTestServer) -> TwilioGateway:
+    """:func:`gateway_for` the module's ``SENDER`` (default ``"service"``)."""
+    return gateway_for(twilio_server, sender=getattr(request.module, "SENDER", "service"))
 
 
 def numbers(count: int, *, start: int = 0) -> list[str]:

@@ -27,8 +27,8 @@ from campaign_sdk.testing import TwilioTestServer
 from . import _crash_sender
 from tests.conftest import SERVICE_SID
 
-from .conftest import FAST_RETRY, approve, leads_frame, numbers
-from .test_deferral import FROM_NUMBER, closed_now, opening
+from .conftest import FAST_RETRY, FROM_NUMBER, approve, leads_frame, numbers
+from .test_deferral import closed_now, opening
 
 LEADS = 120
 

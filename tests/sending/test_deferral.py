@@ -15,22 +15,15 @@ import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import CampaignClient, DeliveryPolicy, FrequencyCap, SendWindow
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import DeferredSend, OutboundMessage
 from campaign_sdk.sending import DueSender
 from campaign_sdk.testing import TwilioTestServer
 
 from .conftest import FAST_RETRY, approve, leads_frame, numbers
 
+SENDER = "number"  # no Messaging Service: the local worker holds every deferred message
+
 LA = ZoneInfo("America/Los_Angeles")
-FROM_NUMBER = "+15005550006"
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    """A sender without a Messaging Service: Twilio cannot schedule, so the local worker holds
-    every deferred message (the tests of this file). Twilio's scheduler: test_scheduling.py."""
-    return TwilioGateway(twilio_server.twilio_client(), from_=FROM_NUMBER, rate=None)
 
 
 def closed_now(zone: ZoneInfo = LA) -> SendWindow:

@@ -9,36 +9,21 @@ Recipients are +1 415 numbers (America/Los_Angeles).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import CampaignClient, DeliveryPolicy, SendWindow
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import DeferredSend
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
 
-from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame
+from .conftest import FAST_RETRY, approve, gateway_for, leads_frame
 
 START = dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC)  # 19:00 in Los Angeles
+SENDER = "number"  # no Messaging Service: the local worker holds every deferred message
 NINE_TO_TEN = SendWindow(start="09:00", end="10:00")  # opens at 16:00Z the same day
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    """No Messaging Service: the local worker holds every deferred message."""
-    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                from_="+15005550006", rate=None)
 
 
 def _rows(client: CampaignClient) -> int:
@@ -134,8 +119,7 @@ def test_the_worker_caps_the_validity_period_at_expires_at_too(sender, ready_cam
 def test_a_message_twilio_schedules_gets_the_validity_left_after_its_send_at(migrated_url, twilio_server):
     """Counted from SendAt (see sending._delivery.validity_for): an hour-ahead schedule whose
     campaign expires ten minutes after it goes with 600 s, not 4,200 s and not Twilio's 36,000."""
-    gateway = ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                   messaging_service_sid=SERVICE_SID, rate=None)
+    gateway = gateway_for(twilio_server)
     with CampaignClient(migrated_url, gateway=gateway) as client:
         client.delivery_policy = DeliveryPolicy(window=None)
         campaign = client.create_campaign("Scheduled", template="order_confirmation")

@@ -13,38 +13,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
-import pytest
 
 from campaign_sdk import Campaign, CampaignClient, DeliveryPolicy, FrequencyCap, LeadStatus
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.sending import DueSender
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
 
-from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame, numbers
+from .conftest import FAST_RETRY, approve, leads_frame, numbers
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
 SOON = START + dt.timedelta(minutes=10)  # held by the worker (Twilio's window opens at 15 minutes)
 LATER = START + dt.timedelta(hours=2)  # held by Twilio's scheduler
 ANY_HOUR = DeliveryPolicy(window=None)
 ONE_A_DAY = DeliveryPolicy(window=None, caps=[FrequencyCap(limit=1, per="24h")])
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                messaging_service_sid=SERVICE_SID, rate=None)
 
 
 def _campaign(client: CampaignClient, server: TwilioTestServer, name: str, count: int = 3, *,

@@ -19,9 +19,8 @@ import pytest
 from campaign_sdk import Campaign, CampaignClient, DeliveryPolicy
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
 
-from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame, numbers
+from .conftest import FAST_RETRY, approve, gateway_for, leads_frame, numbers
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DAY = dt.timedelta(days=1)
@@ -29,16 +28,9 @@ ANY_HOUR = DeliveryPolicy(window=None)
 
 
 @pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
 def tiered(migrated_url: str, twilio_server: TwilioTestServer) -> Iterator[CampaignClient]:
     """A client whose sender may reach 3 unique people per 24 hours."""
-    gateway = ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                   messaging_service_sid=SERVICE_SID, rate=None, messaging_tier=3)
+    gateway = gateway_for(twilio_server, messaging_tier=3)
     with CampaignClient(migrated_url, gateway=gateway) as client:
         client.delivery_policy = ANY_HOUR
         yield client

@@ -22,24 +22,16 @@ from campaign_sdk.models import OutboundMessage
 from campaign_sdk.sending import TriggerRefused
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
 
-from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame
+from .conftest import FAST_RETRY, approve, gateway_for, leads_frame
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
 ANY_HOUR = DeliveryPolicy(window=None)
 SMS_PEOPLE, WHATSAPP_PEOPLE, LIMIT = 4, 2, 3
 
 
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
 def _client(url: str, server: TwilioTestServer, channel: str) -> CampaignClient:
-    gateway = ClockedTwilioGateway(server.twilio_client(), server.simulator, messaging_service_sid=SERVICE_SID,
-                                   rate=None, channel=channel, messaging_tier=LIMIT if channel == "whatsapp" else None)
+    gateway = gateway_for(server, channel=channel, messaging_tier=LIMIT if channel == "whatsapp" else None)
     client = CampaignClient(url, gateway=gateway)
     client.delivery_policy = ANY_HOUR
     return client

@@ -12,7 +12,6 @@ Twilio can schedule), on its simulated clock, as in test_scheduling.py.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,31 +19,17 @@ import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import CampaignClient, inbox
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import ConversationUser, OutboundMessage
 from campaign_sdk.sending import OptOutCancelWarning
 from campaign_sdk.server import create_app
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
 from tests.server.conftest import LiveServer, settings_for
 from tests.server.test_webhooks import inbound_params, post_signed
 
-from .conftest import ClockedTwilioGateway, FAST_RETRY, clocked_twilio_server, leads_frame, numbers
+from .conftest import FAST_RETRY, leads_frame, numbers
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                messaging_service_sid=SERVICE_SID, rate=None)
 
 
 @pytest.fixture

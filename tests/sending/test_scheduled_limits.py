@@ -11,37 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import Campaign, CampaignClient, DeliveryPolicy, FrequencyCap
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import DeferredSend, OutboundMessage
 from campaign_sdk.sending import CancelError, DueSender
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
 
-from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame
+from .conftest import FAST_RETRY, approve, gateway_for, leads_frame
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DAY = dt.timedelta(days=1)
 ONE_A_DAY = DeliveryPolicy(window=None, caps=[FrequencyCap(limit=1, per="24h")])
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                messaging_service_sid=SERVICE_SID, rate=None)
 
 
 def _campaign(client: CampaignClient, server: TwilioTestServer, name: str, count: int = 3, *,
@@ -80,8 +65,7 @@ def test_a_message_twilio_holds_is_capped_at_its_send_at_and_not_after_it_is_can
 
 
 def test_the_messaging_limit_counts_a_message_twilio_holds_at_its_send_at(migrated_url, twilio_server):
-    gateway = ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                   messaging_service_sid=SERVICE_SID, rate=None, messaging_tier=2)
+    gateway = gateway_for(twilio_server, messaging_tier=2)
     with CampaignClient(migrated_url, gateway=gateway) as client:
         a = _campaign(client, twilio_server, "A", 2, policy=DeliveryPolicy(window=None))
         b = _campaign(client, twilio_server, "B", 2, policy=DeliveryPolicy(window=None), start=10)

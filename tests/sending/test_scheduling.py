@@ -12,38 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import CampaignClient, DeliveryPolicy
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import DeferredSend, OutboundMessage
 from campaign_sdk.sending import CancelError
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
 
-from .conftest import ClockedTwilioGateway, FAST_RETRY, approve, clocked_twilio_server, leads_frame, numbers
+from .conftest import FAST_RETRY, approve, gateway_for, leads_frame, numbers
 
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)  # SendAt has whole seconds
 WINDOW_EDGES = [  # seconds ahead -> who holds the message
     (899, "worker"), (900, "twilio"), (35 * 86_400, "twilio"), (35 * 86_400 + 1, "worker"),
 ]
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                messaging_service_sid=SERVICE_SID, rate=None)
 
 
 def _messages(client: CampaignClient) -> list[Any]:
@@ -102,8 +87,7 @@ def test_the_plan_and_the_send_agree_on_who_holds_a_schedule_at_the_window_edges
 
 def test_without_a_messaging_service_the_worker_holds_what_twilio_could_schedule(
         migrated_url, twilio_server):
-    gateway = ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                   from_="+15005550006", rate=None)
+    gateway = gateway_for(twilio_server, sender="number")
     with CampaignClient(migrated_url, gateway=gateway) as client:
         client.delivery_policy = DeliveryPolicy(window=None)
         campaign = client.create_campaign("Orders", template="order_confirmation")
@@ -210,8 +194,7 @@ def test_a_message_over_the_messaging_limit_waits_for_the_worker_even_inside_twi
         migrated_url, twilio_server):
     """The limit is counted again when the message is due (the worker asks the plan again);
     Twilio's scheduler would send it regardless, so it never holds one."""
-    gateway = ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                   messaging_service_sid=SERVICE_SID, rate=None, messaging_tier=1)
+    gateway = gateway_for(twilio_server, messaging_tier=1)
     with CampaignClient(migrated_url, gateway=gateway) as client:
         client.delivery_policy = DeliveryPolicy(window=None)
         campaign = client.create_campaign("Tiered", template="order_confirmation")

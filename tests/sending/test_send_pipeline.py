@@ -10,29 +10,22 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import DeliveryPolicy, SendWindow
 from campaign_sdk.delivery import DeliveryPolicy as Policy
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import DeferredSend
 from campaign_sdk.sending._delivery import Job
 from campaign_sdk.sending._planned import UNPLANNED, Decision, Decisions
 from campaign_sdk.sending._queue import JobQueue
-from campaign_sdk.testing import TwilioTestServer
 
 from .conftest import disabled_midway, leads_frame, numbers
-from .test_deferral import FROM_NUMBER, closed_now
+from .test_deferral import closed_now
+
+SENDER = "number"  # no Messaging Service: the local worker holds every deferred message
 
 BERLIN = ZoneInfo("Europe/Berlin")
 GERMAN = [f"+49151123{i:05d}" for i in range(40)]
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    """Without a Messaging Service: the local worker holds every deferred message."""
-    return TwilioGateway(twilio_server.twilio_client(), from_=FROM_NUMBER, rate=None)
 
 
 def _half_german(count: int) -> pd.DataFrame:

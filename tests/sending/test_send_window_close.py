@@ -8,7 +8,6 @@ makes: a send of 10 leads starting at 20:56 in Los Angeles lasts past 21:00 ther
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ from campaign_sdk import DeliveryPolicy, SendWindow
 from campaign_sdk.models import DeferredSend, OutboundMessage
 from campaign_sdk.testing import TwilioTestServer
 
-from .conftest import FAST_RETRY, ClockedTwilioGateway, clocked_twilio_server
+from .conftest import FAST_RETRY, FROM_NUMBER, ClockedTwilioGateway
 
 LA = ZoneInfo("America/Los_Angeles")
 START = dt.datetime(2026, 7, 1, 3, 56, tzinfo=dt.UTC)  # 20:56 in Los Angeles
@@ -38,15 +37,9 @@ class TickingGateway(ClockedTwilioGateway):
 
 
 @pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
 def gateway(twilio_server: TwilioTestServer) -> TickingGateway:
     """No Messaging Service: the local worker holds every deferred message."""
-    return TickingGateway(twilio_server.twilio_client(), twilio_server.simulator, from_="+15005550006", rate=None)
+    return TickingGateway(twilio_server.twilio_client(), twilio_server.simulator, from_=FROM_NUMBER, rate=None)
 
 
 def test_a_lead_reached_after_its_window_closed_is_deferred_to_the_next_morning_not_sent_late(

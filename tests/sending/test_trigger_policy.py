@@ -9,7 +9,6 @@ The real twilio-python client talks HTTP to the local Twilio server, on its simu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -17,29 +16,17 @@ import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import DeliveryPolicy, SendWindow
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import CampaignLead, OutboundMessage
 from campaign_sdk.sending import TriggerRefused
 from campaign_sdk.testing import TwilioTestServer
 
-from .conftest import ClockedTwilioGateway, approve, clocked_twilio_server
+from .conftest import approve
 
 START = dt.datetime(2026, 7, 1, 6, tzinfo=dt.UTC)  # 23:00 in Los Angeles
+SENDER = "number"  # no Messaging Service: the local worker holds every deferred message
 OPENS = dt.datetime(2026, 7, 1, 15, tzinfo=dt.UTC)  # 08:00 in Los Angeles
 DAYTIME = SendWindow(start="08:00", end="20:00")
 ANA = {"lead_name": "Ana", "order_id": "A-1"}
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                from_="+15005550006", rate=None)
 
 
 @pytest.fixture
