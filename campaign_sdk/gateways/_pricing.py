@@ -45,6 +45,7 @@ _BACKOFF = tenacity.wait_exponential(multiplier=0.5, min=0.5, max=2)
 class PricingWarning(UserWarning):
     """Twilio's Pricing API failed: some leads' cost is unknown (their ``cost_reason`` says why)."""
 
+
 # The sandbox's table: round example numbers, clearly not real prices. WhatsApp by Meta's billed
 # categories (facts.delivery: a template's category; no ``service`` row, so a message Meta bills as
 # service, free, costs nothing here).
