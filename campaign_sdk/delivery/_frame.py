@@ -27,7 +27,8 @@ class DeliveryPlan(pd.DataFrame):
     ``send_at`` (UTC), ``scheduler`` (now / twilio / worker), ``message``, ``sms_encoding``,
     ``sms_segments``, ``cost`` (on WhatsApp by the category Meta bills: nothing for a
     non-template message or a utility template inside the customer-service window), ``currency``
-    and ``cost_reason`` (why a cost is unknown, or why it is nothing).
+    and ``cost_reason`` (why a cost is unknown, or why it is nothing, or what it assumes: e.g. the
+    sender's number type that keys Twilio's SMS price).
     ``attrs`` holds ``campaign_id``, ``now``, ``price_source``, ``problems`` (campaign-level
     reasons a send is refused now, e.g. not approved) and ``warnings`` (what Twilio or Meta will
     likely do to messages the plan sends, e.g. Meta's pause on WhatsApp marketing templates to US

@@ -86,9 +86,16 @@ def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: np.n
     money_codes = np.where(free, _take(codes, money.get_indexer(free_currency), -1),
                            _take(codes, money.get_indexer(currency), -1))
     frame["currency"] = pd.Categorical.from_codes(np.where(live, money_codes, -1), categories=money)
-    reasons = pd.Index([*(f"no price for {c} / {spec.channel} / {spec.price_category} in the price table"
-                          for c in countries), "no country known for the number", _FREE_REASON[spec.freeform]])
+    # a table's ``note`` (Twilio's: an assumed sender type, why there is no price) is its leads' reason
+    notes = countries.map(anyc["note"]) if "note" in anyc.columns else pd.Series(None, index=countries.index)
+    reasons = pd.Index([*(n if isinstance(n, str) else
+                          f"no price for {c} / {spec.channel} / {spec.price_category} in the price table"
+                          for c, n in zip(countries, notes, strict=True)),
+                        "no country known for the number", _FREE_REASON[spec.freeform]])
     reason_codes = np.where(codes >= 0, codes, len(countries))
     missing = live & np.isnan(per_lead)
-    reason_codes = np.where(free & ~missing, len(countries) + 1, np.where(missing, reason_codes, -1))
-    frame["cost_reason"] = pd.Categorical.from_codes(np.where(live, reason_codes, -1), categories=reasons)
+    noted = _take(codes, notes.map(lambda n: isinstance(n, str)).to_numpy(bool), False)
+    reason_codes = np.where(free & ~missing, len(countries) + 1, np.where(missing | noted, reason_codes, -1))
+    unique = reasons.unique()  # one note may be every country's
+    reason_codes = _take(reason_codes, unique.get_indexer(reasons), -1)
+    frame["cost_reason"] = pd.Categorical.from_codes(np.where(live, reason_codes, -1), categories=unique)

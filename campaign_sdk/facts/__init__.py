@@ -14,6 +14,7 @@ Modules:
   ValidityPeriod.
 - ``delivery``: SMS encodings and segments, WhatsApp messaging limits, the 24-hour
   customer-service window.
+- ``pricing``: how Twilio's Pricing API keys an SMS price (per carrier and the sender's number type).
 
 A fact read from a page or an OpenAPI path cites it in a comment; a rule inferred rather than
 read is marked as such, and the code that applies it warns instead of refusing.

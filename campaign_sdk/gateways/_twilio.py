@@ -28,6 +28,7 @@ from campaign_sdk.gateways._base import (
 from campaign_sdk.gateways import _environment as environment
 from campaign_sdk.gateways._base import messaging_tier as check_tier
 from campaign_sdk.gateways._http import RetryAfterHttpClient, retry_after
+from campaign_sdk.gateways._sender import check_number_type
 
 T = TypeVar("T")
 CHANNELS = ("whatsapp", "sms", "messenger", "rcs")
@@ -49,7 +50,10 @@ class TwilioGateway:
     by default, ``facts.delivery.WHATSAPP_SENDER_MPS``; an SMS sender's throughput depends on its
     number type and registration, which the SDK does not know: pass it); ``messaging_tier`` is
     the WhatsApp sender's messaging limit (unique people per rolling 24 h, e.g. 2000), which
-    ``send()`` and ``plan()`` keep to by deferring the rest. The auth token never appears in reprs, logs or errors.
+    ``send()`` and ``plan()`` keep to by deferring the rest. ``sender_number_type`` (local, mobile,
+    national, toll free, shortcode) is the type of the number that sends, by which Twilio prices
+    SMS; without it ``plan()`` tells it from ``from_`` or assumes local for a messaging service,
+    and says so in the cost reason. The auth token never appears in reprs, logs or errors.
 
     Scheduling (``SendRequest.send_at``) needs ``messaging_service_sid``. A 429's ``Retry-After``
     header reaches ``GatewayError.retry_after`` when the client's ``http_client`` is a
@@ -74,6 +78,7 @@ class TwilioGateway:
         channel: str = "whatsapp",
         rate: float | None = WHATSAPP_SENDER_MPS,
         messaging_tier: int | None = None,
+        sender_number_type: str | None = None,
     ) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
@@ -88,6 +93,7 @@ class TwilioGateway:
         self.channel = channel
         self.default_rate = rate
         self.messaging_tier = check_tier(messaging_tier)
+        self.sender_number_type = check_number_type(sender_number_type)
         # twilio-python imports its API modules on first use; doing it now keeps that pause out
         # of the first (rate-limited) sends, which would otherwise leave in a burst.
         _ = client.messages, client.content

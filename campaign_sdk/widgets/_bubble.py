@@ -46,8 +46,9 @@ _CHAT = f"background:#efeae2;padding:0 0 14px 0;border-radius:10px;width:330px;o
 _HEADER = (
     '<div style="background:#008069;color:#fff;padding:8px 12px;font-size:14px;font-weight:600;'
     'margin-bottom:12px">Your business <span style="font-weight:400;opacity:.8;font-size:12px">'
-    "· WhatsApp preview</span></div>"
+    "· {} preview</span></div>"
 )
+_CHANNELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 _BUBBLE = (
     "background:#fff;border-radius:0 8px 8px 8px;box-shadow:0 1px 0.5px rgba(11,20,26,.13);"
     "padding:6px 8px 6px 9px;color:#111b21;font-size:14.2px;line-height:19px;max-width:300px"
@@ -59,19 +60,28 @@ _BUTTON = (
 
 
 def bubble_html(
-    context: ContentContext, sample: Mapping[str, Any] | None = None, *, note: str = "", stale: bool = False
+    context: ContentContext, sample: Mapping[str, Any] | None = None, *, note: str = "", stale: bool = False,
+    time: str | None = None, channel: str = "whatsapp",
 ) -> str:
     """The message as WhatsApp shows it, with ``sample``'s values filled in (missing ones marked).
 
     ``stale`` dims the bubble and shows ``note`` above it (the draft has changed since).
+    ``time`` is the clock under the message (``"HH:MM"``: the recipient's local arrival time);
+    None shows no clock (a draft arrives at no particular time). ``channel`` names the preview
+    in its header (``whatsapp`` or ``sms``).
 
     >>> from campaign_sdk.schemas import TwilioTextContext
     >>> "Hi <b>Ana</b>" in bubble_html(TwilioTextContext(body="Hi *{{lead_name}}*"), {"lead_name": "Ana"})
     True
+    >>> "09:30" in bubble_html(TwilioTextContext(body="Hi"), time="09:30")
+    True
     """
     rendered = render_preview(context, _strings(sample), missing="mark")
     parts = _parts(rendered, _strings(sample))
-    parts.append('<div style="text-align:right;color:#667781;font-size:11px;margin-top:-2px">12:00</div>')
+    if time is not None:
+        parts.append('<div class="cs-bubble-time" style="text-align:right;color:#667781;font-size:11px;'
+                     f'margin-top:-2px">{html.escape(time)}</div>')
+    header = _HEADER.format(_CHANNELS.get(channel, html.escape(channel)))
     buttons = "".join(_button(action) for action in _buttons(rendered))
     if button := getattr(rendered, "button", None):  # list picker: the button that opens the list
         buttons += _list(button, getattr(rendered, "items", None) or [])
@@ -84,7 +94,7 @@ def bubble_html(
         f'margin:0 12px 8px 12px">{html.escape(note)}</div>'
     )
     return (
-        f'<div class="cs-chat" style="{_CHAT}">{_HEADER}{banner if note else ""}'
+        f'<div class="cs-chat" style="{_CHAT}">{header}{banner if note else ""}'
         f'<div style="opacity:{opacity};margin:0 12px"><div class="cs-bubble" style="{_BUBBLE}">'
         f'{"".join(parts)}</div>{buttons}{cards}</div></div>'
     )
@@ -157,7 +167,7 @@ def _pin(latitude: float, longitude: float) -> str:
 def placeholder_html(message: str) -> str:
     """The chat background with ``message`` instead of a bubble (nothing valid to show yet)."""
     return (
-        f'<div class="cs-chat" style="{_CHAT}">{_HEADER}<div class="cs-preview-note" style="color:#667781;'
+        f'<div class="cs-chat" style="{_CHAT}">{_HEADER.format("WhatsApp")}<div class="cs-preview-note" style="color:#667781;'
         f'font-size:13px;line-height:1.35;text-align:center;padding:24px 18px">{html.escape(message)}</div></div>'
     )
 

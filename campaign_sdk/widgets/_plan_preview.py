@@ -22,6 +22,7 @@ from campaign_sdk.widgets._bubble import bubble_html
 
 _ACTION = {"send": "sent now", "defer": "deferred", "skip": "skipped", "holdout": "held out (never sent)"}
 _COLOR = {"send": "#1a7f37", "defer": "#a15c00", "skip": "#b42318", "holdout": "#54656f"}
+_LIVE = ("send", "defer")  # the actions whose message goes out (now or later)
 
 
 def _options(plan: pd.DataFrame, limit: int) -> list[tuple[str, int]]:
@@ -93,19 +94,26 @@ class PlanPreview(w.VBox):
             return
         row = self._rows.loc[lead_id]
         content, values = self._lead(int(lead_id))
-        action, reason = str(row["action"]), row["reason"] if isinstance(row["reason"], str) else None
+        action, reason = str(row["action"]), _value(row["reason"])
         local = row["local_send_time"]
         self.state = {
-            "lead_id": int(lead_id), "phone_number": row["phone_number"], "variant": row["variant"],
+            "lead_id": int(lead_id), "phone_number": row["phone_number"], "variant": _value(row["variant"]),
             "action": action, "reason": reason, "why": REASONS.get(reason) if reason else None,
-            "zone": row["zone"] if isinstance(row["zone"], str) else None,
+            "zone": _value(row["zone"]),
             "local_send_time": None if pd.isna(local) else pd.Timestamp(local),
             "send_at": None if pd.isna(row["send_at"]) else pd.Timestamp(row["send_at"]),
-            "message": row["message"], "values": values,
+            "message": _value(row["message"]), "values": values,
         }
         note = f"{_ACTION.get(action, action)}: {reason}" if reason else ""
-        self._bubble.value = bubble_html(content, values, note=note, stale=action in ("skip", "holdout"))
+        local_time = self.state["local_send_time"] if action in _LIVE else None
+        clock = None if local_time is None else f"{local_time:%H:%M}"  # the recipient's wall clock
+        self._bubble.value = bubble_html(content, values, note=note, stale=action not in _LIVE, time=clock,
+                                         channel=self._channel)
         self._details.value = self._table(row)
+
+    @property
+    def _channel(self) -> str:
+        return str(getattr(self.campaign._client.gateway, "channel", "whatsapp"))
 
     def _lead(self, lead_id: int) -> tuple[Any, dict[str, Any]]:
         """The lead's values and its arm's content (the campaign's own outside experiments)."""
@@ -122,19 +130,38 @@ class PlanPreview(w.VBox):
 
     def _table(self, row: pd.Series) -> str:
         s = self.state
-        when = ("not sent" if s["local_send_time"] is None else
-                f"{s['local_send_time']:%a %d %b %H:%M} in {s['zone'] or 'UTC'} ({s['send_at']:%H:%M} UTC)")
-        cost = "unknown" if pd.isna(row["cost"]) else f"{row['cost']:.4f} {row['currency']}"
-        if isinstance(row["cost_reason"], str):
-            cost += f" ({row['cost_reason']})"
-        zones = row["zones"] if isinstance(row["zones"], str) else "unknown"
+        live = s["action"] in _LIVE
+        if s["local_send_time"] is None or not live:
+            when = "not sent"
+        else:
+            where = f"in {s['zone']}" if s["zone"] else "(zone unknown)"
+            when = f"{s['local_send_time']:%a %d %b %H:%M} {where} ({s['send_at']:%H:%M} UTC)"
+        if not live:
+            cost = "none: not sent"
+        elif pd.isna(row["cost"]):
+            cost = "unknown"
+        else:
+            cost = f"{row['cost']:.4f} {_value(row['currency']) or ''}".rstrip()
+        if live and (cost_reason := _value(row["cost_reason"])):
+            cost += f" ({cost_reason})"
+        zones = _value(row["zones"]) or "unknown"
         lines = [
             ("action", f'<b style="color:{_COLOR.get(s["action"], "#111")}">{_ACTION.get(s["action"], s["action"])}</b>'),
             ("why", html.escape(s["why"] or "nothing holds it back")),
+            *((("detail", html.escape(detail)),) if (detail := _value(row["detail"])) else ()),
             ("arrives", html.escape(when)),
-            ("zones", html.escape(zones) + (" <i>(ambiguous: the window allowed in all)</i>" if row["ambiguous"] else "")),
-            ("country", html.escape(str(row["country"]))), ("variant", html.escape(str(s["variant"] or "-"))),
-            ("SMS", f"{row['sms_segments']} segment(s), {html.escape(str(row['sms_encoding']))}"), ("cost", html.escape(cost)),
+            ("zones", html.escape(zones) + (" <i>(ambiguous: the window allowed in all)</i>" if _value(row["ambiguous"]) else "")),
+            ("country", html.escape(_value(row["country"]) or "unknown")),
+            ("variant", html.escape(s["variant"] or "no experiment")),
         ]
+        if self._channel == "sms":
+            segments, encoding = _value(row["sms_segments"]), _value(row["sms_encoding"])
+            lines.append(("SMS", html.escape(f"{segments} segment(s), {encoding}" if segments is not None else "-")))
+        lines.append(("cost", html.escape(cost)))
         body = "".join(f'<tr><th style="text-align:left;padding-right:10px">{k}</th><td>{v}</td></tr>' for k, v in lines)
         return f'<table class="cs-plan-table" style="font-size:13px">{body}</table>'
+
+
+def _value(value: Any) -> Any:
+    """A plan cell, None where it is missing (None, NaN, NaT, pd.NA): never shown as "nan"."""
+    return None if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else value
