@@ -46,7 +46,7 @@ from campaign_sdk.delivery import ARRIVAL, NOT_COUNTED, DeliveryPolicy, next_all
 from campaign_sdk.gateways import Gateway, strip_channel
 from campaign_sdk.models import Campaign, CampaignLead, CampaignType, MessageStatus, OutboundMessage
 from campaign_sdk.sending import _deferred
-from campaign_sdk.sending._cancel import BATCH, LEASE_WAIT, CancelError, CancelReport, _cancel, _quiet, listed
+from campaign_sdk.sending._cancel import BATCH, HELD, LEASE_WAIT, CancelError, CancelReport, _cancel, _quiet, listed
 from campaign_sdk.sending._deadline import recipient_zones
 from campaign_sdk.sending._lease import SendLease
 
@@ -130,7 +130,7 @@ def _holding(sessions: sessionmaker[Session], campaign_ids: Sequence[int] | None
     """The campaigns (of ``campaign_ids``, or those without a policy of their own) with a message
     Twilio's scheduler holds."""
     m = OutboundMessage
-    query = sa.select(m.campaign_id).where(m.status == MessageStatus.SCHEDULED, m.sid.is_not(None)).distinct()
+    query = sa.select(m.campaign_id).where(HELD).distinct()
     if campaign_ids is not None:
         query = query.where(m.campaign_id.in_(list(campaign_ids)))
     with sessions() as session:
@@ -150,7 +150,7 @@ def _held(sessions: sessionmaker[Session], campaign_ids: list[int], client_polic
             sa.select(m.id, m.sid, m.to_number, m.campaign_id, m.lead_id, m.user_id, m.scheduled_for,
                       lead.custom_variables)
             .join(lead, lead.id == m.lead_id)
-            .where(m.campaign_id.in_(campaign_ids), m.status == MessageStatus.SCHEDULED, m.sid.is_not(None))
+            .where(m.campaign_id.in_(campaign_ids), HELD)
             .order_by(m.id)
         ).all()
     held = []

@@ -2,46 +2,31 @@
 issue 13, finding 6): those whose SendAt the new policy forbids are canceled at Twilio and their
 leads deferred to the next moment it allows (once; never early), the others stay scheduled.
 
-The real twilio-python client talks HTTP to the local Twilio server, whose simulated clock
-stands still (``realtime=False``); the gateway reads the same clock. Two leads with +1 415
-numbers: one in Los Angeles, one with ``timezone`` Europe/Berlin.
+The real twilio-python client talks HTTP to the local Twilio server (a Messaging Service),
+whose simulated clock stands at ``START`` (the conftest's fixtures); the gateway reads the same
+clock. Two leads with +1 415 numbers: one in Los Angeles, one with ``timezone`` Europe/Berlin.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import Campaign, CampaignClient, DeliveryPolicy, SendWindow
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import CampaignLead, DeferredSend, OutboundMessage
 from campaign_sdk.sending import CancelError, RescheduleWarning
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
-
-from .conftest import ANY_HOUR, FAST_RETRY, ClockedTwilioGateway, approve, clocked_twilio_server, leads_frame
+from .conftest import ANY_HOUR, FAST_RETRY, approve, leads_frame
 
 START = dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC)  # Tue 19:00 in Los Angeles, Wed 04:00 in Berlin
 SEND_AT = dt.datetime(2026, 7, 1, 23, tzinfo=dt.UTC)  # Wed 16:00 in Los Angeles, Thu 01:00 in Berlin
 EIGHT_TO_EIGHT = SendWindow(start="08:00", end="20:00")
 BERLIN_MORNING = dt.datetime(2026, 7, 2, 6, tzinfo=dt.UTC)  # Thu 08:00 CEST
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                messaging_service_sid=SERVICE_SID, rate=None)
 
 
 @pytest.fixture
