@@ -36,6 +36,8 @@ class Campaign(ExperimentMixin):
     def __init__(self, client: CampaignClient, campaign_id: int) -> None:
         self._client = client
         self.id = campaign_id
+        # what the last set_delivery() did to the messages Twilio's scheduler held
+        self.rescheduled: sending.RescheduleReport | None = None
 
     def _row(self) -> CampaignRow:
         with self._client.transaction() as session:
@@ -303,22 +305,31 @@ class Campaign(ExperimentMixin):
         self, policy: delivery.DeliveryPolicy | None = None, *, expires_at: dt.datetime | None = None,
     ) -> Campaign:
         """Store this campaign's delivery policy (None: use the client's ``delivery_policy``) and
-        its expiry (None: never); a message is never sent after ``expires_at``. The messages
-        Twilio's scheduler holds for a moment after ``expires_at`` are canceled (their leads are
-        then planned again, as after :meth:`cancel_scheduled`); a ``CancelError`` lists the ones
-        that could not be (the expiry is stored all the same; call ``set_delivery`` again to retry).
+        its expiry (None: never); a message is never sent after ``expires_at``.
+
+        The messages Twilio's scheduler holds for this campaign are checked against them at their
+        SendAt (``sending.reschedule_held``): one held at a moment they forbid (outside the send
+        window in the recipient's zone, on a day it leaves out, over a frequency cap, after
+        ``expires_at``) is canceled at Twilio and its lead deferred to the next moment allowed (the
+        worker sends it then, once) or skipped (``expired``); the others stay scheduled, untouched.
+        ``self.rescheduled`` is the ``RescheduleReport`` of what was done. A held message Twilio
+        had already sent counts as sent (``RescheduleWarning``); a ``CancelError`` lists the ones
+        that could not be canceled (the policy and expiry are stored all the same; call
+        ``set_delivery`` again to retry).
 
         >>> campaign.set_delivery(cs.DeliveryPolicy(caps=[{"limit": 1, "per": "24h"}]),
         ...                       expires_at=dt.datetime(2026, 12, 24, tzinfo=dt.UTC))  # doctest: +SKIP
+        >>> campaign.rescheduled                                # doctest: +SKIP
+        <RescheduleReport checked=3 kept=2 canceled=1 deferred=1 skipped=0 already_sent=0 failed=0>
         """
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             row.delivery_policy = policy.model_dump(mode="json") if policy is not None else None
             row.expires_at = None if expires_at is None else delivery.utc(expires_at)
             name = row.name
-        if expires_at is not None:
-            sending.cancel_after_expiry(self._client._sessions, self._client.gateway, self.id,
-                                        delivery.utc(expires_at), name=name)
+        self.rescheduled = sending.reschedule_held(self._client._sessions, self._client.gateway, [self.id],
+                                                   client_policy=self._client.delivery_policy)
+        sending.raise_reschedule_failures(self.rescheduled, f"campaign {name!r}")
         return self
 
     def plan(

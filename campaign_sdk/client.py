@@ -57,8 +57,9 @@ class CampaignClient:
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.gateway: Gateway = gateway if gateway is not None else SandboxGateway(seed=0)
-        # the delivery policy of campaigns that set none (campaign.set_delivery); None: the default
-        self.delivery_policy: DeliveryPolicy | None = None
+        self._delivery_policy: DeliveryPolicy | None = None
+        # what the last change of delivery_policy did to the messages Twilio's scheduler held
+        self.rescheduled: sending.RescheduleReport | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -81,6 +82,36 @@ class CampaignClient:
 
     def __repr__(self) -> str:
         return f"<CampaignClient {safe_url(self.engine)}>"
+
+    # -- delivery policy ------------------------------------------------------------------
+    @property
+    def delivery_policy(self) -> DeliveryPolicy | None:
+        """The delivery policy of the campaigns that set none (``campaign.set_delivery``); None:
+        the default (``DeliveryPolicy()``). Setting it is :meth:`set_delivery`."""
+        return self._delivery_policy
+
+    @delivery_policy.setter
+    def delivery_policy(self, policy: DeliveryPolicy | None) -> None:
+        self.set_delivery(policy)
+
+    def set_delivery(self, policy: DeliveryPolicy | None) -> CampaignClient:
+        """Set :attr:`delivery_policy` and check against it the messages Twilio's scheduler holds
+        for the campaigns that set no policy of their own: one held at a moment it forbids
+        (outside the send window in the recipient's zone, on a day it leaves out, over a
+        frequency cap) is canceled at Twilio and its lead deferred to the next moment allowed
+        (the worker sends it then, once); the others stay scheduled, untouched.
+        :attr:`rescheduled` is the ``RescheduleReport`` of what was done. A held message Twilio
+        had already sent counts as sent (``RescheduleWarning``); a ``CancelError`` lists the
+        ones that could not be canceled (the policy is set all the same; set it again to retry).
+
+        >>> client.delivery_policy = cs.DeliveryPolicy(window=cs.SendWindow(start="10:00", end="18:00"))  # doctest: +SKIP
+        >>> client.rescheduled.deferred                         # doctest: +SKIP
+        {'quiet_hours': 4}
+        """
+        self._delivery_policy = policy
+        self.rescheduled = sending.reschedule_held(self._sessions, self.gateway, None, client_policy=policy)
+        sending.raise_reschedule_failures(self.rescheduled, "the client's delivery_policy")
+        return self
 
     # -- campaigns ------------------------------------------------------------------------
     def create_campaign(

@@ -15,7 +15,6 @@ from campaign_sdk.sending._cancel import (
     CancelError,
     CancelReport,
     OptOutCancelWarning,
-    cancel_after_expiry,
     cancel_opted_out,
     cancel_scheduled,
     raise_failures,
@@ -27,6 +26,7 @@ from campaign_sdk.sending._engine import CampaignSender, send_campaign
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import Action, RetryPolicy, classify
 from campaign_sdk.sending._preflight import blockers, preflight
+from campaign_sdk.sending._reschedule import RescheduleReport, RescheduleWarning, raise_reschedule_failures, reschedule_held
 from campaign_sdk.sending._report import Preflight, SendReport
 from campaign_sdk.sending._sync import SyncReport, sync
 from campaign_sdk.sending._trigger import trigger
@@ -42,13 +42,14 @@ __all__ = [
     "OptOutCancelWarning",
     "Preflight",
     "RateLimiter",
+    "RescheduleReport",
+    "RescheduleWarning",
     "RetryPolicy",
     "SendReport",
     "SharedRateLimiter",
     "SyncReport",
     "TriggerRefused",
     "blockers",
-    "cancel_after_expiry",
     "cancel_opted_out",
     "cancel_scheduled",
     "classify",
@@ -57,7 +58,9 @@ __all__ = [
     "pick_samples",
     "preflight",
     "raise_failures",
+    "raise_reschedule_failures",
     "register",
+    "reschedule_held",
     "run_due",
     "send_campaign",
     "submit",

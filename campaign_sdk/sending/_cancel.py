@@ -12,7 +12,6 @@ as :class:`CancelError` by ``disable()``; calling ``campaign.cancel_scheduled()`
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 import warnings
@@ -33,6 +32,10 @@ from campaign_sdk.sending._report import Sealable
 log = logging.getLogger(__name__)
 LEASE_WAIT = 10.0  # seconds to wait for a running send of the campaign to notice it was disabled
 BATCH = 200  # cancels recorded per transaction
+# held by Twilio's scheduler: the status written out, so that the partial index of those rows
+# (ix_outbound_scheduled, migration 0012) serves the query (SQLite does not use it for a bound value)
+HELD = sa.and_(OutboundMessage.status == sa.literal_column(f"'{MessageStatus.SCHEDULED.value}'"),
+               OutboundMessage.sid.is_not(None))
 
 
 @dataclass
@@ -65,19 +68,16 @@ class CancelError(GatewayError):
 
 
 def cancel_scheduled(sessions: sessionmaker[Session], gateway: Gateway, campaign_id: int, *,
-                     wait: float = LEASE_WAIT, after: dt.datetime | None = None) -> CancelReport:
-    """Cancel every message of the campaign that Twilio's scheduler holds (see the module);
-    ``after``: only those whose SendAt is later (or unknown: scheduled before migration 0010)."""
+                     wait: float = LEASE_WAIT) -> CancelReport:
+    """Cancel every message of the campaign that Twilio's scheduler holds (see the module; those
+    a new delivery policy forbids: :mod:`._reschedule`)."""
     report = CancelReport()
     lease = _quiet(sessions, campaign_id, wait, report)
     try:
-        when = OutboundMessage.scheduled_for
-        late = [] if after is None else [sa.or_(when.is_(None), when > after)]
         with sessions() as session:
             rows = session.execute(
                 sa.select(OutboundMessage.sid, OutboundMessage.to_number)
-                .where(OutboundMessage.campaign_id == campaign_id, OutboundMessage.sid.is_not(None),
-                       OutboundMessage.status == MessageStatus.SCHEDULED, *late)
+                .where(OutboundMessage.campaign_id == campaign_id, HELD)
                 .order_by(OutboundMessage.id)
             ).all()
         for start in range(0, len(rows), BATCH):
@@ -141,39 +141,21 @@ def _quiet(sessions: sessionmaker[Session], campaign_id: int, wait: float, repor
             time.sleep(0.1)
 
 
-def cancel_after_expiry(sessions: sessionmaker[Session], gateway: Gateway | None, campaign_id: int,
-                        expires_at: dt.datetime, *, name: str) -> None:
-    """Cancel the messages of ``campaign_id`` that Twilio's scheduler holds for a moment after
-    ``expires_at`` (or for a moment not recorded: scheduled before ``scheduled_for`` existed);
-    their leads are then planned again. Nothing to cancel: no request, no lease. Raises
-    :class:`CancelError` listing those that could not be canceled."""
-    when = OutboundMessage.scheduled_for
-    with sessions() as session:
-        late = session.scalar(sa.select(sa.exists().where(
-            OutboundMessage.campaign_id == campaign_id, OutboundMessage.status == MessageStatus.SCHEDULED,
-            sa.or_(when.is_(None), when > expires_at))))
-    if not late or gateway is None:
-        return
-    report = cancel_scheduled(sessions, gateway, campaign_id, after=expires_at)
-    if report.failed:
-        listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
-        raise CancelError(
-            f"campaign {name!r} now expires at {expires_at:%Y-%m-%d %H:%M} UTC, but {len(report.failed)} "
-            f"message(s) Twilio's scheduler holds for later could not be canceled and may still go out "
-            f"({listed}); {report.canceled} were canceled. Call set_delivery() again to retry", report)
-
-
 def raise_failures(report: CancelReport, campaign: str) -> None:
     """Raise :class:`CancelError` when some messages are still scheduled at Twilio."""
     if not report.failed:
         return
-    listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
-    more = f" and {len(report.failed) - 5} more" if len(report.failed) > 5 else ""
     raise CancelError(
         f"campaign {campaign!r} is paused, but {len(report.failed)} message(s) scheduled at Twilio could not be "
-        f"canceled and may still go out ({listed}{more}); {report.canceled} were canceled. Call "
+        f"canceled and may still go out ({listed(report)}); {report.canceled} were canceled. Call "
         "campaign.cancel_scheduled() to try again", report,
     )
+
+
+def listed(report: CancelReport) -> str:
+    """The first few messages that could not be canceled, and why, for an error's text."""
+    shown = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
+    return shown + (f" and {len(report.failed) - 5} more" if len(report.failed) > 5 else "")
 
 
 # -- people who opted out ---------------------------------------------------------------------
@@ -204,8 +186,7 @@ def cancel_opted_out(sessions: sessionmaker[Session], gateway: Gateway, *,
             query = (
                 sa.select(OutboundMessage.sid, OutboundMessage.to_number)
                 .join(ConversationUser, ConversationUser.id == OutboundMessage.user_id)
-                .where(OutboundMessage.sid.is_not(None), OutboundMessage.status == MessageStatus.SCHEDULED,
-                       ConversationUser.opted_out_at.is_not(None))
+                .where(HELD, ConversationUser.opted_out_at.is_not(None))
                 .order_by(OutboundMessage.id)
             )
             if marker is None:
@@ -234,9 +215,8 @@ def opt_out_notes(report: CancelReport) -> list[str]:
         notes.append(f"{len(report.already_sent)} message(s) to people who opted out had left Twilio's scheduler "
                      "before they could be canceled")
     if report.failed:
-        listed = "; ".join(f"{sid}: {why}" for sid, why in list(report.failed.items())[:5])
         notes.append(f"{len(report.failed)} message(s) Twilio's scheduler holds for people who opted out could not "
-                     f"be canceled ({listed}); the next record_replies / sync / send / run_due tries again")
+                     f"be canceled ({listed(report)}); the next record_replies / sync / send / run_due tries again")
     return notes
 
 

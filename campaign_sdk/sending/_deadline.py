@@ -42,6 +42,19 @@ def allowed_until(zones: tuple[str, ...], window: SendWindow | None, at: dt.date
     return at
 
 
+def recipient_zones(zones: str | None, tz: str | None) -> tuple[str, ...] | None:
+    """The zones a lead's message is timed in: its ``timezone`` value when that names an IANA
+    zone, else its number's (``zones``: comma-joined, as the zone cache keeps them); None when
+    neither is known.
+
+    >>> recipient_zones("America/Chicago,America/New_York", None), recipient_zones("Etc/Unknown", "Europe/Paris")
+    (('America/Chicago', 'America/New_York'), ('Europe/Paris',))
+    """
+    if tz and zone(tz) is not None and tz != UNKNOWN_ZONE:
+        return (tz,)
+    return tuple(zones.split(",")) if isinstance(zones, str) and zones != UNKNOWN_ZONE else None
+
+
 def _reopen(zones: tuple[str, ...], window: SendWindow, after: dt.datetime, local_time: str | None) -> dt.datetime | None:
     if local_time:
         return local_moment(zones, window, local_time, after)[1]
@@ -80,8 +93,7 @@ def deadlines(engine: sa.Engine, frame: pd.DataFrame, *, policy: DeliveryPolicy,
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
     until, reopen = [], []
     for zones, country, tz in uniques:
-        names = (tz,) if tz and zone(tz) is not None and tz != UNKNOWN_ZONE else (
-            tuple(zones.split(",")) if isinstance(zones, str) and zones != UNKNOWN_ZONE else None)
+        names = recipient_zones(zones, tz)
         window = policy.window_for(category, country)
         end = allowed_until(names, window, now) if names and window is not None else None
         until.append(end)
