@@ -23,6 +23,7 @@ from campaign_sdk.gateways._base import (
     strip_channel,
 )
 from campaign_sdk.gateways._http import RetryAfterHttpClient
+from campaign_sdk.gateways._pricing import PricingWarning
 from campaign_sdk.gateways._sandbox import REJECTION_MARKER, SandboxGateway
 from campaign_sdk.gateways._twilio import TwilioGateway
 
@@ -31,6 +32,7 @@ __all__ = [
     "ContentRequest",
     "Gateway",
     "MessageRecord",
+    "PricingWarning",
     "REJECTION_MARKER",
     "RetryAfterHttpClient",
     "SandboxGateway",
