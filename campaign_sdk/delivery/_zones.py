@@ -1,13 +1,14 @@
 """Recipient time zones, computed set-wise: libphonenumber's zones for each phone number, unless
 the lead's ``timezone`` variable names one (an IANA name).
 
-Each distinct number of the source is looked up on its own (:func:`_lookup`:
-``phonenumbers.parse``, ``timezone.time_zones_for_number`` and ``region_code_for_number``), so a
-lead's zones and region are exactly :func:`number_zones` of its phone, whatever other numbers the
-source holds. (Numbers are not grouped by prefix and judged by a group's lowest and highest: the
-kind and region of a number follow libphonenumber's patterns on the whole national number, so a
-Guernsey mobile, +44 7781, lies between two UK ones, +44 7780 and +44 7782.) DuckDB finds the
-distinct numbers and joins each lead to its number's place; Python work is per distinct number.
+Each lead's zones and region are exactly :func:`number_zones` of its phone (:func:`_lookup`:
+``phonenumbers.parse``, ``timezone.time_zones_for_number`` and ``region_code_for_number``),
+whatever other numbers the source holds. DuckDB finds the distinct numbers and joins each lead to
+its number's place. To save Python calls, numbers of one length sharing a prefix are looked up once
+when it is proven that libphonenumber answers every one of them alike (:mod:`._zone_blocks`: each
+pattern it consults, as an automaton, matches all of the block's numbers or none, and no longer
+time-zone prefix starts inside it); any other number is looked up on its own. (A block is never
+judged by its ends: a Guernsey mobile, +44 7781, lies between two UK ones, +44 7780 and 7782.)
 
 libphonenumber gives a number that is not geographic for its calling code every zone of that
 code: a Jamaican (+1 876) or Bahamian mobile gets all 42 zones of +1, Guam to Pago Pago; a UK
@@ -29,12 +30,14 @@ from functools import cache, lru_cache
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from campaign_sdk.delivery._windows import zone
+from campaign_sdk.delivery._zone_blocks import blocks
 
 UNKNOWN_ZONE = "Etc/Unknown"  # libphonenumber's answer when it knows no zone
 
@@ -81,6 +84,35 @@ def number_zones(phone: str) -> tuple[tuple[str, ...], str | None]:
     return tuple(zones.split(",")), region
 
 
+def _places(con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray, list[tuple[str, str | None]]]:
+    """The distinct numbers of ``_plan_phone`` (sorted by length, then digits), each one's place
+    id and the places (zones, region): one lookup per block of numbers proven alike
+    (:func:`._zone_blocks.blocks`), per number where the digits are not all 0-9."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _zone_digits AS
+        SELECT digits, regexp_full_match(digits, '[0-9]+') AS pure, length(digits) AS n, left(digits, 3) AS head
+        FROM (SELECT DISTINCT digits FROM _plan_phone)
+    """)
+    digits = [d for (d,) in con.execute("SELECT digits FROM _zone_digits ORDER BY NOT pure, n, digits").fetchall()]
+    groups = con.execute("SELECT pure, count(*) FROM _zone_digits GROUP BY pure, n, head ORDER BY NOT pure, n, head").fetchall()
+    con.execute("DROP TABLE _zone_digits")
+    ids: dict[tuple[str, str | None], int] = {}
+    nids = np.empty(len(digits), dtype=np.int64)
+
+    def emit(start: int, end: int) -> None:
+        nids[start:end] = ids.setdefault(_lookup(digits[start]), len(ids))
+
+    lo = 0
+    for pure, count in groups:  # the (length, first three digits) runs of ``digits``
+        if pure:
+            blocks(digits, lo, lo + count, emit)
+        else:
+            for i in range(lo, lo + count):
+                emit(i, i + 1)
+        lo += count
+    return digits, nids, list(ids)
+
+
 def resolve_zones(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
     """Create the temp table ``plan_zones(lead_id, zkey)`` for ``source(lead_id, phone, tz_override)``
     and return the zone keys: ``zkey, zones, country, ambiguous, zone_problem``.
@@ -94,10 +126,7 @@ def resolve_zones(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
         SELECT lead_id, substr(phone, 2) AS digits, nullif(trim(tz_override), '') AS tz_override
         FROM {source} WHERE phone LIKE '+%'
     """)
-    ids: dict[tuple[str, str | None], int] = {}
-    digits = [d for (d,) in con.execute("SELECT DISTINCT digits FROM _plan_phone").fetchall()]
-    nids = [ids.setdefault(_lookup(d), len(ids)) for d in digits]
-    places = list(ids)
+    digits, nids, places = _places(con)
     names = [n for (n,) in con.execute(
         "SELECT DISTINCT tz_override FROM _plan_phone WHERE tz_override IS NOT NULL ORDER BY 1").fetchall()]
     con.register("_zone_numbers", pd.DataFrame({"digits": pd.Series(digits, dtype=object), "nid": nids}))

@@ -5,17 +5,22 @@ in Guernsey, an invalid number between two valid ones of its area code still has
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import re
 from functools import cache
 
 import duckdb
 import pandas as pd
+import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneMetadata, PhoneNumberType
 
 from campaign_sdk import TwilioTextContext
 from campaign_sdk.delivery import number_zones
-from campaign_sdk.delivery._zones import resolve_zones
+from campaign_sdk.delivery._zone_blocks import _DESCS, _Matcher
+from campaign_sdk.delivery._zones import _lookup, resolve_zones
 
 NOW = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -109,7 +114,48 @@ def test_each_numbers_zones_are_its_own_whatever_the_others(phones: list[str]) -
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.sampled_from(_PREFIXES), st.lists(st.text("0123456789", min_size=6, max_size=8), min_size=2, max_size=60))
-def test_a_block_of_numbers_sharing_a_prefix_gets_each_its_own_zones(prefix: str, tails: list[str]) -> None:
-    phones = list(dict.fromkeys("+" + (prefix + t)[:15] for t in tails))
+@given(st.sampled_from(_PREFIXES), st.text("0123456789", min_size=2, max_size=6),
+       st.lists(st.text("0123456789", min_size=1, max_size=3), min_size=2, max_size=80))
+def test_a_block_of_numbers_sharing_a_prefix_gets_each_its_own_zones(prefix: str, stem: str, tails: list[str]) -> None:
+    """Many numbers sharing long prefixes: the blocks that one lookup answers (_zone_blocks)."""
+    phones = list(dict.fromkeys("+" + (prefix + stem + t)[:15] for t in tails))
     assert _resolved(phones) == [_expected(p) for p in phones]
+
+
+def test_numbers_proven_alike_are_looked_up_once_per_block() -> None:
+    phones = [f"+1212555{i:04d}" for i in range(0, 10000, 7)] + [f"+447400{i:06d}" for i in range(0, 10**6, 997)]
+    _lookup.cache_clear()
+    got = _resolved(phones)
+    lookups = _lookup.cache_info().misses
+    assert got == [_expected(p) for p in phones]
+    assert lookups < 20 < len(phones)  # +1 212 555: New York; +44 7400: London (GB mobiles)
+
+
+_REGIONS = ["GB", "GG", "JE", "IM", "US", "JM", "KZ", "RU", "MF", "JP", "AX", "CX"]
+
+
+def _patterns(region: str) -> list[tuple[str, bool]]:
+    meta = PhoneMetadata.metadata_for_region(region)
+    found = [(getattr(meta, d).national_number_pattern, False) for d in _DESCS
+             if getattr(meta, d) is not None and getattr(meta, d).national_number_pattern]
+    return found + [(p, True) for p in (meta.leading_digits, meta.national_prefix_for_parsing) if p]
+
+
+@pytest.mark.parametrize("region", _REGIONS)
+def test_the_automaton_decides_some_and_all_completions_as_re_does(region: str) -> None:
+    """For each pattern (re.match for leading digits and national prefix, fullmatch for types):
+    from each start of the region's example numbers, whether some and whether all completions of
+    one to three digits match, by brute force with re, equals the automaton's answer."""
+    nationals = {str(n.national_number) for t in PhoneNumberType.values()
+                 if (n := phonenumbers.example_number_for_type(region, t)) is not None}
+    for pattern, prefix in _patterns(region):
+        matcher, regex = _Matcher(pattern, prefix), re.compile(pattern)
+        test = regex.match if prefix else regex.fullmatch
+        for national in sorted(nationals):
+            for k in (1, 2, 3):
+                head = national[:-k]
+                hits = [bool(test(head + "".join(t))) for t in itertools.product("0123456789", repeat=k)]
+                state = matcher.start
+                for ch in head:
+                    state = matcher.step(state, int(ch))
+                assert matcher.outcomes(state, k) == (any(hits), not all(hits)), (pattern, head, k)
