@@ -227,6 +227,9 @@ def _matchers(cc: str, length: int) -> tuple[_Matcher | None, tuple[_Matcher, ..
 def blocks(digits: list[str], lo: int, hi: int, emit: Callable[[int, int], None]) -> None:
     """Call ``emit(start, end)`` for consecutive runs of ``digits[lo:hi]`` (sorted, distinct, all
     of one length) whose numbers all get the same lookup; the runs cover ``lo:hi``."""
+    if hi - lo == 1:
+        emit(lo, hi)  # one number: nothing to prove (nor automata to build)
+        return
     length = len(digits[lo])
     head = digits[lo][:3]
     cc = _cc(head) if length >= 4 and head.isdigit() else None

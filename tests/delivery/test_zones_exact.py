@@ -1,6 +1,7 @@
 """A number's zones and region are libphonenumber's for that number alone (:func:`number_zones`),
 whatever other numbers the store holds: a Guernsey mobile sorted between two UK mobiles is still
-in Guernsey, an invalid number between two valid ones of its area code still has no zone."""
+in Guernsey, an invalid number between two valid ones of its area code still has no zone; and
+numbers looked up once per block (:mod:`campaign_sdk.delivery._zone_blocks`) get each its own."""
 
 from __future__ import annotations
 
