@@ -132,6 +132,16 @@ def test_numbers_proven_alike_are_looked_up_once_per_block() -> None:
     assert lookups < 20 < len(phones)  # +1 212 555: New York; +44 7400: London (GB mobiles)
 
 
+@pytest.mark.parametrize("head", ["44778", "44779", "447624", "5905900", "5905902", "1340", "77104", "6189164"])
+def test_every_number_of_a_dense_range_gets_its_own_zones(head: str) -> None:
+    """Ranges where the region changes inside (Guernsey, Jersey, Isle of Man, Saint-Martin and
+    Saint-Barthélemy, USVI's unassigned blocks, Kazakhstan, Christmas Island): a spread of their
+    numbers, looked up per proven block, each equal to its own lookup."""
+    width = {"1": 11, "7": 11, "6": 11}.get(head[0], 12) - len(head)
+    phones = [f"+{head}{i:0{width}d}" for i in range(0, 10**width, max(1, 10**width // 3000) + 3)]
+    assert _resolved(phones) == [_expected(p) for p in phones]
+
+
 _REGIONS = ["GB", "GG", "JE", "IM", "US", "JM", "KZ", "RU", "MF", "JP", "AX", "CX"]
 
 
