@@ -28,7 +28,7 @@ NOW = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
 # (neighbour below, the number, neighbour above), all valid: the neighbours are not like it
 SANDWICHES = [
     ("+447780123456", "+447781123456", "+447782123456"),  # Guernsey mobile among UK mobiles
-    ("+447796123456", "+447797123456", "+447798123456"),  # Jersey mobile
+    ("+447796123456", "+447797712345", "+447798123456"),  # Jersey mobile
     ("+447623123456", "+447624123456", "+447625123456"),  # Isle of Man mobile
     ("+447457100000", "+447457603437", "+447457800000"),  # Isle of Man, deeper in a UK range
     ("+590590081234", "+590590091234", "+590590101234"),  # Saint-Martin (MF) among Guadeloupe
