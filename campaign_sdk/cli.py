@@ -7,7 +7,7 @@ import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -18,9 +18,12 @@ from campaign_sdk._exceptions import CampaignError, GatewayError
 from campaign_sdk.client import CampaignClient
 from campaign_sdk.delivery import DeliveryPolicy
 from campaign_sdk.gateways import Gateway, SandboxGateway, TwilioGateway
+from campaign_sdk.gateways._twilio import CHANNELS, ENV_VARS
+from campaign_sdk.sending import DueReport
 from campaign_sdk.sending._report import SIMULATED
 
 SAMPLE_LEADS = Path(__file__).resolve().parent.parent / "data" / "sample_leads.csv"
+FROM_ENV = "TWILIO_FROM"  # the worker's sender number when it sends without a Messaging Service
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,11 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL for more than 1)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     about = ("send deferred messages when they are due, until stopped (SIGTERM / Ctrl-C); run several on one "
-             "PostgreSQL store to share the work. Twilio from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN / "
-             "TWILIO_MESSAGING_SERVICE_SID (else the sandbox)")
+             f"PostgreSQL store to share the work. Twilio from {' / '.join(ENV_VARS)} (or {FROM_ENV} / --from "
+             "instead of the Messaging Service); none of them set: the sandbox. A worker sends only the messages "
+             "planned for its --channel")
     work = sub.add_parser("worker", help=about, description=about[0].upper() + about[1:] + ".")
-    work.add_argument("--rate", type=float, default=None,
-                      help="messages per second, shared by every worker (default: the gateway's own rate)")
+    work.add_argument("--channel", default="whatsapp", choices=CHANNELS,
+                      help="the channel this worker sends on (default whatsapp); messages deferred by a send on "
+                           "another channel are left to a worker on theirs")
+    work.add_argument("--from", dest="from_", default=os.environ.get(FROM_ENV) or None, metavar="NUMBER",
+                      help=f"the sender's number (+E.164) when there is no Messaging Service (default: {FROM_ENV})")
+    work.add_argument("--rate", type=_positive, default=None,
+                      help="messages per second, shared by every worker (default: the documented rate of a "
+                           "sender on the channel: WhatsApp 80, SMS 1, a long code's)")
     work.add_argument("--max-in-flight", type=int, default=16,
                       help="requests to the gateway under way at once in this worker (default 16)")
     work.add_argument("--batch", type=int, default=None,
@@ -96,14 +106,44 @@ def _load_leads(client: CampaignClient, args: argparse.Namespace) -> int:
         if args.rejected:
             report.rejected.to_csv(args.rejected, index=False)
             print(f"rejected rows written to {args.rejected}")
+    if (warning := report.timezone_warning()) is not None:
+        print(f"warning: {warning}")
     return 0
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"a number of messages per second above 0 (e.g. 10), not {text!r}")
+    return value
+
+
 def _worker_gateway(args: argparse.Namespace) -> Gateway | None:
-    """A TwilioGateway from the TWILIO_* variables, or None (the client's sandbox)."""
-    sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
-    if not (sid and token):
+    """A TwilioGateway sending on ``--channel`` from the TWILIO_* variables (and ``--from``), or
+    None when none is set (the client's sandbox). Set in part, or without a sender: an error
+    naming what to set; no value of any of them is ever shown."""
+    sid_name, token_name, service_name = ENV_VARS
+    env = {name: (os.environ.get(name) or "").strip() or None for name in ENV_VARS}
+    from_ = (args.from_ or "").strip() or None
+    if not any(env.values()) and from_ is None:
+        if args.channel != SandboxGateway.channel:
+            raise CampaignError(f"--channel {args.channel} needs Twilio: set {sid_name}, {token_name} and "
+                                f"{service_name} (or --from / {FROM_ENV}); the sandbox sends {SandboxGateway.channel} only")
         return None
+    missing = [name for name in (sid_name, token_name) if env[name] is None]
+    if env[service_name] is None and from_ is None:
+        missing.append(f"{service_name} (MG..., or the sender's number as --from / {FROM_ENV})")
+    if missing:
+        given = [name for name, value in env.items() if value] + ([f"--from / {FROM_ENV}"] if from_ else [])
+        raise CampaignError(
+            f"the worker sends through Twilio when any Twilio setting is given ({', '.join(given)}), "
+            f"but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: set "
+            f"{'it' if len(missing) == 1 else 'them'}, or unset {', '.join(given)} to run on the sandbox "
+            "(which sends nothing to anybody)"
+        )
     from twilio.rest import Client
 
     http = None
@@ -111,8 +151,9 @@ def _worker_gateway(args: argparse.Namespace) -> Gateway | None:
         from campaign_sdk.testing import LocalTwilioHttpClient
 
         http = LocalTwilioHttpClient(args.twilio_url)
-    gateway = TwilioGateway(Client(sid, token, http_client=http), rate=None,
-                            messaging_service_sid=os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None)
+    gateway = TwilioGateway(Client(env[sid_name], env[token_name], http_client=http), channel=args.channel,
+                            messaging_service_sid=env[service_name], from_=None if env[service_name] else from_,
+                            rate=args.rate or "channel")
     return cast(Gateway, gateway)  # mypy reads its schedule_window property as not the Protocol's attribute
 
 
@@ -136,12 +177,25 @@ def _worker(args: argparse.Namespace) -> int:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: worker.stop())
             print("READY", flush=True)
-            worker.loop(poll=args.poll, on_report=lambda report: print(report, flush=True))
+            worker.loop(poll=args.poll, on_report=_printer())
             print("stopped", flush=True)
             return 0
     except CampaignError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _printer() -> Callable[[DueReport], None]:
+    """Prints each report of the loop, but a pass that only repeats the last notes (messages of
+    another channel still waiting) once, not at every poll."""
+    last: list[str] = []
+
+    def show(report: DueReport) -> None:
+        if report.claimed or report.stopped or report.notes != last:
+            print(report, flush=True)
+        last[:] = report.notes
+
+    return show
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -257,9 +257,28 @@ class CampaignClient:
         reached), of every enabled campaign, exactly once; a paused campaign's messages wait and
         an expired campaign's are dropped (``skipped["expired"]``). ``campaign-sdk worker`` does
         the same in a loop. Safe to run in several processes at once on one PostgreSQL store.
+        ``rate`` (messages per second, shared by every process on the store) defaults to the
+        gateway's ``default_rate``; ``max_in_flight`` requests are under way at once. Only the
+        messages deferred by a send on this gateway's channel are sent (an SMS campaign's
+        wait for an SMS gateway; the report's ``notes`` say so).
 
-        >>> client.run_due()   # doctest: +SKIP
-        <DueReport sent=120 reconciled=0 failed=0 skipped={} moved={} unresolved=0 waiting=0>
+        >>> import datetime as dt, pandas as pd, campaign_sdk as cs
+        >>> sandbox = cs.SandboxGateway(start=dt.datetime(2026, 11, 2, 17, tzinfo=dt.UTC), realtime=False)
+        >>> client = CampaignClient("sqlite:///:memory:", gateway=sandbox)
+        >>> campaign = client.create_campaign("Later", template="order_confirmation")
+        >>> _ = campaign.add_leads(pd.DataFrame({"phone_number": ["+14155552671"], "lead_name": ["Ana"],
+        ...                                      "order_id": ["A-1"]}))
+        >>> _ = campaign.submit_for_approval(category="UTILITY"), sandbox.advance(hours=48), campaign.sync_approval()
+        >>> campaign.enable()
+        <Campaign 1 'Later' marketing approved enabled>
+        >>> campaign.schedule(at=sandbox.now() + dt.timedelta(hours=1), progress=False).deferred
+        {'scheduled': 1}
+        >>> client.run_due()                    # not due yet: it waits
+        <DueReport claimed=0 sent=0 reconciled=0 failed=0 skipped={} moved={} unresolved=0 waiting=1 next_due=2026-11-04T18:00:00+00:00>
+        >>> sandbox.advance(hours=1)            # an hour later
+        datetime.datetime(2026, 11, 4, 18, 0, tzinfo=datetime.timezone.utc)
+        >>> client.run_due()
+        <DueReport claimed=1 sent=1 reconciled=0 failed=0 skipped={} moved={} unresolved=0 waiting=0>
         """
         return sending.run_due(
             self._sessions, self.gateway, rate=rate or self.gateway.default_rate,

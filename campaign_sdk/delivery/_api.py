@@ -71,7 +71,7 @@ def plan_campaign(
             return table, "the prices= table"
         return gateway_prices(gateway, countries, channel)
 
-    if messaging_tier is not None:  # checked as the gateways' setting is (0 or -5 is no limit)
+    if messaging_tier is not None:  # checked as the gateways' setting is: 0, -5 or True is refused, None is no limit
         try:
             check_tier(messaging_tier)
         except ValueError as exc:

@@ -68,6 +68,19 @@ WHATSAPP_FREE_IN_SERVICE_WINDOW = frozenset({"utility", WHATSAPP_NON_TEMPLATE_CA
 WHATSAPP_SENDER_MPS = 80
 WHATSAPP_SENDER_MPS_TEXT_MAX = 400
 
+# SMS throughput depends on the sender: "Your Twilio SMS-enabled long code phone numbers can send
+# SMS messages at a rate of one message segment per second ... On US and Canadian toll-free phone
+# numbers, the rate limit is 3 message segments per second"; short codes more (30 on that page;
+# 100 on newer ones); Twilio queues the excess, "up to 10 hours' worth of message segments"
+# (a US or Canadian local number's queue: 36,000 segments).
+# https://www.twilio.com/help/faq/sms/how-quickly-can-i-send-sms-messages ;
+# https://support.twilio.com/hc/en-us/articles/115002943027-Understanding-Twilio-Rate-Limits-and-Message-Queues
+# The SDK does not know the number type: a long code's rate is its default for SMS (a faster
+# rate is queued by Twilio and arrives late, perhaps in the recipient's quiet hours). Counting
+# messages, not segments, is an inference: a long message of n segments takes n seconds.
+SMS_LONG_CODE_MPS = 1
+SMS_TOLL_FREE_MPS = 3
+
 # Since April 1, 2025, "recipients in the U.S. cannot receive WhatsApp marketing template messages":
 # Meta does not deliver them and Twilio reports error 63049 ("do not retry ... Use another channel
 # such as SMS or MMS"). https://www.twilio.com/docs/api/errors/63049 ;

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from twilio.base import deserialize, serialize
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
@@ -14,7 +14,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from campaign_sdk._enums import ApprovalState
 from campaign_sdk._exceptions import GatewayError
 from campaign_sdk.facts import errors, scheduling
-from campaign_sdk.facts.delivery import WHATSAPP_SENDER_MPS
+from campaign_sdk.facts.delivery import SMS_LONG_CODE_MPS, WHATSAPP_SENDER_MPS
 from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.gateways._base import (
     ApprovalResult,
@@ -33,6 +33,9 @@ from campaign_sdk.gateways._sender import check_number_type
 T = TypeVar("T")
 CHANNELS = ("whatsapp", "sms", "messenger", "rcs")
 ENV_VARS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID")
+# A sender's documented default rate by channel (facts.delivery). Messenger and RCS: none found in
+# Twilio's docs; they keep WhatsApp's, as before (not a documented value).
+DEFAULT_RATES = {"whatsapp": WHATSAPP_SENDER_MPS, "sms": SMS_LONG_CODE_MPS}
 # the headers of twilio-python's MessageList.create
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 
@@ -46,9 +49,11 @@ class TwilioGateway:
     <TwilioGateway account=AC000000…0000 messaging_service=MG111111…1111 channel=whatsapp rate=80/s>
 
     ``messaging_service_sid`` or ``from_`` names the sender; ``status_callback`` is passed on every
-    send; ``rate`` is the default send rate in messages per second (WhatsApp allows 80 per sender
-    by default, ``facts.delivery.WHATSAPP_SENDER_MPS``; an SMS sender's throughput depends on its
-    number type and registration, which the SDK does not know: pass it); ``messaging_tier`` is
+    send; ``rate`` is the default send rate in messages per second, by default the channel's
+    documented one (:func:`default_rate`: WhatsApp allows 80 per sender,
+    ``facts.delivery.WHATSAPP_SENDER_MPS``; an SMS sender's throughput depends on its number type
+    and registration, which the SDK does not know: a long code's 1 per second,
+    ``SMS_LONG_CODE_MPS``, unless you pass it; None: no limit); ``messaging_tier`` is
     the WhatsApp sender's messaging limit (unique people per rolling 24 h, e.g. 2000), which
     ``send()`` and ``plan()`` keep to by deferring the rest. ``sender_number_type`` (local, mobile,
     national, toll free, shortcode) is the type of the number that sends, by which Twilio prices
@@ -76,7 +81,7 @@ class TwilioGateway:
         from_: str | None = None,
         status_callback: str | None = None,
         channel: str = "whatsapp",
-        rate: float | None = WHATSAPP_SENDER_MPS,
+        rate: float | None | Literal["channel"] = "channel",
         messaging_tier: int | None = None,
         sender_number_type: str | None = None,
     ) -> None:
@@ -91,7 +96,7 @@ class TwilioGateway:
         self.from_ = address(from_, channel) if from_ else None
         self.status_callback = status_callback
         self.channel = channel
-        self.default_rate = rate
+        self.default_rate = default_rate(channel) if rate == "channel" else rate
         self.messaging_tier = check_tier(messaging_tier)
         self.sender_number_type = check_number_type(sender_number_type)
         # twilio-python imports its API modules on first use; doing it now keeps that pause out
@@ -268,6 +273,15 @@ class TwilioGateway:
             if message is None:
                 return
             yield _record(message)
+
+
+def default_rate(channel: str) -> float:
+    """The documented default send rate (messages per second) of a Twilio sender on ``channel``.
+
+    >>> default_rate("whatsapp"), default_rate("sms")
+    (80, 1)
+    """
+    return DEFAULT_RATES.get(channel, WHATSAPP_SENDER_MPS)
 
 
 def _content_payload(body: dict[str, Any]) -> Any:

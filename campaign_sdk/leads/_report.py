@@ -57,7 +57,9 @@ class LeadLoadReport:
       (``row``, ``phone_number``, the ``value`` and a ``suggestion``: the zone it probably means,
       e.g. ``Europe/Paris`` for ``europe/paris``, or None): they are kept, and ``plan()`` / ``send()`` skip
       them with reason ``invalid_timezone`` until the value is fixed (e.g. ``America/New_York``)
-      or removed (then the number's own zone applies).
+      or removed (then the number's own zone applies). A warning, not a rejection: counted in
+      ``counts`` and the repr as ``invalid_timezones`` when there are any, and explained by
+      :meth:`timezone_warning`.
 
     >>> report = campaign.add_leads("leads.csv", default_region="US")   # doctest: +SKIP
     >>> report.rejected.groupby("reason").size()                        # doctest: +SKIP
@@ -92,7 +94,39 @@ class LeadLoadReport:
             "skipped_opted_out": self.skipped_opted_out,
             "rejected": self.rejected_count,
             "missing_variables": len(self.missing_variables),
-        }
+        } | ({"invalid_timezones": len(self.invalid_timezones)} if len(self.invalid_timezones) else {})
+
+    def timezone_warning(self, *, limit: int = 5) -> str | None:
+        """What is wrong with the leads kept with a ``timezone`` that names no IANA zone, and
+        what to do (None when there are none); the first ``limit`` rows are named
+        (``invalid_timezones`` lists them all).
+
+        >>> import pandas as pd
+        >>> bad = pd.DataFrame({"row": [3], "phone_number": ["+14155552674"], "value": ["Mars/Olympus"],
+        ...                     "suggestion": [None]})
+        >>> report = LeadLoadReport(campaign="Promo", total_rows=4, inserted=4, invalid_timezones=bad)
+        >>> report.counts["invalid_timezones"]
+        1
+        >>> print(report.timezone_warning())  # doctest: +NORMALIZE_WHITESPACE
+        1 lead(s) kept with a timezone that is not an IANA zone name: row 3 (+14155552674)
+        'Mars/Olympus'. plan() and send() skip them (reason invalid_timezone) until the timezone
+        column holds a zone name such as America/New_York, or is left empty (the number's own
+        zone then applies)
+        """
+        bad = self.invalid_timezones
+        if not len(bad):
+            return None
+        head = f"{len(bad):,} lead(s) kept with a timezone that is not an IANA zone name"
+        if limit > 0:
+            head += ": " + "; ".join(
+                f"row {r.row} ({r.phone_number}) {r.value!r}" + (f" (did you mean {r.suggestion}?)" if r.suggestion else "")
+                for r in bad.head(limit).itertuples()
+            ) + (f" and {len(bad) - limit:,} more" if len(bad) > limit else "")
+        return (
+            f"{head}. "
+            "plan() and send() skip them (reason invalid_timezone) until the timezone column holds a zone "
+            "name such as America/New_York, or is left empty (the number's own zone then applies)"
+        )
 
     def __repr__(self) -> str:
         body = " ".join(f"{k}={v}" for k, v in self.counts.items())
@@ -115,12 +149,9 @@ class LeadLoadReport:
                     f"<p>Rejected rows by reason: {summary}. First 10 of {self.rejected_count:,}:</p>"
                     + self.rejected.head(10).to_html(index=False)
                 )
-            if len(self.invalid_timezones):
-                out += (
-                    f"<p>{len(self.invalid_timezones):,} lead(s) kept with a timezone that is not an IANA zone "
-                    "name; plan() and send() skip them until it is fixed (e.g. America/New_York). First 10:</p>"
-                    + self.invalid_timezones.head(10).to_html(index=False)
-                )
+            if (warning := self.timezone_warning(limit=0)) is not None:
+                out += (f"<p>Warning: {html.escape(warning)}. First 10:</p>"
+                        + self.invalid_timezones.head(10).to_html(index=False))
             return out + "</div>"
         except Exception:  # a repr must never raise in a notebook
             return html.escape(f"<LeadLoadReport {self.campaign!r}>")

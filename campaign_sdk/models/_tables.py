@@ -307,6 +307,9 @@ class DeferredSend(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
     claimed_until: Mapped[dt.datetime | None]
+    # Migration 0013: the channel the message was planned for (the deferring gateway's); a worker
+    # sends only its own channel's. NULL for rows deferred before it (sent on the worker's channel).
+    channel: Mapped[str | None] = mapped_column(sa.String(10))
 
 
 class InboundMessage(Base):

@@ -31,8 +31,9 @@ from campaign_sdk.models import Campaign, CampaignLead, DeferredSend, OutboundMe
 from campaign_sdk.sending._lease import LeaseLost, _alive
 
 
-def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Store ``{lead_id, user_id, due_at, reason}`` rows (a lead already deferred keeps its row)."""
+def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]], *, channel: str | None = None) -> int:
+    """Store ``{lead_id, user_id, due_at, reason}`` rows planned for ``channel`` (the deferring
+    gateway's: a worker sends only its own channel's rows); a lead already deferred keeps its row."""
     if not rows:
         return 0
     now = utcnow()
@@ -40,11 +41,12 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]])
         # many rows per INSERT straight through the DBAPI (the Core's processing of each row's
         # parameters costs more than the insert itself; an executemany steps the driver per row)
         due_at, created = raw.bind("due_at"), raw.bind("created_at")(now)
-        params = [(campaign_id, r["lead_id"], r["user_id"], due_at(r["due_at"]), r["reason"], created) for r in rows]
+        params = [(campaign_id, r["lead_id"], r["user_id"], due_at(r["due_at"]), r["reason"], created, channel)
+                  for r in rows]
         done = raw.many_rows(session.connection(), "defer", params, functools.partial(_defer_sql, raw))
         return sum(int(getattr(result, "rowcount", 0) or 0) for result in done)
     values = [{"campaign_id": campaign_id, "lead_id": r["lead_id"], "user_id": r["user_id"], "due_at": r["due_at"],
-               "reason": r["reason"], "created_at": now} for r in rows]
+               "reason": r["reason"], "created_at": now, "channel": channel} for r in rows]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(DeferredSend).on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
     result = session.execute(statement, values)
@@ -52,7 +54,7 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]])
 
 
 _DEFERRED = cast(sa.Table, DeferredSend.__table__)
-_DEFER_COLUMNS = ("campaign_id", "lead_id", "user_id", "due_at", "reason", "created_at")
+_DEFER_COLUMNS = ("campaign_id", "lead_id", "user_id", "due_at", "reason", "created_at", "channel")
 
 
 def _defer_sql(raw: RawTable, rows: int) -> str:
@@ -79,11 +81,12 @@ def deferred_leads(session: Session, campaign_id: int, lead_ids: Iterable[int]) 
     return found
 
 
-def waiting(session: Session, campaign_id: int | None = None, *,
-            until: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
+def waiting(session: Session, campaign_id: int | None = None, *, until: dt.datetime | None = None,
+            channel: str | None = None) -> tuple[int, dt.datetime | None]:
     """How many messages wait (of one campaign, or all) and when the next one is due
-    (``until``: only those due by then, e.g. the campaign's ``expires_at``)."""
-    query = sa.select(sa.func.count(), sa.func.min(DeferredSend.due_at))
+    (``until``: only those due by then, e.g. the campaign's ``expires_at``; ``channel``: only
+    those a worker on that channel sends, see :func:`claim_due`)."""
+    query = sa.select(sa.func.count(), sa.func.min(DeferredSend.due_at)).where(*_on(channel))
     if campaign_id is not None:
         query = query.where(DeferredSend.campaign_id == campaign_id)
     if until is not None:
@@ -171,13 +174,15 @@ def _pid(token: str) -> int:
         return 0
 
 
-def claim_due(session: Session, token: str, *, now: dt.datetime, limit: int, ttl: float) -> list[DeferredSend]:
-    """Claim up to ``limit`` due messages of enabled campaigns (earliest first) for ``token``."""
+def claim_due(session: Session, token: str, *, now: dt.datetime, limit: int, ttl: float,
+              channel: str | None = None) -> list[DeferredSend]:
+    """Claim up to ``limit`` due messages of enabled campaigns (earliest first) for ``token``;
+    with ``channel``, only those planned for it (or deferred before migration 0013: unknown)."""
     free = sa.or_(DeferredSend.claimed_until.is_(None), DeferredSend.claimed_until < now)
     candidates = (
         sa.select(DeferredSend.id)
         .join(Campaign, Campaign.id == DeferredSend.campaign_id)
-        .where(DeferredSend.due_at <= now, free, Campaign.enabled.is_not(None))
+        .where(DeferredSend.due_at <= now, free, Campaign.enabled.is_not(None), *_on(channel))
         .order_by(DeferredSend.due_at, DeferredSend.id)
         .limit(limit)
     )
@@ -193,6 +198,24 @@ def claim_due(session: Session, token: str, *, now: dt.datetime, limit: int, ttl
     )
     return list(session.scalars(sa.select(DeferredSend).where(DeferredSend.claimed_by == token)
                                 .order_by(DeferredSend.due_at, DeferredSend.id)))
+
+
+def _on(channel: str | None) -> list[sa.ColumnElement[bool]]:
+    if channel is None:
+        return []
+    return [sa.or_(DeferredSend.channel == channel, DeferredSend.channel.is_(None))]
+
+
+def due_elsewhere(session: Session, channel: str, *, now: dt.datetime) -> dict[str, int]:
+    """Due messages of enabled campaigns planned for a channel other than ``channel``, by channel
+    (a worker on ``channel`` leaves them to a worker on theirs)."""
+    query = (
+        sa.select(DeferredSend.channel, sa.func.count())
+        .join(Campaign, Campaign.id == DeferredSend.campaign_id)
+        .where(DeferredSend.due_at <= now, Campaign.enabled.is_not(None), DeferredSend.channel != channel)
+        .group_by(DeferredSend.channel).order_by(DeferredSend.channel)
+    )
+    return {str(name): int(count) for name, count in session.execute(query)}
 
 
 def finish(session: Session, token: str, done: Sequence[int], back: Sequence[int]) -> None:

@@ -2,6 +2,9 @@
 ``campaign-sdk worker``). Several workers may share one PostgreSQL store; see
 :mod:`campaign_sdk.sending._deferred` for how a message is claimed once and sent once.
 
+A worker sends on its gateway's channel only the messages planned for it (``deferred_sends.channel``,
+migration 0013): those of another channel wait for a worker on theirs, and the report's notes say so.
+
 One pass: free the claims of dead workers on this host, claim due messages, and per campaign:
 drop what expired (``expired``), settle intents a killed worker left (found in Twilio's list, or
 released and sent again), ask the delivery plan again (a due message may now be over a frequency
@@ -45,8 +48,9 @@ class DueReport(Sealable):
     """What one ``run_due()`` did: ``sent`` (accepted by Twilio), ``reconciled`` (sent by a worker
     that died, found in Twilio's list), ``failed`` (by code or kind), ``skipped`` (by reason, e.g.
     ``expired``, ``frequency_cap``), ``moved`` (deferred again, by reason), ``unresolved``,
-    ``waiting`` (messages still deferred), ``next_due`` and ``notes`` (e.g. messages Twilio's
-    scheduler held for people who opted out, canceled)."""
+    ``waiting`` (messages still deferred, on this worker's channel), ``next_due`` and ``notes`` (e.g. messages Twilio's
+    scheduler held for people who opted out, canceled; due messages planned for another channel,
+    which this worker leaves to a worker on that channel)."""
 
     claimed: int = 0
     sent: int = 0
@@ -182,7 +186,8 @@ class DueSender:
             now = self._clock()
             with self._sessions.begin() as session:
                 _deferred.free_dead_claims(session, now)
-                rows = _deferred.claim_due(session, token, now=now, limit=self._batch, ttl=self._ttl)
+                rows = _deferred.claim_due(session, token, now=now, limit=self._batch, ttl=self._ttl,
+                                           channel=self._gateway.channel)
                 claimed = [(r.id, r.campaign_id, r.lead_id, r.user_id) for r in rows]
             if not claimed:
                 break
@@ -193,7 +198,9 @@ class DueSender:
                 total.stopped = report.stopped
                 break
         with self._sessions() as session:
-            total.waiting, due = _deferred.waiting(session)
+            total.waiting, due = _deferred.waiting(session, channel=self._gateway.channel)
+            elsewhere = _deferred.due_elsewhere(session, self._gateway.channel, now=self._clock())
+        total.notes.extend(_elsewhere_note(elsewhere, self._gateway.channel))
         total.next_due = utc(due) if due is not None else None
         total.notes.extend(sweep_notes(self._sessions, self._gateway))  # opt-outs recorded without a gateway
         total.duration = time.monotonic() - started
@@ -380,6 +387,16 @@ class DueSender:
 
             return _Inline()
         return ThreadPoolExecutor(self._max_in_flight, thread_name_prefix="campaign-sdk-due")
+
+
+def _elsewhere_note(counts: dict[str, int], channel: str) -> list[str]:
+    """Why due messages planned for another channel are not sent by this worker, and what to do."""
+    if not counts:
+        return []
+    which = ", ".join(f"{n:,} for {name}" for name, n in counts.items())
+    flags = " / ".join(f"--channel {name}" for name in counts)
+    return [f"due messages planned for another channel wait ({which}): this worker sends {channel} only; "
+            f"start a worker on theirs (campaign-sdk worker {flags}, with that channel's sender)"]
 
 
 def _enabled(sessions: sessionmaker[Session], campaign_id: int) -> bool:

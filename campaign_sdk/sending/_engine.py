@@ -423,7 +423,7 @@ class CampaignSender:
                 for lead, d in later]
 
         def write(session: Session) -> None:
-            _deferred.defer(session, self._campaign_id, held)
+            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel)
 
         return write
 
@@ -489,7 +489,7 @@ class CampaignSender:
 
         def write(session: Session) -> None:
             service.release_intents(session, [job.intent_id])
-            _deferred.defer(session, self._campaign_id, held)
+            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel)
 
         books.submit(write)
         with self._lock:
@@ -513,7 +513,7 @@ class CampaignSender:
 
         def write(session: Session) -> None:
             service.release_intents(session, [job.intent_id])
-            _deferred.defer(session, self._campaign_id, held)
+            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel)
 
         books.submit(write)
         with self._lock:

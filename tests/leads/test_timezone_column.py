@@ -64,3 +64,41 @@ def test_a_zone_name_is_checked_against_the_zone_database_not_the_file_system(mo
         assert _rows.iana_zone("localtime") is None  # this machine's own zone, not a place
     finally:
         _rows.iana_zone.cache_clear()
+
+
+def test_the_report_counts_and_explains_the_bad_zones_in_its_repr(client: CampaignClient) -> None:
+    campaign = client.create_campaign("Counted", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
+    report = campaign.add_leads(ROWS, chunk_size=3)
+    assert report.counts["invalid_timezones"] == 2 and repr(report).endswith(" invalid_timezones=2>")
+    warning = report.timezone_warning()
+    assert warning is not None and warning.startswith("2 lead(s) kept with a timezone that is not an IANA zone name")
+    # which rows, which values, what it probably means and what to do
+    assert "row 3 (+14155552674) 'europe/paris' (did you mean Europe/Paris?)" in warning
+    assert "row 6 (+14155552676) 'Europe/Berlni' (did you mean Europe/Berlin?)" in warning
+    assert "reason invalid_timezone" in warning and "America/New_York" in warning
+    assert "Warning: 2 lead(s) kept" in report._repr_html_()
+    clean = campaign.add_leads(ROWS.drop(columns="timezone"))
+    assert "invalid_timezones" not in clean.counts and "invalid_timezones" not in repr(clean)
+    assert clean.timezone_warning() is None
+
+
+def test_the_warning_names_the_first_rows_and_counts_the_rest() -> None:
+    bad = pd.DataFrame({"row": range(8), "phone_number": [f"+1415555267{i}" for i in range(8)],
+                        "value": ["Mars/Olympus"] * 8, "suggestion": [None] * 8})
+    warning = cs.LeadLoadReport(campaign="Many", invalid_timezones=bad).timezone_warning(limit=2)
+    assert warning is not None
+    assert "row 0 (+14155552670) 'Mars/Olympus'; row 1 (+14155552671) 'Mars/Olympus' and 6 more." in warning
+    assert "row 2 " not in warning
+
+
+def test_load_leads_prints_the_bad_zones_as_a_warning(tmp_path, capsys) -> None:
+    from campaign_sdk import cli
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    CampaignClient(db).create_campaign("Zones", content=cs.TwilioTextContext(body="Hi {{lead_name}}, news for you!"))
+    path = tmp_path / "leads.csv"
+    path.write_text("phone_number,lead_name,timezone\n+14155552671,Ana,Mars/Olympus\n+14155552672,Bo,Europe/Lisbon\n")
+    assert cli.main(["--db", db, "load-leads", "Zones", str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "inserted=2" in out and "invalid_timezones=1" in out
+    assert "warning: 1 lead(s) kept with a timezone that is not an IANA zone name: row 0 (+14155552671) 'Mars/Olympus'" in out
