@@ -14,7 +14,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from campaign_sdk._enums import ApprovalState
 from campaign_sdk._exceptions import GatewayError
 from campaign_sdk.facts import errors, scheduling
-from campaign_sdk.facts.delivery import SMS_LONG_CODE_MPS, WHATSAPP_SENDER_MPS
+from campaign_sdk.facts.delivery import SMS_LONG_CODE_MPS, SMS_TOLL_FREE_MPS, WHATSAPP_SENDER_MPS
 from campaign_sdk.facts.errors import ErrorKind
 from campaign_sdk.gateways._base import (
     ApprovalResult,
@@ -28,7 +28,7 @@ from campaign_sdk.gateways._base import (
 from campaign_sdk.gateways import _environment as environment
 from campaign_sdk.gateways._base import messaging_tier as check_tier
 from campaign_sdk.gateways._http import RetryAfterHttpClient, retry_after
-from campaign_sdk.gateways._sender import check_number_type
+from campaign_sdk.gateways._sender import check_number_type, sender_type
 
 T = TypeVar("T")
 CHANNELS = ("whatsapp", "sms", "messenger", "rcs")
@@ -52,8 +52,9 @@ class TwilioGateway:
     send; ``rate`` is the default send rate in messages per second, by default the channel's
     documented one (:func:`default_rate`: WhatsApp allows 80 per sender,
     ``facts.delivery.WHATSAPP_SENDER_MPS``; an SMS sender's throughput depends on its number type
-    and registration, which the SDK does not know: a long code's 1 per second,
-    ``SMS_LONG_CODE_MPS``, unless you pass it; None: no limit); ``messaging_tier`` is
+    and registration: 3 per second for a toll-free number (``sender_number_type`` or ``from_``
+    tells it), else a long code's 1, ``SMS_LONG_CODE_MPS``, unless you pass it; a faster sender
+    (a short code, a registered campaign) passes its own; None: no limit); ``messaging_tier`` is
     the WhatsApp sender's messaging limit (unique people per rolling 24 h, e.g. 2000), which
     ``send()`` and ``plan()`` keep to by deferring the rest. ``sender_number_type`` (local, mobile,
     national, toll free, shortcode) is the type of the number that sends, by which Twilio prices
@@ -96,9 +97,12 @@ class TwilioGateway:
         self.from_ = address(from_, channel) if from_ else None
         self.status_callback = status_callback
         self.channel = channel
-        self.default_rate = default_rate(channel) if rate == "channel" else rate
         self.messaging_tier = check_tier(messaging_tier)
         self.sender_number_type = check_number_type(sender_number_type)
+        if rate == "channel":
+            number_type, _ = sender_type(self.sender_number_type, from_=from_, messaging_service_sid=messaging_service_sid)
+            rate = default_rate(channel, number_type)
+        self.default_rate = rate
         # twilio-python imports its API modules on first use; doing it now keeps that pause out
         # of the first (rate-limited) sends, which would otherwise leave in a burst.
         _ = client.messages, client.content
@@ -275,12 +279,16 @@ class TwilioGateway:
             yield _record(message)
 
 
-def default_rate(channel: str) -> float:
-    """The documented default send rate (messages per second) of a Twilio sender on ``channel``.
+def default_rate(channel: str, number_type: str | None = None) -> float:
+    """The documented default send rate (messages per second) of a Twilio sender on ``channel``;
+    for SMS by the sender's ``number_type`` (``sender_type``: a toll-free number sends 3 a second,
+    a long code or a number of unknown type 1).
 
-    >>> default_rate("whatsapp"), default_rate("sms")
-    (80, 1)
+    >>> default_rate("whatsapp"), default_rate("sms"), default_rate("sms", "toll free")
+    (80, 1, 3)
     """
+    if channel == "sms" and number_type == "toll free":
+        return SMS_TOLL_FREE_MPS
     return DEFAULT_RATES.get(channel, WHATSAPP_SENDER_MPS)
 
 

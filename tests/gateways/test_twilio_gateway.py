@@ -223,3 +223,15 @@ def test_a_sender_is_required() -> None:
         TwilioGateway(Client("AC" + "0" * 32, "x"))
     with pytest.raises(ValueError, match="channel"):
         TwilioGateway(Client("AC" + "0" * 32, "x"), from_="+15005550006", channel="fax")
+
+
+def test_an_sms_senders_default_rate_follows_its_number_type(twilio_server) -> None:
+    """Twilio: a long code sends 1 SMS segment a second, a US/Canadian toll-free number 3
+    (facts.delivery); a rate given wins."""
+    client = twilio_server.twilio_client()
+    assert TwilioGateway(client, from_="+14155550100", channel="sms").default_rate == 1
+    assert TwilioGateway(client, from_="+18005550100", channel="sms").default_rate == 3
+    assert TwilioGateway(client, messaging_service_sid="MG" + "1" * 32, channel="sms",
+                         sender_number_type="toll free").default_rate == 3
+    assert TwilioGateway(client, from_="+18005550100", channel="sms", rate=30).default_rate == 30
+    assert TwilioGateway(client, from_="+18005550100").default_rate == 80  # WhatsApp: per sender
