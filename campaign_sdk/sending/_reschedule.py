@@ -93,6 +93,7 @@ class _Held:
     category: str
     expires_at: dt.datetime | None
     timezone: str | None
+    channel: str | None  # the channel it was sent by (None: stored before migration 0011)
 
 
 Verdict = tuple[dt.datetime | None, str]  # (the lead's new due moment or None, why)
@@ -148,19 +149,19 @@ def _held(sessions: sessionmaker[Session], campaign_ids: list[int], client_polic
         policies = {cid: policy_for(row, given=None, client_policy=client_policy) for cid, row in rows.items()}
         found = session.execute(
             sa.select(m.id, m.sid, m.to_number, m.campaign_id, m.lead_id, m.user_id, m.scheduled_for,
-                      lead.custom_variables)
+                      lead.custom_variables, m.channel)
             .join(lead, lead.id == m.lead_id)
             .where(m.campaign_id.in_(campaign_ids), HELD)
             .order_by(m.id)
         ).all()
     held = []
-    for mid, sid, to, cid, lead_id, user_id, send_at, variables in found:
+    for mid, sid, to, cid, lead_id, user_id, send_at, variables, channel in found:
         row = rows[cid]
         tz = (variables or {}).get("timezone")
         held.append(_Held(mid, str(sid), str(to), cid, lead_id, user_id, None if send_at is None else utc(send_at),
                           policies[cid], str(row.campaign_type),
                           None if row.expires_at is None else utc(row.expires_at),
-                          str(tz).strip() or None if tz is not None else None))
+                          str(tz).strip() or None if tz is not None else None, channel))
     return held
 
 
@@ -235,7 +236,7 @@ def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple
     now = utc(gateway.now())
     for start in range(0, len(pulled), BATCH):
         events: list[Any] = []
-        later: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        later: dict[tuple[int, str | None], list[dict[str, Any]]] = defaultdict(list)
         dropped: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for held, (due, why) in pulled[start:start + BATCH]:
             event = _cancel(gateway, held.sid, held.to, report)
@@ -245,7 +246,7 @@ def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple
             if event["status"] != MessageStatus.CANCELED:
                 continue  # Twilio had sent it: in report.already_sent, it counts as sent
             if due is not None:
-                later[held.campaign_id].append({"lead_id": held.lead_id, "user_id": held.user_id, "due_at": due,
+                later[held.campaign_id, held.channel].append({"lead_id": held.lead_id, "user_id": held.user_id, "due_at": due,
                                                 "reason": "quiet_hours" if why == "quiet_hours" else "scheduled"})
                 report.deferred[why] = report.deferred.get(why, 0) + 1
             elif why != FREED:
@@ -254,8 +255,8 @@ def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple
             report.moved[held.sid] = due
         with sessions.begin() as session:
             service.record_statuses(session, events)  # a canceled message frees its lead ...
-            for campaign_id, rows in later.items():   # ... deferred to its new moment in the same transaction
-                _deferred.defer(session, campaign_id, rows)
+            for (campaign_id, channel), rows in later.items():  # ... deferred to its new moment in the same
+                _deferred.defer(session, campaign_id, rows, channel=channel)  # transaction, for its own channel's worker
             for campaign_id, skips in dropped.items():
                 _deferred.mark_skipped(session, campaign_id, skips, now=now)
 

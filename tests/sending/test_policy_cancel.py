@@ -21,7 +21,7 @@ from campaign_sdk.models import CampaignLead, DeferredSend, OutboundMessage
 from campaign_sdk.sending import CancelError, RescheduleWarning
 from campaign_sdk.testing import TwilioTestServer
 
-from .conftest import ANY_HOUR, FAST_RETRY, approve, leads_frame
+from .conftest import ANY_HOUR, FAST_RETRY, approve, gateway_for, leads_frame
 
 START = dt.datetime(2026, 7, 1, 2, tzinfo=dt.UTC)  # Tue 19:00 in Los Angeles, Wed 04:00 in Berlin
 SEND_AT = dt.datetime(2026, 7, 1, 23, tzinfo=dt.UTC)  # Wed 16:00 in Los Angeles, Thu 01:00 in Berlin
@@ -208,3 +208,19 @@ def test_a_cancel_that_fails_is_raised_per_message_and_retried_by_setting_the_po
     campaign.set_delivery(DeliveryPolicy(window=EIGHT_TO_EIGHT))
     assert campaign.rescheduled.canceled == 1 and _at_twilio(twilio_server)[berlin] == "canceled"
     assert _deferred(sender) == [("Europe/Berlin", BERLIN_MORNING, "quiet_hours")]
+
+
+def test_a_message_pulled_back_from_twilio_waits_for_a_worker_of_its_own_channel(
+        migrated_url, twilio_server):
+    """An SMS held by Twilio and pulled back is deferred for the SMS worker (``deferred_sends.channel``),
+    not for any worker (which would send it on its own channel: WhatsApp by default)."""
+    with CampaignClient(migrated_url, gateway=gateway_for(twilio_server, channel="sms")) as client:
+        client.delivery_policy = ANY_HOUR
+        campaign = client.create_campaign("Texts", template="order_confirmation")
+        campaign.add_leads(leads_frame(2).assign(timezone=["America/Los_Angeles", "Europe/Berlin"]))
+        approve(campaign, twilio_server)
+        assert campaign.schedule(at=SEND_AT, progress=False, retry=FAST_RETRY).scheduled == 2
+        campaign.set_delivery(DeliveryPolicy(window=EIGHT_TO_EIGHT))
+        assert campaign.rescheduled.deferred == {"quiet_hours": 1}
+        with client.engine.connect() as connection:
+            assert connection.execute(sa.select(DeferredSend.channel)).scalars().all() == ["sms"]
