@@ -2,44 +2,27 @@
 ones (by reason, with the next and the last due moment), holdouts, and a duration for the
 requests the send makes now only.
 
-The clock stands still (the local Twilio server's simulated clock, read by the gateway and so by
-the plan); WhatsApp's messaging limit of 1 person a day defers two of three leads by one and two
+The clock stands still at ``START`` (the local Twilio server's simulated clock, read by the gateway
+and so by the plan; the sender is a Messaging Service: Twilio's scheduler can hold a message);
+WhatsApp's messaging limit of 1 person a day defers two of three leads by one and two
 days, at any hour (no send window)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pandas as pd
-import pytest
 
 from campaign_sdk import CampaignClient, DeliveryPolicy
-from campaign_sdk.gateways import TwilioGateway
 from campaign_sdk.models import CampaignLead, ConversationUser
 from campaign_sdk.testing import TwilioTestServer
 
-from tests.conftest import SERVICE_SID
+from .conftest import approve, leads_frame, numbers
 
-from .conftest import ClockedTwilioGateway, approve, clocked_twilio_server, leads_frame, numbers
-
-START = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)
+START = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)  # the simulated clock of the server and the gateway
 DAY = dt.timedelta(days=1)
 ONE_A_DAY = DeliveryPolicy(window=None, messaging_tier=1)
 LA, NY, BERLIN = "+14155550100", "+12125550100", "+4915112345678"
-
-
-@pytest.fixture
-def twilio_server() -> Iterator[TwilioTestServer]:
-    with clocked_twilio_server(START) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(twilio_server: TwilioTestServer) -> TwilioGateway:
-    """A Messaging Service sender: Twilio's scheduler holds what is due within its window."""
-    return ClockedTwilioGateway(twilio_server.twilio_client(), twilio_server.simulator,
-                                messaging_service_sid=SERVICE_SID, rate=None)
 
 
 def _campaign(client: CampaignClient, server: TwilioTestServer, count: int = 3):
