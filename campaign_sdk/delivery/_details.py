@@ -60,22 +60,24 @@ def cap_details(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> pa.Table | No
     if not con.execute("SELECT count(*) FROM _plan_capped").fetchall()[0][0]:
         return None
     counted, own, condition = _limits.counted_messages(spec, _limits.exists(con, "_plan_held"))
+    # the caps the send would exceed, and the candidates for the free moment: each counted
+    # message's departure from each cap's window; free: every cap then counts fewer than its
+    # limit (the lead's own message is the one more)
+    hits = [f"len(list_filter(ts, lambda y: {_limits.within(cap, 'send_at', 'y')})) >= {cap.limit}" for cap in chosen]
     micros = [f"to_microseconds({cap.per // US})" for cap in chosen]
-    # candidates: each counted message's departure from each cap's window; free: every cap then
-    # counts fewer than its limit (the lead's own message is the one more)
     departures = "flatten([" + ", ".join(f"list_transform(ts, lambda x: x + {p})" for p in micros) + "])"
-    free = " AND ".join(f"len(list_filter(ts, lambda y: y > moment - {p} AND y < moment + {p})) < {cap.limit}"
-                        for p, cap in zip(micros, chosen))
-    names = ", ".join(f"CASE WHEN hits[{i}] THEN '{cap_name(cap)}' END" for i, cap in enumerate(chosen, 1))
-    text = f"""'cap' || CASE WHEN len(list_filter(hits, lambda h: h)) > 1 THEN 's ' ELSE ' ' END
+    free = " AND ".join(f"len(list_filter(ts, lambda y: {_limits.within(cap, 'moment', 'y')})) < {cap.limit}"
+                        for cap in chosen)
+    names = ", ".join(f"CASE WHEN {hit} THEN '{cap_name(cap)}' END" for hit, cap in zip(hits, chosen))
+    text = f"""'cap' || CASE WHEN {" + ".join(f"({hit})::INT" for hit in hits)} > 1 THEN 's ' ELSE ' ' END
                || concat_ws(' and ', {names}) || ' reached ({_quoted(spec.policy_source)}): the person is free again from '
                || coalesce({_SHOWN.format(t="free_at")}, 'an unknown moment') || '; send to them again from then'"""
     found = con.sql(f"""
         SELECT lead_id, ({text})::VARCHAR AS detail FROM (
-            SELECT lead_id, hits, list_min(list_filter({departures}, lambda moment: moment > send_at AND {free})) AS free_at
-            FROM (SELECT r.lead_id, any_value(r.send_at) AS send_at, any_value(r.hits) AS hits, list(m.t) AS ts
+            SELECT lead_id, send_at, ts, list_min(list_filter({departures}, lambda moment: moment > send_at AND {free})) AS free_at
+            FROM (SELECT r.lead_id, r.send_at, list(m.t) AS ts
                   FROM _plan_capped r JOIN {counted} m ON m.user_id = r.user_id {own}
-                  WHERE true {condition} GROUP BY r.lead_id))
+                  WHERE true {condition} GROUP BY r.lead_id, r.send_at))
         ORDER BY lead_id
     """, params={"since": naive(spec.now - max(cap.per for cap in chosen))}).to_arrow_table()
     return found if len(found) else None

@@ -73,16 +73,15 @@ def counted_messages(spec: PlanSpec, held: bool) -> tuple[str, str, str]:
     return counted, own, "AND (m.held IS NULL OR o.id IS NULL OR m.held < o.id)" if held else ""
 
 
-def _within(cap: FrequencyCap, moment: str) -> str:
-    """SQL: the counted message ``m`` arrives less than the cap's span before or after ``moment``."""
+def within(cap: FrequencyCap, moment: str, t: str = "m.t") -> str:
+    """SQL: the counted message's arrival ``t`` is less than the cap's span before or after ``moment``."""
     span = f"to_microseconds({cap.per // US})"
-    return f"m.t > {moment} - {span} AND m.t < {moment} + {span}"
+    return f"{t} > {moment} - {span} AND {t} < {moment} + {span}"
 
 
 def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
-    """Create ``_plan_capped(lead_id, user_id, send_at, hits)``: the live leads whose person would
-    exceed a cap at the send moment (``frequency_cap``; ``hits``: which of the policy's caps, in
-    order). A cap of ``limit`` per ``per`` allows the send when fewer
+    """Create ``_plan_capped(lead_id, user_id, send_at)``: the live leads whose person would
+    exceed a cap at the send moment (``frequency_cap``). A cap of ``limit`` per ``per`` allows the send when fewer
     than ``limit`` counted marketing messages (any campaign) arrive less than ``per`` before or
     after ``send_at`` (:data:`ARRIVES`: a message Twilio's scheduler holds counts at its SendAt);
     the other marketing campaigns' deferred sends (``_plan_held``, :func:`hold`) count at their
@@ -92,16 +91,15 @@ def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
     if not chosen:
         return False
     longest = max(cap.per for cap in chosen)
-    hits = [f"count(*) FILTER (WHERE {_within(cap, 'r.send_at')}) + 1 > {cap.limit}" for cap in chosen]
+    hits = [f"count(*) FILTER (WHERE {within(cap, 'r.send_at')}) + 1 > {cap.limit}" for cap in chosen]
     counted, own, condition = counted_messages(spec, exists(con, "_plan_held"))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _plan_capped AS
         WITH r AS ({rows})
-        SELECT r.lead_id, any_value(r.user_id) AS user_id, any_value(r.send_at) AS send_at, [{", ".join(hits)}] AS hits
-        FROM r JOIN {counted} m ON m.user_id = r.user_id
+        SELECT r.lead_id, r.user_id, r.send_at FROM r JOIN {counted} m ON m.user_id = r.user_id
         {own}
         WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL {condition}
-        GROUP BY r.lead_id HAVING {" OR ".join(hits)}
+        GROUP BY r.lead_id, r.user_id, r.send_at HAVING {" OR ".join(hits)}
     """, {"since": naive(spec.now - longest)})
     return True
 
