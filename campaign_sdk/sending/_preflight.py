@@ -127,17 +127,18 @@ def preflight(
     moment (and how many of them the send hands to Twilio's scheduler, a request now each); the
     skipped and held-out leads with their reasons; the first ``sample`` messages the send
     delivers (now or later) as the preview. The duration at ``rate`` counts only the requests the send makes now."""
-    action = plan["action"].to_numpy()
-    now, later = action == "send", action == "defer"
+    action = plan["action"]
+    now, later = action.eq("send").to_numpy(bool), action.eq("defer").to_numpy(bool)
     rows = np.flatnonzero(~(now | later))  # the held rows' columns converted, not every row's
     held = pd.DataFrame({"lead_id": plan["lead_id"].to_numpy()[rows],
                          "phone_number": plan["phone_number"].iloc[rows].to_numpy(),
                          "reason": plan["reason"].iloc[rows].astype(object).to_numpy()})
     counts = held["reason"].value_counts().to_dict()
     order = [*SKIP_REASONS, *sorted(set(counts) - set(SKIP_REASONS))]
-    deferred = plan["reason"].iloc[np.flatnonzero(later)].astype(object).fillna("scheduled").value_counts().to_dict()
-    due = plan["send_at"].iloc[np.flatnonzero(later)]
-    at_twilio = int((later & (plan["scheduler"].to_numpy() == "twilio")).sum())
+    waiting = np.flatnonzero(later)
+    deferred = plan["reason"].iloc[waiting].fillna("scheduled").value_counts().to_dict()
+    due = plan["send_at"].iloc[waiting]
+    at_twilio = int((later & plan["scheduler"].eq("twilio").fillna(False).to_numpy(bool)).sum())
     columns = ["lead_id", "phone_number", "message", *(["variant"] if row.experiment_seed else [])]
     preview = pd.DataFrame(plan[columns].iloc[np.flatnonzero(now | later)[:sample]]).reset_index(drop=True)
     to_send = int(now.sum())
@@ -149,7 +150,7 @@ def preflight(
         deferred={r: int(deferred[r]) for r in [*PLAN_DEFERS, *sorted(set(deferred) - set(PLAN_DEFERS))] if deferred.get(r)},
         next_due=_moment(due.min()), last_due=_moment(due.max()), scheduled_at_twilio=at_twilio,
         skipped={reason: int(counts[reason]) for reason in order if counts.get(reason)},
-        held_out=int((action == "holdout").sum()),
+        held_out=int(action.eq("holdout").sum()),
         skipped_leads=held, preview=preview, rate=rate, estimated_duration=estimate,
         problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING) + experiments.arm_problems(row)
         + experiments.plan_problems(session, row),
