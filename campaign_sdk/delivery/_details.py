@@ -68,13 +68,14 @@ def cap_details(con: duckdb.DuckDBPyConnection, spec: PlanSpec) -> pa.Table | No
     departures = "flatten([" + ", ".join(f"list_transform(ts, lambda x: x + {p})" for p in micros) + "])"
     free = " AND ".join(f"len(list_filter(ts, lambda y: {_limits.within(cap, 'moment', 'y')})) < {cap.limit}"
                         for cap in chosen)
-    names = ", ".join(f"CASE WHEN {hit} THEN '{cap_name(cap)}' END" for hit, cap in zip(hits, chosen))
-    text = f"""'cap' || CASE WHEN {" + ".join(f"({hit})::INT" for hit in hits)} > 1 THEN 's ' ELSE ' ' END
+    names = ", ".join(f"CASE WHEN hit{i} THEN '{cap_name(cap)}' END" for i, cap in enumerate(chosen))
+    text = f"""'cap' || CASE WHEN {" + ".join(f"hit{i}::INT" for i in range(len(chosen)))} > 1 THEN 's ' ELSE ' ' END
                || concat_ws(' and ', {names}) || ' reached ({_quoted(spec.policy_source)}): the person is free again from '
                || coalesce({_SHOWN.format(t="free_at")}, 'an unknown moment') || '; send to them again from then'"""
     found = con.sql(f"""
         SELECT lead_id, ({text})::VARCHAR AS detail FROM (
-            SELECT lead_id, send_at, ts, list_min(list_filter({departures}, lambda moment: moment > send_at AND {free})) AS free_at
+            SELECT lead_id, {", ".join(f"{hit} AS hit{i}" for i, hit in enumerate(hits))},
+                   list_min(list_filter({departures}, lambda moment: moment > send_at AND {free})) AS free_at
             FROM (SELECT r.lead_id, r.send_at, list(m.t) AS ts
                   FROM _plan_capped r JOIN {counted} m ON m.user_id = r.user_id {own}
                   WHERE true {condition} GROUP BY r.lead_id, r.send_at))
@@ -110,26 +111,31 @@ def service_sql(spec: PlanSpec) -> tuple[str, str] | None:
 def with_details(table: pa.Table, caps: pa.Table | None) -> pa.Table:
     """``table`` (the plan's rows in lead order, with ``reason``, ``tz_override`` and possibly
     ``detail`` from :func:`service_sql`) with ``detail`` for an invalid ``timezone`` value and
-    for the capped leads (``caps``: :func:`cap_details`); ``tz_override`` dropped."""
+    for the capped leads (``caps``: :func:`cap_details`), put in place in one pass over the
+    column; ``tz_override`` dropped."""
     zone = table.column("tz_override")
     at = table.schema.get_field_index("detail")
     detail = table.column(at).combine_chunks().cast(zone.type) if at >= 0 else pa.nulls(len(table), zone.type)
+    places, texts = [], []
     bad = pc.fill_null(pc.equal(table.column("reason"), "invalid_timezone"), False).combine_chunks()
     if pc.any(bad).as_py():  # the text is made for those leads only
         values = pc.filter(zone, bad).combine_chunks()  # a few values: the column is not copied whole
-        text = pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), values,
-                                           *(pa.scalar(p, zone.type) for p in _BAD_ZONE[1:]), pa.scalar("", zone.type),
-                                           null_handling="replace", null_replacement="")
-        detail = pc.replace_with_mask(detail, bad, text)
-    if caps is not None:  # by lead id: both in lead order
-        ids = table.column("lead_id").to_numpy()
-        where = np.searchsorted(ids, caps.column("lead_id").to_numpy())
-        found = where < len(ids)
-        found[found] = ids[where[found]] == caps.column("lead_id").to_numpy()[found]
-        mask = np.zeros(len(ids), bool)
-        mask[where[found]] = True
-        texts = pc.filter(caps.column("detail"), pa.array(found)).combine_chunks().cast(zone.type)
-        detail = pc.replace_with_mask(detail, pa.array(mask), texts)
+        places.append(np.flatnonzero(bad.to_numpy(zero_copy_only=False)))
+        texts.append(pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), values,
+                                                 *(pa.scalar(p, zone.type) for p in _BAD_ZONE[1:]),
+                                                 pa.scalar("", zone.type), null_handling="replace", null_replacement=""))
+    if caps is not None and len(table):  # by lead id: both in lead order
+        ids, capped = table.column("lead_id").to_numpy(), caps.column("lead_id").to_numpy()
+        where = np.minimum(np.searchsorted(ids, capped), len(ids) - 1)
+        found = ids[where] == capped
+        places.append(where[found])
+        texts.append(pc.filter(caps.column("detail"), pa.array(found)).combine_chunks().cast(zone.type))
+    if places:
+        where = np.concatenate(places)
+        order = np.argsort(where, kind="stable")
+        mask = np.zeros(len(table), bool)
+        mask[where] = True
+        detail = pc.replace_with_mask(detail, pa.array(mask), pa.concat_arrays(texts).take(pa.array(order)))
     table = table.drop_columns(["tz_override"])
     if at >= 0:
         return table.set_column(table.schema.get_field_index("detail"), "detail", detail)
