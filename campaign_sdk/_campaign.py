@@ -357,20 +357,22 @@ class Campaign(ExperimentMixin):
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
             chosen = delivery.policy_for(row, given=policy, client_policy=self._client.delivery_policy)
+            source = delivery.policy_source(row, given=policy, client_policy=self._client.delivery_policy)
             problems = sending.blockers(row, gateway, campaign_type=row.campaign_type)
             arms = delivery.plan_arms(row, gateway.channel)
         return delivery.plan_campaign(
             self._client.engine, row, gateway, arms=arms, policy=chosen,
             at=at, local_time=local_time, prices=prices, messaging_tier=messaging_tier, now=now,
-            problems=problems,
+            problems=problems, policy_source=source,
         )
 
     # -- sending --------------------------------------------------------------------------
     def preflight(self, *, rate: float | None = None, sample: int = 3) -> sending.Preflight:
-        """What :meth:`send` would do now, without sending: leads to send, leads skipped and why
-        (opted out, already messaged, missing variables -> would fail 21656, invalid number,
-        removed), a rendered preview, approval and enabled state, and the estimated duration at
-        ``rate`` (default: the gateway's)."""
+        """What :meth:`send` would do now, without sending (a view of :meth:`plan`): leads sent
+        now, leads deferred (by reason, with the next and the last due moment), leads skipped and
+        why (opted out, already messaged, missing variables -> would fail 21656, invalid number,
+        removed, frequency cap, held out), a rendered preview, approval and enabled state, and the
+        estimated duration of the requests the send makes now at ``rate`` (default: the gateway's)."""
         gateway = self._client.gateway
         plan = self.plan()  # assigns experiment arms first
         with self._client.transaction() as session:
@@ -404,7 +406,7 @@ class Campaign(ExperimentMixin):
         the request may have been processed); permanent errors (21211, 21610 -> opt-out, 63024,
         ...) are recorded on the lead. Safe to call again after a crash, an interruption or
         :meth:`disable`: it resumes and never sends a lead twice. ``dry_run=True`` only reports
-        what would be sent. ``progress=False`` hides the progress bar.
+        what would be sent now, deferred (``next_due``) and skipped. ``progress=False`` hides the progress bar.
         """
         gateway = self._client.gateway
         rate = rate or gateway.default_rate
@@ -412,7 +414,8 @@ class Campaign(ExperimentMixin):
             check = self.preflight(rate=rate)
             return sending.SendReport(
                 campaign=check.campaign, campaign_id=self.id, simulated=check.simulated, dry_run=True,
-                to_send=check.to_send, skipped=check.skipped, remaining=check.to_send, rate=rate,
+                to_send=check.to_send, skipped=check.skipped, deferred=check.deferred, next_due=check.next_due,
+                remaining=check.to_send, rate=rate,
                 stopped=None if check.ready else "; ".join(check.problems),
             ).seal()
         if gateway is None:

@@ -519,9 +519,12 @@ campaign.set_delivery(policy)
 plan = campaign.plan()  # at the sandbox's clock: the approval above took it a few hours on
 print("now:", sandbox.now().strftime("%a %d %b %H:%M UTC"))
 plan[["phone_number", "country", "action", "reason", "zone", "local_send_time", "send_at", "message"]].head(8)'''),
-    ("md", "Totals by action and reason (the cost comes from the sandbox's labelled price table):"),
+    ("md", """A lead held back has a `reason`, and a `detail` where the reason needs more: which frequency
+cap, and when the person is free again."""),
+    ("code", '''print(plan.loc[plan["reason"] == "frequency_cap", "detail"].iloc[0])'''),
+    ("md", "Totals by action and reason (`summary(by=...)`; the cost comes from the sandbox's labelled price table):"),
     ("code", '''summary = plan.summary()
-summary.groupby(["action", "reason"], dropna=False)[["leads", "cost"]].sum()'''),
+plan.summary(by=["action", "reason"])[["action", "reason", "leads", "cost"]]'''),
     ("md", "The same totals, per country and local hour of arrival:"),
     ("code", '''live = summary[summary["action"].isin(["send", "defer"])]
 live.groupby(["country", "local_hour"])["leads"].sum().unstack(fill_value=0)'''),
@@ -532,9 +535,10 @@ the rest at 09:00 local. An Australian mobile number may be in any Australian zo
 its local time in the zone where that moment is earliest on the clock."""),
     ("code", 'plan.hour_chart()'),
     ("code", '''plan.loc[plan["ambiguous"] & (plan["country"] == "AU"), ["phone_number", "zones", "zone", "local_send_time"]].head(2)'''),
-    ("md", "The preflight is a view of the same plan: deferred leads count as to send (later), skipped ones by reason."),
+    ("md", "The preflight is a view of the same plan: the leads sent now, the deferred ones by reason (with the first and the last due moment), the skipped ones by reason."),
     ("code", '''check = campaign.preflight()
-check.to_send, check.skipped'''),
+print(check)
+check.deferred, check.skipped'''),
     ("md", """The plan also warns about what Meta will do to some of these messages, though our own
 policy lets them go: since April 2025 Meta has not delivered WhatsApp *marketing* templates to
 US numbers (Twilio error 63049). The US leads are sent here because this is the sandbox;

@@ -33,6 +33,15 @@ def policy_for(row: Any, *, given: DeliveryPolicy | None, client_policy: Deliver
     return client_policy or DeliveryPolicy()
 
 
+def policy_source(row: Any, *, given: DeliveryPolicy | None, client_policy: DeliveryPolicy | None) -> str:
+    """Whose policy :func:`policy_for` chose, as the plan's details name it."""
+    if given is not None:
+        return "the policy passed to plan()"
+    if row.delivery_policy:
+        return "the campaign's delivery policy"
+    return "the client's delivery policy" if client_policy is not None else "the default delivery policy"
+
+
 def plan_arms(row: Any, channel: str) -> list[tuple[tuple[str | None, ...], LeadTemplate | str]]:
     """Each arm's template (or why it is never sent), arms with the same content together: the
     campaign's own content for leads in no experiment (and the control arm), each variant's own
@@ -51,11 +60,12 @@ def plan_campaign(
     engine: sa.Engine, row: Any, gateway: Gateway, *, arms: Sequence[tuple[tuple[str | None, ...], LeadTemplate | str]],
     policy: DeliveryPolicy, at: dt.datetime | str | None = None, local_time: str | None = None,
     prices: PriceInput | None = None, messaging_tier: int | None = None, now: dt.datetime | None = None,
-    problems: list[str] | None = None, decisions_only: bool = False,
+    problems: list[str] | None = None, decisions_only: bool = False, policy_source: str = "the delivery policy",
 ) -> DeliveryPlan:
     """The delivery plan of the campaign ``row`` (see ``Campaign.plan``); ``decisions_only``:
     only the columns the send engine reads (``lead_id, action, reason, send_at, scheduler``,
-    the same values), without rendering, zones or prices."""
+    the same values), without rendering, zones or prices. ``policy_source``: whose ``policy`` it
+    is (:func:`policy_source`), as the plan's details name it."""
     from campaign_sdk.analytics import mirror_for
 
     moment = utc(now if now is not None else gateway.now())  # the sandbox simulates time: plan on its clock
@@ -84,7 +94,7 @@ def plan_campaign(
         arms=arms, policy=policy, schedule=when,
         now=moment, expires_at=expires_at, messaging_tier=tier,
         freeform=channel == "whatsapp" and category == "service" and not approved,
-        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup,
+        twilio_scheduling=twilio_can_schedule(gateway), prices=lookup, policy_source=policy_source,
     )
     mirror = mirror_for(engine)
     with mirror.reading(MIRROR_TABLES) as con:

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
+from campaign_sdk.delivery._policy import FrequencyCap
 from campaign_sdk.delivery._spec import ARRIVAL, COUNTS, IN_SERVICE_WINDOW, LIVE, US, PlanSpec, moments, naive
 from campaign_sdk.facts.delivery import MESSAGING_LIMIT_CHANNEL, MESSAGING_LIMIT_WINDOW, SERVICE_WINDOW
 from campaign_sdk.models import Campaign, CampaignType, DeferredSend
@@ -58,9 +59,29 @@ def hold(con: duckdb.DuckDBPyConnection, engine: sa.Engine, spec: PlanSpec) -> N
         con.unregister("_plan_held_found")
 
 
+def counted_messages(spec: PlanSpec, held: bool) -> tuple[str, str, str]:
+    """The marketing messages a cap counts, for rows ``r`` (``m``: ``user_id``, ``t`` the moment
+    it arrives, ``held`` the id of a held deferred send), as SQL: the relation (``$since``: the
+    earliest moment a cap looks back to), the join to the lead's own held send and the
+    condition that drops the held sends after the lead's own (``held``: ``_plan_held`` exists)."""
+    others = f"""UNION ALL SELECT user_id, due_at, id FROM _plan_held WHERE campaign_id <> {int(spec.campaign_id)}""" if held else ""
+    counted = f"""(SELECT m.user_id, {ARRIVES} AS t, NULL::BIGINT AS held FROM messages m
+              JOIN campaigns c ON c.id = m.campaign_id
+              WHERE c.campaign_type = 'marketing' AND {COUNTS}
+                AND {ARRIVES} > $since {others})"""
+    own = f"LEFT JOIN _plan_held o ON o.lead_id = r.lead_id AND o.campaign_id = {int(spec.campaign_id)}" if held else ""
+    return counted, own, "AND (m.held IS NULL OR o.id IS NULL OR m.held < o.id)" if held else ""
+
+
+def within(cap: FrequencyCap, moment: str, t: str = "m.t") -> str:
+    """SQL: the counted message's arrival ``t`` is less than the cap's span before or after ``moment``."""
+    span = f"to_microseconds({cap.per // US})"
+    return f"{t} > {moment} - {span} AND {t} < {moment} + {span}"
+
+
 def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
-    """Create ``_plan_capped(lead_id)``: the live leads whose person would exceed a cap at the
-    send moment (``frequency_cap``). A cap of ``limit`` per ``per`` allows the send when fewer
+    """Create ``_plan_capped(lead_id, user_id, send_at)``: the live leads whose person would
+    exceed a cap at the send moment (``frequency_cap``). A cap of ``limit`` per ``per`` allows the send when fewer
     than ``limit`` counted marketing messages (any campaign) arrive less than ``per`` before or
     after ``send_at`` (:data:`ARRIVES`: a message Twilio's scheduler holds counts at its SendAt);
     the other marketing campaigns' deferred sends (``_plan_held``, :func:`hold`) count at their
@@ -70,27 +91,23 @@ def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
     if not chosen:
         return False
     longest = max(cap.per for cap in chosen)
-    over = " OR ".join(
-        f"count(*) FILTER (WHERE m.t > r.send_at - to_microseconds({cap.per // US})"
-        f" AND m.t < r.send_at + to_microseconds({cap.per // US})) + 1 > {cap.limit}"
-        for cap in chosen
-    )
-    held = "_plan_held" in {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
-    others = f"""UNION ALL SELECT user_id, due_at, id FROM _plan_held WHERE campaign_id <> {int(spec.campaign_id)}""" if held else ""
-    own = f"LEFT JOIN _plan_held o ON o.lead_id = r.lead_id AND o.campaign_id = {int(spec.campaign_id)}" if held else ""
+    hits = [f"count(*) FILTER (WHERE {within(cap, 'r.send_at')}) + 1 > {cap.limit}" for cap in chosen]
+    counted, own, condition = counted_messages(spec, exists(con, "_plan_held"))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _plan_capped AS
         WITH r AS ({rows})
-        SELECT r.lead_id FROM r
-        JOIN (SELECT m.user_id, {ARRIVES} AS t, NULL::BIGINT AS held FROM messages m
-              JOIN campaigns c ON c.id = m.campaign_id
-              WHERE c.campaign_type = 'marketing' AND {COUNTS}
-                AND {ARRIVES} > $since {others}) m ON m.user_id = r.user_id
+        SELECT r.lead_id, r.user_id, r.send_at FROM r JOIN {counted} m ON m.user_id = r.user_id
         {own}
-        WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL {"AND (m.held IS NULL OR o.id IS NULL OR m.held < o.id)" if held else ""}
-        GROUP BY r.lead_id HAVING {over}
+        WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL {condition}
+        GROUP BY r.lead_id, r.user_id, r.send_at HAVING {" OR ".join(hits)}
     """, {"since": naive(spec.now - longest)})
     return True
+
+
+def exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the temp table ``table`` exists on ``con``."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $t",
+                            {"t": table}).fetchall()[0][0])
 
 
 def capped_step(rows: str) -> str:

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from campaign_sdk.delivery import _details as details
 from campaign_sdk.delivery import _limits
 from campaign_sdk.delivery import _memo as memo
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
@@ -54,25 +55,6 @@ MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
 BASE_TABLES = ("leads", "users", "messages")  # what ``plan_base`` is read from (with the content cache)
 DECISION_COLUMNS = ["lead_id", "action", "reason", "send_at", "scheduler"]
 _TEMP = ("plan_base", "_plan_delta", "_content_new", "plan_zones", "_plan_phone", "_plan_deep", "_zone_new", "_zone_found", *_limits.TEMP)
-
-
-def _detailed(table: pa.Table) -> pa.Table:
-    """``table`` (with ``reason`` and ``tz_override``) with ``detail``: what is wrong with an
-    invalid ``timezone`` value; ``tz_override`` dropped."""
-    bad = pc.fill_null(pc.equal(table.column("reason"), "invalid_timezone"), False)
-    zone = table.column("tz_override")
-    detail = pa.nulls(len(table), zone.type)
-    if pc.any(bad).as_py():  # the text is made for those leads only
-        values = pc.filter(zone, bad).combine_chunks()  # a few values: the column is not copied whole
-        text = pc.binary_join_element_wise(*(pa.scalar(p, zone.type) for p in _BAD_ZONE[:1]), values,
-                                           *(pa.scalar(p, zone.type) for p in _BAD_ZONE[1:]), pa.scalar("", zone.type),
-                                           null_handling="replace", null_replacement="")
-        detail = pc.replace_with_mask(detail, bad.combine_chunks(), text)
-    return table.drop_columns(["tz_override"]).append_column("detail", detail)
-
-
-# the detail of an invalid ``timezone`` value: the text before and after the value
-_BAD_ZONE = ("timezone '", "' is not an IANA zone name (e.g. 'America/New_York')")
 
 
 def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool,
@@ -413,28 +395,31 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
             rows: str, params: dict[str, object], shown: pa.Table) -> tuple[pd.DataFrame, str]:
     """Every column of the plan: the decisions with the zone and moment indexes (one pass over
     the rows, narrow: no text but the decisions), the number, arm, ``timezone`` value and cached
-    message columns ``shown`` (in lead order) beside them, then the invalid-timezone detail and
-    the shown zone, time and cost columns (:func:`decorate`)."""
+    message columns ``shown`` (in lead order) beside them, then the reasons' details
+    (:mod:`._details`) and the shown zone, time and cost columns (:func:`decorate`)."""
     countries = [c for c in keys["country"].dropna().unique().tolist()]
     prices, source = spec.prices(countries)
     places = _locals(keys, pairs)
     con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
     test = free_sql(spec)  # a WhatsApp message Meta bills as service
     free = f",\n                   {test} AS free" if test is not None else ""
+    service = details.service_sql(spec)  # the detail of a free-form message outside the window
+    why, replies = (f",\n                   {service[0]} AS detail", service[1]) if service else ("", "")
     query = f"""
         WITH joined AS (
             SELECT r.lead_id, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
-                   {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx{free}
+                   {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx{free}{why}
             FROM ({rows}) r
-            LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at)
+            LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at
+            {replies})
         SELECT *, action >= {_LIVE_ACTION} AS live FROM (
-            SELECT lead_id, kidx, lidx, reason, {_decided(spec)}{", free" if free else ""} FROM joined)
+            SELECT lead_id, kidx, lidx, reason, {_decided(spec)}{", free" if free else ""}{", detail" if why else ""} FROM joined)
     """
     try:
         table = _beside(_labelled(_arrow(con, query, {"now": naive(spec.now), **params})), shown)
     finally:
         con.unregister("_plan_locals")
-    frame = _detailed(table).to_pandas()
+    frame = details.with_details(table, details.cap_details(con, spec)).to_pandas()
     return decorate(frame, spec, keys, places, prices), source
 
 

@@ -52,6 +52,7 @@ class PlanSpec:
     freeform: bool
     twilio_scheduling: bool
     prices: Callable[[list[str]], tuple[pd.DataFrame, str]]
+    policy_source: str = "the delivery policy"  # whose policy it is, as the plan's details name it
 
     @property
     def templates(self) -> list[tuple[tuple[str | None, ...], LeadTemplate]]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from campaign_sdk import experiments, service
 from campaign_sdk._exceptions import Issue
+from campaign_sdk.delivery import DEFER as PLAN_DEFERS
 from campaign_sdk.delivery import SKIP as PLAN_SKIPS
 from campaign_sdk.delivery import DeliveryPlan
 from campaign_sdk.delivery._render import LeadTemplate
@@ -121,27 +122,42 @@ def preflight(
     session: Session, row: Campaign, gateway: Gateway | None, *, plan: DeliveryPlan, rate: float | None,
     sample: int = 3,
 ) -> Preflight:
-    """What ``send()`` would do, as a view of the campaign's delivery ``plan`` (nothing is sent
-    or written): leads sent now or deferred count as to send; skipped and holdout leads with
-    their reasons; the first ``sample`` messages to send as the preview."""
-    live = plan["action"].isin(["send", "defer"]).to_numpy()
-    to_send = int(live.sum())
-    rows = np.flatnonzero(~live)  # the held rows' columns converted, not every row's
+    """What ``send()`` would do now, as a view of the campaign's delivery ``plan`` (nothing is sent
+    or written): the leads sent now; the deferred ones by reason, with the first and the last due
+    moment (and how many of them the send hands to Twilio's scheduler, a request now each); the
+    skipped and held-out leads with their reasons; the first ``sample`` messages the send
+    delivers (now or later) as the preview. The duration at ``rate`` counts only the requests the send makes now."""
+    action = plan["action"]
+    now, later = action.eq("send").to_numpy(bool), action.eq("defer").to_numpy(bool)
+    rows = np.flatnonzero(~(now | later))  # the held rows' columns converted, not every row's
     held = pd.DataFrame({"lead_id": plan["lead_id"].to_numpy()[rows],
                          "phone_number": plan["phone_number"].iloc[rows].to_numpy(),
                          "reason": plan["reason"].iloc[rows].astype(object).to_numpy()})
     counts = held["reason"].value_counts().to_dict()
     order = [*SKIP_REASONS, *sorted(set(counts) - set(SKIP_REASONS))]
+    waiting = np.flatnonzero(later)
+    deferred = plan["reason"].iloc[waiting].fillna("scheduled").value_counts().to_dict()
+    due = plan["send_at"].iloc[waiting]
+    at_twilio = int((later & plan["scheduler"].eq("twilio").fillna(False).to_numpy(bool)).sum())
     columns = ["lead_id", "phone_number", "message", *(["variant"] if row.experiment_seed else [])]
-    preview = pd.DataFrame(plan[columns].iloc[np.flatnonzero(live)[:sample]]).reset_index(drop=True)
-    estimate = dt.timedelta(seconds=to_send / rate) if rate else None
+    preview = pd.DataFrame(plan[columns].iloc[np.flatnonzero(now | later)[:sample]]).reset_index(drop=True)
+    to_send = int(now.sum())
+    estimate = dt.timedelta(seconds=(to_send + at_twilio) / rate) if rate else None
     return Preflight(
         campaign=row.name, campaign_id=row.id, simulated=gateway is not None and gateway.simulated,
         campaign_type=str(row.campaign_type), status=str(row.status), approval_state=str(row.approval_state),
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
+        deferred={r: int(deferred[r]) for r in [*PLAN_DEFERS, *sorted(set(deferred) - set(PLAN_DEFERS))] if deferred.get(r)},
+        next_due=_moment(due.min()), last_due=_moment(due.max()), scheduled_at_twilio=at_twilio,
         skipped={reason: int(counts[reason]) for reason in order if counts.get(reason)},
+        held_out=int(action.eq("holdout").sum()),
         skipped_leads=held, preview=preview, rate=rate, estimated_duration=estimate,
         problems=blockers(row, gateway, campaign_type=CampaignType.MARKETING) + experiments.arm_problems(row)
         + experiments.plan_problems(session, row),
         warnings=list(plan.attrs.get("warnings", [])),
     )
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A plan's ``send_at`` value as an aware datetime (None for no moment)."""
+    return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()

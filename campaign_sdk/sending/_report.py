@@ -141,13 +141,19 @@ class SendReport(Sealable):
 
 @dataclass(frozen=True)
 class Preflight:
-    """What ``campaign.send()`` would do now, computed without sending anything.
+    """What ``campaign.send()`` would do now, computed without sending anything: a view of the
+    campaign's delivery plan (``campaign.plan()``).
 
-    ``problems`` lists why a send would be refused (not approved, paused, ...); ``warnings`` what
-    Twilio or Meta will likely do to some of the messages (the plan's ``attrs["warnings"]``);
-    ``skipped_leads`` has one row per lead that would not be messaged, with the reason;
-    ``preview`` renders the message for a few sendable leads; ``estimated_duration`` assumes the
-    configured rate.
+    ``to_send``: leads sent now (as ``SendReport.to_send``); ``deferred``: leads held back until a
+    later moment, by reason (quiet_hours, scheduled, messaging_tier), the first due at
+    ``next_due`` and the last at ``last_due``, of which ``scheduled_at_twilio`` are handed to
+    Twilio's scheduler by the send (a request now each; the local worker sends the rest when
+    due); ``skipped``: leads not messaged, by reason (the experiment's holdouts among them,
+    ``held_out`` in all); ``skipped_leads`` has one row per such lead, with the reason;
+    ``preview`` renders the message for a few leads sent now or deferred; ``estimated_duration``: the send's
+    requests now (sent now and handed to Twilio's scheduler) at ``rate``. ``problems`` lists why a
+    send would be refused (not approved, paused, ...); ``warnings`` what Twilio or Meta will
+    likely do to some of the messages (the plan's ``attrs["warnings"]``).
     """
 
     campaign: str
@@ -159,7 +165,12 @@ class Preflight:
     enabled: bool
     content_sid: str | None
     to_send: int
+    deferred: dict[str, int]
+    next_due: dt.datetime | None
+    last_due: dt.datetime | None
+    scheduled_at_twilio: int
     skipped: dict[str, int]
+    held_out: int
     skipped_leads: pd.DataFrame
     preview: pd.DataFrame
     rate: float | None
@@ -172,35 +183,53 @@ class Preflight:
         """Whether ``send()`` would start now."""
         return not self.problems
 
+    def _later(self) -> str:
+        """The deferred leads and their due moments, as the repr says them."""
+        if not self.deferred:
+            return ""
+        moments = (("next", self.next_due), ("last", self.last_due)) if self.next_due != self.last_due else (("", self.next_due),)
+        due = ", ".join(f"{which} due {_when(moment)}".lstrip() for which, moment in moments if moment is not None)
+        return f" deferred={sum(self.deferred.values())}" + (f" ({due})" if due else "")
+
     def __repr__(self) -> str:
         state = "ready" if self.ready else f"blocked ({'; '.join(self.problems)})"
         mode = " SIMULATED" if self.simulated else ""
+        held = f" ({self.held_out} held out)" if self.held_out else ""
         return (
-            f"<Preflight {self.campaign!r}{mode} {state}: to_send={self.to_send} "
-            f"skipped={sum(self.skipped.values())} {_duration(self.estimated_duration)}>"
+            f"<Preflight {self.campaign!r}{mode} {state}: to_send={self.to_send}{self._later()} "
+            f"skipped={sum(self.skipped.values())}{held} {_duration(self.estimated_duration)}>"
         )
 
     def _repr_html_(self) -> str:
         try:
+            later = sum(self.deferred.values())
             rows = {
                 "campaign": self.campaign, "type": self.campaign_type,
                 "approval": f"{self.status} (WhatsApp: {self.approval_state})",
-                "enabled": "yes" if self.enabled else "no (paused)", "would send": self.to_send,
-                "would skip": sum(self.skipped.values()),
+                "enabled": "yes" if self.enabled else "no (paused)", "would send now": self.to_send,
+                "would defer": later if not self.scheduled_at_twilio else
+                f"{later} ({self.scheduled_at_twilio} handed to Twilio's scheduler by the send)",
+                **({"next due": _when(self.next_due), "last due": _when(self.last_due)} if later else {}),
+                "would skip": sum(self.skipped.values()) if not self.held_out else
+                f"{sum(self.skipped.values())} ({self.held_out} held out)",
                 "rate": f"{self.rate:g} msg/s" if self.rate else "unlimited",
-                "estimated duration": _duration(self.estimated_duration),
+                "estimated duration (the send's requests now)": _duration(self.estimated_duration),
                 "ready": "yes" if self.ready else "no: " + "; ".join(self.problems),
             }
             preview = self.preview.head(5).to_html(index=False, escape=True) if len(self.preview) else ""
             return (
                 f"<div><strong>Preflight: {html.escape(self.campaign)}</strong>"
                 f"{_BANNER if self.simulated else ''}{_table(rows)}"
-                f"{_section('skipped by reason', self.skipped)}"
+                f"{_section('deferred by reason', self.deferred)}{_section('skipped by reason', self.skipped)}"
                 + "".join(f"<div><strong>warning:</strong> {html.escape(w)}</div>" for w in self.warnings)
                 + f"{preview}</div>"
             )
         except Exception:  # a notebook repr must never raise
             return html.escape(f"<Preflight {self.campaign!r}>")
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.isoformat(timespec="minutes") if moment is not None else "-"
 
 
 def _duration(value: dt.timedelta | None) -> str:

@@ -49,7 +49,8 @@ class ApprovalOut(BaseModel):
 
 
 class PreflightOut(BaseModel):
-    """What a send would do now: who would be messaged, who skipped and why, what blocks it."""
+    """What a send would do now: who would be messaged now, who deferred (until when), who skipped
+    and why, what blocks it."""
 
     campaign: str
     campaign_id: int
@@ -60,6 +61,9 @@ class PreflightOut(BaseModel):
     approval_state: str
     enabled: bool
     to_send: int
+    deferred: dict[str, int]
+    next_due: dt.datetime | None
+    last_due: dt.datetime | None
     skipped: dict[str, int]
     rate: float | None
     estimated_seconds: float | None
@@ -223,7 +227,8 @@ def _preflight_out(check: Any) -> PreflightOut:
     return PreflightOut(
         campaign=check.campaign, campaign_id=check.campaign_id, simulated=check.simulated, ready=check.ready,
         problems=list(check.problems), status=check.status, approval_state=check.approval_state,
-        enabled=check.enabled, to_send=check.to_send, skipped=dict(check.skipped), rate=check.rate,
+        enabled=check.enabled, to_send=check.to_send, deferred=dict(check.deferred), next_due=check.next_due,
+        last_due=check.last_due, skipped=dict(check.skipped), rate=check.rate,
         estimated_seconds=seconds, preview=[{str(k): _plain(v) for k, v in row.items()} for row in preview],
     )
 
