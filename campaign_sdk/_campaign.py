@@ -373,13 +373,15 @@ class Campaign(ExperimentMixin):
         why (opted out, already messaged, missing variables -> would fail 21656, invalid number,
         removed, frequency cap, held out), a rendered preview, approval and enabled state, and the
         estimated duration of the requests the send makes now at ``rate`` (default: the gateway's)."""
+        return self._preflight(rate=rate, sample=sample)[0]
+
+    def _preflight(self, *, rate: float | None, sample: int = 3) -> tuple[sending.Preflight, delivery.DeliveryPlan]:
         gateway = self._client.gateway
         plan = self.plan()  # assigns experiment arms first
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
-            return sending.preflight(
-                session, row, gateway, plan=plan, rate=rate or gateway.default_rate, sample=sample
-            )
+            check = sending.preflight(session, row, gateway, plan=plan, rate=rate or gateway.default_rate, sample=sample)
+        return check, plan
 
     def send(
         self,
@@ -406,18 +408,14 @@ class Campaign(ExperimentMixin):
         the request may have been processed); permanent errors (21211, 21610 -> opt-out, 63024,
         ...) are recorded on the lead. Safe to call again after a crash, an interruption or
         :meth:`disable`: it resumes and never sends a lead twice. ``dry_run=True`` only reports
-        what would be sent now, deferred (``next_due``) and skipped. ``progress=False`` hides the progress bar.
+        what the send would report now (nothing is sent): its requests (``to_send``: sent now or handed
+        to Twilio's scheduler), the leads the worker would hold (``deferred``, ``next_due``) and the skipped.
+        ``progress=False`` hides the progress bar.
         """
         gateway = self._client.gateway
         rate = rate or gateway.default_rate
         if dry_run:
-            check = self.preflight(rate=rate)
-            return sending.SendReport(
-                campaign=check.campaign, campaign_id=self.id, simulated=check.simulated, dry_run=True,
-                to_send=check.to_send, skipped=check.skipped, deferred=check.deferred, next_due=check.next_due,
-                remaining=check.to_send, rate=rate,
-                stopped=None if check.ready else "; ".join(check.problems),
-            ).seal()
+            return sending.dry_run(*self._preflight(rate=rate))
         if gateway is None:
             raise CampaignStateError("the client has no gateway; pass gateway=TwilioGateway(...) to CampaignClient")
         self._assign()

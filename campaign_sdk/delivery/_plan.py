@@ -54,7 +54,7 @@ from campaign_sdk.facts.errors import ErrorKind
 MIRROR_TABLES = ("campaigns", "users", "leads", "messages", "replies")
 BASE_TABLES = ("leads", "users", "messages")  # what ``plan_base`` is read from (with the content cache)
 DECISION_COLUMNS = ["lead_id", "action", "reason", "send_at", "scheduler"]
-_TEMP = ("plan_base", "_plan_delta", "_content_new", "plan_zones", "_plan_phone", "_plan_deep", "_zone_new", "_zone_found", *_limits.TEMP)
+_TEMP = ("plan_base", "_plan_delta", "_content_new", "plan_zones", "_plan_phone", "_zone_new", "_zone_found", *_limits.TEMP)
 
 
 def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool,

@@ -25,7 +25,7 @@ from campaign_sdk.sending._due import DueReport, DueSender, SharedRateLimiter, r
 from campaign_sdk.sending._engine import CampaignSender, send_campaign
 from campaign_sdk.sending._limiter import RateLimiter
 from campaign_sdk.sending._policy import Action, RetryPolicy, classify
-from campaign_sdk.sending._preflight import blockers, preflight
+from campaign_sdk.sending._preflight import blockers, dry_run, preflight
 from campaign_sdk.sending._reschedule import RescheduleReport, RescheduleWarning, raise_reschedule_failures, reschedule_held
 from campaign_sdk.sending._report import Preflight, SendReport
 from campaign_sdk.sending._sync import SyncReport, sync
@@ -56,6 +56,7 @@ __all__ = [
     "content_request",
     "fetch",
     "pick_samples",
+    "dry_run",
     "preflight",
     "raise_failures",
     "raise_reschedule_failures",

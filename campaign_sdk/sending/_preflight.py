@@ -27,7 +27,7 @@ from campaign_sdk.facts import content as facts
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import Campaign, CampaignType
 from campaign_sdk.schemas import ContentContext, compile_variables
-from campaign_sdk.sending._report import Preflight
+from campaign_sdk.sending._report import Preflight, SendReport
 
 SCAN_CHUNK = 5000
 # Per-lead reasons found by filling the lead's values in (after the service's own reasons).
@@ -135,10 +135,8 @@ def preflight(
                          "reason": plan["reason"].iloc[rows].astype(object).to_numpy()})
     counts = held["reason"].value_counts().to_dict()
     order = [*SKIP_REASONS, *sorted(set(counts) - set(SKIP_REASONS))]
-    waiting = np.flatnonzero(later)
-    deferred = plan["reason"].iloc[waiting].fillna("scheduled").value_counts().to_dict()
-    due = plan["send_at"].iloc[waiting]
-    at_twilio = int((later & plan["scheduler"].eq("twilio").fillna(False).to_numpy(bool)).sum())
+    deferred, due = _waiting(plan, later)
+    at_twilio = int((later & _at_twilio(plan)).sum())
     columns = ["lead_id", "phone_number", "message", *(["variant"] if row.experiment_seed else [])]
     preview = pd.DataFrame(plan[columns].iloc[np.flatnonzero(now | later)[:sample]]).reset_index(drop=True)
     to_send = int(now.sum())
@@ -147,7 +145,7 @@ def preflight(
         campaign=row.name, campaign_id=row.id, simulated=gateway is not None and gateway.simulated,
         campaign_type=str(row.campaign_type), status=str(row.status), approval_state=str(row.approval_state),
         enabled=row.enabled is not None, content_sid=row.content_sid, to_send=to_send,
-        deferred={r: int(deferred[r]) for r in [*PLAN_DEFERS, *sorted(set(deferred) - set(PLAN_DEFERS))] if deferred.get(r)},
+        deferred=deferred,
         next_due=_moment(due.min()), last_due=_moment(due.max()), scheduled_at_twilio=at_twilio,
         skipped={reason: int(counts[reason]) for reason in order if counts.get(reason)},
         held_out=int(action.eq("holdout").sum()),
@@ -156,6 +154,33 @@ def preflight(
         + experiments.plan_problems(session, row),
         warnings=list(plan.attrs.get("warnings", [])),
     )
+
+
+def dry_run(check: Preflight, plan: DeliveryPlan) -> SendReport:
+    """``send(dry_run=True)``: the report the send would give now (nothing is sent or written), as
+    :func:`preflight` ``check`` of ``plan`` has it, counted as :class:`SendReport` counts: a message
+    the send hands to Twilio's scheduler is one of its requests (``to_send``), not deferred; ``deferred``
+    and ``next_due`` are the leads the local worker would hold."""
+    later = plan["action"].eq("defer").to_numpy(bool)
+    deferred, due = _waiting(plan, later & ~_at_twilio(plan))
+    to_send = check.to_send + check.scheduled_at_twilio
+    return SendReport(
+        campaign=check.campaign, campaign_id=check.campaign_id, simulated=check.simulated, dry_run=True,
+        to_send=to_send, skipped=check.skipped, deferred=deferred, next_due=_moment(due.min()),
+        remaining=to_send, rate=check.rate, stopped=None if check.ready else "; ".join(check.problems),
+    ).seal()
+
+
+def _at_twilio(plan: DeliveryPlan) -> np.ndarray:
+    return plan["scheduler"].eq("twilio").fillna(False).to_numpy(bool)
+
+
+def _waiting(plan: DeliveryPlan, rows: np.ndarray) -> tuple[dict[str, int], pd.Series]:
+    """The deferred counts by reason (the plan's order) of the ``rows`` (a mask), and their due moments."""
+    waiting = np.flatnonzero(rows)
+    counts = plan["reason"].iloc[waiting].fillna("scheduled").value_counts().to_dict()
+    order = [*PLAN_DEFERS, *sorted(set(counts) - set(PLAN_DEFERS))]
+    return {r: int(counts[r]) for r in order if counts.get(r)}, plan["send_at"].iloc[waiting]
 
 
 def _moment(value: Any) -> dt.datetime | None:

@@ -144,7 +144,8 @@ class Preflight:
     """What ``campaign.send()`` would do now, computed without sending anything: a view of the
     campaign's delivery plan (``campaign.plan()``).
 
-    ``to_send``: leads sent now (as ``SendReport.to_send``); ``deferred``: leads held back until a
+    ``to_send``: leads sent now (``SendReport.to_send`` also counts the ``scheduled_at_twilio``,
+    requests of the send too: ``send(dry_run=True)`` reports as the send does); ``deferred``: leads held back until a
     later moment, by reason (quiet_hours, scheduled, messaging_tier), the first due at
     ``next_due`` and the last at ``last_due``, of which ``scheduled_at_twilio`` are handed to
     Twilio's scheduler by the send (a request now each; the local worker sends the rest when

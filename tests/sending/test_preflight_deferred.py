@@ -55,6 +55,9 @@ def test_preflight_counts_the_deferred_leads_apart_with_their_due_moments(sender
     assert "2026-07-01T13:00+00:00" in html and "2 handed to Twilio&#x27;s scheduler" in html
     # the send does what the preflight said: one sent, two handed to Twilio's scheduler (which
     # its report counts as requests of the send, to_send, not as deferred to the worker)
+    # and a dry run says beforehand what the send's report says
+    dry = campaign.send(dry_run=True, progress=False)
+    assert (dry.sent, dry.scheduled, dry.to_send, dry.deferred, dry.next_due) == (0, 0, 3, {}, None)
     report = campaign.send(progress=False)
     assert (report.sent, report.scheduled, report.to_send, report.deferred) == (1, 2, 3, {})
 
