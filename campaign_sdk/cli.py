@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help=f"the sender's number (+E.164) when there is no Messaging Service (default: {FROM_ENV})")
     work.add_argument("--rate", type=_positive, default=None,
                       help="messages per second, shared by every worker (default: the documented rate of a "
-                           "sender on the channel: WhatsApp 80, SMS 1, a long code's)")
+                           "sender on the channel: WhatsApp 80; SMS 1, a long code's, or 3 from a toll-free --from)")
     work.add_argument("--max-in-flight", type=int, default=16,
                       help="requests to the gateway under way at once in this worker (default 16)")
     work.add_argument("--batch", type=int, default=None,
