@@ -42,13 +42,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
-from campaign_sdk.delivery import ARRIVAL, NOT_COUNTED, DeliveryPolicy, next_allowed, number_zones, policy_for, utc
+from campaign_sdk.delivery import DeliveryPolicy, next_allowed, number_zones, policy_for, utc
 from campaign_sdk.gateways import Gateway, strip_channel
 from campaign_sdk.models import Campaign, CampaignLead, CampaignType, MessageStatus, OutboundMessage
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._cancel import BATCH, HELD, LEASE_WAIT, CancelError, CancelReport, _cancel, _quiet, listed
 from campaign_sdk.sending._deadline import recipient_zones
 from campaign_sdk.sending._lease import SendLease
+from campaign_sdk.sending._trigger_rules import ARRIVES, COUNTED
 
 FREED = "unknown_send_at"  # scheduled before migration 0010 (no SendAt kept) under an expiry: canceled, planned again
 
@@ -216,16 +217,13 @@ def _counted(sessions: sessionmaker[Session], users: list[int], start: dt.dateti
     """The marketing messages of ``users`` the caps count (``delivery.NOT_COUNTED``), with the
     moment each reaches the person (``delivery.ARRIVAL``), between ``start`` and ``end``."""
     m = OutboundMessage
-    arrives = sa.func.coalesce(*(getattr(m, column) for column in ARRIVAL))
     found: list[tuple[str | None, int, dt.datetime]] = []
     with sessions() as session:
         for first in range(0, len(users), 900):
             found += [(sid, user_id, utc(at)) for sid, user_id, at in session.execute(
-                sa.select(m.sid, m.user_id, arrives).join(Campaign, Campaign.id == m.campaign_id)
+                sa.select(m.sid, m.user_id, ARRIVES).join(Campaign, Campaign.id == m.campaign_id)
                 .where(Campaign.campaign_type == CampaignType.MARKETING, m.user_id.in_(users[first:first + 900]),
-                       sa.not_(sa.and_(m.sid.is_(None), m.error_code.is_not(None))),
-                       m.status.not_in([MessageStatus(s) for s in NOT_COUNTED]),
-                       arrives > start.replace(tzinfo=None), arrives < end.replace(tzinfo=None)))]
+                       COUNTED, ARRIVES > start.replace(tzinfo=None), ARRIVES < end.replace(tzinfo=None)))]
     return found
 
 

@@ -85,14 +85,19 @@ def check(session: Session, row: Campaign, user_id: int, phone: str, values: dic
         _messaging_limit(session, user_id, tier, now, expires_at)
 
 
+# a message the limits count and the moment it reaches the person, as the plan has them
+# (delivery.NOT_COUNTED, delivery.ARRIVAL): the triggers' limit and the rescheduling's caps read these
+ARRIVES = sa.func.coalesce(*(getattr(OutboundMessage, column) for column in ARRIVAL))
+COUNTED = sa.and_(~sa.and_(OutboundMessage.sid.is_(None), OutboundMessage.error_code.is_not(None)),
+                  OutboundMessage.status.not_in(NOT_COUNTED))
+
+
 def _messaging_limit(session: Session, user_id: int, limit: int, now: dt.datetime,
                      expires_at: dt.datetime | None) -> None:
     since = now - MESSAGING_LIMIT_WINDOW
-    # a counted message and when it reaches the person, as the plan has them (delivery.ARRIVAL, NOT_COUNTED)
-    moment = sa.func.coalesce(*(getattr(OutboundMessage, column) for column in ARRIVAL))
+    moment = ARRIVES
     on_whatsapp = sa.func.coalesce(OutboundMessage.channel, MESSAGING_LIMIT_CHANNEL) == MESSAGING_LIMIT_CHANNEL
-    counted = sa.and_(~sa.and_(OutboundMessage.sid.is_(None), OutboundMessage.error_code.is_not(None)),
-                      OutboundMessage.status.not_in(NOT_COUNTED), on_whatsapp, moment > since)
+    counted = sa.and_(COUNTED, on_whatsapp, moment > since)
     if session.scalar(sa.select(sa.exists().where(OutboundMessage.user_id == user_id, counted))):
         return  # already one of the unique people of the last 24 h
     last_in = session.scalar(sa.select(sa.func.max(InboundMessage.received_at)).where(InboundMessage.user_id == user_id))
