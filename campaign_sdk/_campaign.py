@@ -356,8 +356,7 @@ class Campaign(ExperimentMixin):
         self._assign()
         with self._client.transaction() as session:
             row = service.get_campaign(session, self.id)
-            chosen = delivery.policy_for(row, given=policy, client_policy=self._client.delivery_policy)
-            source = delivery.policy_source(row, given=policy, client_policy=self._client.delivery_policy)
+            chosen, source = delivery.policy_choice(row, given=policy, client_policy=self._client.delivery_policy)
             problems = sending.blockers(row, gateway, campaign_type=row.campaign_type)
             arms = delivery.plan_arms(row, gateway.channel)
         return delivery.plan_campaign(

@@ -14,7 +14,7 @@ estimated cost. ``Campaign.plan()`` is the way users reach it.
 
 from __future__ import annotations
 
-from campaign_sdk.delivery._api import plan_arms, plan_campaign, policy_for, policy_source
+from campaign_sdk.delivery._api import plan_arms, plan_campaign, policy_choice, policy_for
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
 from campaign_sdk.delivery._policy import DAYS, DeliveryPolicy, FrequencyCap, SendWindow
 from campaign_sdk.delivery._prices import price_table
@@ -46,8 +46,8 @@ __all__ = [
     "number_zones",
     "plan_arms",
     "plan_campaign",
+    "policy_choice",
     "policy_for",
-    "policy_source",
     "price_table",
     "schedule",
     "sms_segments",

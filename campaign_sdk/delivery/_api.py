@@ -26,20 +26,19 @@ from campaign_sdk.gateways._pricing import gateway_prices
 
 def policy_for(row: Any, *, given: DeliveryPolicy | None, client_policy: DeliveryPolicy | None) -> DeliveryPolicy:
     """``given`` > the campaign's stored policy > the client's > the default."""
-    if given is not None:
-        return given
-    if row.delivery_policy:
-        return DeliveryPolicy.model_validate(row.delivery_policy)
-    return client_policy or DeliveryPolicy()
+    return policy_choice(row, given=given, client_policy=client_policy)[0]
 
 
-def policy_source(row: Any, *, given: DeliveryPolicy | None, client_policy: DeliveryPolicy | None) -> str:
-    """Whose policy :func:`policy_for` chose, as the plan's details name it."""
+def policy_choice(row: Any, *, given: DeliveryPolicy | None,
+                  client_policy: DeliveryPolicy | None) -> tuple[DeliveryPolicy, str]:
+    """:func:`policy_for`'s policy and whose it is, as the plan's details name it."""
     if given is not None:
-        return "the policy passed to plan()"
+        return given, "the policy passed to plan()"
     if row.delivery_policy:
-        return "the campaign's delivery policy"
-    return "the client's delivery policy" if client_policy is not None else "the default delivery policy"
+        return DeliveryPolicy.model_validate(row.delivery_policy), "the campaign's delivery policy"
+    if client_policy is not None:
+        return client_policy, "the client's delivery policy"
+    return DeliveryPolicy(), "the default delivery policy"
 
 
 def plan_arms(row: Any, channel: str) -> list[tuple[tuple[str | None, ...], LeadTemplate | str]]:
@@ -65,7 +64,7 @@ def plan_campaign(
     """The delivery plan of the campaign ``row`` (see ``Campaign.plan``); ``decisions_only``:
     only the columns the send engine reads (``lead_id, action, reason, send_at, scheduler``,
     the same values), without rendering, zones or prices. ``policy_source``: whose ``policy`` it
-    is (:func:`policy_source`), as the plan's details name it."""
+    is (:func:`policy_choice`), as the plan's details name it."""
     from campaign_sdk.analytics import mirror_for
 
     moment = utc(now if now is not None else gateway.now())  # the sandbox simulates time: plan on its clock
