@@ -36,14 +36,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import os
+import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from campaign_sdk.analytics import _mirror
@@ -89,7 +92,19 @@ class Disk:
         or caches never written)."""
         if path is None or identity is None or stamp is None:
             return None
-        return Disk(path, identity, stamp, hashlib.sha256(repr(query).encode()).hexdigest())
+        return Disk(path, identity, stamp, hashlib.sha256(repr((query, _ZONE_DATA)).encode()).hexdigest())
+
+
+def _tzdata() -> str | None:
+    try:
+        return importlib.metadata.version("tzdata")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+# what the saved zone keys' verdicts (a valid IANA name, how many clocks) are read from
+_ZONE_DATA = (_tzdata(), zoneinfo.TZPATH)
+_KEY_COLUMNS = ["zkey", "zones", "country", "ambiguous", "zone_problem"]  # ``._zone_cache.zone_keys``' frame
 
 
 _LAST: list[Kept] = []  # at most one
@@ -150,6 +165,10 @@ def save(kept: Kept, stamp: str | None) -> bool:
     if kept.on_disk == (disk, kept.versions, kept.shown is not None):
         return True  # the files hold these rows already
     under = _under(disk, kept.versions)
+    if "zone_keys" in kept.derived:  # small: a row per zone key
+        names, frame = kept.derived["zone_keys"]
+        under[b"zone_keys"] = json.dumps({"names": names, "rows": frame[_KEY_COLUMNS].values.tolist()},
+                                         default=lambda value: value.item()).encode()
     made = []
     # the shown columns without what ``found`` holds (:func:`own`): put back beside them by :func:`load`
     shown = None if kept.shown is None else kept.shown.drop_columns(own(kept.found).column_names[1:])
@@ -182,6 +201,7 @@ def load(con: duckdb.DuckDBPyConnection, disk: Disk | None, proof: tuple[object,
         return None
     tables: dict[str, pa.Table | None] = {}
     versions: set[bytes] = set()
+    derived = None
     try:
         for part in _PARTS:
             if part == "shown" and not os.path.exists(_file(disk, part)):
@@ -189,10 +209,12 @@ def load(con: duckdb.DuckDBPyConnection, disk: Disk | None, proof: tuple[object,
                 continue
             table = pa.ipc.open_file(pa.memory_map(_file(disk, part))).read_all()
             meta = table.schema.metadata or {}
-            if {k: v for k, v in meta.items() if k != b"versions"} != \
+            if {k: meta.get(k) for k in _under(disk, ()) if k != b"versions"} != \
                     {k: v for k, v in _under(disk, ()).items() if k != b"versions"}:
                 return None
             versions.add(meta[b"versions"])
+            if b"zone_keys" in meta:
+                derived = json.loads(meta[b"zone_keys"])
             tables[part] = table.replace_schema_metadata(None)
     except (OSError, pa.ArrowInvalid, KeyError):
         return None
@@ -209,6 +231,8 @@ def load(con: duckdb.DuckDBPyConnection, disk: Disk | None, proof: tuple[object,
             own_columns = own_columns.append_column(name, shown.column(name))
         kept.shown = own_columns
     kept.disk, kept.on_disk = disk, (disk, saved, shown is not None)
+    if derived is not None:
+        kept.derived["zone_keys"] = (derived["names"], pd.DataFrame(derived["rows"], columns=_KEY_COLUMNS))
     STATS["loaded"] += 1
     return kept
 
