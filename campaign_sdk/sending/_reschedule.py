@@ -254,7 +254,8 @@ def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple
         with sessions.begin() as session:
             service.record_statuses(session, events)  # a canceled message frees its lead ...
             for (campaign_id, channel), rows in later.items():  # ... deferred to its new moment in the same
-                _deferred.defer(session, campaign_id, rows, channel=channel)  # transaction, for its own channel's worker
+                _deferred.defer(session, campaign_id, rows, channel=channel,  # transaction, for its own channel's
+                                sender=_deferred.sender_of(gateway))  # and sender's worker (the gateway's)
             for campaign_id, skips in dropped.items():
                 _deferred.mark_skipped(session, campaign_id, skips, now=now)
 
