@@ -86,12 +86,24 @@ def next_allowed(zones: tuple[str, ...], window: SendWindow | None, start: dt.da
     twelve-hour window). ``window=None`` allows every moment."""
     if window is None:
         return start
+    # the next few days first (most windows open within them), then the whole horizon: the
+    # intervals of fewer days are those of more, cut at their end, which lies a day or more
+    # after ``start`` in every zone (the intervals run from the day before start's local date to
+    # NEAR_DAYS + 1 days after it), so an allowed moment found in them starts the same interval
+    found = _first_common(zones, window, start, NEAR_DAYS)
+    return found if found is not None else _first_common(zones, window, start, HORIZON_DAYS)
+
+
+NEAR_DAYS = 2
+
+
+def _first_common(zones: tuple[str, ...], window: SendWindow, start: dt.datetime, days: int) -> dt.datetime | None:
     common: list[Interval] | None = None
     for name in zones:
         tz = zone(name)
         if tz is None:
             raise DeliveryPolicyError(f"unknown time zone {name!r}; use an IANA name such as 'America/New_York'")
-        spans = _intervals(tz, window, start, HORIZON_DAYS)
+        spans = _intervals(tz, window, start, days)
         common = spans if common is None else _intersect(common, spans)
     for a, b in common or []:
         if b > start:

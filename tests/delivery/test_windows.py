@@ -182,3 +182,23 @@ def test_next_allowed_is_never_early_and_never_skips_an_allowed_minute(
         probe += dt.timedelta(minutes=15)
     if moment > start:
         assert not allowed(moment - dt.timedelta(minutes=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zones=st.lists(st.sampled_from(_ZONES), min_size=1, max_size=3, unique=True),
+    start=st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31)),
+    begin=st.integers(0, 47), length=st.integers(1, 47),
+    days=st.sets(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]), min_size=1),
+)
+def test_the_next_days_first_give_the_moment_the_whole_horizon_gives(
+    zones: list[str], start: dt.datetime, begin: int, length: int, days: set[str]
+) -> None:
+    """next_allowed looks at the next few days before the whole horizon: the same answer, for
+    windows on any days, across midnight, over zones with half-hour and 45-minute offsets."""
+    from campaign_sdk.delivery._windows import HORIZON_DAYS, _first_common
+
+    a, b = begin * 30, (begin + length) * 30 % (24 * 60)
+    window = SendWindow(start=f"{a // 60:02d}:{a % 60:02d}", end=f"{b // 60:02d}:{b % 60:02d}", days=sorted(days))
+    start = start.replace(second=0, microsecond=0, tzinfo=UTC)
+    assert next_allowed(tuple(zones), window, start) == _first_common(tuple(zones), window, start, HORIZON_DAYS)
