@@ -40,8 +40,10 @@ if TYPE_CHECKING:
     from campaign_sdk.sending._reschedule import Verdict, _Held
 
 REASON = "messaging_tier"
-_MESSAGES = ("id BIGINT, user_id BIGINT, sid VARCHAR, error_code BIGINT, status VARCHAR, channel VARCHAR, "
-             "sent_at TIMESTAMP, scheduled_for TIMESTAMP, created_at TIMESTAMP")
+# what the rule reads of the store (the analytics mirror's ``messages`` and ``replies`` columns)
+_MESSAGES = (("id", "BIGINT"), ("user_id", "BIGINT"), ("sid", "VARCHAR"), ("error_code", "BIGINT"), ("status", "VARCHAR"),
+             ("channel", "VARCHAR"), ("sent_at", "TIMESTAMP"), ("scheduled_for", "TIMESTAMP"), ("created_at", "TIMESTAMP"))
+_REPLIES = (("user_id", "BIGINT"), ("received_at", "TIMESTAMP"))
 _ROWS = "SELECT lead_id, user_id, 0 AS zkey, send_at, NULL::VARCHAR AS reason, TRUE AS live FROM _held_rows"
 
 
@@ -98,14 +100,25 @@ def _load(con: duckdb.DuckDBPyConnection, sessions: sessionmaker[Session], now: 
             .where(ARRIVES > start, ARRIVES < end)).all()
         replies = session.execute(sa.select(q.user_id, q.received_at)
                                   .where(q.received_at > start - SERVICE_WINDOW)).all()
-    con.execute(f"CREATE TABLE _store_messages ({_MESSAGES})")
-    con.execute("CREATE TABLE replies (user_id BIGINT, received_at TIMESTAMP)")
-    if messages:
-        con.executemany("INSERT INTO _store_messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(i, u, sid, code, None if s is None else str(s), ch, *(_naive(t) for t in times))
-                         for i, u, sid, code, s, ch, *times in messages])
-    if replies:
-        con.executemany("INSERT INTO replies VALUES (?, ?)", [(u, _naive(t)) for u, t in replies])
+    _table(con, "_store_messages", _MESSAGES, [(*r[:4], None if r[4] is None else str(r[4]), *r[5:]) for r in messages])
+    _table(con, "replies", _REPLIES, [tuple(r) for r in replies])
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, columns: tuple[tuple[str, str], ...], rows: list[tuple]) -> None:
+    """Create ``name`` on ``con`` with ``columns`` (name, DuckDB type) and ``rows`` (timestamps
+    naive UTC or aware), through one frame (not a row at a time)."""
+    con.execute(f"CREATE TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns)})")
+    if not rows:
+        return
+    frame = pd.DataFrame.from_records(rows, columns=[c for c, _ in columns])
+    for column, kind in columns:
+        if kind == "TIMESTAMP":
+            frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(None)
+    con.register("_found", frame)
+    try:
+        con.execute(f"INSERT INTO {name} SELECT {', '.join(f'CAST({c} AS {t})' for c, t in columns)} FROM _found")
+    finally:
+        con.unregister("_found")
 
 
 def _naive(moment: dt.datetime | None) -> dt.datetime | None:

@@ -14,8 +14,10 @@ from campaign_sdk.testing import LocalTwilioHttpClient
 SERVICE_SID = "MG" + "7" * 32
 
 
-def run(db_url: str, server_url: str, account_sid: str, auth_token: str, campaign: str, policy: str, log: str) -> None:
-    """Set ``policy`` (a DeliveryPolicy's JSON) on ``campaign``: its held messages are rescheduled."""
+def run(db_url: str, server_url: str, account_sid: str, auth_token: str, campaign: str, policy: str | None,
+        log: str) -> None:
+    """Set ``policy`` (a DeliveryPolicy's JSON) on ``campaign``: its held messages are rescheduled;
+    ``policy`` None: disable the campaign (its held messages are canceled)."""
     with open(log, "w") as output, contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         http = LocalTwilioHttpClient(server_url)
         gateway = TwilioGateway(Client(account_sid, auth_token, http_client=http), rate=None,
@@ -23,5 +25,8 @@ def run(db_url: str, server_url: str, account_sid: str, auth_token: str, campaig
         with CampaignClient(db_url, gateway=gateway) as store:
             print("STARTED", flush=True)
             target = store.campaign(campaign)
+            if policy is None:
+                target.disable()
+                return
             target.set_delivery(DeliveryPolicy.model_validate_json(policy))
             print(repr(target.rescheduled), flush=True)

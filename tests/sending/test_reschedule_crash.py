@@ -47,10 +47,12 @@ def _policy(how: str, send_at: dt.datetime) -> DeliveryPolicy:
     return DeliveryPolicy(window=SendWindow(start=f"{start:02d}:00", end=f"{min(start + 2, 24):02d}:00"))
 
 
-def _crash(server: TwilioTestServer, store_url: str, log: Path, policy: DeliveryPolicy) -> None:
-    """Set ``policy`` in a child; SIGKILL it once Twilio has processed its first cancel (the answer held)."""
+def _crash(server: TwilioTestServer, store_url: str, log: Path, policy: DeliveryPolicy | None) -> None:
+    """Set ``policy`` in a child (None: disable the campaign); SIGKILL it once Twilio has processed
+    its first cancel (the answer held)."""
     server.fail("hang", path="/Messages/", processed=True, times=1)
-    args = (store_url, server.url, server.account_sid, server.auth_token, "Orders", policy.model_dump_json(), str(log))
+    args = (store_url, server.url, server.account_sid, server.auth_token, "Orders",
+            None if policy is None else policy.model_dump_json(), str(log))
     child = CONTEXT.Process(target=_crash_reschedule.run, args=args, daemon=True)
     child.start()
     try:
@@ -186,3 +188,31 @@ def test_a_cancel_recorded_before_it_is_finished_is_not_applied_to_a_lead_planne
                              clock=lambda: send_at + HOUR + dt.timedelta(seconds=1)).run().sent == 2
             live = Counter(m["to"].removeprefix("whatsapp:") for m in server.sent() if m["status"] != "canceled")
             assert live == Counter(numbers(3)) and _deferred(client) == {}
+
+
+@pytest.mark.parametrize("how", ["sync", "cancel_scheduled"])
+def test_a_pause_killed_after_twilio_canceled_cancels_the_rest_at_the_next_call(store_url, tmp_path, how):
+    """``disable()`` killed after its first cancel: the next sync (or ``cancel_scheduled``) finishes
+    the pause's intents: every held message canceled at Twilio and in the store (none goes out
+    while the campaign is paused), each cancel asked once more at most."""
+    with TwilioTestServer(latency=0.002) as server:
+        gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
+        with CampaignClient(store_url, gateway=gateway) as client:
+            client.delivery_policy = ANY_HOUR
+            campaign = client.create_campaign("Orders", template="order_confirmation")
+            campaign.add_leads(leads_frame(3))
+            approve(campaign, server)
+            send_at = (dt.datetime.now(dt.UTC) + 2 * HOUR).replace(minute=0, second=0, microsecond=0)
+            assert campaign.schedule(at=send_at, progress=False, retry=FAST_RETRY).scheduled == 3
+
+            _crash(server, store_url, tmp_path / "child.log", None)
+            assert Counter(_at_twilio(server).values()) == Counter({"canceled": 1, "scheduled": 2})
+
+            if how == "sync":
+                client.sync()
+            else:
+                assert campaign.cancel_scheduled().canceled == 3
+
+            canceled = {n: "canceled" for n in numbers(3)}
+            assert _at_twilio(server) == canceled and _stored(client) == canceled and _intents(client) == 0
+            assert max(_cancels(server).values()) <= 2 and _deferred(client) == {}

@@ -141,3 +141,16 @@ def test_an_sms_held_is_not_under_the_whatsapp_limit(migrated_url, twilio_server
         campaign = _held(client, twilio_server, 3)
         campaign.set_delivery(TIER_2)
         assert campaign.rescheduled.kept == 3 and campaign.rescheduled.canceled == 0
+
+
+def test_a_person_inside_their_service_window_takes_no_slot(sender, twilio_server):
+    campaign = _held(sender, twilio_server, 4)
+    twilio_server.receive("whatsapp:" + numbers(4)[0], "where is my order?")  # the window is open at SEND_AT
+    assert sender.sync().replies.applied == 1
+
+    campaign.set_delivery(TIER_2)
+
+    four = numbers(4)
+    assert _by_number(sender) == {
+        four[0]: ("scheduled",), four[1]: ("scheduled",), four[2]: ("scheduled",),
+        four[3]: ("canceled", SEND_AT + DAY, "messaging_tier")}
