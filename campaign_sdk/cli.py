@@ -18,12 +18,11 @@ from campaign_sdk._exceptions import CampaignError, GatewayError
 from campaign_sdk.client import CampaignClient
 from campaign_sdk.delivery import DeliveryPolicy
 from campaign_sdk.gateways import Gateway, SandboxGateway, TwilioGateway
-from campaign_sdk.gateways._twilio import CHANNELS, ENV_VARS
+from campaign_sdk.gateways._twilio import CHANNELS, ENV_VARS, FROM_ENV
 from campaign_sdk.sending import DueReport
 from campaign_sdk.sending._report import SIMULATED
 
 SAMPLE_LEADS = Path(__file__).resolve().parent.parent / "data" / "sample_leads.csv"
-FROM_ENV = "TWILIO_FROM"  # the worker's sender number when it sends without a Messaging Service
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     about = ("send deferred messages when they are due, until stopped (SIGTERM / Ctrl-C); run several on one "
              f"PostgreSQL store to share the work. Twilio from {' / '.join(ENV_VARS)} (or {FROM_ENV} / --from "
              "instead of the Messaging Service); none of them set: the sandbox. A worker sends only the messages "
-             "planned for its --channel")
+             "planned for its --channel and deferred by a send from its sender (Messaging Service or number)")
     work = sub.add_parser("worker", help=about, description=about[0].upper() + about[1:] + ".")
     work.add_argument("--channel", default="whatsapp", choices=CHANNELS,
                       help="the channel this worker sends on (default whatsapp); messages deferred by a send on "

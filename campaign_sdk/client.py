@@ -259,8 +259,9 @@ class CampaignClient:
         the same in a loop. Safe to run in several processes at once on one PostgreSQL store.
         ``rate`` (messages per second, shared by every process on the store) defaults to the
         gateway's ``default_rate``; ``max_in_flight`` requests are under way at once. Only the
-        messages deferred by a send on this gateway's channel are sent (an SMS campaign's
-        wait for an SMS gateway; the report's ``notes`` say so).
+        messages deferred by a send on this gateway's channel, from its sender, are sent (an SMS
+        campaign's wait for an SMS gateway, another Messaging Service's or number's for a gateway
+        of theirs; the report's ``notes`` say so).
 
         >>> import datetime as dt, pandas as pd, campaign_sdk as cs
         >>> sandbox = cs.SandboxGateway(start=dt.datetime(2026, 11, 2, 17, tzinfo=dt.UTC), realtime=False)

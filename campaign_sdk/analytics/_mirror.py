@@ -16,7 +16,10 @@ The token is taken *before* the store is read, so a commit that races with a ref
 by the next call. A SQLite file store gets its mirror in a DuckDB file beside it
 (``<store>.analytics.duckdb``), so a new process starts from the last copy and re-reads only
 what changed; when that file cannot be used (read-only folder, another process holds it) the
-mirror lives in memory.
+mirror lives in memory. A file mirror keeps its generations (:meth:`Mirror.versions`) in the
+file too, under an identity of its own (:attr:`Mirror.identity`), so that what a layer above
+saved beside it for some generations (delivery's plan rows) is known to be current in a later
+process while those generations stay the same.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import json
 import os
 import sqlite3
 import threading
+import uuid
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -67,6 +71,10 @@ class Mirror:
         store_path = sqlite_path(engine)
         self.cache_path: str | None = None
         self.con = self._open(store_path)
+        # the file mirror's identity (None in memory): its generations go on in a later process
+        self.identity: str | None = None
+        if self.cache_path is not None:
+            self.identity, self._generation, self._floor = self._persisted()
         self._watch = _watch_connection(store_path)
         self._finalizer = weakref.finalize(self, _close, self.con, self._watch, self.source)
 
@@ -107,6 +115,16 @@ class Mirror:
             con.execute(f"CREATE OR REPLACE VIEW main.{name} AS {sql}")
         con.execute("CHECKPOINT")
         return True
+
+    def _persisted(self) -> tuple[str, int, dict[str, int]]:
+        """The file's identity (made once), its last generation and each table's (what
+        :meth:`versions` says of a table this process has not seen change)."""
+        meta = dict(self.con.execute("SELECT key, value FROM mirror.meta").fetchall())
+        if "identity" not in meta:
+            meta["identity"] = uuid.uuid4().hex
+            self.con.execute("INSERT OR REPLACE INTO mirror.meta VALUES ('identity', ?)", [meta["identity"]])
+        floor = {k.removeprefix("generation:"): int(v) for k, v in meta.items() if k.startswith("generation:")}
+        return meta["identity"], int(meta.get("generation", 0)), floor
 
     def close(self) -> None:
         """Release the DuckDB file (if any) and the store connections."""
@@ -229,6 +247,9 @@ class Mirror:
         if changed is not None and not len(changed):
             return
         self._generation += 1
+        if self.identity is not None:  # in the refresh's transaction: the generation is the data's
+            self.con.execute("INSERT OR REPLACE INTO mirror.meta VALUES ('generation', $g), ($t, $g)",
+                             {"g": str(self._generation), "t": f"generation:{name}"})
         log = self._log.setdefault(name, [])
         log.append((self._generation, None if changed is None or len(changed) > LOG_IDS else changed))
         while len(log) > 1 and sum(len(i) if i is not None else LOG_IDS for _, i in log) > LOG_IDS:
@@ -238,7 +259,9 @@ class Mirror:
         """The generation of the last change of each mirrored table ``names`` (None: one was
         never refreshed). Only a refresh changes a mirrored table, and a refresh that changes
         a row of one makes a new generation of it: while they stay the same, the tables' rows
-        do too (:meth:`changed` says which rows changed since)."""
+        do too (:meth:`changed` says which rows changed since). A file mirror's generations go
+        on across processes (with its :attr:`identity`); what changed before this process
+        opened it is not known (:meth:`changed` says None for those generations)."""
         with self._lock:
             if any(self._fresh.get(n) is None for n in names):
                 return None

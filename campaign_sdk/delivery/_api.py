@@ -99,7 +99,7 @@ def plan_campaign(
     with mirror.reading(MIRROR_TABLES) as con:
         hold(con, engine, spec)  # the worker's deferred sends the caps count (dropped by build_plan)
         plan = build_plan(con, spec, decisions_only=decisions_only, versions=mirror.versions(BASE_TABLES),
-                          changed=mirror.changed)
+                          changed=mirror.changed, saved_at=(mirror.cache_path, mirror.identity))
         if decisions_only:  # no country column: the zone cache's, on the mirror
             plan.attrs["warnings"] = decisions_warnings(con, plan, channel=channel,
                                                         template_category=spec.price_category)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -65,7 +66,7 @@ def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
     table = f"{delivery}.lead_content"
     found = con.execute(f"SELECT value FROM {delivery}.meta WHERE key = 'content_version'").fetchone()
     if found is None or found[0] != VERSION:
-        with writing():
+        with writing(con):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('content_version', ?)", [VERSION])
     con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
@@ -74,11 +75,20 @@ def prepare(con: duckdb.DuckDBPyConnection, delivery: str) -> str:
     return table
 
 
+def schema(con: duckdb.DuckDBPyConnection) -> str:
+    """The caches' schema (this one's and :mod:`._zone_cache`'s), qualified by the database
+    (whose name is the store file's)."""
+    name = con.execute("SELECT current_database()").fetchall()[0][0]
+    return '"' + str(name).replace('"', '""') + '".cs_delivery'
+
+
 @contextlib.contextmanager
-def writing() -> Iterator[None]:
-    """Around a write to a content cache: what :func:`state` counts (before and after it, so
-    that what a plan read while it ran is never taken for current)."""
+def writing(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Around a write to the caches of ``con``: what :func:`state` counts (before and after it,
+    so that what a plan read while it ran is never taken for current), and a new :func:`stamp`
+    before it (a write cut short by a crash leaves a stamp nothing was read under)."""
     _WRITES["writes"] += 1
+    con.execute(f"INSERT OR REPLACE INTO {schema(con)}.meta VALUES ('stamp', ?)", [uuid.uuid4().hex])
     try:
         yield
     finally:
@@ -91,6 +101,18 @@ def state(con: duckdb.DuckDBPyConnection) -> tuple[int, object]:
     found = con.execute("SELECT table_oid FROM duckdb_tables() WHERE database_name = current_database() "
                         "AND schema_name = 'cs_delivery' AND table_name = 'lead_content'").fetchall()
     return _WRITES["writes"], found[0][0] if found else None
+
+
+def stamp(con: duckdb.DuckDBPyConnection) -> str:
+    """What changes with every write to the caches of ``con``, in any process (:func:`writing`,
+    kept in the caches' own database; made here if they have none yet): what rows read from
+    them are saved under (:mod:`._memo`)."""
+    found = con.execute(f"SELECT value FROM {schema(con)}.meta WHERE key = 'stamp'").fetchall()
+    if not found:  # caches written before stamps were kept: a new one, that nothing was saved under
+        value = uuid.uuid4().hex
+        con.execute(f"INSERT OR REPLACE INTO {schema(con)}.meta VALUES ('stamp', ?)", [value])
+        return value
+    return str(found[0][0])
 
 
 # the join (format with the table) that gives each lead ``l`` of the campaign $c its cached row
@@ -216,7 +238,7 @@ def store(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str,
     new_message, ...)`` that are not ``known``, each with its place (placed by then); and the
     new place of each known lead whose place was not current (``placed`` false)."""
     fp = fingerprint(spec)
-    with writing():
+    with writing(con):
         if computed:
             con.execute(f"DELETE FROM {table} WHERE lead_id IN (SELECT lead_id FROM {base} WHERE NOT known)")
             con.execute(f"""INSERT INTO {table} SELECT lead_id, $c, $fp, new_vh, variant, {', '.join(COLUMNS[:2])},
@@ -237,7 +259,7 @@ def shown(con: duckdb.DuckDBPyConnection, spec: PlanSpec, table: str, base: str)
     params = {"fp": fingerprint(spec)}
     mine = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchall()[0][0]
     if mine != con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0]:
-        with writing():
+        with writing(con):
             con.execute(f"DELETE FROM {table} WHERE {where} AND lead_id NOT IN (SELECT lead_id FROM {base})", params)
     return con.sql(f"SELECT b.lead_id, b.phone AS phone_number, b.variant, b.tz_override, "
                    f"{', '.join(f'c.{c}' for c in COLUMNS[2:])} FROM {table} c JOIN {base} b ON b.lead_id = c.lead_id "

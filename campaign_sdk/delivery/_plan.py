@@ -58,7 +58,8 @@ _TEMP = ("plan_base", "_plan_delta", "_content_new", "plan_zones", "_plan_phone"
 
 
 def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown: bool,
-          versions: tuple[object, ...] | None, changed: Changed | None) -> tuple[pa.Table | None, memo.Kept]:
+          versions: tuple[object, ...] | None, changed: Changed | None,
+          saved_at: tuple[str | None, str | None] = (None, None)) -> tuple[pa.Table | None, memo.Kept]:
     """Register ``plan_base``: each lead's person, phone, place, the send path's skip reason
     (``own_reason``) and what its content decides (:mod:`._content_cache`: ``tz_override``,
     ``content_reason``), read from the leads, their users, their messages and the content cache
@@ -66,28 +67,36 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     (quicker to make and to scan than a table); the content and places not current in the
     caches are computed first (:func:`_complete`). The rows are kept in memory, and the next
     plan reads only what changed since (:mod:`._memo`: ``versions``, the mirror's generations
-    of :data:`BASE_TABLES`; ``changed``, which ids of a table changed since one of them).
-    With ``shown`` the cached message columns are read by a scan of the cache (not carried
-    through the query's joins: wide rows cost the hash join most) and returned beside the
-    number, arm and ``timezone`` value (in lead order, as :func:`._content_cache.shown` gives
-    them; None, for that join, if the cache holds rows of other leads too); and the kept rows."""
+    of :data:`BASE_TABLES`; ``changed``, which ids of a table changed since one of them); and
+    a file mirror's (``saved_at``: its path and identity) saved beside it at close, for the
+    first plan of a later process to start from (:func:`._memo.load`). With ``shown`` the
+    cached message columns are read by a scan of the cache (not carried through the query's
+    joins: wide rows cost the hash join most) and returned beside the number, arm and
+    ``timezone`` value (in lead order, as :func:`._content_cache.shown` gives them; None, for
+    that join, if the cache holds rows of other leads too); and the kept rows."""
     query = _leads_sql(spec, content)
     params: dict[str, object] = {"c": spec.campaign_id, "fp": content_cache.fingerprint(spec)}
 
     def found_by() -> tuple[object, ...] | None:
         return memo.proof(versions, content_cache.state(con), query, sorted(params.items()))
 
+    def saved_by() -> memo.Disk | None:  # after the caches' last write (their stamp)
+        return memo.Disk.of(*saved_at, content_cache.stamp(con), query, sorted(params.items()))
+
     kept, how = memo.recall(con, found_by()), "reused"
+    if kept is None:
+        kept = memo.load(con, saved_by(), found_by())
     if kept is not None and kept.versions != versions:
         kept, how = _patched(con, spec, content, params, kept, versions, changed)
         if kept is not None:
-            kept.proof = found_by()  # after its own writes to the cache, if any
+            kept.proof, kept.disk = found_by(), saved_by()  # after its own writes to the cache, if any
     if kept is None:
         how = "read"
         rows = _found(con, spec, content, params)
         if not _current(rows):
             rows = _complete(con, spec, content, rows, "plan_base")
         kept = memo.keep(con, found_by(), rows, _messaged(con, spec, rows), versions)
+        kept.disk = saved_by()
     memo.STATS[how] += 1
     found = kept.found
     con.register("plan_base", found)
@@ -99,7 +108,7 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
         cached = _arrow(con, content_cache.cached(content), params)
         if not found.column("lead_id").equals(cached.column("lead_id")):
             return None, kept  # the cache holds rows of other leads too: the caller's join, which deletes them
-        kept.shown = _beside(_own(found), cached)
+        kept.shown = _beside(memo.own(found), cached)
     return kept.shown, kept
 
 
@@ -109,12 +118,6 @@ Changed = Callable[[str, object], "pa.Array | None"]  # ``Mirror.changed``
 def _current(rows: pa.Table) -> bool:
     """Every row's content and place are current in the cache."""
     return pc.all(rows.column("known")).as_py() is not False and pc.all(rows.column("placed")).as_py() is not False
-
-
-def _own(rows: pa.Table) -> pa.Table:
-    """The lead's own shown columns (:func:`._content_cache.shown`'s first four)."""
-    return rows.select(["lead_id", "phone", "variant", "tz_override"]).rename_columns(
-        ["lead_id", "phone_number", "variant", "tz_override"])
 
 
 def _complete(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, rows: pa.Table, table: str) -> pa.Table:
@@ -178,7 +181,7 @@ def _patched(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, param
             if kept.shown is not None:
                 cached = _arrow(con, f"{content_cache.cached(content)} AND lead_id IN (SELECT id FROM _plan_changed)",
                                 params)
-                shown = _beside(_own(rows), cached) if rows.column("lead_id").equals(cached.column("lead_id")) else None
+                shown = _beside(memo.own(rows), cached) if rows.column("lead_id").equals(cached.column("lead_id")) else None
         finally:
             con.unregister("_plan_changed")
         ours = kept.rows.column("lead_id").to_numpy()
@@ -450,18 +453,21 @@ def _by_lead(table: pa.Table) -> pa.Table:
 
 
 def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only: bool = False,
-               versions: tuple[object, ...] | None = None, changed: Changed | None = None) -> DeliveryPlan:
+               versions: tuple[object, ...] | None = None, changed: Changed | None = None,
+               saved_at: tuple[str | None, str | None] = (None, None)) -> DeliveryPlan:
     """The plan of ``spec.campaign_id`` on the mirror connection ``con`` (already refreshed);
     ``decisions_only``: only ``lead_id, action, reason, send_at, scheduler`` (the same values),
     for the send engine: no message, segments, zones or prices. ``versions``: the mirror's
     generations of :data:`BASE_TABLES` (``Mirror.versions``), under which the lead rows of a
     plan are kept in memory for the next one, which reads only the rows that changed since
-    (``changed``: ``Mirror.changed``; :mod:`._memo`; ``versions`` None: they are read every time)."""
+    (``changed``: ``Mirror.changed``; :mod:`._memo`; ``versions`` None: they are read every time);
+    ``saved_at``: a file mirror's path and identity, beside which they are saved at its close."""
     views = ["plan_base", "_zone_overrides", "_plan_times", "_plan_rows", "_tier_moved"]
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
-        shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions, changed=changed)
+        shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions, changed=changed,
+                            saved_at=saved_at)
         keys, zkey = zone_cache.zone_keys(con, "plan_base", *((kept.derived, kept.found) if kept is not None else ()))
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country

@@ -21,17 +21,11 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from campaign_sdk.delivery._content_cache import writing
+from campaign_sdk.delivery._content_cache import schema, writing
 from campaign_sdk.delivery._zones import resolve_zones, zone_key
 
 VERSION = f"3/phonenumbers {phonenumbers.__version__}"  # 3: each number looked up alone (2 grouped, wrongly)
 STATS: Counter[str] = Counter()  # resolved / cached users, for tests and benchmarks
-
-
-def schema(con: duckdb.DuckDBPyConnection) -> str:
-    """The cache's schema, qualified by the database (whose name is the store file's)."""
-    name = con.execute("SELECT current_database()").fetchall()[0][0]
-    return '"' + str(name).replace('"', '""') + '".cs_delivery'
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> str:
@@ -47,7 +41,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> str:
         places = False
     if found is None or found[0] != VERSION or not places:
         # new place ids: the content cache's rows hold the old ones (:mod:`._content_cache`)
-        with writing():
+        with writing(con):
             for table in ("user_places", "places", "lead_content"):
                 con.execute(f"DROP TABLE IF EXISTS {delivery}.{table}")
         con.execute(f"INSERT OR REPLACE INTO {delivery}.meta VALUES ('version', ?)", [VERSION])

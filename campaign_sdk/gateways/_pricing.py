@@ -26,7 +26,7 @@ from campaign_sdk.facts import pricing as facts
 from campaign_sdk.facts.errors import KINDS, ErrorKind
 from campaign_sdk.gateways._base import Gateway
 from campaign_sdk.gateways._http import retry_after
-from campaign_sdk.gateways._sender import sender_type, type_key
+from campaign_sdk.gateways._sender import type_key
 from campaign_sdk.gateways._twilio import TwilioGateway
 from campaign_sdk.gateways._twilio import _call as twilio_call
 
@@ -154,7 +154,6 @@ def gateway_prices(gateway: Gateway, countries: Iterable[str], channel: str) -> 
     if client is None or channel not in PRICED_CHANNELS:
         return pd.DataFrame(columns=PRICE_COLUMNS), f"none: the gateway prices no {channel} messages; pass prices="
     assert isinstance(gateway, TwilioGateway)
-    number_type, note = sender_type(gateway.sender_number_type, from_=gateway.from_,
-                                    messaging_service_sid=gateway.messaging_service_sid)
+    number_type, note = gateway.number_type
     table = twilio_sms_prices(client, countries, number_type=number_type, note=note)
     return table, f"{TWILIO_SOURCE}, for a {number_type} sender" + (" (assumed)" if note else "")

@@ -67,6 +67,7 @@ class SandboxGateway:
 
     simulated = True
     channel = "whatsapp"
+    sender = SANDBOX_SERVICE  # what sends its messages (a deferred message keeps it: deferred_sends.sender)
     schedule_window: tuple[dt.timedelta, dt.timedelta] | None = (
         scheduling.SEND_AT_MIN_AHEAD, scheduling.SEND_AT_MAX_AHEAD)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -32,7 +33,13 @@ from campaign_sdk.gateways._sender import check_number_type, sender_type
 
 T = TypeVar("T")
 CHANNELS = ("whatsapp", "sms", "messenger", "rcs")
-ENV_VARS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID")
+# The environment variables naming a Twilio account and its sender, in one place: read by
+# TwilioGateway.from_env, `campaign-sdk worker` and the server (ServerSettings.from_env). "from":
+# the sender's number, used when there is no Messaging Service.
+TWILIO_ENV = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN",
+              "messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID", "from": "TWILIO_FROM"}
+ENV_VARS = (TWILIO_ENV["account_sid"], TWILIO_ENV["auth_token"], TWILIO_ENV["messaging_service_sid"])
+FROM_ENV = TWILIO_ENV["from"]
 # A sender's documented default rate by channel (facts.delivery). Messenger and RCS: none found in
 # Twilio's docs; they keep WhatsApp's, as before (not a documented value).
 DEFAULT_RATES = {"whatsapp": WHATSAPP_SENDER_MPS, "sms": SMS_LONG_CODE_MPS}
@@ -99,10 +106,7 @@ class TwilioGateway:
         self.channel = channel
         self.messaging_tier = check_tier(messaging_tier)
         self.sender_number_type = check_number_type(sender_number_type)
-        if rate == "channel":
-            number_type, _ = sender_type(self.sender_number_type, from_=from_, messaging_service_sid=messaging_service_sid)
-            rate = default_rate(channel, number_type)
-        self.default_rate = rate
+        self.default_rate = default_rate(channel, self.number_type[0]) if rate == "channel" else rate
         # twilio-python imports its API modules on first use; doing it now keeps that pause out
         # of the first (rate-limited) sends, which would otherwise leave in a burst.
         _ = client.messages, client.content
@@ -114,19 +118,23 @@ class TwilioGateway:
     @classmethod
     def from_env(cls, **options: Any) -> TwilioGateway:
         """A gateway from TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_MESSAGING_SERVICE_SID
-        (the last one may be replaced by ``from_=``). ``options`` go to the constructor."""
+        (the last one may be replaced by ``from_=`` or TWILIO_FROM, the sender's number; see
+        :data:`TWILIO_ENV`). ``options`` go to the constructor."""
         from twilio.rest import Client
 
-        needed = ENV_VARS[:2] if options.get("from_") else ENV_VARS
-        missing = [name for name in needed if not os.environ.get(name)]
+        env = {key: (os.environ.get(name) or "").strip() or None for key, name in TWILIO_ENV.items()}
+        service = options.setdefault("messaging_service_sid", env["messaging_service_sid"])
+        if not service and not options.get("from_"):
+            options["from_"] = env["from"]
+        needed = ["account_sid", "auth_token"] + ([] if service or options.get("from_") else ["messaging_service_sid"])
+        missing = [TWILIO_ENV[key] for key in needed if env[key] is None]
         if missing:
+            sender = f" (or {FROM_ENV})" if "messaging_service_sid" in needed else ""
             raise GatewayError(
-                f"TwilioGateway.from_env() needs the environment variable(s) {', '.join(missing)}; "
+                f"TwilioGateway.from_env() needs the environment variable(s) {', '.join(missing)}{sender}; "
                 "set them, or build TwilioGateway(twilio.rest.Client(...), ...) yourself", kind=ErrorKind.AUTH,
             )
-        client = Client(os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"],
-                        http_client=RetryAfterHttpClient())
-        options.setdefault("messaging_service_sid", os.environ.get("TWILIO_MESSAGING_SERVICE_SID"))
+        client = Client(env["account_sid"], env["auth_token"], http_client=RetryAfterHttpClient())
         return cls(client, **options)
 
     @property
@@ -143,6 +151,20 @@ class TwilioGateway:
     @property
     def key(self) -> str:
         return f"twilio:{self.client.account_sid}:{self.messaging_service_sid or self.from_}"
+
+    @property
+    def sender(self) -> str:
+        """What sends this gateway's messages: its Messaging Service SID (``MG...``), else its From
+        number (bare, as ``from_`` takes it). A deferred message keeps it: a worker sends only its
+        own sender's (``deferred_sends.sender``). Not a secret."""
+        return self.messaging_service_sid or strip_channel(self.from_)
+
+    @functools.cached_property
+    def number_type(self) -> tuple[str, str | None]:
+        """The number type of the sender (:func:`._sender.sender_type`: given, told from
+        ``from_``, or assumed local and a note saying so), read by the SMS default rate and the
+        SMS prices of ``plan()``."""
+        return sender_type(self.sender_number_type, from_=self.from_, messaging_service_sid=self.messaging_service_sid)
 
     def __repr__(self) -> str:
         sender = (

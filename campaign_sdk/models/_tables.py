@@ -310,6 +310,9 @@ class DeferredSend(Base):
     # Migration 0013: the channel the message was planned for (the deferring gateway's); a worker
     # sends only its own channel's. NULL for rows deferred before it (sent on the worker's channel).
     channel: Mapped[str | None] = mapped_column(sa.String(10))
+    # Migration 0014: the sender of the deferring send (its Messaging Service SID or From number);
+    # a worker sends only its own sender's. NULL for rows deferred before it (any sender sends them).
+    sender: Mapped[str | None] = mapped_column(sa.String(100))
 
 
 class InboundMessage(Base):

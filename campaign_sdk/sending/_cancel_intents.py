@@ -59,7 +59,8 @@ SUPERSEDED = "superseded"  # not a Twilio status: a canceled message whose lead 
 class Intent:
     """One planned cancel: the message (``sid``, ``to``) and what its lead becomes once Twilio
     canceled it: ``later`` (a ``deferred_sends`` row: ``lead_id``, ``user_id``, ``due_at``,
-    ``reason``; for the worker of ``channel``), ``skip`` ((lead, reason): marked skipped) or
+    ``reason``; for the worker of ``channel`` and ``sender``: ``_deferred.sender_of`` the
+    gateway that planned it), ``skip`` ((lead, reason): marked skipped) or
     neither (freed: a later send plans it again). ``why``: the reschedule's reason (its
     report's key), None for a pause's or an opt-out's cancel."""
 
@@ -70,6 +71,7 @@ class Intent:
     later: Mapping[str, Any] | None = None
     skip: tuple[int, str] | None = None
     why: str | None = None
+    sender: str | None = None
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     raw: str = field(default="", compare=False)  # the stored value it was read from
 
@@ -85,7 +87,7 @@ class Intent:
         later = None if self.later is None else {**self.later, "due_at": self.later["due_at"].isoformat()}
         return self.raw or json.dumps({"sid": self.sid, "to": self.to, "campaign_id": self.campaign_id,
                                        "channel": self.channel, "later": later, "skip": self.skip, "why": self.why,
-                                       "token": self.token}, sort_keys=True)
+                                       "sender": self.sender, "token": self.token}, sort_keys=True)
 
     @classmethod
     def load(cls, value: str) -> Intent | None:
@@ -96,7 +98,7 @@ class Intent:
                 later = {**later, "due_at": utc(dt.datetime.fromisoformat(later["due_at"]))}
             skip = tuple(data["skip"]) if data["skip"] is not None else None
             return cls(str(data["sid"]), str(data["to"]), int(data["campaign_id"]), data["channel"], later,
-                       skip, data["why"], str(data["token"]), raw=value)
+                       skip, data["why"], data.get("sender"), str(data["token"]), raw=value)
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -131,7 +133,7 @@ def settle(sessions: sessionmaker[Session], answers: Iterable[Answer], *, now: d
     with sessions.begin() as session:
         taken = [(i, e, s) for i, e, s in final if _take(session, i)]
         service.record_statuses(session, [e for _, e, _ in taken if e is not None])  # a canceled message frees its lead ...
-        later: dict[tuple[int, str | None], list[Mapping[str, Any]]] = defaultdict(list)
+        later: dict[tuple[int, str | None, str | None], list[Mapping[str, Any]]] = defaultdict(list)
         dropped: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for intent, _, status in taken:
             assert status is not None
@@ -139,11 +141,12 @@ def settle(sessions: sessionmaker[Session], answers: Iterable[Answer], *, now: d
             if status != MessageStatus.CANCELED:
                 continue  # Twilio had sent it (it counts as sent), or holds it still (left as it was)
             if intent.later is not None:
-                later[intent.campaign_id, intent.channel].append(intent.later)
+                later[intent.campaign_id, intent.channel, intent.sender].append(intent.later)
             elif intent.skip is not None:
                 dropped[intent.campaign_id].append(intent.skip)
-        for (campaign_id, channel), rows in later.items():  # ... deferred to its new moment in the same
-            _deferred.defer(session, campaign_id, rows, channel=channel)  # transaction, for its own channel's worker
+        for (campaign_id, channel, sender), rows in later.items():  # ... deferred to its new moment in the
+            # same transaction, for its own channel's and sender's worker
+            _deferred.defer(session, campaign_id, rows, channel=channel, sender=sender)
         for campaign_id, skips in dropped.items():
             _deferred.mark_skipped(session, campaign_id, skips, now=now)
     return done

@@ -8,7 +8,9 @@ then sent exactly like ``send()`` sends: an intent row committed first (its uniq
 allows one message per lead and campaign), Twilio's answer recorded after. The deferred row is
 deleted in the transaction that records the answer; a claim whose worker died (lease expired,
 or its process is gone on this host) is taken over by another worker, which reconciles an open
-intent against Twilio's message list before it sends anything.
+intent against Twilio's message list before it sends anything. A row keeps the channel and the
+sender (Messaging Service SID or From number) of the send that deferred it: a worker claims only
+its own channel's and sender's rows, and those deferred before they were kept (NULL).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from campaign_sdk.models import Campaign, CampaignLead, DeferredSend, OutboundMe
 from campaign_sdk.sending._lease import LeaseLost, _alive
 
 
-def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]], *, channel: str | None = None) -> int:
-    """Store ``{lead_id, user_id, due_at, reason}`` rows planned for ``channel`` (the deferring
-    gateway's: a worker sends only its own channel's rows); a lead already deferred keeps its row."""
+def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]], *, channel: str | None = None,
+          sender: str | None = None) -> int:
+    """Store ``{lead_id, user_id, due_at, reason}`` rows planned for ``channel`` from ``sender``
+    (the deferring gateway's, :func:`sender_of`: a worker sends only its own channel's and its own
+    sender's rows); a lead already deferred keeps its row."""
     if not rows:
         return 0
     now = utcnow()
@@ -41,12 +45,12 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]],
         # many rows per INSERT straight through the DBAPI (the Core's processing of each row's
         # parameters costs more than the insert itself; an executemany steps the driver per row)
         due_at, created = raw.bind("due_at"), raw.bind("created_at")(now)
-        params = [(campaign_id, r["lead_id"], r["user_id"], due_at(r["due_at"]), r["reason"], created, channel)
+        params = [(campaign_id, r["lead_id"], r["user_id"], due_at(r["due_at"]), r["reason"], created, channel, sender)
                   for r in rows]
         done = raw.many_rows(session.connection(), "defer", params, functools.partial(_defer_sql, raw))
         return sum(int(getattr(result, "rowcount", 0) or 0) for result in done)
     values = [{"campaign_id": campaign_id, "lead_id": r["lead_id"], "user_id": r["user_id"], "due_at": r["due_at"],
-               "reason": r["reason"], "created_at": now, "channel": channel} for r in rows]
+               "reason": r["reason"], "created_at": now, "channel": channel, "sender": sender} for r in rows]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(DeferredSend).on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
     result = session.execute(statement, values)
@@ -54,7 +58,15 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]],
 
 
 _DEFERRED = cast(sa.Table, DeferredSend.__table__)
-_DEFER_COLUMNS = ("campaign_id", "lead_id", "user_id", "due_at", "reason", "created_at", "channel")
+_DEFER_COLUMNS = ("campaign_id", "lead_id", "user_id", "due_at", "reason", "created_at", "channel", "sender")
+
+
+def sender_of(gateway: object) -> str | None:
+    """The sender a gateway sends from (its ``sender``: a Messaging Service SID or a From number,
+    the sandbox's own service), which its deferred rows keep and its worker claims by; None for a
+    gateway that names none (its rows are any sender's, and its worker claims any sender's)."""
+    sender = getattr(gateway, "sender", None)
+    return str(sender) if sender else None
 
 
 def _defer_sql(raw: RawTable, rows: int) -> str:
@@ -82,11 +94,11 @@ def deferred_leads(session: Session, campaign_id: int, lead_ids: Iterable[int]) 
 
 
 def waiting(session: Session, campaign_id: int | None = None, *, until: dt.datetime | None = None,
-            channel: str | None = None) -> tuple[int, dt.datetime | None]:
+            channel: str | None = None, sender: str | None = None) -> tuple[int, dt.datetime | None]:
     """How many messages wait (of one campaign, or all) and when the next one is due
-    (``until``: only those due by then, e.g. the campaign's ``expires_at``; ``channel``: only
-    those a worker on that channel sends, see :func:`claim_due`)."""
-    query = sa.select(sa.func.count(), sa.func.min(DeferredSend.due_at)).where(*_on(channel))
+    (``until``: only those due by then, e.g. the campaign's ``expires_at``; ``channel`` and
+    ``sender``: only those a worker on that channel, of that sender, sends, see :func:`claim_due`)."""
+    query = sa.select(sa.func.count(), sa.func.min(DeferredSend.due_at)).where(*_on(channel, sender))
     if campaign_id is not None:
         query = query.where(DeferredSend.campaign_id == campaign_id)
     if until is not None:
@@ -175,14 +187,15 @@ def _pid(token: str) -> int:
 
 
 def claim_due(session: Session, token: str, *, now: dt.datetime, limit: int, ttl: float,
-              channel: str | None = None) -> list[DeferredSend]:
+              channel: str | None = None, sender: str | None = None) -> list[DeferredSend]:
     """Claim up to ``limit`` due messages of enabled campaigns (earliest first) for ``token``;
-    with ``channel``, only those planned for it (or deferred before migration 0013: unknown)."""
+    with ``channel``, only those planned for it (or deferred before migration 0013: unknown), with
+    ``sender``, only those its sends deferred (or deferred before migration 0014: unknown)."""
     free = sa.or_(DeferredSend.claimed_until.is_(None), DeferredSend.claimed_until < now)
     candidates = (
         sa.select(DeferredSend.id)
         .join(Campaign, Campaign.id == DeferredSend.campaign_id)
-        .where(DeferredSend.due_at <= now, free, Campaign.enabled.is_not(None), *_on(channel))
+        .where(DeferredSend.due_at <= now, free, Campaign.enabled.is_not(None), *_on(channel, sender))
         .order_by(DeferredSend.due_at, DeferredSend.id)
         .limit(limit)
     )
@@ -200,10 +213,11 @@ def claim_due(session: Session, token: str, *, now: dt.datetime, limit: int, ttl
                                 .order_by(DeferredSend.due_at, DeferredSend.id)))
 
 
-def _on(channel: str | None) -> list[sa.ColumnElement[bool]]:
-    if channel is None:
-        return []
-    return [sa.or_(DeferredSend.channel == channel, DeferredSend.channel.is_(None))]
+def _on(channel: str | None, sender: str | None = None) -> list[sa.ColumnElement[bool]]:
+    """The rows a worker on ``channel`` of ``sender`` sends: theirs, or unknown (NULL: deferred
+    before the migration that records it); None: any."""
+    return [sa.or_(column == value, column.is_(None))
+            for column, value in ((DeferredSend.channel, channel), (DeferredSend.sender, sender)) if value is not None]
 
 
 def due_elsewhere(session: Session, channel: str, *, now: dt.datetime) -> dict[str, int]:
@@ -214,6 +228,18 @@ def due_elsewhere(session: Session, channel: str, *, now: dt.datetime) -> dict[s
         .join(Campaign, Campaign.id == DeferredSend.campaign_id)
         .where(DeferredSend.due_at <= now, Campaign.enabled.is_not(None), DeferredSend.channel != channel)
         .group_by(DeferredSend.channel).order_by(DeferredSend.channel)
+    )
+    return {str(name): int(count) for name, count in session.execute(query)}
+
+
+def due_from_others(session: Session, channel: str, sender: str, *, now: dt.datetime) -> dict[str, int]:
+    """Due messages of enabled campaigns on ``channel`` (or of unknown channel) deferred by a
+    sender other than ``sender``, by sender (a worker of ``sender`` leaves them to a worker of theirs)."""
+    query = (
+        sa.select(DeferredSend.sender, sa.func.count())
+        .join(Campaign, Campaign.id == DeferredSend.campaign_id)
+        .where(DeferredSend.due_at <= now, Campaign.enabled.is_not(None), DeferredSend.sender != sender, *_on(channel))
+        .group_by(DeferredSend.sender).order_by(DeferredSend.sender)
     )
     return {str(name): int(count) for name, count in session.execute(query)}
 

@@ -3,7 +3,10 @@
 :mod:`campaign_sdk.sending._deferred` for how a message is claimed once and sent once.
 
 A worker sends on its gateway's channel only the messages planned for it (``deferred_sends.channel``,
-migration 0013): those of another channel wait for a worker on theirs, and the report's notes say so.
+migration 0013), and of those only the ones its gateway's sender deferred (``deferred_sends.sender``,
+the Messaging Service SID or From number, migration 0014): those of another channel or another
+sender wait for a worker of theirs, and the report's notes say how many. Rows deferred before a
+migration (NULL) are sent by any worker, as before.
 
 One pass: free the claims of dead workers on this host, claim due messages, and per campaign:
 drop what expired (``expired``), settle intents a killed worker left (found in Twilio's list, or
@@ -31,6 +34,7 @@ from campaign_sdk._store import engine_of
 from campaign_sdk import experiments, service
 from campaign_sdk.delivery import DeliveryPolicy, policy_for, utc
 from campaign_sdk.gateways import Gateway
+from campaign_sdk.gateways._twilio import TWILIO_ENV
 from campaign_sdk.models import Campaign, CampaignLead, ConversationUser, MessageStatus, OutboundMessage, SyncState
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
@@ -48,9 +52,10 @@ class DueReport(Sealable):
     """What one ``run_due()`` did: ``sent`` (accepted by Twilio), ``reconciled`` (sent by a worker
     that died, found in Twilio's list), ``failed`` (by code or kind), ``skipped`` (by reason, e.g.
     ``expired``, ``frequency_cap``), ``moved`` (deferred again, by reason), ``unresolved``,
-    ``waiting`` (messages still deferred, on this worker's channel), ``next_due`` and ``notes`` (e.g. messages Twilio's
-    scheduler held for people who opted out, canceled; due messages planned for another channel,
-    which this worker leaves to a worker on that channel)."""
+    ``waiting`` (messages still deferred, on this worker's channel and of its sender), ``next_due`` and
+    ``notes`` (e.g. messages Twilio's scheduler held for people who opted out, canceled; due messages
+    planned for another channel or deferred by another sender, which this worker leaves to a worker
+    of theirs)."""
 
     claimed: int = 0
     sent: int = 0
@@ -156,6 +161,7 @@ class DueSender:
         self._ttl = ttl
         self._client_policy = client_policy
         self._clock = clock or (lambda: clock_of(gateway))
+        self._sender = _deferred.sender_of(gateway)
         self._token = _deferred.worker_token()
         self._limiter: Any = SharedRateLimiter(sessions, rate) if rate and not self._inline else RateLimiter(rate)
         self._stop = threading.Event()
@@ -187,7 +193,7 @@ class DueSender:
             with self._sessions.begin() as session:
                 _deferred.free_dead_claims(session, now)
                 rows = _deferred.claim_due(session, token, now=now, limit=self._batch, ttl=self._ttl,
-                                           channel=self._gateway.channel)
+                                           channel=self._gateway.channel, sender=self._sender)
                 claimed = [(r.id, r.campaign_id, r.lead_id, r.user_id) for r in rows]
             if not claimed:
                 break
@@ -197,10 +203,13 @@ class DueSender:
             if report.stopped:
                 total.stopped = report.stopped
                 break
+        channel, sender = self._gateway.channel, self._sender
         with self._sessions() as session:
-            total.waiting, due = _deferred.waiting(session, channel=self._gateway.channel)
-            elsewhere = _deferred.due_elsewhere(session, self._gateway.channel, now=self._clock())
-        total.notes.extend(_elsewhere_note(elsewhere, self._gateway.channel))
+            total.waiting, due = _deferred.waiting(session, channel=channel, sender=sender)
+            elsewhere = _deferred.due_elsewhere(session, channel, now=self._clock())
+            others = {} if sender is None else _deferred.due_from_others(session, channel, sender, now=self._clock())
+        total.notes.extend(_elsewhere_note(elsewhere, channel))
+        total.notes.extend(_others_note(others, sender))
         total.next_due = utc(due) if due is not None else None
         total.notes.extend(sweep_notes(self._sessions, self._gateway))  # opt-outs recorded without a gateway
         total.duration = time.monotonic() - started
@@ -397,6 +406,16 @@ def _elsewhere_note(counts: dict[str, int], channel: str) -> list[str]:
     flags = " / ".join(f"--channel {name}" for name in counts)
     return [f"due messages planned for another channel wait ({which}): this worker sends {channel} only; "
             f"start a worker on theirs (campaign-sdk worker {flags}, with that channel's sender)"]
+
+
+def _others_note(counts: dict[str, int], sender: str | None) -> list[str]:
+    """Why due messages another sender deferred are not sent by this worker, and what to start."""
+    if not counts:
+        return []
+    which = ", ".join(f"{n:,} from {name}" for name, n in counts.items())
+    return [f"due messages deferred by another sender wait ({which}): this worker sends from {sender} only; "
+            f"start a worker on this channel with their sender ({TWILIO_ENV['messaging_service_sid']} for a "
+            f"Messaging Service, --from / {TWILIO_ENV['from']} for a number)"]
 
 
 def _enabled(sessions: sessionmaker[Session], campaign_id: int) -> bool:

@@ -423,7 +423,8 @@ class CampaignSender:
                 for lead, d in later]
 
         def write(session: Session) -> None:
-            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel)
+            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel,
+                            sender=_deferred.sender_of(self._gateway))
 
         return write
 
@@ -489,7 +490,8 @@ class CampaignSender:
 
         def write(session: Session) -> None:
             service.release_intents(session, [job.intent_id])
-            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel)
+            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel,
+                            sender=_deferred.sender_of(self._gateway))
 
         books.submit(write)
         with self._lock:
@@ -513,7 +515,8 @@ class CampaignSender:
 
         def write(session: Session) -> None:
             service.release_intents(session, [job.intent_id])
-            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel)
+            _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel,
+                            sender=_deferred.sender_of(self._gateway))
 
         books.submit(write)
         with self._lock:

@@ -49,6 +49,7 @@ from campaign_sdk.delivery import DeliveryPolicy, next_allowed, number_zones, po
 from campaign_sdk.gateways import Gateway, strip_channel
 from campaign_sdk.models import Campaign, CampaignLead, CampaignType, MessageStatus, OutboundMessage
 from campaign_sdk.sending import _cancel_intents as intents
+from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._cancel import HELD, LEASE_WAIT, CancelError, CancelReport, _quiet, listed
 from campaign_sdk.sending._cancel_intents import Intent
 from campaign_sdk.sending._deadline import recipient_zones
@@ -258,7 +259,8 @@ def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple
                      "reason": why if why in ("quiet_hours", "messaging_tier") else "scheduled"}
         elif why != FREED:
             skip = (held.lead_id, why)
-        planned.append(Intent(held.sid, held.to, held.campaign_id, held.channel, later, skip, why))
+        planned.append(Intent(held.sid, held.to, held.campaign_id, held.channel, later, skip, why,
+                              sender=_deferred.sender_of(gateway)))  # the lead waits for this gateway's worker
     _account(report, intents.cancel(sessions, gateway, planned, report, now=now))
 
 

@@ -261,17 +261,19 @@ def _now() -> str:
 
 
 def gateway_for(settings: ServerSettings) -> Any:
-    """A TwilioGateway when the Twilio account, token and messaging service are configured (status
-    callbacks pointed at this service); otherwise None: the client's default sandbox."""
-    if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_messaging_service_sid):
+    """A TwilioGateway when the Twilio account, token and a sender (the messaging service, else
+    ``TWILIO_FROM``) are configured (status callbacks pointed at this service); otherwise None:
+    the client's default sandbox."""
+    if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_sender):
         return None
     from twilio.rest import Client
 
     from campaign_sdk.gateways import TwilioGateway
 
     callback = f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
-    return TwilioGateway(Client(settings.twilio_account_sid, settings.twilio_auth_token),
-                         messaging_service_sid=settings.twilio_messaging_service_sid, status_callback=callback)
+    service = settings.twilio_messaging_service_sid
+    return TwilioGateway(Client(settings.twilio_account_sid, settings.twilio_auth_token), messaging_service_sid=service,
+                         from_=None if service else settings.twilio_from, status_callback=callback)
 
 
 def startup(app: FastAPI) -> None:

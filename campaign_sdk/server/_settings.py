@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campaign_sdk._exceptions import CampaignError
+from campaign_sdk.gateways._twilio import TWILIO_ENV
 
 ENV = {
     "database_url": "CAMPAIGN_SDK_DATABASE_URL",
@@ -16,9 +17,7 @@ ENV = {
     "api_keys_file": "CAMPAIGN_SDK_API_KEYS_FILE",
     "media_dir": "CAMPAIGN_SDK_MEDIA_DIR",
     "media_url": "CAMPAIGN_SDK_MEDIA_URL",
-    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
-    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
-    "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
+    **{f"twilio_{name}": variable for name, variable in TWILIO_ENV.items()},  # the gateway's names
     "inbox_wait": "CAMPAIGN_SDK_INBOX_WAIT",
     "inbox_stale_after": "CAMPAIGN_SDK_INBOX_STALE_AFTER",
 }
@@ -43,6 +42,8 @@ class ServerSettings:
     ``inbox_wait``: seconds a webhook waits at most for its stored event to be applied before it
     is answered (default 0: answered once stored, applied right after); ``inbox_stale_after``: seconds after
     which a pending event (a status whose SID was never recorded) is reported in the log.
+    ``twilio_from`` (``TWILIO_FROM``) is the sender's number, used when there is no
+    ``twilio_messaging_service_sid``, as ``campaign-sdk worker`` uses it.
     """
 
     database_url: str | None = None
@@ -53,16 +54,24 @@ class ServerSettings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_messaging_service_sid: str | None = None
+    twilio_from: str | None = None
     inbox_wait: float = 0.0
     inbox_stale_after: float = 900.0
 
     def __repr__(self) -> str:
         database = _masked(self.database_url) if self.database_url else "sqlite:///campaigns.db"
         token = "set" if self.twilio_auth_token else "unset"
+        sender = f" twilio_sender={self.twilio_sender}" if self.twilio_sender else ""
         return (
             f"<ServerSettings {database} public_url={self.public_url!r} "
-            f"api_keys={len(self.api_keys)} twilio_auth_token={token}>"
+            f"api_keys={len(self.api_keys)} twilio_auth_token={token}{sender}>"
         )
+
+    @property
+    def twilio_sender(self) -> str | None:
+        """What the server's Twilio gateway sends from: the Messaging Service, else ``twilio_from``
+        (as ``campaign-sdk worker`` chooses); None: no sender set. Not a secret."""
+        return self.twilio_messaging_service_sid or self.twilio_from
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -88,6 +97,7 @@ class ServerSettings:
             twilio_account_sid=get("twilio_account_sid"),
             twilio_auth_token=get("twilio_auth_token"),
             twilio_messaging_service_sid=get("twilio_messaging_service_sid"),
+            twilio_from=get("twilio_from"),
             inbox_wait=_seconds(get("inbox_wait"), "inbox_wait", 0.0),
             inbox_stale_after=_seconds(get("inbox_stale_after"), "inbox_stale_after", 900.0),
         )
@@ -103,6 +113,15 @@ class ServerSettings:
             raise ServerConfigError(
                 f"{ENV['public_url']} must be an absolute http(s) URL such as "
                 f"https://campaigns.example.com, not {self.public_url!r}"
+            )
+        account = [ENV[name] for name in ("twilio_account_sid", "twilio_auth_token") if not getattr(self, name)]
+        if self.twilio_sender and account:
+            given = [ENV[name] for name in ("twilio_messaging_service_sid", "twilio_from") if getattr(self, name)]
+            raise ServerConfigError(
+                f"the server sends through Twilio when a sender is given ({', '.join(given)}), but "
+                f"{' and '.join(account)} {'is' if len(account) == 1 else 'are'} not set: set "
+                f"{'it' if len(account) == 1 else 'them'}, or unset {', '.join(given)} to run on the sandbox "
+                "(which sends nothing to anybody)"
             )
 
     @property
@@ -128,6 +147,7 @@ class ServerSettings:
             "twilio_account_sid": self.twilio_account_sid,
             "twilio_auth_token": self.twilio_auth_token,
             "twilio_messaging_service_sid": self.twilio_messaging_service_sid,
+            "twilio_from": self.twilio_from,
             "inbox_wait": str(self.inbox_wait),
             "inbox_stale_after": str(self.inbox_stale_after),
         }
