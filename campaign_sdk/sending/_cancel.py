@@ -199,7 +199,7 @@ def sweep_notes(sessions: sessionmaker[Session], gateway: Gateway, *, campaign_i
     what it did (``failures_only``: what it could not do), or why it could not run (the marker
     stays: the next call tries again). It never raises: the caller's own results stand."""
     try:
-        finished = finish_notes(sessions, gateway, CancelReport())  # cancels a crash left half done
+        finished = finish_notes(sessions, gateway, CancelReport(), failures_only=failures_only)  # left half done
         report = cancel_opted_out(sessions, gateway, campaign_id=campaign_id)
         return finished + opt_out_notes(CancelReport(failed=report.failed) if failures_only else report)
     except Exception as exc:  # the store was busy

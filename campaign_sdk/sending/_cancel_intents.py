@@ -198,11 +198,13 @@ def _stored(session: Session, sids: list[str]) -> dict[str, str]:
             for sid, status, later in rows}
 
 
-def finish_notes(sessions: sessionmaker[Session], gateway: Gateway, report: CancelReport) -> list[str]:
-    """:func:`finish` for a call that reports in notes (sync, send, run_due, record_replies)."""
+def finish_notes(sessions: sessionmaker[Session], gateway: Gateway, report: CancelReport, *,
+                 failures_only: bool = False) -> list[str]:
+    """:func:`finish` for a call that reports in notes (sync, send, run_due, record_replies):
+    what it did (``failures_only``: what it could not do)."""
     done = [d for d in finish(sessions, gateway, report) if d[1] != MessageStatus.SCHEDULED]
     notes = []
-    if done:
+    if done and not failures_only:
         notes.append(f"completed {len(done)} cancel(s) of messages Twilio's scheduler held that a crash or a failure "
                      "had left half done (the store now shows what Twilio did)")
     if report.failed:
