@@ -10,7 +10,8 @@ policy does not set costs nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 
 import duckdb
 import pandas as pd
@@ -176,8 +177,30 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
     limit = spec.messaging_tier
     if not limit or not tier_applies(spec):
         return None
+    ranked = rank_tier(con, limit, spec.now, rows)
+    day = MESSAGING_LIMIT_WINDOW // US
+    moves = con.execute("""
+        SELECT DISTINCT o.zkey, o.batch, t.send_at + to_microseconds($day) * o.batch AS proposed
+        FROM (SELECT c.zkey, g.lo AS batch FROM _tier_cells c JOIN _tier_blocks g ON g.send_at = c.send_at AND g.blk = c.blk
+              WHERE g.lo = g.hi AND g.lo > 0
+              UNION SELECT DISTINCT zkey, batch FROM _tier_ranked) o
+        JOIN (SELECT DISTINCT zkey, send_at FROM _tier_cells) t ON t.zkey = o.zkey
+    """, {"day": day}).df()
+    if moves.empty:
+        return None
+    merged = moves.merge(keys, on="zkey", how="left")
+    moved = moments(merged, spec, proposed=list(merged["proposed"]))
+    return replace(ranked, moved=moved[["zkey", "batch", "send_at", "time_reason"]])
+
+
+def rank_tier(con: duckdb.DuckDBPyConnection, limit: int, now: dt.datetime, rows: str) -> Tier:
+    """The counting and ranking of :func:`tier` (the one definition of WhatsApp's messaging limit,
+    also applied to the messages Twilio's scheduler holds when a policy changes:
+    ``sending._reschedule_tier``): the people counted in the 24 h around ``now`` (the store's
+    ``messages`` and ``replies`` on ``con``) and the temp tables that give each row of ``rows``
+    its batch (:func:`batched`: 0 as planned, k: k days later). ``moved`` is left empty."""
     day, service = MESSAGING_LIMIT_WINDOW // US, SERVICE_WINDOW // US
-    now = {"now": naive(spec.now)}
+    at = {"now": naive(now)}
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_used AS
         SELECT m.user_id, min(m.t) AS lo, max(m.t) AS hi FROM (
@@ -186,7 +209,7 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
         WHERE NOT EXISTS (SELECT 1 FROM replies q WHERE q.user_id = m.user_id AND q.received_at <= m.t
                             AND q.received_at + to_microseconds({service}) >= m.t)
         GROUP BY m.user_id
-    """, now)
+    """, at)
     used = con.execute("SELECT count(*) FROM _tier_used").fetchall()[0][0]
     first = max(limit - int(used), 0)
     # the leads whose person is counted already in the 24 h up to their moment (by the first or
@@ -230,18 +253,7 @@ def tier(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, row
             JOIN (SELECT * FROM _tier_blocks WHERE lo < hi) g ON g.send_at = e.send_at AND g.blk = {_block(limit, "e.lead_id")})
         WHERE batch > 0
     """)
-    moves = con.execute("""
-        SELECT DISTINCT o.zkey, o.batch, t.send_at + to_microseconds($day) * o.batch AS proposed
-        FROM (SELECT c.zkey, g.lo AS batch FROM _tier_cells c JOIN _tier_blocks g ON g.send_at = c.send_at AND g.blk = c.blk
-              WHERE g.lo = g.hi AND g.lo > 0
-              UNION SELECT DISTINCT zkey, batch FROM _tier_ranked) o
-        JOIN (SELECT DISTINCT zkey, send_at FROM _tier_cells) t ON t.zkey = o.zkey
-    """, {"day": day}).df()
-    if moves.empty:
-        return None
-    merged = moves.merge(keys, on="zkey", how="left")
-    moved = moments(merged, spec, proposed=list(merged["proposed"]))
-    return Tier(moved[["zkey", "batch", "send_at", "time_reason"]], window, limit, free)
+    return Tier(pd.DataFrame(), window, limit, free)
 
 
 def tier_step(rows: str, found: Tier) -> str:
@@ -251,12 +263,18 @@ def tier_step(rows: str, found: Tier) -> str:
     return f"""SELECT r.* EXCLUDE (tier_batch) REPLACE (coalesce(m.send_at, r.send_at) AS send_at,
                    CASE WHEN m.zkey IS NULL THEN r.reason WHEN m.time_reason = 'no_common_window' THEN m.time_reason
                         ELSE 'messaging_tier' END AS reason)
-        FROM (SELECT r.*, CASE WHEN {_eligible(found.window, found.used)}
+        FROM ({batched(rows, found)}) r
+        LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""
+
+
+def batched(rows: str, found: Tier) -> str:
+    """``rows`` with ``tier_batch``, the batch :func:`rank_tier` gave each (NULL or 0: as planned;
+    k: k days later)."""
+    return f"""SELECT r.*, CASE WHEN {_eligible(found.window, found.used)}
                                THEN coalesce(k.batch, CASE WHEN g.lo = g.hi AND g.lo > 0 THEN g.lo END) END AS tier_batch
               FROM ({rows}) r {_last_in(found.window, found.used)}
               LEFT JOIN _tier_blocks g ON g.send_at = r.send_at AND g.blk = {_block(found.limit, "r.lead_id")}
-              LEFT JOIN _tier_ranked k ON k.lead_id = r.lead_id) r
-        LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""
+              LEFT JOIN _tier_ranked k ON k.lead_id = r.lead_id"""
 
 
 def stale_step(spec: PlanSpec, rows: str) -> tuple[str, dict[str, object]]:

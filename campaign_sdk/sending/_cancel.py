@@ -8,6 +8,8 @@ and sends or schedules it once more. A message Twilio already sent cannot be can
 real status is read back from Twilio and recorded, and it stays sent. Any other failure leaves
 the message ``scheduled`` in the store, is listed in :class:`CancelReport` ``failed`` and raised
 as :class:`CancelError` by ``disable()``; calling ``campaign.cancel_scheduled()`` again retries it.
+Each cancel is an intent first (:mod:`._cancel_intents`): one a crash left half done is finished
+by the next ``cancel_scheduled``, reschedule, ``sync()`` or opt-out sweep (:func:`sweep_notes`).
 """
 
 from __future__ import annotations
@@ -15,23 +17,23 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaign_sdk import service
 from campaign_sdk._exceptions import CampaignStateError, GatewayError
-from campaign_sdk.gateways import Gateway, MessageRecord, strip_channel
+from campaign_sdk.delivery import utc
+from campaign_sdk.gateways import Gateway
 from campaign_sdk.models import ConversationUser, MessageStatus, OutboundMessage, SyncState
+from campaign_sdk.sending import _cancel_intents as intents
+from campaign_sdk.sending._cancel_intents import Intent, finish_notes
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._report import Sealable
 
 log = logging.getLogger(__name__)
 LEASE_WAIT = 10.0  # seconds to wait for a running send of the campaign to notice it was disabled
-BATCH = 200  # cancels recorded per transaction
 # held by Twilio's scheduler: the status written out, so that the partial index of those rows
 # (ix_outbound_scheduled, migration 0012) serves the query (SQLite does not use it for a bound value)
 HELD = sa.and_(OutboundMessage.status == sa.literal_column(f"'{MessageStatus.SCHEDULED.value}'"),
@@ -74,53 +76,20 @@ def cancel_scheduled(sessions: sessionmaker[Session], gateway: Gateway, campaign
     report = CancelReport()
     lease = _quiet(sessions, campaign_id, wait, report)
     try:
+        intents.finish(sessions, gateway, report, campaign_ids=[campaign_id])  # those a crash left half done
         with sessions() as session:
             rows = session.execute(
                 sa.select(OutboundMessage.sid, OutboundMessage.to_number)
                 .where(OutboundMessage.campaign_id == campaign_id, HELD)
                 .order_by(OutboundMessage.id)
             ).all()
-        for start in range(0, len(rows), BATCH):
-            events = [_cancel(gateway, str(sid), str(to), report) for sid, to in rows[start:start + BATCH]]
-            with sessions.begin() as session:
-                service.record_statuses(session, [e for e in events if e is not None])
+        intents.cancel(sessions, gateway, [Intent(str(sid), str(to), campaign_id) for sid, to in rows], report,
+                       now=utc(gateway.now()))
     finally:
         if lease is not None:
             lease.release()
         report.seal()  # final, whether the loop ended or raised
     return report
-
-
-def _cancel(gateway: Gateway, sid: str, to: str, report: CancelReport) -> Mapping[str, Any] | None:
-    try:
-        record = gateway.cancel_message(sid)
-    except GatewayError as exc:
-        current = _current(gateway, sid, to)
-        if current is None or current.status == MessageStatus.SCHEDULED:
-            report.failed[sid] = str(exc)
-            report.first_error = report.first_error or exc
-            log.warning("could not cancel the scheduled message %s: %s", sid, exc)
-            return None
-        if current.status == MessageStatus.CANCELED:
-            report.canceled += 1  # canceled before (an earlier cancel whose answer was lost)
-        else:
-            report.already_sent[sid] = current.status
-        return _event(current)
-    report.canceled += 1
-    return _event(record)
-
-
-def _current(gateway: Gateway, sid: str, to: str) -> MessageRecord | None:
-    """The message as Twilio lists it now (None when Twilio does not answer)."""
-    try:
-        return next((r for r in gateway.list_messages(to=strip_channel(to), limit=50) if r.sid == sid), None)
-    except GatewayError:
-        return None
-
-
-def _event(record: MessageRecord) -> dict[str, Any]:
-    return {"sid": record.sid, "status": record.status, "timestamp": record.date_updated or record.date_created,
-            "error_code": record.error_code}
 
 
 def _quiet(sessions: sessionmaker[Session], campaign_id: int, wait: float, report: CancelReport) -> SendLease | None:
@@ -184,7 +153,7 @@ def cancel_opted_out(sessions: sessionmaker[Session], gateway: Gateway, *,
             if marker is None and campaign_id is None:
                 return report
             query = (
-                sa.select(OutboundMessage.sid, OutboundMessage.to_number)
+                sa.select(OutboundMessage.sid, OutboundMessage.to_number, OutboundMessage.campaign_id)
                 .join(ConversationUser, ConversationUser.id == OutboundMessage.user_id)
                 .where(HELD, ConversationUser.opted_out_at.is_not(None))
                 .order_by(OutboundMessage.id)
@@ -192,10 +161,8 @@ def cancel_opted_out(sessions: sessionmaker[Session], gateway: Gateway, *,
             if marker is None:
                 query = query.where(OutboundMessage.campaign_id == campaign_id)
             rows = session.execute(query).all()
-        for start in range(0, len(rows), BATCH):
-            events = [_cancel(gateway, str(sid), str(to), report) for sid, to in rows[start:start + BATCH]]
-            with sessions.begin() as session:
-                service.record_statuses(session, [e for e in events if e is not None])
+        intents.cancel(sessions, gateway, [Intent(str(sid), str(to), cid) for sid, to, cid in rows], report,
+                       now=utc(gateway.now()))
         if marker is not None and not report.failed:
             with sessions.begin() as session:  # a newer opt-out (another value) keeps its marker
                 session.execute(sa.delete(SyncState).where(SyncState.key == service.OPT_OUT_SWEEP_KEY,
@@ -232,8 +199,9 @@ def sweep_notes(sessions: sessionmaker[Session], gateway: Gateway, *, campaign_i
     what it did (``failures_only``: what it could not do), or why it could not run (the marker
     stays: the next call tries again). It never raises: the caller's own results stand."""
     try:
+        finished = finish_notes(sessions, gateway, CancelReport(), failures_only=failures_only)  # left half done
         report = cancel_opted_out(sessions, gateway, campaign_id=campaign_id)
-        return opt_out_notes(CancelReport(failed=report.failed) if failures_only else report)
+        return finished + opt_out_notes(CancelReport(failed=report.failed) if failures_only else report)
     except Exception as exc:  # the store was busy
         log.warning("the sweep of scheduled messages to opted-out people failed: %s", exc)
         return [f"messages Twilio's scheduler holds for people who opted out were not looked at ({str(exc)[:200]}); "

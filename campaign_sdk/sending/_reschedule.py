@@ -18,15 +18,20 @@ NEW policy, with the plan's own rules:
   pulled back when, with the person's other counted messages (any campaign, sent or held, at the
   moment they reach the person) and the held ones kept before it, it would exceed a cap (the plan's
   rule: ``delivery._limits.caps``). It is deferred to its own SendAt (``frequency_cap``): the worker
-  asks the plan again then and sends it, or skips it as ``frequency_cap``.
+  asks the plan again then and sends it, or skips it as ``frequency_cap``;
+- WhatsApp's messaging limit (``messaging_tier`` of the policy, else the gateway's): the held
+  messages beyond it, by the plan's rule (``delivery._limits.rank_tier``), are deferred to the day
+  it allows them (``messaging_tier``; :mod:`._reschedule_tier`).
 
-Such a message is canceled at Twilio exactly as :func:`._cancel.cancel_scheduled` cancels, and in
-the transaction that records the cancel its lead is deferred to that moment (a ``deferred_sends``
-row: the local worker sends it when due, once; a later ``send()`` leaves it to the worker) or marked
-skipped. A message Twilio had already sent (the cancel is refused, 30409) is recorded as Twilio
-reports it and counts as sent (``already_sent``); one whose cancel failed otherwise stays
-``scheduled`` (``failed``: set the policy again to retry). Messages the new policy allows stay
-scheduled at Twilio, untouched.
+Such a message is canceled at Twilio as :func:`._cancel.cancel_scheduled` cancels, an intent
+first (:mod:`._cancel_intents`), and in the transaction that records the cancel its lead is
+deferred to that moment (a ``deferred_sends`` row: the local worker sends it when due, once; a
+later ``send()`` leaves it to the worker) or marked skipped. A process killed between Twilio's
+cancel and that transaction leaves the intent, which the next reschedule, ``sync()``, ``send()``
+or ``run_due()`` finishes, once. A message Twilio had already sent (the cancel is refused, 30409)
+is recorded as Twilio reports it and counts as sent (``already_sent``); one whose cancel failed
+otherwise stays ``scheduled`` (``failed``: set the policy again to retry). Messages the new
+policy allows stay scheduled at Twilio, untouched.
 """
 
 from __future__ import annotations
@@ -36,19 +41,20 @@ import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import service
 from campaign_sdk.delivery import DeliveryPolicy, next_allowed, number_zones, policy_for, utc
 from campaign_sdk.gateways import Gateway, strip_channel
 from campaign_sdk.models import Campaign, CampaignLead, CampaignType, MessageStatus, OutboundMessage
+from campaign_sdk.sending import _cancel_intents as intents
 from campaign_sdk.sending import _deferred
-from campaign_sdk.sending._cancel import BATCH, HELD, LEASE_WAIT, CancelError, CancelReport, _cancel, _quiet, listed
+from campaign_sdk.sending._cancel import HELD, LEASE_WAIT, CancelError, CancelReport, _quiet, listed
+from campaign_sdk.sending._cancel_intents import Intent
 from campaign_sdk.sending._deadline import recipient_zones
 from campaign_sdk.sending._lease import SendLease
+from campaign_sdk.sending._reschedule_tier import tiered
 from campaign_sdk.sending._trigger_rules import ARRIVES, COUNTED
 
 FREED = "unknown_send_at"  # scheduled before migration 0010 (no SendAt kept) under an expiry: canceled, planned again
@@ -59,7 +65,8 @@ class RescheduleReport(CancelReport):
     """What a new delivery policy did to the messages Twilio's scheduler held: ``checked`` (held
     messages of the affected campaigns), ``kept`` (still allowed: untouched at Twilio),
     ``canceled`` (canceled at Twilio), ``deferred`` (of those, leads deferred to the next moment
-    the policy allows, by why: ``quiet_hours``, ``frequency_cap``), ``skipped`` (leads the policy
+    the policy allows, by why: ``quiet_hours``, ``frequency_cap``, ``messaging_tier``; also those a
+    crash had left half done, finished by this call), ``skipped`` (leads the policy
     no longer sends, by reason: ``expired``, ...), ``moved`` (SID -> the lead's new due moment,
     None when skipped), ``already_sent`` (SID -> status: Twilio had sent it, the cancel was
     refused; it counts as sent), ``failed`` (SID -> why: still scheduled at Twilio) and ``notes``."""
@@ -116,9 +123,11 @@ def reschedule_held(sessions: sessionmaker[Session], gateway: Gateway | None, ca
                                 "against the new delivery policy")
             return report
         leases = [lease for cid in ids if (lease := _quiet(sessions, cid, wait, report)) is not None]
+        _account(report, intents.finish(sessions, gateway, report, campaign_ids=ids))  # left half done by a crash
         held = _held(sessions, ids, client_policy)
         verdicts = {h.sid: v for h in held if (v := _timing(h)) is not None}
         verdicts.update(_capped(sessions, held, verdicts))
+        verdicts.update(tiered(sessions, gateway, held, verdicts, allowed))
         report.checked, report.kept = len(held), len(held) - len(verdicts)
         _apply(sessions, gateway, [(h, verdicts[h.sid]) for h in held if h.sid in verdicts], report)
     finally:
@@ -170,20 +179,29 @@ def _timing(held: _Held) -> Verdict | None:
     """What the policy's window and expiry say of a held message's SendAt (None: allowed)."""
     if held.send_at is None:  # its moment was not kept: canceled under an expiry (as before), never moved
         return (None, FREED) if held.expires_at is not None else None
+    moment, why = allowed(held, held.send_at)
+    if moment is None:
+        return None, why
+    return (moment, "quiet_hours") if moment != held.send_at else None
+
+
+def allowed(held: _Held, start: dt.datetime) -> Verdict:
+    """The first moment from ``start`` the held message's policy allows (its window in the
+    recipient's zones, before ``expires_at``), or None and why there is none."""
     zones, country = number_zones(strip_channel(held.to))
     window = held.policy.window_for(held.category, country)
-    moment: dt.datetime | None = held.send_at
+    moment: dt.datetime | None = start
     if window is not None:
         names = recipient_zones(",".join(zones), held.timezone)
         if names is None:
             return None, "unknown_timezone"
-        moment = next_allowed(names, window, held.send_at)
+        moment = next_allowed(names, window, start)
         if moment is None:
             return None, "no_common_window"
     assert moment is not None
     if held.expires_at is not None and moment > held.expires_at:
         return None, "expired"
-    return (moment, "quiet_hours") if moment != held.send_at else None
+    return moment, ""
 
 
 def _capped(sessions: sessionmaker[Session], held: list[_Held], pulled: dict[str, Verdict]) -> dict[str, Verdict]:
@@ -229,35 +247,33 @@ def _counted(sessions: sessionmaker[Session], users: list[int], start: dt.dateti
 
 def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple[_Held, Verdict]],
            report: RescheduleReport) -> None:
-    """Cancel the pulled-back messages at Twilio; record each batch's outcome, deferrals and skips
-    in one transaction."""
+    """Cancel the pulled-back messages at Twilio, each an intent first (:mod:`._cancel_intents`:
+    a crash cannot leave one half done); record each batch's outcome, deferrals and skips in one
+    transaction."""
     now = utc(gateway.now())
-    for start in range(0, len(pulled), BATCH):
-        events: list[Any] = []
-        later: dict[tuple[int, str | None], list[dict[str, Any]]] = defaultdict(list)
-        dropped: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        for held, (due, why) in pulled[start:start + BATCH]:
-            event = _cancel(gateway, held.sid, held.to, report)
-            if event is None:
-                continue  # still scheduled at Twilio: in report.failed
-            events.append(event)
-            if event["status"] != MessageStatus.CANCELED:
-                continue  # Twilio had sent it: in report.already_sent, it counts as sent
-            if due is not None:
-                later[held.campaign_id, held.channel].append({"lead_id": held.lead_id, "user_id": held.user_id, "due_at": due,
-                                                "reason": "quiet_hours" if why == "quiet_hours" else "scheduled"})
-                report.deferred[why] = report.deferred.get(why, 0) + 1
-            elif why != FREED:
-                dropped[held.campaign_id].append((held.lead_id, why))
-                report.skipped[why] = report.skipped.get(why, 0) + 1
-            report.moved[held.sid] = due
-        with sessions.begin() as session:
-            service.record_statuses(session, events)  # a canceled message frees its lead ...
-            for (campaign_id, channel), rows in later.items():  # ... deferred to its new moment in the same
-                _deferred.defer(session, campaign_id, rows, channel=channel,  # transaction, for its own channel's
-                                sender=_deferred.sender_of(gateway))  # and sender's worker (the gateway's)
-            for campaign_id, skips in dropped.items():
-                _deferred.mark_skipped(session, campaign_id, skips, now=now)
+    planned = []
+    for held, (due, why) in pulled:
+        later = skip = None
+        if due is not None:
+            later = {"lead_id": held.lead_id, "user_id": held.user_id, "due_at": due,
+                     "reason": why if why in ("quiet_hours", "messaging_tier") else "scheduled"}
+        elif why != FREED:
+            skip = (held.lead_id, why)
+        planned.append(Intent(held.sid, held.to, held.campaign_id, held.channel, later, skip, why,
+                              sender=_deferred.sender_of(gateway)))  # the lead waits for this gateway's worker
+    _account(report, intents.cancel(sessions, gateway, planned, report, now=now))
+
+
+def _account(report: RescheduleReport, done: list[intents.Done]) -> None:
+    """Count the completed cancels of held messages: deferred, skipped, moved."""
+    for intent, status in done:
+        if intent.why is None or status != MessageStatus.CANCELED:
+            continue  # a pause's or an opt-out's; or Twilio had sent it (in report.already_sent)
+        if intent.later is not None:
+            report.deferred[intent.why] = report.deferred.get(intent.why, 0) + 1
+        elif intent.skip is not None:
+            report.skipped[intent.why] = report.skipped.get(intent.why, 0) + 1
+        report.moved[intent.sid] = intent.due
 
 
 def raise_reschedule_failures(report: RescheduleReport, what: str) -> None:

@@ -16,7 +16,8 @@ from campaign_sdk import inbox, service
 from campaign_sdk.phones import PhoneNumberError, normalize_phone
 from campaign_sdk.gateways import Gateway, MessageRecord
 from campaign_sdk.models import SyncState
-from campaign_sdk.sending._cancel import cancel_opted_out, opt_out_notes, warn_opt_out_failures
+from campaign_sdk.sending._cancel import CancelReport, cancel_opted_out, opt_out_notes, warn_opt_out_failures
+from campaign_sdk.sending._cancel_intents import finish_notes
 
 PAGE = 1000
 OVERLAP = dt.timedelta(minutes=10)
@@ -46,7 +47,9 @@ class SyncReport:
 
 
 def sync(sessions: sessionmaker[Session], gateway: Gateway, *, lookback: dt.timedelta = LOOKBACK) -> SyncReport:
-    """Record every status change and inbound message the gateway lists since the last sync."""
+    """Record every status change and inbound message the gateway lists since the last sync
+    (first completing the cancels a crash left half done: ``_cancel_intents``)."""
+    finished = finish_notes(sessions, gateway, CancelReport())
     key = f"sync:{gateway.key}"[:100]
     now = gateway.now()  # the sandbox simulates time; Twilio's is the wall clock
     with sessions() as session:
@@ -55,7 +58,7 @@ def sync(sessions: sessionmaker[Session], gateway: Gateway, *, lookback: dt.time
         unsettled = service.oldest_unsettled(session, since=now - lookback)
     starts = [t for t in (cursor and cursor - OVERLAP, unsettled and unsettled - OVERLAP) if t is not None]
     since = min(starts) if starts else now - lookback
-    report = SyncReport(since=since, cursor=cursor)
+    report = SyncReport(since=since, cursor=cursor, notes=finished)
     page: list[MessageRecord] = []
     for record in gateway.list_messages(since=since):
         page.append(record)
