@@ -6,14 +6,16 @@ them outside the user's window or over their caps), and a running worker sees a 
 client makes between its passes. An explicit ``client_policy=`` still overrides.
 
 The real twilio-python client talks HTTP to the local Twilio server; the workers are new
-``CampaignClient`` objects, ``DueSender`` and real ``python -m campaign_sdk.cli worker --once``
-processes.
+``CampaignClient`` objects, ``DueSender`` and real ``python -m campaign_sdk.cli worker`` processes
+(``--once``, and its loop).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -25,6 +27,7 @@ from campaign_sdk.testing import TwilioTestServer
 from .conftest import (ANY_HOUR, FAST_RETRY, FROM_NUMBER, approve, clocked_twilio_server, gateway_for, leads_frame,
                        numbers)
 from .test_worker_cli import _twilio_env, _worker
+from .test_workers import Worker
 
 WINDOW = SendWindow(start="10:00", end="18:00")
 USERS = DeliveryPolicy(window=WINDOW, caps=[{"limit": 1, "per": "24h"}])
@@ -149,3 +152,37 @@ def test_a_worker_process_keeps_the_users_window(migrated_url: str) -> None:
             due = leads.loc[numbers(1)[0], "due_at"]
         tomorrow = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=15)  # 10:00 there
         assert pd.Timestamp(due, tz="UTC") == tomorrow  # the frame's moments are naive UTC
+
+
+def _log_says(worker: Worker, text: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while text not in (log := worker.log.read_text()):
+        assert worker.process.poll() is None and time.monotonic() < deadline, f"never said {text!r}:\n{log}"
+        time.sleep(0.05)
+    return log
+
+
+@pytest.mark.slow
+def test_a_running_worker_process_sees_a_policy_set_after_it_started(migrated_url: str, tmp_path: Path) -> None:
+    """``campaign-sdk worker`` (its loop) started while the client policy let any hour go; the
+    notebook then sets the user's window: the messages that fall due afterwards, where it is 19:xx
+    now, are deferred to the window, not sent with the policy of the worker's start."""
+    zone = _zone_at(19, dt.datetime.now(dt.UTC))
+    with TwilioTestServer() as server:
+        with CampaignClient(migrated_url, gateway=gateway_for(server)) as notebook:
+            notebook.delivery_policy = ANY_HOUR
+            campaign = notebook.create_campaign("Later", template="order_confirmation")
+            campaign.add_leads(leads_frame(2).assign(timezone=zone))
+            approve(campaign, server)
+            worker = Worker(migrated_url, server, tmp_path / "worker.log")
+            try:
+                _log_says(worker, "READY")
+                at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=4)
+                assert campaign.schedule(at=at, progress=False, retry=FAST_RETRY).deferred == {"scheduled": 2}
+                notebook.delivery_policy = DeliveryPolicy(window=WINDOW)
+                assert dt.datetime.now(dt.UTC) < at  # set before the messages fell due
+                log = _log_says(worker, "claimed=2")
+            finally:
+                worker.stop()
+            assert "sent=0" in log and "moved={'quiet_hours': 2}" in log, log
+            assert server.sent() == [] and campaign.leads["status"].tolist() == ["deferred"] * 2
