@@ -167,9 +167,8 @@ def _worker(args: argparse.Namespace) -> int:
                 print(SIMULATED, flush=True)
             worker = DueSender(
                 client._sessions, gateway, rate=args.rate or gateway.default_rate,
-                max_in_flight=args.max_in_flight, ttl=args.lease, client_policy=client.delivery_policy,
-                batch=args.batch or 8 * args.max_in_flight,
-            )
+                max_in_flight=args.max_in_flight, ttl=args.lease, batch=args.batch or 8 * args.max_in_flight,
+            )  # no client_policy: the store's, read at each pass (a change made meanwhile is seen)
             if args.once:
                 print(worker.run(), flush=True)
                 return 0
@@ -218,10 +217,6 @@ def _demo(client: CampaignClient, leads: str) -> int:
     gateway = client.gateway
     print(f"store: {client!r}")
     print(f"gateway: {gateway!r}")
-    # The demo sends at once, at any hour; real campaigns keep the default policy (marketing
-    # arrives 09:00-21:00 in the recipient's zone; the rest is deferred, see campaign.plan()).
-    client.delivery_policy = DeliveryPolicy(window=None)
-    print("delivery policy: any hour (demo only; the default sends marketing 09:00-21:00 local)")
     if not isinstance(gateway, SandboxGateway):
         print("error: the demo runs only on the sandbox gateway (it never sends real messages)", file=sys.stderr)
         return 1
@@ -232,6 +227,11 @@ def _demo(client: CampaignClient, leads: str) -> int:
     except CampaignError:
         campaign = client.create_campaign(name, template="order_confirmation")
         print(f"created {campaign!r}")
+    # The demo campaign sends at once, at any hour: its own policy, not the client's (that one is
+    # the store's, for every campaign without its own). Real campaigns keep the default (marketing
+    # arrives 09:00-21:00 in the recipient's zone; the rest is deferred, see campaign.plan()).
+    campaign.set_delivery(DeliveryPolicy(window=None))
+    print("delivery policy: any hour (this demo campaign's; the default sends marketing 09:00-21:00 local)")
     report = campaign.add_leads(leads, default_region="US")
     print(report)
     if len(report.rejected):

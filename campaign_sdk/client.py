@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk import analytics, experiments, inbox, sending, service
+from campaign_sdk import analytics, delivery, experiments, inbox, sending, service
 from campaign_sdk._campaign import Campaign
 from campaign_sdk._exceptions import CampaignError, UnknownStatusWarning
 from campaign_sdk._store import open_engine, safe_url
@@ -57,7 +57,6 @@ class CampaignClient:
         self.engine = open_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.gateway: Gateway = gateway if gateway is not None else SandboxGateway(seed=0)
-        self._delivery_policy: DeliveryPolicy | None = None
         # what the last change of delivery_policy did to the messages Twilio's scheduler held
         self.rescheduled: sending.RescheduleReport | None = None
 
@@ -87,15 +86,23 @@ class CampaignClient:
     @property
     def delivery_policy(self) -> DeliveryPolicy | None:
         """The delivery policy of the campaigns that set none (``campaign.set_delivery``); None:
-        the default (``DeliveryPolicy()``). Setting it is :meth:`set_delivery`."""
-        return self._delivery_policy
+        the default (``DeliveryPolicy()``). Setting it is :meth:`set_delivery`.
+
+        It is the store's, not this object's: kept in the store (``store_settings``, migration
+        0015) and read from it at each use (one small SELECT), so every process on the store
+        plans and sends with the same one: another client, ``campaign-sdk worker`` (at each of
+        its passes, so a change reaches a running worker), the HTTP service. Set by any client,
+        read by all."""
+        with self._sessions() as session:
+            return delivery.stored_client_policy(session)
 
     @delivery_policy.setter
     def delivery_policy(self, policy: DeliveryPolicy | None) -> None:
         self.set_delivery(policy)
 
     def set_delivery(self, policy: DeliveryPolicy | None) -> CampaignClient:
-        """Set :attr:`delivery_policy` and check against it the messages Twilio's scheduler holds
+        """Store :attr:`delivery_policy` (None deletes it: the default) for every client and
+        worker on the store, and check against it the messages Twilio's scheduler holds
         for the campaigns that set no policy of their own: one held at a moment it forbids
         (outside the send window in the recipient's zone, on a day it leaves out, over a
         frequency cap) is canceled at Twilio and its lead deferred to the next moment allowed
@@ -107,8 +114,11 @@ class CampaignClient:
         >>> client.delivery_policy = cs.DeliveryPolicy(window=cs.SendWindow(start="10:00", end="18:00"))  # doctest: +SKIP
         >>> client.rescheduled.deferred                         # doctest: +SKIP
         {'quiet_hours': 4}
+        >>> cs.CampaignClient("campaigns.db").delivery_policy.window.end  # another process on the store  # doctest: +SKIP
+        '18:00'
         """
-        self._delivery_policy = policy
+        with self.transaction() as session:
+            delivery.save_client_policy(session, policy)
         self.rescheduled = sending.reschedule_held(self._sessions, self.gateway, None, client_policy=policy)
         sending.raise_reschedule_failures(self.rescheduled, "the client's delivery_policy")
         return self
@@ -261,7 +271,9 @@ class CampaignClient:
         gateway's ``default_rate``; ``max_in_flight`` requests are under way at once. Only the
         messages deferred by a send on this gateway's channel, from its sender, are sent (an SMS
         campaign's wait for an SMS gateway, another Messaging Service's or number's for a gateway
-        of theirs; the report's ``notes`` say so).
+        of theirs; the report's ``notes`` say so). A campaign without a policy of its own is
+        planned again with the store's :attr:`delivery_policy` as it is now, whichever client or
+        process set it.
 
         >>> import datetime as dt, pandas as pd, campaign_sdk as cs
         >>> sandbox = cs.SandboxGateway(start=dt.datetime(2026, 11, 2, 17, tzinfo=dt.UTC), realtime=False)
@@ -283,8 +295,8 @@ class CampaignClient:
         """
         return sending.run_due(
             self._sessions, self.gateway, rate=rate or self.gateway.default_rate,
-            max_in_flight=max_in_flight, retry=retry, client_policy=self.delivery_policy,
-        )
+            max_in_flight=max_in_flight, retry=retry,
+        )  # the client policy: the store's, read by the worker at each batch
 
     def sync_approvals(self) -> pd.DataFrame:
         """Refresh the WhatsApp approval status of every campaign submitted through the gateway.

@@ -74,6 +74,7 @@ NOT_MIRRORED = {
     "campaign_variants": "experiment arms, read by campaign.variants and lift()",
     "global_holdouts": "the users kept out of marketing campaigns, read by the experiments package",
     "deferred_sends": "messages held until due, read and claimed by the send worker (sending._deferred)",
+    "store_settings": "settings of the whole store (the client's delivery policy), read by delivery._stored",
 }
 
 

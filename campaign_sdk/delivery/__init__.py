@@ -21,6 +21,7 @@ from campaign_sdk.delivery._prices import price_table
 from campaign_sdk.delivery._reasons import DEFER, REASONS, SKIP
 from campaign_sdk.delivery._schedule import Schedule, in_twilio_window, schedule, twilio_can_schedule, utc
 from campaign_sdk.delivery._segments import Segments, sms_segments
+from campaign_sdk.delivery._stored import save_client_policy, stored_client_policy
 from campaign_sdk.delivery._spec import ARRIVAL, NOT_COUNTED
 from campaign_sdk.delivery._windows import local_target, next_allowed
 from campaign_sdk.delivery._zones import UNKNOWN_ZONE, number_zones
@@ -49,8 +50,10 @@ __all__ = [
     "policy_choice",
     "policy_for",
     "price_table",
+    "save_client_policy",
     "schedule",
     "sms_segments",
+    "stored_client_policy",
     "twilio_can_schedule",
     "utc",
 ]

@@ -357,6 +357,18 @@ class SyncState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class StoreSetting(Base):
+    """A setting of the whole store, shared by every process on it (migration 0015), by ``key``:
+    ``delivery_policy`` is the client's delivery policy (``client.delivery_policy``, the policy of
+    the campaigns that set none), as ``DeliveryPolicy.model_dump(mode="json")``."""
+
+    __tablename__ = "store_settings"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class RowDeletion(Base):
     """A row deleted from a tracked table (SQLite triggers write these, migration 0007), so the
     analytics mirror drops it too. ``seq`` only grows."""

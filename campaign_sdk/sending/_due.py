@@ -11,8 +11,10 @@ migration (NULL) are sent by any worker, as before.
 One pass: free the claims of dead workers on this host, claim due messages, and per campaign:
 drop what expired (``expired``), settle intents a killed worker left (found in Twilio's list, or
 released and sent again), ask the delivery plan again (a due message may now be over a frequency
-cap, or moved by the messaging limit), then send what the plan says is due, rate-limited (the
-rate is shared by all workers through the store: :class:`SharedRateLimiter`).
+cap, or moved by the messaging limit; under the campaign's own policy, else the store's client
+policy as it is now, so a policy another process set since is seen), then send what the plan
+says is due, rate-limited (the rate is shared by all workers through the store:
+:class:`SharedRateLimiter`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlalchemy.pool import SingletonThreadPool
 
 from campaign_sdk._store import engine_of
 from campaign_sdk import experiments, service
-from campaign_sdk.delivery import DeliveryPolicy, policy_for, utc
+from campaign_sdk.delivery import DeliveryPolicy, policy_for, stored_client_policy, utc
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.gateways._twilio import TWILIO_ENV
 from campaign_sdk.models import Campaign, CampaignLead, ConversationUser, MessageStatus, OutboundMessage, SyncState
@@ -145,7 +147,12 @@ class SharedRateLimiter:
 
 
 class DueSender:
-    """Sends what is due, once (``run``) or until stopped (``loop``)."""
+    """Sends what is due, once (``run``) or until stopped (``loop``).
+
+    The campaigns without a policy of their own are planned with ``client_policy`` when given
+    (it overrides), else with the store's client policy (``client.delivery_policy``), read
+    again for each claimed batch: a policy another process sets reaches a running worker at its
+    next pass."""
 
     def __init__(
         self, sessions: sessionmaker[Session], gateway: Gateway, *, rate: float | None = None,
@@ -159,7 +166,8 @@ class DueSender:
         self._retry = retry or RetryPolicy()
         self._batch = batch
         self._ttl = ttl
-        self._client_policy = client_policy
+        self._given_policy = client_policy
+        self._client_policy = client_policy  # the one the batch under way plans with (_policy_now)
         self._clock = clock or (lambda: clock_of(gateway))
         self._sender = _deferred.sender_of(gateway)
         self._token = _deferred.worker_token()
@@ -197,6 +205,7 @@ class DueSender:
                 claimed = [(r.id, r.campaign_id, r.lead_id, r.user_id) for r in rows]
             if not claimed:
                 break
+            self._client_policy = self._policy_now()
             report = self._batch_of(token, claimed, now)
             report.claimed = len(claimed)
             total.merge(report)
@@ -214,6 +223,13 @@ class DueSender:
         total.notes.extend(sweep_notes(self._sessions, self._gateway))  # opt-outs recorded without a gateway
         total.duration = time.monotonic() - started
         return total.seal()
+
+    def _policy_now(self) -> DeliveryPolicy | None:
+        """The client policy to plan with: the one given, else the store's as it is now."""
+        if self._given_policy is not None:
+            return self._given_policy
+        with self._sessions() as session:
+            return stored_client_policy(session)
 
     # -- one claimed batch --------------------------------------------------------------------
     def _batch_of(self, token: str, claimed: list[tuple[int, int, int, int]], now: dt.datetime) -> DueReport:

@@ -24,6 +24,7 @@ def server(live_url, tmp_path_factory, sandbox):
     client.delivery_policy = DeliveryPolicy(window=None)  # any hour (the default: marketing 09-21 local)
     with LiveServer(create_app(settings_for(live_url, tmp_path_factory.mktemp("media")), client=client)) as live:
         yield live
+    client.delivery_policy = None  # the store's: the next module on this shared store starts from the default
     client.close()
 
 
