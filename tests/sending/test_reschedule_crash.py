@@ -106,18 +106,25 @@ def _finish(how: str, client: CampaignClient, policy: DeliveryPolicy) -> Any:
     return campaign.rescheduled
 
 
+def _three_scheduled(client: CampaignClient, server: TwilioTestServer):
+    """A campaign of three leads (UTC) handed to Twilio's scheduler two hours ahead, on the hour;
+    and that moment."""
+    client.delivery_policy = ANY_HOUR
+    campaign = client.create_campaign("Orders", template="order_confirmation")
+    campaign.add_leads(leads_frame(3).assign(timezone="UTC"))
+    approve(campaign, server)
+    send_at = (dt.datetime.now(dt.UTC) + 2 * HOUR).replace(minute=0, second=0, microsecond=0)
+    assert campaign.schedule(at=send_at, progress=False, retry=FAST_RETRY).scheduled == 3
+    return campaign, send_at
+
+
 @pytest.mark.parametrize("why", ["quiet_hours", "messaging_tier"])
 @pytest.mark.parametrize("how", ["sync", "send", "run_due", "set_delivery"])
 def test_a_reschedule_killed_after_twilio_canceled_is_finished_exactly_once(store_url, tmp_path, how, why):
     with TwilioTestServer(latency=0.002) as server:
         gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
         with CampaignClient(store_url, gateway=gateway) as client:
-            client.delivery_policy = ANY_HOUR
-            campaign = client.create_campaign("Orders", template="order_confirmation")
-            campaign.add_leads(leads_frame(3).assign(timezone="UTC"))
-            approve(campaign, server)
-            send_at = (dt.datetime.now(dt.UTC) + 2 * HOUR).replace(minute=0, second=0, microsecond=0)
-            assert campaign.schedule(at=send_at, progress=False, retry=FAST_RETRY).scheduled == 3
+            campaign, send_at = _three_scheduled(client, server)
             sids = {m["to"].removeprefix("whatsapp:"): m["sid"] for m in server.sent()}
             first, second, third = numbers(3)
             policy = _policy(why, send_at)
@@ -168,12 +175,7 @@ def test_a_cancel_recorded_before_it_is_finished_is_not_applied_to_a_lead_planne
     with TwilioTestServer(latency=0.002) as server:
         gateway = TwilioGateway(server.twilio_client(), messaging_service_sid=SERVICE_SID, rate=None)
         with CampaignClient(store_url, gateway=gateway) as client:
-            client.delivery_policy = ANY_HOUR
-            campaign = client.create_campaign("Orders", template="order_confirmation")
-            campaign.add_leads(leads_frame(3).assign(timezone="UTC"))
-            approve(campaign, server)
-            send_at = (dt.datetime.now(dt.UTC) + 2 * HOUR).replace(minute=0, second=0, microsecond=0)
-            assert campaign.schedule(at=send_at, progress=False, retry=FAST_RETRY).scheduled == 3
+            campaign, send_at = _three_scheduled(client, server)
             first, second, third = numbers(3)
             killed = {m["to"].removeprefix("whatsapp:"): m["sid"] for m in server.sent()}[first]
             _crash(server, store_url, tmp_path / "child.log", _policy("quiet_hours", send_at))
