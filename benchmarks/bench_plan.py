@@ -26,14 +26,18 @@ cold one), each round after a run of the baseline and one plan of each kind: wit
 (the kept rows reused), right after a real store change made by another program (raw SQL on the
 store: an earlier campaign's message to one of the campaign's people, one lead's variables, one
 person's opt-out; the plan must show it, which is checked), and with nothing kept in memory (as a
-new process's first plan on filled caches: every lead row read). ``--cold`` drops the caches
+new process that cannot use the saved rows: every lead row read). Then, each round, this process
+closes the store (its kept rows are saved beside the mirror, ``_memo.save``) and a new process
+(``--child``) times its first plan() twice: with nothing changed in between (the saved rows
+loaded), and after an opt-out made while no process had the store open (loaded, then patched;
+the child checks the plan shows it); this process then opens the store again. ``--cold`` drops the caches
 before every plan() instead. The number of people whose zones and of leads whose content each
 plan() computed is printed, and whether it reused the kept lead rows, patched them (read only the
 changed ones) or read them all. The target is plan() within 5x of the baseline; the medians are
 compared, each kind's ratio printed. Wall time and the process's CPU time are both reported with
 the load average: on a machine shared with other work the CPU-time ratio is the steadier one, and
 the verdict is on it, on the worst of the kinds in one process (no change, and after each store
-change); the new process's first plan and the cold plan get a line each.
+change); the new processes' first plans, every row read, and the cold plan get a line each.
 ``--views`` also
 times ``preflight()`` and the plan ``send()`` runs (``sending._planned.decide``, decisions only)
 under the same policy.
