@@ -98,17 +98,27 @@ NEAR_DAYS = 2
 
 
 def _first_common(zones: tuple[str, ...], window: SendWindow, start: dt.datetime, days: int) -> dt.datetime | None:
+    common = common_intervals(zones, window, start, days)
+    if common is None:
+        name = next(n for n in zones if zone(n) is None)
+        raise DeliveryPolicyError(f"unknown time zone {name!r}; use an IANA name such as 'America/New_York'")
+    for a, b in common:
+        if b > start:
+            return max(a, start)
+    return None
+
+
+def common_intervals(zones: tuple[str, ...], window: SendWindow, start: dt.datetime, days: int) -> list[Interval] | None:
+    """The UTC intervals ``window`` allows in every zone of ``zones`` from the day before
+    ``start``'s local date to ``days`` + 1 days after it (None: a zone is not an IANA name)."""
     common: list[Interval] | None = None
     for name in zones:
         tz = zone(name)
         if tz is None:
-            raise DeliveryPolicyError(f"unknown time zone {name!r}; use an IANA name such as 'America/New_York'")
+            return None
         spans = _intervals(tz, window, start, days)
         common = spans if common is None else _intersect(common, spans)
-    for a, b in common or []:
-        if b > start:
-            return max(a, start)
-    return None
+    return common or []
 
 
 @lru_cache(maxsize=65536)

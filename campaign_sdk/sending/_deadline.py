@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from campaign_sdk.delivery import DeliveryPolicy, Schedule, SendWindow, next_allowed
 from campaign_sdk.delivery import _zone_cache as zone_cache
-from campaign_sdk.delivery._windows import HORIZON_DAYS, _intersect, _intervals, local_moment, zone
+from campaign_sdk.delivery._windows import HORIZON_DAYS, common_intervals, local_moment, zone
 from campaign_sdk.delivery._zones import UNKNOWN_ZONE
 
 
@@ -28,14 +28,9 @@ def allowed_until(zones: tuple[str, ...], window: SendWindow | None, at: dt.date
     (``at`` itself when ``at`` is not allowed; None: no window, or allowed beyond the horizon)."""
     if window is None:
         return None
-    common = None
-    for name in zones:
-        tz = zone(name)
-        if tz is None:
-            return at
-        spans = _intervals(tz, window, at, HORIZON_DAYS)
-        common = spans if common is None else _intersect(common, spans)
-    spans = common or []
+    spans = common_intervals(zones, window, at, HORIZON_DAYS)
+    if spans is None:  # a zone that is not an IANA name
+        return at
     for a, b in spans:
         if a <= at < b:
             return None if b == spans[-1][1] and b - at > dt.timedelta(days=HORIZON_DAYS - 1) else b
