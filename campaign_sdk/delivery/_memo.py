@@ -50,6 +50,7 @@ import pandas as pd
 import pyarrow as pa
 
 from campaign_sdk.analytics import _mirror
+from campaign_sdk.delivery._content_cache import stamp
 
 STATS: Counter[str] = Counter()  # reused / patched / read / loaded / saved, for tests and benchmarks
 MAX_CHUNKS = 64  # a kept table patched into more pieces than this is made one again
@@ -86,13 +87,11 @@ class Disk:
     stamp: str
     query: str
 
-    @staticmethod
-    def of(path: str | None, identity: str | None, stamp: str | None, *query: object) -> Disk | None:
-        """The place of rows read by ``query`` (None: nothing is saved, for a mirror in memory
-        or caches never written)."""
-        if path is None or identity is None or stamp is None:
-            return None
-        return Disk(path, identity, stamp, hashlib.sha256(repr((query, _ZONE_DATA)).encode()).hexdigest())
+
+def digest(*query: object) -> str:
+    """What :attr:`Disk.query` holds for rows read by ``query`` (its SQL and parameters), with
+    the zone data their zone keys were judged with."""
+    return hashlib.sha256(repr((query, _ZONE_DATA)).encode()).hexdigest()
 
 
 def _tzdata() -> str | None:
@@ -155,7 +154,7 @@ def _under(disk: Disk, versions: tuple[object, ...]) -> dict[bytes, bytes]:
             b"query": disk.query.encode(), b"versions": json.dumps(list(versions)).encode()}
 
 
-def save(kept: Kept, stamp: str | None) -> bool:
+def save(kept: Kept, stamp: str) -> bool:
     """Save ``kept`` beside its file mirror (``kept.disk``), if the caches' ``stamp`` is still
     the one it was read under (nothing written to them since): each part to a new file, then
     put in place (a reader sees the old files or the new ones). False: nothing saved."""
@@ -202,6 +201,7 @@ def load(con: duckdb.DuckDBPyConnection, disk: Disk | None, proof: tuple[object,
     tables: dict[str, pa.Table | None] = {}
     versions: set[bytes] = set()
     derived = None
+    expected = {k: v for k, v in _under(disk, ()).items() if k != b"versions"}  # what each part must be saved under
     try:
         for part in _PARTS:
             if part == "shown" and not os.path.exists(_file(disk, part)):
@@ -209,8 +209,7 @@ def load(con: duckdb.DuckDBPyConnection, disk: Disk | None, proof: tuple[object,
                 continue
             table = pa.ipc.open_file(pa.memory_map(_file(disk, part))).read_all()
             meta = table.schema.metadata or {}
-            if {k: meta.get(k) for k in _under(disk, ()) if k != b"versions"} != \
-                    {k: v for k, v in _under(disk, ()).items() if k != b"versions"}:
+            if any(meta.get(k) != v for k, v in expected.items()):
                 return None
             versions.add(meta[b"versions"])
             if b"zone_keys" in meta:
@@ -246,8 +245,6 @@ def own(rows: pa.Table) -> pa.Table:
 
 def closing(con: duckdb.DuckDBPyConnection) -> None:
     """``con``'s mirror is closing: save what is kept for it (:func:`save`), then drop it."""
-    from campaign_sdk.delivery._content_cache import stamp
-
     for kept in _LAST:
         if kept.con is con and kept.disk is not None:
             with contextlib.suppress(duckdb.Error):

@@ -80,8 +80,11 @@ def _base(con: duckdb.DuckDBPyConnection, spec: PlanSpec, content: str, *, shown
     def found_by() -> tuple[object, ...] | None:
         return memo.proof(versions, content_cache.state(con), query, sorted(params.items()))
 
-    def saved_by() -> memo.Disk | None:  # after the caches' last write (their stamp)
-        return memo.Disk.of(*saved_at, content_cache.stamp(con), query, sorted(params.items()))
+    def saved_by() -> memo.Disk | None:  # after the caches' last write (their stamp); none for a mirror in memory
+        path, identity = saved_at
+        if path is None or identity is None:
+            return None
+        return memo.Disk(path, identity, content_cache.stamp(con), memo.digest(query, sorted(params.items())))
 
     kept, how = memo.recall(con, found_by()), "reused"
     if kept is None:
