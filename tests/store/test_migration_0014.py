@@ -11,6 +11,7 @@ from campaign_sdk.migrations import alembic_config, current_revision, upgrade
 
 from tests.store.test_migration_0011 import NOW
 from tests.store.test_migration_0011 import _seed as _seed_0011  # a campaign, a user, a lead and a message
+from tests.store.test_migration_0013 import _columns  # the columns of deferred_sends
 
 
 def _seed(connection: sa.Connection) -> None:
@@ -19,10 +20,6 @@ def _seed(connection: sa.Connection) -> None:
         "INSERT INTO deferred_sends (id, campaign_id, lead_id, user_id, due_at, reason, created_at, channel) "
         "VALUES (1, 1, 1, 1, :now, 'scheduled', :now, 'sms')"
     ), {"now": NOW})
-
-
-def _columns(engine: sa.Engine) -> set[str]:
-    return {c["name"] for c in sa.inspect(engine).get_columns("deferred_sends")}
 
 
 def test_0014_adds_the_deferred_sender_and_goes_down_and_up_again(store_url: str) -> None:
