@@ -81,8 +81,9 @@ def within(cap: FrequencyCap, moment: str, t: str = "m.t") -> str:
 
 
 def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
-    """Create ``_plan_capped(lead_id, user_id, send_at)``: the live leads whose person would
-    exceed a cap at the send moment (``frequency_cap``). A cap of ``limit`` per ``per`` allows the send when fewer
+    """Create ``_plan_capped(lead_id, user_id, send_at)``: the live leads of ``rows`` (its
+    ``live`` column: :data:`LIVE` of the row's reason) whose person would exceed a cap at the
+    send moment (``frequency_cap``). A cap of ``limit`` per ``per`` allows the send when fewer
     than ``limit`` counted marketing messages (any campaign) arrive less than ``per`` before or
     after ``send_at`` (:data:`ARRIVES`: a message Twilio's scheduler holds counts at its SendAt);
     the other marketing campaigns' deferred sends (``_plan_held``, :func:`hold`) count at their
@@ -99,7 +100,7 @@ def caps(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> bool:
         WITH r AS ({rows})
         SELECT r.lead_id, r.user_id, r.send_at FROM r JOIN {counted} m ON m.user_id = r.user_id
         {own}
-        WHERE {LIVE.format(t="r")} AND r.send_at IS NOT NULL {condition}
+        WHERE r.live AND r.send_at IS NOT NULL {condition}
         GROUP BY r.lead_id, r.user_id, r.send_at HAVING {" OR ".join(hits)}
     """, {"since": naive(spec.now - longest)})
     return True
@@ -109,12 +110,6 @@ def exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether the temp table ``table`` exists on ``con``."""
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $t",
                             {"t": table}).fetchall()[0][0])
-
-
-def capped_step(rows: str) -> str:
-    """``rows`` with ``frequency_cap`` for the leads in ``_plan_capped``."""
-    return f"""SELECT r.* REPLACE (CASE WHEN c.lead_id IS NOT NULL THEN 'frequency_cap' ELSE r.reason END AS reason)
-               FROM ({rows}) r LEFT JOIN _plan_capped c ON c.lead_id = r.lead_id"""
 
 
 @dataclass(frozen=True)
@@ -198,7 +193,8 @@ def rank_tier(con: duckdb.DuckDBPyConnection, limit: int, now: dt.datetime, rows
     also applied to the messages Twilio's scheduler holds when a policy changes:
     ``sending._reschedule_tier``): the people counted in the 24 h around ``now`` (the store's
     ``messages`` and ``replies`` on ``con``) and the temp tables that give each row of ``rows``
-    its batch (:func:`batched`: 0 as planned, k: k days later). ``moved`` is left empty."""
+    its batch (:func:`batched`: 0 as planned, k: k days later; ``rows`` with ``live``, as in
+    :func:`tier`). ``moved`` is left empty."""
     day, service = MESSAGING_LIMIT_WINDOW // US, SERVICE_WINDOW // US
     at = {"now": naive(now)}
     con.execute(f"""
@@ -218,7 +214,7 @@ def rank_tier(con: duckdb.DuckDBPyConnection, limit: int, now: dt.datetime, rows
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tier_free AS
         SELECT r.lead_id FROM ({rows}) r JOIN _tier_used u ON u.user_id = r.user_id
-        WHERE {LIVE.format(t='r')} AND r.send_at IS NOT NULL
+        WHERE r.live AND r.send_at IS NOT NULL
           AND ((u.lo > {since} AND u.lo <= r.send_at) OR (u.hi > {since} AND u.hi <= r.send_at))
     """)
     free = bool(used) and con.execute("SELECT count(*) FROM _tier_free").fetchall()[0][0] > 0

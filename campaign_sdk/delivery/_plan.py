@@ -290,37 +290,63 @@ def _messaged(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: pa.Table) ->
     return rows.append_column("own_reason", reason)
 
 
-def _rows(zkey: str) -> str:
-    """SQL of the timed plan rows: every ``plan_base`` column, the zone key, the planned moment
-    (``_plan_times``) and the reason so far. The limits and the final query read it as a
-    relation: nothing of lead size is materialised after ``plan_base``."""
-    return f"""SELECT b.*, t.zkey, t.kidx, t.send_at,
-               CASE WHEN coalesce(b.own_reason, b.content_reason) IS NOT NULL THEN coalesce(b.own_reason, b.content_reason)
-                    WHEN t.zkey IS NULL THEN 'invalid_number'
-                    ELSE t.time_reason END AS reason
-        FROM plan_base b
-        LEFT JOIN _zone_overrides o ON o.name = b.tz_override
-        LEFT JOIN _plan_times t ON t.zkey = {zkey.format(t="b")}"""
-
-
-def _settled(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str) -> str:
-    """``rows`` made once, as an Arrow table (``_plan_rows``, the columns the limits and the final
-    query read), for the steps that read it several times; with the frequency caps
-    (:func:`._limits.caps`), which read that table and are applied to it in Arrow (what
-    :func:`._limits.capped_step` does in SQL), not to each later read."""
-    columns = "lead_id, user_id, zkey, kidx, send_at, reason"
-    table = con.sql(f"SELECT {columns} FROM ({rows})").to_arrow_table()
+def _timed(con: duckdb.DuckDBPyConnection, spec: PlanSpec, found: pa.Table, times: pd.DataFrame,
+           keys: pa.Array) -> str:
+    """Register ``_plan_rows``, the timed plan rows (``lead_id, user_id, zkey, kidx, send_at,
+    reason, live``) that the limits and the final query read, made in Arrow from ``found``
+    (``plan_base``) and ``keys`` (each row's zone key): the key's row in ``times`` (``kidx``,
+    one per zone key, in key order, with its ``send_at`` and ``time_reason``) gathered per lead
+    (no join); the reason so far is the lead's own or its content's, else ``invalid_number``
+    for a lead with no key, else its key's ``time_reason``. The frequency caps
+    (:func:`._limits.caps`, which read this table) are applied to it here, and ``live``
+    (:data:`._spec.LIVE` of the reason, which the messaging limit reads three times) is tested
+    once. Returns the SQL of its rows."""
+    kidx, missing = _key_rows(times["zkey"].to_numpy(np.int64), pc.fill_null(keys, -1).to_numpy())
+    moment = np.append(times["send_at"].to_numpy("datetime64[us]"), np.datetime64("NaT", "us"))[kidx]
+    text = pa.large_string()
+    why = pa.array([*(r if isinstance(r, str) else None for r in times["time_reason"]), "invalid_number"], text)
+    reason = pc.take(why, pa.array(kidx))
+    own, content = found.column("own_reason").cast(text), found.column("content_reason").cast(text)
+    decided = pc.or_(own.is_valid(), content.is_valid())  # the few leads with a reason of their own
+    if pc.any(decided).as_py():
+        reason = pc.replace_with_mask(reason, decided.combine_chunks(),
+                                      pc.coalesce(own.filter(decided), content.filter(decided)).combine_chunks())
+    table = pa.table({"lead_id": found.column("lead_id"), "user_id": found.column("user_id"),
+                      "zkey": pa.array(np.append(times["zkey"].to_numpy(np.int64), -1)[kidx], pa.int64(), mask=missing),
+                      "kidx": pa.array(kidx, pa.int64(), mask=missing),
+                      "send_at": pa.array(moment, pa.timestamp("us"), mask=missing | np.isnat(moment)),
+                      "reason": reason})
+    skips = pa.array(list(SKIP), text)
+    table = table.append_column("live", pc.invert(pc.is_in(reason, value_set=skips)))
     con.register("_plan_rows", table)
-    at = table.schema.get_field_index("reason")
     if _limits.caps(con, spec, "SELECT * FROM _plan_rows"):
         capped = con.sql("SELECT lead_id FROM _plan_capped").to_arrow_table().column(0)
-        hit = pc.is_in(table.column("lead_id"), value_set=capped.combine_chunks())
-        reason = pc.if_else(hit, pa.scalar("frequency_cap", table.schema.field(at).type), table.column(at))
-        table = table.set_column(at, "reason", reason)
-    # live (:data:`LIVE`), which the messaging limit reads three times: tested once, here
-    skips = pa.array(list(SKIP), table.schema.field(at).type)
-    con.register("_plan_rows", table.append_column("live", pc.invert(pc.is_in(table.column(at), value_set=skips))))
+        hit = pc.is_in(table.column("lead_id"), value_set=capped.combine_chunks()).combine_chunks()
+        if hit.true_count:
+            table = table.set_column(5, "reason", pc.replace_with_mask(
+                table.column(5).combine_chunks(), hit, pa.array(["frequency_cap"] * hit.true_count, text)))
+            table = table.set_column(6, "live", pc.and_not(table.column(6), hit))
+            con.register("_plan_rows", table)
     return "SELECT * FROM _plan_rows"
+
+
+def _key_rows(zkeys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each ``wanted`` key's row in ``zkeys`` (distinct keys) and where it is not there (or
+    negative: no key), whose row is then ``len(zkeys)``: by a table indexed by key when the keys
+    are small (a gather), else by a sorted search."""
+    missing_row = len(zkeys)
+    if not len(zkeys):
+        return np.full(len(wanted), missing_row, np.int64), np.ones(len(wanted), bool)
+    top = int(max(zkeys.max(), wanted.max(initial=0)))
+    if zkeys.min() >= 0 and top < max(1 << 20, 4 * len(wanted)):
+        table = np.full(top + 2, missing_row, np.int64)
+        table[zkeys] = np.arange(len(zkeys))
+        rows = table[np.where(wanted < 0, top + 1, wanted)]
+    else:
+        order = np.argsort(zkeys, kind="stable")
+        at = order[np.minimum(np.searchsorted(zkeys, wanted, sorter=order), len(zkeys) - 1)]
+        rows = np.where((wanted >= 0) & (zkeys[at] == wanted), at, missing_row)
+    return rows, rows == missing_row
 
 
 def _locals(keys: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -412,10 +438,11 @@ def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, 
     service = details.service_sql(spec)  # the detail of a free-form message outside the window
     why, replies = (f",\n                   {service[0]} AS detail", service[1]) if service else ("", "")
     query = f"""
-        WITH joined AS (
+        WITH tested AS (SELECT r.*, {_SKIPPED} AS skipped FROM ({rows}) r),  -- tested once
+        joined AS (
             SELECT r.lead_id, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
-                   {_SKIPPED} AS skipped, CASE WHEN skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx{free}{why}
-            FROM ({rows}) r
+                   r.skipped, CASE WHEN r.skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx{free}{why}
+            FROM tested r
             LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at
             {replies})
         SELECT *, action >= {_LIVE_ACTION} AS live FROM (
@@ -465,21 +492,16 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
     plan are kept in memory for the next one, which reads only the rows that changed since
     (``changed``: ``Mirror.changed``; :mod:`._memo`; ``versions`` None: they are read every time);
     ``saved_at``: a file mirror's path and identity, beside which they are saved at its close."""
-    views = ["plan_base", "_zone_overrides", "_plan_times", "_plan_rows", "_tier_moved"]
+    views = ["plan_base", "_plan_rows", "_tier_moved"]
     try:
         schema = zone_cache.prepare(con)
         content = content_cache.prepare(con, schema)
         shown, kept = _base(con, spec, content, shown=not decisions_only, versions=versions, changed=changed,
                             saved_at=saved_at)
-        keys, zkey = zone_cache.zone_keys(con, "plan_base", *((kept.derived, kept.found) if kept is not None else ()))
+        keys, per_row = zone_cache.zone_keys(con, kept.found, kept.derived)
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
-        con.register("_plan_times", times[["zkey", "send_at", "time_reason"]].assign(kidx=range(len(times))))
-        rows = _rows(zkey)
-        if _limits.tier_applies(spec):  # read three times more: made once
-            rows = _settled(con, spec, rows)
-        elif _limits.caps(con, spec, rows):
-            rows = _limits.capped_step(rows)
+        rows = _timed(con, spec, kept.found, times, per_row)
         pairs = times[["zkey", "send_at"]]
         tiered = _limits.tier(con, spec, keys, rows)
         if tiered is not None:

@@ -89,44 +89,42 @@ def fill(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f"DROP TABLE {name}")
 
 
-def zone_keys(con: duckdb.DuckDBPyConnection, table: str, kept: dict[str, Any] | None = None,
-              rows: pa.Table | None = None) -> tuple[pd.DataFrame, str]:
-    """The zone keys of ``table(place, tz_override, ...)`` (``zkey, zones, country, ambiguous,
-    zone_problem``) and the SQL of a row's key (NULL: no place; it needs ``LEFT JOIN
-    _zone_overrides o ON o.name = <table>.tz_override``, registered here). ``kept``: where an
-    earlier call put the keys of these very rows (a plan's kept rows, :mod:`._memo`; a place's
-    zones never change once cached): they are taken from there, else found and put there.
-    ``rows``: the table's rows, when it is an Arrow table (its keys are found in Arrow)."""
+def zone_keys(con: duckdb.DuckDBPyConnection, rows: pa.Table,
+              kept: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pa.Array]:
+    """The zone keys of ``rows`` (Arrow, with ``place`` and ``tz_override``: ``zkey, zones,
+    country, ambiguous, zone_problem``, in key order) and each row's key (``place * width +
+    oid``, ``oid`` the row's ``tz_override`` among the distinct ones; null: no place).
+    ``kept``: where an earlier call put the keys of these very rows (a plan's kept rows,
+    :mod:`._memo`; a place's zones never change once cached): they are taken from there, else
+    found and put there."""
     if kept is not None and "zone_keys" in kept:
         names, frame = kept["zone_keys"]
-    elif rows is not None:
-        names = sorted(pc.unique(rows.column("tz_override")).drop_null().to_pylist())
-        frame = None
     else:
-        names = [n for (n,) in con.execute(
-            f"SELECT DISTINCT tz_override FROM {table} WHERE tz_override IS NOT NULL ORDER BY 1").fetchall()]
-        frame = None
-    con.register("_zone_overrides", pd.DataFrame({"name": names, "oid": range(1, len(names) + 1)}))
-    width = len(names) + 1
+        names, frame = sorted(pc.unique(rows.column("tz_override")).drop_null().to_pylist()), None
+    if kept is not None and "row_keys" in kept:
+        per_row = kept["row_keys"]
+    else:
+        per_row = _row_keys(rows, names)
+        if kept is not None:
+            kept["row_keys"] = per_row
     if frame is None:
+        width = len(names) + 1
         places: dict[int, tuple[Any, Any]] = {p: (z, c) for p, z, c in con.execute(
             f"SELECT place, zones, country FROM {schema(con)}.places").fetchall()}
-        keys = _keys(rows, names) if rows is not None else [k for (k,) in con.execute(f"""
-            SELECT DISTINCT t.place * {width} + coalesce(o.oid, 0) FROM {table} t
-            LEFT JOIN _zone_overrides o ON o.name = t.tz_override WHERE t.place IS NOT NULL ORDER BY 1""").fetchall()]
+        keys = sorted(pc.unique(per_row).drop_null().to_pylist())
         frame = pd.DataFrame([zone_key(k, width, places, names) for k in keys],
                              columns=["zkey", "zones", "country", "ambiguous", "zone_problem"])
         if kept is not None:
             kept["zone_keys"] = (names, frame)
-    return frame.copy(), f"{{t}}.place * {width} + coalesce(o.oid, 0)"
+    return frame.copy(), per_row
 
 
-def _keys(rows: pa.Table, names: list[str]) -> list[int]:
-    """The distinct keys (``place * width + oid``, as in SQL) of ``rows`` with a place, in order."""
+def _row_keys(rows: pa.Table, names: list[str]) -> pa.Array:
+    """Each row's key (``place * width + oid``; null: no place)."""
     zone = rows.column("tz_override")
     oid = pc.add(pc.fill_null(pc.index_in(zone, value_set=pa.array(names, zone.type)), -1), 1)
     keys = pc.add(pc.multiply(rows.column("place").cast(pa.int64()), len(names) + 1), oid.cast(pa.int64()))
-    return sorted(pc.unique(keys).drop_null().to_pylist())
+    return keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
 
 
 def _plain(values: pd.Series) -> list[Any]:
