@@ -1,11 +1,11 @@
 """Limits applied to the timed plan rows: frequency caps, WhatsApp's messaging limit, expiry and
 the customer-service window.
 
-The plan's rows are never materialised between the limits: each limit reads the rows as a SQL
-relation (``rows``: ``lead_id, user_id, zkey, send_at, reason`` as far as the plan got) and
-leaves either a small table (the capped leads; the messaging-limit batches per send moment) or a
-SQL step the plan's final query applies (:func:`tier_step`, :func:`stale_step`). A limit the
-policy does not set costs nothing.
+Each limit reads the plan's timed rows as a SQL relation (``rows``: ``lead_id, user_id, zkey,
+send_at, reason, live`` as far as the plan got; the plan makes them once, in Arrow) and leaves
+either a small table (the capped leads; the messaging-limit batches per send moment) or a SQL
+step the plan's final query applies (:func:`tier_step`, :func:`stale_step`). A limit the policy
+does not set costs nothing.
 """
 
 from __future__ import annotations
@@ -253,12 +253,13 @@ def rank_tier(con: duckdb.DuckDBPyConnection, limit: int, now: dt.datetime, rows
 
 
 def tier_step(rows: str, found: Tier) -> str:
-    """``rows`` with the moves of :func:`tier` (``_tier_moved`` registered from ``found.moved``):
-    a moved lead gets its batch's moment and ``messaging_tier`` (``no_common_window`` where the
-    later day has no allowed minute)."""
+    """``rows`` with the moves of :func:`tier` (``_tier_moved`` registered from ``found.moved``
+    with ``midx``, its row number): a moved lead gets its batch's moment and ``messaging_tier``
+    (``no_common_window`` where the later day has no allowed minute), and ``tier_row``, its row
+    of ``found.moved`` (NULL: not moved)."""
     return f"""SELECT r.* EXCLUDE (tier_batch) REPLACE (coalesce(m.send_at, r.send_at) AS send_at,
                    CASE WHEN m.zkey IS NULL THEN r.reason WHEN m.time_reason = 'no_common_window' THEN m.time_reason
-                        ELSE 'messaging_tier' END AS reason)
+                        ELSE 'messaging_tier' END AS reason), m.midx AS tier_row
         FROM ({batched(rows, found)}) r
         LEFT JOIN _tier_moved m ON m.zkey = r.zkey AND m.batch = r.tier_batch"""
 

@@ -1,6 +1,6 @@
 """Build a campaign's delivery plan set-wise in DuckDB (on the analytics mirror of the store).
 
-One relation of lead size is made, ``plan_base``: each lead's person, phone, place, the send
+One wide relation of lead size is made, ``plan_base``: each lead's person, phone, place, the send
 path's skip reason and what its content decides (the per-lead content checks and ``timezone``
 override, kept per lead with the person's place by :mod:`._content_cache` and computed only for
 leads whose variables, arm or templates changed; places by :mod:`._zones`, cached per person by
@@ -8,10 +8,10 @@ leads whose variables, arm or templates changed; places by :mod:`._zones`, cache
 side by side in lead order (:func:`._content_cache.beside`; one join when the cache's rows are not
 exactly the leads'); once every lead's row is current, the cached message columns are read apart,
 by a scan of the cache. Then send moments per
-distinct zone key, computed in Python (:mod:`._spec`, :mod:`._windows`); the limits
-(:mod:`._limits`) read the timed rows as one SQL relation (made once when the messaging limit
-reads it again) and leave small tables; the final query applies them and returns narrow rows
-(no text but the decisions), beside which the message columns are put, and the shown zone, time
+distinct zone key, computed in Python (:mod:`._spec`, :mod:`._windows`), given to each lead by
+its key's row (a gather in Arrow, no join: ``_plan_rows``, narrow); the limits (:mod:`._limits`) read
+those rows and leave small tables; the final query applies them and returns narrow rows (no
+text but the decisions), beside which the message columns are put, and the shown zone, time
 and cost columns come from small tables (:mod:`._present`). Python work is per zone key or per group of numbers, never per lead. The
 send engine asks only for the decisions (``decisions_only``: no message, zones or prices).
 """
@@ -31,7 +31,7 @@ from campaign_sdk.delivery import _details as details
 from campaign_sdk.delivery import _limits
 from campaign_sdk.delivery import _memo as memo
 from campaign_sdk.delivery._frame import PLAN_COLUMNS, DeliveryPlan
-from campaign_sdk.delivery._present import decorate, free_sql
+from campaign_sdk.delivery._present import decorate, free_sql, gather
 from campaign_sdk.delivery._render import (
     LeadTemplate,
     arm_sql,
@@ -349,18 +349,26 @@ def _key_rows(zkeys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.nda
     return rows, rows == missing_row
 
 
-def _locals(keys: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
-    """Shown zone and wall-clock time of each (zone key, send moment) in ``pairs``."""
+def _locals(keys: pd.DataFrame, times: pd.DataFrame,
+            moved: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Shown zone and wall-clock time of each distinct (zone key, send moment) of ``times`` (a
+    row per zone key) and ``moved`` (the messaging limit's moved moments, if any), and each of
+    their rows' row in it (-1: no moment): what a lead's ``kidx`` (or its moved row) points to."""
     zones = dict(zip(keys["zkey"], keys["zones"]))
-    rows = []
-    for zkey, send_at in pairs.dropna().drop_duplicates().itertuples(index=False):
+    pairs = [times[["zkey", "send_at"]]] + ([moved[["zkey", "send_at"]]] if moved is not None else [])
+    every = pd.concat(pairs, ignore_index=True)
+    rows: list[tuple[object, ...]] = []
+    at: dict[tuple[object, object], int] = {}
+    for zkey, send_at in every.dropna().drop_duplicates().itertuples(index=False):
         names = zones.get(zkey)
         shown = earliest_local(zone_names(names), aware(send_at)) if isinstance(names, str) else (None, None)
+        at[(zkey, send_at)] = len(rows)
         rows.append((zkey, send_at, *shown))
     frame = pd.DataFrame(rows, columns=["zkey", "send_at", "zone", "local_send_time"])
     frame["send_at"] = pd.to_datetime(frame["send_at"]).astype("datetime64[us]")
     frame["local_send_time"] = pd.to_datetime(frame["local_send_time"]).astype("datetime64[us]")
-    return frame
+    found = np.array([at.get((z, t), -1) if not pd.isna(t) else -1 for z, t in every.itertuples(index=False)], np.int64)
+    return frame, found[:len(times)], found[len(times):]
 
 
 # the values of ``action`` and ``scheduler`` (:func:`_decided` gives their index: a number is
@@ -423,35 +431,41 @@ def _decisions(con: duckdb.DuckDBPyConnection, spec: PlanSpec, rows: str, params
     return _labelled(_arrow(con, query, {"now": naive(spec.now), **params})).to_pandas()
 
 
-def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, pairs: pd.DataFrame,
-            rows: str, params: dict[str, object], shown: pa.Table) -> tuple[pd.DataFrame, str]:
+def _finish(con: duckdb.DuckDBPyConnection, spec: PlanSpec, keys: pd.DataFrame, times: pd.DataFrame,
+            moved: pd.DataFrame | None, rows: str, params: dict[str, object], shown: pa.Table) -> tuple[pd.DataFrame, str]:
     """Every column of the plan: the decisions with the zone and moment indexes (one pass over
-    the rows, narrow: no text but the decisions), the number, arm, ``timezone`` value and cached
-    message columns ``shown`` (in lead order) beside them, then the reasons' details
-    (:mod:`._details`) and the shown zone, time and cost columns (:func:`decorate`)."""
+    the rows, narrow: no text but the decisions; a lead's moment is its key's row of ``times``,
+    or its row of ``moved`` (``tier_row``, :func:`._limits.tier_step`) when the messaging limit
+    moved it), the number, arm, ``timezone`` value and cached message columns ``shown`` (in lead
+    order) beside them, then the reasons' details (:mod:`._details`) and the shown zone, time
+    and cost columns (:func:`decorate`)."""
     countries = [c for c in keys["country"].dropna().unique().tolist()]
     prices, source = spec.prices(countries)
-    places = _locals(keys, pairs)
-    con.register("_plan_locals", places.assign(lidx=range(len(places)))[["zkey", "send_at", "lidx"]])
+    places, by_key, by_move = _locals(keys, times, moved)
     test = free_sql(spec)  # a WhatsApp message Meta bills as service
     free = f",\n                   {test} AS free" if test is not None else ""
     service = details.service_sql(spec)  # the detail of a free-form message outside the window
     why, replies = (f",\n                   {service[0]} AS detail", service[1]) if service else ("", "")
+    mrow = ", coalesce(r.tier_row, -1) AS mrow" if moved is not None else ""
     query = f"""
-        WITH tested AS (SELECT r.*, {_SKIPPED} AS skipped FROM ({rows}) r),  -- tested once
-        joined AS (
-            SELECT r.lead_id, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx,
-                   r.skipped, CASE WHEN r.skipped THEN -1 ELSE coalesce(loc.lidx, -1) END AS lidx{free}{why}
-            FROM tested r
-            LEFT JOIN _plan_locals loc ON loc.zkey = r.zkey AND loc.send_at = r.send_at
+        WITH joined AS (
+            SELECT r.lead_id, r.reason, r.send_at, coalesce(r.kidx, -1) AS kidx{mrow},
+                   {_SKIPPED} AS skipped{free}{why}
+            FROM ({rows}) r
             {replies})
         SELECT *, action >= {_LIVE_ACTION} AS live FROM (
-            SELECT lead_id, kidx, lidx, reason, {_decided(spec)}{", free" if free else ""}{", detail" if why else ""} FROM joined)
+            SELECT lead_id, kidx{", mrow" if mrow else ""}, reason, {_decided(spec)}{", free" if free else ""}{", detail" if why else ""}
+            FROM joined)
     """
-    try:
-        table = _beside(_labelled(_arrow(con, query, {"now": naive(spec.now), **params})), shown)
-    finally:
-        con.unregister("_plan_locals")
+    table = _arrow(con, query, {"now": naive(spec.now), **params})
+    # the moment's row in ``places``: of the key's moment, or of the moved one (-1: skipped or none)
+    at = gather(table.column("kidx").to_numpy(), by_key, -1)
+    if moved is not None:
+        move = table.column("mrow").to_numpy()
+        at = np.where(move >= 0, gather(move, by_move, -1), at)
+        table = table.drop_columns(["mrow"])
+    at = np.where(table.column("live").to_numpy(zero_copy_only=False), at, -1)
+    table = _beside(_labelled(table.append_column("lidx", pa.array(at))), shown)
     frame = details.with_details(table, details.cap_details(con, spec)).to_pandas()
     return decorate(frame, spec, keys, places, prices), source
 
@@ -502,19 +516,17 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: PlanSpec, *, decisions_only
         times = moments(keys, spec)
         # kidx: the key's row in ``keys``, where the shown columns find its zones and country
         rows = _timed(con, spec, kept.found, times, per_row)
-        pairs = times[["zkey", "send_at"]]
         tiered = _limits.tier(con, spec, keys, rows)
         if tiered is not None:
-            con.register("_tier_moved", tiered.moved)
+            con.register("_tier_moved", tiered.moved.assign(midx=range(len(tiered.moved))))
             rows = _limits.tier_step(rows, tiered)
-            pairs = pd.concat([pairs, tiered.moved[["zkey", "send_at"]]])
         rows, params = _limits.stale_step(spec, rows)
         if decisions_only:
             frame, source = _decisions(con, spec, rows, params), None
         else:
             if shown is None:
                 shown = _arrow(con, content_cache.shown(con, spec, content, "plan_base"))
-            frame, source = _finish(con, spec, keys, pairs, rows, params, shown)
+            frame, source = _finish(con, spec, keys, times, None if tiered is None else tiered.moved, rows, params, shown)
     finally:
         for view in views:
             with contextlib.suppress(duckdb.Error):

@@ -41,7 +41,7 @@ def _codes(frame: pd.DataFrame, column: str, values: pd.Series) -> pd.Categorica
     cats = pd.Index(values.dropna().unique())
     per_index = cats.get_indexer(values)  # -1 where the value is missing
     idx = frame[column].to_numpy()
-    return pd.Categorical.from_codes(_take(idx, per_index, -1), categories=cats)
+    return pd.Categorical.from_codes(gather(idx, per_index, -1), categories=cats)
 
 
 def decorate(frame: pd.DataFrame, spec: PlanSpec, keys: pd.DataFrame, places: pd.DataFrame,
@@ -51,15 +51,15 @@ def decorate(frame: pd.DataFrame, spec: PlanSpec, keys: pd.DataFrame, places: pd
     live = frame.pop("live").to_numpy(bool)
     frame["country"] = _codes(frame, "kidx", keys["country"])
     frame["zones"] = _codes(frame, "kidx", keys["zones"])
-    frame["ambiguous"] = _take(frame.pop("kidx").to_numpy(), keys["ambiguous"].fillna(False).to_numpy(bool), False)
+    frame["ambiguous"] = gather(frame.pop("kidx").to_numpy(), keys["ambiguous"].fillna(False).to_numpy(bool), False)
     frame["zone"] = _codes(frame, "lidx", places["zone"])
     local = places["local_send_time"].to_numpy("datetime64[us]")
-    frame["local_send_time"] = _take(frame.pop("lidx").to_numpy(), local, np.datetime64("NaT", "us"))
+    frame["local_send_time"] = gather(frame.pop("lidx").to_numpy(), local, np.datetime64("NaT", "us"))
     _price(frame, spec, prices, live)
     return frame
 
 
-def _take(idx: np.ndarray, values: np.ndarray, missing: Any) -> np.ndarray:
+def gather(idx: np.ndarray, values: np.ndarray, missing: Any) -> np.ndarray:
     """``values[idx]``, ``missing`` where ``idx`` is -1 (one gather: -1 picks the appended value)."""
     return np.append(values, np.array([missing], dtype=values.dtype))[idx]
 
@@ -78,13 +78,13 @@ def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: np.n
     currency = countries.map(exact["currency"]).astype(object).fillna(countries.map(anyc["currency"]).astype(object))
     free_price = countries.map(service["price"]).astype(float).fillna(0.0).to_numpy()
     codes = frame["country"].cat.codes.to_numpy()
-    per_lead = np.where(free & (codes >= 0), _take(codes, free_price, np.nan), _take(codes, price, np.nan))
+    per_lead = np.where(free & (codes >= 0), gather(codes, free_price, np.nan), gather(codes, price, np.nan))
     units = frame["sms_segments"].to_numpy(float) if spec.channel == "sms" else 1.0
     frame["cost"] = np.where(live, per_lead * units, np.nan)
     free_currency = countries.map(service["currency"]).astype(object).fillna(currency)
     money = pd.Index(pd.concat([currency, free_currency[free_price > 0]]).dropna().unique())
-    money_codes = np.where(free, _take(codes, money.get_indexer(free_currency), -1),
-                           _take(codes, money.get_indexer(currency), -1))
+    money_codes = np.where(free, gather(codes, money.get_indexer(free_currency), -1),
+                           gather(codes, money.get_indexer(currency), -1))
     frame["currency"] = pd.Categorical.from_codes(np.where(live, money_codes, -1), categories=money)
     # a table's ``note`` (Twilio's: an assumed sender type, why there is no price) is its leads' reason
     notes = countries.map(anyc["note"]) if "note" in anyc.columns else pd.Series(None, index=countries.index)
@@ -94,8 +94,8 @@ def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: np.n
                         "no country known for the number", _FREE_REASON[spec.freeform]])
     reason_codes = np.where(codes >= 0, codes, len(countries))
     missing = live & np.isnan(per_lead)
-    noted = _take(codes, notes.map(lambda n: isinstance(n, str)).to_numpy(bool), False)
+    noted = gather(codes, notes.map(lambda n: isinstance(n, str)).to_numpy(bool), False)
     reason_codes = np.where(free & ~missing, len(countries) + 1, np.where(missing | noted, reason_codes, -1))
     unique = reasons.unique()  # one note may be every country's
-    reason_codes = _take(reason_codes, unique.get_indexer(reasons), -1)
+    reason_codes = gather(reason_codes, unique.get_indexer(reasons), -1)
     frame["cost_reason"] = pd.Categorical.from_codes(np.where(live, reason_codes, -1), categories=unique)
