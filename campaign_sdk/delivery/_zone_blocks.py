@@ -1,5 +1,6 @@
-"""Blocks of phone numbers that libphonenumber provably treats alike, so that one lookup per block
-gives every number of it its exact place (:func:`campaign_sdk.delivery._zones._lookup`).
+"""Blocks of phone numbers that libphonenumber provably treats alike, and what it reads of them (a
+signature), so that one lookup per signature gives every number its exact place
+(:func:`campaign_sdk.delivery._zones._lookup`).
 
 For ``+`` followed by digits, ``phonenumbers.parse`` takes the calling code ``cc`` (the first one to
 three digits) and keeps the national number ``N`` (the rest) unchanged unless the main region's
@@ -12,18 +13,29 @@ personal, pager, UAN, voicemail, fixed line, mobile) fully matches ``N`` (a patt
 possible lengths exclude ``N``'s length is not tried); and the longest time-zone prefix
 (``phonenumbers.tzdata.TIMEZONE_DATA``) that ``cc + N`` starts with.
 
-So a block of numbers of one length sharing a prefix ``Q`` (calling code included) gets one
-answer when: no time-zone prefix longer than ``Q`` starts with ``Q``; the national prefix pattern
-matches none of its numbers; and each of the other patterns matches all of its numbers or none.
-Each pattern, as Python's own parser reads it (``re._parser``), becomes an automaton over the ten
-digits; "all" and "none" are decided exactly over every completion of the remaining length from
-the automaton's state after ``Q`` (:meth:`_Matcher.outcomes`). A pattern using anything but
-literals, classes, alternation, groups, repeats and ``$`` (``^``, say) is not decided: its
-calling code's numbers are looked up one by one. Undecided blocks are split by their next digit,
-down to single numbers; a block that the national prefix pattern matches throughout (Argentina's
-matches the empty string) is looked up number by number. Numbers of three digits or fewer, or
-whose national part is shorter than 2 or longer than 17 digits, are looked up one by one; numbers
-with no calling code fail to parse alike (one lookup per length and first three digits).
+So the answer is a function of a number's *signature*, when the national prefix pattern does not
+match it: ``cc``; the length; which of the other patterns read for ``cc`` and that length match it
+(a bit each: leading digits at the start, a number type fully); and the zones listed under that
+longest time-zone prefix (``time_zones_for_number`` reads it for nothing else; a number that is
+not geographic gets ``cc``'s own zones). Numbers of one signature, however far apart (neighbouring
+blocks split only because a pattern was undecided above, area codes of one zone), get one answer:
+``blocks`` gives ``emit`` each run's signature, and one number per signature is looked up.
+
+A block of numbers of one length sharing a prefix ``Q`` (calling code included) has one
+signature when: no time-zone prefix longer than ``Q`` starts with ``Q`` (so the longest one that
+``Q`` starts with is each number's); the national prefix pattern matches none of its numbers; and
+each of the other patterns matches all of its numbers or none. Each pattern, as Python's own
+parser reads it (``re._parser``), becomes an automaton over the ten digits; "all" and "none" are
+decided exactly over every completion of the remaining length from the automaton's state after
+``Q`` (:meth:`_Matcher.outcomes`). A pattern using anything but literals, classes, alternation,
+groups, repeats and ``$`` (``^``, say) is not decided: its calling code's numbers are looked up
+one by one. Undecided blocks are split by their next digit, the patterns decided so far carried
+down with their outcomes, down to single numbers, whose last digits decide every pattern (the
+automata at the end of the number); a number that the national prefix pattern matches, and a
+block it matches throughout (Argentina's matches the empty string), are looked up number by
+number. Numbers of three digits or fewer, or whose national part is shorter than 2 or longer than
+17 digits, are looked up one by one; numbers with no calling code fail to parse alike (one lookup
+per length and first three digits).
 
 This reading of libphonenumber is of the phonenumbers versions the SDK supports (8.13-9.0); the
 tests compare blocks with per-number lookups on random and dense ranges of many countries.
@@ -40,7 +52,7 @@ from typing import Any
 
 from phonenumbers import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
-from phonenumbers.tzdata import TIMEZONE_DATA
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 # strings that some longer time-zone prefix starts with: their numbers' zones may differ
 _DEEP = frozenset(k[:i] for k in TIMEZONE_DATA for i in range(1, len(k)))
@@ -48,6 +60,9 @@ _DESCS = ("general_desc", "premium_rate", "toll_free", "shared_cost", "voip", "p
           "uan", "voicemail", "fixed_line", "mobile")
 _ALL_DIGITS = (1 << 10) - 1
 DEAD, MATCHED = 0, 1  # automaton states: no completion can match; (``re.match``) matched already
+# calling code, length, bits of the matchers (of ``_matchers``, in order) that match the number, and
+# the zones of its longest time-zone prefix (None: none)
+Signature = tuple[str, int, int, tuple[str, ...] | None]
 
 
 class _Unsupported(Exception):
@@ -155,17 +170,18 @@ class _Matcher:
             return False, True
         if state == MATCHED:
             return True, False
-        if k == 0:
-            final = self.accept in self._closure(list(self.sets[state]), at_end=True)
-            return final, not final
         found = self.memo.get((state, k))
         if found is None:
-            some = miss = False
-            for digit in range(10):
-                a, b = self.outcomes(self.step(state, digit), k - 1)
-                some, miss = some or a, miss or b
-                if some and miss:
-                    break
+            if k == 0:
+                some = self.accept in self._closure(list(self.sets[state]), at_end=True)
+                miss = not some
+            else:
+                some = miss = False
+                for digit in range(10):
+                    a, b = self.outcomes(self.step(state, digit), k - 1)
+                    some, miss = some or a, miss or b
+                    if some and miss:
+                        break
             found = self.memo[(state, k)] = (some, miss)
         return found
 
@@ -231,57 +247,78 @@ def _matchers(cc: str, length: int) -> tuple[_Matcher | None, tuple[_Matcher, ..
     return national, tuple(dict.fromkeys(found))
 
 
-def blocks(digits: list[str], lo: int, hi: int, emit: Callable[[int, int], None]) -> None:
-    """Call ``emit(start, end)`` for consecutive runs of ``digits[lo:hi]`` (sorted, distinct, all
-    of one length) whose numbers all get the same lookup; the runs cover ``lo:hi``."""
-    if hi - lo == 1:
-        emit(lo, hi)  # one number: nothing to prove (nor automata to build)
-        return
+def blocks(digits: list[str], lo: int, hi: int, emit: Callable[[int, int, Signature | None], None]) -> None:
+    """Call ``emit(start, end, signature)`` for consecutive runs of ``digits[lo:hi]`` (sorted,
+    distinct, all of one length) whose numbers all get the same lookup; the runs cover ``lo:hi``.
+    Runs of one signature (the module's docstring) get the same lookup too; a run with none
+    (``None``) is a number to look up on its own, or numbers of no calling code (parse fails)."""
     length = len(digits[lo])
     head = digits[lo][:3]
     cc = _cc(head) if length >= 4 and head.isdigit() else None
     setup = _matchers(cc, length - len(cc)) if cc is not None and 2 <= length - len(cc) <= 17 else None
     if cc is None or setup is None:
         if length >= 4 and head.isdigit() and cc is None and digits[hi - 1].startswith(head):
-            emit(lo, hi)  # no calling code: parse fails alike for every number
+            emit(lo, hi, None)  # no calling code: parse fails alike for every number
         else:
             for i in range(lo, hi):
-                emit(i, i + 1)
+                emit(i, i + 1, None)
         return
     national, others = setup
     start = len(cc)
-    states = [(m, _walk(m, digits[lo][start:3])) for m in others]
+    states = [(1 << i, m, _walk(m, m.start, digits[lo][start:3])) for i, m in enumerate(others)]
     if national is not None:
-        states.append((national, _walk(national, digits[lo][start:3])))
-    _split(digits, lo, hi, head, states, national, emit)
+        states.append((0, national, _walk(national, national.start, digits[lo][start:3])))
+    _split(digits, lo, hi, head, states, national, (cc, length), 0, emit)
 
 
-def _walk(m: _Matcher, prefix: str) -> int:
-    state = m.start
-    for ch in prefix:
+def _walk(m: _Matcher, state: int, digits: str) -> int:
+    for ch in digits:
         state = m.step(state, ord(ch) - 48)
     return state
 
 
-def _split(digits: list[str], lo: int, hi: int, q: str, states: list[tuple[_Matcher, int]],
-           national: _Matcher | None, emit: Callable[[int, int], None]) -> None:
+def _zones_of(number: str) -> tuple[str, ...] | None:
+    """The zones of the longest time-zone prefix that ``number`` starts with (None: none does)."""
+    return next((TIMEZONE_DATA[number[:n]] for n in range(min(len(number), TIMEZONE_LONGEST_PREFIX), 0, -1)
+                 if number[:n] in TIMEZONE_DATA), None)
+
+
+def _split(digits: list[str], lo: int, hi: int, q: str, states: list[tuple[int, _Matcher, int]],
+           national: _Matcher | None, setup: tuple[str, int], matched: int,
+           emit: Callable[[int, int, Signature | None], None]) -> None:
+    """Emit the runs of ``digits[lo:hi]``, which all start with ``q``: ``states`` holds each
+    matcher left undecided above with its bit in the signature (0: the national prefix) and its
+    state after ``q``; ``matched`` has the bits of those decided above to match every number."""
+    if hi - lo == 1:  # one number: its last digits decide every matcher
+        rest = digits[lo][len(q):]
+        for bit, m, s in states:
+            if m.outcomes(_walk(m, s, rest), 0)[0]:
+                if m is national:
+                    emit(lo, hi, None)  # its national prefix is stripped: looked up alone
+                    return
+                matched |= bit
+        emit(lo, hi, (*setup, matched, _zones_of(digits[lo])))
+        return
     k = len(digits[lo]) - len(q)
     open_ = []
-    for m, s in states:
+    for bit, m, s in states:
         some, miss = m.outcomes(s, k)
         if m is national and some and not miss:
             for i in range(lo, hi):  # a national prefix is stripped from every number: one by one
-                emit(i, i + 1)
+                emit(i, i + 1, None)
             return
         if (some and miss) or (m is national and some):
-            open_.append((m, s))
-    if (not open_ and q not in _DEEP) or hi - lo == 1:
-        emit(lo, hi)
+            open_.append((bit, m, s))
+        elif some:
+            matched |= bit
+    if not open_ and q not in _DEEP:
+        emit(lo, hi, (*setup, matched, _zones_of(q)))
         return
     pos = lo
     while pos < hi:
         d = digits[pos][len(q)]
         end = bisect_left(digits, q + chr(ord(d) + 1), pos, hi)
         digit = ord(d) - 48
-        _split(digits, pos, end, q + d, [(m, m.step(s, digit)) for m, s in open_], national, emit)
+        _split(digits, pos, end, q + d, [(bit, m, m.step(s, digit)) for bit, m, s in open_], national, setup,
+               matched, emit)
         pos = end

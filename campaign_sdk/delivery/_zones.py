@@ -4,11 +4,13 @@ the lead's ``timezone`` variable names one (an IANA name).
 Each lead's zones and region are exactly :func:`number_zones` of its phone (:func:`_lookup`:
 ``phonenumbers.parse``, ``timezone.time_zones_for_number`` and ``region_code_for_number``),
 whatever other numbers the source holds. DuckDB finds the distinct numbers and joins each lead to
-its number's place. To save Python calls, numbers of one length sharing a prefix are looked up once
-when it is proven that libphonenumber answers every one of them alike (:mod:`._zone_blocks`: each
-pattern it consults, as an automaton, matches all of the block's numbers or none, and no longer
-time-zone prefix starts inside it); any other number is looked up on its own. (A block is never
-judged by its ends: a Guernsey mobile, +44 7781, lies between two UK ones, +44 7780 and 7782.)
+its number's place. To save Python calls, numbers are looked up once per *signature*, all that
+libphonenumber's answer reads (:mod:`._zone_blocks`: the calling code, the length, which of the
+patterns it consults match, the zones of the longest time-zone prefix), found for blocks of numbers
+of one length sharing a prefix when it is proven that every one of them has it (each pattern, as
+an automaton, matches all of the block's numbers or none, and no longer time-zone prefix starts
+inside it); any other number is looked up on its own. (A block is never judged by its ends: a
+Guernsey mobile, +44 7781, lies between two UK ones, +44 7780 and 7782.)
 
 libphonenumber gives a number that is not geographic for its calling code every zone of that
 code: a Jamaican (+1 876) or Bahamian mobile gets all 42 zones of +1, Guam to Pago Pago; a UK
@@ -37,7 +39,7 @@ from phonenumbers import timezone as pn_timezone
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from campaign_sdk.delivery._windows import zone
-from campaign_sdk.delivery._zone_blocks import blocks
+from campaign_sdk.delivery._zone_blocks import Signature, blocks
 
 UNKNOWN_ZONE = "Etc/Unknown"  # libphonenumber's answer when it knows no zone
 
@@ -86,8 +88,9 @@ def number_zones(phone: str) -> tuple[tuple[str, ...], str | None]:
 
 def _places(con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray, list[tuple[str, str | None]]]:
     """The distinct numbers of ``_plan_phone`` (sorted by length, then digits), each one's place
-    id and the places (zones, region): one lookup per block of numbers proven alike
-    (:func:`._zone_blocks.blocks`), per number where the digits are not all 0-9."""
+    id and the places (zones, region): one lookup per signature of the blocks of numbers proven
+    alike (:func:`._zone_blocks.blocks`), per block of none, per number where the digits are not
+    all 0-9."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _zone_digits AS
         SELECT digits, regexp_full_match(digits, '[0-9]+') AS pure, length(digits) AS n, left(digits, 3) AS head
@@ -97,10 +100,15 @@ def _places(con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray, list
     groups = con.execute("SELECT pure, count(*) FROM _zone_digits GROUP BY pure, n, head ORDER BY NOT pure, n, head").fetchall()
     con.execute("DROP TABLE _zone_digits")
     ids: dict[tuple[str, str | None], int] = {}
+    signed: dict[Signature, int] = {}  # each signature's place id: its first run's lookup
     nids = np.empty(len(digits), dtype=np.int64)
 
-    def emit(start: int, end: int) -> None:
-        nids[start:end] = ids.setdefault(_lookup(digits[start]), len(ids))
+    def emit(start: int, end: int, signature: Signature | None = None) -> None:
+        if signature is None:
+            place = ids.setdefault(_lookup(digits[start]), len(ids))
+        elif (place := signed.get(signature, -1)) < 0:
+            place = signed[signature] = ids.setdefault(_lookup(digits[start]), len(ids))
+        nids[start:end] = place
 
     lo = 0
     for pure, count in groups:  # the (length, first three digits) runs of ``digits``

@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -20,7 +22,8 @@ from phonenumbers import PhoneMetadata, PhoneNumberType
 
 from campaign_sdk import TwilioTextContext
 from campaign_sdk.delivery import number_zones
-from campaign_sdk.delivery._zone_blocks import _DESCS, _Matcher
+from campaign_sdk.delivery import _zones
+from campaign_sdk.delivery._zone_blocks import _DESCS, _Matcher, blocks
 from campaign_sdk.delivery._zones import _lookup, resolve_zones
 
 NOW = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
@@ -130,6 +133,32 @@ def test_numbers_proven_alike_are_looked_up_once_per_block() -> None:
     lookups = _lookup.cache_info().misses
     assert got == [_expected(p) for p in phones]
     assert lookups < 20 < len(phones)  # +1 212 555: New York; +44 7400: London (GB mobiles)
+
+
+def test_blocks_of_one_signature_are_looked_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sparse numbers of New York's area codes and of UK mobiles: each area and each UK range is
+    split into many blocks (single numbers among them), but libphonenumber reads the same of
+    most of them (calling code, length, the patterns that match, the zones of the longest
+    time-zone prefix), so a few lookups answer them all; and the numbers planted among them
+    (a Guernsey or Jersey mobile, unassigned USVI numbers...) still get each their own."""
+    runs: list[tuple[int, ...]] = []
+
+    def counted(digits: list[str], lo: int, hi: int, emit: Callable[..., None]) -> None:
+        def counting(*run: Any) -> None:
+            runs.append(run[:2])
+            emit(*run)
+        blocks(digits, lo, hi, counting)
+
+    monkeypatch.setattr(_zones, "blocks", counted)
+    areas = [201, 212, 315, 347, 516, 518, 585, 607, 631, 646, 716, 718, 845, 914, 917]  # New York's
+    planted = [p for trio in SANDWICHES + UNASSIGNED for p in trio]
+    phones = list(dict.fromkeys([f"+1{a}{i:07d}" for a in areas for i in range(0, 10**7, 104729)]
+                                + [f"+447{i:09d}" for i in range(0, 10**9, 1299709)] + planted))
+    _lookup.cache_clear()
+    got = _resolved(phones)
+    lookups = _lookup.cache_info().misses
+    assert got == [_expected(p) for p in phones]
+    assert lookups < 50 < 350 < len(runs)  # some 400 runs; a lookup for each planted number
 
 
 @pytest.mark.parametrize("head", ["44778", "44779", "447624", "5905900", "5905902", "1340", "77104", "6189164"])
