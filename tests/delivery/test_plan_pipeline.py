@@ -1,6 +1,6 @@
 """The plan's set-wise shortcuts give the plain answers: rows come back in lead order however
-DuckDB's threads return them, and the messaging limit's per-block batches equal the batches of a
-plain ranking of every lead."""
+DuckDB's threads return them, each lead finds its zone key's row by a gather as a lookup would,
+and the messaging limit's per-block batches equal the batches of a plain ranking of every lead."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from campaign_sdk import CampaignClient, DeliveryPolicy, TwilioTextContext
-from campaign_sdk.delivery._plan import _by_lead
+from campaign_sdk.delivery._plan import _by_lead, _key_rows
 from campaign_sdk.models import CampaignLead, OutboundMessage
 
 NOW = dt.datetime(2026, 7, 1, 15, 0, tzinfo=dt.UTC)
@@ -20,6 +20,27 @@ NOW = dt.datetime(2026, 7, 1, 15, 0, tzinfo=dt.UTC)
 
 def _table(ids: list[int]) -> pa.Table:
     return pa.table({"lead_id": pa.array(ids, pa.int64()), "text": [f"lead {i}" for i in ids]})
+
+
+@pytest.mark.parametrize("scale", [1, 7919, 10**12])  # small keys (a table by key) and large ones (a search)
+@pytest.mark.parametrize("seed", range(4))
+def test_each_lead_finds_its_zone_keys_row(scale: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    zkeys = rng.choice(5000, size=int(rng.integers(1, 300)), replace=False).astype(np.int64) * scale
+    rng.shuffle(zkeys)  # a key's row is its place in ``zkeys``, whatever their order
+    # leads with a key of the table, a key it does not hold, or none (-1)
+    wanted = np.where(rng.random(3000) < 0.8, rng.choice(zkeys, 3000), rng.integers(0, 5000 * scale, 3000))
+    wanted[rng.random(3000) < 0.1] = -1
+    rows, missing = _key_rows(zkeys, wanted)
+    where = {int(k): i for i, k in enumerate(zkeys)}
+    expected = np.array([where.get(int(k), len(zkeys)) if k >= 0 else len(zkeys) for k in wanted])
+    assert rows.tolist() == expected.tolist()
+    assert missing.tolist() == (expected == len(zkeys)).tolist()
+
+
+def test_no_zone_key_leaves_every_lead_without_a_row() -> None:
+    rows, missing = _key_rows(np.array([], np.int64), np.array([3, -1, 0], np.int64))
+    assert rows.tolist() == [0, 0, 0] and missing.all()
 
 
 @pytest.mark.parametrize("order", ["sorted", "blocks", "shuffled", "one"])
