@@ -78,13 +78,17 @@ def _price(frame: pd.DataFrame, spec: PlanSpec, prices: pd.DataFrame, live: np.n
     currency = countries.map(exact["currency"]).astype(object).fillna(countries.map(anyc["currency"]).astype(object))
     free_price = countries.map(service["price"]).astype(float).fillna(0.0).to_numpy()
     codes = frame["country"].cat.codes.to_numpy()
-    per_lead = np.where(free & (codes >= 0), gather(codes, free_price, np.nan), gather(codes, price, np.nan))
+    some_free = bool(free.any())  # else the free prices and currencies are not gathered at all
+    per_lead = gather(codes, price, np.nan)
+    if some_free:
+        per_lead = np.where(free & (codes >= 0), gather(codes, free_price, np.nan), per_lead)
     units = frame["sms_segments"].to_numpy(float) if spec.channel == "sms" else 1.0
     frame["cost"] = np.where(live, per_lead * units, np.nan)
     free_currency = countries.map(service["currency"]).astype(object).fillna(currency)
     money = pd.Index(pd.concat([currency, free_currency[free_price > 0]]).dropna().unique())
-    money_codes = np.where(free, gather(codes, money.get_indexer(free_currency), -1),
-                           gather(codes, money.get_indexer(currency), -1))
+    money_codes = gather(codes, money.get_indexer(currency), -1)
+    if some_free:
+        money_codes = np.where(free, gather(codes, money.get_indexer(free_currency), -1), money_codes)
     frame["currency"] = pd.Categorical.from_codes(np.where(live, money_codes, -1), categories=money)
     # a table's ``note`` (Twilio's: an assumed sender type, why there is no price) is its leads' reason
     notes = countries.map(anyc["note"]) if "note" in anyc.columns else pd.Series(None, index=countries.index)
