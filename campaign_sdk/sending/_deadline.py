@@ -93,10 +93,12 @@ def deadlines(engine: sa.Engine, frame: pd.DataFrame, *, policy: DeliveryPolicy,
         end = allowed_until(names, window, now) if names and window is not None else None
         until.append(end)
         reopen.append(_reopen(names, window, end, schedule.local_time) if end is not None and names and window else None)
-    by_lead = pd.DataFrame({"until": pd.to_datetime(pd.Series(until, dtype=object).reindex(codes).to_numpy(), utc=True),
-                            "reopen": pd.to_datetime(pd.Series(reopen, dtype=object).reindex(codes).to_numpy(), utc=True)},
+    # per distinct key, then gathered by each lead's code (-1: none), as datetime arrays: a
+    # lead's moment is never a Python object
+    by_lead = pd.DataFrame({name: pd.to_datetime(pd.Series(moments, dtype=object), utc=True).array.take(codes, allow_fill=True)
+                            for name, moments in (("until", until), ("reopen", reopen))},
                            index=rows["lead_id"].to_numpy())
     found = by_lead.reindex(out["lead_id"].to_numpy())
-    out["until"] = found["until"].to_numpy()
-    out["reopen"] = found["reopen"].to_numpy()
+    out["until"] = found["until"].array
+    out["reopen"] = found["reopen"].array
     return out
