@@ -23,7 +23,7 @@ from campaign_sdk.delivery._schedule import Schedule, in_twilio_window, schedule
 from campaign_sdk.delivery._segments import Segments, sms_segments
 from campaign_sdk.delivery._stored import save_client_policy, stored_client_policy
 from campaign_sdk.delivery._spec import ARRIVAL, NOT_COUNTED
-from campaign_sdk.delivery._windows import local_target, next_allowed
+from campaign_sdk.delivery._windows import local_moment, local_target, next_allowed
 from campaign_sdk.delivery._zones import UNKNOWN_ZONE, number_zones
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "SendWindow",
     "UNKNOWN_ZONE",
     "in_twilio_window",
+    "local_moment",
     "local_target",
     "next_allowed",
     "number_zones",

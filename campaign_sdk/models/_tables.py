@@ -283,6 +283,9 @@ class OutboundMessage(Base):
     # NULL for messages recorded before it (the store did not say: WhatsApp's messaging limit
     # counts them, to stay on the safe side).
     channel: Mapped[str | None] = mapped_column(sa.String(10))
+    # Migration 0016: the send's ``local_time`` ("10:00") when it was scheduled so (a policy set
+    # later that forbids the moment moves it to that time of the next allowed day); else NULL.
+    local_time: Mapped[str | None] = mapped_column(sa.String(5))
 
 
 class DeferredSend(Base):
@@ -313,6 +316,8 @@ class DeferredSend(Base):
     # Migration 0014: the sender of the deferring send (its Messaging Service SID or From number);
     # a worker sends only its own sender's. NULL for rows deferred before it (any sender sends them).
     sender: Mapped[str | None] = mapped_column(sa.String(100))
+    # Migration 0016: the deferring send's ``local_time`` ("10:00"), as ``OutboundMessage.local_time``.
+    local_time: Mapped[str | None] = mapped_column(sa.String(5))
 
 
 class InboundMessage(Base):

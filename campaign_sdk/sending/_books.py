@@ -211,11 +211,14 @@ def apply_outcomes(session: Session, outcomes: list[Outcome]) -> None:
     service.release_intents(session, [o.intent_id for o in outcomes if o.kind == "released"])
 
 
-def mark_scheduled(session: Session, intent_ids: list[int], send_ats: list[dt.datetime | None]) -> None:
+def mark_scheduled(session: Session, intent_ids: list[int], send_ats: list[dt.datetime | None],
+                   local_time: str | None = None) -> None:
     """Store the ``SendAt`` of the intents handed to Twilio's scheduler (``scheduled_for``: the
-    moment the frequency caps and the messaging limit count the message at)."""
-    rows = [{"intent_id": i, "at": at} for i, at in zip(intent_ids, send_ats, strict=True) if at is not None]
+    moment the frequency caps and the messaging limit count the message at) and the send's
+    ``local_time`` (if it was scheduled so: a policy set later moves the message to that time)."""
+    rows = [{"intent_id": i, "at": at, "lt": local_time} for i, at in zip(intent_ids, send_ats, strict=True)
+            if at is not None]
     if rows:
         table = cast(sa.Table, OutboundMessage.__table__)
         session.execute(sa.update(table).where(table.c.id == sa.bindparam("intent_id"))
-                        .values(scheduled_for=sa.bindparam("at")), rows)
+                        .values(scheduled_for=sa.bindparam("at"), local_time=sa.bindparam("lt")), rows)

@@ -59,7 +59,7 @@ SUPERSEDED = "superseded"  # not a Twilio status: a canceled message whose lead 
 class Intent:
     """One planned cancel: the message (``sid``, ``to``) and what its lead becomes once Twilio
     canceled it: ``later`` (a ``deferred_sends`` row: ``lead_id``, ``user_id``, ``due_at``,
-    ``reason``; for the worker of ``channel`` and ``sender``: ``_deferred.sender_of`` the
+    ``reason``, possibly its send's ``local_time``; for the worker of ``channel`` and ``sender``: ``_deferred.sender_of`` the
     gateway that planned it), ``skip`` ((lead, reason): marked skipped) or
     neither (freed: a later send plans it again). ``why``: the reschedule's reason (its
     report's key), None for a pause's or an opt-out's cancel."""
@@ -133,7 +133,7 @@ def settle(sessions: sessionmaker[Session], answers: Iterable[Answer], *, now: d
     with sessions.begin() as session:
         taken = [(i, e, s) for i, e, s in final if _take(session, i)]
         service.record_statuses(session, [e for _, e, _ in taken if e is not None])  # a canceled message frees its lead ...
-        later: dict[tuple[int, str | None, str | None], list[Mapping[str, Any]]] = defaultdict(list)
+        later: dict[tuple[int, str | None, str | None, str | None], list[Mapping[str, Any]]] = defaultdict(list)
         dropped: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for intent, _, status in taken:
             assert status is not None
@@ -141,12 +141,12 @@ def settle(sessions: sessionmaker[Session], answers: Iterable[Answer], *, now: d
             if status != MessageStatus.CANCELED:
                 continue  # Twilio had sent it (it counts as sent), or holds it still (left as it was)
             if intent.later is not None:
-                later[intent.campaign_id, intent.channel, intent.sender].append(intent.later)
+                later[intent.campaign_id, intent.channel, intent.sender, intent.later.get("local_time")].append(intent.later)
             elif intent.skip is not None:
                 dropped[intent.campaign_id].append(intent.skip)
-        for (campaign_id, channel, sender), rows in later.items():  # ... deferred to its new moment in the
-            # same transaction, for its own channel's and sender's worker
-            _deferred.defer(session, campaign_id, rows, channel=channel, sender=sender)
+        for (campaign_id, channel, sender, local_time), rows in later.items():  # ... deferred to its new moment
+            # in the same transaction, for its own channel's and sender's worker (with its send's local_time)
+            _deferred.defer(session, campaign_id, rows, channel=channel, sender=sender, local_time=local_time)
         for campaign_id, skips in dropped.items():
             _deferred.mark_skipped(session, campaign_id, skips, now=now)
     return done

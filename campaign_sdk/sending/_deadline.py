@@ -16,7 +16,7 @@ from functools import lru_cache
 import pandas as pd
 import sqlalchemy as sa
 
-from campaign_sdk.delivery import DeliveryPolicy, Schedule, SendWindow, next_allowed
+from campaign_sdk.delivery import DeliveryPolicy, Schedule, SendWindow, next_allowed, number_zones
 from campaign_sdk.delivery import _zone_cache as zone_cache
 from campaign_sdk.delivery._windows import HORIZON_DAYS, common_intervals, local_moment, zone
 from campaign_sdk.delivery._zones import UNKNOWN_ZONE
@@ -48,6 +48,33 @@ def recipient_zones(zones: str | None, tz: str | None) -> tuple[str, ...] | None
     if tz and zone(tz) is not None and tz != UNKNOWN_ZONE:
         return (tz,)
     return tuple(zones.split(",")) if isinstance(zones, str) and zones != UNKNOWN_ZONE else None
+
+
+def allowed_from(to: str, tz: str | None, policy: DeliveryPolicy, category: str, expires_at: dt.datetime | None,
+                 local_time: str | None, start: dt.datetime) -> tuple[dt.datetime | None, str]:
+    """The first moment from ``start`` that ``policy`` allows a message of a ``category``
+    campaign to the number ``to`` (E.164), whose lead's ``timezone`` value is ``tz``: its window
+    in the recipient's zones, before ``expires_at``; or None and why there is none
+    (``unknown_timezone``, ``no_common_window``, ``expired``). A message of a send scheduled at
+    ``local_time`` whose ``start`` the window forbids goes at that time of the next allowed day
+    (:func:`campaign_sdk.delivery.local_moment`, as the plan moves it), not at the window's
+    opening; one the window allows stays at ``start``."""
+    zones, country = number_zones(to)
+    window = policy.window_for(category, country)
+    moment: dt.datetime | None = start
+    if window is not None:
+        names = recipient_zones(",".join(zones), tz)
+        if names is None:
+            return None, "unknown_timezone"
+        moment = next_allowed(names, window, start)
+        if moment is not None and moment != start and local_time:
+            moment = local_moment(names, window, local_time, start)[1]
+        if moment is None:
+            return None, "no_common_window"
+    assert moment is not None
+    if expires_at is not None and moment > expires_at:
+        return None, "expired"
+    return moment, ""
 
 
 def _reopen(zones: tuple[str, ...], window: SendWindow, after: dt.datetime, local_time: str | None) -> dt.datetime | None:

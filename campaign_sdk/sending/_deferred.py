@@ -34,10 +34,12 @@ from campaign_sdk.sending._lease import LeaseLost, _alive
 
 
 def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]], *, channel: str | None = None,
-          sender: str | None = None) -> int:
+          sender: str | None = None, local_time: str | None = None) -> int:
     """Store ``{lead_id, user_id, due_at, reason}`` rows planned for ``channel`` from ``sender``
     (the deferring gateway's, :func:`sender_of`: a worker sends only its own channel's and its own
-    sender's rows); a lead already deferred keeps its row."""
+    sender's rows) by a send scheduled at ``local_time`` (if it was: a due row whose moment the
+    policy forbids by then moves to that time of the next allowed day); a lead already deferred
+    keeps its row."""
     if not rows:
         return 0
     now = utcnow()
@@ -45,12 +47,13 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]],
         # many rows per INSERT straight through the DBAPI (the Core's processing of each row's
         # parameters costs more than the insert itself; an executemany steps the driver per row)
         due_at, created = raw.bind("due_at"), raw.bind("created_at")(now)
-        params = [(campaign_id, r["lead_id"], r["user_id"], due_at(r["due_at"]), r["reason"], created, channel, sender)
-                  for r in rows]
+        params = [(campaign_id, r["lead_id"], r["user_id"], due_at(r["due_at"]), r["reason"], created, channel, sender,
+                   local_time) for r in rows]
         done = raw.many_rows(session.connection(), "defer", params, functools.partial(_defer_sql, raw))
         return sum(int(getattr(result, "rowcount", 0) or 0) for result in done)
     values = [{"campaign_id": campaign_id, "lead_id": r["lead_id"], "user_id": r["user_id"], "due_at": r["due_at"],
-               "reason": r["reason"], "created_at": now, "channel": channel, "sender": sender} for r in rows]
+               "reason": r["reason"], "created_at": now, "channel": channel, "sender": sender, "local_time": local_time}
+              for r in rows]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(DeferredSend).on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
     result = session.execute(statement, values)
@@ -58,7 +61,7 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]],
 
 
 _DEFERRED = cast(sa.Table, DeferredSend.__table__)
-_DEFER_COLUMNS = ("campaign_id", "lead_id", "user_id", "due_at", "reason", "created_at", "channel", "sender")
+_DEFER_COLUMNS = ("campaign_id", "lead_id", "user_id", "due_at", "reason", "created_at", "channel", "sender", "local_time")
 
 
 def sender_of(gateway: object) -> str | None:

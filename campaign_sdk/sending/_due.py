@@ -12,7 +12,8 @@ One pass: free the claims of dead workers on this host, claim due messages, and 
 drop what expired (``expired``), settle intents a killed worker left (found in Twilio's list, or
 released and sent again), ask the delivery plan again (a due message may now be over a frequency
 cap, or moved by the messaging limit; under the campaign's own policy, else the store's client
-policy as it is now, so a policy another process set since is seen), then send what the plan
+policy as it is now, so a policy another process set since is seen; a message of a ``local_time``
+send that the window now forbids moves to that time of the next allowed day), then send what the plan
 says is due, rate-limited (the rate is shared by all workers through the store:
 :class:`SharedRateLimiter`).
 """
@@ -37,9 +38,12 @@ from campaign_sdk import experiments, service
 from campaign_sdk.delivery import DeliveryPolicy, policy_for, stored_client_policy, utc
 from campaign_sdk.gateways import Gateway
 from campaign_sdk.gateways._twilio import TWILIO_ENV
-from campaign_sdk.models import Campaign, CampaignLead, ConversationUser, MessageStatus, OutboundMessage, SyncState
+from campaign_sdk.models import (
+    Campaign, CampaignLead, ConversationUser, DeferredSend, MessageStatus, OutboundMessage, SyncState,
+)
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
+from campaign_sdk.sending._deadline import allowed_from
 from campaign_sdk.sending._cancel import sweep_notes
 from campaign_sdk.sending._delivery import EXPIRED, Delivery, Job
 from campaign_sdk.sending._limiter import RateLimiter
@@ -317,6 +321,7 @@ class DueSender:
         decisions = plan.of([lead for _, lead, _ in fresh])
         with self._sessions() as session:
             leads = {c.lead_id: c for c in _candidates(session, row.id, [lead for _, lead, _ in fresh])}
+            local_times = _local_times(session, [row_id for row_id, _, _ in fresh])
         check = ArmChecks(arms, channel=channel)
         done, moves, sendable, skips = [], [], [], []
         for (row_id, lead_id, _), decision in zip(fresh, decisions, strict=True):
@@ -329,7 +334,10 @@ class DueSender:
                 skips.append((lead_id, reason))
                 report.skipped[reason] = report.skipped.get(reason, 0) + 1
             elif decision.action == "defer" and decision.send_at is not None:
-                moves.append((row_id, decision.send_at, decision.reason or "quiet_hours"))
+                due = decision.send_at
+                if decision.reason == "quiet_hours" and row_id in local_times and lead is not None:
+                    due = _at_local_time(row, lead, local_times[row_id], self._client_policy, plan.now) or due
+                moves.append((row_id, due, decision.reason or "quiet_hours"))
                 key = decision.reason or "quiet_hours"
                 report.moved[key] = report.moved.get(key, 0) + 1
             elif decision.action == "send" and lead is not None:
@@ -432,6 +440,27 @@ def _others_note(counts: dict[str, int], sender: str | None) -> list[str]:
     return [f"due messages deferred by another sender wait ({which}): this worker sends from {sender} only; "
             f"start a worker on this channel with their sender ({TWILIO_ENV['messaging_service_sid']} for a "
             f"Messaging Service, --from / {TWILIO_ENV['from']} for a number)"]
+
+
+def _local_times(session: Session, row_ids: list[int]) -> dict[int, str]:
+    """The ``local_time`` of the deferred rows ``row_ids`` that a send scheduled so (migration 0016)."""
+    found: dict[int, str] = {}
+    for first in range(0, len(row_ids), 900):
+        found.update((row_id, str(hhmm)) for row_id, hhmm in session.execute(
+            sa.select(DeferredSend.id, DeferredSend.local_time).where(
+                DeferredSend.id.in_(row_ids[first:first + 900]), DeferredSend.local_time.is_not(None))).all())
+    return found
+
+
+def _at_local_time(row: Campaign, lead: service.LeadCandidate, local_time: str, client_policy: DeliveryPolicy | None,
+                   now: dt.datetime) -> dt.datetime | None:
+    """The moment a due message of a ``local_time`` send goes when the window now forbids it: that
+    time of the next allowed day in the recipient's zones (:func:`._deadline.allowed_from`, as the
+    plan and a held message's recheck move it); None: the plan's own moment stands."""
+    tz = (lead.custom_variables or {}).get("timezone")
+    policy = policy_for(row, given=None, client_policy=client_policy)
+    return allowed_from(lead.phone_number, str(tz).strip() or None if tz is not None else None, policy,
+                        str(row.campaign_type), None, local_time, now)[0]
 
 
 def _enabled(sessions: sessionmaker[Session], campaign_id: int) -> bool:

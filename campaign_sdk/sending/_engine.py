@@ -424,7 +424,7 @@ class CampaignSender:
 
         def write(session: Session) -> None:
             _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel,
-                            sender=_deferred.sender_of(self._gateway))
+                            sender=_deferred.sender_of(self._gateway), local_time=self._local_time)
 
         return write
 
@@ -449,7 +449,7 @@ class CampaignSender:
         def write(session: Session) -> list[int]:
             deferral(session)
             ids = service.create_intents(session, session.get_one(Campaign, self._campaign_id), intents)
-            mark_scheduled(session, ids, send_ats)  # the caps count a Twilio-held message at its SendAt
+            mark_scheduled(session, ids, send_ats, self._local_time)  # the caps count a Twilio-held message at its SendAt
             return ids
 
         ids = books.run(write)
@@ -491,7 +491,7 @@ class CampaignSender:
         def write(session: Session) -> None:
             service.release_intents(session, [job.intent_id])
             _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel,
-                            sender=_deferred.sender_of(self._gateway))
+                            sender=_deferred.sender_of(self._gateway), local_time=self._local_time)
 
         books.submit(write)
         with self._lock:
@@ -516,7 +516,7 @@ class CampaignSender:
         def write(session: Session) -> None:
             service.release_intents(session, [job.intent_id])
             _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel,
-                            sender=_deferred.sender_of(self._gateway))
+                            sender=_deferred.sender_of(self._gateway), local_time=self._local_time)
 
         books.submit(write)
         with self._lock:

@@ -10,7 +10,8 @@ NEW policy, with the plan's own rules:
   (``DeliveryPolicy.window_for``), in the lead's ``timezone`` value or else its number's zones
   (:func:`._deadline.recipient_zones`, :func:`campaign_sdk.delivery.number_zones`). A SendAt the
   window forbids moves to the next allowed moment after it (:func:`campaign_sdk.delivery.next_allowed`,
-  reason ``quiet_hours``): later, never earlier;
+  reason ``quiet_hours``; one of a ``local_time`` send, kept with it since migration 0016, to that
+  time of the next allowed day, as the plan moves it): later, never earlier;
 - ``expires_at``: no allowed moment by then -> skipped ``expired`` (a stale message is never sent);
   an unknown zone under a window -> ``unknown_timezone``, zones without a common allowed minute ->
   ``no_common_window`` (skipped, as the plan skips them);
@@ -45,14 +46,14 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaign_sdk.delivery import DeliveryPolicy, next_allowed, number_zones, policy_for, utc
+from campaign_sdk.delivery import DeliveryPolicy, policy_for, utc
 from campaign_sdk.gateways import Gateway, strip_channel
 from campaign_sdk.models import Campaign, CampaignLead, CampaignType, MessageStatus, OutboundMessage
 from campaign_sdk.sending import _cancel_intents as intents
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._cancel import HELD, LEASE_WAIT, CancelError, CancelReport, _quiet, listed
 from campaign_sdk.sending._cancel_intents import Intent
-from campaign_sdk.sending._deadline import recipient_zones
+from campaign_sdk.sending._deadline import allowed_from
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._reschedule_tier import tiered
 from campaign_sdk.sending._trigger_rules import ARRIVES, COUNTED
@@ -102,6 +103,7 @@ class _Held:
     expires_at: dt.datetime | None
     timezone: str | None
     channel: str | None  # the channel it was sent by (None: stored before migration 0011)
+    local_time: str | None = None  # the send's ``local_time`` (migration 0016; None: at one moment, or before it)
 
 
 Verdict = tuple[dt.datetime | None, str]  # (the lead's new due moment or None, why)
@@ -159,19 +161,19 @@ def _held(sessions: sessionmaker[Session], campaign_ids: list[int], client_polic
         policies = {cid: policy_for(row, given=None, client_policy=client_policy) for cid, row in rows.items()}
         found = session.execute(
             sa.select(m.id, m.sid, m.to_number, m.campaign_id, m.lead_id, m.user_id, m.scheduled_for,
-                      lead.custom_variables, m.channel)
+                      lead.custom_variables, m.channel, m.local_time)
             .join(lead, lead.id == m.lead_id)
             .where(m.campaign_id.in_(campaign_ids), HELD)
             .order_by(m.id)
         ).all()
     held = []
-    for mid, sid, to, cid, lead_id, user_id, send_at, variables, channel in found:
+    for mid, sid, to, cid, lead_id, user_id, send_at, variables, channel, local_time in found:
         row = rows[cid]
         tz = (variables or {}).get("timezone")
         held.append(_Held(mid, str(sid), str(to), cid, lead_id, user_id, None if send_at is None else utc(send_at),
                           policies[cid], str(row.campaign_type),
                           None if row.expires_at is None else utc(row.expires_at),
-                          str(tz).strip() or None if tz is not None else None, channel))
+                          str(tz).strip() or None if tz is not None else None, channel, local_time))
     return held
 
 
@@ -187,21 +189,11 @@ def _timing(held: _Held) -> Verdict | None:
 
 def allowed(held: _Held, start: dt.datetime) -> Verdict:
     """The first moment from ``start`` the held message's policy allows (its window in the
-    recipient's zones, before ``expires_at``), or None and why there is none."""
-    zones, country = number_zones(strip_channel(held.to))
-    window = held.policy.window_for(held.category, country)
-    moment: dt.datetime | None = start
-    if window is not None:
-        names = recipient_zones(",".join(zones), held.timezone)
-        if names is None:
-            return None, "unknown_timezone"
-        moment = next_allowed(names, window, start)
-        if moment is None:
-            return None, "no_common_window"
-    assert moment is not None
-    if held.expires_at is not None and moment > held.expires_at:
-        return None, "expired"
-    return moment, ""
+    recipient's zones, before ``expires_at``; at its send's ``local_time`` of the next allowed
+    day when the window forbids ``start``), or None and why there is none
+    (:func:`._deadline.allowed_from`)."""
+    return allowed_from(strip_channel(held.to), held.timezone, held.policy, held.category, held.expires_at,
+                        held.local_time, start)
 
 
 def _capped(sessions: sessionmaker[Session], held: list[_Held], pulled: dict[str, Verdict]) -> dict[str, Verdict]:
@@ -256,7 +248,8 @@ def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple
         later = skip = None
         if due is not None:
             later = {"lead_id": held.lead_id, "user_id": held.user_id, "due_at": due,
-                     "reason": why if why in ("quiet_hours", "messaging_tier") else "scheduled"}
+                     "reason": why if why in ("quiet_hours", "messaging_tier") else "scheduled",
+                     "local_time": held.local_time}
         elif why != FREED:
             skip = (held.lead_id, why)
         planned.append(Intent(held.sid, held.to, held.campaign_id, held.channel, later, skip, why,

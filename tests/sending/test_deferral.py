@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from campaign_sdk import CampaignClient, DeliveryPolicy, FrequencyCap, SendWindow
+from campaign_sdk.delivery import utc
 from campaign_sdk.models import DeferredSend, OutboundMessage
 from campaign_sdk.sending import DueSender
 from campaign_sdk.testing import TwilioTestServer
@@ -96,6 +97,29 @@ def test_local_time_schedule_holds_everyone_until_ten_in_their_zone(sender, read
     assert due.astimezone(LA).strftime("%H:%M") == "10:00" and due > dt.datetime.now(dt.UTC)
     assert worker(sender, due).run().sent == 5
     assert _sent(twilio_server) == Counter(numbers(5))
+
+
+def test_a_due_local_time_message_the_window_now_forbids_goes_at_that_time_of_the_next_allowed_day(
+        sender, ready_campaign, twilio_server):
+    """Deferred to 10:00 in the recipients' zone (``local_time``); by then a policy forbids that
+    day: the worker moves it to 10:00 of the next allowed day, as the plan would time it, not to
+    the window's opening (08:00), and sends it then, once."""
+    sender.delivery_policy = DeliveryPolicy(window=None)
+    campaign = ready_campaign(2)
+    assert campaign.schedule(local_time="10:00", progress=False, retry=FAST_RETRY).deferred == {"scheduled": 2}
+    (due,) = {utc(r.due_at) for r in _deferred(sender)}
+    assert {r.local_time for r in _deferred(sender)} == {"10:00"}
+    day = due.astimezone(LA)
+    others = [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if d != day.strftime("%a").lower()]
+    sender.delivery_policy = DeliveryPolicy(window=SendWindow(start="08:00", end="20:00", days=others))
+
+    report = worker(sender, due).run()
+    later = (day + dt.timedelta(days=1)).replace(hour=10, minute=0).astimezone(dt.UTC)  # 10:00 LA, the day after
+    assert report.sent == 0 and report.moved == {"quiet_hours": 2}
+    assert {utc(r.due_at) for r in _deferred(sender)} == {later}
+    assert worker(sender, later - dt.timedelta(minutes=1)).run().sent == 0
+    assert worker(sender, later).run().sent == 2
+    assert _sent(twilio_server) == Counter(numbers(2)) and _deferred(sender) == []
 
 
 def test_schedule_in_the_past_is_refused_with_a_clear_error(sender, ready_campaign):

@@ -128,6 +128,27 @@ def test_a_stricter_policy_cancels_at_twilio_what_it_forbids_and_defers_it_to_it
     assert _deferred(sender) == []
 
 
+def test_a_local_time_message_the_new_policy_forbids_goes_at_that_time_of_the_next_allowed_day(
+        sender, twilio_server):
+    """Held at 10:00 on Wednesday in each recipient's zone (``local_time``); a policy allowing only
+    Thursdays moves each to Thursday 10:00 in its own zone, as the plan would time it, not to the
+    window's opening (08:00)."""
+    sender.delivery_policy = DeliveryPolicy(window=None)
+    campaign = sender.create_campaign("Ten", template="order_confirmation")
+    campaign.add_leads(leads_frame(2).assign(timezone=["America/Los_Angeles", "Europe/Berlin"]))
+    approve(campaign, twilio_server)
+    assert campaign.schedule(local_time="10:00", progress=False, retry=FAST_RETRY).scheduled == 2
+    sids = _sids(sender, campaign)
+
+    campaign.set_delivery(DeliveryPolicy(window=SendWindow(start="08:00", end="20:00", days=["thu"])))
+
+    assert sorted(_cancels(twilio_server)) == sorted(sids.values())
+    assert sorted(_deferred(sender)) == [
+        ("America/Los_Angeles", dt.datetime(2026, 7, 2, 17, tzinfo=dt.UTC), "quiet_hours"),  # Thu 10:00 PDT
+        ("Europe/Berlin", dt.datetime(2026, 7, 2, 8, tzinfo=dt.UTC), "quiet_hours"),  # Thu 10:00 CEST
+    ]
+
+
 def test_an_earlier_expiry_skips_what_could_only_go_out_after_it(sender, scheduled, twilio_server):
     sender.delivery_policy = DeliveryPolicy(window=EIGHT_TO_EIGHT)  # Berlin is held at 08:00 on Thursday
     campaign, sids = scheduled()
