@@ -6,6 +6,9 @@ end of the allowed interval around the plan's moment in every zone of the lead) 
 (the next allowed moment from there on, as the plan would pick it). Both are computed per distinct
 (zones, country, ``timezone`` value), set-wise on the analytics mirror (the zone cache the plan
 has just filled), never per lead in Python; the engine checks ``until`` before each request.
+
+:func:`allowed_from` is the same rule for one message found later (a held message a new policy
+rechecks, a deferred one the worker finds due): the first moment a policy allows it from then on.
 """
 
 from __future__ import annotations
