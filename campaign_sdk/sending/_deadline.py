@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -51,6 +52,12 @@ def recipient_zones(zones: str | None, tz: str | None) -> tuple[str, ...] | None
     if tz and zone(tz) is not None and tz != UNKNOWN_ZONE:
         return (tz,)
     return tuple(zones.split(",")) if isinstance(zones, str) and zones != UNKNOWN_ZONE else None
+
+
+def timezone_value(variables: dict[str, Any] | None) -> str | None:
+    """A lead's ``timezone`` variable as the send path reads it (stripped; None: none, or blank)."""
+    tz = (variables or {}).get("timezone")
+    return str(tz).strip() or None if tz is not None else None
 
 
 def allowed_from(to: str, tz: str | None, policy: DeliveryPolicy, category: str, expires_at: dt.datetime | None,

@@ -43,7 +43,7 @@ from campaign_sdk.models import (
 )
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._books import Bookkeeper, Outcome
-from campaign_sdk.sending._deadline import allowed_from
+from campaign_sdk.sending._deadline import allowed_from, timezone_value
 from campaign_sdk.sending._cancel import sweep_notes
 from campaign_sdk.sending._delivery import EXPIRED, Delivery, Job
 from campaign_sdk.sending._limiter import RateLimiter
@@ -322,6 +322,7 @@ class DueSender:
         with self._sessions() as session:
             leads = {c.lead_id: c for c in _candidates(session, row.id, [lead for _, lead, _ in fresh])}
             local_times = _local_times(session, [row_id for row_id, _, _ in fresh])
+        policy = policy_for(row, given=None, client_policy=self._client_policy) if local_times else None
         check = ArmChecks(arms, channel=channel)
         done, moves, sendable, skips = [], [], [], []
         for (row_id, lead_id, _), decision in zip(fresh, decisions, strict=True):
@@ -335,8 +336,8 @@ class DueSender:
                 report.skipped[reason] = report.skipped.get(reason, 0) + 1
             elif decision.action == "defer" and decision.send_at is not None:
                 due = decision.send_at
-                if decision.reason == "quiet_hours" and row_id in local_times and lead is not None:
-                    due = _at_local_time(row, lead, local_times[row_id], self._client_policy, plan.now) or due
+                if decision.reason == "quiet_hours" and row_id in local_times and lead is not None and policy is not None:
+                    due = _at_local_time(row, lead, local_times[row_id], policy, plan.now) or due
                 moves.append((row_id, due, decision.reason or "quiet_hours"))
                 key = decision.reason or "quiet_hours"
                 report.moved[key] = report.moved.get(key, 0) + 1
@@ -452,15 +453,14 @@ def _local_times(session: Session, row_ids: list[int]) -> dict[int, str]:
     return found
 
 
-def _at_local_time(row: Campaign, lead: service.LeadCandidate, local_time: str, client_policy: DeliveryPolicy | None,
+def _at_local_time(row: Campaign, lead: service.LeadCandidate, local_time: str, policy: DeliveryPolicy,
                    now: dt.datetime) -> dt.datetime | None:
-    """The moment a due message of a ``local_time`` send goes when the window now forbids it: that
-    time of the next allowed day in the recipient's zones (:func:`._deadline.allowed_from`, as the
-    plan and a held message's recheck move it); None: the plan's own moment stands."""
-    tz = (lead.custom_variables or {}).get("timezone")
-    policy = policy_for(row, given=None, client_policy=client_policy)
-    return allowed_from(lead.phone_number, str(tz).strip() or None if tz is not None else None, policy,
-                        str(row.campaign_type), None, local_time, now)[0]
+    """The moment a due message of a ``local_time`` send goes when the window of ``policy`` (the
+    campaign's, as the plan applies it) now forbids it: that time of the next allowed day in the
+    recipient's zones (:func:`._deadline.allowed_from`, as the plan and a held message's recheck
+    move it); None: the plan's own moment stands."""
+    return allowed_from(lead.phone_number, timezone_value(lead.custom_variables), policy, str(row.campaign_type),
+                        None, local_time, now)[0]
 
 
 def _enabled(sessions: sessionmaker[Session], campaign_id: int) -> bool:

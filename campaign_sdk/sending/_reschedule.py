@@ -53,7 +53,7 @@ from campaign_sdk.sending import _cancel_intents as intents
 from campaign_sdk.sending import _deferred
 from campaign_sdk.sending._cancel import HELD, LEASE_WAIT, CancelError, CancelReport, _quiet, listed
 from campaign_sdk.sending._cancel_intents import Intent
-from campaign_sdk.sending._deadline import allowed_from
+from campaign_sdk.sending._deadline import allowed_from, timezone_value
 from campaign_sdk.sending._lease import SendLease
 from campaign_sdk.sending._reschedule_tier import tiered
 from campaign_sdk.sending._trigger_rules import ARRIVES, COUNTED
@@ -169,11 +169,10 @@ def _held(sessions: sessionmaker[Session], campaign_ids: list[int], client_polic
     held = []
     for mid, sid, to, cid, lead_id, user_id, send_at, variables, channel, local_time in found:
         row = rows[cid]
-        tz = (variables or {}).get("timezone")
         held.append(_Held(mid, str(sid), str(to), cid, lead_id, user_id, None if send_at is None else utc(send_at),
                           policies[cid], str(row.campaign_type),
                           None if row.expires_at is None else utc(row.expires_at),
-                          str(tz).strip() or None if tz is not None else None, channel, local_time))
+                          timezone_value(variables), channel, local_time))
     return held
 
 
