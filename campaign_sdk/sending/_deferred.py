@@ -96,6 +96,17 @@ def deferred_leads(session: Session, campaign_id: int, lead_ids: Iterable[int]) 
     return found
 
 
+def reasons(session: Session, campaign_id: int, lead_ids: Sequence[int]) -> dict[int, str]:
+    """The reason of each deferred row of ``lead_ids`` (a held lead's, counted by it: a plan made
+    under a looser policy may find the lead due now, but the row is the worker's)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(lead_ids), 900):
+        chunk = list(lead_ids[start:start + 900])
+        found.update(session.execute(sa.select(DeferredSend.lead_id, DeferredSend.reason).where(
+            DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id.in_(chunk))).tuples().all())
+    return found
+
+
 def waiting(session: Session, campaign_id: int | None = None, *, until: dt.datetime | None = None,
             channel: str | None = None, sender: str | None = None) -> tuple[int, dt.datetime | None]:
     """How many messages wait (of one campaign, or all) and when the next one is due

@@ -235,8 +235,13 @@ class CampaignSender:
                 skips.append((lead.lead_id, reason))
         held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in open_])
         now = clock_of(self._gateway)  # Twilio holds a message only while its SendAt is in its window
+        decisions = self._decided().of([lead.lead_id for lead in open_])
+        # a held lead the plan defers no more (a looser policy since) waits for the worker all
+        # the same (its row may come from at= / local_time=): it is counted by its row's reason
+        held_for = _deferred.reasons(session, self._campaign_id, [
+            lead.lead_id for lead, d in zip(open_, decisions, strict=True) if lead.lead_id in held and d.action != "defer"])
         due, later = [], []
-        for lead, decision in zip(open_, self._decided().of([lead.lead_id for lead in open_]), strict=True):
+        for lead, decision in zip(open_, decisions, strict=True):
             if lead.lead_id in held and decision.action == "skip" and decision.reason == "expired":
                 # the worker holds it, but from now it could only arrive after expires_at (a
                 # campaign resumed after its expiry): skipped, and its deferred row dropped at
@@ -245,7 +250,7 @@ class CampaignSender:
                 with self._lock:
                     self._expired_held.append(lead.lead_id)
             elif lead.lead_id in held or self._deferred(decision, now):
-                deferred[decision.reason or "scheduled"] += 1
+                deferred[held_for.get(lead.lead_id) or decision.reason or "scheduled"] += 1
                 if lead.lead_id not in held:
                     later.append((lead, decision))
             elif decision.action in ("skip", "holdout"):

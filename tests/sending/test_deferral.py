@@ -88,6 +88,28 @@ def test_quiet_hours_defer_every_lead_and_the_worker_sends_them_when_due_once(se
     assert _sent(twilio_server) == Counter(numbers(12))
 
 
+def test_held_leads_the_plan_finds_due_now_are_counted_by_their_rows_reason_and_sent_by_the_worker(
+        sender, ready_campaign, twilio_server):
+    """A looser policy makes the plan call the held leads due now; send() leaves them to the worker
+    all the same (a row may come from the user's at= / local_time=, which the store does not keep
+    for every row): never early, counted by the row's reason (not as "scheduled"), sent once."""
+    window = closed_now()
+    sender.delivery_policy = DeliveryPolicy(window=window)
+    campaign = ready_campaign(5)
+    assert campaign.send(progress=False, retry=FAST_RETRY).deferred == {"quiet_hours": 5}
+
+    sender.delivery_policy = DeliveryPolicy(window=None)  # any hour: the plan says every lead is due now
+    assert set(campaign.plan()["action"]) == {"send"}
+    report = campaign.send(progress=False, retry=FAST_RETRY)
+    assert report.sent == 0 and report.deferred == {"quiet_hours": 5} and twilio_server.sent() == []
+    assert len(_deferred(sender)) == 5
+
+    due = opening(window)
+    assert worker(sender, due).run().sent == 5
+    assert worker(sender, due).run().sent == 0 and campaign.send(progress=False, retry=FAST_RETRY).sent == 0
+    assert _sent(twilio_server) == Counter(numbers(5))  # each once
+
+
 def test_local_time_schedule_holds_everyone_until_ten_in_their_zone(sender, ready_campaign, twilio_server):
     sender.delivery_policy = DeliveryPolicy(window=None)
     campaign = ready_campaign(5)
