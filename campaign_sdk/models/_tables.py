@@ -318,6 +318,9 @@ class DeferredSend(Base):
     sender: Mapped[str | None] = mapped_column(sa.String(100))
     # Migration 0016: the deferring send's ``local_time`` ("10:00"), as ``OutboundMessage.local_time``.
     local_time: Mapped[str | None] = mapped_column(sa.String(5))
+    # Migration 0017: the earliest moment it may go by what was asked of it (the send's ``at=``; the
+    # old SendAt of a message moved off Twilio's scheduler); NULL: as soon as the policy allows.
+    not_before: Mapped[dt.datetime | None]
 
 
 class InboundMessage(Base):

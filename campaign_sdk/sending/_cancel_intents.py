@@ -55,12 +55,15 @@ BATCH = 200  # cancels recorded per transaction
 SUPERSEDED = "superseded"  # not a Twilio status: a canceled message whose lead was planned again since
 
 
+_MOMENTS = ("due_at", "not_before")  # the moments of ``Intent.later``, kept as ISO 8601 text
+
+
 @dataclass(frozen=True)
 class Intent:
     """One planned cancel: the message (``sid``, ``to``) and what its lead becomes once Twilio
     canceled it: ``later`` (a ``deferred_sends`` row: ``lead_id``, ``user_id``, ``due_at``,
-    ``reason``, possibly its send's ``local_time``; for the worker of ``channel`` and ``sender``: ``_deferred.sender_of`` the
-    gateway that planned it), ``skip`` ((lead, reason): marked skipped) or
+    ``reason``, possibly its send's ``local_time``, ``not_before``; for the worker of ``channel``
+    and ``sender``: ``_deferred.sender_of`` the gateway that planned it), ``skip`` ((lead, reason): marked skipped) or
     neither (freed: a later send plans it again). ``why``: the reschedule's reason (its
     report's key), None for a pause's or an opt-out's cancel."""
 
@@ -84,7 +87,8 @@ class Intent:
         return None if self.later is None else self.later["due_at"]
 
     def dump(self) -> str:
-        later = None if self.later is None else {**self.later, "due_at": self.later["due_at"].isoformat()}
+        later = None if self.later is None else {**self.later, **{
+            k: self.later[k].isoformat() for k in _MOMENTS if self.later.get(k) is not None}}
         return self.raw or json.dumps({"sid": self.sid, "to": self.to, "campaign_id": self.campaign_id,
                                        "channel": self.channel, "later": later, "skip": self.skip, "why": self.why,
                                        "sender": self.sender, "token": self.token}, sort_keys=True)
@@ -94,8 +98,9 @@ class Intent:
         try:
             data = json.loads(value)
             later = data["later"]
-            if later is not None:
-                later = {**later, "due_at": utc(dt.datetime.fromisoformat(later["due_at"]))}
+            if later is not None:  # one written before not_before was kept: never before its due moment
+                later = {"not_before": later["due_at"], **later}
+                later = {**later, **{k: utc(dt.datetime.fromisoformat(later[k])) for k in _MOMENTS if later[k] is not None}}
             skip = tuple(data["skip"]) if data["skip"] is not None else None
             return cls(str(data["sid"]), str(data["to"]), int(data["campaign_id"]), data["channel"], later,
                        skip, data["why"], data.get("sender"), str(data["token"]), raw=value)

@@ -35,7 +35,8 @@ from campaign_sdk.sending._lease import LeaseLost, _alive
 
 def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]], *, channel: str | None = None,
           sender: str | None = None, local_time: str | None = None) -> int:
-    """Store ``{lead_id, user_id, due_at, reason}`` rows planned for ``channel`` from ``sender``
+    """Store ``{lead_id, user_id, due_at, reason}`` rows (and ``not_before``, the moment asked for
+    them: see :func:`held_rows`) planned for ``channel`` from ``sender``
     (the deferring gateway's, :func:`sender_of`: a worker sends only its own channel's and its own
     sender's rows) by a send scheduled at ``local_time`` (if it was: a due row whose moment the
     policy forbids by then moves to that time of the next allowed day); a lead already deferred
@@ -46,13 +47,14 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]],
     if (raw := raw_table(session, _DEFERRED)) is not None:
         # many rows per INSERT straight through the DBAPI (the Core's processing of each row's
         # parameters costs more than the insert itself; an executemany steps the driver per row)
-        due_at, created = raw.bind("due_at"), raw.bind("created_at")(now)
+        due_at, created, not_before = raw.bind("due_at"), raw.bind("created_at")(now), raw.bind("not_before")
         params = [(campaign_id, r["lead_id"], r["user_id"], due_at(r["due_at"]), r["reason"], created, channel, sender,
-                   local_time) for r in rows]
+                   local_time, not_before(r.get("not_before"))) for r in rows]
         done = raw.many_rows(session.connection(), "defer", params, functools.partial(_defer_sql, raw))
         return sum(int(getattr(result, "rowcount", 0) or 0) for result in done)
     values = [{"campaign_id": campaign_id, "lead_id": r["lead_id"], "user_id": r["user_id"], "due_at": r["due_at"],
-               "reason": r["reason"], "created_at": now, "channel": channel, "sender": sender, "local_time": local_time}
+               "reason": r["reason"], "created_at": now, "channel": channel, "sender": sender, "local_time": local_time,
+               "not_before": r.get("not_before")}
               for r in rows]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(DeferredSend).on_conflict_do_nothing(index_elements=["campaign_id", "lead_id"])
@@ -61,7 +63,8 @@ def defer(session: Session, campaign_id: int, rows: Sequence[Mapping[str, Any]],
 
 
 _DEFERRED = cast(sa.Table, DeferredSend.__table__)
-_DEFER_COLUMNS = ("campaign_id", "lead_id", "user_id", "due_at", "reason", "created_at", "channel", "sender", "local_time")
+_DEFER_COLUMNS = ("campaign_id", "lead_id", "user_id", "due_at", "reason", "created_at", "channel", "sender", "local_time",
+                  "not_before")
 
 
 def sender_of(gateway: object) -> str | None:
@@ -96,17 +99,6 @@ def deferred_leads(session: Session, campaign_id: int, lead_ids: Iterable[int]) 
     return found
 
 
-def reasons(session: Session, campaign_id: int, lead_ids: Sequence[int]) -> dict[int, str]:
-    """The reason of each deferred row of ``lead_ids`` (a held lead's, counted by it: a plan made
-    under a looser policy may find the lead due now, but the row is the worker's)."""
-    found: dict[int, str] = {}
-    for start in range(0, len(lead_ids), 900):
-        chunk = list(lead_ids[start:start + 900])
-        found.update(session.execute(sa.select(DeferredSend.lead_id, DeferredSend.reason).where(
-            DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id.in_(chunk))).tuples().all())
-    return found
-
-
 def waiting(session: Session, campaign_id: int | None = None, *, until: dt.datetime | None = None,
             channel: str | None = None, sender: str | None = None) -> tuple[int, dt.datetime | None]:
     """How many messages wait (of one campaign, or all) and when the next one is due
@@ -121,18 +113,59 @@ def waiting(session: Session, campaign_id: int | None = None, *, until: dt.datet
     return int(count or 0), due
 
 
-def drop_unclaimed(session: Session, campaign_id: int, lead_ids: Sequence[int], *, now: dt.datetime,
-                   reason: str) -> list[int]:
-    """Delete the deferred rows of ``lead_ids`` that no worker holds a claim on (a claimed row
-    is the worker's: it settles it itself) and mark their leads skipped for ``reason``; returns
-    the leads dropped."""
-    dropped: list[int] = []
-    free = sa.or_(DeferredSend.claimed_until.is_(None), DeferredSend.claimed_until < now)
+# The reasons of a deferred row the policy decided (quiet hours, the messaging tier), not the
+# user's at= / local_time= alone: see held_rows.
+POLICY_DEFERRALS = ("quiet_hours", "messaging_tier")
+
+
+def _free(now: dt.datetime) -> sa.ColumnElement[bool]:
+    """A row no worker holds a claim on (a claimed row is the worker's: it settles it itself)."""
+    return sa.or_(DeferredSend.claimed_until.is_(None), DeferredSend.claimed_until < now)
+
+
+def _takeable(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(_free(now), DeferredSend.reason.in_(POLICY_DEFERRALS), DeferredSend.local_time.is_(None),
+                   sa.or_(DeferredSend.not_before.is_(None), DeferredSend.not_before <= now))
+
+
+def held_rows(session: Session, campaign_id: int, lead_ids: Sequence[int], *,
+              now: dt.datetime) -> dict[int, tuple[str, bool]]:
+    """The deferred rows of ``lead_ids``: each lead's row reason, and whether a send may take the
+    lead back now (:func:`release`): the policy deferred it (quiet hours, the messaging tier), no
+    ``local_time`` was asked, its ``not_before`` (the send's ``at=``, an old SendAt) has passed
+    and no worker holds a claim on it."""
+    found: dict[int, tuple[str, bool]] = {}
+    takeable = sa.case((_takeable(now), True), else_=False)
     for start in range(0, len(lead_ids), 900):
         chunk = list(lead_ids[start:start + 900])
-        dropped += session.scalars(sa.delete(DeferredSend).where(
-            DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id.in_(chunk), free,
+        for lead, reason, free in session.execute(sa.select(DeferredSend.lead_id, DeferredSend.reason, takeable).where(
+                DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id.in_(chunk))):
+            found[lead] = (reason, bool(free))
+    return found
+
+
+def _delete(session: Session, campaign_id: int, lead_ids: Sequence[int], where: sa.ColumnElement[bool]) -> list[int]:
+    deleted: list[int] = []
+    for start in range(0, len(lead_ids), 900):
+        chunk = list(lead_ids[start:start + 900])
+        deleted += session.scalars(sa.delete(DeferredSend).where(
+            DeferredSend.campaign_id == campaign_id, DeferredSend.lead_id.in_(chunk), where,
         ).returning(DeferredSend.lead_id).execution_options(synchronize_session=False)).all()
+    return deleted
+
+
+def release(session: Session, campaign_id: int, lead_ids: Sequence[int], *, now: dt.datetime) -> list[int]:
+    """Delete the rows of ``lead_ids`` that :func:`held_rows` calls takeable, in the transaction
+    that writes the leads' intents (the message is the send's from then on: no worker can claim
+    it); returns the leads released. A row a worker claimed in between stays the worker's."""
+    return _delete(session, campaign_id, lead_ids, _takeable(now))
+
+
+def drop_unclaimed(session: Session, campaign_id: int, lead_ids: Sequence[int], *, now: dt.datetime,
+                   reason: str) -> list[int]:
+    """Delete the deferred rows of ``lead_ids`` that no worker holds a claim on and mark their
+    leads skipped for ``reason``; returns the leads dropped."""
+    dropped = _delete(session, campaign_id, lead_ids, _free(now))
     mark_skipped(session, campaign_id, [(lead, reason) for lead in dropped], now=now)
     return dropped
 

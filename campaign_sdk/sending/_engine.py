@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -94,6 +95,8 @@ class CampaignSender:
         self._plan: Decisions | None = None
         self._scans = [Scan(campaign_id)]  # the send's stretches of leads, and their census (see _sort)
         self._expired_held: list[int] = []  # leads with a deferred row the plan now calls expired
+        self._back: dict[int, str] = {}  # lead -> its row's reason: held, and the plan defers it no more (_sort)
+        self._kept_back: Counter[str] = Counter()  # ... sent now, but a worker claimed its row first (_intend)
         self._expired_late = 0  # due now in the plan, expired by the time of their request (_delivery.EXPIRED)
         self._skips: list[tuple[int, str]] = []  # (lead, reason): the leads this send skips, marked at its end
         self._late = 0  # due now in the plan, their window closed before their request (_delivery.LATE)
@@ -236,10 +239,17 @@ class CampaignSender:
         held = _deferred.deferred_leads(session, self._campaign_id, [lead.lead_id for lead in open_])
         now = clock_of(self._gateway)  # Twilio holds a message only while its SendAt is in its window
         decisions = self._decided().of([lead.lead_id for lead in open_])
-        # a held lead the plan defers no more (a looser policy since) waits for the worker all
-        # the same (its row may come from at= / local_time=): it is counted by its row's reason
-        held_for = _deferred.reasons(session, self._campaign_id, [
-            lead.lead_id for lead, d in zip(open_, decisions, strict=True) if lead.lead_id in held and d.action != "defer"])
+        # a held lead the plan defers no more (a looser policy since): one the policy alone held
+        # is sent now (_intend releases its row with its intent); one a worker is sending, or
+        # held for the user's at= / local_time=, stays the worker's, counted by its row's reason
+        if back := [lead.lead_id for lead, d in zip(open_, decisions, strict=True)
+                    if lead.lead_id in held and d.action != "defer"]:
+            rows = _deferred.held_rows(session, self._campaign_id, back, now=self._decided().now)
+            with self._lock:
+                self._back.update({lead: reason for lead, (reason, _) in rows.items()})
+            taken = {lead for lead, (_, takeable) in rows.items() if takeable}
+            held = held - {lead.lead_id for lead, d in zip(open_, decisions, strict=True)
+                           if lead.lead_id in taken and d.action == "send"}
         due, later = [], []
         for lead, decision in zip(open_, decisions, strict=True):
             if lead.lead_id in held and decision.action == "skip" and decision.reason == "expired":
@@ -250,7 +260,7 @@ class CampaignSender:
                 with self._lock:
                     self._expired_held.append(lead.lead_id)
             elif lead.lead_id in held or self._deferred(decision, now):
-                deferred[held_for.get(lead.lead_id) or decision.reason or "scheduled"] += 1
+                deferred[self._back.get(lead.lead_id) or decision.reason or "scheduled"] += 1
                 if lead.lead_id not in held:
                     later.append((lead, decision))
             elif decision.action in ("skip", "holdout"):
@@ -282,6 +292,9 @@ class CampaignSender:
             if self._expired_held:
                 _deferred.drop_unclaimed(session, self._campaign_id, self._expired_held, now=now, reason="expired")
         counts, deferred = census(self._scans)
+        if self._kept_back:  # counted as sent now, but a worker claimed their rows first
+            counts["send"] -= sum(self._kept_back.values())
+            deferred.update(self._kept_back)
         if self._expired_late:  # planned as due now, expired before their request left
             counts["send"] -= self._expired_late
             counts["expired"] += self._expired_late
@@ -424,8 +437,8 @@ class CampaignSender:
                 return
 
     def _deferral(self, later: list[tuple[service.LeadCandidate, Decision]]) -> Callable[[Session], None]:
-        held = [{"lead_id": lead.lead_id, "user_id": lead.user_id, "due_at": d.send_at, "reason": d.reason or "scheduled"}
-                for lead, d in later]
+        held = [{"lead_id": lead.lead_id, "user_id": lead.user_id, "due_at": d.send_at, "reason": d.reason or "scheduled",
+                 "not_before": self._at} for lead, d in later]
 
         def write(session: Session) -> None:
             _deferred.defer(session, self._campaign_id, held, channel=self._gateway.channel,
@@ -451,19 +464,29 @@ class CampaignSender:
         send_ats = [d.send_at if d.action == "defer" else None for d in decisions]
         untils = [d.until for d in decisions]
 
-        def write(session: Session) -> list[int]:
-            deferral(session)
-            ids = service.create_intents(session, session.get_one(Campaign, self._campaign_id), intents)
-            mark_scheduled(session, ids, send_ats, self._local_time)  # the caps count a Twilio-held message at its SendAt
-            return ids
+        with self._lock:
+            back = [lead.lead_id for lead in leads if lead.lead_id in self._back]
 
-        ids = books.run(write)
+        def write(session: Session) -> tuple[list[int], list[int]]:
+            deferral(session)
+            kept = list(range(len(leads)))
+            if back:  # held leads taken back: their rows go in the transaction of their intents
+                lost = set(back).difference(_deferred.release(session, self._campaign_id, back, now=self._decided().now))
+                kept = [i for i in kept if leads[i].lead_id not in lost]
+            ids = service.create_intents(session, session.get_one(Campaign, self._campaign_id), [intents[i] for i in kept])
+            # the caps count a Twilio-held message at its SendAt
+            mark_scheduled(session, ids, [send_ats[i] for i in kept], self._local_time)
+            return ids, kept
+
+        ids, kept = books.run(write)
+        if len(kept) < len(leads):  # a worker claimed them in between: they stay the worker's
+            with self._lock:
+                self._kept_back.update(self._back[leads[i].lead_id] for i in set(range(len(leads))).difference(kept))
         now = dt.datetime.now(dt.UTC)
         return [
-            Job(intent_id, lead.lead_id, lead.user_id, lead.phone_number, variables, now, arm.content_sid,
-                send_at=send_at, until=until)
-            for intent_id, lead, variables, arm, send_at, until
-            in zip(ids, leads, values, arms, send_ats, untils, strict=True)
+            Job(intent_id, leads[i].lead_id, leads[i].user_id, leads[i].phone_number, values[i], now,
+                arms[i].content_sid, send_at=send_ats[i], until=untils[i])
+            for intent_id, i in zip(ids, kept, strict=True)
         ]
 
     def _work(self, job: Job, books: Bookkeeper, bar: Any) -> None:
@@ -491,7 +514,8 @@ class CampaignSender:
         assert job.send_at is not None
         (decision,) = self._decided().of([job.lead_id])
         reason = decision.reason or "scheduled"
-        held = [{"lead_id": job.lead_id, "user_id": job.user_id, "due_at": job.send_at, "reason": reason}]
+        held = [{"lead_id": job.lead_id, "user_id": job.user_id, "due_at": job.send_at, "reason": reason,
+                 "not_before": self._at}]
 
         def write(session: Session) -> None:
             service.release_intents(session, [job.intent_id])
@@ -516,7 +540,8 @@ class CampaignSender:
                 self._late += 1
                 self._late_skipped += 1
             return
-        held = [{"lead_id": job.lead_id, "user_id": job.user_id, "due_at": due, "reason": "quiet_hours"}]
+        held = [{"lead_id": job.lead_id, "user_id": job.user_id, "due_at": due, "reason": "quiet_hours",
+                 "not_before": self._at}]
 
         def write(session: Session) -> None:
             service.release_intents(session, [job.intent_id])

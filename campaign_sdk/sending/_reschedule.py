@@ -248,7 +248,7 @@ def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple
         if due is not None:
             later = {"lead_id": held.lead_id, "user_id": held.user_id, "due_at": due,
                      "reason": why if why in ("quiet_hours", "messaging_tier") else "scheduled",
-                     "local_time": held.local_time}
+                     "local_time": held.local_time, "not_before": held.send_at}  # never before its old SendAt
         elif why != FREED:
             skip = (held.lead_id, why)
         planned.append(Intent(held.sid, held.to, held.campaign_id, held.channel, later, skip, why,

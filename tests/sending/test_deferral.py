@@ -18,6 +18,7 @@ from campaign_sdk import CampaignClient, DeliveryPolicy, FrequencyCap, SendWindo
 from campaign_sdk.delivery import utc
 from campaign_sdk.models import DeferredSend, OutboundMessage
 from campaign_sdk.sending import DueSender
+from campaign_sdk.sending import _deferred as _deferred_store
 from campaign_sdk.testing import TwilioTestServer
 
 from .conftest import FAST_RETRY, approve, leads_frame, numbers
@@ -88,26 +89,73 @@ def test_quiet_hours_defer_every_lead_and_the_worker_sends_them_when_due_once(se
     assert _sent(twilio_server) == Counter(numbers(12))
 
 
-def test_held_leads_the_plan_finds_due_now_are_counted_by_their_rows_reason_and_sent_by_the_worker(
-        sender, ready_campaign, twilio_server):
-    """A looser policy makes the plan call the held leads due now; send() leaves them to the worker
-    all the same (a row may come from the user's at= / local_time=, which the store does not keep
-    for every row): never early, counted by the row's reason (not as "scheduled"), sent once."""
-    window = closed_now()
-    sender.delivery_policy = DeliveryPolicy(window=window)
-    campaign = ready_campaign(5)
-    assert campaign.send(progress=False, retry=FAST_RETRY).deferred == {"quiet_hours": 5}
+def _claim(session, lead_id: int, until: dt.datetime) -> None:
+    session.execute(sa.update(DeferredSend).where(DeferredSend.lead_id == lead_id)
+                    .values(claimed_by="another-host:1:w", claimed_until=until))
+
+
+def test_a_send_after_a_looser_policy_sends_the_leads_the_policy_alone_held(sender, ready_campaign, twilio_server):
+    """A looser policy makes the plan call the held leads due now: send() sends those the policy
+    alone held (their rows go with their intents: the worker has nothing left to send), once;
+    a row a worker is sending and one a local_time= send made stay the worker's, counted by
+    their rows' reason."""
+    sender.delivery_policy = DeliveryPolicy(window=closed_now())
+    campaign = ready_campaign(8)
+    assert campaign.send(progress=False, retry=FAST_RETRY).deferred == {"quiet_hours": 8}
+    rows = _deferred(sender)
+    claimed, timed = rows[0].lead_id, rows[1].lead_id
+    with sender.transaction() as session:
+        _claim(session, claimed, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))  # a live worker's
+        session.execute(sa.update(DeferredSend).where(DeferredSend.lead_id == timed)
+                        .values(local_time="10:00"))  # a local_time= send's, moved by the worker since
 
     sender.delivery_policy = DeliveryPolicy(window=None)  # any hour: the plan says every lead is due now
-    assert set(campaign.plan()["action"]) == {"send"}
+    assert campaign.preflight().to_send == 8
     report = campaign.send(progress=False, retry=FAST_RETRY)
-    assert report.sent == 0 and report.deferred == {"quiet_hours": 5} and twilio_server.sent() == []
-    assert len(_deferred(sender)) == 5
+    assert report.sent == 6 and report.deferred == {"quiet_hours": 2}
+    assert [r.lead_id for r in _deferred(sender)] == [claimed, timed]
+    again = campaign.send(progress=False, retry=FAST_RETRY)
+    assert again.sent == 0 and again.deferred == {"quiet_hours": 2}
+    assert _sent(twilio_server) == Counter(numbers(8)[2:])  # each once
 
-    due = opening(window)
-    assert worker(sender, due).run().sent == 5
-    assert worker(sender, due).run().sent == 0 and campaign.send(progress=False, retry=FAST_RETRY).sent == 0
-    assert _sent(twilio_server) == Counter(numbers(5))  # each once
+
+def test_a_lead_held_for_the_users_at_is_not_sent_before_it_by_a_looser_policy(sender, ready_campaign, twilio_server):
+    """schedule(at=) an hour from now, in quiet hours: the row (reason quiet_hours) keeps the at=
+    moment; with quiet hours lifted, a send() before it leaves the lead to the worker."""
+    window = closed_now()
+    sender.delivery_policy = DeliveryPolicy(window=window)
+    campaign = ready_campaign(3)
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    assert campaign.schedule(at=at, progress=False, retry=FAST_RETRY).deferred == {"quiet_hours": 3}
+    assert {utc(r.not_before) for r in _deferred(sender)} == {at}
+
+    sender.delivery_policy = DeliveryPolicy(window=None)
+    report = campaign.send(progress=False, retry=FAST_RETRY)
+    assert report.sent == 0 and report.deferred == {"quiet_hours": 3} and twilio_server.sent() == []
+    assert worker(sender, opening(window)).run().sent == 3
+    assert _sent(twilio_server) == Counter(numbers(3))
+
+
+def test_a_row_a_worker_claims_while_the_send_takes_it_back_stays_the_workers(
+        sender, ready_campaign, twilio_server, monkeypatch):
+    """A worker claims a row after the send's scan found it free, before the intents are written:
+    the release leaves it (a claimed row is the worker's), so the send neither sends the lead nor
+    counts it sent."""
+    sender.delivery_policy = DeliveryPolicy(window=closed_now())
+    campaign = ready_campaign(4)
+    campaign.send(progress=False, retry=FAST_RETRY)
+    raced = _deferred(sender)[2].lead_id
+    release = _deferred_store.release
+
+    def claimed_first(session, campaign_id, lead_ids, *, now):
+        _claim(session, raced, now + dt.timedelta(minutes=5))
+        return release(session, campaign_id, lead_ids, now=now)
+
+    monkeypatch.setattr(_deferred_store, "release", claimed_first)
+    sender.delivery_policy = DeliveryPolicy(window=None)
+    report = campaign.send(progress=False, retry=FAST_RETRY)
+    assert report.sent == 3 and report.to_send == 3 and report.deferred == {"quiet_hours": 1}
+    assert [r.lead_id for r in _deferred(sender)] == [raced] and len(twilio_server.sent()) == 3
 
 
 def test_local_time_schedule_holds_everyone_until_ten_in_their_zone(sender, ready_campaign, twilio_server):

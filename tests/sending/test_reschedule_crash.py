@@ -13,6 +13,7 @@ and on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import multiprocessing
 import os
 import signal
@@ -218,3 +219,16 @@ def test_a_pause_killed_after_twilio_canceled_cancels_the_rest_at_the_next_call(
             canceled = {n: "canceled" for n in numbers(3)}
             assert _at_twilio(server) == canceled and _stored(client) == canceled and _intents(client) == 0
             assert max(_cancels(server).values()) <= 2 and _deferred(client) == {}
+
+
+def test_a_cancel_intent_keeps_its_leads_not_before_and_one_written_before_it_was_kept_never_goes_early() -> None:
+    from campaign_sdk.sending._cancel_intents import Intent
+
+    due, asked = dt.datetime(2026, 7, 8, 7, tzinfo=dt.UTC), dt.datetime(2026, 7, 2, 6, tzinfo=dt.UTC)
+    later = {"lead_id": 3, "user_id": 4, "due_at": due, "reason": "quiet_hours", "local_time": None, "not_before": asked}
+    loaded = Intent.load(Intent("SM" + "1" * 32, "whatsapp:+14155550001", 1, later=later).dump())
+    assert loaded is not None and loaded.later == later
+    old = json.loads(Intent("SM" + "2" * 32, "whatsapp:+14155550002", 1, later=later).dump())
+    del old["later"]["not_before"]  # written by an SDK before not_before was kept (migration 0017)
+    legacy = Intent.load(json.dumps(old))
+    assert legacy is not None and legacy.later is not None and legacy.later["not_before"] == due
