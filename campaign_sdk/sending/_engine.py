@@ -242,14 +242,12 @@ class CampaignSender:
         # a held lead the plan defers no more (a looser policy since): one the policy alone held
         # is sent now (_intend releases its row with its intent); one a worker is sending, or
         # held for the user's at= / local_time=, stays the worker's, counted by its row's reason
-        if back := [lead.lead_id for lead, d in zip(open_, decisions, strict=True)
-                    if lead.lead_id in held and d.action != "defer"]:
-            rows = _deferred.held_rows(session, self._campaign_id, back, now=self._decided().now)
+        if back := {lead.lead_id: d.action for lead, d in zip(open_, decisions, strict=True)
+                    if lead.lead_id in held and d.action != "defer"}:
+            rows = _deferred.held_rows(session, self._campaign_id, list(back), now=self._decided().now)
             with self._lock:
                 self._back.update({lead: reason for lead, (reason, _) in rows.items()})
-            taken = {lead for lead, (_, takeable) in rows.items() if takeable}
-            held = held - {lead.lead_id for lead, d in zip(open_, decisions, strict=True)
-                           if lead.lead_id in taken and d.action == "send"}
+            held = held - {lead for lead, (_, takeable) in rows.items() if takeable and back[lead] == "send"}
         due, later = [], []
         for lead, decision in zip(open_, decisions, strict=True):
             if lead.lead_id in held and decision.action == "skip" and decision.reason == "expired":
