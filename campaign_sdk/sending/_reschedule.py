@@ -247,7 +247,7 @@ def _apply(sessions: sessionmaker[Session], gateway: Gateway, pulled: list[tuple
         later = skip = None
         if due is not None:
             later = {"lead_id": held.lead_id, "user_id": held.user_id, "due_at": due,
-                     "reason": why if why in ("quiet_hours", "messaging_tier") else "scheduled",
+                     "reason": why if why in _deferred.POLICY_DEFERRALS else "scheduled",
                      "local_time": held.local_time, "not_before": held.send_at}  # never before its old SendAt
         elif why != FREED:
             skip = (held.lead_id, why)
